@@ -1,0 +1,21 @@
+/* cli.h -- subcommands of the pxeimagesfs binary (internal to cli/).
+ *
+ * Each cmd_* gets the arguments after its name (argv[0] is the command name)
+ * and returns the process exit status; only main() exits. Single-threaded.
+ */
+#ifndef PXE_CLI_H
+#define PXE_CLI_H
+
+#include "config.h"
+
+int cmd_resolve(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* cli_load_config -- load PATH (or the default path when NULL), printing
+ * every error to stderr. Returns NULL on failure. */
+struct pxe_config *cli_load_config(const char *path);
+
+/* cli_wants_help -- true when argv holds -h or --help before any "--". */
+int cli_wants_help(int argc, char **argv);
+
+#endif /* PXE_CLI_H */

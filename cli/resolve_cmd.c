@@ -1,0 +1,175 @@
+/* resolve_cmd.c -- `pxeimagesfs resolve`: what was found on each drive, and the view.
+ *
+ * Prints a table of candidates with the reason for every decision, then the
+ * view (mode, primary, roots in order), or the same facts as JSON. Reads the
+ * live system through the resolver; changes nothing.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "resolver.h"
+
+static void resolve_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pxeimagesfs resolve [-c FILE] [--json]\n\n"
+	        "Examine every candidate drive (mount point, uuid/label, images path) and\n"
+	        "print what was found, why each drive was taken or skipped, and the view.\n"
+	        "  -c, --config FILE  configuration (default: $%s, else %s)\n"
+	        "  -j, --json         print JSON (schema 1, see README) instead of a table\n\n"
+	        "exit status: 0 a drive holds the images, 1 none does (degraded),\n"
+	        "             2 configuration error or the system could not be read\n",
+	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
+}
+
+/* Where the drive is, or how it is identified when it is not found. */
+static void drive_where(const struct drive *d, char *buf, size_t len)
+{
+	if (d->mount_path) {
+		snprintf(buf, len, "%s", d->mount_path);
+	} else if (d->want_path) {
+		snprintf(buf, len, "%s", d->want_path);
+	} else if (d->want_uuid) {
+		snprintf(buf, len, "uuid=%s", d->want_uuid);
+	} else {
+		snprintf(buf, len, "label=%s", d->want_label ? d->want_label : "?");
+	}
+}
+
+static void drive_images(const struct drive *d, char *buf, size_t len)
+{
+	if (!d->holds_images) {
+		snprintf(buf, len, "-");
+	} else {
+		snprintf(buf, len, "%zu pkg%s", d->n_packages, d->n_packages == 1 ? "" : "s");
+	}
+}
+
+static int width(int w, const char *s)
+{
+	int l = (int)strlen(s);
+	return l > w ? l : w;
+}
+
+static void print_table(const struct resolver_view *v)
+{
+	char where[4096];
+	char imgs[32];
+	int wn = 5;
+	int ww = 4;
+
+	for (size_t i = 0; i < v->n_drives; i++) {
+		drive_where(&v->drives[i], where, sizeof(where));
+		wn = width(wn, v->drives[i].name);
+		ww = width(ww, where);
+	}
+	printf("%-4s  %-*s  %-*s  %-7s  %-3s  %-8s  %s\n", "RANK", wn, "DRIVE", ww, "PATH", "STATE",
+	       "RW", "IMAGES", "REASON");
+	for (size_t i = 0; i < v->n_drives; i++) {
+		const struct drive *d = &v->drives[i];
+		drive_where(d, where, sizeof(where));
+		drive_images(d, imgs, sizeof(imgs));
+		printf("%-4zu  %-*s  %-*s  %-7s  %-3s  %-8s  %s\n", i + 1, wn, d->name, ww, where,
+		       drive_state_name(d->state),
+		       d->state != DRIVE_ONLINE ? "-" : d->read_only ? "ro" : "rw", imgs,
+		       d->reason);
+	}
+}
+
+static void print_view(const struct resolver_view *v)
+{
+	printf("\nview:\n  mode      %s\n  images    %s\n", cfg_mode_name(v->mode), v->images_path);
+	if (v->primary >= 0) {
+		printf("  primary   %s (%s)\n", v->drives[v->primary].name, v->primary_reason);
+	} else {
+		printf("  primary   %s\n", v->primary_reason);
+	}
+	if (v->n_roots == 0) {
+		printf("  roots     none: no online drive holds the images; the images folder is "
+		       "absent from the view\n");
+	}
+	for (size_t r = 0; r < v->n_roots; r++) {
+		const struct drive *d = &v->drives[v->roots[r]];
+		printf("  %-8s  %zu. %s  %s  (%s)\n", r == 0 ? "roots" : "", r + 1, d->name,
+		       d->images_dir, d->read_only ? "read-only" : "read-write");
+	}
+}
+
+static void print_resolution(const struct resolver_view *v, const struct pxe_config *cfg)
+{
+	printf("config: %s\n", cfg->file);
+	if (v->discovery) {
+		printf("no [drive:*] sections: candidates discovered from the mount table%s\n",
+		       cfg->discover_network ? " (network filesystems included)" : "");
+	}
+	if (v->n_drives == 0) {
+		printf("no candidate drives\n");
+	} else {
+		printf("\n");
+		print_table(v);
+	}
+	print_view(v);
+}
+
+int cmd_resolve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *path = NULL;
+	struct pxe_config *cfg = NULL;
+	struct resolver_view *view = NULL;
+	char *json = NULL;
+	int json_out = 0;
+	int rc = 2;
+	int c = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		if (c == 'c') {
+			path = optarg;
+		} else if (c == 'j') {
+			json_out = 1;
+		} else if (c == 'h') {
+			resolve_usage(stdout);
+			return 0;
+		} else {
+			resolve_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pxeimagesfs resolve: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	cfg = cli_load_config(path);
+	if (!cfg) {
+		goto out;
+	}
+	c = resolver_resolve(cfg, rsv_sys_real(), &view);
+	if (c < 0) {
+		fprintf(stderr, "pxeimagesfs resolve: cannot read the mount table: %s\n",
+		        strerror(-c));
+		goto out;
+	}
+	if (json_out) {
+		json = resolver_view_json(view, cfg->file, true);
+		if (!json) {
+			fprintf(stderr, "pxeimagesfs resolve: out of memory\n");
+			goto out;
+		}
+		printf("%s\n", json);
+	} else {
+		print_resolution(view, cfg);
+	}
+	rc = resolver_view_has_images(view) ? 0 : 1;
+out:
+	free(json);
+	resolver_view_free(view);
+	cfg_free(cfg);
+	return rc;
+}

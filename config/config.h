@@ -1,0 +1,102 @@
+/* config.h -- pxeimagesfs configuration: INI file -> struct pxe_config.
+ *
+ * All user-facing validation lives here. Parsing never stops at the first
+ * mistake: every error of a file is collected as "file:line: message".
+ * Not thread-safe per object; a parsed config is immutable and may be shared
+ * read-only between threads.
+ */
+#ifndef PXE_CONFIG_H
+#define PXE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CFG_DEFAULT_PATH "/etc/pxeimagesfs/pxeimagesfs.conf"
+#define CFG_ENV_PATH "PXEIMAGESFS_CONFIG"
+
+enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
+enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
+enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARNING, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
+/* One [drive:NAME] section. All strings owned by the config. */
+struct cfg_drive {
+	char *name;     /* as written in the section header */
+	char *path;     /* absolute, no trailing '/', or NULL */
+	char *uuid;     /* or NULL; compared case-insensitively */
+	char *label;    /* or NULL; compared exactly */
+	int priority;   /* -1000..1000, default 0; higher ranks first */
+	bool read_only; /* default no */
+	int line;       /* line of the section header */
+};
+
+/* One verbatim smb.conf parameter from a "samba:KEY = VALUE" line of [share]. */
+struct cfg_param {
+	char *key;   /* owned, as written after "samba:", trimmed */
+	char *value; /* owned */
+	int line;
+};
+
+struct cfg_share {
+	char *name;             /* default "SMSPXEIMAGES$" */
+	enum cfg_samba samba;   /* default system */
+	int port;               /* 1..65535, default 445 (private smbd only) */
+	char *interfaces;       /* or NULL = all (private smbd only) */
+	char *valid_users;      /* or NULL */
+	char *write_list;       /* or NULL */
+	bool read_only;         /* default no */
+	bool guest_ok;          /* default no */
+	char *include_file;     /* default "/etc/samba/pxeimagesfs.conf" */
+	char *smb_conf;         /* default "/etc/samba/smb.conf" */
+	struct cfg_param *params; /* owned array */
+	size_t n_params;
+};
+
+struct pxe_config {
+	char *file; /* path the config came from, or "<string>"; owned */
+
+	/* [global] */
+	char *mountpoint;          /* absolute; default "/srv/pxeimages" */
+	char *images_path;         /* '/'-separated, relative, no empty/./.. parts;
+	                            * default "RemoteInstall/SMSImages/SMSPKG" */
+	enum cfg_mode mode;        /* default union */
+	char *state_dir;           /* absolute; default "/var/lib/pxeimagesfs" */
+	char *run_dir;             /* absolute; default "/run/pxeimagesfs" */
+	unsigned mount_timeout_ms; /* 0..1h, default 30 s */
+	unsigned rescan_interval_ms; /* 0 (off) or 1 s..1 day, default 30 s */
+	bool require_drives;       /* default no */
+	bool discover_network;     /* default no */
+	enum cfg_log_level log_level; /* default info */
+
+	struct cfg_drive *drives; /* owned array, in config order */
+	size_t n_drives;
+
+	struct cfg_share share;
+};
+
+/* cfg_load_file -- parse FILE. On success returns 0 and stores a new config
+ * in *out (owned by the caller, free with cfg_free). On failure returns -1,
+ * *out is NULL, and errbuf holds every error, one "file:line: message" per
+ * line (a file that cannot be read gives one "file: reason" line). */
+int cfg_load_file(const char *file, struct pxe_config **out, char *errbuf, size_t errlen);
+
+/* cfg_load_string -- the same for TEXT; NAME is used as the file name in
+ * messages and stored as cfg->file. */
+int cfg_load_string(const char *text, const char *name, struct pxe_config **out, char *errbuf,
+                    size_t errlen);
+
+/* cfg_default_path -- the config path to use when -c is not given:
+ * $PXEIMAGESFS_CONFIG when set and non-empty, else CFG_DEFAULT_PATH.
+ * Returns a borrowed string. */
+const char *cfg_default_path(void);
+
+/* cfg_free -- free a config; NULL is a no-op. */
+void cfg_free(struct pxe_config *cfg);
+
+/* Helpers shared with other modules; all return 0 or -1 (bad input). */
+int cfg_parse_bool(const char *s, bool *out);
+int cfg_parse_duration_ms(const char *s, unsigned *out); /* "30", "30s", "500ms", "2m", "1h" */
+
+const char *cfg_mode_name(enum cfg_mode mode);
+const char *cfg_samba_name(enum cfg_samba samba);
+
+#endif /* PXE_CONFIG_H */

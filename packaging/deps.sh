@@ -1,0 +1,40 @@
+#!/bin/bash
+# deps.sh -- the Debian packages pxeimagesfs needs, in one place.
+# Sourced by packaging/demo.sh and tests/run.sh; installs only what is missing.
+
+# Build: compiler, cmake, and every library found by pkg-config.
+PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config
+	libfuse3-dev libsmbclient-dev libmount-dev libblkid-dev libsystemd-dev libssl-dev
+	libjson-c-dev)
+# Run: FUSE helpers and the mount tools.
+PXE_RUN_DEPS=(fuse3 mount util-linux)
+# Test: cmocka, mkfs.ext4 for loop-mounted drive images.
+PXE_TEST_DEPS=(libcmocka-dev e2fsprogs)
+
+# pxe_install PKG... -- apt-get install the packages that are not installed yet.
+pxe_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "pxeimagesfs: missing packages: ${missing[*]}; run this as root (or apt-get install them)" >&2
+		return 1
+	fi
+	echo "pxeimagesfs: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || return 1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+# pxe_build DIR [CMAKE ARGS...] -- configure and build the tree into DIR.
+pxe_build() {
+	local dir=$1; shift
+	cmake -S "$PXE_ROOT" -B "$dir" "$@" >"$dir.configure.log" 2>&1 || {
+		cat "$dir.configure.log" >&2; return 1; }
+	cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 || {
+		cat "$dir.build.log" >&2; return 1; }
+}
+
+PXE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,0 +1,128 @@
+/* resolver.h -- candidate drives + live system -> the view of SPEC section 3.
+ *
+ * The resolver decides, for each candidate drive, whether it is online,
+ * whether it holds the images, and which drives make up the view. It reaches
+ * the system (mount table, lstat, directory listings, blkid) only through
+ * struct rsv_sys so unit tests can fake it; rsv_sys_real() is the real one.
+ * A resolver_view is immutable once returned: any number of threads may read
+ * it; whoever replaces a view frees the old one when no reader holds it.
+ */
+#ifndef PXE_RESOLVER_H
+#define PXE_RESOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* One mount-table entry, as the system reports it. */
+struct rsv_mount {
+	char *target;   /* mount point, canonical */
+	char *source;   /* device path or source string, or NULL */
+	char *fstype;   /* e.g. "ext4", "tmpfs", "fuse.pxeimagesfs" */
+	char *root;     /* root of the mount inside its filesystem ("/" unless a bind of a subdir) */
+	char *uuid;     /* filesystem UUID from blkid, or NULL */
+	char *label;    /* filesystem label from blkid, or NULL */
+	dev_t dev;      /* st_dev of the mounted filesystem */
+	bool read_only; /* mounted with "ro" */
+};
+
+/* The system, as the resolver sees it. Every call returns 0 or a negative
+ * errno. Strings and arrays returned through out-parameters are owned by the
+ * caller and freed with free() (arrays of strings: each element, then the
+ * array; mounts: rsv_mounts_free). */
+struct rsv_sys_ops {
+	/* The mount table in mount order: a later entry on the same target is
+	 * stacked on top of an earlier one. */
+	int (*mounts)(void *ctx, struct rsv_mount **out, size_t *n);
+	int (*lstat)(void *ctx, const char *path, struct stat *st);
+	/* Names in DIR, without "." and "..", in any order. */
+	int (*list)(void *ctx, const char *dir, char ***names, size_t *n);
+	/* Canonical absolute path of PATH (symlinks resolved). */
+	int (*realpath)(void *ctx, const char *path, char **out);
+	/* Device node of an unmounted filesystem with TAG=VALUE ("UUID" or
+	 * "LABEL"), for a better message; may be NULL. */
+	int (*find_device)(void *ctx, const char *tag, const char *value, char **devname);
+};
+
+struct rsv_sys {
+	const struct rsv_sys_ops *ops; /* borrowed */
+	void *ctx;                     /* borrowed */
+};
+
+/* The live system: libmount for /proc/self/mountinfo, libblkid for UUID and
+ * LABEL. Returns a borrowed, process-wide, stateless object. */
+const struct rsv_sys *rsv_sys_real(void);
+
+void rsv_mounts_free(struct rsv_mount *mounts, size_t n);
+
+enum drive_state { DRIVE_OFFLINE = 0, DRIVE_ONLINE };
+
+/* One candidate drive, with everything that was found about it. All strings
+ * owned by the view that holds the drive; NULL when unknown or not set. */
+struct drive {
+	char *name;       /* section name, or for a discovered drive its label or mount path */
+	int priority;     /* configured priority (0 when discovered) */
+	int order;        /* config order, or mount-table order when discovered */
+	bool configured;  /* from a [drive:*] section */
+	char *want_path;  /* configured identity */
+	char *want_uuid;
+	char *want_label;
+	bool want_read_only;
+
+	enum drive_state state;
+	char *mount_path; /* where its filesystem is mounted now */
+	char *source;
+	char *fstype;
+	char *uuid;
+	char *label;
+	dev_t dev;
+	bool read_only;     /* configured read-only or mounted read-only */
+	bool holds_images;  /* the images path exists on it as a directory */
+	char *images_dir;   /* absolute path, real on-disk spelling */
+	char *images_spelling; /* relative path as spelt on disk */
+	size_t n_packages;  /* entries in its images folder (hidden names excluded) */
+	bool in_view;
+	bool primary;
+	char reason[320];   /* why it is offline, skipped or taken, in plain words */
+};
+
+struct resolver_view {
+	enum cfg_mode mode;
+	char *images_path;    /* virtual, '/'-separated (owned) */
+	bool discovery;       /* no [drive:*] section: candidates came from the mount table */
+	struct drive *drives; /* owned, in rank order */
+	size_t n_drives;
+	int primary;          /* index into drives, or -1 (no writable drive online) */
+	size_t *roots;        /* owned; indices into drives, in rank order */
+	size_t n_roots;
+	char primary_reason[320];
+};
+
+/* resolver_resolve -- compute the view for CFG on SYS. On success returns 0
+ * and *out is a new view owned by the caller. Returns a negative errno when
+ * the system cannot be read at all (e.g. the mount table); a single drive
+ * that cannot be examined is reported as offline with its reason instead. */
+int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
+                     struct resolver_view **out);
+
+/* resolver_view_free -- NULL is a no-op. */
+void resolver_view_free(struct resolver_view *view);
+
+/* resolver_view_has_images -- true when at least one drive of the view holds the images. */
+bool resolver_view_has_images(const struct resolver_view *view);
+
+/* resolver_view_same -- true when A and B would serve the same view (same
+ * roots, same primary, same mounts, same images folders). */
+bool resolver_view_same(const struct resolver_view *a, const struct resolver_view *b);
+
+/* resolver_view_json -- the view as JSON text (schema in README, "schema": 1).
+ * CONFIG_FILE may be NULL. Returns a malloc'd string owned by the caller, or
+ * NULL when out of memory. */
+char *resolver_view_json(const struct resolver_view *view, const char *config_file, bool pretty);
+
+const char *drive_state_name(enum drive_state state);
+
+#endif /* PXE_RESOLVER_H */

@@ -1,0 +1,1615 @@
+/* test_config.c -- unit tests of config/: every key, every error, strings and files.
+ *
+ * Each case is written as config text and checked on the parsed struct or on
+ * the exact "file:line: message" lines. The sample files under tests/data are
+ * loaded both with cfg_load_file and, read by hand, with cfg_load_string.
+ * Single-threaded; uses setenv/unsetenv and temporary files under $TMPDIR.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define T_NAME  "t.conf"
+#define DATA(f) PXE_TEST_DATA_DIR "/" f
+
+static char errbuf[16384];
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static struct pxe_config *load_ok(const char *text)
+{
+	struct pxe_config *cfg = NULL;
+	int rc = cfg_load_string(text, T_NAME, &cfg, errbuf, sizeof(errbuf));
+
+	if (rc != 0) {
+		print_message("unexpected errors:\n%s\n", errbuf);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(cfg);
+	assert_string_equal(errbuf, "");
+	return cfg;
+}
+
+/* load_fails -- TEXT must be rejected; its errors are left in errbuf. */
+static void load_fails(const char *text)
+{
+	struct pxe_config *cfg = NULL;
+	int rc = cfg_load_string(text, T_NAME, &cfg, errbuf, sizeof(errbuf));
+
+	assert_int_equal(rc, -1);
+	assert_null(cfg);
+	assert_true(errbuf[0] != '\0');
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	if (*s == '\0') {
+		return 0;
+	}
+	for (n = 1; *s != '\0'; s++) {
+		n += *s == '\n';
+	}
+	return n;
+}
+
+/* has_line -- ERRORS holds LINE as one whole line. */
+static bool has_line(const char *errors, const char *line)
+{
+	size_t len = strlen(line);
+	const char *at = errors;
+
+	while ((at = strstr(at, line)) != NULL) {
+		if ((at == errors || at[-1] == '\n') && (at[len] == '\0' || at[len] == '\n')) {
+			return true;
+		}
+		at++;
+	}
+	return false;
+}
+
+static void assert_has_line(const char *errors, const char *line)
+{
+	if (!has_line(errors, line)) {
+		print_message("missing line:\n  %s\nin:\n%s\n", line, errors);
+	}
+	assert_true(has_line(errors, line));
+}
+
+/* expect_error -- TEXT fails with exactly one error, LINE. */
+static void expect_error(const char *text, const char *line)
+{
+	load_fails(text);
+	if (strcmp(errbuf, line) != 0) {
+		print_message("text:\n%s\n", text);
+	}
+	assert_string_equal(errbuf, line);
+}
+
+/* assert_errors_equal -- errbuf holds exactly the N given lines, in order. */
+static void assert_errors_equal(const char *const *lines, size_t n)
+{
+	char want[8192] = "";
+	size_t i = 0;
+
+	for (i = 0; i < n; i++) {
+		strcat(want, lines[i]);
+		strcat(want, i + 1 < n ? "\n" : "");
+	}
+	assert_string_equal(errbuf, want);
+}
+
+/* expect_errors -- TEXT fails with exactly the N given lines, in order. */
+static void expect_errors(const char *text, const char *const *lines, size_t n)
+{
+	load_fails(text);
+	assert_errors_equal(lines, n);
+}
+
+/* section_text -- "[SECTION]\nKEY = VALUE\n": the value sits on line 2. */
+static const char *section_text(const char *section, const char *key, const char *value)
+{
+	static char text[4096];
+
+	snprintf(text, sizeof(text), "[%s]\n%s = %s\n", section, key, value);
+	return text;
+}
+
+/* drive_text -- [drive:C] with KEY = VALUE on line 2 and an identity on line 3. */
+static const char *drive_text(const char *key, const char *value)
+{
+	static char text[4096];
+
+	snprintf(text, sizeof(text), "[drive:C]\n%s = %s\n%s", key, value,
+	         strcmp(key, "path") == 0 ? "label = X\n" : "path = /mnt/c\n");
+	return text;
+}
+
+static char *read_all(const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, 65535, f);
+	assert_true(n < 65535);
+	fclose(f);
+	return buf;
+}
+
+/* load_file_both -- FILE through cfg_load_file and, read by hand, through
+ * cfg_load_string under the same name: both must agree. Returns the rc. */
+static int load_file_both(const char *file, struct pxe_config **out)
+{
+	char other[sizeof(errbuf)];
+	struct pxe_config *cfg = NULL;
+	char *text = read_all(file);
+	int rc_str = cfg_load_string(text, file, &cfg, other, sizeof(other));
+	int rc = cfg_load_file(file, out, errbuf, sizeof(errbuf));
+
+	assert_int_equal(rc, rc_str);
+	assert_string_equal(errbuf, other);
+	assert_true(rc == 0 ? cfg != NULL && *out != NULL : cfg == NULL && *out == NULL);
+	cfg_free(cfg);
+	free(text);
+	return rc;
+}
+
+static char *write_temp(const char *data, size_t len)
+{
+	char *path = NULL;
+	const char *dir = getenv("TMPDIR");
+	int fd = -1;
+
+	assert_true(asprintf(&path, "%s/test_config.XXXXXX", dir && *dir ? dir : "/tmp") > 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/* ---- defaults and good values ------------------------------------------ */
+
+static void assert_all_defaults(const struct pxe_config *cfg)
+{
+	assert_string_equal(cfg->mountpoint, "/srv/pxeimages");
+	assert_string_equal(cfg->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(cfg->mode, CFG_MODE_UNION);
+	assert_string_equal(cfg->state_dir, "/var/lib/pxeimagesfs");
+	assert_string_equal(cfg->run_dir, "/run/pxeimagesfs");
+	assert_int_equal(cfg->mount_timeout_ms, 30000);
+	assert_int_equal(cfg->rescan_interval_ms, 30000);
+	assert_false(cfg->require_drives);
+	assert_false(cfg->discover_network);
+	assert_int_equal(cfg->log_level, CFG_LOG_INFO);
+	assert_int_equal(cfg->n_drives, 0);
+	assert_null(cfg->drives);
+	assert_string_equal(cfg->share.name, "SMSPXEIMAGES$");
+	assert_int_equal(cfg->share.samba, CFG_SAMBA_SYSTEM);
+	assert_int_equal(cfg->share.port, 445);
+	assert_null(cfg->share.interfaces);
+	assert_null(cfg->share.valid_users);
+	assert_null(cfg->share.write_list);
+	assert_false(cfg->share.read_only);
+	assert_false(cfg->share.guest_ok);
+	assert_string_equal(cfg->share.include_file, "/etc/samba/pxeimagesfs.conf");
+	assert_string_equal(cfg->share.smb_conf, "/etc/samba/smb.conf");
+	assert_int_equal(cfg->share.n_params, 0);
+}
+
+static void test_cfg_empty_text_gives_every_default(void **state)
+{
+	struct pxe_config *cfg = load_ok("");
+
+	(void)state;
+	assert_string_equal(cfg->file, T_NAME);
+	assert_all_defaults(cfg);
+	cfg_free(cfg);
+}
+
+static void test_cfg_empty_sections_give_every_default(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\n[share]\n");
+
+	(void)state;
+	assert_all_defaults(cfg);
+	cfg_free(cfg);
+}
+
+static void test_cfg_null_name_is_string(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    cfg_load_string("[global]\nmode = x\n", NULL, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_string_equal(errbuf,
+	                    "<string>:2: bad value 'x' for 'mode': expected union or single");
+	assert_int_equal(cfg_load_string("", NULL, &cfg, errbuf, sizeof(errbuf)), 0);
+	assert_string_equal(cfg->file, "<string>");
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_every_global_key(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\n"
+	                                 "mountpoint = /srv/pxe/\n"
+	                                 "images path = Boot\\Images\n"
+	                                 "mode = single\n"
+	                                 "state directory = /var/lib/x//\n"
+	                                 "run directory = /run/x\n"
+	                                 "mount timeout = 1h\n"
+	                                 "rescan interval = 24h\n"
+	                                 "require drives = yes\n"
+	                                 "discover network = on\n"
+	                                 "log level = warning\n");
+
+	(void)state;
+	assert_string_equal(cfg->mountpoint, "/srv/pxe");
+	assert_string_equal(cfg->images_path, "Boot/Images");
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	assert_string_equal(cfg->state_dir, "/var/lib/x");
+	assert_string_equal(cfg->run_dir, "/run/x");
+	assert_int_equal(cfg->mount_timeout_ms, 3600000);
+	assert_int_equal(cfg->rescan_interval_ms, 86400000);
+	assert_true(cfg->require_drives);
+	assert_true(cfg->discover_network);
+	assert_int_equal(cfg->log_level, CFG_LOG_WARNING);
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_every_drive_key(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:C]\n"
+	                                 "path = /mnt/c/\n"
+	                                 "uuid = 0123abcd-EF45-6789\n"
+	                                 "label = PXE IMAGES\n"
+	                                 "priority = -1000\n"
+	                                 "read only = true\n"
+	                                 "[drive:usb-2.stick_9]\n"
+	                                 "uuid = 1234-ABCD\n");
+	const struct cfg_drive *d = NULL;
+
+	(void)state;
+	assert_int_equal(cfg->n_drives, 2);
+	d = &cfg->drives[0];
+	assert_string_equal(d->name, "C");
+	assert_string_equal(d->path, "/mnt/c");
+	assert_string_equal(d->uuid, "0123abcd-EF45-6789");
+	assert_string_equal(d->label, "PXE IMAGES");
+	assert_int_equal(d->priority, -1000);
+	assert_true(d->read_only);
+	assert_int_equal(d->line, 1);
+	d = &cfg->drives[1];
+	assert_string_equal(d->name, "usb-2.stick_9");
+	assert_null(d->path);
+	assert_string_equal(d->uuid, "1234-ABCD");
+	assert_null(d->label);
+	assert_int_equal(d->priority, 0);
+	assert_false(d->read_only);
+	assert_int_equal(d->line, 7);
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_every_share_key(void **state)
+{
+	struct pxe_config *cfg = load_ok("[share]\n"
+	                                 "name = PXE$\n"
+	                                 "samba = private\n"
+	                                 "port = 65535\n"
+	                                 "interfaces = lo eth0\n"
+	                                 "valid users = alice, @pxe\n"
+	                                 "write list = @pxe-writers\n"
+	                                 "read only = yes\n"
+	                                 "guest ok = 1\n"
+	                                 "include file = /etc/samba/x.conf\n"
+	                                 "smb.conf = /etc/samba/y.conf\n");
+
+	(void)state;
+	assert_string_equal(cfg->share.name, "PXE$");
+	assert_int_equal(cfg->share.samba, CFG_SAMBA_PRIVATE);
+	assert_int_equal(cfg->share.port, 65535);
+	assert_string_equal(cfg->share.interfaces, "lo eth0");
+	assert_string_equal(cfg->share.valid_users, "alice, @pxe");
+	assert_string_equal(cfg->share.write_list, "@pxe-writers");
+	assert_true(cfg->share.read_only);
+	assert_true(cfg->share.guest_ok);
+	assert_string_equal(cfg->share.include_file, "/etc/samba/x.conf");
+	assert_string_equal(cfg->share.smb_conf, "/etc/samba/y.conf");
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_every_enum_word_in_any_case(void **state)
+{
+	static const char *const levels[] = {"ERROR", "Warning", "info", "debug"};
+	static const char *const sambas[] = {"system", "PRIVATE", "None"};
+	struct pxe_config *cfg = NULL;
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		cfg = load_ok(section_text("global", "log level", levels[i]));
+		assert_int_equal(cfg->log_level, (int)i);
+		cfg_free(cfg);
+	}
+	for (i = 0; i < 3; i++) {
+		cfg = load_ok(section_text("share", "samba", sambas[i]));
+		assert_int_equal(cfg->share.samba, (int)i);
+		cfg_free(cfg);
+	}
+	cfg = load_ok(section_text("global", "mode", "UNION"));
+	assert_int_equal(cfg->mode, CFG_MODE_UNION);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "mode", "Single"));
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	cfg_free(cfg);
+}
+
+static void test_cfg_keeps_slash_root_path(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\nmountpoint = ///\n[drive:R]\npath = /\n");
+
+	(void)state;
+	assert_string_equal(cfg->mountpoint, "/");
+	assert_string_equal(cfg->drives[0].path, "/");
+	cfg_free(cfg);
+}
+
+/* ---- syntax ------------------------------------------------------------ */
+
+static void test_cfg_keys_are_case_insensitive_with_collapsed_spaces(void **state)
+{
+	struct pxe_config *cfg = load_ok("[GLOBAL]\n"
+	                                 "  Images \t  PATH   =   Boot  \n"
+	                                 "MOUNT\tTIMEOUT=5\n"
+	                                 "[Share]\n"
+	                                 "Guest   Ok = YES\n"
+	                                 "SMB.CONF = /x\n"
+	                                 "[DRIVE:c]\n"
+	                                 "Read  Only = On\n"
+	                                 "PATH = /mnt/c\n");
+
+	(void)state;
+	assert_string_equal(cfg->images_path, "Boot");
+	assert_int_equal(cfg->mount_timeout_ms, 5000);
+	assert_true(cfg->share.guest_ok);
+	assert_string_equal(cfg->share.smb_conf, "/x");
+	assert_string_equal(cfg->drives[0].name, "c");
+	assert_true(cfg->drives[0].read_only);
+	cfg_free(cfg);
+}
+
+static void test_cfg_skips_comments_and_blank_lines(void **state)
+{
+	struct pxe_config *cfg = load_ok("# comment\n"
+	                                 "; another\n"
+	                                 "\n"
+	                                 "   \t \n"
+	                                 "[global]\n"
+	                                 "   # mode = single\n"
+	                                 "\t; mode = single\n"
+	                                 "#[share]\n"
+	                                 "log level = debug\n");
+
+	(void)state;
+	assert_int_equal(cfg->mode, CFG_MODE_UNION);
+	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
+	cfg_free(cfg);
+}
+
+static void test_cfg_has_no_inline_comments(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:D]\n"
+	                                 "label = PXE;IMAGES\n"
+	                                 "[share]\n"
+	                                 "valid users = @pxe # and admins\n"
+	                                 "write list = a;b\n");
+
+	(void)state;
+	assert_string_equal(cfg->drives[0].label, "PXE;IMAGES");
+	assert_string_equal(cfg->share.valid_users, "@pxe # and admins");
+	assert_string_equal(cfg->share.write_list, "a;b");
+	cfg_free(cfg);
+	expect_error("[global]\nmode = single # the best drive\n",
+	             "t.conf:2: bad value 'single # the best drive' for 'mode': "
+	             "expected union or single");
+}
+
+static void test_cfg_splits_at_first_equals_sign(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:D]\nlabel = a=b = c\n");
+
+	(void)state;
+	assert_string_equal(cfg->drives[0].label, "a=b = c");
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_crlf_and_byte_order_mark(void **state)
+{
+	struct pxe_config *cfg = load_ok("\xEF\xBB\xBF[global]\r\n"
+	                                 "images path = RemoteInstall\\SMSImages\\SMSPKG\r\n"
+	                                 "mode = single\r\n");
+
+	(void)state;
+	assert_string_equal(cfg->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	cfg_free(cfg);
+	expect_error("\xEF\xBB\xBF[global]\r\nmode = x\r\n",
+	             "t.conf:2: bad value 'x' for 'mode': expected union or single");
+}
+
+static void test_cfg_trailing_backslash_does_not_continue_line(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\n"
+	                                 "images path = RemoteInstall\\SMSImages\\SMSPKG\\\n"
+	                                 "mode = single\n");
+
+	(void)state;
+	assert_string_equal(cfg->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	cfg_free(cfg);
+}
+
+static void test_cfg_repeated_global_section_continues_it(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\nmode = single\n"
+	                                 "[share]\nport = 1445\n"
+	                                 "[global]\nlog level = error\n"
+	                                 "[share]\nname = X\n");
+
+	(void)state;
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	assert_int_equal(cfg->log_level, CFG_LOG_ERROR);
+	assert_int_equal(cfg->share.port, 1445);
+	assert_string_equal(cfg->share.name, "X");
+	cfg_free(cfg);
+}
+
+static void test_cfg_keeps_drives_in_config_order(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:Z]\npath = /z\n"
+	                                 "[drive:A]\npath = /a\n"
+	                                 "[global]\n"
+	                                 "[drive:M]\npath = /m\n");
+
+	(void)state;
+	assert_int_equal(cfg->n_drives, 3);
+	assert_string_equal(cfg->drives[0].name, "Z");
+	assert_string_equal(cfg->drives[1].name, "A");
+	assert_string_equal(cfg->drives[2].name, "M");
+	assert_int_equal(cfg->drives[2].line, 6);
+	cfg_free(cfg);
+}
+
+static void test_cfg_accepts_section_names_with_spaces_inside_brackets(void **state)
+{
+	struct pxe_config *cfg = load_ok("[ global ]\nmode = single\n[ drive: C ]\npath = /c\n");
+
+	(void)state;
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	assert_string_equal(cfg->drives[0].name, "C");
+	cfg_free(cfg);
+}
+
+/* ---- images path ------------------------------------------------------- */
+
+static void test_cfg_images_path_accepts_backslashes_and_slashes(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"RemoteInstall\\SMSImages\\SMSPKG", "RemoteInstall/SMSImages/SMSPKG"},
+	    {"RemoteInstall/SMSImages/SMSPKG", "RemoteInstall/SMSImages/SMSPKG"},
+	    {"\\RemoteInstall\\SMSImages\\SMSPKG\\", "RemoteInstall/SMSImages/SMSPKG"},
+	    {"/RemoteInstall\\\\SMSImages//\\SMSPKG/", "RemoteInstall/SMSImages/SMSPKG"},
+	    {"Images", "Images"},
+	    {"My Images\\boot.v2", "My Images/boot.v2"},
+	    {"a\\...\\b", "a/.../b"},
+	};
+	struct pxe_config *cfg = NULL;
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg = load_ok(section_text("global", "images path", cases[i][0]));
+		assert_string_equal(cfg->images_path, cases[i][1]);
+		cfg_free(cfg);
+	}
+}
+
+static void test_cfg_images_path_rejects_drive_letter(void **state)
+{
+	(void)state;
+	expect_error(section_text("global", "images path", "C:\\RemoteInstall\\SMSImages\\SMSPKG"),
+	             "t.conf:2: 'images path' is relative to each drive's root, so it cannot start "
+	             "with a drive letter: write 'RemoteInstall\\SMSImages\\SMSPKG' instead of "
+	             "'C:\\RemoteInstall\\SMSImages\\SMSPKG'");
+	expect_error(section_text("global", "images path", "d:/x"),
+	             "t.conf:2: 'images path' is relative to each drive's root, so it cannot start "
+	             "with a drive letter: write 'x' instead of 'd:/x'");
+	expect_error(section_text("global", "images path", "C:\\"),
+	             "t.conf:2: 'images path' is relative to each drive's root, so it cannot start "
+	             "with a drive letter, got 'C:\\'");
+}
+
+static void test_cfg_images_path_rejects_dot_components(void **state)
+{
+	static const char *const bad[] = {"..\\SMSPKG", "RemoteInstall\\..\\x", "a/./b", ".",
+	                                  "a\\.."};
+	char want[256];
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(want, sizeof(want),
+		         "t.conf:2: bad value '%s' for 'images path': '.' and '..' components are "
+		         "not allowed",
+		         bad[i]);
+		expect_error(section_text("global", "images path", bad[i]), want);
+	}
+}
+
+static void test_cfg_images_path_rejects_empty_and_windows_reserved_chars(void **state)
+{
+	(void)state;
+	expect_error(section_text("global", "images path", "\\\\"),
+	             "t.conf:2: bad value '\\\\' for 'images path': expected a folder such as "
+	             "RemoteInstall\\SMSImages\\SMSPKG");
+	expect_error(section_text("global", "images path", ""),
+	             "t.conf:2: missing value for 'images path': expected a folder relative to "
+	             "each drive's root, such as RemoteInstall\\SMSImages\\SMSPKG");
+	expect_error(section_text("global", "images path", "Images\\a*b"),
+	             "t.conf:2: bad value 'Images\\a*b' for 'images path': it contains a character "
+	             "not allowed in Windows names (: * ? \" < > | or a control character)");
+	load_fails(section_text("global", "images path", "x\\y:z"));
+	load_fails(section_text("global", "images path", "x|y"));
+}
+
+/* ---- absolute paths ---------------------------------------------------- */
+
+static void test_cfg_rejects_relative_paths_for_every_path_key(void **state)
+{
+	static const char *const keys[][2] = {
+	    {"global", "mountpoint"},  {"global", "state directory"}, {"global", "run directory"},
+	    {"share", "include file"}, {"share", "smb.conf"},
+	};
+	char want[256];
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(want, sizeof(want),
+		         "t.conf:2: bad value 'relative/dir' for '%s': expected an absolute path "
+		         "(starting with /)",
+		         keys[i][1]);
+		expect_error(section_text(keys[i][0], keys[i][1], "relative/dir"), want);
+	}
+	expect_error(drive_text("path", "mnt/c"),
+	             "t.conf:2: bad value 'mnt/c' for 'path': expected an absolute path "
+	             "(starting with /)");
+	expect_error(drive_text("path", "~/c"), "t.conf:2: bad value '~/c' for 'path': expected an "
+	                                        "absolute path (starting with /)");
+}
+
+/* ---- booleans ---------------------------------------------------------- */
+
+static void test_cfg_parse_bool_accepts_samba_spellings(void **state)
+{
+	static const char *const yes[] = {"yes", "YES", "true", "True", "1", "on", "ON"};
+	static const char *const no[] = {"no", "No", "false", "FALSE", "0", "off", "Off"};
+	static const char *const bad[] = {"", "y", "n", "2", "maybe", "yes ", "-1", "enabled"};
+	bool b = false;
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		b = false;
+		assert_int_equal(cfg_parse_bool(yes[i], &b), 0);
+		assert_true(b);
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		b = true;
+		assert_int_equal(cfg_parse_bool(no[i], &b), 0);
+		assert_false(b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = true;
+		assert_int_equal(cfg_parse_bool(bad[i], &b), -1);
+		assert_true(b);
+	}
+	assert_int_equal(cfg_parse_bool(NULL, &b), -1);
+	assert_int_equal(cfg_parse_bool("yes", NULL), -1);
+}
+
+static void test_cfg_rejects_bad_bool_for_every_bool_key(void **state)
+{
+	static const char *const keys[][2] = {
+	    {"global", "require drives"},
+	    {"global", "discover network"},
+	    {"share", "read only"},
+	    {"share", "guest ok"},
+	};
+	char want[256];
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(want, sizeof(want),
+		         "t.conf:2: bad value 'maybe' for '%s': expected yes or no", keys[i][1]);
+		expect_error(section_text(keys[i][0], keys[i][1], "maybe"), want);
+	}
+	expect_error(drive_text("read only", "maybe"),
+	             "t.conf:2: bad value 'maybe' for 'read only': expected yes or no");
+}
+
+/* ---- durations --------------------------------------------------------- */
+
+static void test_cfg_parse_duration_ms_understands_units(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned ms;
+	} good[] = {
+	    {"0", 0},
+	    {"30", 30000},
+	    {"30s", 30000},
+	    {"30S", 30000},
+	    {"500ms", 500},
+	    {"500 ms", 500},
+	    {"2m", 120000},
+	    {"1h", 3600000},
+	    {"1 H", 3600000},
+	    {"007", 7000},
+	    {"4294967295ms", UINT32_MAX},
+	};
+	static const char *const bad[] = {"",
+	                                  "s",
+	                                  "-1",
+	                                  "+1",
+	                                  "1.5s",
+	                                  "1d",
+	                                  "10 minutes",
+	                                  " 1s",
+	                                  "1s ",
+	                                  "1 s s",
+	                                  "0x10",
+	                                  "4294967296ms",
+	                                  "99999999999999999999",
+	                                  "1194h"};
+	unsigned ms = 0;
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ms = 1;
+		assert_int_equal(cfg_parse_duration_ms(good[i].text, &ms), 0);
+		assert_int_equal(ms, good[i].ms);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ms = 1;
+		if (cfg_parse_duration_ms(bad[i], &ms) != -1) {
+			print_message("accepted '%s'\n", bad[i]);
+		}
+		assert_int_equal(cfg_parse_duration_ms(bad[i], &ms), -1);
+		assert_int_equal(ms, 1);
+	}
+	assert_int_equal(cfg_parse_duration_ms(NULL, &ms), -1);
+	assert_int_equal(cfg_parse_duration_ms("1s", NULL), -1);
+}
+
+static void test_cfg_mount_timeout_range(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	cfg = load_ok(section_text("global", "mount timeout", "0"));
+	assert_int_equal(cfg->mount_timeout_ms, 0);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "mount timeout", "60m"));
+	assert_int_equal(cfg->mount_timeout_ms, 3600000);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "mount timeout", "1500ms"));
+	assert_int_equal(cfg->mount_timeout_ms, 1500);
+	cfg_free(cfg);
+	expect_error(section_text("global", "mount timeout", "2h"),
+	             "t.conf:2: 'mount timeout' must be between 0s and 1h, got '2h'");
+	expect_error(section_text("global", "mount timeout", "3601"),
+	             "t.conf:2: 'mount timeout' must be between 0s and 1h, got '3601'");
+	expect_error(section_text("global", "mount timeout", "99999999999999999999h"),
+	             "t.conf:2: 'mount timeout' must be between 0s and 1h, got "
+	             "'99999999999999999999h'");
+	expect_error(section_text("global", "mount timeout", "soon"),
+	             "t.conf:2: bad value 'soon' for 'mount timeout': expected a duration such as "
+	             "30, 30s, 500ms, 2m or 1h");
+	expect_error(section_text("global", "mount timeout", "-5s"),
+	             "t.conf:2: bad value '-5s' for 'mount timeout': expected a duration such as "
+	             "30, 30s, 500ms, 2m or 1h");
+}
+
+static void test_cfg_rescan_interval_is_off_or_one_second_to_one_day(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	cfg = load_ok(section_text("global", "rescan interval", "0"));
+	assert_int_equal(cfg->rescan_interval_ms, 0);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "rescan interval", "0ms"));
+	assert_int_equal(cfg->rescan_interval_ms, 0);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "rescan interval", "1s"));
+	assert_int_equal(cfg->rescan_interval_ms, 1000);
+	cfg_free(cfg);
+	cfg = load_ok(section_text("global", "rescan interval", "1440m"));
+	assert_int_equal(cfg->rescan_interval_ms, 86400000);
+	cfg_free(cfg);
+	expect_error(
+	    section_text("global", "rescan interval", "500ms"),
+	    "t.conf:2: 'rescan interval' must be 0 (off) or between 1s and 24h, got '500ms'");
+	expect_error(
+	    section_text("global", "rescan interval", "25h"),
+	    "t.conf:2: 'rescan interval' must be 0 (off) or between 1s and 24h, got '25h'");
+	expect_error(section_text("global", "rescan interval", "off"),
+	             "t.conf:2: bad value 'off' for 'rescan interval': expected a duration such as "
+	             "30, 30s, 500ms, 2m or 1h");
+}
+
+/* ---- integers ---------------------------------------------------------- */
+
+static void test_cfg_priority_is_an_integer_from_minus_1000_to_1000(void **state)
+{
+	static const char *const garbage[] = {"ten", "10x", "0x10", "1.5",
+	                                      "1e3", "- 5", "--5",  "+"};
+	struct pxe_config *cfg = NULL;
+	char want[256];
+	size_t i = 0;
+
+	(void)state;
+	cfg = load_ok(drive_text("priority", "1000"));
+	assert_int_equal(cfg->drives[0].priority, 1000);
+	cfg_free(cfg);
+	cfg = load_ok(drive_text("priority", "+7"));
+	assert_int_equal(cfg->drives[0].priority, 7);
+	cfg_free(cfg);
+	cfg = load_ok(drive_text("priority", "-0012"));
+	assert_int_equal(cfg->drives[0].priority, -12);
+	cfg_free(cfg);
+	expect_error(drive_text("priority", "1001"),
+	             "t.conf:2: 'priority' must be between -1000 and 1000, got '1001'");
+	expect_error(drive_text("priority", "-1001"),
+	             "t.conf:2: 'priority' must be between -1000 and 1000, got '-1001'");
+	expect_error(drive_text("priority", "99999999999999999999999"),
+	             "t.conf:2: 'priority' must be between -1000 and 1000, got "
+	             "'99999999999999999999999'");
+	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		snprintf(
+		    want, sizeof(want),
+		    "t.conf:2: bad value '%s' for 'priority': expected an integer between -1000 "
+		    "and 1000",
+		    garbage[i]);
+		expect_error(drive_text("priority", garbage[i]), want);
+	}
+}
+
+static void test_cfg_port_is_an_integer_from_1_to_65535(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	cfg = load_ok(section_text("share", "port", "1"));
+	assert_int_equal(cfg->share.port, 1);
+	cfg_free(cfg);
+	expect_error(section_text("share", "port", "0"),
+	             "t.conf:2: 'port' must be between 1 and 65535, got '0'");
+	expect_error(section_text("share", "port", "65536"),
+	             "t.conf:2: 'port' must be between 1 and 65535, got '65536'");
+	expect_error(section_text("share", "port", "445/tcp"),
+	             "t.conf:2: bad value '445/tcp' for 'port': expected an integer between 1 and "
+	             "65535");
+}
+
+/* ---- identity strings -------------------------------------------------- */
+
+static void test_cfg_uuid_is_hex_and_dashes_up_to_64(void **state)
+{
+	char uuid[80];
+	char want[256];
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	memset(uuid, 'a', 64);
+	uuid[64] = '\0';
+	cfg = load_ok(drive_text("uuid", uuid));
+	assert_string_equal(cfg->drives[0].uuid, uuid);
+	cfg_free(cfg);
+	cfg = load_ok(drive_text("uuid", "F"));
+	assert_string_equal(cfg->drives[0].uuid, "F");
+	cfg_free(cfg);
+	expect_error(drive_text("uuid", "not-a-uuid"),
+	             "t.conf:2: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex "
+	             "digits and '-', at most 64 characters");
+	expect_error(drive_text("uuid", "0123 4567"),
+	             "t.conf:2: bad value '0123 4567' for 'uuid': expected a filesystem UUID: hex "
+	             "digits and '-', at most 64 characters");
+	strcat(uuid, "b");
+	snprintf(
+	    want, sizeof(want),
+	    "t.conf:2: bad value '%.60s...' for 'uuid': expected a filesystem UUID: hex digits "
+	    "and '-', at most 64 characters",
+	    uuid);
+	expect_error(drive_text("uuid", uuid), want);
+}
+
+static void test_cfg_label_is_anything_up_to_255(void **state)
+{
+	char label[300];
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	memset(label, 'L', 255);
+	label[255] = '\0';
+	cfg = load_ok(drive_text("label", label));
+	assert_string_equal(cfg->drives[0].label, label);
+	cfg_free(cfg);
+	cfg = load_ok(drive_text("label", "Ünïcödé [x] #1; = ok"));
+	assert_string_equal(cfg->drives[0].label, "Ünïcödé [x] #1; = ok");
+	cfg_free(cfg);
+	strcat(label, "L");
+	expect_error(drive_text("label", label),
+	             "t.conf:2: 'label' must be at most 255 characters long, got 256");
+}
+
+static void test_cfg_share_name_follows_windows_rules(void **state)
+{
+	static const char bad_chars[] = "\\/[]:|<>+=;,*?\"";
+	char name[100];
+	char want[256];
+	struct pxe_config *cfg = NULL;
+	size_t i = 0;
+
+	(void)state;
+	memset(name, 'N', 80);
+	name[80] = '\0';
+	cfg = load_ok(section_text("share", "name", name));
+	assert_string_equal(cfg->share.name, name);
+	cfg_free(cfg);
+	strcat(name, "N");
+	expect_error(section_text("share", "name", name),
+	             "t.conf:2: 'name' must be at most 80 characters long, got 81");
+	for (i = 0; bad_chars[i] != '\0'; i++) {
+		snprintf(name, sizeof(name), "PXE%cX", bad_chars[i]);
+		snprintf(want, sizeof(want),
+		         "t.conf:2: bad value '%s' for 'name': '%c' is not allowed in a share name",
+		         name, bad_chars[i]);
+		expect_error(section_text("share", "name", name), want);
+	}
+	expect_error(
+	    section_text("share", "name", "PXE\x01X"),
+	    "t.conf:2: bad value 'PXE?X' for 'name': a control character is not allowed in "
+	    "a share name");
+}
+
+static void test_cfg_rejects_bad_enum_words(void **state)
+{
+	(void)state;
+	expect_error(section_text("global", "mode", "both"),
+	             "t.conf:2: bad value 'both' for 'mode': expected union or single");
+	expect_error(
+	    section_text("global", "log level", "verbose"),
+	    "t.conf:2: bad value 'verbose' for 'log level': expected error, warning, info or "
+	    "debug");
+	expect_error(section_text("share", "samba", "smbd"),
+	             "t.conf:2: bad value 'smbd' for 'samba': expected system, private or none");
+}
+
+static void test_cfg_optional_strings_may_be_empty(void **state)
+{
+	struct pxe_config *cfg = load_ok("[share]\ninterfaces =\nvalid users = \nwrite list =\t\n");
+
+	(void)state;
+	assert_null(cfg->share.interfaces);
+	assert_null(cfg->share.valid_users);
+	assert_null(cfg->share.write_list);
+	cfg_free(cfg);
+	load_fails("[share]\nwrite list =\nwrite list = @x\n");
+	assert_string_equal(errbuf, "t.conf:3: duplicate key 'write list' (first set at line 2)");
+}
+
+static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
+{
+	static const char *const keys[][2] = {
+	    {"global", "mountpoint"},
+	    {"global", "images path"},
+	    {"global", "mode"},
+	    {"global", "state directory"},
+	    {"global", "run directory"},
+	    {"global", "mount timeout"},
+	    {"global", "rescan interval"},
+	    {"global", "require drives"},
+	    {"global", "discover network"},
+	    {"global", "log level"},
+	    {"share", "name"},
+	    {"share", "samba"},
+	    {"share", "port"},
+	    {"share", "read only"},
+	    {"share", "guest ok"},
+	    {"share", "include file"},
+	    {"share", "smb.conf"},
+	};
+	static const char *const drive_keys[] = {"path", "uuid", "label", "priority", "read only"};
+	char prefix[128];
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		load_fails(section_text(keys[i][0], keys[i][1], ""));
+		snprintf(prefix, sizeof(prefix), "t.conf:2: missing value for '%s': expected ",
+		         keys[i][1]);
+		assert_int_equal(count_lines(errbuf), 1);
+		assert_memory_equal(errbuf, prefix, strlen(prefix));
+	}
+	for (i = 0; i < sizeof(drive_keys) / sizeof(drive_keys[0]); i++) {
+		load_fails(drive_text(drive_keys[i], ""));
+		snprintf(prefix, sizeof(prefix), "t.conf:2: missing value for '%s': expected ",
+		         drive_keys[i]);
+		assert_int_equal(count_lines(errbuf), 1);
+		assert_memory_equal(errbuf, prefix, strlen(prefix));
+	}
+	expect_error(section_text("global", "mode", ""),
+	             "t.conf:2: missing value for 'mode': expected union or single");
+}
+
+/* ---- samba: parameters ------------------------------------------------- */
+
+static void test_cfg_passes_samba_params_through_verbatim(void **state)
+{
+	struct pxe_config *cfg = load_ok("[share]\n"
+	                                 "samba:hide dot files = yes\n"
+	                                 "SAMBA:  Veto Files = /*.tmp/;*.bak/  \n"
+	                                 "samba:hosts deny =\n"
+	                                 "samba:comment = PXE # images\n");
+	const struct cfg_param *p = NULL;
+
+	(void)state;
+	assert_int_equal(cfg->share.n_params, 4);
+	p = cfg->share.params;
+	assert_string_equal(p[0].key, "hide dot files");
+	assert_string_equal(p[0].value, "yes");
+	assert_int_equal(p[0].line, 2);
+	assert_string_equal(p[1].key, "Veto Files");
+	assert_string_equal(p[1].value, "/*.tmp/;*.bak/");
+	assert_int_equal(p[1].line, 3);
+	assert_string_equal(p[2].key, "hosts deny");
+	assert_string_equal(p[2].value, "");
+	assert_string_equal(p[3].value, "PXE # images");
+	cfg_free(cfg);
+}
+
+static void test_cfg_rejects_bad_samba_params(void **state)
+{
+	static const char *const dup[] = {
+	    "t.conf:3: duplicate key 'samba:hide dot files' (first set at line 2)",
+	};
+
+	(void)state;
+	expect_error("[share]\nsamba: = yes\n",
+	             "t.conf:2: missing smb.conf parameter name after 'samba:'");
+	expect_errors("[share]\nsamba:hide dot files = yes\nSamba:Hide  Dot\tFiles = no\n", dup, 1);
+	expect_error("[global]\nsamba:hide dot files = yes\n",
+	             "t.conf:2: unknown key 'samba:hide dot files' in [global]; 'samba:hide dot "
+	             "files' belongs in [share]");
+	expect_error("[drive:C]\npath = /c\nsamba:x = y\n",
+	             "t.conf:3: unknown key 'samba:x' in [drive:C]; 'samba:x' belongs in [share]");
+}
+
+/* ---- structural errors ------------------------------------------------- */
+
+static void test_cfg_rejects_unknown_section(void **state)
+{
+	(void)state;
+	expect_error("[printers]\npath = /x\n",
+	             "t.conf:1: unknown section [printers]; expected [global], [share] or "
+	             "[drive:NAME]");
+	expect_error("[globl]\nmode = x\n",
+	             "t.conf:1: unknown section [globl]; did you mean [global]?");
+	expect_error("[Shares]\n", "t.conf:1: unknown section [Shares]; did you mean [share]?");
+	expect_error("[drive C]\n",
+	             "t.conf:1: unknown section [drive C]; did you mean [drive:NAME]?");
+	expect_error("[drive]\n", "t.conf:1: unknown section [drive]; did you mean [drive:NAME]?");
+	expect_error("[]\n",
+	             "t.conf:1: unknown section []; expected [global], [share] or [drive:NAME]");
+}
+
+static void test_cfg_rejects_unclosed_section_header(void **state)
+{
+	(void)state;
+	expect_error("[global\nmode = x\n", "t.conf:1: section header without closing ']'");
+	expect_error("[global] # main\n", "t.conf:1: text after ']' in a section header (comments "
+	                                  "need a line of their own)");
+}
+
+static void test_cfg_rejects_bad_drive_name(void **state)
+{
+	static const char *const lines[] = {
+	    "t.conf:1: bad drive name 'has space': expected 1 to 32 letters, digits, '_', '.' or "
+	    "'-'",
+	    "t.conf:2: bad drive name '': expected 1 to 32 letters, digits, '_', '.' or '-'",
+	    "t.conf:3: bad drive name 'a23456789012345678901234567890123': expected 1 to 32 "
+	    "letters, "
+	    "digits, '_', '.' or '-'",
+	    "t.conf:4: bad drive name 'C:': expected 1 to 32 letters, digits, '_', '.' or '-'",
+	};
+	struct pxe_config *cfg = load_ok("[drive:a2345678901234567890123456789012]\nuuid = 1\n");
+
+	(void)state;
+	cfg_free(cfg);
+	expect_errors("[drive:has space]\n[drive:]\n[drive:a23456789012345678901234567890123]\n"
+	              "[drive:C:]\npath = /keys/of/a/bad/section/are/ignored\nnonsense = 1\n",
+	              lines, 4);
+}
+
+static void test_cfg_rejects_unknown_key_with_hint(void **state)
+{
+	(void)state;
+	expect_error("[global]\nmountpiont = /x\n",
+	             "t.conf:2: unknown key 'mountpiont' in [global]; did you mean 'mountpoint'?");
+	expect_error(
+	    "[global]\nImage  Path = x\n",
+	    "t.conf:2: unknown key 'Image  Path' in [global]; did you mean 'images path'?");
+	expect_error("[share]\nguest okay = yes\n",
+	             "t.conf:2: unknown key 'guest okay' in [share]; did you mean 'guest ok'?");
+	expect_error("[drive:Data]\npath = /d\nlable = X\n",
+	             "t.conf:3: unknown key 'lable' in [drive:Data]; did you mean 'label'?");
+	expect_error("[global]\ncolour = blue\n", "t.conf:2: unknown key 'colour' in [global]");
+}
+
+static void test_cfg_names_the_section_a_misplaced_key_belongs_in(void **state)
+{
+	(void)state;
+	expect_error("[global]\nport = 1\n",
+	             "t.conf:2: unknown key 'port' in [global]; 'port' belongs in [share]");
+	expect_error("[global]\nread only = yes\n",
+	             "t.conf:2: unknown key 'read only' in [global]; 'read only' belongs in "
+	             "[drive:NAME] or [share]");
+	expect_error("[share]\npath = /x\n",
+	             "t.conf:2: unknown key 'path' in [share]; 'path' belongs in [drive:NAME]");
+	expect_error("[drive:C]\npath = /c\nMode = single\n",
+	             "t.conf:3: unknown key 'Mode' in [drive:C]; 'mode' belongs in [global]");
+}
+
+static void test_cfg_rejects_duplicate_key(void **state)
+{
+	(void)state;
+	expect_error("[global]\nmode = union\n\n\nMode = single\n",
+	             "t.conf:5: duplicate key 'mode' (first set at line 2)");
+	expect_error("[global]\nmount timeout = 1\n[share]\n[GLOBAL]\nMount  Timeout = 2\n",
+	             "t.conf:5: duplicate key 'mount timeout' (first set at line 2)");
+	expect_error("[drive:C]\npath = /c\nPath = /d\n",
+	             "t.conf:3: duplicate key 'path' (first set at line 2)");
+	expect_error("[global]\nmode = bad\nmode = union\n",
+	             "t.conf:2: bad value 'bad' for 'mode': expected union or single\n"
+	             "t.conf:3: duplicate key 'mode' (first set at line 2)");
+}
+
+static void test_cfg_same_key_in_two_drives_is_not_a_duplicate(void **state)
+{
+	struct pxe_config *cfg =
+	    load_ok("[drive:C]\npath = /c\n[drive:D]\npath = /d\n[share]\nread only = no\n");
+
+	(void)state;
+	assert_string_equal(cfg->drives[1].path, "/d");
+	cfg_free(cfg);
+}
+
+static void test_cfg_rejects_duplicate_drive(void **state)
+{
+	static const char *const lines[] = {
+	    "t.conf:5: duplicate drive 'c' (first defined at line 2)",
+	    "t.conf:7: bad value 'x' for 'priority': expected an integer between -1000 and 1000",
+	};
+
+	(void)state;
+	expect_errors("\n[drive:C]\npath = /c\n\n[drive:c]\npath = /c2\npriority = x\n", lines, 2);
+}
+
+static void test_cfg_rejects_key_outside_section(void **state)
+{
+	static const char *const lines[] = {
+	    "t.conf:1: key 'mode' is outside any section; it belongs in [global]",
+	    "t.conf:2: key 'read only' is outside any section; it belongs in [drive:NAME] or "
+	    "[share]",
+	    "t.conf:3: key 'samba:x' is outside any section; it belongs in [share]",
+	    "t.conf:4: key 'foo' is outside any section; start with [global], [share] or "
+	    "[drive:NAME]",
+	};
+
+	(void)state;
+	expect_errors("mode = single\nread only = yes\nsamba:x = 1\nfoo = bar\n[global]\n", lines,
+	              4);
+}
+
+static void test_cfg_rejects_malformed_line(void **state)
+{
+	(void)state;
+	expect_error("[global]\nmode union\n", "t.conf:2: expected `key = value` or `[section]`");
+	expect_error("[global]\n  = union\n", "t.conf:2: missing key before '='");
+	expect_error("mountpoint\n", "t.conf:1: expected `key = value` or `[section]`");
+}
+
+static void test_cfg_rejects_drive_without_identity(void **state)
+{
+	static const char *const lines[] = {
+	    "t.conf:1: drive C has no identity: set path, uuid or label",
+	    "t.conf:4: drive D has no identity: set path, uuid or label",
+	};
+
+	(void)state;
+	expect_errors("[drive:C]\npriority = 5\nread only = yes\n[drive:D]\n", lines, 2);
+	/* a bad identity value is one error, not two */
+	expect_error("[drive:E]\npath = relative\n",
+	             "t.conf:2: bad value 'relative' for 'path': expected an absolute path "
+	             "(starting with /)");
+}
+
+/* ---- reporting --------------------------------------------------------- */
+
+static void test_cfg_reports_every_error_with_line(void **state)
+{
+	static const char *const lines[] = {
+	    "t.conf:2: bad value 'sometimes' for 'mode': expected union or single",
+	    "t.conf:3: unknown key 'mountpiont' in [global]; did you mean 'mountpoint'?",
+	    "t.conf:4: 'mount timeout' must be between 0s and 1h, got '2h'",
+	    "t.conf:5: drive C has no identity: set path, uuid or label",
+	    "t.conf:6: bad value 'maybe' for 'read only': expected yes or no",
+	    "t.conf:8: 'port' must be between 1 and 65535, got '70000'",
+	    "t.conf:9: expected `key = value` or `[section]`",
+	};
+
+	(void)state;
+	expect_errors("[global]\nmode = sometimes\nmountpiont = /x\nmount timeout = 2h\n"
+	              "[drive:C]\nread only = maybe\n[share]\nport = 70000\noops\n",
+	              lines, 7);
+}
+
+static void test_cfg_truncates_error_buffer_with_count(void **state)
+{
+	char text[8192] = "[global]\n";
+	char small[300];
+	struct pxe_config *cfg = NULL;
+	unsigned more = 0;
+	size_t shown = 0;
+	const char *last = NULL;
+	int i = 0;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		strcat(text, "bogus key = 1\n");
+	}
+	assert_int_equal(cfg_load_string(text, T_NAME, &cfg, small, sizeof(small)), -1);
+	assert_null(cfg);
+	assert_true(strlen(small) < sizeof(small));
+	last = strrchr(small, '\n');
+	assert_non_null(last);
+	assert_int_equal(sscanf(last + 1, "... and %u more errors", &more), 1);
+	shown = count_lines(small) - 1;
+	assert_true(shown >= 1);
+	assert_int_equal(shown + more, 100);
+	assert_has_line(small, "t.conf:2: unknown key 'bogus key' in [global]");
+	for (i = 0; i < (int)shown; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "t.conf:%d: unknown key 'bogus key' in [global]",
+		         i + 2);
+		assert_has_line(small, want);
+	}
+}
+
+static void test_cfg_says_one_more_error_in_singular(void **state)
+{
+	char small[110];
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    cfg_load_string("[global]\nmode = a\nmode = b\n", T_NAME, &cfg, small, sizeof(small)),
+	    -1);
+	assert_string_equal(small, "t.conf:2: bad value 'a' for 'mode': expected union or single\n"
+	                           "... and 1 more error");
+}
+
+static void test_cfg_cuts_single_error_in_tiny_buffer(void **state)
+{
+	char tiny[16];
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load_string("[global]\nmode = x\n", T_NAME, &cfg, tiny, sizeof(tiny)),
+	                 -1);
+	assert_string_equal(tiny, "t.conf:2: bad v");
+	assert_int_equal(cfg_load_string("[global]\nmode = x\n", T_NAME, &cfg, NULL, 0), -1);
+	assert_null(cfg);
+}
+
+static void test_cfg_quotes_long_and_control_text_safely(void **state)
+{
+	char text[600];
+	char value[400];
+	char want[600];
+
+	(void)state;
+	memset(value, 'v', 300);
+	value[300] = '\0';
+	snprintf(text, sizeof(text), "[global]\nmode = %s\n", value);
+	snprintf(want, sizeof(want),
+	         "t.conf:2: bad value '%.60s...' for 'mode': expected union or single", value);
+	expect_error(text, want);
+	/* a multi-byte character is never cut in half */
+	memset(value, 'v', 59);
+	strcpy(value + 59, "\xC3\xA9\xC3\xA9 and more text");
+	snprintf(text, sizeof(text), "[global]\nmode = %s\n", value);
+	snprintf(want, sizeof(want),
+	         "t.conf:2: bad value '%.59s...' for 'mode': expected union or single", value);
+	expect_error(text, want);
+	expect_error("[global]\nmode = a\x1b[31mb\n",
+	             "t.conf:2: bad value 'a?[31mb' for 'mode': expected union or single");
+}
+
+static void test_cfg_rejects_null_arguments(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load_string(NULL, T_NAME, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_null(cfg);
+	assert_int_equal(cfg_load_string("", T_NAME, NULL, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(cfg_load_file(NULL, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(cfg_load_file(DATA("good-minimal.conf"), NULL, errbuf, sizeof(errbuf)),
+	                 -1);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static void test_cfg_file_full_sets_every_key(void **state)
+{
+	struct pxe_config *cfg = NULL;
+	const struct cfg_drive *d = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(DATA("good-full.conf"), &cfg), 0);
+	assert_string_equal(cfg->file, DATA("good-full.conf"));
+	assert_string_equal(cfg->mountpoint, "/srv/pxe");
+	assert_string_equal(cfg->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
+	assert_string_equal(cfg->state_dir, "/var/lib/pxe-state");
+	assert_string_equal(cfg->run_dir, "/run/pxe-run");
+	assert_int_equal(cfg->mount_timeout_ms, 120000);
+	assert_int_equal(cfg->rescan_interval_ms, 0);
+	assert_true(cfg->require_drives);
+	assert_true(cfg->discover_network);
+	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
+	assert_int_equal(cfg->n_drives, 2);
+	d = &cfg->drives[0];
+	assert_string_equal(d->name, "C");
+	assert_string_equal(d->path, "/mnt/c");
+	assert_string_equal(d->uuid, "0123-ABCD");
+	assert_string_equal(d->label, "OLD;IMAGES # part of the label, not a comment");
+	assert_int_equal(d->priority, -5);
+	assert_true(d->read_only);
+	assert_int_equal(d->line, 16);
+	d = &cfg->drives[1];
+	assert_string_equal(d->name, "data.disk_2");
+	assert_null(d->path);
+	assert_string_equal(d->label, "PXEIMAGES");
+	assert_int_equal(d->priority, 1000);
+	assert_false(d->read_only);
+	assert_string_equal(cfg->share.name, "PXE$");
+	assert_int_equal(cfg->share.samba, CFG_SAMBA_PRIVATE);
+	assert_int_equal(cfg->share.port, 4450);
+	assert_string_equal(cfg->share.interfaces, "lo 127.0.0.1/8");
+	assert_string_equal(cfg->share.valid_users, "@pxe-readers, admin");
+	assert_string_equal(cfg->share.write_list, "@pxe-writers");
+	assert_true(cfg->share.read_only);
+	assert_true(cfg->share.guest_ok);
+	assert_string_equal(cfg->share.include_file, "/etc/samba/pxe-include.conf");
+	assert_string_equal(cfg->share.smb_conf, "/etc/samba/other.conf");
+	assert_int_equal(cfg->share.n_params, 2);
+	assert_string_equal(cfg->share.params[0].key, "hide dot files");
+	assert_string_equal(cfg->share.params[0].value, "no");
+	assert_string_equal(cfg->share.params[1].key, "Store DOS Attributes");
+	assert_string_equal(cfg->share.params[1].value, "yes");
+	assert_int_equal(cfg->share.params[1].line, 39);
+	cfg_free(cfg);
+}
+
+static void test_cfg_file_empty_gives_every_default(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(DATA("good-minimal.conf"), &cfg), 0);
+	assert_all_defaults(cfg);
+	cfg_free(cfg);
+}
+
+static void test_cfg_file_spec_example_is_valid(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(DATA("spec-example.conf"), &cfg), 0);
+	assert_string_equal(cfg->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(cfg->mount_timeout_ms, 30000);
+	assert_int_equal(cfg->n_drives, 2);
+	assert_string_equal(cfg->drives[0].path, "/mnt/c");
+	assert_int_equal(cfg->drives[0].priority, 10);
+	assert_true(cfg->drives[0].read_only);
+	assert_string_equal(cfg->drives[1].label, "PXEIMAGES");
+	assert_int_equal(cfg->drives[1].priority, 20);
+	assert_string_equal(cfg->share.write_list, "@pxe-writers");
+	cfg_free(cfg);
+}
+
+static void test_cfg_file_reports_three_mistakes_on_their_lines(void **state)
+{
+#define F DATA("bad-three-mistakes.conf")
+	static const char *const lines[] = {
+	    F ":4: unknown key 'mountpiont' in [global]; did you mean 'mountpoint'?",
+	    F ":8: bad value 'maybe' for 'read only': expected yes or no",
+	    F ":12: 'port' must be between 1 and 65535, got '70000'",
+	};
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(F, &cfg), -1);
+	assert_null(cfg);
+	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+#undef F
+}
+
+static void test_cfg_file_reports_structure_errors(void **state)
+{
+#define F DATA("bad-structure.conf")
+	static const char *const lines[] = {
+	    F ":1: key 'mode' is outside any section; it belongs in [global]",
+	    F ":4: expected `key = value` or `[section]`",
+	    F ":5: duplicate key 'mode' (first set at line 3)",
+	    F ":6: unknown section [globl]; did you mean [global]?",
+	    F ":8: drive C has no identity: set path, uuid or label",
+	    F ":10: duplicate drive 'c' (first defined at line 8)",
+	    F ":12: bad drive name 'bad name': expected 1 to 32 letters, digits, '_', '.' or '-'",
+	    F ":13: section header without closing ']'",
+	    F ":14: missing key before '='",
+	};
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(F, &cfg), -1);
+	assert_null(cfg);
+	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+#undef F
+}
+
+static void test_cfg_file_reports_a_bad_value_for_every_key(void **state)
+{
+#define F DATA("bad-values.conf")
+	static const char *const lines[] = {
+	    F ":2: bad value 'srv/pxeimages' for 'mountpoint': expected an absolute path (starting "
+	      "with /)",
+	    F ":3: 'images path' is relative to each drive's root, so it cannot start with a drive "
+	      "letter: write 'RemoteInstall\\SMSImages\\SMSPKG' instead of "
+	      "'C:\\RemoteInstall\\SMSImages\\SMSPKG'",
+	    F ":4: bad value 'both' for 'mode': expected union or single",
+	    F
+	    ":5: bad value 'var/lib/pxeimagesfs' for 'state directory': expected an absolute path "
+	    "(starting with /)",
+	    F ":6: bad value 'run/pxeimagesfs' for 'run directory': expected an absolute path "
+	      "(starting with /)",
+	    F ":7: 'mount timeout' must be between 0s and 1h, got '2h'",
+	    F ":8: 'rescan interval' must be 0 (off) or between 1s and 24h, got '500ms'",
+	    F ":9: bad value 'maybe' for 'require drives': expected yes or no",
+	    F ":10: bad value 'perhaps' for 'discover network': expected yes or no",
+	    F ":11: bad value 'verbose' for 'log level': expected error, warning, info or debug",
+	    F ":13: bad value 'mnt/c' for 'path': expected an absolute path (starting with /)",
+	    F ":14: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex digits and "
+	      "'-', at most 64 characters",
+	    F ":15: 'priority' must be between -1000 and 1000, got '1001'",
+	    F ":16: bad value 'sometimes' for 'read only': expected yes or no",
+	    F ":19: bad value 'ten' for 'priority': expected an integer between -1000 and 1000",
+	    F ":21: bad value 'PXE/IMAGES' for 'name': '/' is not allowed in a share name",
+	    F ":22: bad value 'smbd' for 'samba': expected system, private or none",
+	    F ":23: 'port' must be between 1 and 65535, got '0'",
+	    F ":24: bad value 'nope' for 'read only': expected yes or no",
+	    F ":25: bad value '2' for 'guest ok': expected yes or no",
+	    F ":26: bad value 'pxeimagesfs.conf' for 'include file': expected an absolute path "
+	      "(starting with /)",
+	    F
+	    ":27: bad value 'smb.conf' for 'smb.conf': expected an absolute path (starting with /)",
+	    F ":28: missing smb.conf parameter name after 'samba:'",
+	    F ":29: unknown key 'images path' in [share]; 'images path' belongs in [global]",
+	};
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(load_file_both(F, &cfg), -1);
+	assert_null(cfg);
+	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+#undef F
+}
+
+static void test_cfg_file_missing_is_one_line(void **state)
+{
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load_file(DATA("no-such.conf"), &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_null(cfg);
+	assert_string_equal(errbuf,
+	                    DATA("no-such.conf") ": cannot read: No such file or directory");
+	assert_int_equal(cfg_load_file(PXE_TEST_DATA_DIR, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_string_equal(errbuf, PXE_TEST_DATA_DIR ": cannot read: Is a directory");
+}
+
+static void test_cfg_file_rejects_nul_byte(void **state)
+{
+	static const char data[] = "[global]\nmode = union\nlog\0 level = info\n";
+	struct pxe_config *cfg = NULL;
+	char *path = write_temp(data, sizeof(data) - 1);
+	char want[512];
+
+	(void)state;
+	assert_int_equal(cfg_load_file(path, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s:3: file contains a NUL byte; this is not a text file",
+	         path);
+	assert_string_equal(errbuf, want);
+	unlink(path);
+	free(path);
+}
+
+static void test_cfg_file_rejects_more_than_1_mib(void **state)
+{
+	size_t len = (size_t)1024 * 1024;
+	char *data = malloc(len + 1);
+	struct pxe_config *cfg = NULL;
+	char *path = NULL;
+	char want[512];
+
+	(void)state;
+	assert_non_null(data);
+	memset(data, '\n', len + 1);
+	data[0] = '#';                /* a comment, then blank lines */
+	path = write_temp(data, len); /* exactly 1 MiB of blank lines is fine */
+	assert_int_equal(cfg_load_file(path, &cfg, errbuf, sizeof(errbuf)), 0);
+	cfg_free(cfg);
+	unlink(path);
+	free(path);
+	path = write_temp(data, len + 1);
+	assert_int_equal(cfg_load_file(path, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_null(cfg);
+	snprintf(want, sizeof(want), "%s: file is larger than 1 MiB; this is not a config file",
+	         path);
+	assert_string_equal(errbuf, want);
+	unlink(path);
+	free(path);
+	free(data);
+}
+
+/* ---- small public helpers ---------------------------------------------- */
+
+static void test_cfg_default_path_honours_environment(void **state)
+{
+	(void)state;
+	assert_int_equal(unsetenv(CFG_ENV_PATH), 0);
+	assert_string_equal(cfg_default_path(), CFG_DEFAULT_PATH);
+	assert_string_equal(cfg_default_path(), "/etc/pxeimagesfs/pxeimagesfs.conf");
+	assert_int_equal(setenv(CFG_ENV_PATH, "/tmp/other.conf", 1), 0);
+	assert_string_equal(cfg_default_path(), "/tmp/other.conf");
+	assert_int_equal(setenv(CFG_ENV_PATH, "", 1), 0);
+	assert_string_equal(cfg_default_path(), CFG_DEFAULT_PATH);
+	assert_int_equal(unsetenv(CFG_ENV_PATH), 0);
+}
+
+static void test_cfg_names_modes_and_samba_kinds(void **state)
+{
+	(void)state;
+	assert_string_equal(cfg_mode_name(CFG_MODE_UNION), "union");
+	assert_string_equal(cfg_mode_name(CFG_MODE_SINGLE), "single");
+	assert_string_equal(cfg_samba_name(CFG_SAMBA_SYSTEM), "system");
+	assert_string_equal(cfg_samba_name(CFG_SAMBA_PRIVATE), "private");
+	assert_string_equal(cfg_samba_name(CFG_SAMBA_NONE), "none");
+	assert_string_equal(cfg_mode_name((enum cfg_mode)7), "?");
+	assert_string_equal(cfg_samba_name((enum cfg_samba)7), "?");
+}
+
+static void test_cfg_free_accepts_null(void **state)
+{
+	(void)state;
+	cfg_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cfg_empty_text_gives_every_default),
+	    cmocka_unit_test(test_cfg_empty_sections_give_every_default),
+	    cmocka_unit_test(test_cfg_null_name_is_string),
+	    cmocka_unit_test(test_cfg_accepts_every_global_key),
+	    cmocka_unit_test(test_cfg_accepts_every_drive_key),
+	    cmocka_unit_test(test_cfg_accepts_every_share_key),
+	    cmocka_unit_test(test_cfg_accepts_every_enum_word_in_any_case),
+	    cmocka_unit_test(test_cfg_keeps_slash_root_path),
+	    cmocka_unit_test(test_cfg_keys_are_case_insensitive_with_collapsed_spaces),
+	    cmocka_unit_test(test_cfg_skips_comments_and_blank_lines),
+	    cmocka_unit_test(test_cfg_has_no_inline_comments),
+	    cmocka_unit_test(test_cfg_splits_at_first_equals_sign),
+	    cmocka_unit_test(test_cfg_accepts_crlf_and_byte_order_mark),
+	    cmocka_unit_test(test_cfg_trailing_backslash_does_not_continue_line),
+	    cmocka_unit_test(test_cfg_repeated_global_section_continues_it),
+	    cmocka_unit_test(test_cfg_keeps_drives_in_config_order),
+	    cmocka_unit_test(test_cfg_accepts_section_names_with_spaces_inside_brackets),
+	    cmocka_unit_test(test_cfg_images_path_accepts_backslashes_and_slashes),
+	    cmocka_unit_test(test_cfg_images_path_rejects_drive_letter),
+	    cmocka_unit_test(test_cfg_images_path_rejects_dot_components),
+	    cmocka_unit_test(test_cfg_images_path_rejects_empty_and_windows_reserved_chars),
+	    cmocka_unit_test(test_cfg_rejects_relative_paths_for_every_path_key),
+	    cmocka_unit_test(test_cfg_parse_bool_accepts_samba_spellings),
+	    cmocka_unit_test(test_cfg_rejects_bad_bool_for_every_bool_key),
+	    cmocka_unit_test(test_cfg_parse_duration_ms_understands_units),
+	    cmocka_unit_test(test_cfg_mount_timeout_range),
+	    cmocka_unit_test(test_cfg_rescan_interval_is_off_or_one_second_to_one_day),
+	    cmocka_unit_test(test_cfg_priority_is_an_integer_from_minus_1000_to_1000),
+	    cmocka_unit_test(test_cfg_port_is_an_integer_from_1_to_65535),
+	    cmocka_unit_test(test_cfg_uuid_is_hex_and_dashes_up_to_64),
+	    cmocka_unit_test(test_cfg_label_is_anything_up_to_255),
+	    cmocka_unit_test(test_cfg_share_name_follows_windows_rules),
+	    cmocka_unit_test(test_cfg_rejects_bad_enum_words),
+	    cmocka_unit_test(test_cfg_optional_strings_may_be_empty),
+	    cmocka_unit_test(test_cfg_rejects_empty_value_for_every_other_key),
+	    cmocka_unit_test(test_cfg_passes_samba_params_through_verbatim),
+	    cmocka_unit_test(test_cfg_rejects_bad_samba_params),
+	    cmocka_unit_test(test_cfg_rejects_unknown_section),
+	    cmocka_unit_test(test_cfg_rejects_unclosed_section_header),
+	    cmocka_unit_test(test_cfg_rejects_bad_drive_name),
+	    cmocka_unit_test(test_cfg_rejects_unknown_key_with_hint),
+	    cmocka_unit_test(test_cfg_names_the_section_a_misplaced_key_belongs_in),
+	    cmocka_unit_test(test_cfg_rejects_duplicate_key),
+	    cmocka_unit_test(test_cfg_same_key_in_two_drives_is_not_a_duplicate),
+	    cmocka_unit_test(test_cfg_rejects_duplicate_drive),
+	    cmocka_unit_test(test_cfg_rejects_key_outside_section),
+	    cmocka_unit_test(test_cfg_rejects_malformed_line),
+	    cmocka_unit_test(test_cfg_rejects_drive_without_identity),
+	    cmocka_unit_test(test_cfg_reports_every_error_with_line),
+	    cmocka_unit_test(test_cfg_truncates_error_buffer_with_count),
+	    cmocka_unit_test(test_cfg_says_one_more_error_in_singular),
+	    cmocka_unit_test(test_cfg_cuts_single_error_in_tiny_buffer),
+	    cmocka_unit_test(test_cfg_quotes_long_and_control_text_safely),
+	    cmocka_unit_test(test_cfg_rejects_null_arguments),
+	    cmocka_unit_test(test_cfg_file_full_sets_every_key),
+	    cmocka_unit_test(test_cfg_file_empty_gives_every_default),
+	    cmocka_unit_test(test_cfg_file_spec_example_is_valid),
+	    cmocka_unit_test(test_cfg_file_reports_three_mistakes_on_their_lines),
+	    cmocka_unit_test(test_cfg_file_reports_structure_errors),
+	    cmocka_unit_test(test_cfg_file_reports_a_bad_value_for_every_key),
+	    cmocka_unit_test(test_cfg_file_missing_is_one_line),
+	    cmocka_unit_test(test_cfg_file_rejects_nul_byte),
+	    cmocka_unit_test(test_cfg_file_rejects_more_than_1_mib),
+	    cmocka_unit_test(test_cfg_default_path_honours_environment),
+	    cmocka_unit_test(test_cfg_names_modes_and_samba_kinds),
+	    cmocka_unit_test(test_cfg_free_accepts_null),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
