@@ -27,8 +27,9 @@ struct pxe_config *cli_load_config(const char *path)
 		if (err[0] && err[strlen(err) - 1] != '\n') {
 			fputc('\n', stderr);
 		}
-		fprintf(stderr, "%s: configuration has errors; fix them and run "
-		                "'pxeimagesfs config check -c %s'\n",
+		fprintf(stderr,
+		        "%s: configuration has errors; fix them and run "
+		        "'pxeimagesfs config check -c %s'\n",
 		        path, path);
 	}
 	free(err);
@@ -47,10 +48,11 @@ int cli_wants_help(int argc, char **argv)
 
 static void check_usage(FILE *out)
 {
-	fprintf(out, "usage: pxeimagesfs config check [-c FILE]\n\n"
-	             "Validate a configuration file and report every error as file:line: message.\n"
-	             "  -c, --config FILE  the file to check (default: $%s, else %s)\n\n"
-	             "exit status: 0 the configuration is valid, 2 it has errors or cannot be read\n",
+	fprintf(out,
+	        "usage: pxeimagesfs config check [-c FILE]\n\n"
+	        "Validate a configuration file and report every error as file:line: message.\n"
+	        "  -c, --config FILE  the file to check (default: $%s, else %s)\n\n"
+	        "exit status: 0 the configuration is valid, 2 it has errors or cannot be read\n",
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
@@ -76,7 +78,8 @@ static int config_check(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "pxeimagesfs config check: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "pxeimagesfs config check: unexpected argument '%s'\n",
+		        argv[optind]);
 		return 2;
 	}
 	cfg = cli_load_config(path);

@@ -16,8 +16,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"resolve", cmd_resolve, "show which drives hold the images and the resulting view"},
-	{"config", cmd_config, "validate a configuration file (config check)"},
+    {"resolve", cmd_resolve, "show which drives hold the images and the resulting view"},
+    {"config", cmd_config, "validate a configuration file (config check)"},
+    {"mount", cmd_mount, "mount the stable view of the images and serve it"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -30,8 +31,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	}
-	fprintf(out, "\n'pxeimagesfs <command> --help' describes a command.\n"
-	             "Configuration: -c FILE, else $%s, else %s.\n",
+	fprintf(out,
+	        "\n'pxeimagesfs <command> --help' describes a command.\n"
+	        "Configuration: -c FILE, else $%s, else %s.\n",
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 

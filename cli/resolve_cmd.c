@@ -74,8 +74,10 @@ static void print_table(const struct resolver_view *v)
 		drive_images(d, imgs, sizeof(imgs));
 		printf("%-4zu  %-*s  %-*s  %-7s  %-3s  %-8s  %s\n", i + 1, wn, d->name, ww, where,
 		       drive_state_name(d->state),
-		       d->state != DRIVE_ONLINE ? "-" : d->read_only ? "ro" : "rw", imgs,
-		       d->reason);
+		       d->state != DRIVE_ONLINE ? "-"
+		       : d->read_only           ? "ro"
+		                                : "rw",
+		       imgs, d->reason);
 	}
 }
 

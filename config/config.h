@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define CFG_DEFAULT_PATH "/etc/pxeimagesfs/pxeimagesfs.conf"
-#define CFG_ENV_PATH "PXEIMAGESFS_CONFIG"
+#define CFG_ENV_PATH     "PXEIMAGESFS_CONFIG"
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
@@ -37,16 +37,16 @@ struct cfg_param {
 };
 
 struct cfg_share {
-	char *name;             /* default "SMSPXEIMAGES$" */
-	enum cfg_samba samba;   /* default system */
-	int port;               /* 1..65535, default 445 (private smbd only) */
-	char *interfaces;       /* or NULL = all (private smbd only) */
-	char *valid_users;      /* or NULL */
-	char *write_list;       /* or NULL */
-	bool read_only;         /* default no */
-	bool guest_ok;          /* default no */
-	char *include_file;     /* default "/etc/samba/pxeimagesfs.conf" */
-	char *smb_conf;         /* default "/etc/samba/smb.conf" */
+	char *name;               /* default "SMSPXEIMAGES$" */
+	enum cfg_samba samba;     /* default system */
+	int port;                 /* 1..65535, default 445 (private smbd only) */
+	char *interfaces;         /* or NULL = all (private smbd only) */
+	char *valid_users;        /* or NULL */
+	char *write_list;         /* or NULL */
+	bool read_only;           /* default no */
+	bool guest_ok;            /* default no */
+	char *include_file;       /* default "/etc/samba/pxeimagesfs.conf" */
+	char *smb_conf;           /* default "/etc/samba/smb.conf" */
 	struct cfg_param *params; /* owned array */
 	size_t n_params;
 };
@@ -55,16 +55,16 @@ struct pxe_config {
 	char *file; /* path the config came from, or "<string>"; owned */
 
 	/* [global] */
-	char *mountpoint;          /* absolute; default "/srv/pxeimages" */
-	char *images_path;         /* '/'-separated, relative, no empty/./.. parts;
-	                            * default "RemoteInstall/SMSImages/SMSPKG" */
-	enum cfg_mode mode;        /* default union */
-	char *state_dir;           /* absolute; default "/var/lib/pxeimagesfs" */
-	char *run_dir;             /* absolute; default "/run/pxeimagesfs" */
-	unsigned mount_timeout_ms; /* 0..1h, default 30 s */
-	unsigned rescan_interval_ms; /* 0 (off) or 1 s..1 day, default 30 s */
-	bool require_drives;       /* default no */
-	bool discover_network;     /* default no */
+	char *mountpoint;             /* absolute; default "/srv/pxeimages" */
+	char *images_path;            /* '/'-separated, relative, no empty/./.. parts;
+	                               * default "RemoteInstall/SMSImages/SMSPKG" */
+	enum cfg_mode mode;           /* default union */
+	char *state_dir;              /* absolute; default "/var/lib/pxeimagesfs" */
+	char *run_dir;                /* absolute; default "/run/pxeimagesfs" */
+	unsigned mount_timeout_ms;    /* 0..1h, default 30 s */
+	unsigned rescan_interval_ms;  /* 0 (off) or 1 s..1 day, default 30 s */
+	bool require_drives;          /* default no */
+	bool discover_network;        /* default no */
 	enum cfg_log_level log_level; /* default info */
 
 	struct cfg_drive *drives; /* owned array, in config order */

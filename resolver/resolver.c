@@ -85,8 +85,8 @@ static const struct rsv_mount *mount_below(const struct ctx *c, const char *path
 	for (size_t i = c->n_mounts; i-- > 0;) {
 		const char *t = c->mounts[i].target;
 		size_t len = strlen(t);
-		bool prefix = strcmp(t, "/") == 0 ||
-		              (strncmp(path, t, len) == 0 && (path[len] == '/' || path[len] == '\0'));
+		bool prefix = strcmp(t, "/") == 0 || (strncmp(path, t, len) == 0 &&
+		                                      (path[len] == '/' || path[len] == '\0'));
 		if (prefix && (best == NULL || len > best_len)) {
 			best = &c->mounts[i];
 			best_len = len;
@@ -96,7 +96,8 @@ static const struct rsv_mount *mount_below(const struct ctx *c, const char *path
 }
 
 /* Does mount M carry the identity the drive asks for? Writes why not into D. */
-static bool identity_matches(const struct drive *d, const struct rsv_mount *m, char *why, size_t len)
+static bool identity_matches(const struct drive *d, const struct rsv_mount *m, char *why,
+                             size_t len)
 {
 	if (d->want_uuid && (!m->uuid || strcasecmp(d->want_uuid, m->uuid) != 0)) {
 		snprintf(why, len, "uuid mismatch: %s has uuid %s, want %s", m->target,
@@ -197,12 +198,14 @@ static int find_by_tag(const struct ctx *c, struct drive *d)
 	if (best) {
 		return take_mount(d, best);
 	}
-	if (c->sys->ops->find_device && c->sys->ops->find_device(c->sys->ctx, tag, val, &dev) == 0) {
-		set_reason(d, "not mounted (%s=%s is on %s, which is not mounted anywhere)", tag, val,
-		           dev);
+	if (c->sys->ops->find_device &&
+	    c->sys->ops->find_device(c->sys->ctx, tag, val, &dev) == 0) {
+		set_reason(d, "not mounted (%s=%s is on %s, which is not mounted anywhere)", tag,
+		           val, dev);
 		free(dev);
 	} else {
-		set_reason(d, "no mounted filesystem has %s %s", d->want_uuid ? "uuid" : "label", val);
+		set_reason(d, "no mounted filesystem has %s %s", d->want_uuid ? "uuid" : "label",
+		           val);
 	}
 	return 0;
 }
@@ -531,10 +534,12 @@ static void explain_choice(struct resolver_view *v)
 			continue;
 		}
 		if (d->in_view) {
-			set_reason(d, "in view: holds the images (%zu package%s)%s%s", d->n_packages,
-			           d->n_packages == 1 ? "" : "s", ro, d->primary ? ", primary" : "");
+			set_reason(d, "in view: holds the images (%zu package%s)%s%s",
+			           d->n_packages, d->n_packages == 1 ? "" : "s", ro,
+			           d->primary ? ", primary" : "");
 		} else if (d->holds_images) {
-			set_reason(d, "skipped: mode single takes drive %s", v->drives[v->roots[0]].name);
+			set_reason(d, "skipped: mode single takes drive %s",
+			           v->drives[v->roots[0]].name);
 		} else {
 			set_reason(d, "online%s%s", ro, d->primary ? ", primary" : "");
 		}

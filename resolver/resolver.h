@@ -19,13 +19,13 @@
 
 /* One mount-table entry, as the system reports it. */
 struct rsv_mount {
-	char *target;   /* mount point, canonical */
-	char *source;   /* device path or source string, or NULL */
-	char *fstype;   /* e.g. "ext4", "tmpfs", "fuse.pxeimagesfs" */
-	char *root;     /* root of the mount inside its filesystem ("/" unless a bind of a subdir) */
-	char *uuid;     /* filesystem UUID from blkid, or NULL */
-	char *label;    /* filesystem label from blkid, or NULL */
-	dev_t dev;      /* st_dev of the mounted filesystem */
+	char *target; /* mount point, canonical */
+	char *source; /* device path or source string, or NULL */
+	char *fstype; /* e.g. "ext4", "tmpfs", "fuse.pxeimagesfs" */
+	char *root;   /* root of the mount inside its filesystem ("/" unless a bind of a subdir) */
+	char *uuid;   /* filesystem UUID from blkid, or NULL */
+	char *label;  /* filesystem label from blkid, or NULL */
+	dev_t dev;    /* st_dev of the mounted filesystem */
 	bool read_only; /* mounted with "ro" */
 };
 
@@ -63,11 +63,11 @@ enum drive_state { DRIVE_OFFLINE = 0, DRIVE_ONLINE };
 /* One candidate drive, with everything that was found about it. All strings
  * owned by the view that holds the drive; NULL when unknown or not set. */
 struct drive {
-	char *name;       /* section name, or for a discovered drive its label or mount path */
-	int priority;     /* configured priority (0 when discovered) */
-	int order;        /* config order, or mount-table order when discovered */
-	bool configured;  /* from a [drive:*] section */
-	char *want_path;  /* configured identity */
+	char *name;      /* section name, or for a discovered drive its label or mount path */
+	int priority;    /* configured priority (0 when discovered) */
+	int order;       /* config order, or mount-table order when discovered */
+	bool configured; /* from a [drive:*] section */
+	char *want_path; /* configured identity */
 	char *want_uuid;
 	char *want_label;
 	bool want_read_only;
@@ -79,14 +79,14 @@ struct drive {
 	char *uuid;
 	char *label;
 	dev_t dev;
-	bool read_only;     /* configured read-only or mounted read-only */
-	bool holds_images;  /* the images path exists on it as a directory */
-	char *images_dir;   /* absolute path, real on-disk spelling */
+	bool read_only;        /* configured read-only or mounted read-only */
+	bool holds_images;     /* the images path exists on it as a directory */
+	char *images_dir;      /* absolute path, real on-disk spelling */
 	char *images_spelling; /* relative path as spelt on disk */
-	size_t n_packages;  /* entries in its images folder (hidden names excluded) */
+	size_t n_packages;     /* entries in its images folder (hidden names excluded) */
 	bool in_view;
 	bool primary;
-	char reason[320];   /* why it is offline, skipped or taken, in plain words */
+	char reason[320]; /* why it is offline, skipped or taken, in plain words */
 };
 
 struct resolver_view {
@@ -95,8 +95,8 @@ struct resolver_view {
 	bool discovery;       /* no [drive:*] section: candidates came from the mount table */
 	struct drive *drives; /* owned, in rank order */
 	size_t n_drives;
-	int primary;          /* index into drives, or -1 (no writable drive online) */
-	size_t *roots;        /* owned; indices into drives, in rank order */
+	int primary;   /* index into drives, or -1 (no writable drive online) */
+	size_t *roots; /* owned; indices into drives, in rank order */
 	size_t n_roots;
 	char primary_reason[320];
 };

@@ -196,11 +196,11 @@ static int real_find_device(void *ctx, const char *tag, const char *value, char 
 }
 
 static const struct rsv_sys_ops real_ops = {
-	.mounts = real_mounts,
-	.lstat = real_lstat,
-	.list = real_list,
-	.realpath = real_realpath,
-	.find_device = real_find_device,
+    .mounts = real_mounts,
+    .lstat = real_lstat,
+    .list = real_list,
+    .realpath = real_realpath,
+    .find_device = real_find_device,
 };
 
 static const struct rsv_sys real_sys = {.ops = &real_ops, .ctx = NULL};

@@ -156,8 +156,9 @@ char *resolver_view_json(const struct resolver_view *v, const char *config_file,
 	json_object_object_add(top, "drives", drives);
 	json_object_object_add(top, "view", summary_json(v));
 	text = strdup(json_object_to_json_string_ext(
-		top, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
-		             JSON_C_TO_STRING_NOSLASHESCAPE));
+	    top,
+	    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
+	        JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(top);
 	return text;
 }

@@ -206,11 +206,11 @@ static void test_live_discovery_sees_tmpfs_drives(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_live_two_tmpfs_drives_and_a_bare_directory),
-		cmocka_unit_test(test_live_case_insensitive_images_path),
-		cmocka_unit_test(test_live_bind_mount_counts),
-		cmocka_unit_test(test_live_ext4_found_by_label_wherever_mounted),
-		cmocka_unit_test(test_live_discovery_sees_tmpfs_drives),
+	    cmocka_unit_test(test_live_two_tmpfs_drives_and_a_bare_directory),
+	    cmocka_unit_test(test_live_case_insensitive_images_path),
+	    cmocka_unit_test(test_live_bind_mount_counts),
+	    cmocka_unit_test(test_live_ext4_found_by_label_wherever_mounted),
+	    cmocka_unit_test(test_live_discovery_sees_tmpfs_drives),
 	};
 
 	live_require("test_resolver_live");

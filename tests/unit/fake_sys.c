@@ -74,8 +74,9 @@ static int fake_lstat(void *ctx, const char *path, struct stat *st)
 	if (!node) {
 		return -ENOENT;
 	}
-	st->st_mode = node->type == 'd' ? S_IFDIR | 0755 : node->type == 'l' ? S_IFLNK | 0777
-	                                                                     : S_IFREG | 0644;
+	st->st_mode = node->type == 'd'   ? S_IFDIR | 0755
+	              : node->type == 'l' ? S_IFLNK | 0777
+	                                  : S_IFREG | 0644;
 	return 0;
 }
 
@@ -130,11 +131,11 @@ static int fake_find_device(void *ctx, const char *tag, const char *value, char 
 }
 
 static const struct rsv_sys_ops fake_ops = {
-	.mounts = fake_mounts,
-	.lstat = fake_lstat,
-	.list = fake_list,
-	.realpath = fake_realpath,
-	.find_device = fake_find_device,
+    .mounts = fake_mounts,
+    .lstat = fake_lstat,
+    .list = fake_list,
+    .realpath = fake_realpath,
+    .find_device = fake_find_device,
 };
 
 void fake_init(struct fake_sys *f)
@@ -147,8 +148,8 @@ void fake_init(struct fake_sys *f)
 void fake_mount(struct fake_sys *f, const char *target, const char *source, const char *fstype,
                 const char *uuid, const char *label, dev_t dev, bool read_only)
 {
-	f->mounts[f->n_mounts++] = (struct fake_mount){target, source, fstype, "/", uuid,
-	                                               label,  dev,    read_only};
+	f->mounts[f->n_mounts++] =
+	    (struct fake_mount){target, source, fstype, "/", uuid, label, dev, read_only};
 	add(f, target, 'd');
 }
 

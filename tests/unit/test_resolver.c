@@ -225,8 +225,9 @@ static void test_resolver_names_filesystem_below_bare_dir(void **state)
 	fake_mount(&t->f, "/srv", "/dev/vdb1", "xfs", NULL, NULL, 0xfe11, false);
 	fake_dir(&t->f, "/srv/disk");
 	v = resolve(t, "[drive:X]\npath=/srv/disk\n");
-	assert_string_equal(drive(v, "X")->reason,
-	                    "not a mount point (an empty directory on the filesystem mounted at /srv)");
+	assert_string_equal(
+	    drive(v, "X")->reason,
+	    "not a mount point (an empty directory on the filesystem mounted at /srv)");
 }
 
 static void test_resolver_reports_missing_path(void **state)
@@ -366,7 +367,7 @@ static void test_resolver_label_not_mounted_names_device(void **state)
 	t->f.unmounted_dev = "/dev/sdz9";
 	v = resolve(t, "[drive:D]\nlabel=PXEIMAGES\n[drive:E]\nuuid=abcd\n");
 	assert_string_equal(drive(v, "D")->reason, "not mounted (LABEL=PXEIMAGES is on /dev/sdz9, "
-	                                            "which is not mounted anywhere)");
+	                                           "which is not mounted anywhere)");
 	assert_string_equal(drive(v, "E")->reason, "no mounted filesystem has uuid abcd");
 }
 
@@ -504,9 +505,11 @@ static void test_resolver_view_same_detects_changes(void **state)
 	fake_dir(&t->f, "/mnt/c/" IMG);
 	a = resolve(t, "[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n");
 	t->v = NULL;
-	assert_true(resolver_view_same(a, resolve(t, "[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n")));
+	assert_true(
+	    resolver_view_same(a, resolve(t, "[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n")));
 	fake_dir(&t->f, "/mnt/d/" IMG);
-	assert_false(resolver_view_same(a, resolve(t, "[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n")));
+	assert_false(
+	    resolver_view_same(a, resolve(t, "[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n")));
 	resolver_view_free(a);
 }
 
@@ -515,30 +518,30 @@ static void test_resolver_view_same_detects_changes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_resolver_ranks_by_priority_then_config_order),
-		T(test_resolver_union_takes_every_drive_holding_images),
-		T(test_resolver_single_takes_best_drive_with_packages),
-		T(test_resolver_single_falls_back_to_empty_images_folder),
-		T(test_resolver_matches_images_path_case_insensitively),
-		T(test_resolver_prefers_exact_spelling_among_case_duplicates),
-		T(test_resolver_skips_bare_mountpoint),
-		T(test_resolver_names_filesystem_below_bare_dir),
-		T(test_resolver_reports_missing_path),
-		T(test_resolver_primary_skips_read_only_drive),
-		T(test_resolver_primary_is_writable_drive_without_images),
-		T(test_resolver_no_primary_when_all_read_only),
-		T(test_resolver_single_read_only_root_has_no_primary),
-		T(test_resolver_checks_uuid_and_label_at_path),
-		T(test_resolver_finds_label_wherever_mounted),
-		T(test_resolver_label_prefers_filesystem_root_over_bind),
-		T(test_resolver_label_not_mounted_names_device),
-		T(test_resolver_bind_mount_counts_and_top_mount_wins),
-		T(test_resolver_never_takes_a_view_as_drive),
-		T(test_resolver_symlink_component_not_followed),
-		T(test_resolver_same_mount_twice_is_skipped),
-		T(test_resolver_discovery_filters),
-		T(test_resolver_json_carries_the_same_facts),
-		T(test_resolver_view_same_detects_changes),
+	    T(test_resolver_ranks_by_priority_then_config_order),
+	    T(test_resolver_union_takes_every_drive_holding_images),
+	    T(test_resolver_single_takes_best_drive_with_packages),
+	    T(test_resolver_single_falls_back_to_empty_images_folder),
+	    T(test_resolver_matches_images_path_case_insensitively),
+	    T(test_resolver_prefers_exact_spelling_among_case_duplicates),
+	    T(test_resolver_skips_bare_mountpoint),
+	    T(test_resolver_names_filesystem_below_bare_dir),
+	    T(test_resolver_reports_missing_path),
+	    T(test_resolver_primary_skips_read_only_drive),
+	    T(test_resolver_primary_is_writable_drive_without_images),
+	    T(test_resolver_no_primary_when_all_read_only),
+	    T(test_resolver_single_read_only_root_has_no_primary),
+	    T(test_resolver_checks_uuid_and_label_at_path),
+	    T(test_resolver_finds_label_wherever_mounted),
+	    T(test_resolver_label_prefers_filesystem_root_over_bind),
+	    T(test_resolver_label_not_mounted_names_device),
+	    T(test_resolver_bind_mount_counts_and_top_mount_wins),
+	    T(test_resolver_never_takes_a_view_as_drive),
+	    T(test_resolver_symlink_component_not_followed),
+	    T(test_resolver_same_mount_twice_is_skipped),
+	    T(test_resolver_discovery_filters),
+	    T(test_resolver_json_carries_the_same_facts),
+	    T(test_resolver_view_same_detects_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

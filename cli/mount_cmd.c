@@ -1,0 +1,200 @@
+/* mount_cmd.c -- `pxeimagesfs mount`: resolve the drives and serve the view.
+ *
+ * Refuses, before changing anything, a mountpoint that is already mounted and
+ * one inside one of its own drives. Runs in the foreground with -f, else
+ * daemonizes once mounted. Unmounts on SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "fs.h"
+#include "resolver.h"
+
+static void mount_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pxeimagesfs mount [-c FILE] [-f] [-d] [-o OPTIONS] [MOUNTPOINT]\n\n"
+	        "Mount the stable view of the images at MOUNTPOINT (default: the config's\n"
+	        "mountpoint) and serve it until unmounted, SIGTERM or SIGINT.\n"
+	        "  -c, --config FILE   configuration (default: $%s, else %s)\n"
+	        "  -f, --foreground    stay in the foreground (default: daemonize once mounted)\n"
+	        "  -d, --debug         print every FUSE request (implies -f)\n"
+	        "  -o OPTIONS          extra FUSE mount options, comma-separated\n\n"
+	        "exit status: 0 after a clean unmount, 2 when it cannot mount\n",
+	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
+}
+
+struct mount_args {
+	const char *config;
+	const char *mountpoint;
+	const char *opts;
+	bool foreground;
+	bool debug;
+};
+
+static int parse(int argc, char **argv, struct mount_args *a)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"foreground", no_argument, NULL, 'f'},
+	                                     {"debug", no_argument, NULL, 'd'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	int c = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:fdo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'f':
+			a->foreground = true;
+			break;
+		case 'd':
+			a->debug = a->foreground = true;
+			break;
+		case 'o':
+			a->opts = optarg;
+			break;
+		case 'h':
+			mount_usage(stdout);
+			return 0;
+		default:
+			mount_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		a->mountpoint = argv[optind++];
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pxeimagesfs mount: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+/* Is PATH equal to or below DIR? */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0) {
+		return true;
+	}
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Refuse a mountpoint that is mounted already or lies inside one of our drives. */
+static int check_mountpoint(const char *mp, const struct resolver_view *v)
+{
+	struct rsv_mount *m = NULL;
+	size_t n = 0;
+	int rc = rsv_sys_real()->ops->mounts(NULL, &m, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (strcmp(m[i].target, mp) == 0) {
+			fprintf(stderr,
+			        "pxeimagesfs mount: %s is already mounted (%s from %s); unmount it "
+			        "first ('umount %s') or choose another mountpoint\n",
+			        mp, m[i].fstype, m[i].source ? m[i].source : "?", mp);
+			rc = -EBUSY;
+		}
+	}
+	rsv_mounts_free(m, n);
+	for (size_t i = 0; rc == 0 && i < v->n_drives; i++) {
+		const struct drive *d = &v->drives[i];
+		bool root = d->mount_path && strcmp(d->mount_path, "/") == 0;
+		const char *inside = root ? d->images_dir : d->mount_path;
+		if ((d->configured || d->in_view) && inside && below(mp, inside)) {
+			fprintf(
+			    stderr,
+			    "pxeimagesfs mount: %s is inside drive %s (%s); the view cannot be "
+			    "mounted on one of its own drives: choose a mountpoint outside them\n",
+			    mp, d->name, inside);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+/* The canonical mountpoint, created when missing. */
+static int prepare_mountpoint(const char *want, char *out)
+{
+	struct stat st;
+
+	if (stat(want, &st) < 0 && errno == ENOENT && mkdir(want, 0755) < 0) {
+		fprintf(stderr, "pxeimagesfs mount: cannot create mountpoint %s: %s\n", want,
+		        strerror(errno));
+		return -1;
+	}
+	if (!realpath(want, out) || stat(out, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pxeimagesfs mount: mountpoint %s is not a directory\n", want);
+		return -1;
+	}
+	return 0;
+}
+
+static void announce(const char *mp, const struct resolver_view *v)
+{
+	fprintf(stderr, "pxeimagesfs: serving %s/%s from", mp, v->images_path);
+	for (size_t r = 0; r < v->n_roots; r++) {
+		fprintf(stderr, " %s%s", v->drives[v->roots[r]].name,
+		        r + 1 < v->n_roots ? "," : "");
+	}
+	fprintf(stderr, "%s; primary %s\n", v->n_roots ? "" : " no drive (images absent)",
+	        v->primary >= 0 ? v->drives[v->primary].name : "none (read-only)");
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct mount_args a = {0};
+	struct pxe_config *cfg = NULL;
+	struct resolver_view *view = NULL;
+	struct fs *fs = NULL;
+	char mp[PATH_MAX];
+	char err[512] = "";
+	int rc = parse(argc, argv, &a);
+
+	if (rc >= 0) {
+		return rc;
+	}
+	rc = 2;
+	cfg = cli_load_config(a.config);
+	if (!cfg || prepare_mountpoint(a.mountpoint ? a.mountpoint : cfg->mountpoint, mp) < 0) {
+		goto out;
+	}
+	if (resolver_resolve(cfg, rsv_sys_real(), &view) < 0) {
+		fprintf(stderr, "pxeimagesfs mount: cannot read the mount table\n");
+		goto out;
+	}
+	if (check_mountpoint(mp, view) < 0) {
+		goto out;
+	}
+	announce(mp, view);
+	if (fs_new(cfg, view, &fs, err, sizeof(err)) < 0) {
+		view = NULL;
+		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
+		goto out;
+	}
+	view = NULL;
+	struct fs_options o = {
+	    .mountpoint = mp, .fuse_opts = a.opts, .foreground = a.foreground, .debug = a.debug};
+	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	fs_free(fs);
+	resolver_view_free(view);
+	cfg_free(cfg);
+	return rc;
+}

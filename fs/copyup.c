@@ -1,0 +1,267 @@
+/* copyup.c -- make room on the primary drive: cloned parent folders and copy-up.
+ *
+ * A create below a folder the primary lacks clones the missing folders there
+ * (mode, owner, times of the highest-ranked drive that has them). Before a
+ * file held only by a read-only drive is changed, it is copied to the primary
+ * under a hidden temporary name, fsynced and renamed into place, so it is
+ * never visible half-copied. Stateless; safe from any thread (two racing
+ * copy-ups of one file: the second finds the first's result).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+#define COPY_CHUNK (1024 * 1024)
+
+/* Create the images path below MNTFD (matching existing folders ignoring
+ * case); an O_PATH fd of the images folder, or -errno. */
+static int make_images_dir(int mntfd, const char *images_path)
+{
+	char found[NAME_MAX + 1];
+	char buf[PATH_MAX];
+	char *save = NULL;
+	int cur = dup(mntfd);
+	int rc = cur < 0 ? -errno : 0;
+
+	snprintf(buf, sizeof(buf), "%s", images_path);
+	for (char *c = strtok_r(buf, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
+		int next = -1;
+		rc = walk_find(cur, c, found, sizeof(found));
+		if (rc == -ENOENT) {
+			rc = mkdirat(cur, c, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+			snprintf(found, sizeof(found), "%s", c);
+		}
+		if (rc == 0) {
+			next = openat(cur, found, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = next < 0 ? -errno : 0;
+		}
+		close(cur);
+		cur = next;
+	}
+	return rc < 0 ? rc : cur;
+}
+
+/* An fd of the primary's images folder, created there if the primary lacks
+ * it. Returns a new fd (caller closes) or -errno (-EROFS: no primary). */
+int primary_images_fd(struct fsview *v)
+{
+	struct fsdrive *p = v->primary_root >= 0 ? &v->roots[v->primary_root] : NULL;
+	int fd = p ? atomic_load(&p->imgfd) : -1;
+	int expect = -1;
+
+	if (!p) {
+		return -EROFS;
+	}
+	if (fd < 0) {
+		fd = make_images_dir(p->mntfd, v->rv->images_path);
+		if (fd < 0) {
+			return fd;
+		}
+		if (!atomic_compare_exchange_strong(&p->imgfd, &expect, fd)) {
+			close(fd); /* another thread made it first */
+		}
+	}
+	fd = dup(atomic_load(&p->imgfd));
+	return fd >= 0 ? fd : -errno;
+}
+
+static void clone_attrs(int dirfd, const char *name, const struct stat *st)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+
+	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0) {
+		/* the folder exists with default attributes; not worth failing the create */
+	}
+	utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/* An fd of the images folder of root ROOT (the primary's is made if missing). */
+static int root_images_fd(struct fsview *v, int root)
+{
+	int fd = -1;
+
+	if (root < 0) {
+		return -EROFS;
+	}
+	if (root == v->primary_root) {
+		return primary_images_fd(v);
+	}
+	fd = atomic_load(&v->roots[root].imgfd);
+	fd = fd < 0 ? -ENOENT : dup(fd);
+	return fd == -1 ? -errno : fd;
+}
+
+/* copyup_dirs -- make sure REL_DIR exists on root ROOT (folders it lacks are
+ * cloned from the first drive that has them); an O_PATH fd of it in
+ * *dirfd_out (caller closes). */
+int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
+{
+	char buf[PATH_MAX];
+	char sofar[PATH_MAX] = "";
+	char found[NAME_MAX + 1];
+	char *save = NULL;
+	int cur = root_images_fd(v, root);
+	int rc = cur < 0 ? cur : 0;
+
+	snprintf(buf, sizeof(buf), "%s", rel_dir);
+	for (char *c = strtok_r(buf, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
+		int next = -1;
+		names_join(sofar, c, sofar, sizeof(sofar));
+		rc = walk_find(cur, c, found, sizeof(found));
+		if (rc == -ENOENT) {
+			struct loc src;
+			rc = mkdirat(cur, c, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+			snprintf(found, sizeof(found), "%s", c);
+			if (rc == 0 && loc_find(v, sofar, 0, &src) == 0) {
+				clone_attrs(cur, c, &src.st);
+				loc_close(&src);
+			}
+		}
+		if (rc == 0) {
+			next = openat(cur, found, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = next < 0 ? -errno : 0;
+		}
+		close(cur);
+		cur = next;
+	}
+	if (rc < 0) {
+		if (cur >= 0) {
+			close(cur);
+		}
+		return rc;
+	}
+	*dirfd_out = cur;
+	return 0;
+}
+
+/* Copy the data of IN to OUT, keeping holes. */
+static int copy_data(int in, int out, off_t size)
+{
+	char *buf = NULL;
+	off_t pos = 0;
+	int rc = 0;
+
+	while (pos < size && rc == 0) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		off_t hole = data < 0 ? size : lseek(in, data, SEEK_HOLE);
+		if (data < 0) {
+			break; /* only a hole is left */
+		}
+		hole = hole < 0 ? size : hole;
+		for (off_t p = data; p < hole && rc == 0;) {
+			ssize_t n =
+			    copy_file_range(in, &p, out, &(off_t){p}, (size_t)(hole - p), 0);
+			if (n > 0) {
+				continue;
+			}
+			if (n == 0) {
+				break;
+			}
+			if (!buf && !(buf = malloc(COPY_CHUNK))) {
+				rc = -ENOMEM;
+				break;
+			}
+			n = pread(in, buf, (size_t)(hole - p < COPY_CHUNK ? hole - p : COPY_CHUNK),
+			          p);
+			if (n <= 0 || pwrite(out, buf, (size_t)n, p) != n) {
+				rc = n == 0 ? -EIO : -errno;
+				break;
+			}
+			p += n;
+		}
+		pos = hole;
+	}
+	free(buf);
+	return rc == 0 && ftruncate(out, size) < 0 ? -errno : rc;
+}
+
+static void copy_xattrs(int in, int out)
+{
+	char list[64 * 1024];
+	char *val = NULL;
+	ssize_t len = flistxattr(in, list, sizeof(list));
+
+	for (ssize_t off = 0; len > 0 && off < len; off += (ssize_t)strlen(list + off) + 1) {
+		ssize_t vlen = fgetxattr(in, list + off, NULL, 0);
+		char *nv = vlen >= 0 ? realloc(val, (size_t)vlen + 1) : NULL;
+		if (!nv) {
+			continue;
+		}
+		val = nv;
+		vlen = fgetxattr(in, list + off, val, (size_t)vlen);
+		if (vlen >= 0) {
+			fsetxattr(out, list + off, val, (size_t)vlen, 0);
+		}
+	}
+	free(val);
+}
+
+static int copy_file(int in, int out, const struct stat *st)
+{
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	int rc = copy_data(in, out, st->st_size);
+
+	if (rc == 0) {
+		copy_xattrs(in, out);
+		if (fchown(out, st->st_uid, st->st_gid) < 0 ||
+		    fchmod(out, st->st_mode & 07777) < 0 || futimens(out, ts) < 0 ||
+		    fsync(out) < 0) {
+			rc = -errno;
+		}
+	}
+	return rc;
+}
+
+/* copyup_file -- copy the regular file SRC (found at REL on a read-only
+ * drive) to the same path on the primary. OUT describes the copy. */
+int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out)
+{
+	char dir[PATH_MAX];
+	char tmp[NAME_MAX + 1];
+	int dirfd = -1;
+	int in = -1;
+	int outfd = -1;
+	int rc = names_parent(rel, dir, sizeof(dir));
+
+	if (!S_ISREG(src->st.st_mode)) {
+		return -EROFS;
+	}
+	rc = rc < 0 ? rc : copyup_dirs(v, v->primary_root, dir, &dirfd);
+	if (rc < 0) {
+		return rc;
+	}
+	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%lx.%x", (unsigned long)src->st.st_ino,
+	         (unsigned)random());
+	in = walk_reopen(src->fd, O_RDONLY);
+	outfd = in < 0 ? -1 : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	rc = in < 0 ? in : outfd < 0 ? -errno : copy_file(in, outfd, &src->st);
+	if (rc == 0 && renameat2(dirfd, tmp, dirfd, names_last(src->spelt), RENAME_NOREPLACE) < 0) {
+		rc = errno == EEXIST ? 0 : -errno; /* someone else copied it up first */
+	}
+	if (rc < 0 && outfd >= 0) {
+		unlinkat(dirfd, tmp, 0);
+	} else if (rc == 0) {
+		int sync = walk_reopen(dirfd, O_RDONLY | O_DIRECTORY);
+		unlinkat(dirfd, tmp, 0); /* gone already unless the rename lost the race */
+		if (sync >= 0) {
+			fsync(sync);
+			close(sync);
+		}
+	}
+	if (in >= 0) {
+		close(in);
+	}
+	if (outfd >= 0) {
+		close(outfd);
+	}
+	close(dirfd);
+	return rc == 0 ? loc_find(v, rel, v->primary_root, out) : rc;
+}

@@ -1,0 +1,178 @@
+/* fs.c -- the filesystem object and its libfuse low-level session.
+ *
+ * Builds the handler table from ops_*.c, mounts with allow_other and
+ * default_permissions (Samba reaches files as the connected user), serves on
+ * the multi-threaded loop and unmounts on SIGTERM/SIGINT. Does not decide
+ * what the view is: the resolver does, and fs_publish() swaps it in.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_int.h"
+
+#define FS_BASE_OPTS "allow_other,default_permissions,fsname=pxeimagesfs,subtype=pxeimagesfs"
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* the kernel clears SUID/SGID itself (a setattr after a write) */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	}
+	if (conn->capable & FUSE_CAP_SPLICE_READ) {
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	}
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	}
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	}
+	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* locks stay in the kernel */
+	conn->max_write = 1024 * 1024;
+	conn->max_readahead = conn->max_readahead > 1024 * 1024 ? conn->max_readahead : 1024 * 1024;
+}
+
+static void split_images_path(struct fs *fs, const char *path)
+{
+	char *copy = strdup(path);
+	char *save = NULL;
+	unsigned n = 0;
+
+	fs->img_parts = calloc(strlen(path) / 2 + 2, sizeof(char *));
+	for (char *c = copy && fs->img_parts ? strtok_r(copy, "/", &save) : NULL; c;
+	     c = strtok_r(NULL, "/", &save)) {
+		fs->img_parts[n++] = strdup(c);
+	}
+	fs->img_depth = n;
+	free(copy);
+}
+
+int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs **out, char *errbuf,
+           size_t errlen)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+	int rc = fs ? 0 : -ENOMEM;
+
+	*out = NULL;
+	if (fs) {
+		fs->cfg = cfg;
+		fs->entry_timeout = 1.0;
+		fs->attr_timeout = 1.0;
+		pthread_mutex_init(&fs->lock, NULL);
+		pthread_mutex_init(&fs->view_lock, NULL);
+		clock_gettime(CLOCK_REALTIME, &fs->start);
+		split_images_path(fs, cfg->images_path);
+		rc = fs->img_parts ? nodes_init(fs) : -ENOMEM;
+	}
+	rc = rc < 0 ? rc : fsview_new(view, 1, &fs->view);
+	view = NULL;
+	if (rc < 0) {
+		snprintf(errbuf, errlen, "cannot set up the filesystem: %s", strerror(-rc));
+		resolver_view_free(view);
+		fs_free(fs);
+		return -1;
+	}
+	fs->generation = 1;
+	*out = fs;
+	return 0;
+}
+
+void fs_free(struct fs *fs)
+{
+	if (!fs) {
+		return;
+	}
+	fsview_put(fs->view);
+	nodes_fini(fs);
+	for (unsigned i = 0; fs->img_parts && fs->img_parts[i]; i++) {
+		free(fs->img_parts[i]);
+	}
+	free(fs->img_parts);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->view_lock);
+	free(fs);
+}
+
+static int session_args(const struct fs_options *o, struct fuse_args *args)
+{
+	char opts[1024];
+
+	if (snprintf(opts, sizeof(opts), "%s%s%s", FS_BASE_OPTS, o->fuse_opts ? "," : "",
+	             o->fuse_opts ? o->fuse_opts : "") >= (int)sizeof(opts)) {
+		return -1;
+	}
+	if (fuse_opt_add_arg(args, "pxeimagesfs") < 0 ||
+	    (o->debug && fuse_opt_add_arg(args, "-d") < 0) || fuse_opt_add_arg(args, "-o") < 0 ||
+	    fuse_opt_add_arg(args, opts) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int serve(struct fuse_session *se)
+{
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	int rc = 0;
+
+	if (!lc) {
+		return -1;
+	}
+	fuse_loop_cfg_set_max_threads(lc, 64);
+	fuse_loop_cfg_set_idle_threads(lc, 8);
+	rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
+int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
+{
+	struct fuse_lowlevel_ops ops = {.init = op_init};
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int rc = -1;
+
+	ops_attr_install(&ops);
+	ops_dir_install(&ops);
+	ops_remove_install(&ops);
+	ops_file_install(&ops);
+	if (o->entry_timeout > 0) {
+		fs->entry_timeout = o->entry_timeout;
+	}
+	if (o->attr_timeout > 0) {
+		fs->attr_timeout = o->attr_timeout;
+	}
+	if (session_args(o, &args) < 0 || !(se = fuse_session_new(&args, &ops, sizeof(ops), fs))) {
+		snprintf(errbuf, errlen, "cannot start a FUSE session (bad -o options?)");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		snprintf(errbuf, errlen, "cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
+		snprintf(errbuf, errlen,
+		         "cannot mount at %s (is /dev/fuse there, and are you root?)",
+		         o->mountpoint);
+		goto out_signals;
+	}
+	fs->se = se;
+	fuse_daemonize(o->foreground ? 1 : 0);
+	rc = serve(se) == 0 ? 0 : -1;
+	if (rc < 0) {
+		snprintf(errbuf, errlen, "the FUSE session ended with an error");
+	}
+	fuse_session_unmount(se);
+	fs->se = NULL;
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,150 @@
+/* fs_int.h -- internals shared by the files of fs/ (not a public header).
+ *
+ * Threading rules are written beside the fields they guard. A node is named
+ * by (parent, name); its virtual path is computed from the chain under
+ * fs->lock. A struct fsview is immutable and reference-counted.
+ */
+#ifndef PXE_FS_INT_H
+#define PXE_FS_INT_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+#include "names.h"
+
+#define TMP_PREFIX ".pxeimagesfs-tmp."
+
+enum node_kind {
+	NODE_SYNTH = 0, /* the root and the parents of the images path: read-only */
+	NODE_IMAGES,    /* the images folder itself */
+	NODE_TREE,      /* anything below it: lives on the drives */
+};
+
+struct node {
+	struct node *parent; /* protected by fs->lock; holds a child count on it */
+	char *name;          /* protected by fs->lock; NULL for the root */
+	uint64_t ino;        /* st_ino shown to clients: names_ino(vpath, salt) */
+	uint64_t nlookup;    /* protected by fs->lock: the kernel's references */
+	uint64_t nchildren;  /* protected by fs->lock: nodes naming this as parent */
+	uint64_t fold;       /* names_fold_hash of name; protected by fs->lock */
+	unsigned depth;      /* 0 for the root */
+	enum node_kind kind;
+	bool hashed;            /* in the name table; protected by fs->lock */
+	struct node *next_name; /* name table chain; protected by fs->lock */
+	struct node *next_ino;  /* inode table chain; protected by fs->lock */
+	struct node *prev_all;  /* list of every node; protected by fs->lock */
+	struct node *next_all;
+};
+
+/* One drive of a view, opened. */
+struct fsdrive {
+	const struct drive *d; /* borrowed from fsview->rv */
+	int mntfd;             /* O_PATH fd of the drive's mount root */
+	atomic_int imgfd;      /* O_PATH fd of its images folder, or -1; set at most
+	                        * once after publishing (primary_images_fd) */
+	bool read_only;
+};
+
+/* The view as the filesystem serves it: immutable once published. */
+struct fsview {
+	atomic_uint refs;
+	struct resolver_view *rv; /* owned */
+	struct fsdrive *roots;    /* owned; in rank order: the drives holding the images,
+	                           * and the primary even when it does not hold them yet */
+	size_t n_roots;
+	int primary_root; /* index into roots of the primary, or -1 (read-only view) */
+	uint64_t generation;
+};
+
+struct fs {
+	const struct pxe_config *cfg; /* borrowed */
+	char **img_parts;             /* images path components (owned) */
+	unsigned img_depth;
+	pthread_mutex_t lock; /* guards the node tables and fields marked above */
+	struct node root;
+	struct node **by_name;     /* chained hash on (parent, fold); protected by lock */
+	struct node **by_ino;      /* chained hash on ino; protected by lock */
+	size_t n_buckets;          /* protected by lock */
+	size_t n_nodes;            /* protected by lock */
+	pthread_mutex_t view_lock; /* guards view (pointer swap and ref taking) */
+	struct fsview *view;       /* protected by view_lock */
+	uint64_t generation;       /* protected by view_lock */
+	struct timespec start;     /* times of the synthetic folders */
+	double entry_timeout;
+	double attr_timeout;
+	struct fuse_session *se;
+};
+
+/* An open regular file. */
+struct fh {
+	int fd;
+	bool read_only;      /* opened on a read-only drive (for reading only) */
+	struct fsview *view; /* a reference: the drive it was opened on stays open */
+};
+
+/* view.c */
+struct fsview *fsview_get(struct fs *fs); /* a new reference; never NULL */
+void fsview_put(struct fsview *v);
+int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **out);
+void fsview_free(struct fsview *v);
+
+/* node.c -- every function takes fs->lock itself unless it says "locked" */
+struct fs *fs_of(fuse_req_t req);
+struct node *node_of(struct fs *fs, fuse_ino_t ino);
+fuse_ino_t node_id(struct fs *fs, struct node *n);
+int node_get(struct fs *fs, struct node *parent, const char *name, struct node **out);
+void node_forget(struct fs *fs, struct node *n, uint64_t nlookup);
+/* Virtual path relative to the images folder ("" is the folder itself). */
+int node_rel(struct fs *fs, struct node *n, char *out, size_t len);
+int node_vpath(struct fs *fs, struct node *n, char *out, size_t len);
+void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
+               const char *newname);
+void node_unhash(struct fs *fs, struct node *parent, const char *name);
+int nodes_init(struct fs *fs);
+void nodes_fini(struct fs *fs);
+
+/* walk.c -- paths beneath a drive's images folder; never follows a symlink
+ * or ".." out of it. REL is '/'-separated and relative ("" = the folder). */
+int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len);
+int walk_find(int dirfd, const char *name, char *found, size_t found_len);
+int walk_reopen(int pathfd, int flags);
+int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len);
+
+/* Where a virtual path lives: the first root (in rank order) that has it. */
+struct loc {
+	int root; /* index into view->roots, or -1 */
+	int fd;   /* O_PATH fd of the object, owned by the caller */
+	struct stat st;
+	char spelt[PATH_MAX]; /* on-disk spelling, relative to the images folder */
+};
+int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
+void loc_close(struct loc *l);
+
+/* copyup.c */
+int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out);
+int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out);
+int primary_images_fd(struct fsview *v);
+
+/* ops_*.c: each installs its handlers into the table fs.c hands to libfuse */
+void ops_attr_install(struct fuse_lowlevel_ops *ops);
+void ops_dir_install(struct fuse_lowlevel_ops *ops);
+void ops_remove_install(struct fuse_lowlevel_ops *ops);
+void ops_file_install(struct fuse_lowlevel_ops *ops);
+int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                    int *dirfd);
+int ops_own(fuse_req_t req, int dirfd, const char *name);
+void ops_fill_attr(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
+int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
+void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st);
+int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                     struct node **out, struct stat *st);
+
+#endif /* PXE_FS_INT_H */

@@ -1,0 +1,347 @@
+/* node.c -- the nodes the kernel knows: (parent, name) -> node, node ids, inode numbers.
+ *
+ * A node id is the node's address (the root is FUSE_ROOT_ID). Nodes are kept
+ * while the kernel holds a lookup count or a child names them as parent; no
+ * file descriptor is held per node. st_ino is names_ino() of the case-folded
+ * virtual path, salted on a collision with another live node. Every function
+ * here takes fs->lock itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+#define MIN_BUCKETS 1024
+
+struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+struct node *node_of(struct fs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &fs->root : (struct node *)(uintptr_t)ino;
+}
+
+fuse_ino_t node_id(struct fs *fs, struct node *n)
+{
+	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static size_t name_slot(const struct fs *fs, const struct node *parent, uint64_t fold)
+{
+	uint64_t h = fold ^ ((uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL);
+	return (size_t)(h % fs->n_buckets);
+}
+
+static size_t ino_slot(const struct fs *fs, uint64_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) % fs->n_buckets);
+}
+
+static void hash_in(struct fs *fs, struct node *n)
+{
+	size_t s = name_slot(fs, n->parent, n->fold);
+
+	n->next_name = fs->by_name[s];
+	fs->by_name[s] = n;
+	s = ino_slot(fs, n->ino);
+	n->next_ino = fs->by_ino[s];
+	fs->by_ino[s] = n;
+	n->hashed = true;
+}
+
+static void unlink_chain(struct node **head, struct node *n, bool by_name)
+{
+	for (struct node **p = head; *p; p = by_name ? &(*p)->next_name : &(*p)->next_ino) {
+		if (*p == n) {
+			*p = by_name ? n->next_name : n->next_ino;
+			return;
+		}
+	}
+}
+
+static void hash_out(struct fs *fs, struct node *n)
+{
+	if (!n->hashed) {
+		return;
+	}
+	unlink_chain(&fs->by_name[name_slot(fs, n->parent, n->fold)], n, true);
+	unlink_chain(&fs->by_ino[ino_slot(fs, n->ino)], n, false);
+	n->hashed = false;
+}
+
+/* Double the tables when they get crowded (locked). */
+static void maybe_grow(struct fs *fs)
+{
+	struct node **names = NULL;
+	struct node **inos = NULL;
+	size_t old = fs->n_buckets;
+
+	if (fs->n_nodes < old) {
+		return;
+	}
+	names = calloc(old * 2, sizeof(*names));
+	inos = calloc(old * 2, sizeof(*inos));
+	if (!names || !inos) {
+		free(names);
+		free(inos);
+		return; /* keep the old tables: slower, still correct */
+	}
+	struct node **old_names = fs->by_name;
+	free(fs->by_ino);
+	fs->by_name = names;
+	fs->by_ino = inos;
+	fs->n_buckets = old * 2;
+	for (size_t i = 0; i < old; i++) {
+		struct node *n = old_names[i];
+		while (n) {
+			struct node *next = n->next_name;
+			hash_in(fs, n);
+			n = next;
+		}
+	}
+	free(old_names);
+}
+
+static int vpath_locked(struct fs *fs, struct node *n, char *out, size_t len)
+{
+	const char *parts[PATH_MAX / 2];
+	size_t k = 0;
+	size_t used = 0;
+
+	for (struct node *p = n; p && p != &fs->root && k < PATH_MAX / 2; p = p->parent) {
+		parts[k++] = p->name;
+	}
+	out[0] = '\0';
+	while (k-- > 0) {
+		size_t l = strlen(parts[k]);
+		if (used + l + 2 > len) {
+			return -ENAMETOOLONG;
+		}
+		if (used) {
+			out[used++] = '/';
+		}
+		memcpy(out + used, parts[k], l + 1);
+		used += l;
+	}
+	return 0;
+}
+
+int node_vpath(struct fs *fs, struct node *n, char *out, size_t len)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	rc = vpath_locked(fs, n, out, len);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+/* The path relative to the images folder; -ENOENT for synthetic nodes. */
+int node_rel(struct fs *fs, struct node *n, char *out, size_t len)
+{
+	char full[PATH_MAX + NAME_MAX];
+	size_t skip = 0;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		return -ENOENT;
+	}
+	rc = node_vpath(fs, n, full, sizeof(full));
+	if (rc < 0) {
+		return rc;
+	}
+	for (unsigned i = 0; i < fs->img_depth; i++) {
+		skip += strlen(fs->img_parts[i]) + 1;
+	}
+	skip = skip > strlen(full) ? strlen(full) : skip;
+	if (snprintf(out, len, "%s", full + skip) >= (int)len) {
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static struct node *find_locked(struct fs *fs, struct node *parent, const char *name, uint64_t fold)
+{
+	for (struct node *n = fs->by_name[name_slot(fs, parent, fold)]; n; n = n->next_name) {
+		if (n->parent == parent && n->fold == fold && names_casecmp(n->name, name) == 0) {
+			return n;
+		}
+	}
+	return NULL;
+}
+
+static bool ino_taken_locked(struct fs *fs, uint64_t ino)
+{
+	for (struct node *n = fs->by_ino[ino_slot(fs, ino)]; n; n = n->next_ino) {
+		if (n->ino == ino) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int node_new_locked(struct fs *fs, struct node *parent, const char *name, struct node **out)
+{
+	char vpath[PATH_MAX + NAME_MAX];
+	struct node *n = calloc(1, sizeof(*n));
+	int rc = 0;
+
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->parent = parent;
+	n->depth = parent->depth + 1;
+	n->fold = names_fold_hash(name, strlen(name));
+	n->kind = n->depth < fs->img_depth    ? NODE_SYNTH
+	          : n->depth == fs->img_depth ? NODE_IMAGES
+	                                      : NODE_TREE;
+	rc = vpath_locked(fs, n, vpath, sizeof(vpath));
+	for (unsigned salt = 0; rc == 0; salt++) {
+		n->ino = names_ino(vpath, salt);
+		if (!ino_taken_locked(fs, n->ino)) {
+			break;
+		}
+	}
+	if (rc < 0) {
+		free(n->name);
+		free(n);
+		return rc;
+	}
+	parent->nchildren++;
+	hash_in(fs, n);
+	n->next_all = fs->root.next_all;
+	n->prev_all = &fs->root;
+	if (n->next_all) {
+		n->next_all->prev_all = n;
+	}
+	fs->root.next_all = n;
+	fs->n_nodes++;
+	maybe_grow(fs);
+	*out = n;
+	return 0;
+}
+
+/* node_get -- the node for (PARENT, NAME), created if new, with one more
+ * kernel lookup counted. */
+int node_get(struct fs *fs, struct node *parent, const char *name, struct node **out)
+{
+	uint64_t fold = names_fold_hash(name, strlen(name));
+	struct node *n = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = find_locked(fs, parent, name, fold);
+	if (!n) {
+		rc = node_new_locked(fs, parent, name, &n);
+	}
+	if (rc == 0) {
+		n->nlookup++;
+		*out = n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+static void maybe_free_locked(struct fs *fs, struct node *n)
+{
+	while (n && n != &fs->root && n->nlookup == 0 && n->nchildren == 0) {
+		struct node *parent = n->parent;
+		hash_out(fs, n);
+		n->prev_all->next_all = n->next_all;
+		if (n->next_all) {
+			n->next_all->prev_all = n->prev_all;
+		}
+		fs->n_nodes--;
+		free(n->name);
+		free(n);
+		parent->nchildren--;
+		n = parent;
+	}
+}
+
+void node_forget(struct fs *fs, struct node *n, uint64_t nlookup)
+{
+	pthread_mutex_lock(&fs->lock);
+	n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+	maybe_free_locked(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* node_unhash -- (PARENT, NAME) no longer names its node (unlink, rmdir,
+ * replaced by rename): later lookups make a new node. */
+void node_unhash(struct fs *fs, struct node *parent, const char *name)
+{
+	struct node *n = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+	if (n) {
+		hash_out(fs, n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* node_move -- after a rename: the node of (PARENT, NAME) is now (NEWPARENT,
+ * NEWNAME). Its inode number stays while the kernel knows it. */
+void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
+               const char *newname)
+{
+	struct node *n = NULL;
+	struct node *old = NULL;
+	uint64_t nfold = names_fold_hash(newname, strlen(newname));
+	char *copy = strdup(newname);
+
+	pthread_mutex_lock(&fs->lock);
+	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+	old = find_locked(fs, newparent, newname, nfold);
+	if (old && old != n) {
+		hash_out(fs, old);
+	}
+	if (n && copy) {
+		hash_out(fs, n);
+		free(n->name);
+		n->name = copy;
+		copy = NULL;
+		n->fold = nfold;
+		newparent->nchildren++;
+		n->parent = newparent;
+		hash_in(fs, n);
+		parent->nchildren--;
+		maybe_free_locked(fs, parent);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(copy);
+}
+
+int nodes_init(struct fs *fs)
+{
+	fs->n_buckets = MIN_BUCKETS;
+	fs->by_name = calloc(fs->n_buckets, sizeof(*fs->by_name));
+	fs->by_ino = calloc(fs->n_buckets, sizeof(*fs->by_ino));
+	fs->root.ino = FUSE_ROOT_ID;
+	fs->root.kind = fs->img_depth == 0 ? NODE_IMAGES : NODE_SYNTH;
+	fs->root.nlookup = 1;
+	return fs->by_name && fs->by_ino ? 0 : -ENOMEM;
+}
+
+void nodes_fini(struct fs *fs)
+{
+	struct node *n = fs->root.next_all;
+
+	while (n) {
+		struct node *next = n->next_all;
+		free(n->name);
+		free(n);
+		n = next;
+	}
+	fs->root.next_all = NULL;
+	free(fs->by_name);
+	free(fs->by_ino);
+	fs->by_name = NULL;
+	fs->by_ino = NULL;
+}

@@ -1,0 +1,455 @@
+/* ops_attr.c -- lookup, forget, getattr, setattr, readlink, statfs, xattrs.
+ *
+ * Each handler gets its state from the request (fs_of), takes a reference
+ * on the current view for the whole call, does the work in a helper that
+ * returns 0 or -errno, and only replies. Changes to a file held only by a
+ * read-only drive copy it up to the primary first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+static int images_root(struct fsview *v)
+{
+	for (size_t r = 0; r < v->n_roots; r++) {
+		if (atomic_load(&v->roots[r].imgfd) >= 0) {
+			return (int)r;
+		}
+	}
+	return -1;
+}
+
+static void synth_attr(struct fs *fs, struct node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_ino = n->ino;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->start;
+	st->st_blksize = 4096;
+}
+
+/* Find where node N lives now (TREE and IMAGES nodes). */
+static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
+{
+	char rel[PATH_MAX];
+	int rc = node_rel(fs, n, rel, sizeof(rel));
+
+	return rc < 0 ? rc : loc_find(v, rel, 0, l);
+}
+
+int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
+{
+	struct loc l;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		synth_attr(fs, n, st);
+		return 0;
+	}
+	rc = node_loc(fs, n, v, &l);
+	if (rc == 0) {
+		*st = l.st;
+		st->st_ino = n->ino;
+		loc_close(&l);
+	}
+	return rc;
+}
+
+void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st)
+{
+	struct fuse_entry_param e = {
+	    .ino = node_id(fs, n),
+	    .attr = *st,
+	    .attr_timeout = fs->attr_timeout,
+	    .entry_timeout = fs->entry_timeout,
+	};
+
+	e.attr.st_ino = n->ino;
+	if (fuse_reply_entry(req, &e) != 0) {
+		node_forget(fs, n, 1);
+	}
+}
+
+/* Is NAME the next component of the images path below synthetic PARENT? */
+static int synth_child(struct fs *fs, struct node *parent, const char *name, struct fsview *v)
+{
+	if (parent->depth >= fs->img_depth ||
+	    names_casecmp(name, fs->img_parts[parent->depth]) != 0) {
+		return -ENOENT;
+	}
+	if (parent->depth + 1 == fs->img_depth && images_root(v) < 0) {
+		return -ENOENT; /* no drive holds the images: the folder is absent */
+	}
+	return 0;
+}
+
+/* ops_lookup_entry -- find NAME in PARENT; a new lookup count on *out. */
+int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                     struct node **out, struct stat *st)
+{
+	char rel[PATH_MAX];
+	struct loc l;
+	int rc = names_check_component(name);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (parent->kind == NODE_SYNTH) {
+		rc = synth_child(fs, parent, name, v);
+		rc = rc < 0 ? rc : node_get(fs, parent, fs->img_parts[parent->depth], out);
+		return rc < 0 ? rc : ops_stat_node(fs, *out, v, st);
+	}
+	if (names_is_hidden_temp(name)) {
+		return -ENOENT;
+	}
+	rc = node_rel(fs, parent, rel, sizeof(rel));
+	rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
+	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	*st = l.st;
+	loc_close(&l);
+	rc = node_get(fs, parent, name, out);
+	st->st_ino = rc == 0 ? (*out)->ino : 0;
+	return rc;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	struct node *n = NULL;
+	struct stat st;
+	int rc = ops_lookup_entry(fs, node_of(fs, parent), name, v, &n, &st);
+
+	fsview_put(v);
+	if (rc == -ENOENT) {
+		struct fuse_entry_param neg = {.ino = 0, .entry_timeout = fs->entry_timeout};
+		fuse_reply_entry(req, &neg);
+	} else if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else {
+		ops_reply_entry(req, fs, n, &st);
+	}
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs *fs = fs_of(req);
+
+	if (ino != FUSE_ROOT_ID) {
+		node_forget(fs, node_of(fs, ino), nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+
+	for (size_t i = 0; i < count; i++) {
+		if (forgets[i].ino != FUSE_ROOT_ID) {
+			node_forget(fs, node_of(fs, forgets[i].ino), forgets[i].nlookup);
+		}
+	}
+	fuse_reply_none(req);
+}
+
+static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, struct stat *st)
+{
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	st->st_ino = n->ino;
+	fuse_reply_attr(req, st, fs->attr_timeout);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct fsview *v = NULL;
+	struct stat st;
+	int rc = 0;
+
+	if (fi && fi->fh) {
+		rc = fstat(((struct fh *)(uintptr_t)fi->fh)->fd, &st) == 0 ? 0 : -errno;
+	} else {
+		v = fsview_get(fs);
+		rc = ops_stat_node(fs, n, v, &st);
+		fsview_put(v);
+	}
+	reply_attr(req, fs, n, rc, &st);
+}
+
+/* A writable location for node N: copy it up when it is on a read-only drive. */
+static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
+{
+	char rel[PATH_MAX];
+	struct loc src;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		return -EROFS;
+	}
+	rc = node_rel(fs, n, rel, sizeof(rel));
+	rc = rc < 0 ? rc : loc_find(v, rel, 0, &src);
+	if (rc < 0 || !v->roots[src.root].read_only) {
+		*l = src;
+		return rc;
+	}
+	if (S_ISDIR(src.st.st_mode)) {
+		int dfd = -1;
+		loc_close(&src);
+		rc = copyup_dirs(v, v->primary_root, rel, &dfd);
+		if (rc == 0) {
+			close(dfd);
+			rc = loc_find(v, rel, v->primary_root, l);
+		}
+		return rc;
+	}
+	rc = copyup_file(v, rel, &src, l);
+	loc_close(&src);
+	return rc;
+}
+
+static int set_times(int fd, const struct stat *attr, int to_set)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+	char proc[64];
+
+	if (to_set & FUSE_SET_ATTR_ATIME) {
+		ts[0] = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		ts[0].tv_nsec = UTIME_NOW;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME) {
+		ts[1] = attr->st_mtim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		ts[1].tv_nsec = UTIME_NOW;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return utimensat(AT_FDCWD, proc, ts, 0) == 0 ? 0 : -errno;
+}
+
+/* Apply SETATTR to the object behind the O_PATH fd FD (type MODE). */
+static int apply_setattr(int fd, mode_t type, const struct stat *attr, int to_set)
+{
+	char proc[64];
+	int rc = 0;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (S_ISLNK(type) && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_SIZE))) {
+		return -EOPNOTSUPP;
+	}
+	if ((to_set & FUSE_SET_ATTR_MODE) && chmod(proc, attr->st_mode & 07777) < 0) {
+		return -errno;
+	}
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    fchownat(fd, "", (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+	             (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
+	             AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		int wfd = walk_reopen(fd, O_WRONLY);
+		rc = wfd < 0 ? wfd : ftruncate(wfd, attr->st_size) == 0 ? 0 : -errno;
+		if (wfd >= 0) {
+			close(wfd);
+		}
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+	               FUSE_SET_ATTR_MTIME_NOW)) &&
+	    !S_ISLNK(type)) {
+		rc = set_times(fd, attr, to_set);
+	}
+	return rc;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct fsview *v = fsview_get(fs);
+	struct stat st;
+	struct loc l = {.fd = -1};
+	int rc = 0;
+
+	if (fi && fi->fh && !((struct fh *)(uintptr_t)fi->fh)->read_only) {
+		int fd = ((struct fh *)(uintptr_t)fi->fh)->fd;
+		rc = fstat(fd, &st) == 0 ? 0 : -errno;
+		l.fd = rc == 0 ? walk_reopen(fd, O_PATH) : -1;
+		rc = rc < 0 ? rc : l.fd < 0 ? l.fd : 0;
+		l.st = st;
+	} else {
+		rc = node_writable(fs, n, v, &l);
+	}
+	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
+	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
+	loc_close(&l);
+	fsview_put(v);
+	reply_attr(req, fs, n, rc, &st);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	char buf[PATH_MAX + 1];
+	struct loc l;
+	ssize_t len = -1;
+	int rc = node_loc(fs, node_of(fs, ino), v, &l);
+
+	if (rc == 0) {
+		len = readlinkat(l.fd, "", buf, sizeof(buf) - 1);
+		rc = len < 0 ? -errno : 0;
+		loc_close(&l);
+	}
+	fsview_put(v);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	buf[len] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	struct statvfs sv;
+	int r = v->primary_root >= 0 ? v->primary_root : v->n_roots > 0 ? 0 : -1;
+	int rc = r < 0 ? (statvfs("/", &sv) == 0 ? 0 : -errno)
+	               : (fstatvfs(v->roots[r].mntfd, &sv) == 0 ? 0 : -errno);
+
+	(void)ino;
+	fsview_put(v);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else {
+		fuse_reply_statfs(req, &sv);
+	}
+}
+
+/* xattrs go through /proc/self/fd/N of the object's O_PATH fd. */
+enum xop { X_GET, X_LIST, X_SET, X_REMOVE };
+
+struct xreq {
+	enum xop op;
+	const char *name;
+	const char *value;
+	size_t size;
+	int flags;
+	char *buf;
+	ssize_t len;
+};
+
+static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq *x)
+{
+	char proc[64];
+	struct loc l;
+	bool change = x->op == X_SET || x->op == X_REMOVE;
+	int rc = n->kind == NODE_SYNTH ? (change ? -EROFS : -ENODATA)
+	         : change              ? node_writable(fs, n, v, &l)
+	                               : node_loc(fs, n, v, &l);
+
+	if (rc < 0) {
+		return x->op == X_LIST && rc == -ENODATA ? (x->len = 0) : rc;
+	}
+	if (S_ISLNK(l.st.st_mode)) {
+		loc_close(&l);
+		return change ? -EPERM : x->op == X_LIST ? (x->len = 0) : -ENODATA;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", l.fd);
+	if (x->op == X_GET) {
+		x->len = getxattr(proc, x->name, x->buf, x->size);
+	} else if (x->op == X_LIST) {
+		x->len = listxattr(proc, x->buf, x->size);
+	} else if (x->op == X_SET) {
+		x->len = setxattr(proc, x->name, x->value, x->size, x->flags);
+	} else {
+		x->len = removexattr(proc, x->name);
+	}
+	rc = x->len < 0 ? -errno : 0;
+	loc_close(&l);
+	return rc;
+}
+
+static void run_xattr(fuse_req_t req, fuse_ino_t ino, struct xreq *x)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	bool sized = (x->op == X_GET || x->op == X_LIST) && x->size > 0;
+	int rc = 0;
+
+	x->buf = sized ? malloc(x->size) : NULL;
+	rc = sized && !x->buf ? -ENOMEM : do_xattr(fs, node_of(fs, ino), v, x);
+	fsview_put(v);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else if (x->op == X_SET || x->op == X_REMOVE) {
+		fuse_reply_err(req, 0);
+	} else if (!sized) {
+		fuse_reply_xattr(req, (size_t)x->len);
+	} else {
+		fuse_reply_buf(req, x->buf, (size_t)x->len);
+	}
+	free(x->buf);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct xreq x = {.op = X_GET, .name = name, .size = size};
+	run_xattr(req, ino, &x);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct xreq x = {.op = X_LIST, .size = size};
+	run_xattr(req, ino, &x);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+	struct xreq x = {.op = X_SET, .name = name, .value = value, .size = size, .flags = flags};
+	run_xattr(req, ino, &x);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct xreq x = {.op = X_REMOVE, .name = name};
+	run_xattr(req, ino, &x);
+}
+
+void ops_attr_install(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->readlink = op_readlink;
+	ops->statfs = op_statfs;
+	ops->getxattr = op_getxattr;
+	ops->listxattr = op_listxattr;
+	ops->setxattr = op_setxattr;
+	ops->removexattr = op_removexattr;
+}

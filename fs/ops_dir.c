@@ -1,0 +1,403 @@
+/* ops_dir.c -- directories: merged listings, creates on the primary, unlink,
+ * rmdir, rename and link across drives.
+ *
+ * A listing merges every root in rank order; a name appears once (ignoring
+ * case), spelt as the highest-ranked drive has it. unlink and rmdir remove
+ * every copy or, when one is on a read-only drive, nothing (EROFS). rename
+ * moves each copy within its own drive (cloning the destination folder
+ * there), so it never returns EXDEV. Handlers only reply; helpers do the work.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+struct dent {
+	char *name;
+	mode_t type;
+};
+
+struct dh {
+	struct dent *e;
+	size_t n;
+	size_t cap;
+};
+
+static int dh_add(struct dh *d, const char *name, mode_t type)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dent *ne = realloc(d->e, cap * sizeof(*ne));
+		if (!ne) {
+			return -ENOMEM;
+		}
+		d->e = ne;
+		d->cap = cap;
+	}
+	d->e[d->n].name = strdup(name);
+	d->e[d->n].type = type;
+	return d->e[d->n++].name ? 0 : -ENOMEM;
+}
+
+static void dh_free(struct dh *d)
+{
+	for (size_t i = 0; d && i < d->n; i++) {
+		free(d->e[i].name);
+	}
+	if (d) {
+		free(d->e);
+		free(d);
+	}
+}
+
+/* Add the entries of one drive's copy of the folder, skipping names seen. */
+static int list_one(int pathfd, struct names_set *seen, struct dh *d)
+{
+	struct dirent *de = NULL;
+	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	int rc = 0;
+
+	if (!dir) {
+		rc = fd < 0 ? fd : -errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return rc;
+	}
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    names_is_hidden_temp(de->d_name)) {
+			continue;
+		}
+		rc = names_set_add(seen, de->d_name);
+		rc = rc <= 0 ? rc : dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d)
+{
+	char rel[PATH_MAX];
+	struct names_set seen;
+	bool found = false;
+	int rc = node_rel(fs, n, rel, sizeof(rel));
+
+	names_set_init(&seen);
+	for (size_t r = 0; r < v->n_roots && rc == 0; r++) {
+		int img = atomic_load(&v->roots[r].imgfd);
+		int fd = img < 0 ? -ENOENT : walk_open(img, rel, NULL, 0);
+		if (fd < 0) {
+			continue;
+		}
+		if (list_one(fd, &seen, d) == 0) {
+			found = true;
+		}
+		close(fd);
+	}
+	names_set_fini(&seen);
+	return rc < 0 ? rc : found ? 0 : -ENOENT;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct fsview *v = fsview_get(fs);
+	struct dh *d = calloc(1, sizeof(*d));
+	struct node *child = NULL;
+	struct stat st;
+	int rc = d ? dh_add(d, ".", S_IFDIR) : -ENOMEM;
+
+	rc = rc < 0 ? rc : dh_add(d, "..", S_IFDIR);
+	if (rc == 0 && n->kind == NODE_SYNTH) {
+		const char *part = fs->img_parts[n->depth];
+		if (ops_lookup_entry(fs, n, part, v, &child, &st) == 0) {
+			node_forget(fs, child, 1);
+			rc = dh_add(d, part, S_IFDIR);
+		}
+	} else if (rc == 0) {
+		rc = list_merged(fs, n, v, d);
+	}
+	fsview_put(v);
+	if (rc < 0) {
+		dh_free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) != 0) {
+		dh_free(d);
+	}
+}
+
+/* st_ino of "." and ".." of DIR. */
+static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
+{
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	ino = name[1] == '.' && dir->parent ? dir->parent->ino : dir->ino;
+	pthread_mutex_unlock(&fs->lock);
+	return ino;
+}
+
+/* st_ino of entry NAME of DIR without a lookup: the unsalted number. */
+static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
+{
+	char vpath[PATH_MAX + NAME_MAX + 2];
+
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		return dot_ino(fs, dir, name);
+	}
+	if (node_vpath(fs, dir, vpath, sizeof(vpath)) < 0 ||
+	    names_join(vpath, name, vpath, sizeof(vpath)) < 0) {
+		return 0;
+	}
+	return names_ino(vpath, 0);
+}
+
+/* Add one entry to a readdirplus reply; more than REM when it did not fit. */
+static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct fsview *v,
+                       const struct dent *e, char *p, size_t rem, off_t next)
+{
+	struct fuse_entry_param ep = {.attr.st_mode = e->type};
+	struct node *n = NULL;
+	size_t len = 0;
+
+	if (!strcmp(e->name, ".") || !strcmp(e->name, "..")) {
+		ep.attr.st_ino = dot_ino(fs, dir, e->name);
+		return fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
+	}
+	if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
+		return SIZE_MAX; /* vanished since opendir: skip it */
+	}
+	ep.ino = node_id(fs, n);
+	ep.attr_timeout = fs->attr_timeout;
+	ep.entry_timeout = fs->entry_timeout;
+	len = fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
+	if (len > rem) {
+		node_forget(fs, n, 1);
+	}
+	return len;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	struct fsview *v = plus ? fsview_get(fs) : NULL;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fsview_put(v);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		struct stat st = {.st_mode = d->e[i].type};
+		size_t rem = size - used;
+		size_t len = 0;
+
+		if (!plus) {
+			st.st_ino = entry_ino(fs, node_of(fs, ino), d->e[i].name);
+		}
+		len =
+		    plus ? add_plus(req, fs, node_of(fs, ino), v, &d->e[i], buf + used, rem,
+		                    (off_t)i + 1)
+		         : fuse_add_direntry(req, buf + used, rem, d->e[i].name, &st, (off_t)i + 1);
+		if (len == SIZE_MAX) {
+			continue;
+		}
+		if (len > rem) {
+			break;
+		}
+		used += len;
+	}
+	fsview_put(v);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	dh_free((struct dh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+/* Where a new entry NAME of PARENT goes: the primary, with its folder made
+ * there. Returns an O_PATH fd of that folder. */
+int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                    int *dirfd)
+{
+	char rel[PATH_MAX];
+	char child[PATH_MAX];
+	struct loc l;
+	int rc = names_check_component(name);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (parent->kind == NODE_SYNTH) {
+		return -EROFS;
+	}
+	if (names_is_hidden_temp(name)) {
+		return -EPERM;
+	}
+	rc = node_rel(fs, parent, rel, sizeof(rel));
+	rc = rc < 0 ? rc : names_join(rel, name, child, sizeof(child));
+	if (rc == 0 && loc_find(v, child, 0, &l) == 0) {
+		loc_close(&l);
+		return -EEXIST;
+	}
+	if (rc == 0 && v->primary_root < 0) {
+		return -EROFS;
+	}
+	return rc < 0 ? rc : copyup_dirs(v, v->primary_root, rel, dirfd);
+}
+
+/* Give a new entry to the caller, as a local filesystem would. */
+int ops_own(fuse_req_t req, int dirfd, const char *name)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stat dir;
+	gid_t gid = ctx->gid;
+
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) {
+		gid = (gid_t)-1; /* inherits the folder's group, as the kernel did */
+	}
+	return fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+}
+
+/* Reply with the entry just created as NAME in DIRFD. */
+static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const char *name,
+                      int dirfd, int rc)
+{
+	struct node *n = NULL;
+	struct stat st;
+
+	rc = rc < 0 ? rc : ops_own(req, dirfd, name);
+	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+	rc = rc < 0 ? rc : node_get(fs, parent, name, &n);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+	} else {
+		ops_reply_entry(req, fs, n, &st);
+	}
+}
+
+/* mkdir of the images folder itself in its synthetic parent: create the
+ * images path on the primary (no drive holds it yet). */
+static int mkdir_images(struct fs *fs, struct node *parent, const char *name, struct fsview *v)
+{
+	int fd = -1;
+
+	if (parent->kind != NODE_SYNTH || parent->depth + 1 != fs->img_depth ||
+	    names_casecmp(name, fs->img_parts[parent->depth]) != 0) {
+		return -EROFS;
+	}
+	fd = primary_images_fd(v);
+	if (fd >= 0) {
+		close(fd);
+	}
+	return fd < 0 ? fd : 0;
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	struct node *n = NULL;
+	struct stat st;
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+
+	if (rc == -EROFS && p->kind == NODE_SYNTH) {
+		rc = mkdir_images(fs, p, name, v);
+		rc = rc < 0 ? rc : ops_lookup_entry(fs, p, name, v, &n, &st);
+		fsview_put(v);
+		rc < 0 ? (void)fuse_reply_err(req, -rc) : ops_reply_entry(req, fs, n, &st);
+		return;
+	}
+	rc = rc < 0 ? rc : mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
+	reply_new(req, fs, p, name, dirfd, rc);
+	if (dirfd >= 0) {
+		close(dirfd);
+	}
+	fsview_put(v);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+
+	rc = rc < 0 ? rc : mknodat(dirfd, name, mode, rdev) == 0 ? 0 : -errno;
+	reply_new(req, fs, p, name, dirfd, rc);
+	if (dirfd >= 0) {
+		close(dirfd);
+	}
+	fsview_put(v);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+
+	rc = rc < 0 ? rc : symlinkat(link, dirfd, name) == 0 ? 0 : -errno;
+	reply_new(req, fs, p, name, dirfd, rc);
+	if (dirfd >= 0) {
+		close(dirfd);
+	}
+	fsview_put(v);
+}
+
+void ops_dir_install(struct fuse_lowlevel_ops *ops)
+{
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
+	ops->releasedir = op_releasedir;
+	ops->fsyncdir = op_fsyncdir;
+	ops->mkdir = op_mkdir;
+	ops->mknod = op_mknod;
+	ops->symlink = op_symlink;
+}

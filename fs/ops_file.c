@@ -1,0 +1,239 @@
+/* ops_file.c -- open files: open, create, read, write, flush, fsync, fallocate, lseek.
+ *
+ * An open file holds its own fd on the drive it was opened on and a
+ * reference on that view, so it keeps working whatever the resolver does
+ * next. Data moves straight between the kernel and the drive's fd
+ * (FUSE_BUF_IS_FD, splice where offered). Opening a file for writing that
+ * only a read-only drive holds copies it up to the primary first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+static bool writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_flags(int flags)
+{
+	return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
+}
+
+/* Open node N with FLAGS on the drive that serves it. */
+static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh)
+{
+	char rel[PATH_MAX];
+	struct loc l;
+	struct loc up;
+	int rc = n->kind == NODE_TREE ? node_rel(fs, n, rel, sizeof(rel)) : -EISDIR;
+
+	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	fh->read_only = v->roots[l.root].read_only;
+	if (fh->read_only && writes(flags)) {
+		rc = copyup_file(v, rel, &l, &up);
+		loc_close(&l);
+		if (rc < 0) {
+			return rc;
+		}
+		l = up;
+		fh->read_only = false;
+	}
+	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
+	loc_close(&l);
+	return fh->fd < 0 ? fh->fd : 0;
+}
+
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v)
+{
+	fh->view = v;
+	fi->fh = (uintptr_t)fh;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) != 0) {
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	struct fh *fh = calloc(1, sizeof(*fh));
+	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh) : -ENOMEM;
+
+	if (rc < 0) {
+		free(fh);
+		fsview_put(v);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_open(req, fi, fh, v);
+}
+
+static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mode,
+                     struct fuse_file_info *fi, struct fsview *v, struct stat *st)
+{
+	struct fs *fs = fs_of(req);
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int fd = -1;
+
+	if (rc < 0) {
+		return rc;
+	}
+	fd = openat(dirfd, name, open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	            mode);
+	rc = fd < 0 ? -errno : ops_own(req, dirfd, name);
+	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
+	close(dirfd);
+	if (rc < 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return rc;
+	}
+	return fd;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	struct fh *fh = calloc(1, sizeof(*fh));
+	struct fuse_entry_param e = {.attr_timeout = fs->attr_timeout,
+	                             .entry_timeout = fs->entry_timeout};
+	struct node *n = NULL;
+	int rc = fh ? do_create(req, p, name, mode, fi, v, &e.attr) : -ENOMEM;
+
+	if (rc >= 0) {
+		fh->fd = rc;
+		rc = node_get(fs, p, name, &n);
+		if (rc < 0) {
+			close(fh->fd);
+		}
+	}
+	if (rc < 0) {
+		free(fh);
+		fsview_put(v);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = node_id(fs, n);
+	e.attr.st_ino = n->ino;
+	fh->view = v;
+	fi->fh = (uintptr_t)fh;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		node_forget(fs, n, 1);
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+	}
+}
+
+static struct fh *fh_of(struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = fh_of(fi)->fd;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                         struct fuse_file_info *fi)
+{
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	ssize_t n = 0;
+
+	(void)ino;
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = fh_of(fi)->fd;
+	out.buf[0].pos = off;
+	n = fuse_buf_copy(&out, in, 0);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+	} else {
+		fuse_reply_write(req, (size_t)n);
+	}
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* close a duplicate: the drive sees a close() for every close() of the client */
+	int fd = dup(fh_of(fi)->fd);
+
+	(void)ino;
+	fuse_reply_err(req, fd < 0 ? errno : close(fd) == 0 ? 0 : errno);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *fh = fh_of(fi);
+
+	(void)ino;
+	close(fh->fd);
+	fsview_put(fh->view);
+	free(fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	int fd = fh_of(fi)->fd;
+	int rc = datasync ? fdatasync(fd) : fsync(fd);
+
+	(void)ino;
+	fuse_reply_err(req, rc == 0 ? 0 : errno);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, fallocate(fh_of(fi)->fd, mode, off, len) == 0 ? 0 : errno);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+	off_t res = lseek(fh_of(fi)->fd, off, whence);
+
+	(void)ino;
+	if (res < 0) {
+		fuse_reply_err(req, errno);
+	} else {
+		fuse_reply_lseek(req, res);
+	}
+}
+
+void ops_file_install(struct fuse_lowlevel_ops *ops)
+{
+	ops->open = op_open;
+	ops->create = op_create;
+	ops->read = op_read;
+	ops->write_buf = op_write_buf;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+	ops->fallocate = op_fallocate;
+	ops->lseek = op_lseek;
+}

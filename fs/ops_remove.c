@@ -1,0 +1,344 @@
+/* ops_remove.c -- unlink, rmdir, rename and link across the drives of the view.
+ *
+ * A name may exist on several drives. unlink/rmdir remove every copy, or
+ * nothing when a copy is on a read-only drive (EROFS). rename moves every
+ * copy within its own drive, cloning the destination folder there, and
+ * removes copies of the destination on other drives: never EXDEV. All checks
+ * run before the first change. Handlers only reply.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+struct copy {
+	int root;
+	mode_t mode;
+	char spelt[PATH_MAX];
+};
+
+struct copies {
+	struct copy *c; /* one per root at most */
+	size_t n;
+	bool any_ro;
+};
+
+static int gather(struct fsview *v, const char *rel, struct copies *out)
+{
+	out->n = 0;
+	out->any_ro = false;
+	out->c = calloc(v->n_roots + 1, sizeof(*out->c));
+	if (!out->c) {
+		return -ENOMEM;
+	}
+	for (size_t r = 0; r < v->n_roots; r++) {
+		int img = atomic_load(&v->roots[r].imgfd);
+		struct copy *c = &out->c[out->n];
+		struct stat st;
+		int fd = img < 0 ? -ENOENT : walk_open(img, rel, c->spelt, sizeof(c->spelt));
+		if (fd < 0) {
+			continue;
+		}
+		if (fstat(fd, &st) == 0) {
+			c->root = (int)r;
+			c->mode = st.st_mode;
+			out->any_ro |= v->roots[r].read_only;
+			out->n++;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static bool dir_empty(struct fsview *v, const struct copy *c)
+{
+	int img = atomic_load(&v->roots[c->root].imgfd);
+	int pfd = walk_open(img, c->spelt, NULL, 0);
+	int fd = pfd < 0 ? -1 : walk_reopen(pfd, O_RDONLY | O_DIRECTORY);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de = NULL;
+	bool empty = d != NULL;
+
+	while (d && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	if (d) {
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (pfd >= 0) {
+		close(pfd);
+	}
+	return empty;
+}
+
+/* Remove one copy (file or folder) from its drive. */
+static int remove_copy(struct fsview *v, const struct copy *c)
+{
+	char leaf[NAME_MAX + 1];
+	int img = atomic_load(&v->roots[c->root].imgfd);
+	int dfd = walk_parent(img, c->spelt, leaf, sizeof(leaf));
+	int rc = dfd < 0 ? dfd : 0;
+
+	if (rc == 0 && unlinkat(dfd, leaf, S_ISDIR(c->mode) ? AT_REMOVEDIR : 0) < 0) {
+		rc = errno == ENOENT ? 0 : -errno;
+	}
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	return rc;
+}
+
+static int child_rel(struct fs *fs, struct node *parent, const char *name, char *out, size_t len)
+{
+	int rc = names_check_component(name);
+
+	if (rc == 0 && parent->kind == NODE_SYNTH) {
+		rc = -EROFS;
+	}
+	rc = rc < 0 ? rc : node_rel(fs, parent, out, len);
+	return rc < 0 ? rc : names_join(out, name, out, len);
+}
+
+static int do_remove(struct fs *fs, struct node *parent, const char *name, bool dir)
+{
+	struct fsview *v = fsview_get(fs);
+	char rel[PATH_MAX];
+	struct copies cs = {0};
+	int rc = child_rel(fs, parent, name, rel, sizeof(rel));
+
+	rc = rc < 0 ? rc : gather(v, rel, &cs);
+	if (rc == 0 && cs.n == 0) {
+		rc = -ENOENT;
+	}
+	for (size_t i = 0; rc == 0 && i < cs.n; i++) {
+		bool is_dir = S_ISDIR(cs.c[i].mode);
+		rc = dir && !is_dir ? -ENOTDIR : !dir && is_dir ? -EISDIR : 0;
+		if (rc == 0 && dir && !dir_empty(v, &cs.c[i])) {
+			rc = -ENOTEMPTY;
+		}
+	}
+	if (rc == 0 && cs.any_ro) {
+		rc = -EROFS;
+	}
+	for (size_t i = 0; rc == 0 && i < cs.n; i++) {
+		rc = remove_copy(v, &cs.c[i]);
+	}
+	if (rc == 0) {
+		node_unhash(fs, parent, name);
+	}
+	free(cs.c);
+	fsview_put(v);
+	return rc;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+
+	fuse_reply_err(req, -do_remove(fs, node_of(fs, parent), name, false));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+
+	fuse_reply_err(req, -do_remove(fs, node_of(fs, parent), name, true));
+}
+
+struct mv {
+	char src[PATH_MAX];
+	char dst[PATH_MAX];
+	const char *newname;
+	struct copies s;
+	struct copies d;
+	unsigned flags;
+};
+
+static const struct copy *copy_on(const struct copies *cs, int root)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		if (cs->c[i].root == root) {
+			return &cs->c[i];
+		}
+	}
+	return NULL;
+}
+
+/* Everything that can refuse a rename, checked before anything changes. */
+static int rename_check(struct fsview *v, struct mv *m)
+{
+	bool src_dir = S_ISDIR(m->s.c[0].mode);
+	bool same = names_casecmp(m->src, m->dst) == 0;
+
+	if (m->flags & ~RENAME_NOREPLACE) {
+		return -EINVAL; /* RENAME_EXCHANGE and WHITEOUT are not offered */
+	}
+	if (m->s.any_ro || (!same && m->d.any_ro)) {
+		return -EROFS;
+	}
+	if (same) {
+		return 0; /* a change of case, or the same name */
+	}
+	if (m->d.n > 0 && (m->flags & RENAME_NOREPLACE)) {
+		return -EEXIST;
+	}
+	if (!strncmp(m->dst, m->src, strlen(m->src)) && m->dst[strlen(m->src)] == '/') {
+		return -EINVAL; /* into itself */
+	}
+	for (size_t i = 0; i < m->d.n; i++) {
+		bool dst_dir = S_ISDIR(m->d.c[i].mode);
+		if (src_dir != dst_dir) {
+			return src_dir ? -ENOTDIR : -EISDIR;
+		}
+		if (dst_dir && !dir_empty(v, &m->d.c[i])) {
+			return -ENOTEMPTY;
+		}
+	}
+	return 0;
+}
+
+/* Move the copy C within its own drive to m->dst. */
+static int move_copy(struct fsview *v, struct mv *m, const struct copy *c)
+{
+	char dir[PATH_MAX];
+	char leaf[NAME_MAX + 1];
+	const struct copy *old = copy_on(&m->d, c->root);
+	int img = atomic_load(&v->roots[c->root].imgfd);
+	int sfd = walk_parent(img, c->spelt, leaf, sizeof(leaf));
+	int dfd = -1;
+	int rc = sfd < 0 ? sfd : names_parent(m->dst, dir, sizeof(dir));
+
+	rc = rc < 0 ? rc : copyup_dirs(v, c->root, dir, &dfd);
+	if (rc == 0 && renameat(sfd, leaf, dfd, m->newname) < 0) {
+		rc = -errno;
+	}
+	/* a destination spelt differently on this drive is a second entry now */
+	if (rc == 0 && old && strcmp(names_last(old->spelt), m->newname) != 0 &&
+	    names_casecmp(old->spelt, c->spelt) != 0) {
+		rc = remove_copy(v, old);
+	}
+	if (sfd >= 0) {
+		close(sfd);
+	}
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	return rc;
+}
+
+static int do_rename(struct fs *fs, struct node *p, const char *name, struct node *np, struct mv *m)
+{
+	struct fsview *v = fsview_get(fs);
+	int rc = child_rel(fs, p, name, m->src, sizeof(m->src));
+
+	rc = rc < 0 ? rc : child_rel(fs, np, m->newname, m->dst, sizeof(m->dst));
+	rc = rc < 0 ? rc : gather(v, m->src, &m->s);
+	rc = rc < 0 ? rc : gather(v, m->dst, &m->d);
+	if (rc == 0 && m->s.n == 0) {
+		rc = -ENOENT;
+	}
+	rc = rc < 0 ? rc : rename_check(v, m);
+	for (size_t i = 0; rc == 0 && i < m->s.n; i++) {
+		rc = move_copy(v, m, &m->s.c[i]);
+	}
+	for (size_t i = 0; rc == 0 && i < m->d.n; i++) {
+		if (!copy_on(&m->s, m->d.c[i].root) && names_casecmp(m->src, m->dst) != 0) {
+			rc = remove_copy(v, &m->d.c[i]);
+		}
+	}
+	if (rc == 0) {
+		node_move(fs, p, name, np, m->newname);
+	}
+	free(m->s.c);
+	free(m->d.c);
+	fsview_put(v);
+	return rc;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct mv *m = calloc(1, sizeof(*m));
+	int rc = m ? 0 : -ENOMEM;
+
+	if (m) {
+		m->newname = newname;
+		m->flags = flags;
+		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
+	}
+	free(m);
+	fuse_reply_err(req, -rc);
+}
+
+static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *np,
+                   const char *newname, struct stat *st)
+{
+	struct fsview *v = fsview_get(fs);
+	char rel[PATH_MAX];
+	char dst[PATH_MAX];
+	char dir[PATH_MAX];
+	struct loc l = {.fd = -1};
+	struct loc exist = {.fd = -1};
+	int dfd = -1;
+	int rc = node_rel(fs, n, rel, sizeof(rel));
+
+	(void)req;
+	rc = rc < 0 ? rc : child_rel(fs, np, newname, dst, sizeof(dst));
+	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	if (rc == 0 && loc_find(v, dst, 0, &exist) == 0) {
+		loc_close(&exist);
+		rc = -EEXIST;
+	}
+	if (rc == 0 && v->roots[l.root].read_only) {
+		rc = -EROFS;
+	}
+	rc = rc < 0 ? rc : names_parent(dst, dir, sizeof(dir));
+	rc = rc < 0 ? rc : copyup_dirs(v, l.root, dir, &dfd);
+	if (rc == 0 && linkat(l.fd, "", dfd, newname, AT_EMPTY_PATH) < 0) {
+		rc = -errno;
+	}
+	rc = rc < 0 ? rc : fstat(l.fd, st) == 0 ? 0 : -errno;
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	loc_close(&l);
+	fsview_put(v);
+	return rc;
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct fs *fs = fs_of(req);
+	struct node *n = node_of(fs, ino);
+	struct stat st;
+	int rc = do_link(req, fs, n, node_of(fs, newparent), newname, &st);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	/* the kernel expects the linked inode itself back, with one more lookup */
+	pthread_mutex_lock(&fs->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
+	ops_reply_entry(req, fs, n, &st);
+}
+
+void ops_remove_install(struct fuse_lowlevel_ops *ops)
+{
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->rename = op_rename;
+	ops->link = op_link;
+}
