@@ -83,6 +83,23 @@ static void clone_attrs(int dirfd, const char *name, const struct stat *st)
 	utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+/* Make folder NAME (virtual REL) in DIRFD, with the mode, owner and times of
+ * the first drive that has REL (looked up before the folder exists here). */
+static int clone_dir(struct fsview *v, int dirfd, const char *name, const char *rel)
+{
+	struct loc src;
+	bool have = loc_find(v, rel, 0, &src) == 0;
+	int rc = mkdirat(dirfd, name, have ? (src.st.st_mode & 07777) : 0755) == 0 ? 0 : -errno;
+
+	if (rc == 0 && have) {
+		clone_attrs(dirfd, name, &src.st);
+	}
+	if (have) {
+		loc_close(&src);
+	}
+	return rc == -EEXIST ? 0 : rc;
+}
+
 /* An fd of the images folder of root ROOT (the primary's is made if missing). */
 static int root_images_fd(struct fsview *v, int root)
 {
@@ -117,13 +134,8 @@ int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
 		names_join(sofar, c, sofar, sizeof(sofar));
 		rc = walk_find(cur, c, found, sizeof(found));
 		if (rc == -ENOENT) {
-			struct loc src;
-			rc = mkdirat(cur, c, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+			rc = clone_dir(v, cur, c, sofar);
 			snprintf(found, sizeof(found), "%s", c);
-			if (rc == 0 && loc_find(v, sofar, 0, &src) == 0) {
-				clone_attrs(cur, c, &src.st);
-				loc_close(&src);
-			}
 		}
 		if (rc == 0) {
 			next = openat(cur, found, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -162,7 +162,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	}
 	fs->se = se;
 	fuse_daemonize(o->foreground ? 1 : 0);
-	rc = serve(se) == 0 ? 0 : -1;
+	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "the FUSE session ended with an error");
 	}

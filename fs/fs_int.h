@@ -28,6 +28,13 @@ enum node_kind {
 	NODE_TREE,      /* anything below it: lives on the drives */
 };
 
+/* Another name of a node, made by link() through the view. */
+struct alias {
+	struct node *parent; /* holds a child count on it */
+	char *name;
+	struct alias *next;
+};
+
 struct node {
 	struct node *parent; /* protected by fs->lock; holds a child count on it */
 	char *name;          /* protected by fs->lock; NULL for the root */
@@ -40,6 +47,7 @@ struct node {
 	bool hashed;            /* in the name table; protected by fs->lock */
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
+	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
 };
@@ -74,6 +82,7 @@ struct fs {
 	struct node **by_ino;      /* chained hash on ino; protected by lock */
 	size_t n_buckets;          /* protected by lock */
 	size_t n_nodes;            /* protected by lock */
+	size_t n_aliases;          /* protected by lock */
 	pthread_mutex_t view_lock; /* guards view (pointer swap and ref taking) */
 	struct fsview *view;       /* protected by view_lock */
 	uint64_t generation;       /* protected by view_lock */
@@ -108,6 +117,7 @@ int node_vpath(struct fs *fs, struct node *n, char *out, size_t len);
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
                const char *newname);
 void node_unhash(struct fs *fs, struct node *parent, const char *name);
+void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name);
 int nodes_init(struct fs *fs);
 void nodes_fini(struct fs *fs);
 

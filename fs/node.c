@@ -247,10 +247,13 @@ int node_get(struct fs *fs, struct node *parent, const char *name, struct node *
 	return rc;
 }
 
+static void free_aliases_locked(struct fs *fs, struct node *n);
+
 static void maybe_free_locked(struct fs *fs, struct node *n)
 {
 	while (n && n != &fs->root && n->nlookup == 0 && n->nchildren == 0) {
 		struct node *parent = n->parent;
+		free_aliases_locked(fs, n);
 		hash_out(fs, n);
 		n->prev_all->next_all = n->next_all;
 		if (n->next_all) {
@@ -272,16 +275,99 @@ void node_forget(struct fs *fs, struct node *n, uint64_t nlookup)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+static void drop_alias_locked(struct fs *fs, struct alias **link);
+
+static void free_aliases_locked(struct fs *fs, struct node *n)
+{
+	while (n->aliases) {
+		drop_alias_locked(fs, &n->aliases);
+	}
+}
+
+/* node_add_alias -- N is also named (PARENT, NAME) now (a hard link). */
+void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name)
+{
+	struct alias *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->name = strdup(name))) {
+		free(a);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	a->parent = parent;
+	parent->nchildren++;
+	a->next = n->aliases;
+	n->aliases = a;
+	fs->n_aliases++;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Rename N to its first alias (its own name was unlinked). */
+static void take_alias_locked(struct fs *fs, struct node *n)
+{
+	struct alias *a = n->aliases;
+	struct node *old_parent = n->parent;
+
+	hash_out(fs, n);
+	n->aliases = a->next;
+	fs->n_aliases--;
+	free(n->name);
+	n->name = a->name;
+	n->parent = a->parent; /* the alias's child count moves to the node */
+	n->fold = names_fold_hash(n->name, strlen(n->name));
+	free(a);
+	hash_in(fs, n);
+	old_parent->nchildren--;
+	maybe_free_locked(fs, old_parent);
+}
+
+/* The link to the alias (PARENT, NAME) of any node, or NULL (scans the nodes
+ * that have aliases: hard links made through the view are rare). */
+static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name)
+{
+	if (fs->n_aliases == 0) {
+		return NULL;
+	}
+	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
+		for (struct alias **a = &n->aliases; *a; a = &(*a)->next) {
+			if ((*a)->parent == parent && names_casecmp((*a)->name, name) == 0) {
+				return a;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void drop_alias_locked(struct fs *fs, struct alias **link)
+{
+	struct alias *a = *link;
+
+	*link = a->next;
+	fs->n_aliases--;
+	a->parent->nchildren--;
+	maybe_free_locked(fs, a->parent);
+	free(a->name);
+	free(a);
+}
+
 /* node_unhash -- (PARENT, NAME) no longer names its node (unlink, rmdir,
- * replaced by rename): later lookups make a new node. */
+ * replaced by rename): later lookups make a new node. A node with another
+ * name from link() goes on under that name. */
 void node_unhash(struct fs *fs, struct node *parent, const char *name)
 {
 	struct node *n = NULL;
 
 	pthread_mutex_lock(&fs->lock);
 	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
-	if (n) {
+	if (n && n->aliases) {
+		take_alias_locked(fs, n);
+	} else if (n) {
 		hash_out(fs, n);
+	} else {
+		struct alias **a = find_alias_locked(fs, parent, name);
+		if (a) {
+			drop_alias_locked(fs, a);
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -302,7 +388,18 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 	if (old && old != n) {
 		hash_out(fs, old);
 	}
-	if (n && copy) {
+	if (!n && copy) {
+		struct alias **a = find_alias_locked(fs, parent, name);
+		if (a) {
+			free((*a)->name);
+			(*a)->name = copy;
+			copy = NULL;
+			newparent->nchildren++;
+			(*a)->parent = newparent;
+			parent->nchildren--;
+			maybe_free_locked(fs, parent);
+		}
+	} else if (n && copy) {
 		hash_out(fs, n);
 		free(n->name);
 		n->name = copy;
@@ -335,6 +432,12 @@ void nodes_fini(struct fs *fs)
 
 	while (n) {
 		struct node *next = n->next_all;
+		while (n->aliases) {
+			struct alias *a = n->aliases;
+			n->aliases = a->next;
+			free(a->name);
+			free(a);
+		}
 		free(n->name);
 		free(n);
 		n = next;

@@ -320,15 +320,18 @@ static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *n
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fs *fs = fs_of(req);
+	struct node *np = node_of(fs, newparent);
 	struct node *n = node_of(fs, ino);
 	struct stat st;
-	int rc = do_link(req, fs, n, node_of(fs, newparent), newname, &st);
+	int rc = do_link(req, fs, n, np, newname, &st);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	/* the kernel expects the linked inode itself back, with one more lookup */
+	/* the kernel wants the linked inode itself back, with one more lookup; it
+	 * goes on under the new name when its own name is unlinked */
+	node_add_alias(fs, n, np, newname);
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup++;
 	pthread_mutex_unlock(&fs->lock);

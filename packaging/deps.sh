@@ -9,7 +9,7 @@ PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config
 # Run: FUSE helpers and the mount tools.
 PXE_RUN_DEPS=(fuse3 mount util-linux)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.
-PXE_TEST_DEPS=(libcmocka-dev e2fsprogs)
+PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr)
 
 # pxe_install PKG... -- apt-get install the packages that are not installed yet.
 pxe_install() {
@@ -31,10 +31,11 @@ pxe_install() {
 # pxe_build DIR [CMAKE ARGS...] -- configure and build the tree into DIR.
 pxe_build() {
 	local dir=$1; shift
-	cmake -S "$PXE_ROOT" -B "$dir" "$@" >"$dir.configure.log" 2>&1 || {
-		cat "$dir.configure.log" >&2; return 1; }
-	cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 || {
-		cat "$dir.build.log" >&2; return 1; }
+	mkdir -p "$dir"
+	cmake -S "$PXE_ROOT" -B "$dir" "$@" >"$dir/configure.log" 2>&1 || {
+		cat "$dir/configure.log" >&2; return 1; }
+	cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 || {
+		cat "$dir/build.log" >&2; return 1; }
 }
 
 PXE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

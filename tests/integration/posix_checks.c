@@ -1,0 +1,839 @@
+/* posix_checks.c -- POSIX behaviour a pxeimagesfs view must show, checked from inside it.
+ *
+ * usage: posix_checks DIR   (DIR: a writable directory inside the view; run as root)
+ * Prints "ok - NAME" or "not ok - NAME: detail" per check; exits 1 if any failed, 2 on bad
+ * usage. Works on any local filesystem (run it on tmpfs to see the reference answers). Every
+ * file it makes is named "pxc<pid>-..." and removed again. The credential checks fork children
+ * that drop to uid/gid 65534. Single-threaded.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KIB 1024L
+#define MIB (1024L * 1024L)
+
+#define NOBODY    65534
+#define SUPP_GID  4242 /* a supplementary group the child is given */
+#define OTHER_GID 4343 /* a group the child is not in */
+
+#define DEEP_COMP_MAX   120
+#define DEEP_MAX_LEVELS 64
+
+static int dfd = -1;      /* the directory under test */
+static const char *dpath; /* its path, for the calls that take one */
+static int failures;
+
+static void ok(const char *check)
+{
+	printf("ok - %s\n", check);
+	fflush(stdout);
+}
+
+/* Reports a failed check; always returns -1 so callers can `return not_ok(...)`. */
+static int not_ok(const char *check, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok - %s: ", check);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	failures++;
+	return -1;
+}
+
+/* "pxc<pid>-TAG", the name of one test file in the directory under test. */
+static const char *tname(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "pxc%ld-%s", (long)getpid(), tag);
+	return buf;
+}
+
+static int create_file(const char *name, const void *data, size_t len, mode_t mode)
+{
+	int fd = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (len > 0 && write(fd, data, len) != (ssize_t)len) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads NAME whole into buf (at most len bytes); returns bytes read or -1. */
+static ssize_t read_file(const char *name, char *buf, size_t len)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (fd < 0) {
+		return -1;
+	}
+	n = pread(fd, buf, len, 0);
+	close(fd);
+	return n;
+}
+
+static long nlink_of(const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		return -(long)errno;
+	}
+	return (long)st.st_nlink;
+}
+
+/* --- name length ------------------------------------------------------------------------- */
+
+static void check_name_max(void)
+{
+	const char *check = "name-max: 255-byte name works, 256 gives ENAMETOOLONG";
+	char n255[NAME_MAX + 1];
+	char n256[NAME_MAX + 2];
+	char prefix[64];
+	struct stat st;
+	int fd = -1;
+
+	tname(prefix, sizeof(prefix), "name-");
+	memset(n256, 'n', sizeof(n256) - 1);
+	memcpy(n256, prefix, strlen(prefix));
+	n256[sizeof(n256) - 1] = '\0';
+	memcpy(n255, n256, NAME_MAX);
+	n255[NAME_MAX] = '\0';
+
+	fd = openat(dfd, n256, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dfd, n256, 0);
+		not_ok(check, "create of a 256-byte name succeeded, want ENAMETOOLONG");
+		goto out;
+	}
+	if (errno != ENAMETOOLONG) {
+		not_ok(check, "create of a 256-byte name: %s, want ENAMETOOLONG", strerror(errno));
+		goto out;
+	}
+	if (mkdirat(dfd, n256, 0755) == 0) {
+		unlinkat(dfd, n256, AT_REMOVEDIR);
+		not_ok(check, "mkdir of a 256-byte name succeeded, want ENAMETOOLONG");
+		goto out;
+	}
+	if (errno != ENAMETOOLONG) {
+		not_ok(check, "mkdir of a 256-byte name: %s, want ENAMETOOLONG", strerror(errno));
+		goto out;
+	}
+	if (fstatat(dfd, n256, &st, 0) == 0) {
+		not_ok(check, "stat of a 256-byte name succeeded, want ENAMETOOLONG");
+		goto out;
+	}
+	if (errno != ENAMETOOLONG) {
+		not_ok(check, "stat of a 256-byte name: %s, want ENAMETOOLONG", strerror(errno));
+		goto out;
+	}
+	if (fstatat(dfd, n255, &st, 0) == 0 || errno != ENOENT) {
+		not_ok(check, "the 256-byte create left a 255-byte (truncated) name behind");
+		unlinkat(dfd, n255, 0);
+		goto out;
+	}
+	fd = create_file(n255, "x", 1, 0644);
+	if (fd < 0) {
+		not_ok(check, "create of a 255-byte name: %s", strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (fstatat(dfd, n255, &st, 0) != 0 || st.st_size != 1) {
+		not_ok(check, "stat of the 255-byte name: %s", strerror(errno));
+	} else {
+		ok(check);
+	}
+	if (unlinkat(dfd, n255, 0) != 0) {
+		not_ok(check, "unlink of the 255-byte name: %s", strerror(errno));
+	}
+out:
+	return;
+}
+
+/* --- deep paths -------------------------------------------------------------------------- */
+
+/* Builds, level by level with mkdirat/openat, directories whose relative path from DIR plus
+ * "/leaf" is PATH_MAX-100 bytes long, then uses the whole path in one openat/fstatat. */
+static void check_deep_path(void)
+{
+	const char *check = "deep-path: a relative path of PATH_MAX-100 bytes works";
+	const size_t target = PATH_MAX - 100; /* strlen of "COMP0/COMP1/.../leaf" */
+	static char comps[DEEP_MAX_LEVELS][DEEP_COMP_MAX + 1];
+	static char full[PATH_MAX];
+	int fds[DEEP_MAX_LEVELS];
+	size_t made = 0; /* levels created so far */
+	size_t levels = 0;
+	size_t remaining = target - strlen("/leaf");
+	size_t used = 0;
+	char buf[16];
+	struct stat st;
+	int fd = -1;
+	int leaf_made = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < DEEP_MAX_LEVELS; i++) {
+		fds[i] = -1;
+	}
+	/* split `remaining` bytes into components of at most DEEP_COMP_MAX joined by '/' */
+	while (remaining > 0 && levels < DEEP_MAX_LEVELS) {
+		size_t len;
+		char head[32];
+		size_t hl;
+
+		if (remaining > 2 * DEEP_COMP_MAX) {
+			len = DEEP_COMP_MAX;
+		} else if (remaining > DEEP_COMP_MAX) {
+			len = remaining / 2;
+		} else {
+			len = remaining;
+		}
+		if (levels == 0) {
+			tname(head, sizeof(head), "deep");
+		} else {
+			snprintf(head, sizeof(head), "d%zu", levels);
+		}
+		hl = strlen(head) < len ? strlen(head) : len;
+		memset(comps[levels], 'x', len);
+		memcpy(comps[levels], head, hl);
+		comps[levels][len] = '\0';
+		memcpy(full + used, comps[levels], len);
+		used += len;
+		full[used++] = '/';
+		levels++;
+		if (len == remaining) {
+			remaining = 0;
+		} else {
+			remaining -= len + 1; /* the component and its '/' */
+		}
+	}
+	memcpy(full + used, "leaf", 5);
+	used += 4;
+	if (used < PATH_MAX - 110 || used >= PATH_MAX) {
+		not_ok(check, "test bug: built a %zu-byte path", used);
+		return;
+	}
+
+	for (size_t i = 0; i < levels; i++) {
+		int parent = i == 0 ? dfd : fds[i - 1];
+
+		if (mkdirat(parent, comps[i], 0755) != 0) {
+			bad = not_ok(check, "mkdirat level %zu: %s", i, strerror(errno));
+			goto cleanup;
+		}
+		made = i + 1;
+		fds[i] = openat(parent, comps[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			bad = not_ok(check, "openat level %zu: %s", i, strerror(errno));
+			goto cleanup;
+		}
+	}
+	fd = openat(fds[levels - 1], "leaf", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		bad = not_ok(check, "create of the leaf (depth %zu): %s", levels, strerror(errno));
+		goto cleanup;
+	}
+	leaf_made = 1;
+	if (write(fd, "deep\n", 5) != 5) {
+		bad = not_ok(check, "write to the leaf (depth %zu): %s", levels, strerror(errno));
+		goto cleanup;
+	}
+	close(fd);
+	fd = -1;
+	if (fstatat(fds[levels - 1], "leaf", &st, 0) != 0 || st.st_size != 5) {
+		bad = not_ok(check, "fstatat of the leaf from its parent: %s", strerror(errno));
+		goto cleanup;
+	}
+	/* now the whole path in single calls */
+	if (fstatat(dfd, full, &st, 0) != 0 || st.st_size != 5) {
+		bad = not_ok(check, "fstatat of the %zu-byte path: %s", used, strerror(errno));
+		goto cleanup;
+	}
+	fd = openat(dfd, full, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		bad = not_ok(check, "openat of the %zu-byte path: %s", used, strerror(errno));
+		goto cleanup;
+	}
+	memset(buf, 0, sizeof(buf));
+	if (read(fd, buf, sizeof(buf)) != 5 || memcmp(buf, "deep\n", 5) != 0) {
+		bad = not_ok(check, "read through the %zu-byte path: wrong content", used);
+		goto cleanup;
+	}
+cleanup:
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (leaf_made && unlinkat(fds[levels - 1], "leaf", 0) != 0 && !bad) {
+		bad = not_ok(check, "unlink of the leaf: %s", strerror(errno));
+	}
+	for (size_t i = made; i-- > 0;) {
+		int parent = i == 0 ? dfd : fds[i - 1];
+
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
+		if (unlinkat(parent, comps[i], AT_REMOVEDIR) != 0 && !bad) {
+			bad = not_ok(check, "rmdir level %zu: %s", i, strerror(errno));
+		}
+	}
+	if (!bad) {
+		ok(check);
+	}
+}
+
+/* --- hard links -------------------------------------------------------------------------- */
+
+static int expect_nlink(const char *check, const char *what, const char *name, long want)
+{
+	long got = nlink_of(name);
+
+	if (got < 0) {
+		return not_ok(check, "%s: stat %s: %s", what, name, strerror((int)-got));
+	}
+	if (got != want) {
+		return not_ok(check, "%s: %s has nlink %ld, want %ld", what, name, got, want);
+	}
+	return 0;
+}
+
+static void check_links(void)
+{
+	const char *check = "nlink: right after link, unlink and rename";
+	static const char data[] = "hello link\n";
+	char a[64], b[64], c[64];
+	char buf[64];
+	struct stat st;
+	int fd;
+
+	tname(a, sizeof(a), "link-a");
+	tname(b, sizeof(b), "link-b");
+	tname(c, sizeof(c), "link-c");
+	fd = create_file(a, data, sizeof(data) - 1, 0644);
+	if (fd < 0) {
+		not_ok(check, "create: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	if (expect_nlink(check, "new file", a, 1) != 0) {
+		goto out;
+	}
+	if (linkat(dfd, a, dfd, b, 0) != 0) {
+		not_ok(check, "link: %s", strerror(errno));
+		goto out;
+	}
+	if (expect_nlink(check, "after link", a, 2) != 0 ||
+	    expect_nlink(check, "after link", b, 2) != 0) {
+		goto out;
+	}
+	if (unlinkat(dfd, b, 0) != 0) {
+		not_ok(check, "unlink of the second name: %s", strerror(errno));
+		goto out;
+	}
+	if (fstatat(dfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		not_ok(check, "unlinked name still there");
+		goto out;
+	}
+	if (expect_nlink(check, "after unlink", a, 1) != 0) {
+		goto out;
+	}
+	if (linkat(dfd, a, dfd, b, 0) != 0) {
+		not_ok(check, "second link: %s", strerror(errno));
+		goto out;
+	}
+	if (renameat(dfd, b, dfd, c) != 0) {
+		not_ok(check, "rename: %s", strerror(errno));
+		goto out;
+	}
+	if (fstatat(dfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) {
+		not_ok(check, "renamed-away name still there");
+		goto out;
+	}
+	if (expect_nlink(check, "after rename", c, 2) != 0 ||
+	    expect_nlink(check, "after rename", a, 2) != 0) {
+		goto out;
+	}
+	memset(buf, 0, sizeof(buf));
+	if (read_file(c, buf, sizeof(buf)) != (ssize_t)(sizeof(data) - 1) ||
+	    memcmp(buf, data, sizeof(data) - 1) != 0) {
+		not_ok(check, "content changed by rename");
+		goto out;
+	}
+	if (unlinkat(dfd, a, 0) != 0) {
+		not_ok(check, "unlink of the first name: %s", strerror(errno));
+		goto out;
+	}
+	if (expect_nlink(check, "after unlinking the first name", c, 1) != 0) {
+		goto out;
+	}
+	ok(check);
+out:
+	unlinkat(dfd, a, 0);
+	unlinkat(dfd, b, 0);
+	unlinkat(dfd, c, 0);
+}
+
+/* --- shared writable mmap ---------------------------------------------------------------- */
+
+static void check_mmap_shared(void)
+{
+	const char *check = "mmap: MAP_SHARED writes reach the file";
+	const size_t len = 64 * KIB + 123;
+	char name[64];
+	unsigned char *map = MAP_FAILED;
+	unsigned char *back = NULL;
+	int fd;
+
+	tname(name, sizeof(name), "mmap");
+	fd = create_file(name, "head", 4, 0644);
+	if (fd < 0) {
+		not_ok(check, "create: %s", strerror(errno));
+		return;
+	}
+	back = malloc(len);
+	if (!back) {
+		not_ok(check, "out of memory");
+		goto out;
+	}
+	if (ftruncate(fd, (off_t)len) != 0) {
+		not_ok(check, "ftruncate: %s", strerror(errno));
+		goto out;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		not_ok(check, "mmap(MAP_SHARED, PROT_WRITE): %s", strerror(errno));
+		goto out;
+	}
+	if (memcmp(map, "head", 4) != 0) {
+		not_ok(check, "the mapping does not show what write() wrote");
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++) {
+		map[i] = (unsigned char)(i * 7 + 3);
+	}
+	if (msync(map, len, MS_SYNC) != 0) {
+		not_ok(check, "msync: %s", strerror(errno));
+		goto out;
+	}
+	munmap(map, len);
+	map = MAP_FAILED;
+	close(fd);
+	fd = -1;
+	if (read_file(name, (char *)back, len) != (ssize_t)len) {
+		not_ok(check, "read back: short read or %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (back[i] != (unsigned char)(i * 7 + 3)) {
+			not_ok(check, "byte %zu read back as %u, want %u", i, back[i],
+			       (unsigned char)(i * 7 + 3));
+			goto out;
+		}
+	}
+	ok(check);
+out:
+	if (map != MAP_FAILED) {
+		munmap(map, len);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(back);
+	unlinkat(dfd, name, 0);
+}
+
+/* --- fallocate, holes -------------------------------------------------------------------- */
+
+static int expect_seek(const char *check, int fd, off_t from, int whence, off_t want)
+{
+	off_t got = lseek(fd, from, whence);
+
+	if (got != want) {
+		return not_ok(check, "lseek(%lld, %s) = %lld (%s), want %lld", (long long)from,
+		              whence == SEEK_HOLE ? "SEEK_HOLE" : "SEEK_DATA", (long long)got,
+		              got < 0 ? strerror(errno) : "no error", (long long)want);
+	}
+	return 0;
+}
+
+static void check_fallocate(void)
+{
+	const char *check = "fallocate: punch hole, SEEK_HOLE/SEEK_DATA, preallocate";
+	char name[64];
+	char *buf = NULL;
+	struct stat st;
+	int fd;
+
+	tname(name, sizeof(name), "falloc");
+	buf = malloc(MIB);
+	if (!buf) {
+		not_ok(check, "out of memory");
+		return;
+	}
+	memset(buf, 0xab, MIB);
+	fd = create_file(name, buf, MIB, 0644);
+	if (fd < 0) {
+		not_ok(check, "create a 1 MiB file: %s", strerror(errno));
+		free(buf);
+		return;
+	}
+	if (fsync(fd) != 0) {
+		not_ok(check, "fsync: %s", strerror(errno));
+		goto out;
+	}
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 256 * KIB, 256 * KIB) != 0) {
+		not_ok(check, "fallocate(PUNCH_HOLE|KEEP_SIZE): %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size != MIB) {
+		not_ok(check, "size after punching: %lld, want %ld", (long long)st.st_size, MIB);
+		goto out;
+	}
+	if (expect_seek(check, fd, 0, SEEK_HOLE, 256 * KIB) != 0 ||
+	    expect_seek(check, fd, 256 * KIB, SEEK_HOLE, 256 * KIB) != 0 ||
+	    expect_seek(check, fd, 256 * KIB, SEEK_DATA, 512 * KIB) != 0 ||
+	    expect_seek(check, fd, 512 * KIB, SEEK_HOLE, MIB) != 0 ||
+	    expect_seek(check, fd, 0, SEEK_DATA, 0) != 0) {
+		goto out;
+	}
+	if (pread(fd, buf, MIB, 0) != MIB) {
+		not_ok(check, "read back: %s", strerror(errno));
+		goto out;
+	}
+	for (long i = 0; i < MIB; i++) {
+		int in_hole = i >= 256 * KIB && i < 512 * KIB;
+
+		if ((unsigned char)buf[i] != (in_hole ? 0 : 0xab)) {
+			not_ok(check, "byte %ld is 0x%02x after punching, want 0x%02x", i,
+			       (unsigned char)buf[i], in_hole ? 0 : 0xab);
+			goto out;
+		}
+	}
+	if (fallocate(fd, 0, MIB, MIB) != 0) {
+		not_ok(check, "fallocate(0, 1 MiB, 1 MiB) to grow: %s", strerror(errno));
+		goto out;
+	}
+	if (fstatat(dfd, name, &st, 0) != 0 || st.st_size != 2 * MIB) {
+		not_ok(check, "size after preallocating: %lld, want %ld", (long long)st.st_size,
+		       2 * MIB);
+		goto out;
+	}
+	ok(check);
+out:
+	close(fd);
+	free(buf);
+	unlinkat(dfd, name, 0);
+}
+
+/* --- truncate ---------------------------------------------------------------------------- */
+
+static int expect_size(const char *check, const char *what, const char *name, off_t want)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, 0) != 0) {
+		return not_ok(check, "%s: stat: %s", what, strerror(errno));
+	}
+	if (st.st_size != want) {
+		return not_ok(check, "%s: st_size %lld, want %lld", what, (long long)st.st_size,
+		              (long long)want);
+	}
+	return 0;
+}
+
+static void check_truncate(void)
+{
+	const char *check = "truncate: grow and shrink";
+	char name[64];
+	char path[PATH_MAX];
+	char data[100];
+	char buf[128];
+	int fd;
+
+	tname(name, sizeof(name), "trunc");
+	memset(data, 'z', sizeof(data));
+	fd = create_file(name, data, sizeof(data), 0644);
+	if (fd < 0) {
+		not_ok(check, "create: %s", strerror(errno));
+		return;
+	}
+	if (ftruncate(fd, MIB + 3) != 0) {
+		not_ok(check, "ftruncate to grow: %s", strerror(errno));
+		goto out;
+	}
+	if (expect_size(check, "after growing", name, MIB + 3) != 0) {
+		goto out;
+	}
+	if (pread(fd, buf, 8, MIB - 5) != 8 || memcmp(buf, "\0\0\0\0\0\0\0\0", 8) != 0) {
+		not_ok(check, "the grown tail does not read as zeros");
+		goto out;
+	}
+	if (ftruncate(fd, 10) != 0) {
+		not_ok(check, "ftruncate to shrink: %s", strerror(errno));
+		goto out;
+	}
+	if (expect_size(check, "after shrinking", name, 10) != 0) {
+		goto out;
+	}
+	if (pread(fd, buf, sizeof(buf), 0) != 10 || memcmp(buf, data, 10) != 0) {
+		not_ok(check, "the shrunk file does not hold the first 10 bytes");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dpath, name);
+	if (truncate(path, 5) != 0) {
+		not_ok(check, "truncate(path): %s", strerror(errno));
+		goto out;
+	}
+	if (expect_size(check, "after truncate(path)", name, 5) != 0) {
+		goto out;
+	}
+	ok(check);
+out:
+	close(fd);
+	unlinkat(dfd, name, 0);
+}
+
+/* --- credentials: children drop to 65534 ------------------------------------------------- */
+
+/* Makes the calling (child) process uid/gid 65534 with the given supplementary groups. */
+static int drop_to_nobody(const gid_t *groups, size_t ngroups)
+{
+	if (setgroups(ngroups, groups) != 0) {
+		fprintf(stderr, "child: setgroups: %s\n", strerror(errno));
+		return -1;
+	}
+	if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0) {
+		fprintf(stderr, "child: setgid/setuid: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs fn in a forked child; returns its exit status (or -1). */
+static int in_child(int (*fn)(const char *), const char *name)
+{
+	pid_t pid;
+	int status = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		return -1;
+	}
+	if (pid == 0) {
+		_exit(fn(name));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		return -1;
+	}
+	return WEXITSTATUS(status);
+}
+
+static int make_owned_file(const char *name, uid_t uid, gid_t gid, mode_t mode)
+{
+	int fd = create_file(name, "original\n", 9, 0600);
+
+	if (fd < 0) {
+		return -1;
+	}
+	/* chown first: it clears set-id bits, the chmod then sets them */
+	if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int child_write(const char *name)
+{
+	static const gid_t groups[] = {NOBODY};
+	int fd;
+
+	if (drop_to_nobody(groups, 1) != 0) {
+		return 10;
+	}
+	fd = openat(dfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "child: open for writing as 65534: %s\n", strerror(errno));
+		return 11;
+	}
+	if (write(fd, "changed!\n", 9) != 9) {
+		fprintf(stderr, "child: write as 65534: %s\n", strerror(errno));
+		close(fd);
+		return 12;
+	}
+	if (close(fd) != 0) {
+		fprintf(stderr, "child: close: %s\n", strerror(errno));
+		return 13;
+	}
+	return 0;
+}
+
+static void check_setid_cleared(void)
+{
+	const char *check = "suid-sgid: cleared when a non-root user writes";
+	char name[64];
+	struct stat st;
+	int rc;
+
+	tname(name, sizeof(name), "suid");
+	if (geteuid() != 0) {
+		not_ok(check, "needs root");
+		return;
+	}
+	if (make_owned_file(name, NOBODY, NOBODY, 06755) != 0) {
+		not_ok(check, "set up a 65534:65534 file with mode 6755: %s", strerror(errno));
+		return;
+	}
+	if (fstatat(dfd, name, &st, 0) != 0 || (st.st_mode & 07777) != 06755) {
+		not_ok(check, "set-up mode is %o, want 6755", (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	rc = in_child(child_write, name);
+	if (rc != 0) {
+		not_ok(check, "the unprivileged writer failed (child status %d)", rc);
+		goto out;
+	}
+	if (fstatat(dfd, name, &st, 0) != 0) {
+		not_ok(check, "stat after the write: %s", strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 07777) != 0755) {
+		not_ok(check, "mode after the write is %o, want 755 (S_ISUID and S_ISGID cleared)",
+		       (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	ok(check);
+out:
+	unlinkat(dfd, name, 0);
+}
+
+static int child_chgrp(const char *name)
+{
+	static const gid_t groups[] = {NOBODY, SUPP_GID};
+	struct stat st;
+	int fd;
+	int rc = 0;
+
+	if (drop_to_nobody(groups, 2) != 0) {
+		return 10;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "child: open as 65534: %s\n", strerror(errno));
+		return 11;
+	}
+	if (fchown(fd, (uid_t)-1, SUPP_GID) != 0) {
+		fprintf(stderr, "child: fchown to supplementary group %d: %s\n", SUPP_GID,
+		        strerror(errno));
+		rc = 12;
+	} else if (fstat(fd, &st) != 0 || st.st_gid != SUPP_GID) {
+		fprintf(stderr, "child: gid after fchown is %ld, want %d\n", (long)st.st_gid,
+		        SUPP_GID);
+		rc = 13;
+	} else if (fchown(fd, (uid_t)-1, OTHER_GID) == 0) {
+		fprintf(stderr, "child: fchown to group %d (not a member) succeeded\n", OTHER_GID);
+		rc = 14;
+	} else if (errno != EPERM) {
+		fprintf(stderr, "child: fchown to group %d: %s, want EPERM\n", OTHER_GID,
+		        strerror(errno));
+		rc = 15;
+	}
+	close(fd);
+	return rc;
+}
+
+static void check_chgrp_supplementary(void)
+{
+	const char *check = "chown: owner may change to a supplementary group, not to others";
+	char name[64];
+	struct stat st;
+	int rc;
+
+	tname(name, sizeof(name), "chgrp");
+	if (geteuid() != 0) {
+		not_ok(check, "needs root");
+		return;
+	}
+	if (make_owned_file(name, NOBODY, NOBODY, 0644) != 0) {
+		not_ok(check, "set up a 65534:65534 file: %s", strerror(errno));
+		return;
+	}
+	rc = in_child(child_chgrp, name);
+	if (rc != 0) {
+		not_ok(check, "the unprivileged owner failed (child status %d, see stderr)", rc);
+		goto out;
+	}
+	if (fstatat(dfd, name, &st, 0) != 0) {
+		not_ok(check, "stat: %s", strerror(errno));
+		goto out;
+	}
+	if (st.st_uid != NOBODY || st.st_gid != SUPP_GID) {
+		not_ok(check, "owner is %ld:%ld, want %d:%d", (long)st.st_uid, (long)st.st_gid,
+		       NOBODY, SUPP_GID);
+		goto out;
+	}
+	ok(check);
+out:
+	unlinkat(dfd, name, 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: posix_checks DIR\n");
+		return 2;
+	}
+	dpath = argv[1];
+	dfd = open(dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		fprintf(stderr, "posix_checks: %s: %s\n", dpath, strerror(errno));
+		return 2;
+	}
+	umask(022);
+	check_name_max();
+	check_deep_path();
+	check_links();
+	check_mmap_shared();
+	check_fallocate();
+	check_truncate();
+	check_setid_cleared();
+	check_chgrp_supplementary();
+	close(dfd);
+	if (failures) {
+		printf("posix_checks: %d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("posix_checks: all checks passed\n");
+	return 0;
+}
