@@ -47,6 +47,8 @@ struct node {
 	bool hashed;            /* in the name table; protected by fs->lock */
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
+	struct stat cached;      /* backing file at the last open (keep_cache); protected by
+	                          * fs->lock */
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;

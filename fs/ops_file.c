@@ -55,12 +55,31 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 {
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
-	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) != 0) {
 		close(fh->fd);
 		fsview_put(v);
 		free(fh);
 	}
+}
+
+/* May the kernel keep its page cache of N? Yes when the backing file is the
+ * one it cached at the last open and unchanged since (same drive file, size
+ * and mtime): writes through the view went through that cache anyway. */
+static bool keep_cache(struct fs *fs, struct node *n, int fd)
+{
+	struct stat st;
+	bool keep = false;
+
+	if (fstat(fd, &st) < 0) {
+		return false;
+	}
+	pthread_mutex_lock(&fs->lock);
+	keep = n->cached.st_dev == st.st_dev && n->cached.st_ino == st.st_ino &&
+	       n->cached.st_size == st.st_size && n->cached.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+	       n->cached.st_mtim.tv_nsec == st.st_mtim.tv_nsec;
+	n->cached = st;
+	pthread_mutex_unlock(&fs->lock);
+	return keep;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -76,6 +95,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	fi->keep_cache = keep_cache(fs, node_of(fs, ino), fh->fd);
 	reply_open(req, fi, fh, v);
 }
 
