@@ -20,9 +20,9 @@
 
 #define COPY_CHUNK (1024 * 1024)
 
-/* Create the images path below MNTFD (matching existing folders ignoring
- * case); an O_PATH fd of the images folder, or -errno. */
-static int make_images_dir(int mntfd, const char *images_path)
+/* Create the images path below the mount root MNTFD (matching existing
+ * folders ignoring case); its path below the mount, as spelt, in SPELT. */
+static int make_images_dir(int mntfd, const char *images_path, char *spelt, size_t len)
 {
 	char found[NAME_MAX + 1];
 	char buf[PATH_MAX];
@@ -30,6 +30,7 @@ static int make_images_dir(int mntfd, const char *images_path)
 	int cur = dup(mntfd);
 	int rc = cur < 0 ? -errno : 0;
 
+	spelt[0] = '\0';
 	snprintf(buf, sizeof(buf), "%s", images_path);
 	for (char *c = strtok_r(buf, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
 		int next = -1;
@@ -38,6 +39,7 @@ static int make_images_dir(int mntfd, const char *images_path)
 			rc = mkdirat(cur, c, 0755) == 0 || errno == EEXIST ? 0 : -errno;
 			snprintf(found, sizeof(found), "%s", c);
 		}
+		rc = rc < 0 ? rc : names_join(spelt, found, spelt, len);
 		if (rc == 0) {
 			next = openat(cur, found, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = next < 0 ? -errno : 0;
@@ -45,7 +47,37 @@ static int make_images_dir(int mntfd, const char *images_path)
 		close(cur);
 		cur = next;
 	}
-	return rc < 0 ? rc : cur;
+	if (cur >= 0) {
+		close(cur);
+	}
+	return rc;
+}
+
+/* Make the images folder on the primary P (it lacks one) and remember it. */
+static int make_primary_images(struct fsview *v, struct fsdrive *p)
+{
+	char spelt[PATH_MAX];
+	char *path = NULL;
+	char *expect = NULL;
+	struct stat st;
+	int mnt = open(p->d->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = mnt < 0 ? -errno : 0;
+
+	if (rc == 0 && (fstat(mnt, &st) < 0 || st.st_dev != p->mnt_dev)) {
+		rc = -ENOENT; /* the drive is gone: never write into the bare mountpoint */
+	}
+	rc = rc < 0 ? rc : make_images_dir(mnt, v->rv->images_path, spelt, sizeof(spelt));
+	if (rc == 0 && asprintf(&path, "%s/%s", p->d->mount_path, spelt) < 0) {
+		rc = -ENOMEM;
+		path = NULL;
+	}
+	if (rc == 0 && !atomic_compare_exchange_strong(&p->made, &expect, path)) {
+		free(path); /* another thread made it first */
+	}
+	if (mnt >= 0) {
+		close(mnt);
+	}
+	return rc;
 }
 
 /* An fd of the primary's images folder, created there if the primary lacks
@@ -53,23 +85,13 @@ static int make_images_dir(int mntfd, const char *images_path)
 int primary_images_fd(struct fsview *v)
 {
 	struct fsdrive *p = v->primary_root >= 0 ? &v->roots[v->primary_root] : NULL;
-	int fd = p ? atomic_load(&p->imgfd) : -1;
-	int expect = -1;
+	int fd = p ? root_open(v, (size_t)v->primary_root) : -EROFS;
 
-	if (!p) {
-		return -EROFS;
+	if (fd == -ENOENT && !root_has_images(v, (size_t)v->primary_root)) {
+		fd = make_primary_images(v, p);
+		fd = fd < 0 ? fd : root_open(v, (size_t)v->primary_root);
 	}
-	if (fd < 0) {
-		fd = make_images_dir(p->mntfd, v->rv->images_path);
-		if (fd < 0) {
-			return fd;
-		}
-		if (!atomic_compare_exchange_strong(&p->imgfd, &expect, fd)) {
-			close(fd); /* another thread made it first */
-		}
-	}
-	fd = dup(atomic_load(&p->imgfd));
-	return fd >= 0 ? fd : -errno;
+	return fd;
 }
 
 static void clone_attrs(int dirfd, const char *name, const struct stat *st)
@@ -111,9 +133,8 @@ static int root_images_fd(struct fsview *v, int root)
 	if (root == v->primary_root) {
 		return primary_images_fd(v);
 	}
-	fd = atomic_load(&v->roots[root].imgfd);
-	fd = fd < 0 ? -ENOENT : dup(fd);
-	return fd == -1 ? -errno : fd;
+	fd = root_open(v, (size_t)root);
+	return fd;
 }
 
 /* copyup_dirs -- make sure REL_DIR exists on root ROOT (folders it lacks are

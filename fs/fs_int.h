@@ -54,12 +54,15 @@ struct node {
 	struct node *next_all;
 };
 
-/* One drive of a view, opened. */
+/* One drive of a view. No descriptor is kept open on a drive (that would
+ * make it impossible to unmount): each operation opens its images folder and
+ * checks it is still the same filesystem (st_dev) before using it. */
 struct fsdrive {
 	const struct drive *d; /* borrowed from fsview->rv */
-	int mntfd;             /* O_PATH fd of the drive's mount root */
-	atomic_int imgfd;      /* O_PATH fd of its images folder, or -1; set at most
-	                        * once after publishing (primary_images_fd) */
+	dev_t mnt_dev;         /* st_dev of the mount root when published */
+	dev_t img_dev;         /* st_dev of the images folder when published (0: none) */
+	_Atomic(char *) made;  /* images folder created on the primary after publishing;
+	                        * set at most once, freed with the view */
 	bool read_only;
 };
 
@@ -102,6 +105,10 @@ struct fh {
 };
 
 /* view.c */
+int root_open(struct fsview *v, size_t r); /* O_PATH fd of root R's images folder, or -errno */
+bool root_has_images(struct fsview *v, size_t r);
+int root_walk(struct fsview *v, size_t r, const char *rel, char *spelt, size_t len);
+int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, size_t len);
 struct fsview *fsview_get(struct fs *fs); /* a new reference; never NULL */
 void fsview_put(struct fsview *v);
 int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **out);

@@ -19,7 +19,7 @@
 static int images_root(struct fsview *v)
 {
 	for (size_t r = 0; r < v->n_roots; r++) {
-		if (atomic_load(&v->roots[r].imgfd) >= 0) {
+		if (root_has_images(v, r)) {
 			return (int)r;
 		}
 	}
@@ -337,7 +337,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int r = v->primary_root >= 0 ? v->primary_root : v->n_roots > 0 ? 0 : -1;
 	int rc = r < 0 ? (statvfs("/", &sv) == 0 ? 0 : -errno)
-	               : (fstatvfs(v->roots[r].mntfd, &sv) == 0 ? 0 : -errno);
+	               : (statvfs(v->roots[r].d->mount_path, &sv) == 0 ? 0 : -errno);
 
 	(void)ino;
 	fsview_put(v);

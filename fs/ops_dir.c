@@ -91,8 +91,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 
 	names_set_init(&seen);
 	for (size_t r = 0; r < v->n_roots && rc == 0; r++) {
-		int img = atomic_load(&v->roots[r].imgfd);
-		int fd = img < 0 ? -ENOENT : walk_open(img, rel, NULL, 0);
+		int fd = root_walk(v, r, rel, NULL, 0);
 		if (fd < 0) {
 			continue;
 		}

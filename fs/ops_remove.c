@@ -37,10 +37,9 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 		return -ENOMEM;
 	}
 	for (size_t r = 0; r < v->n_roots; r++) {
-		int img = atomic_load(&v->roots[r].imgfd);
 		struct copy *c = &out->c[out->n];
 		struct stat st;
-		int fd = img < 0 ? -ENOENT : walk_open(img, rel, c->spelt, sizeof(c->spelt));
+		int fd = root_walk(v, r, rel, c->spelt, sizeof(c->spelt));
 		if (fd < 0) {
 			continue;
 		}
@@ -57,8 +56,7 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 
 static bool dir_empty(struct fsview *v, const struct copy *c)
 {
-	int img = atomic_load(&v->roots[c->root].imgfd);
-	int pfd = walk_open(img, c->spelt, NULL, 0);
+	int pfd = root_walk(v, (size_t)c->root, c->spelt, NULL, 0);
 	int fd = pfd < 0 ? -1 : walk_reopen(pfd, O_RDONLY | O_DIRECTORY);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de = NULL;
@@ -85,8 +83,7 @@ static bool dir_empty(struct fsview *v, const struct copy *c)
 static int remove_copy(struct fsview *v, const struct copy *c)
 {
 	char leaf[NAME_MAX + 1];
-	int img = atomic_load(&v->roots[c->root].imgfd);
-	int dfd = walk_parent(img, c->spelt, leaf, sizeof(leaf));
+	int dfd = root_walk_parent(v, (size_t)c->root, c->spelt, leaf, sizeof(leaf));
 	int rc = dfd < 0 ? dfd : 0;
 
 	if (rc == 0 && unlinkat(dfd, leaf, S_ISDIR(c->mode) ? AT_REMOVEDIR : 0) < 0) {
@@ -213,8 +210,7 @@ static int move_copy(struct fsview *v, struct mv *m, const struct copy *c)
 	char dir[PATH_MAX];
 	char leaf[NAME_MAX + 1];
 	const struct copy *old = copy_on(&m->d, c->root);
-	int img = atomic_load(&v->roots[c->root].imgfd);
-	int sfd = walk_parent(img, c->spelt, leaf, sizeof(leaf));
+	int sfd = root_walk_parent(v, (size_t)c->root, c->spelt, leaf, sizeof(leaf));
 	int dfd = -1;
 	int rc = sfd < 0 ? sfd : names_parent(m->dst, dir, sizeof(dir));
 

@@ -15,41 +15,61 @@
 
 static void fsdrive_close(struct fsdrive *d)
 {
-	if (d->mntfd >= 0) {
-		close(d->mntfd);
-	}
-	int img = atomic_load(&d->imgfd);
-
-	if (img >= 0) {
-		close(img);
-	}
-	d->mntfd = -1;
-	atomic_store(&d->imgfd, -1);
+	free(atomic_load(&d->made));
+	atomic_store(&d->made, NULL);
 }
 
-/* Open the drive's mount root and, when it holds them, its images folder. A
- * drive that vanished between resolving and opening is left out (-errno). */
+/* Record the drive's identity as published. A drive that vanished between
+ * resolving and publishing is left out (-errno). */
 static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 {
-	int img = -1;
+	struct stat st;
 
 	fd->d = d;
 	fd->read_only = d->read_only;
-	atomic_init(&fd->imgfd, -1);
-	fd->mntfd = open(d->mount_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd->mntfd < 0) {
+	atomic_init(&fd->made, NULL);
+	if (stat(d->mount_path, &st) < 0) {
 		return -errno;
 	}
+	fd->mnt_dev = st.st_dev;
 	if (d->holds_images) {
-		img = open(d->images_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (img < 0) {
-			int rc = -errno;
-			fsdrive_close(fd);
-			return rc;
+		if (stat(d->images_dir, &st) < 0) {
+			return -errno;
 		}
-		atomic_store(&fd->imgfd, img);
+		fd->img_dev = st.st_dev;
 	}
 	return 0;
+}
+
+bool root_has_images(struct fsview *v, size_t r)
+{
+	return v->roots[r].d->holds_images || atomic_load(&v->roots[r].made) != NULL;
+}
+
+/* root_open -- an O_PATH fd of root R's images folder (caller closes), or
+ * -ENOENT when it has none or its filesystem is no longer the one published
+ * (unmounted: never touch the bare mountpoint directory below it). */
+int root_open(struct fsview *v, size_t r)
+{
+	struct fsdrive *d = &v->roots[r];
+	const char *made = atomic_load(&d->made);
+	const char *path = d->d->holds_images ? d->d->images_dir : made;
+	dev_t want = d->d->holds_images ? d->img_dev : d->mnt_dev;
+	struct stat st;
+	int fd = -1;
+
+	if (!path) {
+		return -ENOENT;
+	}
+	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != want) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
 }
 
 void fsview_free(struct fsview *v)
@@ -131,6 +151,30 @@ int fs_publish(struct fs *fs, struct resolver_view *rv)
 	return rc;
 }
 
+/* root_walk -- an O_PATH fd of REL on root R (see walk_open), or -errno. */
+int root_walk(struct fsview *v, size_t r, const char *rel, char *spelt, size_t len)
+{
+	int img = root_open(v, r);
+	int fd = img < 0 ? img : walk_open(img, rel, spelt, len);
+
+	if (img >= 0) {
+		close(img);
+	}
+	return fd;
+}
+
+/* root_walk_parent -- an O_PATH fd of the folder holding REL on root R. */
+int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, size_t len)
+{
+	int img = root_open(v, r);
+	int fd = img < 0 ? img : walk_parent(img, rel, leaf, len);
+
+	if (img >= 0) {
+		close(img);
+	}
+	return fd;
+}
+
 /* loc_find -- the first root, from FROM_ROOT on, that has REL. */
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 {
@@ -139,8 +183,7 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 	out->root = -1;
 	out->fd = -1;
 	for (size_t r = (size_t)from_root; r < v->n_roots; r++) {
-		int img = atomic_load(&v->roots[r].imgfd);
-		int fd = img < 0 ? -ENOENT : walk_open(img, rel, out->spelt, sizeof(out->spelt));
+		int fd = root_walk(v, r, rel, out->spelt, sizeof(out->spelt));
 		if (fd < 0) {
 			if (fd != -ENOENT && fd != -ENOTDIR) {
 				rc = fd;
