@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"resolve", cmd_resolve, "show which drives hold the images and the resulting view"},
     {"config", cmd_config, "validate a configuration file (config check)"},
     {"mount", cmd_mount, "mount the stable view of the images and serve it"},
+    {"status", cmd_status, "show the live state of a running view"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

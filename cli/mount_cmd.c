@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "fs.h"
@@ -142,6 +143,52 @@ static int prepare_mountpoint(const char *want, char *out)
 	return 0;
 }
 
+static bool all_online(const struct resolver_view *v)
+{
+	for (size_t i = 0; i < v->n_drives; i++) {
+		if (v->drives[i].configured && v->drives[i].state != DRIVE_ONLINE) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Boot ordering: wait up to `mount timeout` for the configured drives, then
+ * go on degraded (a warning per drive) or, with `require drives`, give up. */
+static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **view)
+{
+	struct timespec nap = {0, 100 * 1000 * 1000};
+	unsigned waited = 0;
+
+	while (!all_online(*view) && waited < cfg->mount_timeout_ms) {
+		struct resolver_view *nv = NULL;
+		nanosleep(&nap, NULL);
+		waited += 100;
+		if (resolver_resolve(cfg, rsv_sys_real(), &nv) == 0) {
+			resolver_view_free(*view);
+			*view = nv;
+		}
+	}
+	for (size_t i = 0; i < (*view)->n_drives; i++) {
+		const struct drive *d = &(*view)->drives[i];
+		if (!d->configured || d->state == DRIVE_ONLINE) {
+			continue;
+		}
+		if (cfg->require_drives) {
+			fprintf(
+			    stderr,
+			    "pxeimagesfs mount: drive %s is still offline after %u ms (%s), and "
+			    "'require drives = yes'; mount it or set 'require drives = no'\n",
+			    d->name, cfg->mount_timeout_ms, d->reason);
+		} else {
+			log_warnx(
+			    "drive %s is offline (%s); serving without it until it comes online",
+			    d->name, d->reason);
+		}
+	}
+	return cfg->require_drives && !all_online(*view) ? -1 : 0;
+}
+
 static void announce(const char *mp, const struct resolver_view *v)
 {
 	fprintf(stderr, "pxeimagesfs: serving %s/%s from", mp, v->images_path);
@@ -175,7 +222,7 @@ int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "pxeimagesfs mount: cannot read the mount table\n");
 		goto out;
 	}
-	if (check_mountpoint(mp, view) < 0) {
+	if (check_mountpoint(mp, view) < 0 || wait_for_drives(cfg, &view) < 0) {
 		goto out;
 	}
 	announce(mp, view);
@@ -185,8 +232,11 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	view = NULL;
-	struct fs_options o = {
-	    .mountpoint = mp, .fuse_opts = a.opts, .foreground = a.foreground, .debug = a.debug};
+	struct fs_options o = {.mountpoint = mp,
+	                       .fuse_opts = a.opts,
+	                       .foreground = a.foreground,
+	                       .debug = a.debug,
+	                       .live_cfg = &cfg};
 	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
 		goto out;

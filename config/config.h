@@ -99,4 +99,19 @@ int cfg_parse_duration_ms(const char *s, unsigned *out); /* "30", "30s", "500ms"
 const char *cfg_mode_name(enum cfg_mode mode);
 const char *cfg_samba_name(enum cfg_samba samba);
 
+/* cfg_status_path -- the live status file of the view mounted at MOUNTPOINT:
+ * <run directory>/<MOUNTPOINT without its leading '/', each '/' made '-'>.json
+ * ("/" gives "-.json"). Returns 0 or -ENAMETOOLONG. */
+int cfg_status_path(const struct pxe_config *cfg, const char *mountpoint, char *out, size_t len);
+
+/* Logging (log.c): stderr ("pxeimagesfs: message") until log_init(true, ...)
+ * switches to syslog. log_warn appends strerror(errno). Thread-safe. */
+void log_init(bool to_syslog, enum cfg_log_level level);
+void log_set_level(enum cfg_log_level level);
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif /* PXE_CONFIG_H */

@@ -60,7 +60,6 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 
 	*out = NULL;
 	if (fs) {
-		fs->cfg = cfg;
 		fs->entry_timeout = 1.0;
 		fs->attr_timeout = 1.0;
 		pthread_mutex_init(&fs->lock, NULL);
@@ -146,6 +145,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	if (o->attr_timeout > 0) {
 		fs->attr_timeout = o->attr_timeout;
 	}
+	watch_block_signals(); /* before any thread: SIGHUP/SIGUSR1 go to the live thread */
 	if (session_args(o, &args) < 0 || !(se = fuse_session_new(&args, &ops, sizeof(ops), fs))) {
 		snprintf(errbuf, errlen, "cannot start a FUSE session (bad -o options?)");
 		goto out;
@@ -162,7 +162,14 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	}
 	fs->se = se;
 	fuse_daemonize(o->foreground ? 1 : 0);
+	if (!o->foreground) {
+		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
+	}
+	if (o->live_cfg && live_start(fs, o) < 0) {
+		log_warnx("cannot follow the drives live; the view stays as mounted");
+	}
 	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
+	live_stop(fs);
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "the FUSE session ended with an error");
 	}

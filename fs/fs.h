@@ -24,6 +24,10 @@ struct fs_options {
 	bool debug;             /* libfuse debug output */
 	double entry_timeout;   /* seconds the kernel may cache names and attributes */
 	double attr_timeout;
+	/* Live following (SPEC section 5): the current configuration, replaced on
+	 * SIGHUP (the old one is freed; the caller frees the last one). NULL: the
+	 * view never changes. */
+	struct pxe_config **live_cfg;
 };
 
 /* fs_new -- a filesystem for CFG (borrowed; must outlive the fs) serving VIEW

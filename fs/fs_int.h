@@ -19,6 +19,7 @@
 
 #include "fs.h"
 #include "names.h"
+#include "resolver.h"
 
 #define TMP_PREFIX ".pxeimagesfs-tmp."
 
@@ -47,8 +48,8 @@ struct node {
 	bool hashed;            /* in the name table; protected by fs->lock */
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
-	struct stat cached;      /* backing file at the last open (keep_cache); protected by
-	                          * fs->lock */
+	struct stat cached;     /* backing file at the last open (keep_cache); protected by
+	                         * fs->lock */
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -78,8 +79,7 @@ struct fsview {
 };
 
 struct fs {
-	const struct pxe_config *cfg; /* borrowed */
-	char **img_parts;             /* images path components (owned) */
+	char **img_parts; /* images path components (owned) */
 	unsigned img_depth;
 	pthread_mutex_t lock; /* guards the node tables and fields marked above */
 	struct node root;
@@ -95,6 +95,13 @@ struct fs {
 	double entry_timeout;
 	double attr_timeout;
 	struct fuse_session *se;
+	struct live *live; /* the thread that follows the drives, or NULL */
+	/* counters for the status file; atomics, no lock */
+	atomic_uint_fast64_t n_opens;
+	atomic_uint_fast64_t n_reads;
+	atomic_uint_fast64_t n_bytes_read;
+	atomic_uint_fast64_t n_bytes_written;
+	atomic_uint_fast64_t n_errors;
 };
 
 /* An open regular file. */
@@ -160,6 +167,32 @@ void ops_file_install(struct fuse_lowlevel_ops *ops);
 int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                     int *dirfd);
 int ops_own(fuse_req_t req, int dirfd, const char *name);
+/* ops_reply_err -- fuse_reply_err, counting the errors that are not routine. */
+void ops_reply_err(fuse_req_t req, int err);
+
+/* node.c: drop the kernel's cached names and attributes of every known node
+ * (after a view change). Never call it from a FUSE handler. */
+void nodes_invalidate_all(struct fs *fs);
+
+/* live.c: the thread that follows the drives (SPEC section 5). Its fields
+ * belong to that thread (status.c runs on it too). */
+struct live {
+	struct fs *fs;
+	struct pxe_config **cfg; /* swapped on a good SIGHUP */
+	struct watch *w;
+	pthread_t thread;
+	char mountpoint[PATH_MAX];
+	char status_path[PATH_MAX];
+	struct timespec started;
+	struct timespec changed;
+	char cause[64];
+	char summary[1024];
+};
+
+int status_write(struct live *l);
+void status_remove(struct live *l);
+int live_start(struct fs *fs, const struct fs_options *o);
+void live_stop(struct fs *fs);
 void ops_fill_attr(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
 int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
 void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st);

@@ -448,3 +448,47 @@ void nodes_fini(struct fs *fs)
 	fs->by_name = NULL;
 	fs->by_ino = NULL;
 }
+
+struct inval {
+	fuse_ino_t parent;
+	fuse_ino_t node;
+	char *name;
+};
+
+/* Collect (parent id, node id, name) of every hashed node (locked). */
+static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap)
+{
+	size_t n = 0;
+
+	for (struct node *p = fs->root.next_all; p && n < cap; p = p->next_all) {
+		if (!p->hashed || !(v[n].name = strdup(p->name))) {
+			continue;
+		}
+		v[n].parent = node_id(fs, p->parent);
+		v[n].node = node_id(fs, p);
+		n++;
+	}
+	return n;
+}
+
+void nodes_invalidate_all(struct fs *fs)
+{
+	struct inval *v = NULL;
+	size_t n = 0;
+
+	if (!fs->se) {
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	v = calloc(fs->n_nodes + 1, sizeof(*v));
+	n = v ? collect_locked(fs, v, fs->n_nodes) : 0;
+	pthread_mutex_unlock(&fs->lock);
+	/* outside the lock: the kernel may call back into handlers that take it */
+	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
+	for (size_t i = 0; i < n; i++) {
+		fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name, strlen(v[i].name));
+		fuse_lowlevel_notify_inval_inode(fs->se, v[i].node, -1, 0);
+		free(v[i].name);
+	}
+	free(v);
+}

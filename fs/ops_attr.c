@@ -16,6 +16,14 @@
 
 #include "fs_int.h"
 
+void ops_reply_err(fuse_req_t req, int err)
+{
+	if (err != 0 && err != ENOENT && err != ENODATA && err != EEXIST && err != ENOTEMPTY) {
+		atomic_fetch_add(&fs_of(req)->n_errors, 1);
+	}
+	fuse_reply_err(req, err);
+}
+
 static int images_root(struct fsview *v)
 {
 	for (size_t r = 0; r < v->n_roots; r++) {
@@ -136,7 +144,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct fuse_entry_param neg = {.ino = 0, .entry_timeout = fs->entry_timeout};
 		fuse_reply_entry(req, &neg);
 	} else if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 	} else {
 		ops_reply_entry(req, fs, n, &st);
 	}
@@ -167,7 +175,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, struct stat *st)
 {
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	st->st_ino = n->ino;
@@ -323,7 +331,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	fsview_put(v);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	buf[len] = '\0';
@@ -342,7 +350,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	(void)ino;
 	fsview_put(v);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 	} else {
 		fuse_reply_statfs(req, &sv);
 	}
@@ -403,9 +411,9 @@ static void run_xattr(fuse_req_t req, fuse_ino_t ino, struct xreq *x)
 	rc = sized && !x->buf ? -ENOMEM : do_xattr(fs, node_of(fs, ino), v, x);
 	fsview_put(v);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 	} else if (x->op == X_SET || x->op == X_REMOVE) {
-		fuse_reply_err(req, 0);
+		ops_reply_err(req, 0);
 	} else if (!sized) {
 		fuse_reply_xattr(req, (size_t)x->len);
 	} else {

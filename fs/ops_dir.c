@@ -127,7 +127,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fsview_put(v);
 	if (rc < 0) {
 		dh_free(d);
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	fi->fh = (uintptr_t)d;
@@ -199,7 +199,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (!buf) {
 		fsview_put(v);
-		fuse_reply_err(req, ENOMEM);
+		ops_reply_err(req, ENOMEM);
 		return;
 	}
 	for (size_t i = (size_t)off; i < d->n; i++) {
@@ -243,7 +243,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	(void)ino;
 	dh_free((struct dh *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	ops_reply_err(req, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -251,7 +251,7 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	ops_reply_err(req, 0);
 }
 
 /* Where a new entry NAME of PARENT goes: the primary, with its folder made
@@ -309,7 +309,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const 
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	rc = rc < 0 ? rc : node_get(fs, parent, name, &n);
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 	} else {
 		ops_reply_entry(req, fs, n, &st);
 	}
@@ -346,7 +346,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		rc = mkdir_images(fs, p, name, v);
 		rc = rc < 0 ? rc : ops_lookup_entry(fs, p, name, v, &n, &st);
 		fsview_put(v);
-		rc < 0 ? (void)fuse_reply_err(req, -rc) : ops_reply_entry(req, fs, n, &st);
+		rc < 0 ? (void)ops_reply_err(req, -rc) : ops_reply_entry(req, fs, n, &st);
 		return;
 	}
 	rc = rc < 0 ? rc : mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;

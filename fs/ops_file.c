@@ -92,10 +92,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc < 0) {
 		free(fh);
 		fsview_put(v);
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	fi->keep_cache = keep_cache(fs, node_of(fs, ino), fh->fd);
+	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v);
 }
 
@@ -146,7 +147,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (rc < 0) {
 		free(fh);
 		fsview_put(v);
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	e.ino = node_id(fs, n);
@@ -171,11 +172,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
+	struct fs *fs = fs_of(req);
+
 	(void)ino;
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fh_of(fi)->fd;
 	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	atomic_fetch_add(&fs->n_reads, 1);
+	atomic_fetch_add(&fs->n_bytes_read, size); /* requested: the last read may get less */
+	if (fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE) != 0) {
+		atomic_fetch_add(&fs->n_errors, 1);
+	}
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
@@ -190,8 +197,9 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	out.buf[0].pos = off;
 	n = fuse_buf_copy(&out, in, 0);
 	if (n < 0) {
-		fuse_reply_err(req, (int)-n);
+		ops_reply_err(req, (int)-n);
 	} else {
+		atomic_fetch_add(&fs_of(req)->n_bytes_written, (uint64_t)n);
 		fuse_reply_write(req, (size_t)n);
 	}
 }
@@ -202,7 +210,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int fd = dup(fh_of(fi)->fd);
 
 	(void)ino;
-	fuse_reply_err(req, fd < 0 ? errno : close(fd) == 0 ? 0 : errno);
+	ops_reply_err(req, fd < 0 ? errno : close(fd) == 0 ? 0 : errno);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -213,7 +221,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	close(fh->fd);
 	fsview_put(fh->view);
 	free(fh);
-	fuse_reply_err(req, 0);
+	ops_reply_err(req, 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -222,14 +230,14 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	int rc = datasync ? fdatasync(fd) : fsync(fd);
 
 	(void)ino;
-	fuse_reply_err(req, rc == 0 ? 0 : errno);
+	ops_reply_err(req, rc == 0 ? 0 : errno);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                          struct fuse_file_info *fi)
 {
 	(void)ino;
-	fuse_reply_err(req, fallocate(fh_of(fi)->fd, mode, off, len) == 0 ? 0 : errno);
+	ops_reply_err(req, fallocate(fh_of(fi)->fd, mode, off, len) == 0 ? 0 : errno);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -239,7 +247,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 	(void)ino;
 	if (res < 0) {
-		fuse_reply_err(req, errno);
+		ops_reply_err(req, errno);
 	} else {
 		fuse_reply_lseek(req, res);
 	}

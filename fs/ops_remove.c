@@ -142,14 +142,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 
-	fuse_reply_err(req, -do_remove(fs, node_of(fs, parent), name, false));
+	ops_reply_err(req, -do_remove(fs, node_of(fs, parent), name, false));
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 
-	fuse_reply_err(req, -do_remove(fs, node_of(fs, parent), name, true));
+	ops_reply_err(req, -do_remove(fs, node_of(fs, parent), name, true));
 }
 
 struct mv {
@@ -274,7 +274,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
 	}
 	free(m);
-	fuse_reply_err(req, -rc);
+	ops_reply_err(req, -rc);
 }
 
 static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *np,
@@ -322,7 +322,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	int rc = do_link(req, fs, n, np, newname, &st);
 
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		ops_reply_err(req, -rc);
 		return;
 	}
 	/* the kernel wants the linked inode itself back, with one more lookup; it

@@ -125,4 +125,35 @@ char *resolver_view_json(const struct resolver_view *view, const char *config_fi
 
 const char *drive_state_name(enum drive_state state);
 
+/* watch.c -- events that call for a new resolution. One thread waits in
+ * watch_wait(); watch_stop() may be called from any thread. */
+struct watch;
+
+enum {
+	WATCH_MOUNTS = 1,  /* the mount table changed */
+	WATCH_FOLDERS = 2, /* a watched folder on a drive changed */
+	WATCH_RELOAD = 4,  /* SIGHUP: reload the configuration */
+	WATCH_RESCAN = 8,  /* SIGUSR1: rescan now */
+	WATCH_TIMER = 16,  /* the periodic rescan */
+	WATCH_STOP = 32,   /* watch_stop() was called */
+};
+
+/* watch_block_signals -- block SIGHUP and SIGUSR1 in the calling thread (and
+ * the threads it starts later) so the watch receives them. Call it before
+ * any thread is started. */
+void watch_block_signals(void);
+
+/* watch_new -- a watch with a periodic rescan every INTERVAL_MS (0: none). */
+int watch_new(unsigned interval_ms, struct watch **out);
+int watch_set_interval(struct watch *w, unsigned interval_ms);
+
+/* watch_follow -- watch the folders of V's online drives (roots and the
+ * folders down to the images folder), replacing the previous set. */
+int watch_follow(struct watch *w, const struct resolver_view *v);
+
+/* watch_wait -- block until something happens; returns a WATCH_* mask. */
+unsigned watch_wait(struct watch *w);
+void watch_stop(struct watch *w);
+void watch_free(struct watch *w); /* NULL is a no-op */
+
 #endif /* PXE_RESOLVER_H */

@@ -1,0 +1,83 @@
+/* log.c -- one small logger: stderr in the foreground, syslog as a daemon.
+ *
+ * log_warn adds strerror(errno), log_warnx does not (OpenBSD style). Never
+ * exits. Thread-safe: every message is formatted first and written in one
+ * call; the level is an atomic.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+
+static atomic_int log_level = CFG_LOG_INFO;
+static atomic_bool log_syslog;
+
+void log_init(bool to_syslog, enum cfg_log_level level)
+{
+	atomic_store(&log_syslog, to_syslog);
+	atomic_store(&log_level, (int)level);
+	if (to_syslog) {
+		openlog("pxeimagesfs", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+}
+
+void log_set_level(enum cfg_log_level level)
+{
+	atomic_store(&log_level, (int)level);
+}
+
+static void vlog(enum cfg_log_level level, const char *errstr, const char *fmt, va_list ap)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	char msg[2048];
+	int n = 0;
+
+	if ((int)level > atomic_load(&log_level)) {
+		return;
+	}
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errstr && n >= 0 && (size_t)n < sizeof(msg)) {
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", errstr);
+	}
+	if (atomic_load(&log_syslog)) {
+		syslog(prio[level], "%s", msg);
+	} else {
+		fprintf(stderr, "pxeimagesfs: %s\n", msg);
+	}
+}
+
+#define LOG_BODY(level, err)                                                                       \
+	va_list ap;                                                                                \
+	va_start(ap, fmt);                                                                         \
+	vlog(level, err, fmt, ap);                                                                 \
+	va_end(ap)
+
+void log_warn(const char *fmt, ...)
+{
+	const char *err = strerror(errno);
+	LOG_BODY(CFG_LOG_WARNING, err);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(CFG_LOG_WARNING, NULL);
+}
+
+void log_error(const char *fmt, ...)
+{
+	LOG_BODY(CFG_LOG_ERROR, NULL);
+}
+
+void log_info(const char *fmt, ...)
+{
+	LOG_BODY(CFG_LOG_INFO, NULL);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	LOG_BODY(CFG_LOG_DEBUG, NULL);
+}

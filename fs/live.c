@@ -1,0 +1,221 @@
+/* live.c -- follow the drives as they come and go, without a remount.
+ *
+ * One thread waits on the resolver's watch (mount table, folders, SIGHUP,
+ * SIGUSR1, timer), resolves again, and when the view differs publishes it,
+ * invalidates the kernel's caches, logs one "view: ..." line and rewrites the
+ * status file. It is never a FUSE handler, so it may notify the kernel. The
+ * configuration is owned by this thread while it runs.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_int.h"
+
+static void add_part(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_part(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used && used + 2 < len) {
+		strcat(buf, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static const struct drive *by_name(const struct resolver_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->n_drives; i++) {
+		if (strcmp(v->drives[i].name, name) == 0) {
+			return &v->drives[i];
+		}
+	}
+	return NULL;
+}
+
+static void describe_drive(const struct drive *o, const struct drive *d, char *buf, size_t len)
+{
+	if (d->state == DRIVE_ONLINE &&
+	    (!o || o->state != DRIVE_ONLINE || strcmp(o->mount_path, d->mount_path) != 0)) {
+		if (d->label) {
+			add_part(buf, len, "%s online (label %s at %s)", d->name, d->label,
+			         d->mount_path);
+		} else {
+			add_part(buf, len, "%s online (%s)", d->name, d->mount_path);
+		}
+	} else if (d->state == DRIVE_ONLINE && o && o->dev != d->dev) {
+		add_part(buf, len, "%s online (%s, another filesystem than before)", d->name,
+		         d->mount_path);
+	} else if (d->state != DRIVE_ONLINE && o && o->state == DRIVE_ONLINE) {
+		add_part(buf, len, "%s offline (%s)", d->name, d->reason);
+	}
+	if (d->state == DRIVE_ONLINE && o && o->state == DRIVE_ONLINE &&
+	    d->holds_images != o->holds_images) {
+		add_part(buf, len, "%s %s the images", d->name,
+		         d->holds_images ? "holds" : "no longer holds");
+	}
+}
+
+/* One line naming what changed from OLD to NEW. */
+static void describe(const struct resolver_view *old, const struct resolver_view *nv, char *buf,
+                     size_t len)
+{
+	const char *op = old->primary >= 0 ? old->drives[old->primary].name : "none";
+	const char *np = nv->primary >= 0 ? nv->drives[nv->primary].name : "none";
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < nv->n_drives; i++) {
+		describe_drive(by_name(old, nv->drives[i].name), &nv->drives[i], buf, len);
+	}
+	if (strcmp(op, np) != 0) {
+		add_part(buf, len, "primary %s -> %s", op, np);
+	}
+	if (old->n_roots > 0 && nv->n_roots == 0) {
+		add_part(buf, len, "no drive holds the images: the images folder is gone");
+	}
+	if (!buf[0]) {
+		add_part(buf, len, "%zu root%s, order or folders changed", nv->n_roots,
+		         nv->n_roots == 1 ? "" : "s");
+	}
+}
+
+static const char *cause_of(unsigned ev)
+{
+	return ev & WATCH_RELOAD    ? "SIGHUP (configuration reloaded)"
+	       : ev & WATCH_MOUNTS  ? "mount table changed"
+	       : ev & WATCH_FOLDERS ? "images folder changed on a drive"
+	       : ev & WATCH_RESCAN  ? "SIGUSR1 (rescan)"
+	                            : "periodic rescan";
+}
+
+static void rescan(struct live *l, unsigned ev)
+{
+	struct resolver_view *nv = NULL;
+	struct fsview *cur = NULL;
+	char what[900];
+	int rc = resolver_resolve(*l->cfg, rsv_sys_real(), &nv);
+
+	if (rc < 0) {
+		log_warnx("rescan: cannot read the mount table: %s; keeping the view",
+		          strerror(-rc));
+		return;
+	}
+	cur = fsview_get(l->fs);
+	if (resolver_view_same(cur->rv, nv)) {
+		fsview_put(cur);
+		resolver_view_free(nv);
+		if (ev & WATCH_TIMER) {
+			status_write(l); /* fresh counters */
+		}
+		return;
+	}
+	describe(cur->rv, nv, what, sizeof(what));
+	fsview_put(cur);
+	watch_follow(l->w, nv);
+	if (fs_publish(l->fs, nv) < 0) {
+		log_warnx("view: cannot publish the new view; keeping the old one");
+		return;
+	}
+	nodes_invalidate_all(l->fs);
+	log_info("view: %s", what);
+	clock_gettime(CLOCK_REALTIME, &l->changed);
+	snprintf(l->cause, sizeof(l->cause), "%s", cause_of(ev));
+	snprintf(l->summary, sizeof(l->summary), "%s", what);
+	status_write(l);
+}
+
+/* SIGHUP: load the file again; keep the old configuration on any error. */
+static void reload(struct live *l)
+{
+	struct pxe_config *old = *l->cfg;
+	struct pxe_config *nc = NULL;
+	char *err = calloc(1, 65536);
+
+	if (!err || cfg_load_file(old->file, &nc, err, 65536) < 0) {
+		for (char *line = err ? strtok(err, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+			log_error("%s", line);
+		}
+		log_error("reload: %s has errors; keeping the previous configuration", old->file);
+	} else if (strcmp(nc->images_path, old->images_path) != 0 ||
+	           strcmp(nc->mountpoint, old->mountpoint) != 0) {
+		log_error("reload: a new images path or mountpoint needs a restart; keeping the "
+		          "previous configuration");
+		cfg_free(nc);
+	} else {
+		*l->cfg = nc;
+		cfg_free(old);
+		log_set_level(nc->log_level);
+		watch_set_interval(l->w, nc->rescan_interval_ms);
+		log_info("reload: %s loaded", nc->file);
+	}
+	free(err);
+}
+
+static void *live_main(void *arg)
+{
+	struct live *l = arg;
+	unsigned ev = 0;
+
+	while (!((ev = watch_wait(l->w)) & WATCH_STOP)) {
+		if (ev & WATCH_RELOAD) {
+			reload(l);
+		}
+		rescan(l, ev);
+	}
+	return NULL;
+}
+
+int live_start(struct fs *fs, const struct fs_options *o)
+{
+	struct live *l = calloc(1, sizeof(*l));
+	struct fsview *v = NULL;
+	int rc = l ? watch_new((*o->live_cfg)->rescan_interval_ms, &l->w) : -ENOMEM;
+
+	if (rc < 0) {
+		free(l);
+		return rc;
+	}
+	l->fs = fs;
+	l->cfg = o->live_cfg;
+	snprintf(l->mountpoint, sizeof(l->mountpoint), "%s", o->mountpoint);
+	clock_gettime(CLOCK_REALTIME, &l->started);
+	l->changed = l->started;
+	snprintf(l->cause, sizeof(l->cause), "start");
+	snprintf(l->summary, sizeof(l->summary), "mounted");
+	v = fsview_get(fs);
+	watch_follow(l->w, v->rv);
+	fsview_put(v);
+	status_write(l);
+	rc = pthread_create(&l->thread, NULL, live_main, l);
+	if (rc != 0) {
+		status_remove(l);
+		watch_free(l->w);
+		free(l);
+		return -rc;
+	}
+	fs->live = l;
+	return 0;
+}
+
+void live_stop(struct fs *fs)
+{
+	struct live *l = fs->live;
+
+	if (!l) {
+		return;
+	}
+	watch_stop(l->w);
+	pthread_join(l->thread, NULL);
+	status_remove(l);
+	watch_free(l->w);
+	free(l);
+	fs->live = NULL;
+}
