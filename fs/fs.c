@@ -62,6 +62,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 	if (fs) {
 		fs->entry_timeout = 1.0;
 		fs->attr_timeout = 1.0;
+		fs->negative_timeout = 0.5;
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);

@@ -94,6 +94,7 @@ struct fs {
 	struct timespec start;     /* times of the synthetic folders */
 	double entry_timeout;
 	double attr_timeout;
+	double negative_timeout; /* short: a name that appears with a drive shows quickly */
 	struct fuse_session *se;
 	struct live *live; /* the thread that follows the drives, or NULL */
 	/* counters for the status file; atomics, no lock */

@@ -141,7 +141,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	fsview_put(v);
 	if (rc == -ENOENT) {
-		struct fuse_entry_param neg = {.ino = 0, .entry_timeout = fs->entry_timeout};
+		struct fuse_entry_param neg = {.ino = 0, .entry_timeout = fs->negative_timeout};
 		fuse_reply_entry(req, &neg);
 	} else if (rc < 0) {
 		ops_reply_err(req, -rc);
