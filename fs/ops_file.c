@@ -152,6 +152,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	e.ino = node_id(fs, n);
 	e.attr.st_ino = n->ino;
+	atomic_fetch_add(&fs->n_opens, 1);
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
 	if (fuse_reply_create(req, &e, fi) != 0) {

@@ -22,11 +22,12 @@ cleanup() {
 	rm -rf --one-file-system "$T"
 }
 trap cleanup EXIT
-for d in c d; do
-	mkdir -p "$T/$d"
-	mount -t tmpfs -o size=32m tmpfs "$T/$d" || { echo "demo: cannot mount tmpfs at $T/$d" >&2; exit 1; }
-	MOUNTED+=("$T/$d")
-done
+# C is a bind mount of $T/cdata, so it can go away and come back with its images
+mkdir -p "$T/c" "$T/d" "$T/cdata"
+mount -t tmpfs -o size=32m tmpfs "$T/cdata" || { echo "demo: cannot mount tmpfs" >&2; exit 1; }
+MOUNTED+=("$T/cdata")
+mount --bind "$T/cdata" "$T/c" && MOUNTED+=("$T/c")
+mount -t tmpfs -o size=32m tmpfs "$T/d" && MOUNTED+=("$T/d")
 IMG=RemoteInstall/SMSImages/SMSPKG
 mkdir -p "$T/c/$IMG/PXE00001" "$T/c/$IMG/PXE00002"
 head -c 1M /dev/urandom > "$T/c/$IMG/PXE00001/boot.PXE00001.wim"
@@ -38,6 +39,8 @@ cat > "$T/pxeimagesfs.conf" <<CONF
     images path = RemoteInstall\\SMSImages\\SMSPKG
     mode = union
     state directory = $T/state
+    run directory = $T/run
+    mount timeout = 1s
 [drive:C]
     path = $T/c
     priority = 10
@@ -51,18 +54,51 @@ cat > "$T/pxeimagesfs.conf" <<CONF
 CONF
 
 step() { printf '\n=== %s\n' "$*"; }
+V="$T/view/RemoteInstall/SMSImages/SMSPKG"
+wait_for() { # wait_for CMD...: up to 5 s
+	for _ in $(seq 100); do "$@" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+
 step "the configuration is valid"
 "$BIN" config check -c "$T/pxeimagesfs.conf" || exit 1
-step "images on drive C; drive D is new and empty"
+step "images on drive C; drive D is not there yet"
+umount "$T/d" && MOUNTED=("$T/cdata" "$T/c")
 "$BIN" resolve -c "$T/pxeimagesfs.conf"
-step "the service is 'reinstalled' on drive D: D now holds the images folder too"
-mkdir -p "$T/d/remoteinstall/smsimages/smspkg/PXE00003"
-"$BIN" resolve -c "$T/pxeimagesfs.conf"
-step "drive C is removed: the view follows D alone"
-umount "$T/c" && MOUNTED=("$T/d")
-"$BIN" resolve -c "$T/pxeimagesfs.conf"
-step "the same, as JSON"
-"$BIN" resolve --json -c "$T/pxeimagesfs.conf"
+
+step "mount the stable view at $T/view"
+"$BIN" mount -f -c "$T/pxeimagesfs.conf" 2>"$T/daemon.log" &
+DAEMON=$!
+trap 'kill $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; cleanup' EXIT
+wait_for mountpoint -q "$T/view" || { cat "$T/daemon.log"; exit 1; }
+MOUNTED=("$T/cdata" "$T/c" "$T/view")
+wait_for test -d "$V"
+ls -l "$V"
+"$BIN" status -c "$T/pxeimagesfs.conf"
+
+step "the service is 'reinstalled' on drive D (empty images folder): the view keeps serving C"
+mount -t tmpfs -o size=32m tmpfs "$T/d" && MOUNTED=("$T/cdata" "$T/c" "$T/d" "$T/view")
+mkdir -p "$T/d/remoteinstall/smsimages/smspkg"
+sleep 0.5
+ls -l "$V"
+echo "a new image written through the view" > "$V/PXE00003.txt"
+echo "where it landed: $(cd "$T" && ls ./[cd]/*/*/*/PXE00003.txt)"
+
+step "drive C goes away (umount): the view follows D, nothing is written into C's bare folder"
+umount "$T/c" && MOUNTED=("$T/cdata" "$T/d" "$T/view")
+sleep 0.5
+ls -l "$V"
+"$BIN" status -c "$T/pxeimagesfs.conf"
+
+step "drive C comes back: its images reappear, merged with D's"
+mount --bind "$T/cdata" "$T/c" && MOUNTED=("$T/cdata" "$T/d" "$T/view" "$T/c")
+sleep 0.5
+ls -l "$V"
+
+step "what the daemon logged"
+cat "$T/daemon.log"
+kill "$DAEMON"; wait "$DAEMON"
 rc=$?
+MOUNTED=("$T/cdata" "$T/d" "$T/c")
 echo
-echo "demo: done (resolve exit $rc); everything under $T is removed now"
+echo "demo: done (daemon exit $rc); everything under $T is removed now"
