@@ -90,7 +90,7 @@ struct fs {
 	size_t n_aliases;          /* protected by lock */
 	pthread_mutex_t view_lock; /* guards view (pointer swap and ref taking) */
 	struct fsview *view;       /* protected by view_lock */
-	uint64_t generation;       /* protected by view_lock */
+	atomic_uint_fast64_t generation; /* written under view_lock, read anywhere */
 	struct timespec start;     /* times of the synthetic folders */
 	double entry_timeout;
 	double attr_timeout;
@@ -109,8 +109,16 @@ struct fs {
 struct fh {
 	int fd;
 	bool read_only;      /* opened on a read-only drive (for reading only) */
-	struct fsview *view; /* a reference: the drive it was opened on stays open */
+	struct fsview *view; /* the view it was opened in (a reference) */
+	const struct fsdrive *drive; /* the drive it was opened on, in that view */
+	atomic_uint_fast64_t checked; /* view generation its drive was last seen online in */
 };
+
+/* fh_check -- 0 while the drive the file was opened on is online (in the
+ * current view, same filesystem), else -EIO: an offline drive is never
+ * written again, and a read from a vanished drive fails. Lock-free while the
+ * view does not change. */
+int fh_check(struct fs *fs, struct fh *fh);
 
 /* view.c */
 int root_open(struct fsview *v, size_t r); /* O_PATH fd of root R's images folder, or -errno */

@@ -487,7 +487,7 @@ void nodes_invalidate_all(struct fs *fs)
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
 	for (size_t i = 0; i < n; i++) {
 		fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name, strlen(v[i].name));
-		fuse_lowlevel_notify_inval_inode(fs->se, v[i].node, -1, 0);
+		fuse_lowlevel_notify_inval_inode(fs->se, v[i].node, 0, 0); /* attrs and data */
 		free(v[i].name);
 	}
 	free(v);

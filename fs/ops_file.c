@@ -37,6 +37,8 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 		return rc;
 	}
 	fh->read_only = v->roots[l.root].read_only;
+	fh->drive = &v->roots[l.root];
+	atomic_init(&fh->checked, v->generation);
 	if (fh->read_only && writes(flags)) {
 		rc = copyup_file(v, rel, &l, &up);
 		loc_close(&l);
@@ -45,6 +47,7 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 		}
 		l = up;
 		fh->read_only = false;
+		fh->drive = &v->roots[l.root];
 	}
 	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
 	loc_close(&l);
@@ -139,6 +142,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 	if (rc >= 0) {
 		fh->fd = rc;
+		fh->drive = &v->roots[v->primary_root];
+		atomic_init(&fh->checked, v->generation);
 		rc = node_get(fs, p, name, &n);
 		if (rc < 0) {
 			close(fh->fd);
@@ -179,6 +184,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = fh_of(fi)->fd;
 	buf.buf[0].pos = off;
+	if (fh_check(fs, fh_of(fi)) < 0) {
+		ops_reply_err(req, EIO);
+		return;
+	}
 	atomic_fetch_add(&fs->n_reads, 1);
 	atomic_fetch_add(&fs->n_bytes_read, size); /* requested: the last read may get less */
 	if (fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE) != 0) {
@@ -196,7 +205,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fh_of(fi)->fd;
 	out.buf[0].pos = off;
-	n = fuse_buf_copy(&out, in, 0);
+	n = fh_check(fs_of(req), fh_of(fi));
+	n = n < 0 ? n : fuse_buf_copy(&out, in, 0);
 	if (n < 0) {
 		ops_reply_err(req, (int)-n);
 	} else {
