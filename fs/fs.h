@@ -28,7 +28,14 @@ struct fs_options {
 	 * SIGHUP (the old one is freed; the caller frees the last one). NULL: the
 	 * view never changes. */
 	struct pxe_config **live_cfg;
+	/* Called on the live thread: once with FS_EVENT_START after mounting, then
+	 * after every event with its WATCH_* mask (resolver.h), with the current
+	 * configuration (borrowed; valid until the next call). */
+	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
+	void *hook_arg;
 };
+
+#define FS_EVENT_START (1u << 16)
 
 /* fs_new -- a filesystem for CFG (borrowed; must outlive the fs) serving VIEW
  * (takes ownership). Returns 0, or -1 with a message in errbuf. */

@@ -48,6 +48,12 @@ struct node {
 	bool hashed;            /* in the name table; protected by fs->lock */
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
+	unsigned nopen;         /* open file handles; protected by fs->lock */
+	int pin_fd;             /* a dup of one open handle's fd while nopen > 0, else -1
+	                         * (0 until first opened); protected by fs->lock */
+	bool pin_ro;            /* that handle is on a read-only drive */
+	bool detached;          /* unhashed at a view change while open: its attributes
+	                         * come from pin_fd, new lookups get a new node */
 	struct stat cached;     /* backing file at the last open (keep_cache); protected by
 	                         * fs->lock */
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
@@ -110,6 +116,7 @@ struct fh {
 	int fd;
 	bool read_only;      /* opened on a read-only drive (for reading only) */
 	struct fsview *view; /* the view it was opened in (a reference) */
+	struct node *node;   /* borrowed: the kernel holds a lookup while the file is open */
 	const struct fsdrive *drive; /* the drive it was opened on, in that view */
 	atomic_uint_fast64_t checked; /* view generation its drive was last seen online in */
 };
@@ -143,6 +150,13 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
                const char *newname);
 void node_unhash(struct fs *fs, struct node *parent, const char *name);
 void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name);
+/* Open handles of a node: an open file keeps its drive across view changes,
+ * and so must its attributes (fstat of an open file sends no handle). */
+void node_opened(struct fs *fs, struct node *n, int fd, bool read_only);
+void node_closed(struct fs *fs, struct node *n);
+/* node_pinned -- for a detached node, a dup of an open handle's fd (caller
+ * closes) and whether it is read-only; else -1. */
+int node_pinned(struct fs *fs, struct node *n, bool *read_only);
 int nodes_init(struct fs *fs);
 void nodes_fini(struct fs *fs);
 
@@ -188,6 +202,8 @@ void nodes_invalidate_all(struct fs *fs);
 struct live {
 	struct fs *fs;
 	struct pxe_config **cfg; /* swapped on a good SIGHUP */
+	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
+	void *hook_arg;
 	struct watch *w;
 	pthread_t thread;
 	char mountpoint[PATH_MAX];

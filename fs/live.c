@@ -164,11 +164,19 @@ static void *live_main(void *arg)
 	struct live *l = arg;
 	unsigned ev = 0;
 
+	if (l->hook) {
+		l->hook(l->hook_arg, *l->cfg, FS_EVENT_START);
+	}
 	while (!((ev = watch_wait(l->w)) & WATCH_STOP)) {
 		if (ev & WATCH_RELOAD) {
 			reload(l);
 		}
-		rescan(l, ev);
+		if (l->hook) {
+			l->hook(l->hook_arg, *l->cfg, ev);
+		}
+		if (ev & ~(unsigned)WATCH_CHILD) {
+			rescan(l, ev);
+		}
 	}
 	return NULL;
 }
@@ -185,6 +193,8 @@ int live_start(struct fs *fs, const struct fs_options *o)
 	}
 	l->fs = fs;
 	l->cfg = o->live_cfg;
+	l->hook = o->hook;
+	l->hook_arg = o->hook_arg;
 	snprintf(l->mountpoint, sizeof(l->mountpoint), "%s", o->mountpoint);
 	clock_gettime(CLOCK_REALTIME, &l->started);
 	l->changed = l->started;

@@ -7,9 +7,11 @@
  * here takes fs->lock itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs_int.h"
 
@@ -195,6 +197,7 @@ static int node_new_locked(struct fs *fs, struct node *parent, const char *name,
 		return -ENOMEM;
 	}
 	n->parent = parent;
+	n->pin_fd = -1;
 	n->depth = parent->depth + 1;
 	n->fold = names_fold_hash(name, strlen(name));
 	n->kind = n->depth < fs->img_depth    ? NODE_SYNTH
@@ -449,6 +452,39 @@ void nodes_fini(struct fs *fs)
 	fs->by_ino = NULL;
 }
 
+void node_opened(struct fs *fs, struct node *n, int fd, bool read_only)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (n->nopen++ == 0) {
+		n->pin_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		n->pin_ro = read_only;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void node_closed(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (n->nopen > 0 && --n->nopen == 0 && n->pin_fd >= 0) {
+		close(n->pin_fd);
+		n->pin_fd = -1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+int node_pinned(struct fs *fs, struct node *n, bool *read_only)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->detached && n->pin_fd >= 0) {
+		fd = fcntl(n->pin_fd, F_DUPFD_CLOEXEC, 0);
+		*read_only = n->pin_ro;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return fd;
+}
+
 struct inval {
 	fuse_ino_t parent;
 	fuse_ino_t node;
@@ -467,6 +503,11 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap)
 		v[n].parent = node_id(fs, p->parent);
 		v[n].node = node_id(fs, p);
 		n++;
+		if (p->nopen > 0) {
+			/* open files keep their drive: the name gets a new node */
+			hash_out(fs, p);
+			p->detached = true;
+		}
 	}
 	return n;
 }

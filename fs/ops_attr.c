@@ -190,8 +190,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc = 0;
 
+	bool ro = false;
+	int pin = fi && fi->fh ? -1 : node_pinned(fs, n, &ro);
+
 	if (fi && fi->fh) {
 		rc = fstat(((struct fh *)(uintptr_t)fi->fh)->fd, &st) == 0 ? 0 : -errno;
+	} else if (pin >= 0) {
+		rc = fstat(pin, &st) == 0 ? 0 : -errno; /* an open file keeps its drive */
+		close(pin);
 	} else {
 		v = fsview_get(fs);
 		rc = ops_stat_node(fs, n, v, &st);

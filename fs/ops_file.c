@@ -56,9 +56,13 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 
 static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v)
 {
+	struct fs *fs = fs_of(req);
+
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
+	node_opened(fs, fh->node, fh->fd, fh->read_only);
 	if (fuse_reply_open(req, fi) != 0) {
+		node_closed(fs, fh->node);
 		close(fh->fd);
 		fsview_put(v);
 		free(fh);
@@ -98,7 +102,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ops_reply_err(req, -rc);
 		return;
 	}
-	fi->keep_cache = keep_cache(fs, node_of(fs, ino), fh->fd);
+	fh->node = node_of(fs, ino);
+	fi->keep_cache = keep_cache(fs, fh->node, fh->fd);
 	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v);
 }
@@ -159,8 +164,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	e.attr.st_ino = n->ino;
 	atomic_fetch_add(&fs->n_opens, 1);
 	fh->view = v;
+	fh->node = n;
 	fi->fh = (uintptr_t)fh;
+	node_opened(fs, n, fh->fd, false);
 	if (fuse_reply_create(req, &e, fi) != 0) {
+		node_closed(fs, n);
 		node_forget(fs, n, 1);
 		close(fh->fd);
 		fsview_put(v);
@@ -229,6 +237,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fh *fh = fh_of(fi);
 
 	(void)ino;
+	node_closed(fs_of(req), fh->node);
 	close(fh->fd);
 	fsview_put(fh->view);
 	free(fh);

@@ -136,9 +136,10 @@ enum {
 	WATCH_RESCAN = 8,  /* SIGUSR1: rescan now */
 	WATCH_TIMER = 16,  /* the periodic rescan */
 	WATCH_STOP = 32,   /* watch_stop() was called */
+	WATCH_CHILD = 64,  /* SIGCHLD: a child process (the private smbd) changed state */
 };
 
-/* watch_block_signals -- block SIGHUP and SIGUSR1 in the calling thread (and
+/* watch_block_signals -- block SIGHUP, SIGUSR1 and SIGCHLD in the calling thread (and
  * the threads it starts later) so the watch receives them. Call it before
  * any thread is started. */
 void watch_block_signals(void);

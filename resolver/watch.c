@@ -48,6 +48,7 @@ void watch_block_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -89,6 +90,7 @@ int watch_new(unsigned interval_ms, struct watch **out)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
 	w->mon = mnt_new_monitor();
 	if (!w->mon || mnt_monitor_enable_kernel(w->mon, 1) < 0 ||
 	    (w->mon_fd = mnt_monitor_get_fd(w->mon)) < 0) {
@@ -187,7 +189,9 @@ static unsigned drain(struct watch *w, const struct pollfd *fds)
 		ev |= WATCH_FOLDERS;
 	}
 	while (fds[2].revents && read(w->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		ev |= si.ssi_signo == SIGHUP ? WATCH_RELOAD : WATCH_RESCAN;
+		ev |= si.ssi_signo == SIGHUP    ? WATCH_RELOAD
+		      : si.ssi_signo == SIGCHLD ? WATCH_CHILD
+		                                : WATCH_RESCAN;
 	}
 	if (fds[3].revents && read(w->timer_fd, buf, 8) > 0) {
 		ev |= WATCH_TIMER;
