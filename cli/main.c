@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <libsmbclient.h>
+
 #include "cli.h"
 
 struct command {
@@ -20,6 +24,10 @@ static const struct command commands[] = {
     {"config", cmd_config, "validate a configuration file (config check)"},
     {"mount", cmd_mount, "mount the stable view of the images and serve it"},
     {"status", cmd_status, "show the live state of a running view"},
+    {"export", cmd_export, "add the share to the system smbd (samba = system)"},
+    {"check", cmd_check, "check the share from the client side (libsmbclient)"},
+    {"passwd", cmd_passwd, "add a user to the private smbd (samba = private)"},
+    {"demo", cmd_demo, "run the embedded demo: KB 947683 played live over SMB"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -38,6 +46,50 @@ static void usage(FILE *out)
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
+/* mount.fuse3 (an fstab line "none /srv/pxeimages fuse.pxeimagesfs config=FILE,...") runs
+ * "pxeimagesfs SOURCE MOUNTPOINT -o OPTIONS": turn that into "mount -c FILE -o REST MOUNTPOINT". */
+static int mount_helper(int argc, char **argv)
+{
+	static char opts[4096];
+	static char config[4096];
+	char *nargv[8] = {"mount"};
+	int n = 1;
+	char *save = NULL;
+
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "-o") != 0) {
+			fprintf(stderr, "pxeimagesfs: unexpected '%s' (fstab form: pxeimagesfs SOURCE "
+			                "MOUNTPOINT -o OPTIONS)\n", argv[i]);
+			return 2;
+		}
+		for (char *o = strtok_r(argv[i + 1], ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (strncmp(o, "config=", 7) == 0) {
+				snprintf(config, sizeof(config), "%s", o + 7);
+			} else {
+				size_t used = strlen(opts);
+				snprintf(opts + used, sizeof(opts) - used, "%s%s", used ? "," : "", o);
+			}
+		}
+	}
+	if (config[0]) {
+		nargv[n++] = "-c";
+		nargv[n++] = config;
+	}
+	if (opts[0]) {
+		nargv[n++] = "-o";
+		nargv[n++] = opts;
+	}
+	nargv[n++] = argv[2];
+	nargv[n] = NULL;
+	return cmd_mount(n, nargv);
+}
+
+static void version(void)
+{
+	printf("pxeimagesfs %s (libfuse %s, libsmbclient %s)\n", PXE_VERSION, fuse_pkgversion(),
+	       smbc_version());
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
@@ -51,13 +103,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-		printf("pxeimagesfs %s\n", PXE_VERSION);
+		version();
 		return 0;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (!strcmp(name, commands[i].name)) {
 			return commands[i].run(argc - 1, argv + 1);
 		}
+	}
+	if (argc >= 3 && name[0] != '-' && argv[2][0] == '/') {
+		return mount_helper(argc, argv);
 	}
 	fprintf(stderr, "pxeimagesfs: '%s' is not a command; see 'pxeimagesfs --help'\n", name);
 	return 2;

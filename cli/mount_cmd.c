@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "export.h"
 #include "fs.h"
 #include "resolver.h"
 
@@ -189,6 +190,50 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 	return cfg->require_drives && !all_online(*view) ? -1 : 0;
 }
 
+/* The share, tended from the daemon's live thread (see fs_options.hook). */
+struct share_ctx {
+	const char *mountpoint;
+	struct samba_private *smbd; /* samba = private */
+};
+
+static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
+{
+	char msg[8192] = "";
+	struct samba_export_opts eo = {0};
+
+	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
+		if (samba_private_start(cfg, s->mountpoint, &s->smbd, msg, sizeof(msg)) < 0) {
+			log_error("share: cannot start the private smbd: %s", msg);
+		} else {
+			log_info("share: private smbd serves %s on port %d", cfg->share.name,
+			         cfg->share.port);
+		}
+	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
+		int rc = samba_export(cfg, s->mountpoint, &eo, msg, sizeof(msg));
+		for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n")) {
+			rc < 0 ? log_error("export: %s", line) : log_info("export: %s", line);
+		}
+	}
+}
+
+static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
+{
+	struct share_ctx *s = arg;
+	char msg[1024] = "";
+
+	if (events & FS_EVENT_START) {
+		share_start(s, cfg);
+		return;
+	}
+	if ((events & WATCH_RELOAD) && s->smbd &&
+	    samba_private_update(s->smbd, cfg, msg, sizeof(msg)) < 0) {
+		log_error("share: %s", msg);
+	}
+	if ((events & WATCH_CHILD) && s->smbd && samba_private_tend(s->smbd, msg, sizeof(msg)) < 0) {
+		log_error("share: %s", msg);
+	}
+}
+
 static void announce(const char *mp, const struct resolver_view *v)
 {
 	fprintf(stderr, "pxeimagesfs: serving %s/%s from", mp, v->images_path);
@@ -206,6 +251,7 @@ int cmd_mount(int argc, char **argv)
 	struct pxe_config *cfg = NULL;
 	struct resolver_view *view = NULL;
 	struct fs *fs = NULL;
+	struct share_ctx share = {0};
 	char mp[PATH_MAX];
 	char err[512] = "";
 	int rc = parse(argc, argv, &a);
@@ -226,6 +272,7 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	announce(mp, view);
+	share.mountpoint = mp;
 	if (fs_new(cfg, view, &fs, err, sizeof(err)) < 0) {
 		view = NULL;
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
@@ -236,13 +283,14 @@ int cmd_mount(int argc, char **argv)
 	                       .fuse_opts = a.opts,
 	                       .foreground = a.foreground,
 	                       .debug = a.debug,
-	                       .live_cfg = &cfg};
+	                       .live_cfg = &cfg, .hook = share_hook, .hook_arg = &share};
 	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
 		goto out;
 	}
 	rc = 0;
 out:
+	samba_private_stop(share.smbd);
 	fs_free(fs);
 	resolver_view_free(view);
 	cfg_free(cfg);

@@ -169,6 +169,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	if (o->live_cfg && live_start(fs, o) < 0) {
 		log_warnx("cannot follow the drives live; the view stays as mounted");
 	}
+	live_notify_ready(fs); /* resolved and mounted: systemd may start smbd now */
 	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
 	live_stop(fs);
 	if (rc < 0) {

@@ -217,6 +217,7 @@ struct live {
 int status_write(struct live *l);
 void status_remove(struct live *l);
 int live_start(struct fs *fs, const struct fs_options *o);
+void live_notify_ready(struct fs *fs); /* systemd: READY=1 with a STATUS= summary */
 void live_stop(struct fs *fs);
 void ops_fill_attr(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
 int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);

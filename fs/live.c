@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "fs_int.h"
@@ -87,6 +88,31 @@ static void describe(const struct resolver_view *old, const struct resolver_view
 	}
 }
 
+/* systemd: a one-line summary of the view (STATUS=). */
+static void notify_status(struct fsview *v, const char *prefix)
+{
+	const struct resolver_view *rv = v->rv;
+	char roots[512] = "";
+
+	for (size_t r = 0; r < rv->n_roots; r++) {
+		add_part(roots, sizeof(roots), "%s", rv->drives[rv->roots[r]].name);
+	}
+	if (rv->n_roots == 0) {
+		sd_notifyf(0, "%sSTATUS=degraded: no drive holds the images", prefix);
+	} else {
+		sd_notifyf(0, "%sSTATUS=serving %s; primary %s", prefix, roots,
+		           rv->primary >= 0 ? rv->drives[rv->primary].name : "none (read-only)");
+	}
+}
+
+void live_notify_ready(struct fs *fs)
+{
+	struct fsview *v = fsview_get(fs);
+
+	notify_status(v, "READY=1\n");
+	fsview_put(v);
+}
+
 static const char *cause_of(unsigned ev)
 {
 	return ev & WATCH_RELOAD    ? "SIGHUP (configuration reloaded)"
@@ -126,6 +152,9 @@ static void rescan(struct live *l, unsigned ev)
 	}
 	nodes_invalidate_all(l->fs);
 	log_info("view: %s", what);
+	cur = fsview_get(l->fs);
+	notify_status(cur, "");
+	fsview_put(cur);
 	clock_gettime(CLOCK_REALTIME, &l->changed);
 	snprintf(l->cause, sizeof(l->cause), "%s", cause_of(ev));
 	snprintf(l->summary, sizeof(l->summary), "%s", what);
@@ -168,13 +197,22 @@ static void *live_main(void *arg)
 		l->hook(l->hook_arg, *l->cfg, FS_EVENT_START);
 	}
 	while (!((ev = watch_wait(l->w)) & WATCH_STOP)) {
+		if (ev & WATCH_TICK) {
+			sd_notify(0, "WATCHDOG=1");
+		}
 		if (ev & WATCH_RELOAD) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+			           (unsigned long long)now.tv_sec * 1000000ULL +
+			               (unsigned long long)now.tv_nsec / 1000);
 			reload(l);
+			live_notify_ready(l->fs);
 		}
 		if (l->hook) {
 			l->hook(l->hook_arg, *l->cfg, ev);
 		}
-		if (ev & ~(unsigned)WATCH_CHILD) {
+		if (ev & ~(unsigned)(WATCH_CHILD | WATCH_TICK)) {
 			rescan(l, ev);
 		}
 	}
@@ -194,6 +232,10 @@ int live_start(struct fs *fs, const struct fs_options *o)
 	l->fs = fs;
 	l->cfg = o->live_cfg;
 	l->hook = o->hook;
+	uint64_t usec = 0;
+	if (sd_watchdog_enabled(0, &usec) > 0) {
+		watch_set_tick(l->w, (unsigned)(usec / 2000)); /* ping twice per period */
+	}
 	l->hook_arg = o->hook_arg;
 	snprintf(l->mountpoint, sizeof(l->mountpoint), "%s", o->mountpoint);
 	clock_gettime(CLOCK_REALTIME, &l->started);

@@ -7,7 +7,7 @@ PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config
 	libfuse3-dev libsmbclient-dev libmount-dev libblkid-dev libsystemd-dev libssl-dev
 	libjson-c-dev)
 # Run: FUSE helpers and the mount tools.
-PXE_RUN_DEPS=(fuse3 mount util-linux)
+PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.
 PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr)
 

@@ -137,6 +137,7 @@ enum {
 	WATCH_TIMER = 16,  /* the periodic rescan */
 	WATCH_STOP = 32,   /* watch_stop() was called */
 	WATCH_CHILD = 64,  /* SIGCHLD: a child process (the private smbd) changed state */
+	WATCH_TICK = 128,  /* the heartbeat of watch_set_tick (e.g. a systemd watchdog) */
 };
 
 /* watch_block_signals -- block SIGHUP, SIGUSR1 and SIGCHLD in the calling thread (and
@@ -147,6 +148,7 @@ void watch_block_signals(void);
 /* watch_new -- a watch with a periodic rescan every INTERVAL_MS (0: none). */
 int watch_new(unsigned interval_ms, struct watch **out);
 int watch_set_interval(struct watch *w, unsigned interval_ms);
+int watch_set_tick(struct watch *w, unsigned interval_ms); /* 0: none */
 
 /* watch_follow -- watch the folders of V's online drives (roots and the
  * folders down to the images folder), replacing the previous set. */

@@ -38,6 +38,7 @@ struct watch {
 	int ino_fd;
 	int sig_fd;
 	int timer_fd;
+	int tick_fd; /* watch_set_tick: a heartbeat that is not a rescan */
 	int stop_fd;
 };
 
@@ -52,14 +53,24 @@ void watch_block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-int watch_set_interval(struct watch *w, unsigned ms)
+static int set_timer(int fd, unsigned ms)
 {
 	struct itimerspec its = {0};
 
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	its.it_interval = its.it_value;
-	return timerfd_settime(w->timer_fd, 0, &its, NULL) == 0 ? 0 : -errno;
+	return timerfd_settime(fd, 0, &its, NULL) == 0 ? 0 : -errno;
+}
+
+int watch_set_interval(struct watch *w, unsigned ms)
+{
+	return set_timer(w->timer_fd, ms);
+}
+
+int watch_set_tick(struct watch *w, unsigned ms)
+{
+	return set_timer(w->tick_fd, ms);
 }
 
 void watch_free(struct watch *w)
@@ -86,7 +97,7 @@ int watch_new(unsigned interval_ms, struct watch **out)
 	if (!w) {
 		return -ENOMEM;
 	}
-	w->ino_fd = w->sig_fd = w->timer_fd = w->stop_fd = -1;
+	w->ino_fd = w->sig_fd = w->timer_fd = w->tick_fd = w->stop_fd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
@@ -99,8 +110,10 @@ int watch_new(unsigned interval_ms, struct watch **out)
 	w->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	w->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (rc == 0 && (w->ino_fd < 0 || w->sig_fd < 0 || w->timer_fd < 0 || w->stop_fd < 0)) {
+	if (rc == 0 && (w->ino_fd < 0 || w->sig_fd < 0 || w->timer_fd < 0 || w->tick_fd < 0 ||
+	                w->stop_fd < 0)) {
 		rc = -errno;
 	}
 	rc = rc < 0 || interval_ms == 0 ? rc : watch_set_interval(w, interval_ms);
@@ -196,7 +209,10 @@ static unsigned drain(struct watch *w, const struct pollfd *fds)
 	if (fds[3].revents && read(w->timer_fd, buf, 8) > 0) {
 		ev |= WATCH_TIMER;
 	}
-	if (fds[4].revents) {
+	if (fds[4].revents && read(w->tick_fd, buf, 8) > 0) {
+		ev |= WATCH_TICK;
+	}
+	if (fds[5].revents) {
 		ev |= WATCH_STOP;
 	}
 	return ev;
@@ -204,19 +220,20 @@ static unsigned drain(struct watch *w, const struct pollfd *fds)
 
 unsigned watch_wait(struct watch *w)
 {
-	struct pollfd fds[5] = {
-	    {.fd = w->mon_fd, .events = POLLIN},  {.fd = w->ino_fd, .events = POLLIN},
-	    {.fd = w->sig_fd, .events = POLLIN},  {.fd = w->timer_fd, .events = POLLIN},
-	    {.fd = w->stop_fd, .events = POLLIN},
+	struct pollfd fds[6] = {
+	    {.fd = w->mon_fd, .events = POLLIN},   {.fd = w->ino_fd, .events = POLLIN},
+	    {.fd = w->sig_fd, .events = POLLIN},   {.fd = w->timer_fd, .events = POLLIN},
+	    {.fd = w->tick_fd, .events = POLLIN},  {.fd = w->stop_fd, .events = POLLIN},
 	};
 	unsigned ev = 0;
 	int waited = 0;
 
-	while (poll(fds, 5, -1) < 0 && errno == EINTR) {
+	while (poll(fds, 6, -1) < 0 && errno == EINTR) {
 	}
 	ev = drain(w, fds);
-	/* a mount or a copy makes several events: take them as one */
-	while (!(ev & WATCH_STOP) && waited < DEBOUNCE_MAX_MS && poll(fds, 5, DEBOUNCE_MS) > 0) {
+	/* a mount or a copy makes several events: take them as one (not a lone tick) */
+	while (!(ev & (WATCH_STOP | WATCH_TICK)) && waited < DEBOUNCE_MAX_MS &&
+	       poll(fds, 6, DEBOUNCE_MS) > 0) {
 		ev |= drain(w, fds);
 		waited += DEBOUNCE_MS;
 	}

@@ -1,0 +1,117 @@
+/* export.h -- the SMB share of the view: smb.conf text, the system smbd's
+ * include, a private smbd, and the client-side check with libsmbclient.
+ *
+ * Nothing here exits or prints to stdout: results and reasons come back in
+ * caller-provided buffers (config/CLI style: 0 or -1 with a message).
+ * Functions are not thread-safe unless they say so.
+ */
+#ifndef PXE_EXPORT_H
+#define PXE_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* ---- share.c: the text we generate --------------------------------------------------------- */
+
+/* samba_share_path -- the share's path: the images folder inside the view
+ * mounted at MOUNTPOINT (never the bare mountpoint). Returns 0 or -1. */
+int samba_share_path(const struct pxe_config *cfg, const char *mountpoint, char *out, size_t len);
+
+/* samba_share_block -- the [share] section for CFG, one parameter a line,
+ * comments on their own lines. Returns a malloc'd string (caller frees) or
+ * NULL when out of memory. */
+char *samba_share_block(const struct pxe_config *cfg, const char *mountpoint);
+
+/* samba_private_dir -- <state directory>/samba: the private smbd's tree. */
+int samba_private_dir(const struct pxe_config *cfg, char *out, size_t len);
+
+/* samba_private_conf -- the whole smb.conf of the private smbd ([global]
+ * with its own private/lock/state/cache/pid directories, passdb, port and
+ * interfaces, then the share block). Returns a malloc'd string or NULL. */
+char *samba_private_conf(const struct pxe_config *cfg, const char *mountpoint);
+
+/* ---- system.c: samba = system ---------------------------------------------------------------- */
+
+struct samba_export_opts {
+	bool dry_run; /* say what would change; change nothing */
+	bool repair;  /* comment out conflicting definitions, after a backup */
+	bool remove;  /* undo all our changes */
+	const char *testparm;   /* program names; NULL = "testparm", ... from PATH */
+	const char *smbcontrol;
+	const char *net;
+	bool no_reload; /* do not run smbcontrol (tests without a running smbd) */
+};
+
+/* samba_export -- write our include file atomically, make the marked include
+ * line the last line of cfg->share.smb_conf (idempotent), validate with
+ * testparm, reload smbd; report conflicting definitions of the share name
+ * as file:line. REPORT gets what was done, one line each. Returns 0, or -1
+ * with the reason in REPORT; on -1 no file was changed. */
+int samba_export(const struct pxe_config *cfg, const char *mountpoint,
+                 const struct samba_export_opts *o, char *report, size_t len);
+
+/* ---- private.c: samba = private --------------------------------------------------------------- */
+
+struct samba_private;
+
+/* samba_private_start -- write the private smb.conf and start smbd on it;
+ * returns 0 once it listens, or -1 with the reason in ERR. */
+int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
+                        struct samba_private **out, char *err, size_t len);
+
+/* samba_private_tend -- restart smbd if it died (call it now and then from
+ * one thread). Returns 0, or -1 with the reason in ERR when it cannot. */
+int samba_private_tend(struct samba_private *p, char *err, size_t len);
+
+/* samba_private_update -- CFG replaces the configuration (after a reload):
+ * rewrite the private smb.conf and have smbd read it again (SIGHUP). */
+int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, char *err,
+                         size_t len);
+
+/* samba_private_stop -- stop smbd by its pid and free P (NULL is a no-op). */
+void samba_private_stop(struct samba_private *p);
+
+/* samba_passwd -- add or update USER with PASSWORD in the private smbd's
+ * passdb (the Unix user must exist). Returns 0 or -1 with the reason. */
+int samba_passwd(const struct pxe_config *cfg, const char *user, const char *password, char *err,
+                 size_t len);
+
+/* ---- check.c: the client side ---------------------------------------------------------------- */
+
+enum check_status { CHECK_OK = 0, CHECK_WARNING = 1, CHECK_CRITICAL = 2 };
+
+struct check_opts {
+	const char *url;           /* smb://host[:port]/share; NULL: from the config */
+	const char *user;          /* NULL: guest (only with guest = true) */
+	const char *password_file; /* first line is the password */
+	bool guest;
+	bool deep;                 /* also compare SHA-256 of every file */
+	const char *mountpoint;    /* the local view to compare with */
+	int timeout_ms;            /* per connection attempt; 0 = 5000 */
+};
+
+struct check_result {
+	enum check_status status;
+	char kind[48];     /* ok, share_not_defined, path_missing, path_stale, share_empty,
+	                    * access_denied, wrong_credentials, unreachable, protocol_mismatch,
+	                    * content_differs, error */
+	char message[1024]; /* plain words: what is wrong and what to do */
+	size_t files_remote;
+	size_t files_local;
+	size_t differences;
+	char *details;     /* malloc'd: one line per difference (may be NULL) */
+};
+
+/* check_run -- connect with libsmbclient (a fresh context), list the share
+ * recursively and compare it with the local view. Always fills RES. */
+void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct check_result *res);
+
+/* check_result_json -- RES as JSON (malloc'd), or NULL when out of memory. */
+char *check_result_json(const struct check_result *res, const struct check_opts *o);
+
+void check_result_fini(struct check_result *res);
+
+#endif /* PXE_EXPORT_H */

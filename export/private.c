@@ -1,0 +1,308 @@
+/* private.c -- samba = private: our own smbd, its config, and its users.
+ *
+ * Writes <state directory>/samba/smb.conf (private, lock, state, cache and
+ * pid directories beside it), starts smbd in the foreground as our child,
+ * waits until it listens, restarts it when it dies (at most a few times a
+ * minute) and stops it by its pid. Not thread-safe: one thread owns it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "export.h"
+
+#define START_WAIT_MS 10000
+#define MAX_RESTARTS 5 /* a minute */
+
+struct samba_private {
+	const struct pxe_config *cfg; /* borrowed */
+	char mountpoint[4096];
+	char dir[4096];
+	char conf[4200];
+	pid_t pid;
+	time_t window;      /* start of the current minute of restarts */
+	unsigned restarts;  /* in that minute */
+};
+
+static int mkdirs(const char *dir, char *err, size_t len)
+{
+	static const char *const subs[] = {"", "/private", "/lock", "/state", "/cache",
+	                                   "/pid", "/ncalrpc", "/bind-dns"};
+	char path[4200];
+
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
+		if (mkdir(path, i == 1 ? 0700 : 0755) < 0 && errno != EEXIST) {
+			snprintf(err, len, "cannot create %s: %s (is the state directory writable?)",
+			         path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Write the private smb.conf atomically. */
+static int write_conf(const struct pxe_config *cfg, const char *mountpoint, const char *conf,
+                      char *err, size_t len)
+{
+	char tmp[4300];
+	char *text = samba_private_conf(cfg, mountpoint);
+	FILE *f = NULL;
+	int rc = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", conf);
+	f = text ? fopen(tmp, "w") : NULL;
+	if (!f) {
+		snprintf(err, len, "cannot write %s: %s", tmp, text ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		snprintf(err, len, "cannot write %s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		goto out;
+	}
+	fclose(f);
+	if (rename(tmp, conf) < 0) {
+		snprintf(err, len, "cannot replace %s: %s", conf, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int prepare(const struct pxe_config *cfg, const char *mountpoint, char *dir, size_t dlen,
+                   char *conf, size_t clen, char *err, size_t len)
+{
+	if (samba_private_dir(cfg, dir, dlen) < 0 ||
+	    snprintf(conf, clen, "%s/smb.conf", dir) >= (int)clen) {
+		snprintf(err, len, "the state directory path is too long");
+		return -1;
+	}
+	mkdir(cfg->state_dir, 0755);
+	if (mkdirs(dir, err, len) < 0) {
+		return -1;
+	}
+	return write_conf(cfg, mountpoint, conf, err, len);
+}
+
+/* The address to probe: the first IPv4 address in `interfaces`, else loopback. */
+static void probe_addr(const struct pxe_config *cfg, struct sockaddr_in *sa)
+{
+	char first[64] = "127.0.0.1";
+
+	if (cfg->share.interfaces) {
+		sscanf(cfg->share.interfaces, "%63[^ ,/]", first);
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)cfg->share.port);
+	if (inet_pton(AF_INET, first, &sa->sin_addr) != 1) {
+		inet_pton(AF_INET, "127.0.0.1", &sa->sin_addr);
+	}
+}
+
+static bool listening(const struct pxe_config *cfg)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	probe_addr(cfg, &sa);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ok;
+}
+
+static pid_t spawn(const char *dir, const char *conf)
+{
+	char cfgarg[4300];
+	char out[4300];
+	pid_t pid = fork();
+
+	if (pid != 0) {
+		return pid;
+	}
+	snprintf(cfgarg, sizeof(cfgarg), "--configfile=%s", conf);
+	snprintf(out, sizeof(out), "%s/smbd.out", dir);
+	int null = open("/dev/null", O_RDONLY);
+	int log = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* the daemon blocks some; smbd wants them */
+	setpgid(0, 0); /* its own group: smbd's helpers (samba-dcerpcd, ...) stop with it */
+	dup2(null, 0);
+	dup2(log, 1);
+	dup2(log, 2);
+	execlp("smbd", "smbd", "--foreground", "--no-process-group", cfgarg, (char *)NULL);
+	dprintf(2, "pxeimagesfs: cannot run smbd: %s\n", strerror(errno));
+	_exit(127);
+}
+
+/* Start smbd and wait until it listens (or dies). */
+static int start(struct samba_private *p, char *err, size_t len)
+{
+	struct timespec nap = {0, 50 * 1000 * 1000};
+	int status = 0;
+
+	p->pid = spawn(p->dir, p->conf);
+	if (p->pid < 0) {
+		snprintf(err, len, "cannot start smbd: %s", strerror(errno));
+		return -1;
+	}
+	for (int waited = 0; waited < START_WAIT_MS; waited += 50) {
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			snprintf(err, len,
+			         "smbd exited at start (status %d); see %s/smbd.out and %s/log.smbd "
+			         "(is smbd installed, and port %d free?)",
+			         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), p->dir,
+			         p->dir, p->cfg->share.port);
+			p->pid = -1;
+			return -1;
+		}
+		if (listening(p->cfg)) {
+			return 0;
+		}
+		nanosleep(&nap, NULL);
+	}
+	snprintf(err, len, "smbd did not listen on port %d within %d s; see %s/log.smbd",
+	         p->cfg->share.port, START_WAIT_MS / 1000, p->dir);
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	p->pid = -1;
+	return -1;
+}
+
+int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
+                        struct samba_private **out, char *err, size_t len)
+{
+	struct samba_private *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	p->cfg = cfg;
+	p->pid = -1;
+	snprintf(p->mountpoint, sizeof(p->mountpoint), "%s", mountpoint);
+	if (prepare(cfg, mountpoint, p->dir, sizeof(p->dir), p->conf, sizeof(p->conf), err, len) <
+	            0 ||
+	    start(p, err, len) < 0) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+int samba_private_tend(struct samba_private *p, char *err, size_t len)
+{
+	time_t now = time(NULL);
+	int status = 0;
+
+	if (!p || (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == 0)) {
+		return 0; /* still running */
+	}
+	if (p->pid > 0) {
+		kill(-p->pid, SIGKILL); /* what is left of the old smbd's group */
+		p->pid = -1;
+	}
+	if (now - p->window >= 60) {
+		p->window = now;
+		p->restarts = 0;
+	}
+	if (p->restarts >= MAX_RESTARTS) {
+		snprintf(err, len, "smbd died %u times within a minute; not restarting it (see %s)",
+		         p->restarts, p->dir);
+		return -1;
+	}
+	p->restarts++;
+	return start(p, err, len);
+}
+
+int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, char *err,
+                         size_t len)
+{
+	p->cfg = cfg;
+	if (write_conf(cfg, p->mountpoint, p->conf, err, len) < 0) {
+		return -1;
+	}
+	if (p->pid > 0) {
+		kill(p->pid, SIGHUP);
+	}
+	return 0;
+}
+
+void samba_private_stop(struct samba_private *p)
+{
+	struct timespec nap = {0, 50 * 1000 * 1000};
+
+	if (!p) {
+		return;
+	}
+	if (p->pid > 0 && kill(-p->pid, SIGTERM) == 0) {
+		for (int i = 0; i < 100 && waitpid(p->pid, NULL, WNOHANG) == 0; i++) {
+			nanosleep(&nap, NULL);
+		}
+		if (kill(p->pid, 0) == 0) {
+			kill(-p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+		kill(-p->pid, SIGKILL); /* helpers that outlived smbd */
+	}
+	free(p);
+}
+
+int samba_passwd(const struct pxe_config *cfg, const char *user, const char *password, char *err,
+                 size_t len)
+{
+	char dir[4096];
+	char conf[4200];
+	char cmd[8600];
+	FILE *f = NULL;
+	int st = 0;
+
+	if (!getpwnam(user)) {
+		snprintf(err, len, "there is no Unix user '%s'; create it first (useradd -M %s)", user,
+		         user);
+		return -1;
+	}
+	if (strpbrk(user, "'\"\\$`;&|<> \t\n")) {
+		snprintf(err, len, "'%s' is not a user name smbpasswd accepts", user);
+		return -1;
+	}
+	if (prepare(cfg, cfg->mountpoint, dir, sizeof(dir), conf, sizeof(conf), err, len) < 0) {
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "smbpasswd -c '%s' -s -a '%s' >/dev/null 2>&1", conf, user);
+	f = popen(cmd, "w");
+	if (!f) {
+		snprintf(err, len, "cannot run smbpasswd: %s", strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%s\n%s\n", password, password);
+	st = pclose(f);
+	if (st != 0) {
+		snprintf(err, len, "smbpasswd failed (exit %d) adding %s to %s", WEXITSTATUS(st), user,
+		         conf);
+		return -1;
+	}
+	return 0;
+}

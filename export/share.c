@@ -1,0 +1,150 @@
+/* share.c -- the smb.conf text pxeimagesfs generates.
+ *
+ * The share points at the images folder inside the view, never the bare
+ * mountpoint, so an unmounted view fails loudly instead of serving an empty
+ * folder. Settings suit a FUSE view (no kernel oplocks/share modes, no POSIX
+ * locking, DOS attributes in xattrs). smb.conf has no inline comments, so
+ * every comment is a line of its own. Pure string work; thread-safe.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+
+struct buf {
+	char *s;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (b->failed) {
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = (b->len + (size_t)n + 1) * 2;
+		char *ns = realloc(b->s, cap);
+		if (!ns) {
+			b->failed = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static char *done(struct buf *b)
+{
+	if (b->failed) {
+		free(b->s);
+		return NULL;
+	}
+	return b->s;
+}
+
+int samba_share_path(const struct pxe_config *cfg, const char *mountpoint, char *out, size_t len)
+{
+	bool root = strcmp(mountpoint, "/") == 0;
+
+	return snprintf(out, len, "%s/%s", root ? "" : mountpoint, cfg->images_path) < (int)len ? 0
+	                                                                                      : -1;
+}
+
+static void share_lines(struct buf *b, const struct pxe_config *cfg, const char *path)
+{
+	const struct cfg_share *s = &cfg->share;
+
+	put(b, "# pxeimagesfs: the stable view of the PXE boot images (generated; do not edit)\n");
+	put(b, "[%s]\n", s->name);
+	put(b, "\tcomment = PXE boot images (pxeimagesfs view)\n");
+	put(b, "\tpath = %s\n", path);
+	put(b, "\tread only = %s\n", s->read_only ? "yes" : "no");
+	put(b, "\tguest ok = %s\n", s->guest_ok ? "yes" : "no");
+	if (s->valid_users) {
+		put(b, "\tvalid users = %s\n", s->valid_users);
+	}
+	if (s->write_list) {
+		put(b, "\twrite list = %s\n", s->write_list);
+	}
+	put(b, "\t# a FUSE view: locks and share modes stay in smbd, DOS attributes in xattrs\n");
+	put(b, "\tkernel oplocks = no\n\tkernel share modes = no\n\tposix locking = no\n");
+	put(b, "\tea support = yes\n\tstore dos attributes = yes\n");
+	if (s->n_params) {
+		put(b, "\t# passed through from %s\n", cfg->file);
+	}
+	for (size_t i = 0; i < s->n_params; i++) {
+		put(b, "\t%s = %s\n", s->params[i].key, s->params[i].value);
+	}
+}
+
+char *samba_share_block(const struct pxe_config *cfg, const char *mountpoint)
+{
+	struct buf b = {0};
+	char path[8192];
+
+	if (samba_share_path(cfg, mountpoint, path, sizeof(path)) < 0) {
+		return NULL;
+	}
+	share_lines(&b, cfg, path);
+	return done(&b);
+}
+
+int samba_private_dir(const struct pxe_config *cfg, char *out, size_t len)
+{
+	return snprintf(out, len, "%s/samba", cfg->state_dir) < (int)len ? 0 : -1;
+}
+
+static void private_global(struct buf *b, const struct pxe_config *cfg, const char *dir)
+{
+	const struct cfg_share *s = &cfg->share;
+
+	put(b, "# pxeimagesfs: smb.conf of the private smbd (generated; do not edit)\n[global]\n");
+	put(b, "\tserver role = standalone server\n\tworkgroup = WORKGROUP\n");
+	put(b, "\tnetbios name = PXEIMAGESFS\n\tserver string = pxeimagesfs\n");
+	put(b, "\tsmb ports = %d\n", s->port);
+	if (s->interfaces) {
+		put(b, "\tinterfaces = %s\n\tbind interfaces only = yes\n", s->interfaces);
+	}
+	put(b, "\tprivate dir = %s/private\n\tlock directory = %s/lock\n", dir, dir);
+	put(b, "\tstate directory = %s/state\n\tcache directory = %s/cache\n", dir, dir);
+	put(b, "\tpid directory = %s/pid\n\tncalrpc dir = %s/ncalrpc\n", dir, dir);
+	put(b, "\tbinddns dir = %s/bind-dns\n", dir);
+	put(b, "\tpassdb backend = tdbsam:%s/private/passdb.tdb\n", dir);
+	put(b, "\tlog file = %s/log.smbd\n\tmax log size = 1000\n\tlog level = 1\n", dir);
+	put(b, "\tmap to guest = %s\n\tguest account = nobody\n", s->guest_ok ? "Bad User" : "Never");
+	put(b, "\tserver min protocol = SMB2_02\n");
+	put(b, "\tload printers = no\n\tprinting = bsd\n\tprintcap name = /dev/null\n");
+	put(b, "\tdisable spoolss = yes\n\tdisable netbios = yes\n");
+	put(b, "\tusershare path =\n\tregistry shares = no\n\tconfig backend = file\n\n");
+}
+
+char *samba_private_conf(const struct pxe_config *cfg, const char *mountpoint)
+{
+	struct buf b = {0};
+	char dir[4096];
+	char path[8192];
+
+	if (samba_private_dir(cfg, dir, sizeof(dir)) < 0 ||
+	    samba_share_path(cfg, mountpoint, path, sizeof(path)) < 0) {
+		return NULL;
+	}
+	private_global(&b, cfg, dir);
+	share_lines(&b, cfg, path);
+	return done(&b);
+}

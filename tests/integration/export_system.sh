@@ -1,0 +1,183 @@
+#!/bin/bash
+# export_system.sh -- `pxeimagesfs export` (samba = system) against a throw-away smb.conf
+# and a private smbd playing the system one (127.0.0.1:44461, state under a temp dir):
+# include added last, idempotent, validation failure changes nothing, KB 947683 conflict
+# reported/repaired with a backup, --remove restores smb.conf. Never touches /etc/samba.
+# Needs root (smbd) and Samba's tools; exit 77 = skipped (a failure under CI=true).
+set -u
+BIN=${1:?usage: export_system.sh PXEIMAGESFS_BINARY}
+PORT=${PXE_TEST_SMB_PORT:-44461}
+SHARE='SMSPXEIMAGES$'
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() {
+	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
+	echo "SKIPPED: $*" >&2; exit 77
+}
+[ "$(id -u)" = 0 ] || need "needs root to run smbd"
+for tool in testparm smbcontrol smbd net sha256sum; do
+	command -v "$tool" >/dev/null || need "$tool not installed (Debian: samba, samba-common-bin)"
+done
+
+T=$(mktemp -d /tmp/pxeimagesfs-export.XXXXXX)
+SMBD_PID=
+cleanup() {
+	if [ -n "$SMBD_PID" ]; then kill "$SMBD_PID" 2>/dev/null; wait "$SMBD_PID" 2>/dev/null; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ETC_SUM=$(cat /etc/samba/smb.conf /etc/samba/pxeimagesfs.conf 2>/dev/null | sha256sum)
+sums() { sha256sum "$T/smb.conf" "$T/pxeimagesfs.conf" 2>/dev/null; ls -A "$T"; }
+# run ARGS...: the export, with its stdout in $out, stderr in $err and status in $rc
+run() {
+	"$BIN" export -c "$T/pxe.conf" "$@" >"$T/.out" 2>"$T/.err"; rc=$?
+	out=$(cat "$T/.out"); err=$(cat "$T/.err"); rm -f "$T/.out" "$T/.err"
+	echo "--- export $* -> exit $rc"; echo "$out"; [ -z "$err" ] || echo "$err" >&2
+}
+want_rc() { [ "$rc" = "$1" ] || fail "$2: exit $rc, want $1"; }
+
+mkdir -p "$T"/{pid,lock,state,cache,private,ncalrpc,bind-dns,scratch}
+cat >"$T/smb.conf" <<CONF
+[global]
+	workgroup = WORKGROUP
+	server role = standalone server
+	smb ports = $PORT
+	interfaces = 127.0.0.1
+	bind interfaces only = yes
+	disable netbios = yes
+	pid directory = $T/pid
+	lock directory = $T/lock
+	state directory = $T/state
+	cache directory = $T/cache
+	private dir = $T/private
+	ncalrpc dir = $T/ncalrpc
+	binddns dir = $T/bind-dns
+	passdb backend = tdbsam:$T/private/passdb.tdb
+	log file = $T/log.smbd
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+
+[scratch]
+	path = $T/scratch
+	read only = yes
+CONF
+cp "$T/smb.conf" "$T/orig.conf"
+cat >"$T/pxe.conf" <<CONF
+[global]
+    mountpoint = $T/view
+[share]
+    samba = system
+    smb.conf = $T/smb.conf
+    include file = $T/pxeimagesfs.conf
+    write list = @pxe-writers
+CONF
+VIEW_PATH="$T/view/RemoteInstall/SMSImages/SMSPKG"
+
+# the private smbd playing the system one; in a session of its own (setsid keeps the pid),
+# since without a process group of its own smbd signals its whole group when it stops
+setsid smbd --foreground --no-process-group --configfile="$T/smb.conf" </dev/null >"$T/smbd.out" 2>&1 &
+SMBD_PID=$!
+for _ in $(seq 100); do
+	smbcontrol --configfile="$T/smb.conf" smbd ping >/dev/null 2>&1 && break
+	kill -0 "$SMBD_PID" 2>/dev/null || fail "smbd did not start: $(cat "$T/smbd.out" "$T/log.smbd" 2>/dev/null | tail -5)"
+	sleep 0.1
+done
+smbcontrol --configfile="$T/smb.conf" smbd ping >/dev/null 2>&1 || fail "smbd does not answer smbcontrol"
+
+# --dry-run changes nothing
+before=$(sums)
+run --dry-run
+want_rc 0 "export --dry-run"
+[ "$(sums)" = "$before" ] || fail "--dry-run changed files"
+echo "$out" | grep -q "^would write $T/pxeimagesfs.conf" || fail "--dry-run: no 'would write'"
+echo "$out" | grep -q "^would reload smbd" || fail "--dry-run: no 'would reload'"
+
+# export: our include file, the marked include as the last line, smbd reloaded
+run
+want_rc 0 "export"
+[ "$(tail -n 1 "$T/smb.conf")" = "include = $T/pxeimagesfs.conf" ] || fail "include is not the last line"
+tail -n 2 "$T/smb.conf" | head -n 1 | grep -q "^# pxeimagesfs: include of the generated share" || fail "no marker before the include"
+[ "$(head -n -2 "$T/smb.conf")" = "$(cat "$T/orig.conf")" ] || fail "export changed more than the two last lines"
+grep -q "^	path = $VIEW_PATH\$" "$T/pxeimagesfs.conf" || fail "share path in the include file"
+grep -q "^	kernel oplocks = no\$" "$T/pxeimagesfs.conf" || fail "kernel oplocks in the include file"
+echo "$out" | grep -q "^reloaded smbd" || fail "smbd was not reloaded"
+[ "$(testparm -s --section-name="$SHARE" --parameter-name=path "$T/smb.conf" 2>/dev/null)" = "$VIEW_PATH" ] || fail "testparm path"
+
+# a second export changes nothing
+before=$(sums)
+run
+want_rc 0 "second export"
+[ "$(sums)" = "$before" ] || fail "second export changed files"
+echo "$out" | grep -q "already includes $T/pxeimagesfs.conf as its last line" || fail "second export: report"
+
+# a parameter testparm does not know: exit 2 naming it, every file untouched
+cp "$T/pxe.conf" "$T/good.conf"
+echo '    samba:bogus parameter = 1' >>"$T/pxe.conf"
+before=$(sums)
+run
+want_rc 2 "export with samba:bogus parameter"
+[ "$(sums)" = "$before" ] || fail "failed export changed files"
+bogus_line=$(grep -n 'samba:bogus parameter' "$T/pxe.conf" | cut -d: -f1)
+echo "$err" | grep -q "^error: .*'bogus parameter'.*samba:bogus parameter at $T/pxe.conf:$bogus_line" || fail "error does not name the parameter"
+cp "$T/good.conf" "$T/pxe.conf"
+
+# KB 947683: an old definition of the share on another drive, in smb.conf itself
+sed -i "s|^\\[scratch\\]|[$SHARE]\\n\tcomment = images on the old drive\\n\tpath = /old/D/RemoteInstall/SMSImages/SMSPKG\\n\\n[scratch]|" "$T/smb.conf"
+sed -i "s|^\\[scratch\\]|[$SHARE]\\n\tcomment = images on the old drive\\n\tpath = /old/D/RemoteInstall/SMSImages/SMSPKG\\n\\n[scratch]|" "$T/orig.conf"
+line=$(grep -n -F "[$SHARE]" "$T/smb.conf" | cut -d: -f1)
+[ -n "$line" ] || fail "test setup: conflicting section not written"
+run
+want_rc 1 "export with a conflicting definition"
+echo "$out" | grep -q -F "$T/smb.conf:$line: share $SHARE also defined here with path /old/D/RemoteInstall/SMSImages/SMSPKG (the share would not serve the view)" || fail "conflict not reported as file:line"
+echo "$out" | grep -q "^warning: 1 other definition of share $SHARE left in place: run 'pxeimagesfs export --repair'" || fail "no warning line"
+[ "$(tail -n 1 "$T/smb.conf")" = "include = $T/pxeimagesfs.conf" ] || fail "include not last with a conflict"
+
+# --repair: commented out after a backup equal to the old file
+cp "$T/smb.conf" "$T/before-repair.conf"
+run --repair
+want_rc 0 "export --repair"
+bak=$(ls "$T"/smb.conf.pxeimagesfs-bak.* 2>/dev/null)
+[ "$(echo "$bak" | grep -c .)" = 1 ] || fail "want one backup, have: $bak"
+cmp -s "$bak" "$T/before-repair.conf" || fail "backup differs from the old smb.conf"
+echo "$out" | grep -q -F "$T/smb.conf:$line: commented out [$SHARE]" || fail "repair not reported"
+echo "$out" | grep -q -F "backup of the old file: $bak" || fail "backup not named"
+[ "$(sed -n "${line}p" "$T/smb.conf")" = "# pxeimagesfs-repair: [$SHARE]" ] || fail "section header not commented out"
+sed -n "$((line + 2))p" "$T/smb.conf" | grep -q "^# pxeimagesfs-repair: 	path = /old/D/" || fail "path not commented out"
+[ "$(testparm -s --section-name="$SHARE" --parameter-name=path "$T/smb.conf" 2>/dev/null)" = "$VIEW_PATH" ] || fail "testparm path after repair"
+run
+want_rc 0 "export after --repair"
+echo "$out" | grep -q "also defined" && fail "conflict still reported after --repair"
+
+# --remove: our line and file gone; smb.conf is the original but for the repaired lines
+run --remove
+want_rc 0 "export --remove"
+[ -e "$T/pxeimagesfs.conf" ] && fail "--remove left the include file"
+grep -q "pxeimagesfs.conf\|# pxeimagesfs:" "$T/smb.conf" && fail "--remove left our lines in smb.conf"
+[ "$(sed 's/^# pxeimagesfs-repair: //' "$T/smb.conf")" = "$(cat "$T/orig.conf")" ] || fail "smb.conf after --remove differs from the original"
+echo "$out" | grep -q "^reloaded smbd" || fail "--remove did not reload smbd"
+before=$(sums)
+run --remove
+want_rc 0 "second --remove"
+[ "$(sums)" = "$before" ] || fail "second --remove changed files"
+
+# smbd not running: done, with a warning (exit 1)
+kill "$SMBD_PID"; wait "$SMBD_PID" 2>/dev/null; SMBD_PID=
+run
+want_rc 1 "export without smbd"
+echo "$out" | grep -q "^warning: smbd was not reloaded" || fail "no reload warning"
+[ "$(tail -n 1 "$T/smb.conf")" = "include = $T/pxeimagesfs.conf" ] || fail "include not written without smbd"
+
+# samba = private: nothing to export; says what to do
+sed -i 's/samba = system/samba = private/' "$T/pxe.conf"
+before=$(sums)
+run
+want_rc 2 "export with samba = private"
+echo "$err" | grep -q "samba = private.*set 'samba = system'" || fail "samba = private: message"
+[ "$(sums)" = "$before" ] || fail "samba = private changed files"
+
+[ "$(cat /etc/samba/smb.conf /etc/samba/pxeimagesfs.conf 2>/dev/null | sha256sum)" = "$ETC_SUM" ] || fail "/etc/samba was touched"
+echo "export_system: all checks passed"

@@ -1,0 +1,290 @@
+#!/bin/bash
+# smb_check.sh -- `pxeimagesfs check` against real smbd servers (SPEC sections 6 and 9): the
+# view served by the private smbd of `mount` (127.0.0.1:44471) is OK (names, sizes, --deep
+# SHA-256 of an 8 MiB image); then each failure is produced for real and must be named, with
+# its exit status: share not defined, wrong password (never OK as a guest, though the share
+# has `guest ok = yes`), server not reachable, and, on a throwaway smbd (44472), a stale share
+# path, access denied and an empty share; last, the images folder gone from every drive
+# (path missing) and back. Needs root, /dev/fuse, smbd, testparm and smbclient; exit 77 =
+# skipped (a failure under CI=true). Stops only the processes it started, by PID.
+set -u
+BIN=${1:?usage: smb_check.sh PXEIMAGESFS_BINARY}
+PORT=44471  # the private smbd of `pxeimagesfs mount`
+PORT2=44472 # a throwaway smbd started here
+DEAD=44479  # nothing listens there
+export LC_ALL=C
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() {
+	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
+	echo "SKIPPED: $*" >&2; exit 77
+}
+ok() { echo "ok - $*"; }
+
+[ "$(id -u)" = 0 ] || need "needs root (mounts, smbd, a test user)"
+[ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
+for tool in smbd:samba testparm:samba-common-bin smbclient:smbclient useradd:passwd \
+	userdel:passwd timeout:coreutils setsid:util-linux; do
+	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
+done
+[ -x "$BIN" ] || fail "$BIN: not an executable"
+BIN=$(readlink -f "$BIN")
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in $PORT $PORT2 $DEAD; do
+	if listening "$p"; then fail "port $p on 127.0.0.1 is already in use"; fi
+done
+
+T=$(mktemp -d /tmp/pxeimagesfs-check.XXXXXX) || fail "mktemp"
+chmod 755 "$T" # smbd reaches the view as the connected user (or nobody)
+CONF=$T/pxe.conf
+CONF2=$T/pxe2.conf
+S2=$T/state2/samba # the throwaway smbd's tree
+V=$T/view/RemoteInstall/SMSImages/SMSPKG
+TUSER=pxechk$$
+PW=$T/password
+DAEMON=  # `pxeimagesfs mount -f`
+SMBD2=   # the throwaway smbd
+MOUNTED=()
+USER_MADE=
+
+# stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
+stop_pid() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# Samba processes running on a config under $T (smbd, and the samba-dcerpcd and rpcd_*
+# helpers smbd starts on demand, which leave its process group): pids, helpers first
+our_samba() {
+	local p cmd
+	for p in /proc/[0-9]*; do
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		case "$cmd" in
+		"smbd "*" --configfile=$T/"*) echo "9 ${p#/proc/}" ;;
+		*" --configfile=$T/"*) echo "1 ${p#/proc/}" ;;
+		esac
+	done | sort -n | cut -d' ' -f2
+}
+
+cleanup() {
+	local rc=$? i pid
+	if [ -n "$DAEMON" ]; then stop_pid "$DAEMON"; fi
+	if [ -n "$SMBD2" ]; then stop_pid "$SMBD2"; fi
+	# Samba processes of ours left behind: smbd's helpers, or a smbd whose parent failed
+	for pid in $(our_samba); do stop_pid "$pid"; done
+	if mountpoint -q "$T/view"; then umount "$T/view" 2>/dev/null || umount -l "$T/view"; fi
+	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[i]}" 2>/dev/null; done
+	if [ -n "$USER_MADE" ]; then userdel "$TUSER" 2>/dev/null; fi
+	if [ "$rc" != 0 ] && [ -s "$T/daemon.log" ]; then
+		echo "--- last lines of the daemon's log" >&2
+		tail -n 30 "$T/daemon.log" >&2
+	fi
+	rm -rf --one-file-system "$T"
+}
+trap cleanup EXIT
+
+# wait_for WHAT CMD...: up to 10 s for CMD to succeed
+wait_for() {
+	local what=$1 i
+	shift
+	for ((i = 0; i < 200; i++)); do
+		"$@" && return 0
+		if [ -n "$DAEMON" ] && ! kill -0 "$DAEMON" 2>/dev/null; then
+			fail "the daemon exited while waiting for $what"
+		fi
+		sleep 0.05
+	done
+	fail "$what: not within 10 s"
+}
+
+# expect WHAT RC KIND ARGS...: `check --json ARGS` exits RC, names KIND, prints one line
+# (nothing on stderr: no libsmbclient noise, no sanitizer report)
+OUT=
+expect() {
+	local what=$1 want_rc=$2 kind=$3 rc
+	shift 3
+	OUT=$(timeout 30 "$BIN" check --json "$@" 2>"$T/check.err")
+	rc=$?
+	[ "$rc" = "$want_rc" ] || fail "$what: exit $rc, want $want_rc: $OUT $(cat "$T/check.err")"
+	grep -q "\"kind\": *\"$kind\"" <<<"$OUT" || fail "$what: want kind $kind: $OUT"
+	[ "$(wc -l <<<"$OUT")" = 1 ] || fail "$what: more than one line on stdout: $OUT"
+	[ ! -s "$T/check.err" ] || fail "$what: output on stderr: $(cat "$T/check.err")"
+}
+has() { grep -qF -- "$1" <<<"$OUT" || fail "$2: no '$1' in: $OUT"; }
+
+# --- drives, a user, the view and its private smbd -----------------------------------------
+
+for d in c d; do
+	mkdir "$T/$d"
+	mount -t tmpfs -o size=32m,mode=755 tmpfs "$T/$d" || need "cannot mount tmpfs"
+	MOUNTED+=("$T/$d")
+done
+CIMG=$T/c/RemoteInstall/SMSImages/SMSPKG
+DIMG=$T/d/RemoteInstall/SMSImages/SMSPKG
+mkdir -p "$CIMG/SMS00001" "$DIMG/SMS00002" "$T/old/SMS00001" "$T/empty" "$T/state" "$T/run"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$CIMG/SMS00001/boot.SMS00001.wim"
+head -c 4096 /dev/urandom >"$CIMG/SMS00001/wdsnbp.com"
+head -c 100000 /dev/urandom >"$DIMG/SMS00002/boot.SMS00002.wim"
+echo "boot sdi" >"$DIMG/boot.sdi"
+echo "an old image" >"$T/old/SMS00001/boot.SMS00001.wim"
+FILES=4
+
+useradd -M -N -s /usr/sbin/nologin "$TUSER" || fail "useradd $TUSER"
+USER_MADE=1
+printf 'pw-%s-ok\n' $$ >"$PW"
+printf 'not-the-password\n' >"$T/bad"
+chmod 600 "$PW" "$T/bad"
+
+cat >"$CONF" <<CONF
+[global]
+    mountpoint = $T/view
+    state directory = $T/state
+    run directory = $T/run
+    mount timeout = 0
+[drive:C]
+    path = $T/c
+    priority = 10
+[drive:D]
+    path = $T/d
+    priority = 20
+[share]
+    samba = private
+    port = $PORT
+    interfaces = 127.0.0.1
+    guest ok = yes
+    read only = yes
+CONF
+"$BIN" passwd -c "$CONF" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd $TUSER"
+"$BIN" mount -f -c "$CONF" 2>"$T/daemon.log" &
+DAEMON=$!
+wait_for "the view at $T/view" test -d "$V/SMS00001"
+wait_for "the private smbd on 127.0.0.1:$PORT" listening $PORT
+wait_for "smbd's pid file" test -s "$T/state/samba/pid/smbd.pid"
+ok "mount with samba = private: the view and its smbd on 127.0.0.1:$PORT"
+
+# --- OK ----------------------------------------------------------------------------------
+
+expect "as $TUSER" 0 ok -c "$CONF" --user "$TUSER" --password-file "$PW"
+has "\"files_remote\":$FILES," "as $TUSER"
+has "\"files_local\":$FILES," "as $TUSER"
+has '"status":"OK"' "as $TUSER"
+has "\"url\":\"smb://127.0.0.1:$PORT/SMSPXEIMAGES\$\"" "as $TUSER"
+ok "check as a user: OK, $FILES files, the default URL from the config"
+
+expect "--guest --deep" 0 ok -c "$CONF" --guest --deep
+has "SHA-256" "--guest --deep"
+ok "check --guest --deep: the 8 MiB image and the rest hash the same over SMB and in the view"
+
+out=$(timeout 30 "$BIN" check -c "$CONF")
+rc=$?
+if [ "$rc" != 0 ] || [[ "$out" != "SMB OK - "* ]]; then fail "human output: exit $rc: $out"; fi
+[ "$(wc -l <<<"$out")" = 1 ] || fail "human output: more than one line: $out"
+chmod 644 "$PW"
+timeout 30 "$BIN" check -c "$CONF" --user "$TUSER" --password-file "$PW" >/dev/null \
+	2>"$T/check.err" || fail "check with a readable password file: $(cat "$T/check.err")"
+grep -q "readable by every user" "$T/check.err" || fail "no warning about a readable password file"
+chmod 600 "$PW"
+ok "human output: one line 'SMB OK - ...'; a password file others can read is warned about"
+
+# --- failures on the private smbd --------------------------------------------------------
+
+expect "another share name" 2 share_not_defined -c "$CONF" --guest \
+	"smb://127.0.0.1:$PORT/NOSUCHSHARE"
+has "not defined" "another share name"
+ok "a share that is not defined: CRITICAL share_not_defined"
+
+expect "a wrong password" 2 wrong_credentials -c "$CONF" --user "$TUSER" --password-file "$T/bad"
+ok "a wrong password: CRITICAL wrong_credentials, not OK as a guest (the share has guest ok)"
+
+expect "an unknown user" 2 wrong_credentials -c "$CONF" --user "nosuch$$" \
+	--password-file "$T/bad"
+has "guest" "an unknown user"
+ok "an unknown user the server maps to guest: CRITICAL wrong_credentials"
+
+expect "a dead port" 2 unreachable -c "$CONF" --guest "smb://127.0.0.1:$DEAD/SMSPXEIMAGES\$"
+has "connection refused" "a dead port"
+ok "nothing listens on $DEAD: CRITICAL unreachable"
+
+# --- a throwaway smbd: a stale share, a denied one, an empty one -------------------------
+
+sed -e "s|^    state directory = .*|    state directory = $T/state2|" \
+	-e "s|^    port = .*|    port = $PORT2|" "$CONF" >"$CONF2"
+mkdir -p "$T/state2"
+"$BIN" passwd -c "$CONF2" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd -c $CONF2"
+# passwd wrote a generated smb.conf there; this server has its own
+cat >"$S2/smb.conf" <<SMBCONF
+[global]
+	server role = standalone server
+	netbios name = PXECHECKOLD
+	smb ports = $PORT2
+	interfaces = 127.0.0.1
+	bind interfaces only = yes
+	private dir = $S2/private
+	lock directory = $S2/lock
+	state directory = $S2/state
+	cache directory = $S2/cache
+	pid directory = $S2/pid
+	ncalrpc dir = $S2/ncalrpc
+	binddns dir = $S2/bind-dns
+	passdb backend = tdbsam:$S2/private/passdb.tdb
+	log file = $S2/log.smbd
+	map to guest = Bad User
+	guest account = nobody
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+	disable netbios = yes
+# the share as it was before the images moved: the old folder, not the view
+[SMSPXEIMAGES\$]
+	path = $T/old
+	guest ok = yes
+	read only = yes
+[DENIED]
+	path = $V
+	valid users = someoneelse
+[EMPTY]
+	path = $T/empty
+	guest ok = yes
+SMBCONF
+mkdir -p "$S2/private" "$S2/lock" "$S2/state" "$S2/cache" "$S2/pid" "$S2/ncalrpc" "$S2/bind-dns"
+# its own process group (setsid execs in place: $! is smbd): smbd signals its group at exit
+setsid smbd --foreground --no-process-group --configfile="$S2/smb.conf" </dev/null \
+	>"$T/smbd2.log" 2>&1 &
+SMBD2=$!
+wait_for "the throwaway smbd on 127.0.0.1:$PORT2" listening $PORT2
+
+expect "the old share" 2 path_stale -c "$CONF2" --guest "smb://127.0.0.1:$PORT2/SMSPXEIMAGES\$"
+has "stale: the share SMSPXEIMAGES\$ points at $T/old, not the view at $V" "the old share"
+ok "a share still pointing at the old folder: CRITICAL path_stale, both paths named"
+
+expect "valid users" 2 access_denied -c "$CONF2" --user "$TUSER" --password-file "$PW" \
+	"smb://127.0.0.1:$PORT2/DENIED"
+ok "a share the user may not open (valid users): CRITICAL access_denied"
+
+expect "an empty share" 2 share_empty -c "$CONF" --guest "smb://127.0.0.1:$PORT2/EMPTY"
+has "while drive D ($DIMG) holds 2 packages" "an empty share"
+ok "an empty share while a drive holds the packages: CRITICAL share_empty naming the drive"
+
+# --- the images folder gone from every drive: the share's path is missing ----------------
+
+for d in c d; do
+	mv "$T/$d/RemoteInstall" "$T/$d/RemoteInstall.away" || fail "moving $d's images folder away"
+done
+wait_for "the view to lose its images folder" test ! -e "$V"
+expect "no images folder" 2 path_missing -c "$CONF" --guest
+has "does not exist" "no images folder"
+has "no drive holds the images" "no images folder"
+ok "no drive holds the images: CRITICAL path_missing, naming the cause"
+
+for d in c d; do
+	mv "$T/$d/RemoteInstall.away" "$T/$d/RemoteInstall" || fail "moving $d's images folder back"
+done
+wait_for "the view to show the images again" test -d "$V/SMS00002"
+expect "images back" 0 ok -c "$CONF" --guest
+ok "the images back: OK again"
+
+echo "smb_check: all checks passed"
