@@ -5,8 +5,8 @@
 # its exit status: share not defined, wrong password (never OK as a guest, though the share
 # has `guest ok = yes`), server not reachable, and, on a throwaway smbd (44472), a stale share
 # path, access denied and an empty share; last, the images folder gone from every drive
-# (path missing) and back. Needs root, /dev/fuse, smbd, testparm and smbclient; exit 77 =
-# skipped (a failure under CI=true). Stops only the processes it started, by PID.
+# (path missing) and back. Needs root, /dev/fuse, smbd and testparm; exit 77 = skipped (a
+# failure under CI=true). Stops only the processes it started, by PID; takes about 6 s.
 set -u
 BIN=${1:?usage: smb_check.sh PXEIMAGESFS_BINARY}
 PORT=44471  # the private smbd of `pxeimagesfs mount`
@@ -23,8 +23,8 @@ ok() { echo "ok - $*"; }
 
 [ "$(id -u)" = 0 ] || need "needs root (mounts, smbd, a test user)"
 [ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
-for tool in smbd:samba testparm:samba-common-bin smbclient:smbclient useradd:passwd \
-	userdel:passwd timeout:coreutils setsid:util-linux; do
+for tool in smbd:samba testparm:samba-common-bin useradd:passwd userdel:passwd \
+	timeout:coreutils setsid:util-linux; do
 	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
 done
 [ -x "$BIN" ] || fail "$BIN: not an executable"
@@ -61,7 +61,7 @@ stop_pid() {
 our_samba() {
 	local p cmd
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		case "$cmd" in
 		"smbd "*" --configfile=$T/"*) echo "9 ${p#/proc/}" ;;
 		*" --configfile=$T/"*) echo "1 ${p#/proc/}" ;;
@@ -157,10 +157,10 @@ cat >"$CONF" <<CONF
     guest ok = yes
     read only = yes
 CONF
-"$BIN" passwd -c "$CONF" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd $TUSER"
+timeout 30 "$BIN" passwd -c "$CONF" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd $TUSER"
 "$BIN" mount -f -c "$CONF" 2>"$T/daemon.log" &
 DAEMON=$!
-wait_for "the view at $T/view" test -d "$V/SMS00001"
+wait_for "the view at $T/view" timeout 2 test -d "$V/SMS00001"
 wait_for "the private smbd on 127.0.0.1:$PORT" listening $PORT
 wait_for "smbd's pid file" test -s "$T/state/samba/pid/smbd.pid"
 ok "mount with samba = private: the view and its smbd on 127.0.0.1:$PORT"
@@ -213,7 +213,8 @@ ok "nothing listens on $DEAD: CRITICAL unreachable"
 sed -e "s|^    state directory = .*|    state directory = $T/state2|" \
 	-e "s|^    port = .*|    port = $PORT2|" "$CONF" >"$CONF2"
 mkdir -p "$T/state2"
-"$BIN" passwd -c "$CONF2" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd -c $CONF2"
+timeout 30 "$BIN" passwd -c "$CONF2" "$TUSER" <"$PW" >/dev/null ||
+	fail "pxeimagesfs passwd -c $CONF2"
 # passwd wrote a generated smb.conf there; this server has its own
 cat >"$S2/smb.conf" <<SMBCONF
 [global]
@@ -274,7 +275,7 @@ ok "an empty share while a drive holds the packages: CRITICAL share_empty naming
 for d in c d; do
 	mv "$T/$d/RemoteInstall" "$T/$d/RemoteInstall.away" || fail "moving $d's images folder away"
 done
-wait_for "the view to lose its images folder" test ! -e "$V"
+wait_for "the view to lose its images folder" timeout 2 test ! -e "$V"
 expect "no images folder" 2 path_missing -c "$CONF" --guest
 has "does not exist" "no images folder"
 has "no drive holds the images" "no images folder"
@@ -283,7 +284,7 @@ ok "no drive holds the images: CRITICAL path_missing, naming the cause"
 for d in c d; do
 	mv "$T/$d/RemoteInstall.away" "$T/$d/RemoteInstall" || fail "moving $d's images folder back"
 done
-wait_for "the view to show the images again" test -d "$V/SMS00002"
+wait_for "the view to show the images again" timeout 2 test -d "$V/SMS00002"
 expect "images back" 0 ok -c "$CONF" --guest
 ok "the images back: OK again"
 
