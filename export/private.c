@@ -6,6 +6,7 @@
  * minute) and stops it by its pid. Not thread-safe: one thread owns it.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -156,6 +157,8 @@ static pid_t spawn(const char *dir, const char *conf)
 }
 
 /* Start smbd and wait until it listens (or dies). */
+static void stop_helpers(const char *conf);
+
 static int start(struct samba_private *p, char *err, size_t len)
 {
 	struct timespec nap = {0, 50 * 1000 * 1000};
@@ -222,6 +225,7 @@ int samba_private_tend(struct samba_private *p, char *err, size_t len)
 	}
 	if (p->pid > 0) {
 		kill(-p->pid, SIGKILL); /* what is left of the old smbd's group */
+		stop_helpers(p->conf);
 		p->pid = -1;
 	}
 	if (now - p->window >= 60) {
@@ -250,6 +254,43 @@ int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, 
 	return 0;
 }
 
+/* Stop what smbd started for this config and let go of: samba-dcerpcd and its
+ * rpcd_* workers move to their own session, out of smbd's process group.
+ * They are ours: their command line names our private smb.conf. */
+static void stop_helpers(const char *conf)
+{
+	char want[4300];
+	char path[64];
+	char cmd[8192];
+	DIR *proc = opendir("/proc");
+	struct dirent *de = NULL;
+
+	snprintf(want, sizeof(want), "--configfile=%s", conf);
+	while (proc && (de = readdir(proc)) != NULL) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		ssize_t n = 0;
+		int fd = -1;
+		if (pid <= 1 || pid == getpid()) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : read(fd, cmd, sizeof(cmd) - 1);
+		if (fd >= 0) {
+			close(fd);
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			cmd[i] = cmd[i] ? cmd[i] : ' ';
+		}
+		if (n > 0 && (cmd[n] = '\0', strstr(cmd, want))) {
+			kill(pid, SIGTERM);
+		}
+	}
+	if (proc) {
+		closedir(proc);
+	}
+}
+
 void samba_private_stop(struct samba_private *p)
 {
 	struct timespec nap = {0, 50 * 1000 * 1000};
@@ -267,6 +308,7 @@ void samba_private_stop(struct samba_private *p)
 		}
 		kill(-p->pid, SIGKILL); /* helpers that outlived smbd */
 	}
+	stop_helpers(p->conf);
 	free(p);
 }
 
