@@ -6,9 +6,12 @@
  * what the view is: the resolver does, and fs_publish() swaps it in.
  */
 #include <errno.h>
+#include <libmount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "fs_int.h"
@@ -34,6 +37,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	}
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* locks stay in the kernel */
 	conn->max_write = 1024 * 1024;
+	conn->max_background = 64; /* boot storms: many readers ahead at once */
+	conn->congestion_threshold = 48;
 	conn->max_readahead = conn->max_readahead > 1024 * 1024 ? conn->max_readahead : 1024 * 1024;
 }
 
@@ -96,6 +101,32 @@ void fs_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->view_lock);
 	free(fs);
+}
+
+/* The kernel reads ahead 128 KiB on a FUSE mount unless told otherwise:
+ * raise the mount's backing-device read-ahead so sequential reads of large
+ * boot images go out in 1 MiB requests. Best effort. */
+static void raise_readahead(const char *mountpoint)
+{
+	char path[128];
+	struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	struct libmnt_fs *mfs = tb ? mnt_table_find_target(tb, mountpoint, MNT_ITER_BACKWARD) : NULL;
+	dev_t dev = mfs ? mnt_fs_get_devno(mfs) : 0;
+	FILE *f = NULL;
+
+	/* not stat(): nobody serves the mount yet, it would wait forever */
+	mnt_unref_table(tb);
+	if (dev == 0) {
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", 1024);
+		if (fclose(f) != 0) {
+			log_debug("cannot raise %s", path);
+		}
+	}
 }
 
 static int session_args(const struct fs_options *o, struct fuse_args *args)
@@ -162,6 +193,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 		goto out_signals;
 	}
 	fs->se = se;
+	raise_readahead(o->mountpoint);
 	fuse_daemonize(o->foreground ? 1 : 0);
 	if (!o->foreground) {
 		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
