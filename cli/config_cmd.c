@@ -4,6 +4,7 @@
  * Also holds the config loading shared by the other subcommands.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 struct pxe_config *cli_load_config(const char *path)
 {
 	struct pxe_config *cfg = NULL;
+	char canon[PATH_MAX];
 	char *err = calloc(1, ERRBUF_SIZE);
 
 	if (!err) {
@@ -22,6 +24,10 @@ struct pxe_config *cli_load_config(const char *path)
 		return NULL;
 	}
 	path = path ? path : cfg_default_path();
+	/* absolute, so the daemon can read it again on SIGHUP whatever its cwd */
+	if (realpath(path, canon)) {
+		path = canon;
+	}
 	if (cfg_load_file(path, &cfg, err, ERRBUF_SIZE) < 0) {
 		fprintf(stderr, "%s", err);
 		if (err[0] && err[strlen(err) - 1] != '\n') {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -127,11 +128,35 @@ static int check_mountpoint(const char *mp, const struct resolver_view *v)
 	return rc;
 }
 
+/* A view left behind by a daemon that crashed answers ENOTCONN: detach it so
+ * the new daemon can mount (systemd's Restart= after a kill -9). */
+static void detach_dead_view(const char *want)
+{
+	struct rsv_mount *m = NULL;
+	struct stat st;
+	size_t n = 0;
+	bool ours = false;
+
+	if (stat(want, &st) == 0 || errno != ENOTCONN) {
+		return;
+	}
+	if (rsv_sys_real()->ops->mounts(NULL, &m, &n) == 0) {
+		for (size_t i = n; i-- > 0 && !ours;) {
+			ours = strcmp(m[i].target, want) == 0 && !strcmp(m[i].fstype, "fuse.pxeimagesfs");
+		}
+		rsv_mounts_free(m, n);
+	}
+	if (ours && umount2(want, MNT_DETACH) == 0) {
+		log_warnx("%s: a view left by a daemon that died (not connected); detached it", want);
+	}
+}
+
 /* The canonical mountpoint, created when missing. */
 static int prepare_mountpoint(const char *want, char *out)
 {
 	struct stat st;
 
+	detach_dead_view(want);
 	if (stat(want, &st) < 0 && errno == ENOENT && mkdir(want, 0755) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: cannot create mountpoint %s: %s\n", want,
 		        strerror(errno));

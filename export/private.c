@@ -148,6 +148,7 @@ static pid_t spawn(const char *dir, const char *conf)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* the daemon blocks some; smbd wants them */
 	setpgid(0, 0); /* its own group: smbd's helpers (samba-dcerpcd, ...) stop with it */
+	unsetenv("NOTIFY_SOCKET"); /* systemd hears from the daemon only */
 	dup2(null, 0);
 	dup2(log, 1);
 	dup2(log, 2);

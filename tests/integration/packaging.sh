@@ -1,0 +1,236 @@
+#!/bin/bash
+# packaging.sh -- the packages as an administrator gets them: the man pages render without a
+# warning and document every subcommand, option and config key; the shipped config is valid;
+# a fresh release build gives a lintian-clean .deb (binary, units, man pages, conffile, no
+# maintainer scripts) whose units pass `systemd-analyze verify` and whose binary runs; it
+# installs with dpkg (the conffile survives a remove, goes with a purge) and starts nothing;
+# the .rpm lists the same files. The packages are built in a fresh build directory (release,
+# no tests), so that BUILD_DIR (perhaps a sanitizer build) is neither packaged nor changed.
+# Exit 77 = skipped (a failure under CI=true). Debian packages it needs: cmake, lintian,
+# dpkg-dev, file, rpm, systemd, groff-base, man-db.
+set -u
+BUILD=${1:?usage: packaging.sh BUILD_DIR SOURCE_DIR}
+SRC=${2:?usage: packaging.sh BUILD_DIR SOURCE_DIR}
+BIN=$BUILD/cli/pxeimagesfs
+MAN8=$SRC/packaging/man/pxeimagesfs.8
+MAN5=$SRC/packaging/man/pxeimagesfs.conf.5
+CONF=$SRC/packaging/pxeimagesfs.conf
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() {
+	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
+	echo "SKIPPED: $*" >&2; exit 77
+}
+[ -x "$BIN" ] || fail "no binary at $BIN"
+for tool in cmake:cmake cpack:cmake lintian:lintian dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev \
+	file:file rpmbuild:rpm rpm:rpm systemd-analyze:systemd groff:groff-base man:man-db; do
+	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} missing (Debian package ${tool#*:})"
+done
+KILL=$(type -P kill) || need "kill missing (Debian package procps)"
+
+T=$(mktemp -d /tmp/pxeimagesfs-pkg.XXXXXX)
+INSTALLED=no
+cleanup() {
+	if [ "$INSTALLED" = yes ]; then dpkg -P pxeimagesfs >/dev/null 2>&1; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+export LC_ALL=C.UTF-8 MANWIDTH=80
+
+# ---- the sources: man pages, default config ------------------------------------------------
+
+# render PAGE -- groff and man must both be silent about it.
+render() {
+	local page=$1 out
+	out=$(groff -man -Tutf8 -ww -z "$page" 2>&1) || fail "groff on $page: $out"
+	[ -z "$out" ] || fail "groff warnings on $page:"$'\n'"$out"
+	out=$(man --warnings -l "$page" 2>&1 >/dev/null)
+	[ -z "$out" ] || fail "man warnings on $page:"$'\n'"$out"
+	man -l "$page" 2>/dev/null | grep -q "^NAME" || fail "man -l $page renders no NAME section"
+}
+render "$MAN8"
+render "$MAN5"
+
+# Every subcommand of --help, and every long option of each subcommand's --help, is in pxeimagesfs(8).
+cmds=$("$BIN" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\) .*/\1/p')
+[ "$(echo "$cmds" | wc -w)" -ge 8 ] || fail "--help lists too few commands: $cmds"
+for c in $cmds; do
+	grep -q "^\\\\fB$c\\b" "$MAN8" || fail "pxeimagesfs.8 has no entry for the command '$c'"
+	args=$c; [ "$c" = config ] && args="config check"
+	# shellcheck disable=SC2086
+	help=$("$BIN" $args --help 2>&1); rc=$?
+	if [ $rc != 0 ]; then
+		# a command still being written: its entry is enough
+		echo "$help" | grep -q "not built yet" && continue
+		fail "pxeimagesfs $args --help exited $rc: $help"
+	fi
+	for opt in $(echo "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		[ "$opt" = --help ] && continue
+		grep -qF -- "${opt//-/\\-}" "$MAN8" || fail "pxeimagesfs.8 lacks '$args $opt'"
+	done
+done
+
+# Every key of the config tables is documented in pxeimagesfs.conf(5) and shown in the default config.
+keys=$(cat "$SRC"/config/*.c | sed -n 's/.*{\.name = "\([^"]*\)".*/\1/p' | sort -u)
+[ "$(echo "$keys" | wc -l)" -ge 20 ] || fail "found too few config keys ({.name = ...}) in config/*.c"
+man5_heads=$(awk '/^\.TP/ { getline; print }' "$MAN5")
+while read -r key; do
+	echo "$man5_heads" | grep -qE "(^\.BR? |\")${key//./\\.}( |\"|$)" ||
+		fail "pxeimagesfs.conf.5 has no entry for the key '$key'"
+	grep -qiE "^[;#]? *${key//./\\.} = " "$CONF" || fail "the default config does not show '$key'"
+done <<<"$keys"
+
+# The default config is valid as shipped, and still valid with every example uncommented.
+out=$("$BIN" config check -c "$CONF" 2>&1) || fail "config check of the default config: $out"
+sed 's/^;\( *[a-z]\)/\1/; s/^;\[/[/' "$CONF" >"$T/uncommented.conf"
+out=$("$BIN" config check -c "$T/uncommented.conf" 2>&1) ||
+	fail "config check of the default config with its examples uncommented: $out"
+grep -q '^\[drive:' "$CONF" && fail "the default config must use discovery (no [drive:*] section)"
+grep -Eq '^ *samba = system$' "$CONF" || fail "the default config must say samba = system"
+
+# ---- a fresh release build, packaged ----------------------------------------------------------
+
+cmake -S "$SRC" -B "$T/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_TESTS=OFF \
+	>"$T/configure.log" 2>&1 || { cat "$T/configure.log" >&2; fail "cmake configure"; }
+cmake --build "$T/build" -j"$(nproc)" >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; fail "build"; }
+(cd "$T/build" && cpack -G DEB) >"$T/cpack-deb.log" 2>&1 ||
+	{ cat "$T/cpack-deb.log" >&2; fail "cpack -G DEB"; }
+debs=("$T"/build/packages/pxeimagesfs_*.deb)
+DEB=${debs[0]}
+[ -f "$DEB" ] || fail "cpack made no .deb"
+echo "built $(basename "$DEB")"
+
+field() { dpkg-deb -f "$DEB" "$1"; }
+[ "$(field Package)" = pxeimagesfs ] || fail "Package: $(field Package)"
+[ "$(field Section)" = admin ] || fail "Section: $(field Section)"
+field Depends | grep -Eq '(^|, )fuse3(,|$)' || fail "Depends lacks fuse3: $(field Depends)"
+field Depends | grep -q 'libfuse3-3' || fail "Depends lacks the shared libraries (shlibdeps): $(field Depends)"
+field Recommends | grep -q 'samba' || fail "Recommends lacks samba: $(field Recommends)"
+field Recommends | grep -q 'smbclient' || fail "Recommends lacks smbclient: $(field Recommends)"
+
+files=$(dpkg-deb -c "$DEB" | awk '{print $NF}')
+for f in ./usr/bin/pxeimagesfs ./usr/lib/systemd/system/pxeimagesfs.service \
+	./usr/lib/systemd/system/pxeimagesfs@.service ./usr/share/man/man8/pxeimagesfs.8.gz \
+	./usr/share/man/man5/pxeimagesfs.conf.5.gz ./etc/pxeimagesfs/pxeimagesfs.conf \
+	./usr/share/doc/pxeimagesfs/copyright ./usr/share/doc/pxeimagesfs/changelog.Debian.gz; do
+	echo "$files" | grep -qxF "$f" || fail "the .deb lacks $f"
+done
+dpkg-deb -I "$DEB" conffiles | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf ||
+	fail "/etc/pxeimagesfs/pxeimagesfs.conf is not in DEBIAN/conffiles"
+ctrl=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -t)
+echo "$ctrl" | grep -Eq '(preinst|postinst|prerm|postrm)$' &&
+	fail "maintainer scripts in the .deb (installing must start nothing): $ctrl"
+
+lint=$(lintian --fail-on error "$DEB" 2>&1); rc=$?
+lint=$(echo "$lint" | grep -v 'running with root privileges')
+echo "lintian: $(echo "$lint" | grep -c '^E:') errors, $(echo "$lint" | grep -c '^W:') warnings"
+if [ -n "$lint" ]; then
+	while IFS= read -r line; do echo "lintian: $line"; done <<<"$lint"
+fi
+[ $rc = 0 ] || fail "lintian exit $rc (errors above)"
+
+# ---- the extracted tree: the binary runs, its config is valid, the units verify --------------
+
+R=$T/root
+dpkg-deb -x "$DEB" "$R" || fail "dpkg-deb -x"
+out=$("$R/usr/bin/pxeimagesfs" --version) || fail "extracted binary --version exit $?"
+echo "$out" | grep -q "^pxeimagesfs [0-9]" || fail "extracted binary --version: $out"
+out=$("$R/usr/bin/pxeimagesfs" config check -c "$R/etc/pxeimagesfs/pxeimagesfs.conf" 2>&1) ||
+	fail "config check of the packaged config: $out"
+for page in "$R/usr/share/man/man8/pxeimagesfs.8.gz" "$R/usr/share/man/man5/pxeimagesfs.conf.5.gz"; do
+	[ "$(gzip -dc "$page" | md5sum)" = "$(md5sum <"$SRC/packaging/man/$(basename "$page" .gz)")" ] ||
+		fail "$page differs from its source"
+	out=$(man --warnings -l "$page" 2>&1 >/dev/null)
+	[ -z "$out" ] || fail "man warnings on the packaged $page: $out"
+done
+
+# systemd-analyze verify against the extracted tree: the system's own units (targets) and kill
+# are copied in beside the package's files, so ExecStart= is checked against the packaged binary.
+mkdir -p "$R/usr/lib/systemd/system" "$R/bin" "$R/usr/bin"
+cp -an /usr/lib/systemd/system/. "$R/usr/lib/systemd/system/" 2>/dev/null
+[ -e /lib/systemd/system ] && ! [ /lib/systemd/system -ef /usr/lib/systemd/system ] &&
+	cp -an /lib/systemd/system/. "$R/usr/lib/systemd/system/" 2>/dev/null
+cp "$KILL" "$R/bin/kill" && cp "$KILL" "$R/usr/bin/kill"
+for unit in pxeimagesfs.service pxeimagesfs@.service pxeimagesfs@lab.service; do
+	out=$(systemd-analyze verify --man=no --root="$R" "/usr/lib/systemd/system/$unit" 2>&1); rc=$?
+	if [ $rc != 0 ] || [ -n "$out" ]; then
+		fail "systemd-analyze verify $unit (exit $rc):"$'\n'"$out"
+	fi
+done
+# ... and it does catch a unit whose ExecStart= is missing (the check is not a no-op)
+mv "$R/usr/bin/pxeimagesfs" "$R/usr/bin/pxeimagesfs.away"
+systemd-analyze verify --man=no --root="$R" /usr/lib/systemd/system/pxeimagesfs.service >/dev/null 2>&1 &&
+	fail "systemd-analyze verify passes without the binary"
+mv "$R/usr/bin/pxeimagesfs.away" "$R/usr/bin/pxeimagesfs"
+grep -q '^ExecStart=/usr/bin/pxeimagesfs mount -f$' "$R/usr/lib/systemd/system/pxeimagesfs.service" ||
+	fail "pxeimagesfs.service: ExecStart"
+grep -q '^ExecStart=/usr/bin/pxeimagesfs mount -f -c /etc/pxeimagesfs/%i.conf$' \
+	"$R/usr/lib/systemd/system/pxeimagesfs@.service" || fail "pxeimagesfs@.service: ExecStart"
+
+# ---- the .rpm -----------------------------------------------------------------------------------
+
+(cd "$T/build" && cpack -G RPM) >"$T/cpack-rpm.log" 2>&1 ||
+	{ cat "$T/cpack-rpm.log" >&2; fail "cpack -G RPM"; }
+rpms=("$T"/build/packages/pxeimagesfs-*.rpm)
+RPM=${rpms[0]}
+[ -f "$RPM" ] || fail "cpack made no .rpm"
+echo "built $(basename "$RPM")"
+list=$(rpm -qpl "$RPM" 2>/dev/null) || fail "rpm -qpl"
+for f in /usr/bin/pxeimagesfs /usr/lib/systemd/system/pxeimagesfs.service \
+	/usr/lib/systemd/system/pxeimagesfs@.service /usr/share/man/man8/pxeimagesfs.8.gz \
+	/usr/share/man/man5/pxeimagesfs.conf.5.gz /etc/pxeimagesfs/pxeimagesfs.conf; do
+	echo "$list" | grep -qxF "$f" || fail "the .rpm lacks $f"
+done
+echo "$list" | grep -Eq 'changelog\.Debian|lintian' && fail "the .rpm carries Debian-only files"
+echo "$list" | grep -Eqx '/usr|/usr/bin|/etc|/usr/lib/systemd/system|/usr/share/man(/man[58])?' &&
+	fail "the .rpm owns a system directory"
+rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf || fail "rpm: config not %config"
+rpm -qpR "$RPM" 2>/dev/null | grep -qx fuse3 || fail "rpm: Requires lacks fuse3"
+rpm -qp --recommends "$RPM" 2>/dev/null | grep -qx samba || fail "rpm: Recommends lacks samba"
+[ -z "$(rpm -qp --scripts "$RPM" 2>/dev/null)" ] || fail "rpm: has install scripts"
+
+# ---- a real install on this machine (root only; never replaces an installed pxeimagesfs) -----
+
+if [ "$(id -u)" != 0 ]; then
+	need "not root: cannot try dpkg -i (every other check passed)"
+elif dpkg-query -W -f='${Status}\n' pxeimagesfs 2>/dev/null | grep -Evq '^$|not-installed$|config-files$'; then
+	echo "note: pxeimagesfs is installed on this machine already; not replacing it with dpkg -i"
+elif [ -e /etc/pxeimagesfs/pxeimagesfs.conf ]; then
+	echo "note: /etc/pxeimagesfs/pxeimagesfs.conf exists (not from the package); no dpkg -i"
+else
+	export DEBIAN_FRONTEND=noninteractive
+	INSTALLED=yes
+	out=$(dpkg -i "$DEB" </dev/null 2>&1) || fail "dpkg -i:"$'\n'"$out"
+	dpkg-query -W -f='${Conffiles}' pxeimagesfs | grep -q '/etc/pxeimagesfs/pxeimagesfs.conf' ||
+		fail "dpkg did not register the conffile"
+	/usr/bin/pxeimagesfs --version >/dev/null || fail "installed binary --version"
+	env -u PXEIMAGESFS_CONFIG /usr/bin/pxeimagesfs config check >/dev/null || fail "config check of the installed default config"
+	# (minimal images may tell dpkg not to install man pages: path-exclude in dpkg.cfg.d)
+	mancheck=--man=yes
+	if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+		mancheck=--man=no
+	else
+		man -w pxeimagesfs >/dev/null 2>&1 || fail "man -w pxeimagesfs finds no page"
+		man -w 5 pxeimagesfs.conf >/dev/null 2>&1 || fail "man -w 5 pxeimagesfs.conf finds no page"
+	fi
+	out=$(systemd-analyze verify "$mancheck" /usr/lib/systemd/system/pxeimagesfs.service 2>&1) ||
+		fail "systemd-analyze verify of the installed unit (with its man pages):"$'\n'"$out"
+	[ -z "$out" ] || fail "systemd-analyze verify of the installed unit:"$'\n'"$out"
+	for d in /etc/systemd/system/*.wants; do
+		[ -e "$d/pxeimagesfs.service" ] && fail "installing enabled the service ($d)"
+	done
+	# the conffile: a local edit survives a reinstall and a remove, and goes with a purge
+	echo "# local edit" >>/etc/pxeimagesfs/pxeimagesfs.conf
+	out=$(dpkg -i --force-confold "$DEB" </dev/null 2>&1) || fail "dpkg -i again:"$'\n'"$out"
+	grep -q '^# local edit$' /etc/pxeimagesfs/pxeimagesfs.conf || fail "reinstall lost the local edit"
+	dpkg -r pxeimagesfs >/dev/null 2>&1 || fail "dpkg -r"
+	[ -e /usr/bin/pxeimagesfs ] && fail "dpkg -r left /usr/bin/pxeimagesfs"
+	grep -q '^# local edit$' /etc/pxeimagesfs/pxeimagesfs.conf 2>/dev/null ||
+		fail "dpkg -r removed the edited conffile"
+	dpkg -P pxeimagesfs >/dev/null 2>&1 || fail "dpkg -P"
+	INSTALLED=no
+	[ -e /etc/pxeimagesfs/pxeimagesfs.conf ] && fail "dpkg -P left the conffile"
+	echo "dpkg: install, conffile kept across reinstall and remove, purge: ok"
+fi
+
+echo "packaging: all checks passed"
