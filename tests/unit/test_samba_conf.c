@@ -1,5 +1,5 @@
 /* test_samba_conf.c -- unit tests of the smb.conf text of export/: the share
- * block, the private smb.conf, and the pure helpers of system.c (lines,
+ * block, the private smb.conf, and the pure helpers of smbconf.c (lines,
  * the marked include, commenting out a section, finding the share,
  * reading testparm's complaints).
  *
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "export.h"
-#include "system_int.h"
+#include "smbconf.h"
 
 #define IMAGES "/RemoteInstall/SMSImages/SMSPKG"
 #define INC    "/etc/samba/pxeimagesfs.conf"

@@ -1,14 +1,53 @@
-/* system_int.h -- the pure smb.conf text helpers of system.c, for its unit tests.
+/* smbconf.h -- the pure text helpers of export/ (smbconf.c): smb.conf lines, our marked
+ * include, the definitions of a share, testparm's complaints, and a growing string.
  *
  * Internal to export/ (and tests/unit/test_samba_conf.c); the public entry
  * point is samba_export() in export.h. Everything here is string work on
  * NUL-terminated texts: no I/O, no globals, thread-safe.
  */
-#ifndef PXE_SYSTEM_INT_H
-#define PXE_SYSTEM_INT_H
+#ifndef PXE_SMBCONF_H
+#define PXE_SMBCONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* ---- a growing string ------------------------------------------------------------------------ */
+
+/* On out of memory FAILED is set and later additions are dropped; S is then
+ * still the caller's to free (sb_take does it). */
+struct sbuf {
+	char *s; /* owned; NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+/* sb_add -- append the N bytes at P; sb_put -- append a printf-formatted text. */
+void sb_add(struct sbuf *b, const char *p, size_t n);
+void sb_put(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* sb_take -- the text (never NULL unless out of memory; the caller frees it); B is emptied. */
+char *sb_take(struct sbuf *b);
+
+/* ---- lines and words ------------------------------------------------------------------------- */
+
+/* samba_skip_ws -- the first non-space byte in P..END (or END). */
+const char *samba_skip_ws(const char *p, const char *end);
+
+/* samba_trim_end -- END moved back over trailing spaces, not before P. */
+const char *samba_trim_end(const char *p, const char *end);
+
+/* samba_copy_out -- P..END into DST as a string, cut to DLEN - 1 bytes (DLEN 0: nothing). */
+void samba_copy_out(char *dst, size_t dlen, const char *p, const char *end);
+
+/* samba_next_line -- the line of TEXT at *POS (*LINE, length *N without its newline);
+ * advances *POS. False at the end of TEXT. */
+bool samba_next_line(const char *text, size_t *pos, const char **line, size_t *n);
+
+/* samba_first_line -- the first non-blank line of S (NULL: ""), trimmed, into OUT. */
+void samba_first_line(const char *s, char *out, size_t len);
+
+/* ---- smb.conf -------------------------------------------------------------------------------- */
 
 /* The comment line written just before our include line, and how repaired lines begin. */
 #define SAMBA_INCLUDE_MARKER                                                                       \
@@ -90,4 +129,4 @@ char *samba_testparm_unknown(const char *err);
  * Returns a malloc'd text ("" when none) or NULL. */
 char *samba_testparm_errors(const char *err);
 
-#endif /* PXE_SYSTEM_INT_H */
+#endif /* PXE_SMBCONF_H */

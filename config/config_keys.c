@@ -1,0 +1,510 @@
+/* config_keys.c -- what each key accepts: the key tables of every section, the value
+ * parsers (cfg_parse_bool and cfg_parse_duration_ms are public) and one setter per kind.
+ *
+ * It checks the form of a value, never the filesystem (paths need not exist); lines and
+ * sections are config.c's. The tables are constant and setters write only into their
+ * parser's config, so separate parses may run in parallel.
+ */
+#include "config_int.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CFG_UUID_MAX       64
+#define CFG_LABEL_MAX      255
+#define CFG_SHARE_NAME_MAX 80
+
+static int cfg_set_abs_path(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                            const char *v);
+static int cfg_set_images_path(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                               const char *v);
+static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                             const char *v);
+static int cfg_set_bool(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_duration(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                            const char *v);
+static int cfg_set_int(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_uuid(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_label(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                              const char *v);
+static int cfg_set_string(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+
+#define CFG_G(field) offsetof(struct pxe_config, field)
+#define CFG_D(field) offsetof(struct cfg_drive, field)
+
+static const char CFG_EXPECT_BOOL[] = "yes or no";
+static const char CFG_EXPECT_DURATION[] = "a duration such as 30, 30s, 500ms, 2m or 1h";
+static const char CFG_EXPECT_ABS_PATH[] = "an absolute path (starting with /)";
+
+/* The key tables are laid out by hand: one key per entry reads better
+ * than clang-format's one field per line. */
+// clang-format off
+static const struct cfg_key cfg_global_keys[] = {
+	{.name = "mountpoint", .set = cfg_set_abs_path, .off = CFG_G(mountpoint),
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/srv/pxeimages"},
+	{.name = "images path", .set = cfg_set_images_path, .off = CFG_G(images_path),
+	 .expect = "a folder relative to each drive's root, such as RemoteInstall\\SMSImages\\SMSPKG",
+	 .def = "RemoteInstall/SMSImages/SMSPKG"},
+	{.name = "mode", .set = cfg_set_mode, .off = CFG_G(mode), .expect = "union or single"},
+	{.name = "state directory", .set = cfg_set_abs_path, .off = CFG_G(state_dir),
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/var/lib/pxeimagesfs"},
+	{.name = "run directory", .set = cfg_set_abs_path, .off = CFG_G(run_dir),
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/run/pxeimagesfs"},
+	{.name = "mount timeout", .set = cfg_set_duration, .off = CFG_G(mount_timeout_ms),
+	 .expect = CFG_EXPECT_DURATION, .range = "between 0s and 1h", .min = 0, .max = 3600000},
+	{.name = "rescan interval", .set = cfg_set_duration, .off = CFG_G(rescan_interval_ms),
+	 .expect = CFG_EXPECT_DURATION, .range = "0 (off) or between 1s and 24h", .min = 1000,
+	 .max = 86400000, .zero_ok = true},
+	{.name = "require drives", .set = cfg_set_bool, .off = CFG_G(require_drives),
+	 .expect = CFG_EXPECT_BOOL},
+	{.name = "discover network", .set = cfg_set_bool, .off = CFG_G(discover_network),
+	 .expect = CFG_EXPECT_BOOL},
+	{.name = "log level", .set = cfg_set_log_level, .off = CFG_G(log_level),
+	 .expect = "error, warning, info or debug"},
+};
+
+/* path, uuid and label must stay first: cfg_end_section checks them by index. */
+static const struct cfg_key cfg_drive_keys[] = {
+	{.name = "path", .set = cfg_set_abs_path, .off = CFG_D(path),
+	 .expect = CFG_EXPECT_ABS_PATH},
+	{.name = "uuid", .set = cfg_set_uuid, .off = CFG_D(uuid),
+	 .expect = "a filesystem UUID: hex digits and '-', at most 64 characters"},
+	{.name = "label", .set = cfg_set_label, .off = CFG_D(label),
+	 .expect = "a filesystem label of at most 255 characters"},
+	{.name = "priority", .set = cfg_set_int, .off = CFG_D(priority),
+	 .expect = "an integer between -1000 and 1000", .range = "between -1000 and 1000",
+	 .min = -1000, .max = 1000},
+	{.name = "read only", .set = cfg_set_bool, .off = CFG_D(read_only),
+	 .expect = CFG_EXPECT_BOOL},
+};
+
+static const struct cfg_key cfg_share_keys[] = {
+	{.name = "name", .set = cfg_set_share_name, .off = CFG_G(share.name),
+	 .expect = "a share name of 1 to 80 characters, none of \\ / [ ] : | < > + = ; , * ? \"",
+	 .def = "SMSPXEIMAGES$"},
+	{.name = "samba", .set = cfg_set_samba, .off = CFG_G(share.samba),
+	 .expect = "system, private or none"},
+	{.name = "port", .set = cfg_set_int, .off = CFG_G(share.port),
+	 .expect = "an integer between 1 and 65535", .range = "between 1 and 65535", .min = 1,
+	 .max = 65535},
+	{.name = "interfaces", .set = cfg_set_string, .off = CFG_G(share.interfaces),
+	 .expect = "a list of interfaces", .empty_ok = true},
+	{.name = "valid users", .set = cfg_set_string, .off = CFG_G(share.valid_users),
+	 .expect = "a list of users", .empty_ok = true},
+	{.name = "write list", .set = cfg_set_string, .off = CFG_G(share.write_list),
+	 .expect = "a list of users", .empty_ok = true},
+	{.name = "read only", .set = cfg_set_bool, .off = CFG_G(share.read_only),
+	 .expect = CFG_EXPECT_BOOL},
+	{.name = "guest ok", .set = cfg_set_bool, .off = CFG_G(share.guest_ok),
+	 .expect = CFG_EXPECT_BOOL},
+	{.name = "include file", .set = cfg_set_abs_path, .off = CFG_G(share.include_file),
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/pxeimagesfs.conf"},
+	{.name = "smb.conf", .set = cfg_set_abs_path, .off = CFG_G(share.smb_conf),
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/smb.conf"},
+};
+// clang-format on
+
+_Static_assert(CFG_N(cfg_global_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
+_Static_assert(CFG_N(cfg_drive_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
+_Static_assert(CFG_N(cfg_share_keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
+
+const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1] = {
+    [CFG_SEC_GLOBAL] = {"[global]", cfg_global_keys, CFG_N(cfg_global_keys)},
+    [CFG_SEC_SHARE] = {"[share]", cfg_share_keys, CFG_N(cfg_share_keys)},
+    [CFG_SEC_DRIVE] = {"[drive:NAME]", cfg_drive_keys, CFG_N(cfg_drive_keys)},
+};
+
+/* Indexed by the enums of config.h. */
+static const char *const cfg_mode_words[] = {"union", "single", NULL};
+static const char *const cfg_samba_words[] = {"system", "private", "none", NULL};
+static const char *const cfg_log_words[] = {"error", "warning", "info", "debug", NULL};
+
+/* ---- messages about values --------------------------------------------- */
+
+static int cfg_bad_value(struct cfg_parser *p, const struct cfg_key *k, const char *v)
+{
+	char show[CFG_SHOW_MAX];
+
+	cfg_err(p, "bad value '%s' for '%s': expected %s", cfg_show(v, show, sizeof(show)), k->name,
+	        k->expect);
+	return -1;
+}
+
+static int cfg_bad_range(struct cfg_parser *p, const struct cfg_key *k, const char *v)
+{
+	char show[CFG_SHOW_MAX];
+
+	cfg_err(p, "'%s' must be %s, got '%s'", k->name, k->range, cfg_show(v, show, sizeof(show)));
+	return -1;
+}
+
+static int cfg_find_word(const char *const *words, const char *v)
+{
+	int i = 0;
+
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcasecmp(words[i], v) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* ---- public value parsers ---------------------------------------------- */
+
+int cfg_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "1", "on", NULL};
+	static const char *const no[] = {"no", "false", "0", "off", NULL};
+
+	if (s == NULL || out == NULL) {
+		return -1;
+	}
+	if (cfg_find_word(yes, s) >= 0) {
+		*out = true;
+		return 0;
+	}
+	if (cfg_find_word(no, s) >= 0) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+static int cfg_duration_unit(const char *u, uint64_t *mult)
+{
+	if (*u == '\0' || strcasecmp(u, "s") == 0) {
+		*mult = 1000;
+	} else if (strcasecmp(u, "ms") == 0) {
+		*mult = 1;
+	} else if (strcasecmp(u, "m") == 0) {
+		*mult = 60000;
+	} else if (strcasecmp(u, "h") == 0) {
+		*mult = 3600000;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* cfg_duration -- "30", "30s", "500 ms", "2m", "1h" -> ms; too large
+ * values saturate to UINT64_MAX so that callers report a range error. */
+static int cfg_duration(const char *s, uint64_t *ms)
+{
+	uint64_t n = 0;
+	uint64_t mult = 0;
+
+	if (!isdigit((unsigned char)*s)) {
+		return -1;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		if (n <= UINT32_MAX) {
+			n = n * 10 + (uint64_t)(*s - '0');
+		}
+	}
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	if (cfg_duration_unit(s, &mult) < 0) {
+		return -1;
+	}
+	*ms = n > UINT32_MAX ? UINT64_MAX : n * mult;
+	return 0;
+}
+
+int cfg_parse_duration_ms(const char *s, unsigned *out)
+{
+	uint64_t ms = 0;
+
+	if (s == NULL || out == NULL || cfg_duration(s, &ms) < 0 || ms > UINT_MAX) {
+		return -1;
+	}
+	*out = (unsigned)ms;
+	return 0;
+}
+
+/* cfg_integer -- optional sign and decimal digits; saturates on overflow. */
+static int cfg_integer(const char *s, long long *out)
+{
+	const char *d = s + (*s == '-' || *s == '+');
+
+	if (*d == '\0' || strspn(d, "0123456789") != strlen(d)) {
+		return -1;
+	}
+	*out = strtoll(s, NULL, 10); /* saturates, which the range check reports */
+	return 0;
+}
+
+/* ---- setters: one per kind of value ------------------------------------ */
+
+static int cfg_set_abs_path(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	char *copy = NULL;
+	size_t len = 0;
+
+	if (v[0] != '/') {
+		return cfg_bad_value(p, k, v);
+	}
+	copy = cfg_strdup(p, v);
+	if (copy == NULL) {
+		return -1;
+	}
+	len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/') {
+		copy[--len] = '\0';
+	}
+	*(char **)dst = copy;
+	return 0;
+}
+
+static bool cfg_bad_win_chars(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (i = 0; i < len; i++) {
+		if (iscntrl((unsigned char)s[i]) || strchr(":*?\"<>|", s[i]) != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* cfg_norm_windows_path -- V with '\' or '/' separators into OUT (as large
+ * as V) as '/'-separated parts; returns NULL or what is wrong. */
+static const char *cfg_norm_windows_path(const char *v, char *out)
+{
+	size_t n = 0;
+	size_t len = 0;
+
+	for (;;) {
+		v += strspn(v, "/\\");
+		len = strcspn(v, "/\\");
+		if (len == 0) {
+			break;
+		}
+		if (strncmp(v, ".", len) == 0 || strncmp(v, "..", len) == 0) {
+			return "'.' and '..' components are not allowed";
+		}
+		if (cfg_bad_win_chars(v, len)) {
+			return "it contains a character not allowed in Windows names "
+			       "(: * ? \" < > | or a control character)";
+		}
+		if (n > 0) {
+			out[n++] = '/';
+		}
+		memcpy(out + n, v, len);
+		n += len;
+		v += len;
+	}
+	out[n] = '\0';
+	return n == 0 ? "expected a folder such as RemoteInstall\\SMSImages\\SMSPKG" : NULL;
+}
+
+static int cfg_drive_letter(struct cfg_parser *p, const struct cfg_key *k, const char *v)
+{
+	char show[CFG_SHOW_MAX];
+	char rest[CFG_SHOW_MAX];
+	const char *r = v + 2 + strspn(v + 2, "/\\");
+
+	cfg_show(v, show, sizeof(show));
+	if (*r == '\0') {
+		cfg_err(p,
+		        "'%s' is relative to each drive's root, so it cannot start with a drive "
+		        "letter, got '%s'",
+		        k->name, show);
+		return -1;
+	}
+	cfg_err(p,
+	        "'%s' is relative to each drive's root, so it cannot start with a drive "
+	        "letter: write '%s' instead of '%s'",
+	        k->name, cfg_show(r, rest, sizeof(rest)), show);
+	return -1;
+}
+
+static int cfg_set_images_path(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                               const char *v)
+{
+	char show[CFG_SHOW_MAX];
+	char *out = NULL;
+	const char *why = NULL;
+
+	if (isalpha((unsigned char)v[0]) && v[1] == ':') {
+		return cfg_drive_letter(p, k, v);
+	}
+	out = malloc(strlen(v) + 1);
+	if (out == NULL) {
+		cfg_err(p, "out of memory");
+		return -1;
+	}
+	why = cfg_norm_windows_path(v, out);
+	if (why != NULL) {
+		cfg_err(p, "bad value '%s' for '%s': %s", cfg_show(v, show, sizeof(show)), k->name,
+		        why);
+		free(out);
+		return -1;
+	}
+	*(char **)dst = out;
+	return 0;
+}
+
+static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	int i = cfg_find_word(cfg_mode_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_mode *)dst = (enum cfg_mode)i;
+	return 0;
+}
+
+static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	int i = cfg_find_word(cfg_samba_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_samba *)dst = (enum cfg_samba)i;
+	return 0;
+}
+
+static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                             const char *v)
+{
+	int i = cfg_find_word(cfg_log_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_log_level *)dst = (enum cfg_log_level)i;
+	return 0;
+}
+
+static int cfg_set_bool(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	if (cfg_parse_bool(v, (bool *)dst) < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	return 0;
+}
+
+static int cfg_set_duration(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	uint64_t ms = 0;
+
+	if (cfg_duration(v, &ms) < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	if (!(ms == 0 && k->zero_ok) && (ms < (uint64_t)k->min || ms > (uint64_t)k->max)) {
+		return cfg_bad_range(p, k, v);
+	}
+	*(unsigned *)dst = (unsigned)ms;
+	return 0;
+}
+
+static int cfg_set_int(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	long long n = 0;
+
+	if (cfg_integer(v, &n) < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	if (n < k->min || n > k->max) {
+		return cfg_bad_range(p, k, v);
+	}
+	*(int *)dst = (int)n;
+	return 0;
+}
+
+static int cfg_set_uuid(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len > CFG_UUID_MAX || strspn(v, "0123456789abcdefABCDEF-") != len) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(char **)dst = cfg_strdup(p, v);
+	return *(char **)dst != NULL ? 0 : -1;
+}
+
+static int cfg_set_label(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len > CFG_LABEL_MAX) {
+		cfg_err(p, "'%s' must be at most %d characters long, got %zu", k->name,
+		        CFG_LABEL_MAX, len);
+		return -1;
+	}
+	*(char **)dst = cfg_strdup(p, v);
+	return *(char **)dst != NULL ? 0 : -1;
+}
+
+/* cfg_share_name_bad -- index of the first character Windows refuses in a
+ * share name, or the length of S when there is none. */
+static size_t cfg_share_name_bad(const char *s)
+{
+	size_t i = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (iscntrl((unsigned char)s[i]) || strchr("\\/[]:|<>+=;,*?\"", s[i]) != NULL) {
+			break;
+		}
+	}
+	return i;
+}
+
+static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                              const char *v)
+{
+	char show[CFG_SHOW_MAX];
+	char what[32];
+	size_t len = strlen(v);
+	size_t bad = cfg_share_name_bad(v);
+
+	if (len > CFG_SHARE_NAME_MAX) {
+		cfg_err(p, "'%s' must be at most %d characters long, got %zu", k->name,
+		        CFG_SHARE_NAME_MAX, len);
+		return -1;
+	}
+	if (bad < len) {
+		snprintf(what, sizeof(what),
+		         iscntrl((unsigned char)v[bad]) ? "a control character" : "'%c'", v[bad]);
+		cfg_err(p, "bad value '%s' for '%s': %s is not allowed in a share name",
+		        cfg_show(v, show, sizeof(show)), k->name, what);
+		return -1;
+	}
+	*(char **)dst = cfg_strdup(p, v);
+	return *(char **)dst != NULL ? 0 : -1;
+}
+
+static int cfg_set_string(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
+{
+	(void)k;
+	if (*v == '\0') {
+		return 0; /* empty = unset */
+	}
+	*(char **)dst = cfg_strdup(p, v);
+	return *(char **)dst != NULL ? 0 : -1;
+}
+
+/* ---- names of the enums ------------------------------------------------ */
+
+const char *cfg_mode_name(enum cfg_mode mode)
+{
+	return (unsigned)mode < CFG_N(cfg_mode_words) - 1 ? cfg_mode_words[mode] : "?";
+}
+
+const char *cfg_samba_name(enum cfg_samba samba)
+{
+	return (unsigned)samba < CFG_N(cfg_samba_words) - 1 ? cfg_samba_words[samba] : "?";
+}

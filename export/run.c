@@ -1,0 +1,154 @@
+/* run.c -- running testparm, net and smbcontrol: posix_spawnp (no shell) with stdin from
+ * /dev/null, stdout and stderr captured, and the child killed after 60 s.
+ *
+ * It does not read what a program says (smbconf.c and system*.c do). SIGCHLD must not be
+ * ignored: the child is reaped with waitpid. No state of its own besides the caller's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys_int.h"
+
+extern char **environ;
+
+#define PROG_TIMEOUT_MS 60000
+#define PROG_OUTPUT_MAX (1024 * 1024)
+
+void prog_fini(struct prog *p)
+{
+	free(p->out);
+	free(p->err);
+	memset(p, 0, sizeof(*p));
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* prog_collect -- read FO and FE into OUT/ERR until both end; false on timeout. */
+static bool prog_collect(int fo, int fe, struct sbuf *out, struct sbuf *err)
+{
+	struct pollfd pf[2] = {{.fd = fo, .events = POLLIN}, {.fd = fe, .events = POLLIN}};
+	struct timespec t0;
+	char chunk[4096];
+	ssize_t got = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		long left = PROG_TIMEOUT_MS - ms_since(&t0);
+		if (left <= 0) {
+			return false;
+		}
+		if (poll(pf, 2, (int)left) < 0 && errno != EINTR) {
+			return false;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !pf[i].revents) {
+				continue;
+			}
+			got = read(pf[i].fd, chunk, sizeof(chunk));
+			if (got <= 0 && !(got < 0 && errno == EINTR)) {
+				pf[i].fd = -1;
+			} else if (got > 0 && (i ? err : out)->len < PROG_OUTPUT_MAX) {
+				sb_add(i ? err : out, chunk, (size_t)got);
+			}
+		}
+	}
+	return true;
+}
+
+static int prog_wait(pid_t pid, bool in_time)
+{
+	int ws = 0;
+
+	if (!in_time) {
+		kill(pid, SIGKILL);
+	}
+	while (waitpid(pid, &ws, 0) < 0) {
+		if (errno != EINTR) {
+			return -1;
+		}
+	}
+	if (!in_time) {
+		return -1;
+	}
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output.
+ * Returns 0 when it ran (see P->status) or a negative errno when it could not start. */
+int prog_run(char *const argv[], struct prog *p)
+{
+	posix_spawn_file_actions_t fa;
+	struct sbuf out = {0};
+	struct sbuf err = {0};
+	int po[2] = {-1, -1};
+	int pe[2] = {-1, -1};
+	pid_t pid = -1;
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	rc = -posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc < 0) {
+		goto out;
+	}
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	p->status = prog_wait(pid, prog_collect(po[0], pe[0], &out, &err));
+	p->out = sb_take(&out);
+	p->err = sb_take(&err);
+	rc = p->out && p->err ? 0 : -ENOMEM;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0) {
+			close(po[i]);
+		}
+		if (pe[i] >= 0) {
+			close(pe[i]);
+		}
+	}
+	free(out.s);
+	free(err.s);
+	return rc;
+}
+
+/* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
+void prog_msg(int rc, const struct prog *p, char *out, size_t len)
+{
+	if (rc < 0) {
+		samba_copy_out(out, len, strerror(-rc), strerror(-rc) + strlen(strerror(-rc)));
+	} else {
+		samba_first_line(p->err && *p->err ? p->err : p->out, out, len);
+	}
+	if (!*out) {
+		snprintf(out, len, "exit status %d", p->status);
+	}
+}
+
+const char *prog_name(const char *name, const char *def)
+{
+	return name ? name : def;
+}

@@ -1,0 +1,136 @@
+/* sys_int.h -- internals of samba = system shared by system.c, system_check.c and run.c
+ * (not a public header; smbconf.h has the pure text helpers).
+ *
+ * One struct sys_export is one run of samba_export(): it belongs to the calling thread
+ * and nothing here locks.
+ */
+#ifndef PXE_SYS_INT_H
+#define PXE_SYS_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "export.h"
+#include "smbconf.h"
+
+#define SYS_ERR_MAX 4096
+
+/* ---- run.c: running testparm, net and smbcontrol --------------------------------------------- */
+
+struct prog {
+	int status; /* exit status; 128+signal; -1 timed out or lost */
+	char *out;
+	char *err;
+};
+
+/* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output into P
+ * (owned by P: free with prog_fini). Returns 0 when it ran (see P->status) or a negative
+ * errno when it could not start. */
+int prog_run(char *const argv[], struct prog *p);
+void prog_fini(struct prog *p);
+
+/* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
+void prog_msg(int rc, const struct prog *p, char *out, size_t len);
+
+/* prog_name -- NAME (a program option of samba_export_opts), or DEF when it is NULL. */
+const char *prog_name(const char *name, const char *def);
+
+/* ---- one run of samba_export ----------------------------------------------------------------- */
+
+/* A file of the smb.conf tree that we read. */
+struct sys_file {
+	char *path; /* as named (smb.conf as configured, or an include value) */
+	char *real; /* symlinks resolved */
+	char *text;
+};
+
+/* Another definition of the share. */
+struct sys_conflict {
+	long file; /* index into files, or -1 for a registry share */
+	int line;
+	char *section; /* the name as written */
+	char *path;    /* or NULL */
+	char *saved;   /* registry: `net conf showshare` output */
+};
+
+/* One file we replace, create or delete; applied in array order. */
+struct sys_change {
+	char *path;     /* symlinks resolved */
+	char *old;      /* current text, or NULL when absent */
+	char *text;     /* new text, or NULL to delete */
+	char *backup;   /* write OLD here first, or NULL */
+	struct stat st; /* of the old file */
+	bool backup_done;
+	bool applied;
+};
+
+struct sys_export {
+	const struct pxe_config *cfg;
+	const struct samba_export_opts *o;
+	const char *name;       /* share name (borrowed) */
+	const char *include;    /* include file as configured (borrowed) */
+	const char *mountpoint; /* where the view is mounted (borrowed) */
+	char conf[PATH_MAX];    /* smb.conf, symlinks resolved */
+	char inc_real[PATH_MAX];
+	char share_path[PATH_MAX];
+	char stamp[32];
+	char *conf_old;    /* NULL: absent */
+	char *conf_base;   /* conf_old after repairs */
+	char *conf_backup; /* backup of smb.conf when repaired, or NULL */
+	char *inc_old;
+	char *inc_new;
+	char *conf_new;
+	struct sys_file *files;
+	size_t n_files;
+	struct sys_conflict *cf;
+	size_t n_cf;
+	bool registry; /* registry shares in effect */
+	bool recheck;  /* check the effective path after deleting a registry share */
+	struct sys_change *ch;
+	size_t n_ch;
+	struct sbuf rep;  /* report lines so far */
+	struct sbuf acts; /* what the commit does, reported once it is done */
+	char err[SYS_ERR_MAX];
+};
+
+/* ---- system.c -------------------------------------------------------------------------------- */
+
+/* sys_fail -- the reason of a failure into x->err; returns -1. */
+int sys_fail(struct sys_export *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* sys_real_path -- PATH with symlinks resolved (PATH itself when that fails) into OUT. */
+void sys_real_path(const char *path, char *out, size_t len);
+
+/* sys_push_file -- add a file we read to x->files; takes ownership of TEXT. */
+int sys_push_file(struct sys_export *x, const char *path, const char *real, char *text);
+
+/* sys_file_read -- the whole of PATH, malloc'd. Returns 0 or a negative errno. */
+int sys_file_read(const char *path, char **out);
+
+/* sys_file_write -- replace PATH by TEXT atomically (a temporary file in its
+ * folder, fsync, rename), with the mode and owner of LIKE (NULL: 0644). EXCL:
+ * create PATH, failing when it exists. Returns 0 or a negative errno. */
+int sys_file_write(const char *path, const char *text, const struct stat *like, bool excl);
+
+/* ---- system_check.c -------------------------------------------------------------------------- */
+
+/* sys_scan_file -- the other definitions of the share in file IDX and the files it
+ * includes (reported and added to x->cf); sys_scan_registry -- the same for registry
+ * shares, when the registry is in use. Return 0 or -1 (reason in x->err). */
+int sys_scan_file(struct sys_export *x, size_t idx, bool global, int depth);
+int sys_scan_registry(struct sys_export *x);
+
+/* sys_net_run -- net --configfile=<smb.conf> conf WHAT [SHARE]; see prog_run. */
+int sys_net_run(struct sys_export *x, const char *what, const char *share, struct prog *p);
+
+/* sys_validate -- testparm on copies of the new smb.conf and include file in a temporary
+ * folder. Returns 0 or -1 (reason in x->err). */
+int sys_validate(struct sys_export *x);
+
+/* sys_tp_path -- the effective path of the share in CONF must be ours. AFTER: the
+ * real files, after a repair (a mismatch is then only a warning). */
+int sys_tp_path(struct sys_export *x, const char *conf, bool after);
+
+#endif /* PXE_SYS_INT_H */
