@@ -20,6 +20,25 @@
 
 extern char **environ;
 
+/* The environment for a child: ours without NOTIFY_SOCKET (systemd hears from
+ * the daemon only). Returns a malloc'd array of borrowed strings. */
+static char **child_env(void)
+{
+	size_t n = 0;
+	char **env = NULL;
+
+	while (environ[n]) {
+		n++;
+	}
+	env = calloc(n + 1, sizeof(*env));
+	for (size_t i = 0, k = 0; env && i < n; i++) {
+		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0) {
+			env[k++] = environ[i];
+		}
+	}
+	return env;
+}
+
 #define PROG_TIMEOUT_MS 60000
 #define PROG_OUTPUT_MAX (1024 * 1024)
 
@@ -109,7 +128,9 @@ int prog_run(char *const argv[], struct prog *p)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	rc = -posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	char **env = child_env();
+	rc = env ? -posix_spawnp(&pid, argv[0], &fa, NULL, argv, env) : -ENOMEM;
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc < 0) {
 		goto out;
