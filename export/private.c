@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "smbconf.h"
+#include "sys_int.h"
 
 #define START_WAIT_MS 10000
 #define MAX_RESTARTS 5 /* a minute */
@@ -53,7 +55,38 @@ static int mkdirs(const char *dir, char *err, size_t len)
 	return 0;
 }
 
-/* Write the private smb.conf atomically. */
+/* Does the smb.conf CONF pass testparm (exit status, unknown or ignored
+ * parameters)? The samba:KEY lines of the config reach smbd this way. */
+static int validate(const char *conf, const struct pxe_config *cfg, char *err, size_t len)
+{
+	char *argv[] = {"testparm", "-s", "--suppress-prompt", (char *)conf, NULL};
+	struct prog p = {0};
+	char *unknown = NULL;
+	int rc = prog_run(argv, &p);
+
+	if (rc < 0 || p.status != 0) {
+		char why[512];
+		prog_msg(rc, &p, why, sizeof(why));
+		snprintf(err, len, "the private smb.conf does not pass testparm: %s", why);
+		rc = -1;
+	} else if ((unknown = samba_testparm_unknown(p.err ? p.err : "")) && unknown[0]) {
+		size_t n = strlen(unknown);
+		while (n > 0 && unknown[n - 1] == '\n') {
+			unknown[--n] = '\0';
+		}
+		for (char *c = unknown; *c; c++) {
+			*c = *c == '\n' ? ',' : *c;
+		}
+		snprintf(err, len, "testparm does not know %s: check the samba: lines of %s", unknown,
+		         cfg->file);
+		rc = -1;
+	}
+	free(unknown);
+	prog_fini(&p);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Write the private smb.conf atomically, once testparm accepts it. */
 static int write_conf(const struct pxe_config *cfg, const char *mountpoint, const char *conf,
                       char *err, size_t len)
 {
@@ -75,6 +108,10 @@ static int write_conf(const struct pxe_config *cfg, const char *mountpoint, cons
 		goto out;
 	}
 	fclose(f);
+	if (validate(tmp, cfg, err, len) < 0) {
+		unlink(tmp);
+		goto out;
+	}
 	if (rename(tmp, conf) < 0) {
 		snprintf(err, len, "cannot replace %s: %s", conf, strerror(errno));
 		unlink(tmp);
