@@ -9,7 +9,7 @@ PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config
 # Run: FUSE helpers and the mount tools.
 PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.
-PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr lintian dpkg-dev file rpm systemd groff-base man-db)
+PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr lintian dpkg-dev file rpm systemd systemd-container groff-base man-db)
 
 # pxe_install PKG... -- apt-get install the packages that are not installed yet.
 pxe_install() {
