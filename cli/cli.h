@@ -16,6 +16,7 @@ int cmd_export(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 /* cli_load_config -- load PATH (or the default path when NULL), printing
  * every error to stderr. Returns NULL on failure. */

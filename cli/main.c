@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"check", cmd_check, "check the share from the client side (libsmbclient)"},
     {"passwd", cmd_passwd, "add a user to the private smbd (samba = private)"},
     {"demo", cmd_demo, "run the embedded demo: KB 947683 played live over SMB"},
+    {"migrate", cmd_migrate, "copy or move the images from one drive to another"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

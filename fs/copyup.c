@@ -19,6 +19,7 @@
 #include "fs_int.h"
 
 #define COPY_CHUNK (1024 * 1024)
+#define COPY_SLICE (8 * 1024 * 1024) /* between progress calls */
 
 /* Create the images path below the mount root MNTFD (matching existing
  * folders ignoring case); its path below the mount, as spelt, in SPELT. */
@@ -175,8 +176,8 @@ int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
 	return 0;
 }
 
-/* Copy the data of IN to OUT, keeping holes. */
-static int copy_data(int in, int out, off_t size)
+/* copy_data -- copy the data of IN to OUT, keeping holes (see fs_int.h). */
+int copy_data(int in, int out, off_t size, copy_progress_fn progress, void *arg)
 {
 	char *buf = NULL;
 	off_t pos = 0;
@@ -190,9 +191,14 @@ static int copy_data(int in, int out, off_t size)
 		}
 		hole = hole < 0 ? size : hole;
 		for (off_t p = data; p < hole && rc == 0;) {
-			ssize_t n =
-			    copy_file_range(in, &p, out, &(off_t){p}, (size_t)(hole - p), 0);
+			size_t want = (size_t)(hole - p);
+			ssize_t n = 0;
+			if (progress && want > COPY_SLICE) {
+				want = COPY_SLICE;
+			}
+			n = copy_file_range(in, &p, out, &(off_t){p}, want, 0);
 			if (n > 0) {
+				rc = progress && progress(arg, p) ? -ECANCELED : 0;
 				continue;
 			}
 			if (n == 0) {
@@ -209,6 +215,7 @@ static int copy_data(int in, int out, off_t size)
 				break;
 			}
 			p += n;
+			rc = progress && progress(arg, p) ? -ECANCELED : 0;
 		}
 		pos = hole;
 	}
@@ -216,34 +223,39 @@ static int copy_data(int in, int out, off_t size)
 	return rc == 0 && ftruncate(out, size) < 0 ? -errno : rc;
 }
 
-static void copy_xattrs(int in, int out)
+/* copy_xattrs -- copy every xattr of IN to OUT (see fs_int.h). */
+int copy_xattrs(int in, int out)
 {
 	char list[64 * 1024];
 	char *val = NULL;
 	ssize_t len = flistxattr(in, list, sizeof(list));
+	int rc = len < 0 && errno != ENOTSUP ? -errno : 0;
 
 	for (ssize_t off = 0; len > 0 && off < len; off += (ssize_t)strlen(list + off) + 1) {
 		ssize_t vlen = fgetxattr(in, list + off, NULL, 0);
+		int err = vlen < 0 ? (errno == ENODATA ? 0 : -errno) : -ENOMEM; /* ENODATA: gone */
 		char *nv = vlen >= 0 ? realloc(val, (size_t)vlen + 1) : NULL;
 		if (!nv) {
+			rc = rc < 0 ? rc : err;
 			continue;
 		}
 		val = nv;
 		vlen = fgetxattr(in, list + off, val, (size_t)vlen);
-		if (vlen >= 0) {
-			fsetxattr(out, list + off, val, (size_t)vlen, 0);
+		if (vlen >= 0 && fsetxattr(out, list + off, val, (size_t)vlen, 0) < 0) {
+			rc = rc < 0 ? rc : -errno;
 		}
 	}
 	free(val);
+	return rc;
 }
 
 static int copy_file(int in, int out, const struct stat *st)
 {
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
-	int rc = copy_data(in, out, st->st_size);
+	int rc = copy_data(in, out, st->st_size, NULL, NULL);
 
 	if (rc == 0) {
-		copy_xattrs(in, out);
+		(void)copy_xattrs(in, out); /* best effort, as before */
 		if (fchown(out, st->st_uid, st->st_gid) < 0 ||
 		    fchmod(out, st->st_mode & 07777) < 0 || futimens(out, ts) < 0 ||
 		    fsync(out) < 0) {

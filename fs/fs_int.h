@@ -181,6 +181,15 @@ void loc_close(struct loc *l);
 int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out);
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out);
 int primary_images_fd(struct fsview *v);
+/* copy_data -- copy SIZE bytes of IN to OUT, keeping holes (SEEK_DATA/SEEK_HOLE,
+ * copy_file_range with a read/write fallback), then set OUT's size. PROGRESS,
+ * when not NULL, is called with the offset reached after each slice; a nonzero
+ * return stops the copy with -ECANCELED. Returns 0 or a negative errno. */
+typedef int (*copy_progress_fn)(void *arg, off_t pos);
+int copy_data(int in, int out, off_t size, copy_progress_fn progress, void *arg);
+/* copy_xattrs -- copy every xattr of IN to OUT (real fds, not O_PATH). Tries
+ * each one; returns 0 or the first negative errno (none to copy is 0). */
+int copy_xattrs(int in, int out);
 
 /* ops_*.c: each installs its handlers into the table fs.c hands to libfuse */
 void ops_attr_install(struct fuse_lowlevel_ops *ops);

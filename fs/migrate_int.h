@@ -1,0 +1,55 @@
+/* migrate_int.h -- internals shared by migrate.c, migrate_plan.c and migrate_run.c.
+ *
+ * Not a public header. Every descriptor here is opened beneath a drive's mount
+ * root or images folder and owned by the plan; one thread uses a plan at a time.
+ */
+#ifndef PXE_MIGRATE_INT_H
+#define PXE_MIGRATE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs.h"
+#include "names.h"
+
+#define MIGRATE_SHA_LEN 32
+
+struct migrate_priv {
+	int tgt_mnt;  /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
+	int tgt_img;  /* O_PATH fd of the target's images folder, or -1 while it has none */
+	int *src_mnt; /* per source: O_PATH fd of its mount root */
+	int *src_img; /* per source: O_PATH fd of its images folder */
+	char **parts; /* the images path's components, as the view spells them */
+	size_t n_parts;
+	char **src0_parts; /* the same as spelt on the first source */
+	size_t n_src0_parts;
+	size_t cap;                     /* items allocated */
+	struct names_set planned_dirs;  /* target paths of folders planned so far */
+	struct names_set planned_other; /* and of everything else */
+};
+
+/* migrate_plan.c */
+
+/* migrate_walk -- plan source SRC's tree (plan->items grows). VERIFY: compare files
+ * of equal size and mtime by SHA-256. Returns 0, or -1 with a message in errbuf. */
+int migrate_walk(struct migrate_plan *plan, size_t src, bool verify, char *errbuf, size_t errlen);
+
+/* migrate_sha256 -- SHA-256 of the whole of FD (read with pread from offset 0).
+ * TICK (may be NULL) is called after each chunk; nonzero stops with -ECANCELED.
+ * Returns 0 or a negative errno. */
+int migrate_sha256(int fd, unsigned char sum[MIGRATE_SHA_LEN], int (*tick)(void *arg), void *arg);
+
+/* migrate_same_data -- 1 when the regular files A and B have the same SHA-256,
+ * 0 when not, or a negative errno. */
+int migrate_same_data(int a, int b, int (*tick)(void *arg), void *arg);
+
+/* migrate_tmp_name -- the temporary name of NAME in its target folder:
+ * MIGRATE_TMP_PREFIX NAME, or a hash of NAME when that would be too long. */
+void migrate_tmp_name(const char *name, char *out, size_t len);
+
+/* migrate_remove_tmp -- remove the temporary NAME in DIRFD: a file, or a folder
+ * holding nothing but MIGRATE_UNFINISHED. 0 when removed or absent, or -errno. */
+int migrate_remove_tmp(int dirfd, const char *name);
+
+#endif /* PXE_MIGRATE_INT_H */

@@ -1,0 +1,715 @@
+/* test_migrate.c -- planning and carrying out `pxeimagesfs migrate` on temporary trees.
+ *
+ * Each test builds two "drives" (plain folders under a fresh temporary directory,
+ * described by a hand-made resolver view) and checks the plan's decisions, the
+ * refusals, the copy (data, holes, mode, times, symlinks, xattrs), stopping midway
+ * and resuming, and --move. Needs no root and no mounts; one test at a time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "resolver.h"
+
+#define IMAGES "RemoteInstall/SMSImages/SMSPKG"
+
+struct fx {
+	char root[256];
+	char c[512]; /* C's images folder */
+	char d[512]; /* D's images folder (may not exist) */
+	char e[512]; /* E's images folder: a third drive only when it exists */
+	struct resolver_view *view;
+	char err[1024];
+};
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static void mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(buf, 0755);
+		*s = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char path[PATH_MAX];
+	char parent[PATH_MAX];
+	FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	snprintf(parent, sizeof(parent), "%s", path);
+	*strrchr(parent, '/') = '\0';
+	mkdirs(parent);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void set_mtime(const char *dir, const char *rel, time_t sec)
+{
+	char path[PATH_MAX];
+	struct timespec ts[2] = {{sec, 0}, {sec, 123456789}};
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+	static char buf[4096];
+	char path[PATH_MAX];
+	FILE *f = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "r");
+	if (!f) {
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int lstat_at(const char *dir, const char *rel, struct stat *st)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, rel[0] ? "/" : "", rel);
+	return lstat(path, st);
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	struct stat st;
+	return lstat_at(dir, rel, &st) == 0;
+}
+
+static void fill_drive(struct drive *d, const char *name, const char *mnt, bool images)
+{
+	struct stat st;
+
+	assert_int_equal(stat(mnt, &st), 0);
+	memset(d, 0, sizeof(*d));
+	d->name = strdup(name);
+	d->configured = true;
+	d->state = DRIVE_ONLINE;
+	d->mount_path = strdup(mnt);
+	d->dev = st.st_dev;
+	d->holds_images = images;
+	if (images) {
+		assert_true(asprintf(&d->images_dir, "%s/%s", mnt, IMAGES) > 0);
+		d->images_spelling = strdup(IMAGES);
+	}
+	snprintf(d->reason, sizeof(d->reason), "%s", images ? "holds the images" : "no images");
+}
+
+/* The view of drives C (rank 2) and D (rank 1), as they are on disk now. */
+/* The view of drives D (rank 1), C (rank 2) and, when its folder exists, E (rank 3),
+ * as they are on disk now. */
+static void make_view(struct fx *f)
+{
+	char mnt[300];
+	struct stat st;
+	bool e = stat(f->e, &st) == 0;
+
+	resolver_view_free(f->view);
+	f->view = calloc(1, sizeof(*f->view));
+	assert_non_null(f->view);
+	f->view->images_path = strdup(IMAGES);
+	f->view->drives = calloc(3, sizeof(struct drive));
+	f->view->n_drives = e ? 3 : 2;
+	f->view->primary = 0;
+	snprintf(mnt, sizeof(mnt), "%s/d", f->root);
+	fill_drive(&f->view->drives[0], "D", mnt, stat(f->d, &st) == 0);
+	snprintf(mnt, sizeof(mnt), "%s/c", f->root);
+	fill_drive(&f->view->drives[1], "C", mnt, stat(f->c, &st) == 0);
+	if (e) {
+		snprintf(mnt, sizeof(mnt), "%s/e", f->root);
+		fill_drive(&f->view->drives[2], "E", mnt, true);
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* rm -rf PATH */
+static void remove_tree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
+	}
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/test_migrate.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->c, sizeof(f->c), "%s/c/%s", f->root, IMAGES);
+	snprintf(f->d, sizeof(f->d), "%s/d/%s", f->root, IMAGES);
+	snprintf(f->e, sizeof(f->e), "%s/e/%s", f->root, IMAGES);
+	mkdirs(f->c);
+	mkdirs(f->d);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	remove_tree(f->root);
+	resolver_view_free(f->view);
+	free(f);
+	return 0;
+}
+
+static struct migrate_plan *plan_ok(struct fx *f, const char *to, bool move, bool verify, bool dry)
+{
+	struct migrate_options o = {
+	    .to = to, .move = move, .verify_existing = verify, .dry_run = dry};
+	struct migrate_plan *plan = NULL;
+
+	make_view(f);
+	if (migrate_plan_new(f->view, &o, &plan, f->err, sizeof(f->err)) != 0) {
+		fail_msg("plan refused: %s", f->err);
+	}
+	return plan;
+}
+
+static const struct migrate_item *item(const struct migrate_plan *plan, const char *path)
+{
+	for (size_t i = 0; i < plan->n_items; i++) {
+		if (strcmp(plan->items[i].path, path) == 0) {
+			return &plan->items[i];
+		}
+	}
+	fail_msg("no item %s in the plan", path);
+	return NULL;
+}
+
+/* The plan for O on the current f->view is refused with a message holding WANT. */
+static void refused(struct fx *f, struct migrate_options *o, const char *want)
+{
+	struct migrate_plan *plan = NULL;
+
+	assert_int_equal(migrate_plan_new(f->view, o, &plan, f->err, sizeof(f->err)), -1);
+	assert_null(plan);
+	if (!strstr(f->err, want)) {
+		fail_msg("message '%s' lacks '%s'", f->err, want);
+	}
+}
+
+static void run_ok(struct migrate_plan *plan, struct migrate_summary *sum)
+{
+	char err[1024];
+
+	if (migrate_run(plan, NULL, NULL, sum, err, sizeof(err)) != 0) {
+		fail_msg("run refused: %s", err);
+	}
+}
+
+/* Stops the run at the first data copied (like SIGINT during a file). */
+static int stop_at_bytes(void *arg, const struct migrate_progress *p)
+{
+	int *events = arg;
+
+	(*events)++;
+	return p->event == MIGRATE_EV_BYTES;
+}
+
+/* ---- refusals ----------------------------------------------------------------------- */
+
+static void test_migrate_refuses_unknown_and_equal_drives(void **state)
+{
+	struct fx *f = *state;
+	const char *from_d[] = {"D"};
+	const char *from_x[] = {"X"};
+	struct migrate_options o = {.to = "X"};
+
+	put(f->c, "PKG/boot.wim", "c");
+	make_view(f);
+	refused(f, &o, "no drive named 'X' (drives: D, C)");
+	o = (struct migrate_options){.to = "D", .from = from_d, .n_from = 1};
+	refused(f, &o, "source drive D is the target");
+	o = (struct migrate_options){.to = "D", .from = from_x, .n_from = 1};
+	refused(f, &o, "no drive named 'X'");
+	assert_false(exists(f->d, "PKG"));
+}
+
+static void test_migrate_refuses_offline_and_read_only_targets(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_options o = {.to = "D"};
+
+	put(f->c, "PKG/boot.wim", "c");
+	make_view(f);
+	f->view->drives[0].state = DRIVE_OFFLINE;
+	snprintf(f->view->drives[0].reason, sizeof(f->view->drives[0].reason), "not a mount point");
+	refused(f, &o, "target drive D is offline: not a mount point");
+	make_view(f);
+	f->view->drives[0].read_only = f->view->drives[0].want_read_only = true;
+	refused(f, &o, "target drive D is read-only ('read only = yes'");
+	make_view(f);
+	f->view->drives[0].read_only = true;
+	refused(f, &o, "target drive D is read-only (mounted read-only)");
+	assert_false(exists(f->d, "PKG"));
+}
+
+static void test_migrate_refuses_without_a_source(void **state)
+{
+	struct fx *f = *state;
+	const char *from_c[] = {"C"};
+	struct migrate_options o = {.to = "D"};
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/c/RemoteInstall", f->root);
+	remove_tree(path);
+	make_view(f);
+	refused(f, &o, "no source: no online drive other than the target D holds the images");
+	o = (struct migrate_options){.to = "D", .from = from_c, .n_from = 1};
+	refused(f, &o, "source drive C does not hold the images");
+	make_view(f);
+	f->view->drives[1].state = DRIVE_OFFLINE;
+	refused(f, &o, "source drive C is offline");
+}
+
+static void test_migrate_refuses_a_second_run_on_the_same_target(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_plan *first = NULL;
+	struct migrate_plan *dry = NULL;
+	struct migrate_options o = {.to = "D"};
+
+	put(f->c, "PKG/boot.wim", "c");
+	first = plan_ok(f, "D", false, false, false);
+	refused(f, &o, "another pxeimagesfs migrate is running on drive D");
+	dry = plan_ok(f, "D", false, false, true); /* a dry run takes no lock */
+	migrate_plan_free(dry);
+	migrate_plan_free(first);
+	migrate_plan_free(plan_ok(f, "D", false, false, false));
+}
+
+static void test_migrate_dry_run_plan_cannot_be_run(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char err[256];
+
+	put(f->c, "PKG/boot.wim", "c");
+	plan = plan_ok(f, "D", false, false, true);
+	assert_int_equal(migrate_run(plan, NULL, NULL, &sum, err, sizeof(err)), -1);
+	assert_false(exists(f->d, "PKG"));
+	migrate_plan_free(plan);
+}
+
+/* ---- planning decisions ------------------------------------------------------------- */
+
+static void test_migrate_plans_copy_replace_skip_and_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/same.txt", "same");
+	put(f->d, "PKG/same.txt", "same");
+	put(f->c, "PKG/size.txt", "longer on C");
+	put(f->d, "PKG/size.txt", "short");
+	put(f->c, "PKG/mtime.txt", "abc");
+	put(f->d, "PKG/mtime.txt", "abc");
+	put(f->c, "PKG/new.txt", "new");
+	put(f->c, "PKG/clash", "a file on C");
+	put(f->d, "PKG/clash/inside.txt", "a folder on D");
+	put(f->c, "NEWPKG/deep/x.txt", "x");
+	put(f->c, "PKG/.pxeimagesfs-tmp.copyup", "a temporary of the view: never copied");
+	put(f->d, "PKG/" MIGRATE_TMP_PREFIX "new.txt", "left by an interrupted run");
+	set_mtime(f->c, "PKG/same.txt", 1000000);
+	set_mtime(f->d, "PKG/same.txt", 1000000);
+	set_mtime(f->c, "PKG/mtime.txt", 1000000);
+	set_mtime(f->d, "PKG/mtime.txt", 2000000);
+	plan = plan_ok(f, "D", false, false, true);
+
+	assert_true(plan->target_has_images);
+	assert_int_equal(item(plan, "")->action, MIGRATE_DIR);
+	assert_int_equal(item(plan, "PKG")->action, MIGRATE_DIR);
+	assert_int_equal(item(plan, "PKG/same.txt")->action, MIGRATE_SKIP);
+	assert_string_equal(item(plan, "PKG/same.txt")->reason, "same size and mtime");
+	assert_int_equal(item(plan, "PKG/size.txt")->action, MIGRATE_REPLACE);
+	assert_string_equal(item(plan, "PKG/size.txt")->reason, "size differs");
+	assert_int_equal(item(plan, "PKG/mtime.txt")->action, MIGRATE_REPLACE);
+	assert_string_equal(item(plan, "PKG/mtime.txt")->reason, "mtime differs");
+	assert_int_equal(item(plan, "PKG/new.txt")->action, MIGRATE_COPY);
+	assert_int_equal(item(plan, "PKG/clash")->action, MIGRATE_CONFLICT);
+	assert_int_equal(item(plan, "NEWPKG")->action, MIGRATE_MKDIR);
+	assert_int_equal(item(plan, "NEWPKG/deep")->action, MIGRATE_MKDIR);
+	assert_int_equal(item(plan, "NEWPKG/deep/x.txt")->action, MIGRATE_COPY);
+	for (size_t i = 0; i < plan->n_items; i++) {
+		assert_null(strstr(plan->items[i].path, ".pxeimagesfs-tmp."));
+	}
+	assert_int_equal(plan->n_stale, 1);
+	assert_string_equal(plan->stale[0], "PKG/" MIGRATE_TMP_PREFIX "new.txt");
+	assert_int_equal(plan->n_copy, 4);
+	assert_int_equal(plan->n_mkdir, 2);
+	assert_int_equal(plan->n_same, 1);
+	assert_int_equal(plan->n_conflict, 1);
+	assert_int_equal(plan->bytes, strlen("longer on C") + 3 + 3 + 1);
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_matches_names_ignoring_case_like_the_view(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/BOOT.WIM", "image");
+	put(f->d, "pkg/boot.wim", "image");
+	set_mtime(f->c, "PKG/BOOT.WIM", 1000000);
+	set_mtime(f->d, "pkg/boot.wim", 1000000);
+	/* C has both spellings of one name: each is its own entry */
+	put(f->c, "PKG/Notes.txt", "upper");
+	put(f->c, "PKG/notes.txt", "lower");
+	put(f->d, "pkg/notes.txt", "lower");
+	plan = plan_ok(f, "D", false, false, true);
+	assert_int_equal(item(plan, "PKG")->action, MIGRATE_DIR);
+	assert_string_equal(item(plan, "PKG")->target, "pkg");
+	assert_int_equal(item(plan, "PKG/BOOT.WIM")->action, MIGRATE_SKIP);
+	assert_string_equal(item(plan, "PKG/BOOT.WIM")->target, "pkg/boot.wim");
+	assert_int_equal(item(plan, "PKG/Notes.txt")->action, MIGRATE_COPY);
+	assert_string_equal(item(plan, "PKG/Notes.txt")->target, "pkg/Notes.txt");
+	assert_string_equal(item(plan, "PKG/notes.txt")->target, "pkg/notes.txt");
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_verify_existing_compares_contents(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/boot.wim", "AAAA");
+	put(f->d, "PKG/boot.wim", "BBBB");
+	put(f->c, "PKG/same.wim", "CCCC");
+	put(f->d, "PKG/same.wim", "CCCC");
+	set_mtime(f->c, "PKG/boot.wim", 1000000);
+	set_mtime(f->d, "PKG/boot.wim", 1000000);
+	set_mtime(f->c, "PKG/same.wim", 1000000);
+	set_mtime(f->d, "PKG/same.wim", 1000000);
+	plan = plan_ok(f, "D", false, false, true);
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_SKIP);
+	migrate_plan_free(plan);
+	plan = plan_ok(f, "D", false, true, true);
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_REPLACE);
+	assert_string_equal(item(plan, "PKG/boot.wim")->reason, "SHA-256 differs");
+	assert_int_equal(item(plan, "PKG/same.wim")->action, MIGRATE_SKIP);
+	assert_true(item(plan, "PKG/same.wim")->verified);
+	migrate_plan_free(plan);
+}
+
+/* ---- carrying it out ---------------------------------------------------------------- */
+
+static void same_attrs(const char *a, const char *b, const char *rel)
+{
+	struct stat sa;
+	struct stat sb;
+
+	assert_int_equal(lstat_at(a, rel, &sa), 0);
+	if (lstat_at(b, rel, &sb) != 0) {
+		fail_msg("%s missing on the target", rel);
+	}
+	assert_int_equal(sa.st_mode, sb.st_mode);
+	assert_int_equal(sa.st_uid, sb.st_uid);
+	assert_int_equal(sa.st_gid, sb.st_gid);
+	assert_int_equal(sa.st_mtim.tv_sec, sb.st_mtim.tv_sec);
+	assert_int_equal(sa.st_mtim.tv_nsec, sb.st_mtim.tv_nsec);
+	if (!S_ISDIR(sa.st_mode)) {
+		assert_int_equal(sa.st_size, sb.st_size);
+	}
+}
+
+/* A 64 MiB file with data at 0 and at 40 MiB only. */
+static void make_sparse(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "head", 4, 0), 4);
+	assert_int_equal(pwrite(fd, "middle", 6, 40 << 20), 6);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+}
+
+static void test_migrate_run_copies_the_tree_exactly(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char path[PATH_MAX];
+	char link[PATH_MAX];
+	char val[64];
+	struct stat st;
+	bool xattrs = false;
+	ssize_t n = 0;
+
+	put(f->c, "PKG1/boot.PKG1.wim", "image one");
+	put(f->c, "PKG1/sub/deep/notes.txt", "deep");
+	make_sparse(f->c, "PKG1/sparse.img");
+	snprintf(path, sizeof(path), "%s/PKG1/boot.PKG1.wim", f->c);
+	assert_int_equal(chmod(path, 0640), 0);
+	xattrs = setxattr(path, "user.DOSATTRIB", "0x20", 4, 0) == 0;
+	snprintf(path, sizeof(path), "%s/PKG1/current", f->c);
+	assert_int_equal(symlink("boot.PKG1.wim", path), 0);
+	snprintf(path, sizeof(path), "%s/PKG1/escape", f->c);
+	assert_int_equal(symlink("../../../../../etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/PKG1/sub", f->c);
+	assert_int_equal(chmod(path, 0750), 0);
+	set_mtime(f->c, "PKG1/sub/deep/notes.txt", 1000000);
+	set_mtime(f->c, "PKG1/sub/deep", 1100000);
+	set_mtime(f->c, "PKG1/sub", 1200000);
+	set_mtime(f->c, "PKG1/current", 1300000);
+	set_mtime(f->c, "PKG1", 1400000);
+	plan = plan_ok(f, "D", false, false, false);
+	run_ok(plan, &sum);
+	assert_int_equal(sum.failed, 0);
+	assert_int_equal(sum.copied, 5);
+	assert_int_equal(sum.verified, 5);
+	assert_int_equal(sum.dirs_created, 3);
+	assert_int_equal(sum.bytes, 9 + 4 + (64 << 20));
+	assert_string_equal(slurp(f->d, "PKG1/boot.PKG1.wim"), "image one");
+	assert_string_equal(slurp(f->d, "PKG1/sub/deep/notes.txt"), "deep");
+	for (const char *const *r =
+	         (const char *const[]){"PKG1", "PKG1/boot.PKG1.wim", "PKG1/sub", "PKG1/sub/deep",
+	                               "PKG1/sub/deep/notes.txt", "PKG1/current", "PKG1/sparse.img",
+	                               NULL};
+	     *r; r++) {
+		same_attrs(f->c, f->d, *r);
+	}
+	snprintf(path, sizeof(path), "%s/PKG1/escape", f->d);
+	n = readlink(path, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	assert_string_equal(link, "../../../../../etc/passwd");
+	assert_int_equal(lstat_at(f->d, "PKG1/sparse.img", &st), 0);
+	assert_true(st.st_blocks * 512 < (4 << 20)); /* the holes stayed holes */
+	if (xattrs) {
+		snprintf(path, sizeof(path), "%s/PKG1/boot.PKG1.wim", f->d);
+		n = getxattr(path, "user.DOSATTRIB", val, sizeof(val));
+		assert_int_equal(n, 4);
+		assert_memory_equal(val, "0x20", 4);
+	}
+	migrate_plan_free(plan);
+	plan = plan_ok(f, "D", false, false, false); /* a second run has nothing to do */
+	assert_int_equal(plan->n_copy + plan->n_mkdir, 0);
+	assert_int_equal(plan->n_same, 5);
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_creates_the_images_path_on_an_empty_target(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/d/RemoteInstall", f->root);
+	remove_tree(path);
+	put(f->c, "PKG/boot.wim", "c");
+	set_mtime(f->c, "", 1500000);
+	plan = plan_ok(f, "D", false, false, false);
+	assert_false(plan->target_has_images);
+	assert_int_equal(item(plan, "")->action, MIGRATE_MKDIR);
+	run_ok(plan, &sum);
+	assert_int_equal(sum.failed, 0);
+	assert_string_equal(slurp(f->d, "PKG/boot.wim"), "c");
+	same_attrs(f->c, f->d, "");
+	assert_false(exists(f->d, MIGRATE_UNFINISHED));
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_stop_midway_leaves_no_partial_file_and_a_rerun_finishes(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char err[256];
+	int events = 0;
+
+	put(f->c, "PKG/b.txt", "b");
+	make_sparse(f->c, "PKG/a-big.img");
+	set_mtime(f->c, "PKG", 1600000);
+	plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(migrate_run(plan, stop_at_bytes, &events, &sum, err, sizeof(err)), 0);
+	assert_true(sum.interrupted);
+	assert_int_equal(sum.failed, 0);
+	assert_false(exists(f->d, "PKG/a-big.img"));
+	assert_false(exists(f->d, "PKG/" MIGRATE_TMP_PREFIX "a-big.img")); /* removed on stop */
+	assert_true(exists(f->d, "PKG/" MIGRATE_UNFINISHED));
+	migrate_plan_free(plan);
+
+	/* what a kill -9 leaves: a temporary under the deterministic name */
+	put(f->d, "PKG/" MIGRATE_TMP_PREFIX "a-big.img", "partial");
+	plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(plan->n_stale, 1);
+	assert_true(item(plan, "PKG")->unfinished);
+	run_ok(plan, &sum);
+	assert_false(sum.interrupted);
+	assert_int_equal(sum.failed, 0);
+	assert_int_equal(sum.copied, 2);
+	assert_false(exists(f->d, "PKG/" MIGRATE_TMP_PREFIX "a-big.img"));
+	assert_false(exists(f->d, "PKG/" MIGRATE_UNFINISHED));
+	same_attrs(f->c, f->d, "PKG/a-big.img");
+	same_attrs(f->c, f->d, "PKG"); /* times set once its contents are complete */
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_move_removes_each_source_after_its_copy(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char path[PATH_MAX];
+
+	put(f->c, "PKG1/boot.wim", "one");
+	put(f->c, "PKG2/deep/x.txt", "two");
+	put(f->c, "PKG3/already.txt", "three");
+	put(f->d, "PKG3/already.txt", "three");
+	set_mtime(f->c, "PKG3/already.txt", 1000000);
+	set_mtime(f->d, "PKG3/already.txt", 1000000);
+	put(f->c, "PKG4/differs.txt", "four");
+	put(f->d, "PKG4/differs.txt", "FOUR");
+	set_mtime(f->c, "PKG4/differs.txt", 1000000);
+	set_mtime(f->d, "PKG4/differs.txt", 1000000);
+	snprintf(path, sizeof(path), "%s/PKG1/link", f->c);
+	assert_int_equal(symlink("boot.wim", path), 0);
+	plan = plan_ok(f, "D", true, false, false);
+	/* a move compares equal-looking files by SHA-256 before it removes a source */
+	assert_int_equal(item(plan, "PKG4/differs.txt")->action, MIGRATE_REPLACE);
+	run_ok(plan, &sum);
+	assert_int_equal(sum.failed, 0);
+	assert_string_equal(slurp(f->d, "PKG1/boot.wim"), "one");
+	assert_string_equal(slurp(f->d, "PKG2/deep/x.txt"), "two");
+	assert_string_equal(slurp(f->d, "PKG4/differs.txt"), "four");
+	assert_true(exists(f->d, "PKG1/link"));
+	for (const char *const *r = (const char *const[]){"PKG1", "PKG2", "PKG3", "PKG4", NULL}; *r;
+	     r++) {
+		if (exists(f->c, *r)) {
+			fail_msg("%s is still on the source", *r);
+		}
+	}
+	assert_true(exists(f->c, "")); /* the images folder itself stays */
+	assert_int_equal(sum.removed, 5 + 5);
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_takes_a_path_from_the_highest_ranked_source(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/a.txt", "C's copy");
+	put(f->e, "PKG/a.txt", "E's older copy");
+	put(f->e, "PKG/only-on-e.txt", "e");
+	put(f->e, "PKG/same.txt", "same");
+	put(f->c, "PKG/same.txt", "same");
+	plan = plan_ok(f, "D", false, false, true);
+	assert_int_equal(plan->n_sources, 2);
+	assert_string_equal(plan->sources[0].name, "C"); /* rank order */
+	assert_int_equal(item(plan, "PKG/a.txt")->source, 0);
+	assert_int_equal(item(plan, "PKG/a.txt")->action, MIGRATE_COPY);
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct migrate_item *it = &plan->items[i];
+		if (it->source == 1 && strcmp(it->path, "PKG") == 0) {
+			assert_int_equal(it->action, MIGRATE_DIR);
+		} else if (it->source == 1 && strcmp(it->path, "PKG/a.txt") == 0) {
+			assert_int_equal(it->action, MIGRATE_SHADOWED);
+		} else if (it->source == 1 && strcmp(it->path, "PKG/only-on-e.txt") == 0) {
+			assert_int_equal(it->action, MIGRATE_COPY);
+		}
+	}
+	migrate_plan_free(plan);
+
+	/* a move takes E's copy away only when it equals what landed on D */
+	plan = plan_ok(f, "D", true, false, false);
+	run_ok(plan, &sum);
+	assert_string_equal(slurp(f->d, "PKG/a.txt"), "C's copy");
+	assert_string_equal(slurp(f->d, "PKG/only-on-e.txt"), "e");
+	assert_int_equal(sum.failed, 1); /* E's a.txt differs: kept, and said so */
+	assert_true(exists(f->e, "PKG/a.txt"));
+	assert_false(exists(f->e, "PKG/same.txt"));
+	assert_false(exists(f->e, "PKG/only-on-e.txt"));
+	assert_false(exists(f->c, "PKG"));
+	for (size_t i = 0; i < plan->n_items; i++) {
+		const struct migrate_item *it = &plan->items[i];
+		if (it->result == MIGRATE_FAILED) {
+			assert_int_equal(it->action, MIGRATE_SHADOWED);
+			assert_non_null(strstr(it->error, "the contents differ"));
+		}
+	}
+	migrate_plan_free(plan);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migrate_refuses_unknown_and_equal_drives, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_refuses_offline_and_read_only_targets,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_refuses_without_a_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_refuses_a_second_run_on_the_same_target,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_dry_run_plan_cannot_be_run, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_plans_copy_replace_skip_and_conflict,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_matches_names_ignoring_case_like_the_view,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_verify_existing_compares_contents, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_run_copies_the_tree_exactly, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_creates_the_images_path_on_an_empty_target,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_migrate_stop_midway_leaves_no_partial_file_and_a_rerun_finishes, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_move_removes_each_source_after_its_copy,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_migrate_takes_a_path_from_the_highest_ranked_source, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
