@@ -1,4 +1,4 @@
-/* ops_file.c -- open files: open, create, read, write, flush, fsync, fallocate, lseek.
+/* ops_file.c -- open files: open, create, read, write, fsync, fallocate, lseek.
  *
  * An open file holds its own fd on the drive it was opened on and a
  * reference on that view, so it keeps working whatever the resolver does
@@ -223,15 +223,6 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	}
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	/* close a duplicate: the drive sees a close() for every close() of the client */
-	int fd = dup(fh_of(fi)->fd);
-
-	(void)ino;
-	ops_reply_err(req, fd < 0 ? errno : close(fd) == 0 ? 0 : errno);
-}
-
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *fh = fh_of(fi);
@@ -279,7 +270,8 @@ void ops_file_install(struct fuse_lowlevel_ops *ops)
 	ops->create = op_create;
 	ops->read = op_read;
 	ops->write_buf = op_write_buf;
-	ops->flush = op_flush;
+	/* no flush: libfuse answers ENOSYS once and the kernel stops sending FLUSH on
+	 * every close (the drive's fd is closed at release) */
 	ops->release = op_release;
 	ops->fsync = op_fsync;
 	ops->fallocate = op_fallocate;

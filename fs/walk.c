@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_int.h"
@@ -43,24 +44,115 @@ static int open_beneath(int dirfd, const char *path, int flags)
 	return fd >= 0 ? fd : -errno;
 }
 
-/* walk_find -- the entry of DIRFD matching NAME: exactly, else ignoring case.
- * Writes the on-disk name to FOUND. Returns 0 or -ENOENT (or another -errno). */
-int walk_find(int dirfd, const char *name, char *found, size_t found_len)
+/* ---- the case-insensitive directory index -----------------------------------------------------
+ * A lookup that misses the exact name must not scan the whole folder each time (Samba asks for
+ * many names that do not exist). The index keeps, per folder (st_dev, st_ino), the set of its
+ * names ignoring case, valid while the folder's mtime and ctime are unchanged. Timestamps are
+ * coarse, so an index built within DC_RACY_NS of the folder's last change is not trusted (the
+ * racy-git rule). It is process-wide on purpose, like the kernel's dcache: a folder is the same
+ * folder in every view. Bounded: past DC_MAX_NAMES names it starts afresh. Guarded by dc.lock. */
+
+#define DC_BUCKETS 4096
+#define DC_MAX_NAMES (1u << 21)
+#define DC_RACY_NS (100 * 1000 * 1000LL)
+
+struct dc_entry {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	struct timespec ctime;
+	bool dups; /* two names differ only in case: answer by scanning */
+	struct names_set names;
+	struct dc_entry *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct dc_entry *bucket[DC_BUCKETS]; /* protected by lock */
+	size_t names;                        /* protected by lock */
+} dc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t dc_slot(dev_t dev, ino_t ino)
 {
-	struct stat st;
-	DIR *d = NULL;
+	return (size_t)(((uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev) % DC_BUCKETS);
+}
+
+static bool ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static void dc_clear_locked(void)
+{
+	for (size_t i = 0; i < DC_BUCKETS; i++) {
+		while (dc.bucket[i]) {
+			struct dc_entry *e = dc.bucket[i];
+			dc.bucket[i] = e->next;
+			names_set_fini(&e->names);
+			free(e);
+		}
+	}
+	dc.names = 0;
+}
+
+/* Answer from the index: 0 (FOUND filled), -ENOENT, or 1 (not known). */
+static int dc_lookup(const struct stat *dir, const char *name, char *found, size_t len)
+{
+	int rc = 1;
+
+	pthread_mutex_lock(&dc.lock);
+	for (struct dc_entry *e = dc.bucket[dc_slot(dir->st_dev, dir->st_ino)]; e; e = e->next) {
+		if (e->dev == dir->st_dev && e->ino == dir->st_ino) {
+			if (!e->dups && ts_eq(&e->mtime, &dir->st_mtim) && ts_eq(&e->ctime, &dir->st_ctim)) {
+				const char *hit = names_set_get(&e->names, name);
+				rc = !hit ? -ENOENT : snprintf(found, len, "%s", hit) < (int)len ? 0 : -ENAMETOOLONG;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dc.lock);
+	return rc;
+}
+
+/* Keep the index E of a folder (takes ownership), replacing an older one. */
+static void dc_store(struct dc_entry *e)
+{
+	size_t slot = dc_slot(e->dev, e->ino);
+
+	pthread_mutex_lock(&dc.lock);
+	for (struct dc_entry **p = &dc.bucket[slot]; *p; p = &(*p)->next) {
+		if ((*p)->dev == e->dev && (*p)->ino == e->ino) {
+			struct dc_entry *old = *p;
+			*p = old->next;
+			dc.names -= names_set_count(&old->names);
+			names_set_fini(&old->names);
+			free(old);
+			break;
+		}
+	}
+	if (dc.names + names_set_count(&e->names) > DC_MAX_NAMES) {
+		dc_clear_locked();
+	}
+	dc.names += names_set_count(&e->names);
+	e->next = dc.bucket[slot];
+	dc.bucket[slot] = e;
+	pthread_mutex_unlock(&dc.lock);
+}
+
+static long long ns_of(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* Scan the folder DIRFD (stat DIR): the match for NAME (the smallest spelling when several
+ * differ only in case) and, when E is not NULL, every name into E. */
+static int dc_scan(int dirfd, const char *name, char *found, size_t len, struct dc_entry *e)
+{
 	struct dirent *de = NULL;
-	int fd = -1;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	int rc = -ENOENT;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		return snprintf(found, found_len, "%s", name) < (int)found_len ? 0 : -ENAMETOOLONG;
-	}
-	if (errno != ENOENT) {
-		return -errno;
-	}
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		rc = -errno;
 		if (fd >= 0) {
@@ -69,13 +161,54 @@ int walk_find(int dirfd, const char *name, char *found, size_t found_len)
 		return rc;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (names_casecmp(de->d_name, name) == 0 &&
-		    (rc != 0 || strcmp(de->d_name, found) < 0) && strlen(de->d_name) < found_len) {
+		if (e && names_set_add(&e->names, de->d_name) == 0) {
+			e->dups = true;
+		}
+		if (names_casecmp(de->d_name, name) == 0 && (rc != 0 || strcmp(de->d_name, found) < 0) &&
+		    strlen(de->d_name) < len) {
 			strcpy(found, de->d_name);
 			rc = 0;
 		}
 	}
 	closedir(d);
+	return rc;
+}
+
+/* walk_find -- the entry of DIRFD matching NAME: exactly, else ignoring case.
+ * Writes the on-disk name to FOUND. Returns 0 or -ENOENT (or another -errno). */
+int walk_find(int dirfd, const char *name, char *found, size_t found_len)
+{
+	struct stat st;
+	struct timespec now;
+	struct dc_entry *e = NULL;
+	int rc = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		return snprintf(found, found_len, "%s", name) < (int)found_len ? 0 : -ENAMETOOLONG;
+	}
+	if (errno != ENOENT || fstat(dirfd, &st) < 0) {
+		return -errno;
+	}
+	rc = dc_lookup(&st, name, found, found_len);
+	if (rc <= 0) {
+		return rc;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	e = calloc(1, sizeof(*e));
+	if (e) {
+		names_set_init(&e->names);
+		*e = (struct dc_entry){.dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
+		                       .ctime = st.st_ctim, .names = e->names};
+	}
+	rc = dc_scan(dirfd, name, found, found_len, e);
+	/* trusted only when the folder had been still for a while before the scan */
+	if (e && (rc == 0 || rc == -ENOENT) && ns_of(&now) - ns_of(&st.st_mtim) > DC_RACY_NS &&
+	    ns_of(&now) - ns_of(&st.st_ctim) > DC_RACY_NS) {
+		dc_store(e);
+	} else if (e) {
+		names_set_fini(&e->names);
+		free(e);
+	}
 	return rc;
 }
 
@@ -121,6 +254,38 @@ static int walk_slow(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 	return cur;
 }
 
+/* The common miss: the folder is spelt exactly, only the last name is not
+ * (or does not exist). Returns an fd, -errno, or -EAGAIN (walk it all). */
+static int walk_leaf(int imgfd, const char *rel, char *spelt, size_t spelt_len)
+{
+	char dir[PATH_MAX];
+	char found[NAME_MAX + 1];
+	const char *leaf = names_last(rel);
+	int dfd = -1;
+	int fd = -EAGAIN;
+
+	if (leaf == rel || names_parent(rel, dir, sizeof(dir)) < 0) {
+		dfd = dup(imgfd); /* a name right in the images folder */
+	} else {
+		dfd = open_beneath(imgfd, dir, O_PATH | O_DIRECTORY);
+	}
+	if (dfd < 0) {
+		return -EAGAIN;
+	}
+	fd = walk_find(dfd, leaf, found, sizeof(found));
+	if (fd == 0) {
+		fd = open_beneath(dfd, found, O_PATH);
+		fd = fd == -ELOOP ? -ENOTDIR : fd;
+	}
+	if (fd >= 0 && spelt &&
+	    snprintf(spelt, spelt_len, "%.*s%s", (int)(leaf - rel), rel, found) >= (int)spelt_len) {
+		close(fd);
+		fd = -ENAMETOOLONG;
+	}
+	close(dfd);
+	return fd;
+}
+
 /* walk_open -- an O_PATH fd of REL beneath IMGFD (a symlink as itself).
  * SPELT, when not NULL, receives the on-disk spelling. Returns fd or -errno. */
 int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
@@ -145,6 +310,10 @@ int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 		}
 		if (fd != -ENOENT && fd != -ENOSYS) {
 			return fd == -ELOOP ? -ENOTDIR : fd;
+		}
+		fd = fd == -ENOENT ? walk_leaf(imgfd, rel, spelt, spelt_len) : fd;
+		if (fd != -EAGAIN) {
+			return fd;
 		}
 	}
 	return walk_slow(imgfd, rel, spelt, spelt_len);
