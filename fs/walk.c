@@ -176,17 +176,27 @@ static int dc_scan(int dirfd, const char *name, char *found, size_t len, struct 
 
 /* walk_find -- the entry of DIRFD matching NAME: exactly, else ignoring case.
  * Writes the on-disk name to FOUND. Returns 0 or -ENOENT (or another -errno). */
+static int find_ci(int dirfd, const char *name, char *found, size_t found_len);
+
 int walk_find(int dirfd, const char *name, char *found, size_t found_len)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		return snprintf(found, found_len, "%s", name) < (int)found_len ? 0 : -ENAMETOOLONG;
+	}
+	return errno == ENOENT ? find_ci(dirfd, name, found, found_len) : -errno;
+}
+
+/* NAME is not in DIRFD as spelt: find it ignoring case, through the index. */
+static int find_ci(int dirfd, const char *name, char *found, size_t found_len)
 {
 	struct stat st;
 	struct timespec now;
 	struct dc_entry *e = NULL;
 	int rc = 0;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		return snprintf(found, found_len, "%s", name) < (int)found_len ? 0 : -ENAMETOOLONG;
-	}
-	if (errno != ENOENT || fstat(dirfd, &st) < 0) {
+	if (fstat(dirfd, &st) < 0) {
 		return -errno;
 	}
 	rc = dc_lookup(&st, name, found, found_len);
@@ -272,7 +282,8 @@ static int walk_leaf(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 	if (dfd < 0) {
 		return -EAGAIN;
 	}
-	fd = walk_find(dfd, leaf, found, sizeof(found));
+	/* the exact spelling just failed: go straight to the index */
+	fd = find_ci(dfd, leaf, found, sizeof(found));
 	if (fd == 0) {
 		fd = open_beneath(dfd, found, O_PATH);
 		fd = fd == -ELOOP ? -ENOTDIR : fd;
