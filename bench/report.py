@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""report.py -- turn bench/run.sh's raw samples into RESULTS.md (markdown on stdout).
+
+usage: report.py RESULTS.tsv META.tsv PXE2.CONF DAEMON-WARNINGS
+
+Repetition 0 of every case is the warm-up and is left out of the statistics (it is
+listed with the raw samples). Ratios are of medians from the same run. Pure text
+work: measures nothing.
+"""
+import statistics
+import sys
+from collections import defaultdict
+
+SYSTEMS = ["native", "pxe1", "pxe2", "mfsdef", "mfspart"]
+LABEL = {
+    "native": "native directory",
+    "pxe1": "pxeimagesfs, 1 drive",
+    "pxe2": "pxeimagesfs, 2-drive union",
+    "mfsdef": "mergerfs, defaults",
+    "mfspart": "mergerfs, partial + dropcacheonclose",
+}
+PXE = ["pxe1", "pxe2"]
+
+# case id -> (title, kind); kind: "tp" throughput (MB/s, higher is better), "time" (ms, lower)
+CASES = {
+    "c1": ("1. Sequential read of the big file, lower page cache warm, FUSE cache cold", "tp"),
+    "c2": ("2. The same file re-read, warm", "tp"),
+    "c3": ("3. Boot storm: 8 parallel readers of one file, FUSE cache cold (aggregate)", "tp"),
+    "c4cold": ("4. find + stat of the small tree, cold (fresh mount)", "time"),
+    "c4warm": ("4. find + stat of the small tree, warm", "time"),
+    "c5": ("5. open + read + close of the 4 KiB files, warm", "time"),
+    "c6": ("6. Lookups of names that do not exist", "time"),
+    "c7": ("7. SMB end to end: smbclient get of the big file from a private smbd on 127.0.0.1", "tp"),
+    "c9cold": ("9. find + stat of the large tree, cold (fresh mount)", "time"),
+    "c9warm": ("9. find + stat of the large tree, warm", "time"),
+    "p4warm": ("4. find + stat of the small tree, warm, on one CPU", "time"),
+    "p5": ("5. open + read + close of the 4 KiB files, warm, on one CPU", "time"),
+    "p6": ("6. Lookups of names that do not exist, on one CPU", "time"),
+}
+PINNED = ["p4warm", "p5", "p6"]
+ORDER = ["c1", "c2", "c3", "c4cold", "c4warm", "c5", "c6", "c7", "c9cold", "c9warm"]
+
+
+def load(path):
+    samples = defaultdict(list)  # (case, system) -> [(rep, count, ns)]
+    with open(path) as f:
+        next(f)
+        for line in f:
+            c, s, r, count, ns, busy = line.rstrip("\n").split("\t")
+            samples[(c, s)].append((int(r), int(count), int(ns)))
+            BUSY[(c, s, int(r))] = int(busy)
+    return samples
+
+
+BUSY = {}  # (case, system, rep) -> CPU busy % in the 200 ms before the run (-1: unknown)
+BUSY_LIMIT = 10
+
+
+def busy_runs(c, s):
+    """Measured runs (warm-up left out) started on a machine busier than BUSY_LIMIT."""
+    return sum(1 for (cc, ss, r), b in BUSY.items()
+               if cc == c and ss == s and r != 0 and (b > BUSY_LIMIT or b < 0))
+
+
+def load_meta(path):
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            meta[k] = v
+    return meta
+
+
+def values(samples, c, s):
+    """Measured values (warm-up left out): MB/s, ms, or bytes for case 8."""
+    out = []
+    for r, count, ns in samples.get((c, s), []):
+        if r == 0:
+            continue
+        if c.startswith("c8"):
+            out.append(ns)
+        elif CASES[c][1] == "tp":
+            out.append(count / ns * 1000.0)  # bytes per ns -> MB/s (10^6 B/s)
+        else:
+            out.append(ns / 1e6)
+    return out
+
+
+def per_op_us(samples, c, s):
+    got = [ns / count / 1000.0 for r, count, ns in samples.get((c, s), []) if r != 0 and count]
+    return statistics.median(got) if got else None
+
+
+def count_of(samples, c):
+    for (cc, _), rows in samples.items():
+        if cc == c and rows:
+            return rows[0][1]
+    return 0
+
+
+def med(samples, c, s):
+    v = values(samples, c, s)
+    return statistics.median(v) if v else None
+
+
+def fmt(x, kind):
+    if x is None:
+        return "-"
+    if kind == "tp":
+        return f"{x:,.0f} MB/s"
+    if x >= 100:
+        return f"{x:,.0f} ms"
+    return f"{x:,.1f} ms" if x >= 10 else f"{x:,.2f} ms"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
+def case_table(samples, c):
+    title, kind = CASES[c]
+    n = count_of(samples, c)
+    what = f"{n / 2**20:,.0f} MiB" if kind == "tp" else f"{n:,} entries/files/lookups per run"
+    rows = [f"### {title}", "",
+            f"Per run: {what}. " +
+            ("Higher is better; ratios are throughput ratios." if kind == "tp" else
+             "Lower is better; ratios are time ratios (2.00x = twice native's time)."), "",
+            "| system | median | min – max | spread | per op | x native | x mergerfs-default | busy runs |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    nat = med(samples, c, "native")
+    mfs = med(samples, c, "mfsdef")
+    for s in SYSTEMS:
+        v = values(samples, c, s)
+        if not v:
+            continue
+        m = statistics.median(v)
+        spread = (max(v) - min(v)) / m * 100 if m else 0
+        op = per_op_us(samples, c, s) if kind == "time" else None
+        rows.append(f"| {LABEL[s]} | {fmt(m, kind)} | {fmt(min(v), kind)} – {fmt(max(v), kind)} | "
+                    f"{spread:.0f}% | {f'{op:.2f} µs' if op is not None else '-'} | "
+                    f"{ratio(m, nat)} | {ratio(m, mfs)} | {busy_runs(c, s) or ''} |")
+    return rows + [""]
+
+
+def mib(x):
+    return f"{x / 2**20:,.1f} MiB" if x is not None else "-"
+
+
+def case8_table(samples):
+    rows = ["### 8. Daemon memory and page-cache growth after case 2", "",
+            "After a fresh mount and the two reads of cases 1 and 2 (median of the runs): the "
+            "daemon's resident set (VmRSS) and peak (VmHWM), and the growth of the system's "
+            "page cache (`Cached` in /proc/meminfo) over the two reads. On tmpfs the lower "
+            "file is already in the page cache, so the growth is the FUSE mount's own copy.", "",
+            "| system | VmRSS | VmHWM (peak) | page-cache growth |", "|---|---:|---:|---:|"]
+    for s in SYSTEMS:
+        rows.append(f"| {LABEL[s]} | {mib(med(samples, 'c8rss', s))} | "
+                    f"{mib(med(samples, 'c8hwm', s))} | {mib(med(samples, 'c8cache', s))} |")
+    return rows + [""]
+
+
+def targets(samples):
+    """(case, target text, {pxe system: (value text, met or None)})"""
+    out = []
+
+    def each(fn):
+        return {s: fn(s) for s in PXE}
+
+    def tp_vs(c, ref, factor):
+        def fn(s):
+            v, r = med(samples, c, s), med(samples, c, ref)
+            if v is None or not r:
+                return ("-", None)
+            return (f"{fmt(v, 'tp')} = {v / r:.2f}x", v >= factor * r)
+        return fn
+
+    def time_vs(c, factor, pinned=None):
+        def fn(s):
+            v, r = med(samples, c, s), med(samples, c, "native")
+            if v is None or not r:
+                return ("-", None)
+            text = f"{fmt(v, 'time')} = {v / r:.2f}x"
+            pv, pr = (med(samples, pinned, s), med(samples, pinned, "native")) if pinned else (None, None)
+            if pv is not None and pr:
+                text += f" (one CPU: {pv / pr:.2f}x)"
+            return (text, v <= factor * r)
+        return fn
+
+    def cold4(s):
+        v, r, m = (med(samples, "c4cold", x) for x in (s, "native", "mfsdef"))
+        if v is None or not r or not m:
+            return ("-", None)
+        return (f"{fmt(v, 'time')} = {v / r:.2f}x native, {v / m:.2f}x mergerfs",
+                v <= 5 * r and v < m)
+
+    def rss(s):
+        v, g = med(samples, "c8rss", s), med(samples, "c8cache", s)
+        if v is None:
+            return ("-", None)
+        return (f"{mib(v)} (page cache +{mib(g)})", v <= 32 * 2**20)
+
+    def scale(s):
+        parts, ok = [], True
+        for mode in ("cold", "warm"):
+            a, b = per_op_us(samples, "c4" + mode, s), per_op_us(samples, "c9" + mode, s)
+            if a is None or b is None:
+                return ("-", None)
+            parts.append(f"{mode} {b:.2f} vs {a:.2f} µs = {b / a:.2f}x")
+            ok = ok and b <= 1.2 * a
+        return ("; ".join(parts), ok)
+
+    out.append(("1", ">= 1.5x mergerfs-default throughput", each(tp_vs("c1", "mfsdef", 1.5))))
+    out.append(("2", ">= 0.75x native", each(tp_vs("c2", "native", 0.75))))
+    out.append(("3", ">= 0.75x native aggregate", each(tp_vs("c3", "native", 0.75))))
+    out.append(("4 warm", "<= 1.5x native time", each(time_vs("c4warm", 1.5, "p4warm"))))
+    out.append(("4 cold", "<= 5x native time and faster than mergerfs-default", each(cold4)))
+    out.append(("5", "<= 3x native time", each(time_vs("c5", 3, "p5"))))
+    out.append(("6", "<= 2x native time", each(time_vs("c6", 2, "p6"))))
+    out.append(("7", ">= 0.85x the native share", each(tp_vs("c7", "native", 0.85))))
+    out.append(("8", "RSS <= 32 MiB, page-cache growth stated", each(rss)))
+    out.append(("9", "time per file within 20% of the small tree's", each(scale)))
+    return out
+
+
+def verdict(met):
+    return "-" if met is None else ("**met**" if met else "**not met**")
+
+
+def headline(samples):
+    rows = ["| case | " + " | ".join(LABEL[s] for s in SYSTEMS) + " |",
+            "|---|" + "---:|" * len(SYSTEMS)]
+    for c in ORDER:
+        kind = CASES[c][1]
+        nat = med(samples, c, "native")
+        cells = []
+        for s in SYSTEMS:
+            m = med(samples, c, s)
+            cells.append(fmt(m, kind) if s == "native" or m is None else f"{fmt(m, kind)} ({ratio(m, nat)})")
+        rows.append(f"| {c_short(c)} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def c_short(c):
+    return {"c1": "1 read, FUSE cold", "c2": "2 re-read, warm", "c3": "3 boot storm (aggregate)",
+            "c4cold": "4 find+stat, cold", "c4warm": "4 find+stat, warm", "c5": "5 open+read+close",
+            "c6": "6 missing names", "c7": "7 SMB get", "c9cold": "9 find+stat large, cold",
+            "c9warm": "9 find+stat large, warm"}[c]
+
+
+def main():
+    samples = load(sys.argv[1])
+    meta = load_meta(sys.argv[2])
+    conf = open(sys.argv[3]).read()
+    try:
+        warnings = open(sys.argv[4]).read().strip()
+    except OSError:
+        warnings = ""
+    p = print
+    p("# pxeimagesfs benchmark results")
+    p()
+    args = (" --quick" if meta["mode"] == "quick" else "") + (
+        f" --only {meta['only']}" if meta.get("only") else "")
+    p(f"Generated by `bash bench/run.sh{args}` on "
+      f"{meta['date']} ({meta['mode']} mode, {meta['reps']} measured runs per case after one "
+      f"warm-up, {int(meta['duration_s']) // 60} min {int(meta['duration_s']) % 60} s). "
+      "Do not edit: run it again. See bench/README.md for the method.")
+    if meta["mode"] == "quick":
+        p()
+        p("**Quick mode: smaller files and fewer runs; a smoke test, not the figures to quote.**")
+    if meta.get("only"):
+        p()
+        p(f"**Only cases {meta['only']} were run; the others show `-`.**")
+    p()
+    nbusy = sum(1 for (c, s, rep), b in BUSY.items() if rep != 0 and (b > BUSY_LIMIT or b < 0))
+    nall = sum(1 for (c, s, rep) in BUSY if rep != 0)
+    p(f"Machine load: {meta.get('busy', '?')}. Each run waits for the CPUs to be at most "
+      f"{BUSY_LIMIT}% busy (over 200 ms, for at most 30 s); **{nbusy} of {nall} measured runs** "
+      "started on a busier machine anyway (column *busy runs*). Other work on the machine "
+      "shows as a wide min – max spread.")
+    p()
+    p(f"Sizes: {meta['sizes']}. Backing store: **{meta['backing']}** "
+      f"({meta['backing_mount']}), the same directory for every system.")
+    p()
+    p("## Targets")
+    p()
+    p("| case | target | pxeimagesfs, 1 drive | | 2-drive union | |")
+    p("|---|---|---|---|---|---|")
+    for case, text, res in targets(samples):
+        a, b = res["pxe1"], res["pxe2"]
+        p(f"| {case} | {text} | {a[0]} | {verdict(a[1])} | {b[0]} | {verdict(b[1])} |")
+    p()
+    p("Ratios in the target column are against native (or mergerfs-default where the target "
+      "says so): throughput ratios for MB/s, time ratios for ms.")
+    p()
+    p("## Headline (medians; ratio to native in brackets)")
+    p()
+    for line in headline(samples):
+        p(line)
+    p()
+    p("## Per case")
+    p()
+    for c in ORDER[:8]:
+        for line in case_table(samples, c):
+            p(line)
+    for line in case8_table(samples):
+        p(line)
+    for c in ORDER[8:]:
+        for line in case_table(samples, c):
+            p(line)
+    p("## Supplement: the metadata cases on one CPU")
+    p()
+    p("A FUSE request costs two wake-ups (client to daemon, daemon to client). On this VM, "
+      "waking a task on the other, halted vCPU costs tens of microseconds, and where the "
+      "scheduler puts the client and the daemon's threads varies from run to run, so cases 4, "
+      "5 and 6 above can move by 2x or more between runs (for every FUSE system alike). Here "
+      "they are run again with the client and every thread of every daemon on CPU 0 "
+      "(`taskset`): the figures show the work per request, and are the ones to compare "
+      "between runs when tuning. The targets above are evaluated on the unpinned runs.")
+    p()
+    p("| case | " + " | ".join(LABEL[s] for s in SYSTEMS) + " |")
+    p("|---|" + "---:|" * len(SYSTEMS))
+    for c in PINNED:
+        nat = med(samples, c, "native")
+        cells = []
+        for s in SYSTEMS:
+            m, op = med(samples, c, s), per_op_us(samples, c, s)
+            if m is None:
+                cells.append("-")
+            elif s == "native":
+                cells.append(f"{fmt(m, 'time')} ({op:.2f} µs/op)")
+            else:
+                cells.append(f"{fmt(m, 'time')} ({op:.2f} µs/op, {ratio(m, nat)})")
+        p(f"| {c_short('c' + c[1:])} | " + " | ".join(cells) + " |")
+    p()
+    for c in PINNED:
+        for line in case_table(samples, c):
+            p(line)
+    p("## Machine and versions")
+    p()
+    for k, label in [("cpu", "CPU"), ("ram", "RAM"), ("kernel", "kernel"), ("os", "OS"),
+                     ("libfuse", "libfuse3 (Debian)"), ("pxeimagesfs", "pxeimagesfs"),
+                     ("kernel_knobs", "kernel settings"),
+                     ("commit", "source"), ("mergerfs", "mergerfs"), ("samba", "Samba"),
+                     ("smbproto", "SMB dialect negotiated")]:
+        p(f"- {label}: {meta.get(k, '?')}")
+    p()
+    p("## Mounts and options")
+    p()
+    p("As read back from /proc/self/mountinfo after the run (fstype, mount options, super "
+      "options) and the FUSE mount's backing-device read-ahead:")
+    p()
+    for s in ["pxe1", "pxe2", "mfsdef", "mfspart"]:
+        p(f"- {LABEL[s]}: `{meta.get('cmd_' + s, '?')}`  ")
+        p(f"  `{meta.get('mount_' + s, '?')}`")
+    p()
+    p("mergerfs gets `allow_other` on top of its defaults: the private smbd of case 7 serves the "
+      "guest as `nobody`, which a FUSE mount refuses without it (it changes nothing else). "
+      "pxeimagesfs adds `allow_other,default_permissions` itself.")
+    p()
+    p("The union's configuration (`$T` is the run's mktemp directory; the 1-drive one is the "
+      "same without `[drive:D]`):")
+    p()
+    p("```ini")
+    p(conf.rstrip())
+    p("```")
+    p()
+    if warnings:
+        p("Warnings and errors the daemons logged during the run (count, line):")
+        p()
+        p("```")
+        p(warnings)
+        p("```")
+        p()
+    p("## Raw samples")
+    p()
+    p("<details><summary>every sample (rep 0 is the warm-up; count = bytes, entries, files or "
+      "lookups; ns = wall time; case 8: ns holds bytes; busy% = CPU busy in the 200 ms before "
+      "the run)</summary>")
+    p()
+    p("```")
+    p("case\tsystem\trep\tcount\tns\tbusy%")
+    for c in ORDER[:8] + ["c8rss", "c8hwm", "c8cache"] + ORDER[8:] + PINNED:
+        for s in SYSTEMS:
+            for r, count, ns in samples.get((c, s), []):
+                p(f"{c}\t{s}\t{r}\t{count}\t{ns}\t{BUSY.get((c, s, r), '')}")
+    p("```")
+    p()
+    p("</details>")
+
+
+if __name__ == "__main__":
+    main()
