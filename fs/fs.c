@@ -105,10 +105,7 @@ void fs_free(struct fs *fs)
 
 /* The kernel reads ahead 128 KiB on a FUSE mount unless told otherwise:
  * raise the mount's backing-device read-ahead so sequential reads of large
- * boot images go out in large requests. 1020 KiB, not 1024: a 1 MiB read
- * plus its header no longer fits a 1 MiB pipe, and without CAP_SYS_RESOURCE
- * libfuse cannot grow its pipe, so it would fall back from splice to copying
- * every read through a buffer. Best effort. */
+ * boot images go out in 1 MiB requests. Best effort. */
 static void raise_readahead(const char *mountpoint)
 {
 	char path[128];
@@ -125,7 +122,7 @@ static void raise_readahead(const char *mountpoint)
 	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
 	f = fopen(path, "w");
 	if (f) {
-		fprintf(f, "%d\n", 1020);
+		fprintf(f, "%d\n", 1024);
 		if (fclose(f) != 0) {
 			log_debug("cannot raise %s", path);
 		}
