@@ -52,8 +52,6 @@ struct node {
 	int pin_fd;             /* a dup of one open handle's fd while nopen > 0, else -1
 	                         * (0 until first opened); protected by fs->lock */
 	bool pin_ro;            /* that handle is on a read-only drive */
-	uint64_t dir_hash;      /* hash of the merged listing at the last opendir; protected
-	                         * by fs->lock */
 	bool detached;          /* unhashed at a view change while open: its attributes
 	                         * come from pin_fd, new lookups get a new node */
 	struct stat cached;     /* backing file at the last open (keep_cache); protected by

@@ -104,26 +104,6 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 	return rc < 0 ? rc : found ? 0 : -ENOENT;
 }
 
-/* Is D the listing N had at its last opendir? Remembers D's. */
-static bool same_listing(struct fs *fs, struct node *n, const struct dh *d)
-{
-	uint64_t h = 1469598103934665603ULL;
-	bool same = false;
-
-	for (size_t i = 0; i < d->n; i++) {
-		h = (h ^ names_fold_hash(d->e[i].name, strlen(d->e[i].name))) * 1099511628211ULL;
-		h = (h ^ (uint64_t)d->e[i].type) * 1099511628211ULL;
-		for (const char *c = d->e[i].name; *c; c++) { /* exact spelling too */
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-		}
-	}
-	pthread_mutex_lock(&fs->lock);
-	same = n->dir_hash == h;
-	n->dir_hash = h;
-	pthread_mutex_unlock(&fs->lock);
-	return same;
-}
-
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -151,10 +131,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)d;
-	/* the kernel may cache the listing, and keep it while the merged listing
-	 * (every drive, read again at each opendir) is unchanged */
-	fi->cache_readdir = 1;
-	fi->keep_cache = same_listing(fs, n, d);
+	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) != 0) {
 		dh_free(d);
 	}
