@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "smbconf.h"
 #include "resolver.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -939,16 +940,8 @@ static bool same_path(const char *a, const char *b)
 {
 	char ra[PATH_MAX];
 	char rb[PATH_MAX];
-	size_t la = strlen(a);
-	size_t lb = strlen(b);
 
-	while (la > 1 && a[la - 1] == '/') {
-		la--;
-	}
-	while (lb > 1 && b[lb - 1] == '/') {
-		lb--;
-	}
-	if (la == lb && !strncmp(a, b, la)) {
+	if (samba_path_eq(a, b)) {
 		return true;
 	}
 	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);

@@ -500,3 +500,17 @@ char *samba_testparm_errors(const char *err)
 	}
 	return sb_take(&b);
 }
+
+bool samba_path_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+
+	while (la > 1 && a[la - 1] == '/') {
+		la--;
+	}
+	while (lb > 1 && b[lb - 1] == '/') {
+		lb--;
+	}
+	return la == lb && !strncmp(a, b, la);
+}

@@ -129,4 +129,7 @@ char *samba_testparm_unknown(const char *err);
  * Returns a malloc'd text ("" when none) or NULL. */
 char *samba_testparm_errors(const char *err);
 
+/* samba_path_eq -- the same path, ignoring trailing slashes (no I/O). */
+bool samba_path_eq(const char *a, const char *b);
+
 #endif /* PXE_SMBCONF_H */

@@ -39,16 +39,7 @@ static int push_conflict(struct sys_export *x, long file, int line, const char *
 
 static bool same_path(const char *a, const char *b)
 {
-	size_t la = strlen(a);
-	size_t lb = strlen(b);
-
-	while (la > 1 && a[la - 1] == '/') {
-		la--;
-	}
-	while (lb > 1 && b[lb - 1] == '/') {
-		lb--;
-	}
-	return la == lb && !strncmp(a, b, la);
+	return samba_path_eq(a, b);
 }
 
 static void report_conflict(struct sys_export *x, const struct sys_conflict *c)
