@@ -283,7 +283,7 @@ int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct
 	if (rc < 0) {
 		return rc;
 	}
-	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%lx.%x", (unsigned long)src->st.st_ino,
+	snprintf(tmp, sizeof(tmp), NAMES_TEMP_PREFIX "%lx.%x", (unsigned long)src->st.st_ino,
 	         (unsigned)random());
 	in = walk_reopen(src->fd, O_RDONLY);
 	outfd = in < 0 ? -1 : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -21,7 +21,7 @@
 #include "names.h"
 #include "resolver.h"
 
-#define TMP_PREFIX ".pxeimagesfs-tmp."
+
 
 enum node_kind {
 	NODE_SYNTH = 0, /* the root and the parents of the images path: read-only */

@@ -25,7 +25,8 @@ static int open_flags(int flags)
 }
 
 /* Open node N with FLAGS on the drive that serves it. */
-static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh)
+static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                   struct stat *st)
 {
 	char rel[PATH_MAX];
 	struct loc l;
@@ -50,6 +51,7 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 		fh->drive = &v->roots[l.root];
 	}
 	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
+	*st = l.st;
 	loc_close(&l);
 	return fh->fd < 0 ? fh->fd : 0;
 }
@@ -72,19 +74,15 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 /* May the kernel keep its page cache of N? Yes when the backing file is the
  * one it cached at the last open and unchanged since (same drive file, size
  * and mtime): writes through the view went through that cache anyway. */
-static bool keep_cache(struct fs *fs, struct node *n, int fd)
+static bool keep_cache(struct fs *fs, struct node *n, const struct stat *st)
 {
-	struct stat st;
 	bool keep = false;
 
-	if (fstat(fd, &st) < 0) {
-		return false;
-	}
 	pthread_mutex_lock(&fs->lock);
-	keep = n->cached.st_dev == st.st_dev && n->cached.st_ino == st.st_ino &&
-	       n->cached.st_size == st.st_size && n->cached.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-	       n->cached.st_mtim.tv_nsec == st.st_mtim.tv_nsec;
-	n->cached = st;
+	keep = n->cached.st_dev == st->st_dev && n->cached.st_ino == st->st_ino &&
+	       n->cached.st_size == st->st_size && n->cached.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       n->cached.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+	n->cached = *st;
 	pthread_mutex_unlock(&fs->lock);
 	return keep;
 }
@@ -94,7 +92,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct fsview *v = fsview_get(fs);
 	struct fh *fh = calloc(1, sizeof(*fh));
-	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh) : -ENOMEM;
+	struct stat st;
+	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh, &st) : -ENOMEM;
 
 	if (rc < 0) {
 		free(fh);
@@ -103,7 +102,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh->node = node_of(fs, ino);
-	fi->keep_cache = keep_cache(fs, fh->node, fh->fd);
+	fi->keep_cache = keep_cache(fs, fh->node, &st);
 	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v);
 }
