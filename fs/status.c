@@ -63,7 +63,6 @@ static json_object *status_json(struct live *l, struct fsview *v)
 	json_object *o = json_object_new_object();
 	json_object *change = json_object_new_object();
 	json_object *why = degraded(v->rv);
-	char *view = resolver_view_json(v->rv, (*l->cfg)->file, false);
 
 	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
@@ -80,8 +79,7 @@ static json_object *status_json(struct live *l, struct fsview *v)
 	json_object_object_add(o, "healthy",
 	                       json_object_new_boolean(json_object_array_length(why) == 0));
 	json_object_object_add(o, "degraded_reasons", why);
-	json_object_object_add(o, "view", view ? json_tokener_parse(view) : NULL);
-	free(view);
+	json_object_object_add(o, "view", resolver_view_json_object(v->rv, (*l->cfg)->file));
 	return o;
 }
 

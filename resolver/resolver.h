@@ -123,6 +123,12 @@ bool resolver_view_same(const struct resolver_view *a, const struct resolver_vie
  * NULL when out of memory. */
 char *resolver_view_json(const struct resolver_view *view, const char *config_file, bool pretty);
 
+/* resolver_view_json_object -- the same as a json-c object, to embed in a
+ * larger document; owned by the caller (json_object_put). */
+struct json_object;
+struct json_object *resolver_view_json_object(const struct resolver_view *view,
+                                              const char *config_file);
+
 const char *drive_state_name(enum drive_state state);
 
 /* watch.c -- events that call for a new resolution. One thread waits in

@@ -139,11 +139,11 @@ static json_object *summary_json(const struct resolver_view *v)
 	return o;
 }
 
-char *resolver_view_json(const struct resolver_view *v, const char *config_file, bool pretty)
+struct json_object *resolver_view_json_object(const struct resolver_view *v,
+                                              const char *config_file)
 {
 	json_object *top = json_object_new_object();
 	json_object *drives = json_object_new_array();
-	char *text = NULL;
 
 	json_object_object_add(top, "schema", json_object_new_int(1));
 	json_object_object_add(top, "config", jstr(config_file));
@@ -155,7 +155,13 @@ char *resolver_view_json(const struct resolver_view *v, const char *config_file,
 	}
 	json_object_object_add(top, "drives", drives);
 	json_object_object_add(top, "view", summary_json(v));
-	text = strdup(json_object_to_json_string_ext(
+	return top;
+}
+
+char *resolver_view_json(const struct resolver_view *v, const char *config_file, bool pretty)
+{
+	json_object *top = resolver_view_json_object(v, config_file);
+	char *text = strdup(json_object_to_json_string_ext(
 	    top,
 	    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
 	        JSON_C_TO_STRING_NOSLASHESCAPE));
