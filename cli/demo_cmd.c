@@ -131,13 +131,6 @@ static int write_config(struct demo *d)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static bool port_open(int port)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "exec 3<>/dev/tcp/127.0.0.1/%d", port);
-	return sh("bash -c '%s' 2>/dev/null", cmd) == 0;
-}
 
 /* Start `pxeimagesfs mount -f` on the demo config; wait for the share. */
 static int start_daemon(struct demo *d)
@@ -159,7 +152,7 @@ static int start_daemon(struct demo *d)
 			d->daemon = -1;
 			break;
 		}
-		if (port_open(DEMO_PORT)) {
+		if (samba_private_listening(d->cfg)) {
 			return 0;
 		}
 		nanosleep(&nap, NULL);

@@ -71,6 +71,10 @@ int samba_private_tend(struct samba_private *p, char *err, size_t len);
 int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, char *err,
                          size_t len);
 
+/* samba_private_listening -- does something accept connections on the private
+ * smbd's port (the first IPv4 address of `interfaces`, else 127.0.0.1)? */
+bool samba_private_listening(const struct pxe_config *cfg);
+
 /* samba_private_stop -- stop smbd by its pid and free P (NULL is a no-op). */
 void samba_private_stop(struct samba_private *p);
 

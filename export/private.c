@@ -154,7 +154,7 @@ static void probe_addr(const struct pxe_config *cfg, struct sockaddr_in *sa)
 	}
 }
 
-static bool listening(const struct pxe_config *cfg)
+bool samba_private_listening(const struct pxe_config *cfg)
 {
 	struct sockaddr_in sa;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -217,7 +217,7 @@ static int start(struct samba_private *p, char *err, size_t len)
 			p->pid = -1;
 			return -1;
 		}
-		if (listening(p->cfg)) {
+		if (samba_private_listening(p->cfg)) {
 			return 0;
 		}
 		nanosleep(&nap, NULL);
