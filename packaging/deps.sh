@@ -3,7 +3,8 @@
 # Sourced by packaging/demo.sh and tests/run.sh; installs only what is missing.
 
 # Build: compiler, cmake, and every library found by pkg-config.
-PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config
+# meson, ninja-build, dpkg-dev: the bundled libfuse 3.17 (packaging/libfuse.sh).
+PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config meson ninja-build dpkg-dev
 	libfuse3-dev libsmbclient-dev libmount-dev libblkid-dev libsystemd-dev libssl-dev
 	libjson-c-dev)
 # Run: FUSE helpers and the mount tools.

@@ -13,7 +13,7 @@ run_build() {
 	local dir="$PXE_ROOT/build-test-$name"
 	echo "== build $name ($*)"
 	mkdir -p "$dir"
-	if ! pxe_build "$dir" -DPXE_WERROR=ON "$@"; then
+	if ! pxe_build "$dir" -DPXE_WERROR=ON -DPXE_LIBFUSE_CACHE="$PXE_ROOT/build-libfuse" "$@"; then
 		echo "build $name failed" >&2; failed=$((failed + 1)); status=1; return
 	fi
 	echo "== test $name"

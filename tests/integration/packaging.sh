@@ -86,7 +86,9 @@ grep -Eq '^ *samba = system$' "$CONF" || fail "the default config must say samba
 
 # ---- a fresh release build, packaged ----------------------------------------------------------
 
+# the libfuse the test build used (PXE_LIBFUSE, PXE_LIBFUSE_CACHE from ctest): not fetched again
 cmake -S "$SRC" -B "$T/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_TESTS=OFF \
+	-DPXE_LIBFUSE="${PXE_LIBFUSE:-auto}" ${PXE_LIBFUSE_CACHE:+-DPXE_LIBFUSE_CACHE="$PXE_LIBFUSE_CACHE"} \
 	>"$T/configure.log" 2>&1 || { cat "$T/configure.log" >&2; fail "cmake configure"; }
 cmake --build "$T/build" -j"$(nproc)" >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; fail "build"; }
 (cd "$T/build" && cpack -G DEB) >"$T/cpack-deb.log" 2>&1 ||
@@ -100,7 +102,7 @@ field() { dpkg-deb -f "$DEB" "$1"; }
 [ "$(field Package)" = pxeimagesfs ] || fail "Package: $(field Package)"
 [ "$(field Section)" = admin ] || fail "Section: $(field Section)"
 field Depends | grep -Eq '(^|, )fuse3(,|$)' || fail "Depends lacks fuse3: $(field Depends)"
-field Depends | grep -q 'libfuse3-3' || fail "Depends lacks the shared libraries (shlibdeps): $(field Depends)"
+field Depends | grep -q 'libsmbclient' || fail "Depends lacks the shared libraries (shlibdeps): $(field Depends)"
 field Recommends | grep -q 'samba' || fail "Recommends lacks samba: $(field Recommends)"
 field Recommends | grep -q 'smbclient' || fail "Recommends lacks smbclient: $(field Recommends)"
 
@@ -131,6 +133,17 @@ R=$T/root
 dpkg-deb -x "$DEB" "$R" || fail "dpkg-deb -x"
 out=$("$R/usr/bin/pxeimagesfs" --version) || fail "extracted binary --version exit $?"
 echo "$out" | grep -q "^pxeimagesfs [0-9]" || fail "extracted binary --version: $out"
+# libfuse: linked statically (the bundled 3.17+, no libfuse3-3 dependency) or the system's
+# shared one (then shlibdeps must name it)
+if readelf -d "$R/usr/bin/pxeimagesfs" | grep -q 'NEEDED.*libfuse3'; then
+	field Depends | grep -q 'libfuse3-3' || fail "linked to libfuse3.so but Depends lacks libfuse3-3"
+else
+	field Depends | grep -q 'libfuse3' && fail "static libfuse, yet Depends names libfuse3: $(field Depends)"
+	echo "$out" | grep -Eq 'libfuse 3\.(1[7-9]|[2-9][0-9])' ||
+		fail "static libfuse older than 3.17: $out"
+	grep -q 'libfuse' "$R/usr/share/doc/pxeimagesfs/copyright" ||
+		fail "the copyright file does not name the bundled libfuse"
+fi
 out=$("$R/usr/bin/pxeimagesfs" config check -c "$R/etc/pxeimagesfs/pxeimagesfs.conf" 2>&1) ||
 	fail "config check of the packaged config: $out"
 for page in "$R/usr/share/man/man8/pxeimagesfs.8.gz" "$R/usr/share/man/man5/pxeimagesfs.conf.5.gz"; do
