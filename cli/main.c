@@ -12,6 +12,7 @@
 #include <libsmbclient.h>
 
 #include "cli.h"
+#include "fs.h"
 
 struct command {
 	const char *name;
@@ -87,8 +88,10 @@ static int mount_helper(int argc, char **argv)
 
 static void version(void)
 {
-	printf("pxeimagesfs %s (libfuse %s, libsmbclient %s)\n", PXE_VERSION, fuse_pkgversion(),
-	       smbc_version());
+	char pt[256];
+
+	printf("pxeimagesfs %s (libfuse %s, libsmbclient %s)\n%s\n", PXE_VERSION, fuse_pkgversion(),
+	       smbc_version(), fs_passthrough_info(pt, sizeof(pt)));
 }
 
 int main(int argc, char **argv)

@@ -443,6 +443,7 @@ static struct pxe_config *cfg_new(const char *file)
 	cfg->mode = CFG_MODE_UNION;
 	cfg->mount_timeout_ms = 30000;
 	cfg->rescan_interval_ms = 30000;
+	cfg->passthrough = true;
 	cfg->log_level = CFG_LOG_INFO;
 	cfg->share.samba = CFG_SAMBA_SYSTEM;
 	cfg->share.port = 445;

@@ -65,6 +65,7 @@ struct pxe_config {
 	unsigned rescan_interval_ms;  /* 0 (off) or 1 s..1 day, default 30 s */
 	bool require_drives;          /* default no */
 	bool discover_network;        /* default no */
+	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
 	enum cfg_log_level log_level; /* default info */
 
 	struct cfg_drive *drives; /* owned array, in config order */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -20,7 +21,7 @@
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	pt_init(userdata, conn);
 	/* the kernel clears SUID/SGID itself (a setattr after a write) */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
@@ -57,6 +58,15 @@ static void split_images_path(struct fs *fs, const char *path)
 	free(copy);
 }
 
+/* NAME is set to no, off, false or 0 */
+static bool env_says_no(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (!strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcasecmp(v, "false") ||
+	             !strcmp(v, "0"));
+}
+
 int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs **out, char *errbuf,
            size_t errlen)
 {
@@ -68,6 +78,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		fs->entry_timeout = 1.0;
 		fs->attr_timeout = 1.0;
 		fs->negative_timeout = 0.5;
+		fs->pt_want = cfg->passthrough && !env_says_no("PXEIMAGESFS_PASSTHROUGH");
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);

@@ -53,6 +53,10 @@ int fs_publish(struct fs *fs, struct resolver_view *view);
  * (nothing is left mounted). */
 int fs_mount_run(struct fs *fs, const struct fs_options *opts, char *errbuf, size_t errlen);
 
+/* fs_passthrough_info -- one line for --version: whether this build can use
+ * kernel FUSE passthrough. Returns BUF. */
+const char *fs_passthrough_info(char *buf, size_t len);
+
 /* fs_free -- NULL is a no-op. */
 void fs_free(struct fs *fs);
 

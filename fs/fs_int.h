@@ -21,7 +21,12 @@
 #include "names.h"
 #include "resolver.h"
 
-
+/* Kernel FUSE passthrough (fuse_passthrough_open, fi->backing_id): libfuse 3.17 */
+#if defined(FUSE_CAP_PASSTHROUGH) && FUSE_MAJOR_VERSION * 100 + FUSE_MINOR_VERSION >= 317
+#define PXE_HAVE_PASSTHROUGH 1
+#else
+#define PXE_HAVE_PASSTHROUGH 0
+#endif
 
 enum node_kind {
 	NODE_SYNTH = 0, /* the root and the parents of the images path: read-only */
@@ -56,6 +61,14 @@ struct node {
 	                         * come from pin_fd, new lookups get a new node */
 	struct stat cached;     /* backing file at the last open (keep_cache); protected by
 	                         * fs->lock */
+	/* How the kernel does I/O on the node's open handles (passthrough.c); all
+	 * protected by fs->lock. The kernel wants every passthrough handle of an
+	 * inode on one backing file and none in cached mode meanwhile. */
+	unsigned n_cached;      /* handles in cached (daemon-served) mode */
+	unsigned pt_refs;       /* handles in passthrough mode, all on backing pt_id */
+	int pt_id;              /* kernel backing id while pt_refs > 0 */
+	dev_t pt_dev;           /* the backing file of pt_id */
+	ino_t pt_ino;
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -109,6 +122,19 @@ struct fs {
 	atomic_uint_fast64_t n_bytes_read;
 	atomic_uint_fast64_t n_bytes_written;
 	atomic_uint_fast64_t n_errors;
+	atomic_uint_fast64_t n_pt_opens;     /* opens answered in passthrough mode */
+	atomic_uint_fast64_t n_stale_opens;  /* opens sent back to look the name up again */
+	/* passthrough: wanted by the config, then what the kernel and the first
+	 * backing registration said (written in init and at most once after) */
+	bool pt_want;
+	atomic_bool pt_active;
+	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
+};
+
+/* How the kernel does I/O on an open file. */
+enum fh_io {
+	FH_CACHED = 0,  /* through the daemon, with the page cache */
+	FH_PASSTHROUGH, /* straight on the backing file (kernel FUSE passthrough) */
 };
 
 /* An open regular file. */
@@ -119,7 +145,20 @@ struct fh {
 	struct node *node;   /* borrowed: the kernel holds a lookup while the file is open */
 	const struct fsdrive *drive; /* the drive it was opened on, in that view */
 	atomic_uint_fast64_t checked; /* view generation its drive was last seen online in */
+	enum fh_io io;
 };
+
+/* passthrough.c -- pt_opened chooses the I/O mode of an opened file FH
+ * (backing file stat ST) and fills FI (backing_id, keep_cache); it returns
+ * -ESTALE, having detached the node's name, when the node is in passthrough
+ * on another backing file (the caller undoes the open and answers ESTALE: the
+ * kernel looks the name up again and opens the new node). pt_released undoes
+ * it at release. pt_init decides in the FUSE init whether passthrough is used
+ * at all. */
+void pt_init(struct fs *fs, struct fuse_conn_info *conn);
+int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
+              struct fuse_file_info *fi);
+void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
 
 /* fh_check -- 0 while the drive the file was opened on is online (in the
  * current view, same filesystem), else -EIO: an offline drive is never
@@ -157,6 +196,10 @@ void node_closed(struct fs *fs, struct node *n);
 /* node_pinned -- for a detached node, a dup of an open handle's fd (caller
  * closes) and whether it is read-only; else -1. */
 int node_pinned(struct fs *fs, struct node *n, bool *read_only);
+/* node_detach -- N's name gets a new node at the next lookup; N goes on for its
+ * open handles. Returns a copy of the name it had (and its parent's id) for the
+ * caller to invalidate in the kernel, or NULL when it was detached already. */
+char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent);
 int nodes_init(struct fs *fs);
 void nodes_fini(struct fs *fs);
 

@@ -138,7 +138,7 @@ static void rescan(struct live *l, unsigned ev)
 	if (resolver_view_same(cur->rv, nv)) {
 		fsview_put(cur);
 		resolver_view_free(nv);
-		if (ev & WATCH_TIMER) {
+		if (ev & (WATCH_TIMER | WATCH_RESCAN)) {
 			status_write(l); /* fresh counters */
 		}
 		return;

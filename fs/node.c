@@ -485,6 +485,20 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only)
 	return fd;
 }
 
+char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent)
+{
+	char *name = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->hashed && n->name && (name = strdup(n->name))) {
+		*parent = node_id(fs, n->parent);
+		hash_out(fs, n);
+	}
+	n->detached = true;
+	pthread_mutex_unlock(&fs->lock);
+	return name;
+}
+
 struct inval {
 	fuse_ino_t parent;
 	fuse_ino_t node;

@@ -18,7 +18,8 @@
 
 void ops_reply_err(fuse_req_t req, int err)
 {
-	if (err != 0 && err != ENOENT && err != ENODATA && err != EEXIST && err != ENOTEMPTY) {
+	if (err != 0 && err != ENOENT && err != ENODATA && err != EEXIST && err != ENOTEMPTY &&
+	    err != ESTALE) { /* ESTALE: counted as stale_opens */
 		atomic_fetch_add(&fs_of(req)->n_errors, 1);
 	}
 	fuse_reply_err(req, err);

@@ -56,35 +56,30 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 	return fh->fd < 0 ? fh->fd : 0;
 }
 
-static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v)
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v,
+                       const struct stat *st)
 {
 	struct fs *fs = fs_of(req);
 
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
+	int rc = pt_opened(req, fs, fh, st, fi);
+
+	if (rc < 0) {
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+		ops_reply_err(req, -rc);
+		return;
+	}
 	node_opened(fs, fh->node, fh->fd, fh->read_only);
 	if (fuse_reply_open(req, fi) != 0) {
+		pt_released(req, fs, fh);
 		node_closed(fs, fh->node);
 		close(fh->fd);
 		fsview_put(v);
 		free(fh);
 	}
-}
-
-/* May the kernel keep its page cache of N? Yes when the backing file is the
- * one it cached at the last open and unchanged since (same drive file, size
- * and mtime): writes through the view went through that cache anyway. */
-static bool keep_cache(struct fs *fs, struct node *n, const struct stat *st)
-{
-	bool keep = false;
-
-	pthread_mutex_lock(&fs->lock);
-	keep = n->cached.st_dev == st->st_dev && n->cached.st_ino == st->st_ino &&
-	       n->cached.st_size == st->st_size && n->cached.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       n->cached.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
-	n->cached = *st;
-	pthread_mutex_unlock(&fs->lock);
-	return keep;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -102,9 +97,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh->node = node_of(fs, ino);
-	fi->keep_cache = keep_cache(fs, fh->node, &st);
 	atomic_fetch_add(&fs->n_opens, 1);
-	reply_open(req, fi, fh, v);
+	reply_open(req, fi, fh, v, &st);
 }
 
 static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mode,
@@ -148,6 +142,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fh->fd = rc;
 		fh->drive = &v->roots[v->primary_root];
 		atomic_init(&fh->checked, v->generation);
+		/* the name did not exist (O_EXCL): a node still holding it is stale */
+		node_unhash(fs, p, name);
 		rc = node_get(fs, p, name, &n);
 		if (rc < 0) {
 			close(fh->fd);
@@ -166,7 +162,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fh->node = n;
 	fi->fh = (uintptr_t)fh;
 	node_opened(fs, n, fh->fd, false);
+	pt_opened(req, fs, fh, &e.attr, fi); /* a new node: never stale */
 	if (fuse_reply_create(req, &e, fi) != 0) {
+		pt_released(req, fs, fh);
 		node_closed(fs, n);
 		node_forget(fs, n, 1);
 		close(fh->fd);
@@ -227,6 +225,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fh *fh = fh_of(fi);
 
 	(void)ino;
+	pt_released(req, fs_of(req), fh);
 	node_closed(fs_of(req), fh->node);
 	close(fh->fd);
 	fsview_put(fh->view);

@@ -36,7 +36,23 @@ static json_object *counters(struct fs *fs)
 	json_object_object_add(c, "bytes_written",
 	                       json_object_new_int64((int64_t)fs->n_bytes_written));
 	json_object_object_add(c, "errors", json_object_new_int64((int64_t)fs->n_errors));
+	json_object_object_add(c, "passthrough_opens",
+	                       json_object_new_int64((int64_t)fs->n_pt_opens));
+	json_object_object_add(c, "stale_opens", json_object_new_int64((int64_t)fs->n_stale_opens));
 	return c;
+}
+
+/* {"active": bool, "reason": why not (absent when active)} */
+static json_object *passthrough(struct fs *fs)
+{
+	json_object *p = json_object_new_object();
+	const char *why = atomic_load(&fs->pt_reason);
+
+	json_object_object_add(p, "active", json_object_new_boolean(atomic_load(&fs->pt_active)));
+	if (why) {
+		json_object_object_add(p, "reason", json_object_new_string(why));
+	}
+	return p;
 }
 
 /* Degraded: a configured drive offline, or no drive holding the images. */
@@ -76,6 +92,7 @@ static json_object *status_json(struct live *l, struct fsview *v)
 	json_object_object_add(change, "summary", json_object_new_string(l->summary));
 	json_object_object_add(o, "last_change", change);
 	json_object_object_add(o, "counters", counters(l->fs));
+	json_object_object_add(o, "passthrough", passthrough(l->fs));
 	json_object_object_add(o, "healthy",
 	                       json_object_new_boolean(json_object_array_length(why) == 0));
 	json_object_object_add(o, "degraded_reasons", why);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh -- the README's test command: install what building and testing need,
-# build twice (warnings as errors; ASan+UBSan), run every test in both builds.
+# build three times (warnings as errors; ASan+UBSan; against the system's libfuse) and run
+# every test in each, the first build twice (kernel passthrough on, and forced off).
 # Integration tests need root and real mounts; under CI=true they never skip.
 set -u -o pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../packaging/deps.sh"
@@ -8,16 +9,22 @@ set -u -o pipefail
 pxe_install "${PXE_BUILD_DEPS[@]}" "${PXE_RUN_DEPS[@]}" "${PXE_TEST_DEPS[@]}" || exit 1
 
 passed=0 failed=0 skipped=0 status=0
+# run_build NAME CMAKE_ARGS... -- configure and build build-test-NAME
 run_build() {
 	local name=$1; shift
 	local dir="$PXE_ROOT/build-test-$name"
 	echo "== build $name ($*)"
 	mkdir -p "$dir"
 	if ! pxe_build "$dir" -DPXE_WERROR=ON -DPXE_LIBFUSE_CACHE="$PXE_ROOT/build-libfuse" "$@"; then
-		echo "build $name failed" >&2; failed=$((failed + 1)); status=1; return
+		echo "build $name failed" >&2; failed=$((failed + 1)); status=1; return 1
 	fi
-	echo "== test $name"
-	local log="$dir/ctest.log"
+}
+# run_tests NAME [LABEL] -- every test of build-test-NAME, counted (LABEL names the run)
+run_tests() {
+	local name=$1 label=${2:-$1}
+	local dir="$PXE_ROOT/build-test-$name"
+	echo "== test $label"
+	local log="$dir/ctest-$label.log"
 	(cd "$dir" && ctest --output-on-failure --timeout 600 2>&1) | tee "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 	local total fail skip
@@ -28,9 +35,21 @@ run_build() {
 	passed=$((passed + total - fail - skip)) failed=$((failed + fail)) skipped=$((skipped + skip))
 }
 
-run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	run_build sanitize -DCMAKE_BUILD_TYPE=Debug -DPXE_SANITIZE=ON
+# libfuse 3.17+ (bundled on Debian 12): kernel passthrough where the kernel offers it, then
+# the whole suite again with it forced off (the daemon-served path); ASan+UBSan on the same
+# library; and a build against the system's libfuse (3.14 on Debian 12: no passthrough).
+if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+	run_tests release
+	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off
+fi
+if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	run_build sanitize -DCMAKE_BUILD_TYPE=Debug -DPXE_SANITIZE=ON; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 run_tests sanitize
+fi
+if [ -n "$(pkg-config --modversion fuse3 2>/dev/null)" ] &&
+	run_build system-libfuse -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_LIBFUSE=system; then
+	run_tests system-libfuse
+fi
 
 echo "all builds: $passed passed, $failed failed, $skipped skipped"
 exit $status

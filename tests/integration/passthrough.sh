@@ -1,0 +1,198 @@
+#!/bin/bash
+# passthrough.sh -- kernel FUSE passthrough (issue 7), and the daemon-served fallback.
+# Two tmpfs drives: C (priority 10, read only = yes) holds boot.wim, D (priority 20) is the
+# primary. With passthrough on: reads, writes and mmap through the view are right and reach
+# the daemon as no READ request at all (the status counters: reads stays 0, passthrough_opens
+# grows); a copy-up while the file is open on C leaves the old handle on C's copy, new opens
+# (a new node id, the same st_ino) on D's. Then the same with passthrough forced off
+# (PXEIMAGESFS_PASSTHROUGH=no, and `passthrough = no`): every read is a READ request, status
+# says why passthrough is off. Needs root, /dev/fuse, python3 and a kernel that offers
+# passthrough (Linux 6.9+); exit 77 = skipped (a failure under CI=true).
+set -u
+BIN=${1:?usage: passthrough.sh PXEIMAGESFS_BINARY}
+export LC_ALL=C
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() {
+	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
+	echo "SKIPPED: $*" >&2; exit 77
+}
+ok() { echo "ok - $*"; }
+
+[ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
+[ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
+for tool in python3:python3 sha256sum:coreutils timeout:coreutils; do
+	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
+done
+# a build against libfuse older than 3.17 has only the daemon-served path: checked below
+BUILT_IN=yes
+"$BIN" --version | grep -q 'kernel passthrough: built in' || BUILT_IN=no
+
+T=$(mktemp -d /tmp/pxeimagesfs-pt.XXXXXX) || fail "mktemp"
+IMG=RemoteInstall/SMSImages/SMSPKG
+V=$T/view/$IMG
+PID=
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill "$PID"
+		timeout 10 tail --pid="$PID" -f /dev/null
+	fi
+	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
+	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+mkdir -p "$T/c" "$T/d" "$T/view" || fail "mkdir"
+mount -t tmpfs -o size=256m pxe-c "$T/c" && mount -t tmpfs -o size=256m pxe-d "$T/d" ||
+	fail "cannot mount tmpfs"
+mkdir -p "$T/c/$IMG" "$T/d/$IMG"
+head -c 64M /dev/urandom >"$T/c/$IMG/boot.wim"
+SUM=$(sha256sum <"$T/c/$IMG/boot.wim")
+
+# start EXTRA_CONFIG [ENV=VALUE...] -- mount the view in the foreground, in the background
+start() {
+	local extra=$1 i
+	shift
+	cat >"$T/pxe.conf" <<CONF
+[global]
+    mountpoint = $T/view
+    mode = union
+    state directory = $T/state
+    run directory = $T/run
+    rescan interval = 0
+$extra
+[drive:C]
+    path = $T/c
+    priority = 10
+    read only = yes
+[drive:D]
+    path = $T/d
+    priority = 20
+[share]
+    samba = none
+CONF
+	env -u PXEIMAGESFS_PASSTHROUGH "$@" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
+	PID=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo && [ -f "$(status_file)" ] &&
+			return 0
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$T/log" >&2
+	fail "the view did not mount"
+}
+stop() {
+	kill "$PID"
+	timeout 10 tail --pid="$PID" -f /dev/null || fail "mount -f still running 10 s after SIGTERM"
+	PID=
+}
+status_file() { ls "$T"/run/*.json 2>/dev/null | head -1; }
+# status EXPR -- a fresh status file (SIGUSR1 rewrites it), then the Python expression EXPR
+# over it as `s`
+status() {
+	local f i
+	f=$(status_file)
+	rm -f "$f"
+	kill -USR1 "$PID"
+	for ((i = 0; i < 100; i++)); do [ -f "$f" ] && break; sleep 0.02; done
+	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($1)" "$f"
+}
+
+# ---- passthrough on ------------------------------------------------------------------------
+if [ $BUILT_IN = yes ]; then
+start ""
+active=$(status 's["passthrough"]["active"]')
+if [ "$active" != True ]; then
+	why=$(status 's["passthrough"].get("reason")')
+	case $why in
+	*kernel*) need "passthrough not offered here: $why" ;;
+	*) fail "passthrough not active: $why" ;;
+	esac
+fi
+ok "status: passthrough active"
+
+[ "$(sha256sum <"$V/boot.wim")" = "$SUM" ] || fail "boot.wim read through the view differs"
+reads=$(status 's["counters"]["reads"]')
+pt=$(status 's["counters"]["passthrough_opens"]')
+[ "$reads" = 0 ] || fail "passthrough read: the daemon served $reads READ requests"
+[ "$pt" -ge 1 ] || fail "passthrough read: passthrough_opens is $pt"
+ok "64 MiB read in passthrough: right data, 0 READ requests, $pt passthrough open(s)"
+
+# writes, a parallel reader and mmap, all on the primary's file
+head -c 8M /dev/urandom >"$T/w.bin"
+cp "$T/w.bin" "$V/new.bin" || fail "cp into the view"
+cmp -s "$T/w.bin" "$T/d/$IMG/new.bin" || fail "a file written through the view differs on D"
+cmp -s "$T/w.bin" "$V/new.bin" || fail "a file written through the view reads back wrong"
+python3 - "$V/new.bin" "$T/d/$IMG/new.bin" <<'PY' || fail "mmap through the view"
+import mmap, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+    old = m[4096:4100]
+    m[4096:4100] = b"PXE!"
+    m.flush()
+    m.close()
+with open(sys.argv[2], "rb") as f:
+    f.seek(4096)
+    assert f.read(4) == b"PXE!", "an mmap write did not reach the drive"
+with open(sys.argv[1], "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    assert m[4096:4100] == b"PXE!", "an mmap read is stale"
+PY
+[ "$(status 's["counters"]["reads"]')" = 0 ] || fail "writes and mmap made READ requests"
+ok "write, read back and mmap through the view in passthrough: 0 READ requests"
+
+# a copy-up while open: the old handle drains on C's copy, new opens get D's
+ino=$(stat -c %i "$V/boot.wim")
+out=$(cd "$V" && python3 - <<'PY'
+import os
+r = os.open("boot.wim", os.O_RDONLY)            # on C (read-only drive)
+old = os.pread(r, 16, 0)
+w = os.open("boot.wim", os.O_RDWR)              # copies up to D
+os.pwrite(w, b"COPIED-UP-ON-D!!", 0)
+print(os.pread(r, 16, 0) == old, os.pread(w, 16, 0), open("boot.wim", "rb").read(16))
+os.close(r)
+os.close(w)
+PY
+) || fail "copy-up while open: $out"
+[ "$out" = "True b'COPIED-UP-ON-D!!' b'COPIED-UP-ON-D!!'" ] || fail "copy-up while open: $out"
+[ "$(head -c 16 "$T/d/$IMG/boot.wim")" = "COPIED-UP-ON-D!!" ] || fail "the copy on D lacks the write"
+[ "$(sha256sum <"$T/c/$IMG/boot.wim")" = "$SUM" ] || fail "the read-only drive's copy changed"
+[ "$(stat -c %i "$V/boot.wim")" = "$ino" ] || fail "st_ino changed across the copy-up"
+stale=$(status 's["counters"]["stale_opens"]')
+[ "$stale" -ge 1 ] || fail "the open that copied up was not sent back for a new node ($stale)"
+[ "$(status 's["counters"]["reads"]')" = 0 ] || fail "copy-up made READ requests"
+ok "copy-up while open: old handle on C, new opens on D, st_ino kept ($stale open(s) re-looked-up)"
+stop
+rm -f "$T/d/$IMG/boot.wim" "$T/d/$IMG/new.bin"
+fi
+
+# ---- passthrough forced off (or not in this build) -----------------------------------------
+hows="env config"
+[ $BUILT_IN = yes ] || hows=build
+for how in $hows; do
+	case $how in
+	env) start "" PXEIMAGESFS_PASSTHROUGH=no; want="turned off" ;;
+	config) start "    passthrough = no"; want="turned off" ;;
+	build) start ""; want="older than 3.17" ;;
+	esac
+	[ "$(status 's["passthrough"]["active"]')" = False ] || fail "$how: passthrough still active"
+	why=$(status 's["passthrough"]["reason"]')
+	case $why in *"$want"*) ;; *) fail "$how: status gives no reason ('$want'): $why" ;; esac
+	[ "$(sha256sum <"$V/boot.wim")" = "$SUM" ] || fail "$how: boot.wim read through the view differs"
+	reads=$(status 's["counters"]["reads"]')
+	[ "$reads" -gt 0 ] || fail "$how: a read served by the daemon counted no READ request"
+	[ "$(status 's["counters"]["passthrough_opens"]')" = 0 ] || fail "$how: passthrough opens"
+	out=$(cd "$V" && python3 -c '
+import os
+r = os.open("boot.wim", os.O_RDONLY); old = os.pread(r, 16, 0)
+w = os.open("boot.wim", os.O_RDWR); os.pwrite(w, b"COPIED-UP-ON-D!!", 0)
+print(os.pread(r, 16, 0) == old, open("boot.wim", "rb").read(16))') ||
+		fail "$how: copy-up while open: $out"
+	[ "$out" = "True b'COPIED-UP-ON-D!!'" ] || fail "$how: copy-up while open: $out"
+	ok "passthrough off ($how): \"$why\"; $reads READ requests; copy-up while open right"
+	stop
+	rm -f "$T/d/$IMG/boot.wim"
+done
+echo "passthrough: all checks passed"
