@@ -11,15 +11,17 @@ import statistics
 import sys
 from collections import defaultdict
 
-SYSTEMS = ["native", "pxe1", "pxe2", "mfsdef", "mfspart"]
+SYSTEMS = ["native", "pxe1", "pxe2", "pxe1d", "pxe2d", "mfsdef", "mfspart"]
 LABEL = {
     "native": "native directory",
-    "pxe1": "pxeimagesfs, 1 drive",
-    "pxe2": "pxeimagesfs, 2-drive union",
+    "pxe1": "pxeimagesfs, 1 drive, passthrough",
+    "pxe2": "pxeimagesfs, 2-drive union, passthrough",
+    "pxe1d": "pxeimagesfs, 1 drive, daemon-served",
+    "pxe2d": "pxeimagesfs, 2-drive union, daemon-served",
     "mfsdef": "mergerfs, defaults",
     "mfspart": "mergerfs, partial + dropcacheonclose",
 }
-PXE = ["pxe1", "pxe2"]
+PXE = ["pxe1", "pxe2", "pxe1d", "pxe2d"]
 
 # case id -> (title, kind); kind: "tp" throughput (MB/s, higher is better), "time" (ms, lower)
 CASES = {
@@ -222,6 +224,39 @@ def targets(samples):
     return out
 
 
+def targets_pt(samples, big):
+    """Issue 7's targets, for every pxeimagesfs system."""
+    def tp(c, factor):
+        def fn(s):
+            v, r = med(samples, c, s), med(samples, c, "native")
+            if v is None or not r:
+                return ("-", None)
+            return (f"{fmt(v, 'tp')} = {v / r:.2f}x", v >= factor * r)
+        return fn
+
+    def cache(s):
+        g = med(samples, "c8cache", s)
+        if g is None or not big:
+            return ("-", None)
+        return (f"+{mib(g)} = {g / big:.2f}x the file", g <= 1.1 * big)
+
+    def each(fn):
+        return {s: fn(s) for s in PXE}
+    return [("1", "first read, lower cache warm: >= 0.75x native", each(tp("c1", 0.75))),
+            ("2", "warm re-read: >= 0.9x native", each(tp("c2", 0.9))),
+            ("8", "page-cache growth <= 1.1x the file size", each(cache)),
+            ("7", "SMB end to end: >= 0.9x the native share", each(tp("c7", 0.9)))]
+
+
+def target_table(rows):
+    p = print
+    p("| " + " | ".join(["case", "target"] + sum([[LABEL[s], ""] for s in PXE], [])) + " |")
+    p("|---|---|" + "---|---|" * len(PXE))
+    for case, text, res in rows:
+        p(f"| {case} | {text} | " + " | ".join(f"{res[s][0]} | {verdict(res[s][1])}" for s in PXE)
+          + " |")
+
+
 def verdict(met):
     return "-" if met is None else ("**met**" if met else "**not met**")
 
@@ -281,16 +316,19 @@ def main():
     p(f"Sizes: {meta['sizes']}. Backing store: **{meta['backing']}** "
       f"({meta['backing_mount']}), the same directory for every system.")
     p()
-    p("## Targets")
+    p("Passthrough as each pxeimagesfs mount reported it (its status file): " +
+      "; ".join(f"{LABEL[s]}: {meta.get('pt_' + s, '?')}" for s in PXE) + ".")
     p()
-    p("| case | target | pxeimagesfs, 1 drive | | 2-drive union | |")
-    p("|---|---|---|---|---|---|")
-    for case, text, res in targets(samples):
-        a, b = res["pxe1"], res["pxe2"]
-        p(f"| {case} | {text} | {a[0]} | {verdict(a[1])} | {b[0]} | {verdict(b[1])} |")
+    p("## Targets (issue 6: performance)")
+    p()
+    target_table(targets(samples))
     p()
     p("Ratios in the target column are against native (or mergerfs-default where the target "
       "says so): throughput ratios for MB/s, time ratios for ms.")
+    p()
+    p("## Targets (issue 7: kernel passthrough)")
+    p()
+    target_table(targets_pt(samples, count_of(samples, "c1")))
     p()
     p("## Headline (medians; ratio to native in brackets)")
     p()
@@ -349,7 +387,7 @@ def main():
     p("As read back from /proc/self/mountinfo after the run (fstype, mount options, super "
       "options) and the FUSE mount's backing-device read-ahead:")
     p()
-    for s in ["pxe1", "pxe2", "mfsdef", "mfspart"]:
+    for s in PXE + ["mfsdef", "mfspart"]:
         p(f"- {LABEL[s]}: `{meta.get('cmd_' + s, '?')}`  ")
         p(f"  `{meta.get('mount_' + s, '?')}`")
     p()

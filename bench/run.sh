@@ -55,8 +55,9 @@ else
 	OUT=$BENCH/RESULTS.md
 fi
 [ -n "$ONLY" ] && OUT=$BENCH/RESULTS.partial.md
-SYSTEMS=(native pxe1 pxe2 mfsdef mfspart)
-FUSE_SYSTEMS=(pxe1 pxe2 mfsdef mfspart)
+# pxe1, pxe2: kernel passthrough (when the kernel offers it); pxe1d, pxe2d: passthrough = no
+SYSTEMS=(native pxe1 pxe2 pxe1d pxe2d mfsdef mfspart)
+FUSE_SYSTEMS=(pxe1 pxe2 pxe1d pxe2d mfsdef mfspart)
 IMG='RemoteInstall/SMSImages/SMSPKG'
 MFS_DEF_OPTS='allow_other'
 MFS_PART_OPTS='allow_other,cache.files=partial,dropcacheonclose=true'
@@ -138,19 +139,20 @@ for s in "${FUSE_SYSTEMS[@]}"; do
 	MNT[$s]=$T/mnt/$s
 	mkdir -p "${MNT[$s]}"
 done
-ROOT[pxe1]=${MNT[pxe1]}/$IMG
-ROOT[pxe2]=${MNT[pxe2]}/$IMG
+for s in pxe1 pxe2 pxe1d pxe2d; do
+	ROOT[$s]=${MNT[$s]}/$IMG
+done
 ROOT[mfsdef]=${MNT[mfsdef]}
 ROOT[mfspart]=${MNT[mfspart]}
 
-write_pxe_conf() { # NAME DRIVES...
-	local name=$1; shift
+write_pxe_conf() { # NAME PASSTHROUGH(yes|no) [D]
+	local name=$1 pt=$2; shift 2
 	mkdir -p "$T/conf" "$T/state/$name" "$T/run/$name"
 	{
 		printf '[global]\n    mountpoint = %s\n' "${MNT[$name]}"
 		printf '    images path = RemoteInstall\\SMSImages\\SMSPKG\n    mode = union\n'
 		printf '    state directory = %s\n    run directory = %s\n' "$T/state/$name" "$T/run/$name"
-		printf '    mount timeout = 0\n'
+		printf '    mount timeout = 0\n    passthrough = %s\n' "$pt"
 		printf '[drive:C]\n    path = %s\n    priority = 10\n' "$T/c"
 		if [ "${1:-}" = D ]; then
 			printf '[drive:D]\n    path = %s\n    priority = 20\n' "$T/d"
@@ -162,7 +164,7 @@ write_pxe_conf() { # NAME DRIVES...
 start_sys() { # SYSTEM: mount it, wait until its images folder answers
 	local s=$1
 	case $s in
-	pxe*) "$BIN" mount -f -c "$T/conf/$s.conf" >>"$T/log/$s.log" 2>&1 & ;;
+	pxe*) env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/conf/$s.conf" >>"$T/log/$s.log" 2>&1 & ;;
 	mfsdef) mergerfs -f -o "$MFS_DEF_OPTS,fsname=mfsdef" "$T/c/$IMG" "${MNT[$s]}" >>"$T/log/$s.log" 2>&1 & ;;
 	mfspart) mergerfs -f -o "$MFS_PART_OPTS,fsname=mfspart" "$T/c/$IMG" "${MNT[$s]}" >>"$T/log/$s.log" 2>&1 & ;;
 	esac
@@ -337,12 +339,22 @@ busy_now() { "$HELPER" idle 100 0; }
 
 # ---------------------------------------------------------------- mount everything
 
-write_pxe_conf pxe1
-write_pxe_conf pxe2 D
+write_pxe_conf pxe1 yes
+write_pxe_conf pxe2 yes D
+write_pxe_conf pxe1d no
+write_pxe_conf pxe2d no D
 for s in "${FUSE_SYSTEMS[@]}"; do
 	start_sys "$s"
 done
 sleep 0.5
+# what each pxeimagesfs mount says of passthrough (its status file)
+PT_STATE=$T/passthrough.tsv
+for s in pxe1 pxe2 pxe1d pxe2d; do
+	printf '%s\t%s\n' "$s" "$(python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))["passthrough"]
+print("active" if p["active"] else "off: " + p.get("reason", "?"))' "$T"/run/"$s"/*.json)"
+done >"$PT_STATE"
+log "passthrough: $(tr '\t\n' ': ' <"$PT_STATE")"
 log "waiting for an idle machine (at most ${BENCH_IDLE_WAIT:-120} s)"
 BUSY_START=$("$HELPER" idle 10 $((${BENCH_IDLE_WAIT:-120} * 1000)))
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -503,7 +515,8 @@ meta cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(npro
 meta ram "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 meta kernel "$(uname -sr)"
 meta os "$(. /etc/os-release && echo "$PRETTY_NAME")"
-meta libfuse "$(dpkg-query -W -f='${Version}' libfuse3-3 2>/dev/null)"
+meta libfuse "$("$BIN" --version | sed -n 's/.*(libfuse \([^,]*\),.*/\1/p') in the binary (Debian's libfuse3-3: $(dpkg-query -W -f='${Version}' libfuse3-3 2>/dev/null))"
+while IFS=$'\t' read -r s st; do meta "pt_$s" "$st"; done <"$PT_STATE"
 meta pxeimagesfs "$("$BIN" --version 2>&1 | head -1)"
 meta commit "$SOURCE"
 meta binary "$BIN"
@@ -526,6 +539,8 @@ for s in "${FUSE_SYSTEMS[@]}"; do
 done
 meta cmd_pxe1 "pxeimagesfs mount -f -c pxe1.conf  (drive C = \$T/c)"
 meta cmd_pxe2 "pxeimagesfs mount -f -c pxe2.conf  (drive D = \$T/d priority 20, drive C = \$T/c priority 10: D is looked up first)"
+meta cmd_pxe1d "pxeimagesfs mount -f -c pxe1d.conf  (as pxe1, with passthrough = no)"
+meta cmd_pxe2d "pxeimagesfs mount -f -c pxe2d.conf  (as pxe2, with passthrough = no)"
 meta cmd_mfsdef "mergerfs -f -o $MFS_DEF_OPTS \$T/c/$IMG \$T/mnt/mfsdef"
 meta cmd_mfspart "mergerfs -f -o $MFS_PART_OPTS \$T/c/$IMG \$T/mnt/mfspart"
 cp "$T/conf/pxe2.conf" "$T/pxe2.conf.txt"

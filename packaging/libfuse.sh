@@ -39,6 +39,11 @@ done
 
 mirror=${PXE_DEBIAN_MIRROR:-$(apt-get indextargets --format '$(LABEL) $(REPO_URI)' 2>/dev/null |
 	awk '$1 == "Debian" { print $2; exit }')}
+# no package lists downloaded yet: read the sources files themselves
+[ -n "$mirror" ] || mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	/etc/apt/sources.list.d/*.sources 2>/dev/null |
+	sed -nE 's/^deb(\s+\[[^]]*\])?\s+(\S+)\s.*/\2/p; s/^URIs:\s*(\S+).*/\1/p' |
+	grep -m1 -E '/debian/?$')
 [ -n "$mirror" ] || die "no Debian archive in the machine's apt sources; set PXE_DEBIAN_MIRROR to one"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || die "$keyring is missing: apt-get install debian-archive-keyring"
