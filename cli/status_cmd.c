@@ -91,6 +91,12 @@ static void print_status(json_object *st, bool healthy)
 	printf("counters: opens %s, reads %s, bytes read %s, bytes written %s, errors %s\n",
 	       jget_str(c, "opens"), jget_str(c, "reads"), jget_str(c, "bytes_read"),
 	       jget_str(c, "bytes_written"), jget_str(c, "errors"));
+	json_object *pt = jget(st, "passthrough");
+	if (pt) { /* absent in status files of older versions */
+		bool on = json_object_get_boolean(jget(pt, "active"));
+		printf("passthrough: %s%s (%s files opened in passthrough)\n", on ? "active" : "off: ",
+		       on ? "" : jget_str(pt, "reason"), jget_str(c, "passthrough_opens"));
+	}
 	for (size_t i = 0; why && i < json_object_array_length(why); i++) {
 		printf("degraded: %s\n", json_object_get_string(json_object_array_get_idx(why, i)));
 	}

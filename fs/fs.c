@@ -79,6 +79,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		fs->attr_timeout = 1.0;
 		fs->negative_timeout = 0.5;
 		fs->pt_want = cfg->passthrough && !env_says_no("PXEIMAGESFS_PASSTHROUGH");
+		fs->pt_reason = "not decided yet: the kernel has not initialised the mount";
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);

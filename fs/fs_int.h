@@ -127,6 +127,7 @@ struct fs {
 	/* passthrough: wanted by the config, then what the kernel and the first
 	 * backing registration said (written in init and at most once after) */
 	bool pt_want;
+	atomic_bool inited; /* the kernel's INIT was answered */
 	atomic_bool pt_active;
 	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
 };

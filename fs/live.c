@@ -13,6 +13,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs_int.h"
 
@@ -193,6 +194,12 @@ static void *live_main(void *arg)
 	struct live *l = arg;
 	unsigned ev = 0;
 
+	/* the status written at start predates the kernel's INIT (what passthrough
+	 * is decided there): write it again once the mount is initialised */
+	for (int i = 0; i < 200 && !atomic_load(&l->fs->inited); i++) {
+		usleep(10000);
+	}
+	status_write(l);
 	if (l->hook) {
 		l->hook(l->hook_arg, *l->cfg, FS_EVENT_START);
 	}

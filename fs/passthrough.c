@@ -68,6 +68,7 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn)
 #endif
 	atomic_store(&fs->pt_reason, why);
 	atomic_store(&fs->pt_active, why == NULL);
+	atomic_store(&fs->inited, true);
 	log_info("passthrough: %s", why ? why : "active (open files are read and written by the kernel)");
 }
 
