@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 #include "cli.h"
@@ -129,15 +130,16 @@ static int check_mountpoint(const char *mp, const struct resolver_view *v)
 }
 
 /* A view left behind by a daemon that crashed answers ENOTCONN: detach it so
- * the new daemon can mount (systemd's Restart= after a kill -9). */
+ * the new daemon can mount (systemd's Restart= after a kill -9). statfs, not
+ * stat: the kernel may answer stat from attributes it cached for a minute. */
 static void detach_dead_view(const char *want)
 {
 	struct rsv_mount *m = NULL;
-	struct stat st;
+	struct statfs sf;
 	size_t n = 0;
 	bool ours = false;
 
-	if (stat(want, &st) == 0 || errno != ENOTCONN) {
+	if (statfs(want, &sf) == 0 || errno != ENOTCONN) {
 		return;
 	}
 	if (rsv_sys_real()->ops->mounts(NULL, &m, &n) == 0) {

@@ -78,6 +78,8 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		fs->entry_timeout = 1.0;
 		fs->attr_timeout = 1.0;
 		fs->negative_timeout = 0.5;
+		fs->long_timeout = 60.0;
+		fs->dw_epoch = 1;
 		fs->pt_want = cfg->passthrough && !env_says_no("PXEIMAGESFS_PASSTHROUGH");
 		fs->pt_reason = "not decided yet: the kernel has not initialised the mount";
 		pthread_mutex_init(&fs->lock, NULL);
@@ -205,6 +207,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 		goto out_signals;
 	}
 	fs->se = se;
+	dw_start(fs); /* without it, names are cached for entry_timeout only */
 	raise_readahead(o->mountpoint);
 	fuse_daemonize(o->foreground ? 1 : 0);
 	if (!o->foreground) {
@@ -216,6 +219,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	live_notify_ready(fs); /* resolved and mounted: systemd may start smbd now */
 	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
 	live_stop(fs);
+	dw_stop(fs);
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "the FUSE session ended with an error");
 	}

@@ -69,6 +69,9 @@ struct node {
 	int pt_id;              /* kernel backing id while pt_refs > 0 */
 	dev_t pt_dev;           /* the backing file of pt_id */
 	ino_t pt_ino;
+	/* fs->dw_epoch when this folder was last watched on every drive that has
+	 * it (dirwatch.c); 0: not watched */
+	atomic_uint_fast64_t watched;
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -127,6 +130,11 @@ struct fs {
 	/* passthrough: wanted by the config, then what the kernel and the first
 	 * backing registration said (written in init and at most once after) */
 	bool pt_want;
+	/* dirwatch.c: names and attributes in watched folders are cached this long */
+	struct dirwatch *dw;
+	double long_timeout;
+	atomic_uint_fast64_t dw_epoch; /* bumped when every folder must be watched again */
+	atomic_uint_fast64_t n_dw_events;
 	atomic_bool inited; /* the kernel's INIT was answered */
 	atomic_bool pt_active;
 	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
@@ -160,6 +168,17 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn);
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi);
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
+
+/* dirwatch.c -- dw_watch_dir watches folder node DIR on every drive of V that
+ * has it (before a lookup in it or a listing of it) and says whether it is;
+ * dw_timeouts gives the entry and attribute timeouts for node N's reply:
+ * long in a watched folder, short elsewhere. dw_reset (a view change) makes
+ * every folder be watched again. */
+int dw_start(struct fs *fs);
+void dw_stop(struct fs *fs);
+bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir);
+void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr);
+void dw_reset(struct fs *fs);
 
 /* fh_check -- 0 while the drive the file was opened on is online (in the
  * current view, same filesystem), else -EIO: an offline drive is never
@@ -201,6 +220,8 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only);
  * open handles. Returns a copy of the name it had (and its parent's id) for the
  * caller to invalidate in the kernel, or NULL when it was detached already. */
 char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent);
+/* node_find_locked -- the child NAME (any case) of PARENT the table holds, or NULL. */
+struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name);
 int nodes_init(struct fs *fs);
 void nodes_fini(struct fs *fs);
 

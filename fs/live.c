@@ -151,6 +151,7 @@ static void rescan(struct live *l, unsigned ev)
 		log_warnx("view: cannot publish the new view; keeping the old one");
 		return;
 	}
+	dw_reset(l->fs); /* folders are watched again on the new set of drives */
 	nodes_invalidate_all(l->fs);
 	log_info("view: %s", what);
 	cur = fsview_get(l->fs);

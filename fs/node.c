@@ -176,6 +176,29 @@ static struct node *find_locked(struct fs *fs, struct node *parent, const char *
 	return NULL;
 }
 
+/* The node that has the alias (PARENT, NAME), or NULL (see find_alias_locked). */
+static struct node *alias_owner_locked(struct fs *fs, struct node *parent, const char *name)
+{
+	if (fs->n_aliases == 0) {
+		return NULL;
+	}
+	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
+		for (struct alias *a = n->aliases; a; a = a->next) {
+			if (a->parent == parent && names_casecmp(a->name, name) == 0) {
+				return n;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name)
+{
+	struct node *n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+
+	return n ? n : alias_owner_locked(fs, parent, name);
+}
+
 static bool ino_taken_locked(struct fs *fs, uint64_t ino)
 {
 	for (struct node *n = fs->by_ino[ino_slot(fs, ino)]; n; n = n->next_ino) {
@@ -239,6 +262,7 @@ int node_get(struct fs *fs, struct node *parent, const char *name, struct node *
 
 	pthread_mutex_lock(&fs->lock);
 	n = find_locked(fs, parent, name, fold);
+	n = n ? n : alias_owner_locked(fs, parent, name); /* a hard link made through the view */
 	if (!n) {
 		rc = node_new_locked(fs, parent, name, &n);
 	}

@@ -77,10 +77,9 @@ void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct
 	struct fuse_entry_param e = {
 	    .ino = node_id(fs, n),
 	    .attr = *st,
-	    .attr_timeout = fs->attr_timeout,
-	    .entry_timeout = fs->entry_timeout,
 	};
 
+	dw_timeouts(fs, n, S_ISDIR(st->st_mode), &e.entry_timeout, &e.attr_timeout);
 	e.attr.st_ino = n->ino;
 	if (fuse_reply_entry(req, &e) != 0) {
 		node_forget(fs, n, 1);
@@ -119,6 +118,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	if (names_is_hidden_temp(name)) {
 		return -ENOENT;
 	}
+	dw_watch_dir(fs, v, parent); /* before looking: a change after it is seen */
 	rc = node_rel(fs, parent, rel, sizeof(rel));
 	rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
 	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
@@ -179,8 +179,12 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
 		ops_reply_err(req, -rc);
 		return;
 	}
+	double entry = 0;
+	double attr = 0;
+
+	dw_timeouts(fs, n, S_ISDIR(st->st_mode), &entry, &attr);
 	st->st_ino = n->ino;
-	fuse_reply_attr(req, st, fs->attr_timeout);
+	fuse_reply_attr(req, st, attr);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -112,6 +112,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dh *d = calloc(1, sizeof(*d));
 	struct node *child = NULL;
 	struct stat st;
+	bool cache = false;
 	int rc = d ? dh_add(d, ".", S_IFDIR) : -ENOMEM;
 
 	rc = rc < 0 ? rc : dh_add(d, "..", S_IFDIR);
@@ -122,6 +123,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			rc = dh_add(d, part, S_IFDIR);
 		}
 	} else if (rc == 0) {
+		/* watched on every drive: the kernel may keep the listing until told */
+		cache = dw_watch_dir(fs, v, n);
 		rc = list_merged(fs, n, v, d);
 	}
 	fsview_put(v);
@@ -131,7 +134,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 0;
+	fi->cache_readdir = cache;
+	fi->keep_cache = cache;
 	if (fuse_reply_open(req, fi) != 0) {
 		dh_free(d);
 	}
@@ -179,8 +183,7 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 		return SIZE_MAX; /* vanished since opendir: skip it */
 	}
 	ep.ino = node_id(fs, n);
-	ep.attr_timeout = fs->attr_timeout;
-	ep.entry_timeout = fs->entry_timeout;
+	dw_timeouts(fs, n, S_ISDIR(ep.attr.st_mode), &ep.entry_timeout, &ep.attr_timeout);
 	len = fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
 	if (len > rem) {
 		node_forget(fs, n, 1);

@@ -157,6 +157,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	e.ino = node_id(fs, n);
 	e.attr.st_ino = n->ino;
+	dw_timeouts(fs, n, false, &e.entry_timeout, &e.attr_timeout);
 	atomic_fetch_add(&fs->n_opens, 1);
 	fh->view = v;
 	fh->node = n;

@@ -39,6 +39,7 @@ static json_object *counters(struct fs *fs)
 	json_object_object_add(c, "passthrough_opens",
 	                       json_object_new_int64((int64_t)fs->n_pt_opens));
 	json_object_object_add(c, "stale_opens", json_object_new_int64((int64_t)fs->n_stale_opens));
+	json_object_object_add(c, "folder_events", json_object_new_int64((int64_t)fs->n_dw_events));
 	return c;
 }
 

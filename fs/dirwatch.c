@@ -1,0 +1,344 @@
+/* dirwatch.c -- long kernel caching, with invalidation when a drive changes
+ * outside the view.
+ *
+ * The kernel may keep names, attributes and directory listings of the view
+ * for fs->long_timeout (instead of a second) where the daemon watches every
+ * copy of the folder with inotify: before it answers a lookup in a folder or
+ * lists it, the folder is watched on every drive that has it. A change made
+ * on a drive directly (another program, `migrate`, an administrator) then
+ * reaches this thread, which tells the kernel to forget that name, the
+ * file's attributes and cached data, and the folder's listing. Elsewhere
+ * (a folder that could not be watched, a network or FUSE drive whose changes
+ * inotify does not see) the short timeouts stay. Watches do not pin a drive:
+ * the kernel drops them when it is unmounted (IN_UNMOUNT, IN_IGNORED).
+ *
+ * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
+ * per write: IN_MODIFY would drop the page cache of files being written
+ * through the view itself at every write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+#define DW_MASK                                                                                    \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE |         \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define DW_ENTRIES (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+
+struct dirwatch {
+	struct fs *fs;
+	int ifd;
+	int stop_fd;
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards rels */
+	char **rels;          /* watch descriptor -> folder, relative to the images folder */
+	size_t n_rels;
+	bool warned;
+};
+
+static int map_set(struct dirwatch *dw, int wd, const char *rel)
+{
+	char *copy = strdup(rel);
+	int rc = copy ? 0 : -ENOMEM;
+
+	pthread_mutex_lock(&dw->lock);
+	if (rc == 0 && (size_t)wd >= dw->n_rels) {
+		size_t n = dw->n_rels ? dw->n_rels : 64;
+		while (n <= (size_t)wd) {
+			n *= 2;
+		}
+		char **grown = realloc(dw->rels, n * sizeof(*grown));
+		if (grown) {
+			memset(grown + dw->n_rels, 0, (n - dw->n_rels) * sizeof(*grown));
+			dw->rels = grown;
+			dw->n_rels = n;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	if (rc == 0) {
+		free(dw->rels[wd]);
+		dw->rels[wd] = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&dw->lock);
+	free(copy);
+	return rc;
+}
+
+/* The folder of WD (a copy), or NULL; DROP forgets the watch. */
+static char *map_get(struct dirwatch *dw, int wd, bool drop)
+{
+	char *rel = NULL;
+
+	pthread_mutex_lock(&dw->lock);
+	if (wd >= 0 && (size_t)wd < dw->n_rels && dw->rels[wd]) {
+		rel = strdup(dw->rels[wd]);
+		if (drop) {
+			free(dw->rels[wd]);
+			dw->rels[wd] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&dw->lock);
+	return rel;
+}
+
+/* Does inotify see every change of this drive? Not of network filesystems
+ * (changes made by other clients) nor of FUSE ones (they may be either). */
+static bool drive_watchable(const struct fsdrive *d)
+{
+	const char *t = d->d->fstype;
+
+	return t && !mnt_fstype_is_netfs(t) && strcmp(t, "fuse") != 0 && strncmp(t, "fuse.", 5) != 0;
+}
+
+bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
+{
+	struct dirwatch *dw = fs->dw;
+	uint64_t epoch = atomic_load(&fs->dw_epoch);
+	char rel[PATH_MAX];
+	bool all = true;
+
+	if (dir->kind == NODE_SYNTH) {
+		return true; /* they change only with the view, which invalidates everything */
+	}
+	if (!dw) {
+		return false;
+	}
+	if (atomic_load(&dir->watched) == epoch) {
+		return true;
+	}
+	if (node_rel(fs, dir, rel, sizeof(rel)) < 0) {
+		return false;
+	}
+	for (size_t r = 0; r < v->n_roots && all; r++) {
+		char proc[64];
+		int fd = -1;
+		int wd = -1;
+
+		if (!drive_watchable(&v->roots[r])) {
+			all = false;
+			break;
+		}
+		fd = root_walk(v, r, rel, NULL, 0);
+		if (fd == -ENOENT || fd == -ENOTDIR) {
+			continue; /* not on this drive: its parent's watch sees it appear */
+		}
+		if (fd < 0) {
+			all = false;
+			break;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		wd = inotify_add_watch(dw->ifd, proc, DW_MASK);
+		if (wd < 0 && !dw->warned) {
+			dw->warned = true;
+			log_warnx("cannot watch folders for changes made outside the view (%s%s); names "
+			          "there are cached for %g s only",
+			          strerror(errno),
+			          errno == ENOSPC ? ": raise fs.inotify.max_user_watches" : "",
+			          fs->entry_timeout);
+		}
+		close(fd);
+		all = wd >= 0 && map_set(dw, wd, rel) == 0;
+	}
+	if (all) {
+		atomic_store(&dir->watched, epoch);
+	}
+	return all;
+}
+
+void dw_reset(struct fs *fs)
+{
+	atomic_fetch_add(&fs->dw_epoch, 1);
+}
+
+/* Locked. The node of folder REL (relative to the images folder), or NULL
+ * when the kernel does not know it. */
+static struct node *find_rel_locked(struct fs *fs, const char *rel)
+{
+	struct node *n = &fs->root;
+	char buf[PATH_MAX];
+	char *save = NULL;
+
+	for (unsigned i = 0; n && i < fs->img_depth; i++) {
+		n = node_find_locked(fs, n, fs->img_parts[i]);
+	}
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (char *c = n ? strtok_r(buf, "/", &save) : NULL; n && c; c = strtok_r(NULL, "/", &save)) {
+		n = node_find_locked(fs, n, c);
+	}
+	return n;
+}
+
+static void handle(struct dirwatch *dw, const struct inotify_event *ev)
+{
+	struct fs *fs = dw->fs;
+	bool gone = ev->mask & (IN_IGNORED | IN_UNMOUNT);
+	char *rel = map_get(dw, ev->wd, gone);
+	fuse_ino_t dir_id = 0;
+	fuse_ino_t child_id = 0;
+	char *name = NULL;
+
+	if (!rel) {
+		return;
+	}
+	atomic_fetch_add(&fs->n_dw_events, 1);
+	pthread_mutex_lock(&fs->lock);
+	struct node *dir = find_rel_locked(fs, rel);
+	struct node *child = dir && ev->len ? node_find_locked(fs, dir, ev->name) : NULL;
+	if (dir) {
+		dir_id = node_id(fs, dir);
+		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+			atomic_store(&dir->watched, 0);
+		}
+	}
+	if (child) {
+		child_id = node_id(fs, child);
+		/* the kernel's spelling (the node's), unless the event names another link */
+		name = strdup(names_casecmp(child->name, ev->name) == 0 ? child->name : ev->name);
+		if (ev->mask & DW_ENTRIES) {
+			atomic_store(&child->watched, 0); /* maybe a new copy on another drive */
+		}
+	} else if (dir && ev->len) {
+		name = strdup(ev->name);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(rel);
+	if (!dir_id || !fs->se) {
+		free(name);
+		return;
+	}
+	/* outside the lock: the kernel may call back into handlers that take it */
+	if (name) {
+		fuse_lowlevel_notify_inval_entry(fs->se, dir_id, name, strlen(name));
+	}
+	if (child_id) {
+		fuse_lowlevel_notify_inval_inode(fs->se, child_id, 0, 0); /* attributes and data */
+	}
+	if (!ev->len || (ev->mask & DW_ENTRIES)) {
+		fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* its listing, its times */
+	}
+	free(name);
+}
+
+static void *dw_main(void *arg)
+{
+	struct dirwatch *dw = arg;
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd p[2] = {{.fd = dw->ifd, .events = POLLIN}, {.fd = dw->stop_fd, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			break;
+		}
+		if (p[1].revents) {
+			break;
+		}
+		ssize_t len = read(dw->ifd, buf, sizeof(buf));
+		if (len <= 0) {
+			continue;
+		}
+		for (char *c = buf; c < buf + len;) {
+			const struct inotify_event *ev = (const struct inotify_event *)c;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* events were lost: forget everything the kernel cached */
+				log_warnx("folder watch: the event queue overflowed; dropping the kernel's "
+				          "cached names");
+				dw_reset(dw->fs);
+				nodes_invalidate_all(dw->fs);
+			} else {
+				handle(dw, ev);
+			}
+			c += sizeof(*ev) + ev->len;
+		}
+	}
+	return NULL;
+}
+
+int dw_start(struct fs *fs)
+{
+	struct dirwatch *dw = calloc(1, sizeof(*dw));
+	int rc = dw ? 0 : -ENOMEM;
+
+	if (dw) {
+		dw->fs = fs;
+		dw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		dw->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		pthread_mutex_init(&dw->lock, NULL);
+		rc = dw->ifd < 0 || dw->stop_fd < 0 ? -errno : 0;
+	}
+	rc = rc < 0 ? rc : -pthread_create(&dw->thread, NULL, dw_main, dw);
+	if (rc < 0) {
+		log_warnx("cannot watch folders for changes made outside the view (%s); names are "
+		          "cached for %g s only",
+		          strerror(-rc), fs->entry_timeout);
+		if (dw) {
+			if (dw->ifd >= 0) {
+				close(dw->ifd);
+			}
+			if (dw->stop_fd >= 0) {
+				close(dw->stop_fd);
+			}
+			pthread_mutex_destroy(&dw->lock);
+			free(dw);
+		}
+		return rc;
+	}
+	fs->dw = dw;
+	return 0;
+}
+
+void dw_stop(struct fs *fs)
+{
+	struct dirwatch *dw = fs->dw;
+	uint64_t one = 1;
+
+	if (!dw) {
+		return;
+	}
+	fs->dw = NULL;
+	if (write(dw->stop_fd, &one, sizeof(one)) < 0) {
+		log_debug("folder watch: cannot signal the thread to stop");
+	}
+	pthread_join(dw->thread, NULL);
+	close(dw->ifd);
+	close(dw->stop_fd);
+	for (size_t i = 0; i < dw->n_rels; i++) {
+		free(dw->rels[i]);
+	}
+	free(dw->rels);
+	pthread_mutex_destroy(&dw->lock);
+	free(dw);
+}
+
+static bool watched(struct fs *fs, struct node *dir)
+{
+	return dir && (dir->kind == NODE_SYNTH ||
+	               atomic_load(&dir->watched) == atomic_load(&fs->dw_epoch));
+}
+
+void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr)
+{
+	struct node *parent = NULL;
+	bool in_watched = false;
+
+	pthread_mutex_lock(&fs->lock);
+	parent = n->parent;
+	in_watched = fs->dw && (n->kind == NODE_SYNTH || watched(fs, parent));
+	pthread_mutex_unlock(&fs->lock);
+	*entry = in_watched ? fs->long_timeout : fs->entry_timeout;
+	/* a folder's own times change with its entries: its own watch sees those */
+	*attr = in_watched && (!is_dir || watched(fs, n)) ? fs->long_timeout : fs->attr_timeout;
+}
