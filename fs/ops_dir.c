@@ -26,6 +26,7 @@ struct dh {
 	struct dent *e;
 	size_t n;
 	size_t cap;
+	bool pending; /* listed at the first READDIR: the kernel may never ask */
 };
 
 static int dh_add(struct dh *d, const char *name, mode_t type)
@@ -123,9 +124,14 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			rc = dh_add(d, part, S_IFDIR);
 		}
 	} else if (rc == 0) {
-		/* watched on every drive: the kernel may keep the listing until told */
+		/* watched on every drive: the kernel may keep the listing until told,
+		 * and then sends no READDIR at all, so list only when asked */
 		cache = dw_watch_dir(fs, v, n);
-		rc = list_merged(fs, n, v, d);
+		if (cache) {
+			d->pending = true;
+		} else {
+			rc = list_merged(fs, n, v, d);
+		}
 	}
 	fsview_put(v);
 	if (rc < 0) {
@@ -204,6 +210,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fsview_put(v);
 		ops_reply_err(req, ENOMEM);
 		return;
+	}
+	if (d->pending) {
+		struct fsview *lv = fsview_get(fs);
+		int rc = list_merged(fs, node_of(fs, ino), lv, d);
+		fsview_put(lv);
+		d->pending = false;
+		if (rc < 0) {
+			fsview_put(v);
+			free(buf);
+			ops_reply_err(req, -rc);
+			return;
+		}
 	}
 	for (size_t i = (size_t)off; i < d->n; i++) {
 		struct stat st = {.st_mode = d->e[i].type};
