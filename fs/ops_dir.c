@@ -20,6 +20,8 @@
 struct dent {
 	char *name;
 	mode_t type;
+	bool have_st; /* st read while listing (for READDIRPLUS) */
+	struct stat st;
 };
 
 struct dh {
@@ -42,6 +44,7 @@ static int dh_add(struct dh *d, const char *name, mode_t type)
 	}
 	d->e[d->n].name = strdup(name);
 	d->e[d->n].type = type;
+	d->e[d->n].have_st = false;
 	return d->e[d->n++].name ? 0 : -ENOMEM;
 }
 
@@ -56,8 +59,10 @@ static void dh_free(struct dh *d)
 	}
 }
 
-/* Add the entries of one drive's copy of the folder, skipping names seen. */
-static int list_one(int pathfd, struct names_set *seen, struct dh *d)
+/* Add the entries of one drive's copy of the folder, skipping names seen;
+ * with STATS, each entry's lstat too (what a lookup would find: the first
+ * drive in rank order that has the name). */
+static int list_one(int pathfd, struct names_set *seen, struct dh *d, bool stats)
 {
 	struct dirent *de = NULL;
 	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
@@ -78,12 +83,16 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d)
 		}
 		rc = names_set_add(seen, de->d_name);
 		rc = rc <= 0 ? rc : dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
+		if (rc == 0 && stats) {
+			struct dent *e = &d->e[d->n - 1];
+			e->have_st = fstatat(dirfd(dir), de->d_name, &e->st, AT_SYMLINK_NOFOLLOW) == 0;
+		}
 	}
 	closedir(dir);
 	return rc;
 }
 
-static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d)
+static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d, bool stats)
 {
 	char rel[PATH_MAX];
 	struct names_set seen;
@@ -96,7 +105,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 		if (fd < 0) {
 			continue;
 		}
-		if (list_one(fd, &seen, d) == 0) {
+		if (list_one(fd, &seen, d, stats) == 0) {
 			found = true;
 		}
 		close(fd);
@@ -130,7 +139,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (cache) {
 			d->pending = true;
 		} else {
-			rc = list_merged(fs, n, v, d);
+			rc = list_merged(fs, n, v, d, false);
 		}
 	}
 	fsview_put(v);
@@ -185,7 +194,13 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 		ep.attr.st_ino = dot_ino(fs, dir, e->name);
 		return fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
 	}
-	if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
+	if (e->have_st) { /* read while listing: no walk from the drive's root again */
+		if (node_get(fs, dir, e->name, &n) < 0) {
+			return SIZE_MAX;
+		}
+		ep.attr = e->st;
+		ep.attr.st_ino = n->ino;
+	} else if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
 		return SIZE_MAX; /* vanished since opendir: skip it */
 	}
 	ep.ino = node_id(fs, n);
@@ -213,7 +228,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (d->pending) {
 		struct fsview *lv = fsview_get(fs);
-		int rc = list_merged(fs, node_of(fs, ino), lv, d);
+		int rc = list_merged(fs, node_of(fs, ino), lv, d, plus);
 		fsview_put(lv);
 		d->pending = false;
 		if (rc < 0) {
