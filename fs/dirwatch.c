@@ -179,6 +179,66 @@ static struct node *find_rel_locked(struct fs *fs, const char *rel)
 	return n;
 }
 
+void dw_index_free_locked(struct node *n)
+{
+	if (n->index) {
+		names_set_fini(n->index);
+		free(n->index);
+		n->index = NULL;
+	}
+}
+
+void dw_changed(struct fs *fs, struct node *dir)
+{
+	pthread_mutex_lock(&fs->lock);
+	dir->changes++;
+	dw_index_free_locked(dir);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+uint64_t dw_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch)
+{
+	uint64_t changes = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	changes = dir->changes;
+	*epoch = atomic_load(&fs->dw_epoch);
+	pthread_mutex_unlock(&fs->lock);
+	return changes;
+}
+
+void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
+                    uint64_t epoch)
+{
+	pthread_mutex_lock(&fs->lock);
+	/* only if nothing changed while listing, and the folder was watched all along */
+	if (fs->dw && dir->changes == changes && atomic_load(&fs->dw_epoch) == epoch &&
+	    atomic_load(&dir->watched) == epoch) {
+		dw_index_free_locked(dir);
+		dir->index = set;
+		dir->index_epoch = epoch;
+		set = NULL;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (set) {
+		names_set_fini(set);
+		free(set);
+	}
+}
+
+bool dw_absent(struct fs *fs, struct node *dir, const char *name)
+{
+	bool absent = false;
+
+	pthread_mutex_lock(&fs->lock);
+	if (dir->index && dir->index_epoch == atomic_load(&fs->dw_epoch) &&
+	    atomic_load(&dir->watched) == dir->index_epoch) {
+		absent = !names_set_has(dir->index, name);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return absent;
+}
+
 static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 {
 	struct fs *fs = dw->fs;
@@ -199,6 +259,10 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 		dir_id = node_id(fs, dir);
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 			atomic_store(&dir->watched, 0);
+		}
+		if (ev->mask & (DW_ENTRIES | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+			dir->changes++;
+			dw_index_free_locked(dir);
 		}
 	}
 	if (child) {

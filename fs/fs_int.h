@@ -72,6 +72,12 @@ struct node {
 	/* fs->dw_epoch when this folder was last watched on every drive that has
 	 * it (dirwatch.c); 0: not watched */
 	atomic_uint_fast64_t watched;
+	/* A watched folder's merged names from its last complete listing, valid
+	 * in epoch index_epoch while no change came since: a lookup of a name it
+	 * lacks needs no drive (dirwatch.c). Protected by fs->lock. */
+	struct names_set *index;
+	uint64_t index_epoch;
+	uint64_t changes; /* bumped at every change of the folder's names */
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -179,6 +185,18 @@ void dw_stop(struct fs *fs);
 bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir);
 void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr);
 void dw_reset(struct fs *fs);
+/* The names of folder DIR change (a create, rename or link through the view,
+ * or an event): its index is stale. */
+void dw_changed(struct fs *fs, struct node *dir);
+/* dw_index_begin before listing DIR (returns its change count), then
+ * dw_index_store with the merged names of a complete listing (takes SET);
+ * dw_absent: DIR's index says NAME is on no drive. */
+uint64_t dw_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch);
+void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
+                   uint64_t epoch);
+bool dw_absent(struct fs *fs, struct node *dir, const char *name);
+/* Locked: free a node's index (the node is being freed). */
+void dw_index_free_locked(struct node *n);
 
 /* fh_check -- 0 while the drive the file was opened on is online (in the
  * current view, same filesystem), else -EIO: an offline drive is never

@@ -287,6 +287,7 @@ static void maybe_free_locked(struct fs *fs, struct node *n)
 			n->next_all->prev_all = n->prev_all;
 		}
 		fs->n_nodes--;
+		dw_index_free_locked(n);
 		free(n->name);
 		free(n);
 		parent->nchildren--;
@@ -465,6 +466,7 @@ void nodes_fini(struct fs *fs)
 			free(a->name);
 			free(a);
 		}
+		dw_index_free_locked(n);
 		free(n->name);
 		free(n);
 		n = next;

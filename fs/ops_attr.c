@@ -118,7 +118,11 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	if (names_is_hidden_temp(name)) {
 		return -ENOENT;
 	}
-	dw_watch_dir(fs, v, parent); /* before looking: a change after it is seen */
+	/* watched before looking: a change after it is seen; a name the folder's
+	 * index lacks is on no drive */
+	if (dw_watch_dir(fs, v, parent) && dw_absent(fs, parent, name)) {
+		return -ENOENT;
+	}
 	rc = node_rel(fs, parent, rel, sizeof(rel));
 	rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
 	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);

@@ -92,25 +92,40 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, bool stats
 	return rc;
 }
 
+/* The merged listing of N into D. When N is watched and every drive's copy was
+ * read, its names become N's index for lookups (dirwatch.c). */
 static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d, bool stats)
 {
 	char rel[PATH_MAX];
-	struct names_set seen;
+	struct names_set *seen = malloc(sizeof(*seen));
 	bool found = false;
-	int rc = node_rel(fs, n, rel, sizeof(rel));
+	bool complete = true;
+	uint64_t epoch = 0;
+	uint64_t changes = dw_index_begin(fs, n, &epoch);
+	int rc = seen ? node_rel(fs, n, rel, sizeof(rel)) : -ENOMEM;
 
-	names_set_init(&seen);
+	if (seen) {
+		names_set_init(seen);
+	}
 	for (size_t r = 0; r < v->n_roots && rc == 0; r++) {
 		int fd = root_walk(v, r, rel, NULL, 0);
 		if (fd < 0) {
+			complete = complete && (fd == -ENOENT || fd == -ENOTDIR);
 			continue;
 		}
-		if (list_one(fd, &seen, d, stats) == 0) {
+		if (list_one(fd, seen, d, stats) == 0) {
 			found = true;
+		} else {
+			complete = false;
 		}
 		close(fd);
 	}
-	names_set_fini(&seen);
+	if (rc == 0 && found && complete) {
+		dw_index_store(fs, n, seen, changes, epoch); /* takes it */
+	} else if (seen) {
+		names_set_fini(seen);
+		free(seen);
+	}
 	return rc < 0 ? rc : found ? 0 : -ENOENT;
 }
 
@@ -295,6 +310,7 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                     int *dirfd)
 {
+	dw_changed(fs, parent); /* before the name exists: no lookup may miss it */
 	char rel[PATH_MAX];
 	char child[PATH_MAX];
 	struct loc l;

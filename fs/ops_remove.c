@@ -271,6 +271,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	if (m) {
 		m->newname = newname;
 		m->flags = flags;
+		dw_changed(fs, node_of(fs, newparent)); /* before the new name exists */
 		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
 	}
 	free(m);
@@ -319,7 +320,10 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct node *np = node_of(fs, newparent);
 	struct node *n = node_of(fs, ino);
 	struct stat st;
-	int rc = do_link(req, fs, n, np, newname, &st);
+	int rc = 0;
+
+	dw_changed(fs, np); /* before the new name exists */
+	rc = do_link(req, fs, n, np, newname, &st);
 
 	if (rc < 0) {
 		ops_reply_err(req, -rc);
