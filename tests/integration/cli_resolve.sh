@@ -5,11 +5,7 @@
 set -u
 BIN=${1:?usage: cli_resolve.sh PXEIMAGESFS_BINARY}
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 [ "$(id -u)" = 0 ] || need "needs root to mount tmpfs"
 
 T=$(mktemp -d /tmp/pxeimagesfs-cli.XXXXXX)

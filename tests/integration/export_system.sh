@@ -9,11 +9,7 @@ BIN=${1:?usage: export_system.sh PXEIMAGESFS_BINARY}
 PORT=${PXE_TEST_SMB_PORT:-44461}
 SHARE='SMSPXEIMAGES$'
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 [ "$(id -u)" = 0 ] || need "needs root to run smbd"
 for tool in testparm smbcontrol smbd net sha256sum; do
 	command -v "$tool" >/dev/null || need "$tool not installed (Debian: samba, samba-common-bin)"

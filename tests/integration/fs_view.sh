@@ -13,12 +13,7 @@ PC=${2:?$usage}
 LIMIT=${FS_VIEW_TIMEOUT:-300}
 export LC_ALL=C # error texts ("Permission denied") and sort order
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
 [ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
 [ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"

@@ -26,12 +26,7 @@ set -u
 BIN=${1:?usage: fstab.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
 # alive PID: running (a zombie waiting for its reaper, init, has exited)
 alive() {

@@ -17,12 +17,7 @@ BIN=${1:?usage: live_view.sh PXEIMAGESFS_BINARY}
 LIMIT=${LIVE_VIEW_TIMEOUT:-120}
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
 [ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
 [ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"

@@ -16,12 +16,7 @@ BIN=${1:?usage: migrate.sh PXEIMAGESFS_BINARY}
 LIMIT=${MIGRATE_TIMEOUT:-120}
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 BAD=0
 bad() { echo "FAIL: $*" >&2; BAD=$((BAD + 1)); }
 

@@ -9,65 +9,22 @@ set -u
 BIN=${1:?usage: outside_changes.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
-[ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
-[ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
-for tool in fusermount3:fuse3 timeout:coreutils; do
-	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
-done
+need_root_fuse
+need_tools fusermount3:fuse3 timeout:coreutils python3:python3
 
-T=$(mktemp -d /tmp/pxeimagesfs-outside.XXXXXX) || fail "mktemp"
-IMG=RemoteInstall/SMSImages/SMSPKG
-V=$T/view/$IMG
-C=$T/c/$IMG
-D=$T/d/$IMG
-PID=
-cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID"
-		timeout 10 tail --pid="$PID" -f /dev/null
-	fi
-	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
-	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-mkdir -p "$T/c" "$T/d" "$T/view" || fail "mkdir"
-mount -t tmpfs pxe-c "$T/c" && mount -t tmpfs pxe-d "$T/d" || fail "cannot mount tmpfs"
-mkdir -p "$C/PKG00001" "$D"
+view_sandbox outside
+mkdir -p "$C/PKG00001"
 echo one >"$C/PKG00001/a.wim"
 echo keep >"$C/PKG00001/b.wim"
-cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    mode = union
-    state directory = $T/state
-    run directory = $T/run
-    rescan interval = 0
-[drive:C]
+view_start "$BIN" "[drive:C]
     path = $T/c
     priority = 10
 [drive:D]
     path = $T/d
-    priority = 20
-[share]
-    samba = none
-CONF
-"$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
-PID=$!
-for ((i = 0; i < 200; i++)); do
-	[ -d "$V/PKG00001" ] && break
-	kill -0 "$PID" 2>/dev/null || { cat "$T/log" >&2; fail "the view did not mount"; }
-	sleep 0.05
-done
-[ -d "$V/PKG00001" ] || fail "the view did not mount within 10 s"
+    priority = 20"
+[ -d "$V/PKG00001" ] || fail "the view shows no PKG00001"
 
 # within WHAT CMD...: CMD succeeds within 3 s (polled every 20 ms); prints the latency
 within() {
@@ -125,10 +82,7 @@ mkdir -p "$D/PKG00001"
 echo shadow >"$D/PKG00001/a.wim"
 within "a higher-ranked copy made on D" content_is "$V/PKG00001/a.wim" shadow
 
-events=$(sed -n 's/.*"folder_events": \([0-9]*\).*/\1/p' "$T"/run/*.json 2>/dev/null | head -1)
-kill -USR1 "$PID"
-sleep 0.3
-events=$(sed -n 's/.*"folder_events": \([0-9]*\).*/\1/p' "$T"/run/*.json | head -1)
+events=$(view_status 's["counters"]["folder_events"]')
 [ "${events:-0}" -gt 0 ] || fail "the status file counts no folder events"
 ok "status: $events folder events"
 echo "outside_changes: all checks passed"

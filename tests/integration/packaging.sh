@@ -16,11 +16,7 @@ MAN8=$SRC/packaging/man/pxeimagesfs.8
 MAN5=$SRC/packaging/man/pxeimagesfs.conf.5
 CONF=$SRC/packaging/pxeimagesfs.conf
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 [ -x "$BIN" ] || fail "no binary at $BIN"
 for tool in cmake:cmake cpack:cmake lintian:lintian dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev \
 	file:file rpmbuild:rpm rpm:rpm systemd-analyze:systemd groff:groff-base man:man-db; do

@@ -12,93 +12,27 @@ set -u
 BIN=${1:?usage: passthrough.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
-[ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
-[ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
-for tool in python3:python3 sha256sum:coreutils timeout:coreutils; do
-	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
-done
+need_root_fuse
+need_tools python3:python3 sha256sum:coreutils timeout:coreutils fusermount3:fuse3
 # a build against libfuse older than 3.17 has only the daemon-served path: checked below
 BUILT_IN=yes
 "$BIN" --version | grep -q 'kernel passthrough: built in' || BUILT_IN=no
 
-T=$(mktemp -d /tmp/pxeimagesfs-pt.XXXXXX) || fail "mktemp"
-IMG=RemoteInstall/SMSImages/SMSPKG
-V=$T/view/$IMG
-PID=
-cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID"
-		timeout 10 tail --pid="$PID" -f /dev/null
-	fi
-	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
-	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-mkdir -p "$T/c" "$T/d" "$T/view" || fail "mkdir"
-mount -t tmpfs -o size=256m pxe-c "$T/c" && mount -t tmpfs -o size=256m pxe-d "$T/d" ||
-	fail "cannot mount tmpfs"
-mkdir -p "$T/c/$IMG" "$T/d/$IMG"
-head -c 64M /dev/urandom >"$T/c/$IMG/boot.wim"
-SUM=$(sha256sum <"$T/c/$IMG/boot.wim")
-
-# start EXTRA_CONFIG [ENV=VALUE...] -- mount the view in the foreground, in the background
-start() {
-	local extra=$1 i
-	shift
-	cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    mode = union
-    state directory = $T/state
-    run directory = $T/run
-    rescan interval = 0
-$extra
-[drive:C]
+view_sandbox pt
+head -c 64M /dev/urandom >"$C/boot.wim"
+SUM=$(sha256sum <"$C/boot.wim")
+DRIVES="[drive:C]
     path = $T/c
     priority = 10
     read only = yes
 [drive:D]
     path = $T/d
-    priority = 20
-[share]
-    samba = none
-CONF
-	env -u PXEIMAGESFS_PASSTHROUGH "$@" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
-	PID=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo && [ -f "$(status_file)" ] &&
-			return 0
-		kill -0 "$PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$T/log" >&2
-	fail "the view did not mount"
-}
-stop() {
-	kill "$PID"
-	timeout 10 tail --pid="$PID" -f /dev/null || fail "mount -f still running 10 s after SIGTERM"
-	PID=
-}
-status_file() { ls "$T"/run/*.json 2>/dev/null | head -1; }
-# status EXPR -- a fresh status file (SIGUSR1 rewrites it), then the Python expression EXPR
-# over it as `s`
-status() {
-	local f i
-	f=$(status_file)
-	rm -f "$f"
-	kill -USR1 "$PID"
-	for ((i = 0; i < 100; i++)); do [ -f "$f" ] && break; sleep 0.02; done
-	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($1)" "$f"
-}
+    priority = 20"
+start() { view_start "$BIN" "$DRIVES" "$@"; }
+stop() { view_stop; }
+status() { view_status "$@"; }
 
 # ---- passthrough on ------------------------------------------------------------------------
 if [ $BUILT_IN = yes ]; then
@@ -123,9 +57,9 @@ ok "64 MiB read in passthrough: right data, 0 READ requests, $pt passthrough ope
 # writes, a parallel reader and mmap, all on the primary's file
 head -c 8M /dev/urandom >"$T/w.bin"
 cp "$T/w.bin" "$V/new.bin" || fail "cp into the view"
-cmp -s "$T/w.bin" "$T/d/$IMG/new.bin" || fail "a file written through the view differs on D"
+cmp -s "$T/w.bin" "$D/new.bin" || fail "a file written through the view differs on D"
 cmp -s "$T/w.bin" "$V/new.bin" || fail "a file written through the view reads back wrong"
-python3 - "$V/new.bin" "$T/d/$IMG/new.bin" <<'PY' || fail "mmap through the view"
+python3 - "$V/new.bin" "$D/new.bin" <<'PY' || fail "mmap through the view"
 import mmap, sys
 with open(sys.argv[1], "r+b") as f:
     m = mmap.mmap(f.fileno(), 0)
@@ -157,15 +91,15 @@ os.close(w)
 PY
 ) || fail "copy-up while open: $out"
 [ "$out" = "True b'COPIED-UP-ON-D!!' b'COPIED-UP-ON-D!!'" ] || fail "copy-up while open: $out"
-[ "$(head -c 16 "$T/d/$IMG/boot.wim")" = "COPIED-UP-ON-D!!" ] || fail "the copy on D lacks the write"
-[ "$(sha256sum <"$T/c/$IMG/boot.wim")" = "$SUM" ] || fail "the read-only drive's copy changed"
+[ "$(head -c 16 "$D/boot.wim")" = "COPIED-UP-ON-D!!" ] || fail "the copy on D lacks the write"
+[ "$(sha256sum <"$C/boot.wim")" = "$SUM" ] || fail "the read-only drive's copy changed"
 [ "$(stat -c %i "$V/boot.wim")" = "$ino" ] || fail "st_ino changed across the copy-up"
 stale=$(status 's["counters"]["stale_opens"]')
 [ "$stale" -ge 1 ] || fail "the open that copied up was not sent back for a new node ($stale)"
 [ "$(status 's["counters"]["reads"]')" = 0 ] || fail "copy-up made READ requests"
 ok "copy-up while open: old handle on C, new opens on D, st_ino kept ($stale open(s) re-looked-up)"
 stop
-rm -f "$T/d/$IMG/boot.wim" "$T/d/$IMG/new.bin"
+rm -f "$D/boot.wim" "$D/new.bin"
 fi
 
 # ---- passthrough forced off (or not in this build) -----------------------------------------
@@ -193,6 +127,6 @@ print(os.pread(r, 16, 0) == old, open("boot.wim", "rb").read(16))') ||
 	[ "$out" = "True b'COPIED-UP-ON-D!!'" ] || fail "$how: copy-up while open: $out"
 	ok "passthrough off ($how): \"$why\"; $reads READ requests; copy-up while open right"
 	stop
-	rm -f "$T/d/$IMG/boot.wim"
+	rm -f "$D/boot.wim"
 done
 echo "passthrough: all checks passed"

@@ -14,12 +14,7 @@ PORT2=44472 # a throwaway smbd started here
 DEAD=44479  # nothing listens there
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
 [ "$(id -u)" = 0 ] || need "needs root (mounts, smbd, a test user)"
 [ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"

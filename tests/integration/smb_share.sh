@@ -10,12 +10,7 @@ BIN=${1:?usage: smb_share.sh PXEIMAGESFS_BINARY}
 PORT=44481
 export LC_ALL=C
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 
 [ "$(id -u)" = 0 ] || need "needs root"
 [ -c /dev/fuse ] || need "no /dev/fuse"

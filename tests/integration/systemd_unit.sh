@@ -26,12 +26,7 @@ UNIT=${2:?usage: systemd_unit.sh PXEIMAGESFS_BINARY UNIT_FILE}
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() {
-	if [ "${CI:-}" = true ]; then fail "$* (CI=true: a missing prerequisite is a failure)"; fi
-	echo "SKIPPED: $*" >&2; exit 77
-}
-ok() { echo "ok - $*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # shellcheck source=../harness/systemd_container.sh
