@@ -92,6 +92,7 @@ struct fsdrive {
 	dev_t img_dev;         /* st_dev of the images folder when published (0: none) */
 	_Atomic(char *) made;  /* images folder created on the primary after publishing;
 	                        * set at most once, freed with the view */
+	atomic_bool no_passthrough; /* the kernel refused to pass a file of it through */
 	bool read_only;
 };
 

@@ -87,13 +87,17 @@ static bool keep_cache_locked(struct node *n, const struct stat *st)
 }
 
 #if PXE_HAVE_PASSTHROUGH
-/* Locked. The mode for a handle of N on the backing file FD (stat ST). */
-static int choose_locked(fuse_req_t req, struct fs *fs, struct node *n, int fd,
-                                const struct stat *st, struct fuse_file_info *fi)
+/* Locked. The mode for handle FH (backing file stat ST). */
+static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
+                         struct fuse_file_info *fi)
 {
+	struct node *n = fh->node;
+	/* the one field of a published drive that changes (once) */
+	struct fsdrive *drive = (struct fsdrive *)fh->drive;
 	int id = 0;
 
-	if (!atomic_load(&fs->pt_active) || !S_ISREG(st->st_mode) || n->n_cached > 0) {
+	if (!atomic_load(&fs->pt_active) || !S_ISREG(st->st_mode) || n->n_cached > 0 ||
+	    (drive && atomic_load(&drive->no_passthrough))) {
 		return FH_CACHED;
 	}
 	if (n->pt_refs > 0) {
@@ -104,15 +108,21 @@ static int choose_locked(fuse_req_t req, struct fs *fs, struct node *n, int fd,
 		fi->backing_id = n->pt_id;
 		return FH_PASSTHROUGH;
 	}
-	id = fuse_passthrough_open(req, fd);
+	id = fuse_passthrough_open(req, fh->fd);
 	if (id <= 0) {
-		if (errno == EPERM) {
+		int err = errno;
+		if (err == EPERM) {
 			/* not allowed to register backing files at all: stop trying */
 			atomic_store(&fs->pt_reason, PT_OFF_PERM);
 			atomic_store(&fs->pt_active, false);
 			log_warnx("passthrough: %s; serving reads through the daemon", PT_OFF_PERM);
+		} else if (drive && !atomic_exchange(&drive->no_passthrough, true)) {
+			/* a filesystem the kernel cannot pass through: ask once per drive */
+			log_warnx("passthrough: the kernel cannot pass files of drive %s through (%s); "
+			          "the daemon serves them",
+			          drive->d->name, strerror(err));
 		}
-		return FH_CACHED; /* e.g. a drive filesystem the kernel cannot pass through */
+		return FH_CACHED;
 	}
 	n->pt_refs = 1;
 	n->pt_id = id;
@@ -144,7 +154,7 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 
 	pthread_mutex_lock(&fs->lock);
 #if PXE_HAVE_PASSTHROUGH
-	io = choose_locked(req, fs, n, fh->fd, st, fi);
+	io = choose_locked(req, fs, fh, st, fi);
 #else
 	(void)req;
 #endif
