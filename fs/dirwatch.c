@@ -30,9 +30,11 @@
 #include "fs_int.h"
 
 #define DW_MASK                                                                                    \
-	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE |         \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE |        \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 #define DW_ENTRIES (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+
+static bool watched(struct fs *fs, struct node *dir);
 
 struct dirwatch {
 	struct fs *fs;
@@ -98,7 +100,8 @@ static bool drive_watchable(const struct fsdrive *d)
 {
 	const char *t = d->d->fstype;
 
-	return t && !mnt_fstype_is_netfs(t) && strcmp(t, "fuse") != 0 && strncmp(t, "fuse.", 5) != 0;
+	return t && !mnt_fstype_is_netfs(t) && strcmp(t, "fuse") != 0 &&
+	       strncmp(t, "fuse.", 5) != 0;
 }
 
 bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
@@ -141,11 +144,12 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 		wd = inotify_add_watch(dw->ifd, proc, DW_MASK);
 		if (wd < 0 && !dw->warned) {
 			dw->warned = true;
-			log_warnx("cannot watch folders for changes made outside the view (%s%s); names "
-			          "there are cached for %g s only",
-			          strerror(errno),
-			          errno == ENOSPC ? ": raise fs.inotify.max_user_watches" : "",
-			          fs->entry_timeout);
+			log_warnx(
+			    "cannot watch folders for changes made outside the view (%s%s); names "
+			    "there are cached for %g s only",
+			    strerror(errno),
+			    errno == ENOSPC ? ": raise fs.inotify.max_user_watches" : "",
+			    fs->entry_timeout);
 		}
 		close(fd);
 		all = wd >= 0 && map_set(dw, wd, rel) == 0;
@@ -173,7 +177,8 @@ static struct node *find_rel_locked(struct fs *fs, const char *rel)
 		n = node_find_locked(fs, n, fs->img_parts[i]);
 	}
 	snprintf(buf, sizeof(buf), "%s", rel);
-	for (char *c = n ? strtok_r(buf, "/", &save) : NULL; n && c; c = strtok_r(NULL, "/", &save)) {
+	for (char *c = n ? strtok_r(buf, "/", &save) : NULL; n && c;
+	     c = strtok_r(NULL, "/", &save)) {
 		n = node_find_locked(fs, n, c);
 	}
 	return n;
@@ -226,6 +231,16 @@ void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint
 	}
 }
 
+bool dw_unchanged(struct fs *fs, struct node *dir, uint64_t changes)
+{
+	bool same = false;
+
+	pthread_mutex_lock(&fs->lock);
+	same = fs->dw && dir->changes == changes && watched(fs, dir);
+	pthread_mutex_unlock(&fs->lock);
+	return same;
+}
+
 bool dw_absent(struct fs *fs, struct node *dir, const char *name)
 {
 	bool absent = false;
@@ -260,7 +275,8 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 			atomic_store(&dir->watched, 0);
 		}
-		if (ev->mask & (DW_ENTRIES | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+		if (ev->mask &
+		    (DW_ENTRIES | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 			dir->changes++;
 			dw_index_free_locked(dir);
 		}
@@ -298,7 +314,8 @@ static void *dw_main(void *arg)
 {
 	struct dirwatch *dw = arg;
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd p[2] = {{.fd = dw->ifd, .events = POLLIN}, {.fd = dw->stop_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = dw->ifd, .events = POLLIN},
+	                      {.fd = dw->stop_fd, .events = POLLIN}};
 
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
@@ -318,7 +335,8 @@ static void *dw_main(void *arg)
 			const struct inotify_event *ev = (const struct inotify_event *)c;
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* events were lost: forget everything the kernel cached */
-				log_warnx("folder watch: the event queue overflowed; dropping the kernel's "
+				log_warnx("folder watch: the event queue overflowed; dropping the "
+				          "kernel's "
 				          "cached names");
 				dw_reset(dw->fs);
 				nodes_invalidate_all(dw->fs);

@@ -196,6 +196,8 @@ uint64_t dw_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch);
 void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
                    uint64_t epoch);
 bool dw_absent(struct fs *fs, struct node *dir, const char *name);
+/* dw_unchanged: DIR is watched and its change count is still CHANGES. */
+bool dw_unchanged(struct fs *fs, struct node *dir, uint64_t changes);
 /* Locked: free a node's index (the node is being freed). */
 void dw_index_free_locked(struct node *n);
 

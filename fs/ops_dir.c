@@ -20,15 +20,24 @@
 struct dent {
 	char *name;
 	mode_t type;
-	bool have_st; /* st read while listing (for READDIRPLUS) */
-	struct stat st;
+	int root; /* the first root in rank order that had it when listed, or -1 */
 };
 
 struct dh {
 	struct dent *e;
 	size_t n;
 	size_t cap;
-	bool pending; /* listed at the first READDIR: the kernel may never ask */
+	bool pending;        /* listed at the first READDIR: the kernel may never ask */
+	uint64_t changes;    /* the folder's change count before it was listed */
+	uint64_t generation; /* the view it was listed in */
+};
+
+/* One READDIRPLUS request's folder descriptors, a root each (opened when first
+ * needed, closed at the end of the request: no descriptor outlives it). */
+struct plus_ctx {
+	bool fresh; /* nothing changed in the folder since the listing */
+	char rel[PATH_MAX];
+	int fds[16];
 };
 
 static int dh_add(struct dh *d, const char *name, mode_t type)
@@ -44,7 +53,7 @@ static int dh_add(struct dh *d, const char *name, mode_t type)
 	}
 	d->e[d->n].name = strdup(name);
 	d->e[d->n].type = type;
-	d->e[d->n].have_st = false;
+	d->e[d->n].root = -1;
 	return d->e[d->n++].name ? 0 : -ENOMEM;
 }
 
@@ -59,10 +68,8 @@ static void dh_free(struct dh *d)
 	}
 }
 
-/* Add the entries of one drive's copy of the folder, skipping names seen;
- * with STATS, each entry's lstat too (what a lookup would find: the first
- * drive in rank order that has the name). */
-static int list_one(int pathfd, struct names_set *seen, struct dh *d, bool stats)
+/* Add the entries of root ROOT's copy of the folder, skipping names seen. */
+static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root)
 {
 	struct dirent *de = NULL;
 	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
@@ -83,9 +90,8 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, bool stats
 		}
 		rc = names_set_add(seen, de->d_name);
 		rc = rc <= 0 ? rc : dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
-		if (rc == 0 && stats) {
-			struct dent *e = &d->e[d->n - 1];
-			e->have_st = fstatat(dirfd(dir), de->d_name, &e->st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (rc == 0) {
+			d->e[d->n - 1].root = root;
 		}
 	}
 	closedir(dir);
@@ -94,7 +100,7 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, bool stats
 
 /* The merged listing of N into D. When N is watched and every drive's copy was
  * read, its names become N's index for lookups (dirwatch.c). */
-static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d, bool stats)
+static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d)
 {
 	char rel[PATH_MAX];
 	struct names_set *seen = malloc(sizeof(*seen));
@@ -113,13 +119,15 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 			complete = complete && (fd == -ENOENT || fd == -ENOTDIR);
 			continue;
 		}
-		if (list_one(fd, seen, d, stats) == 0) {
+		if (list_one(fd, seen, d, (int)r) == 0) {
 			found = true;
 		} else {
 			complete = false;
 		}
 		close(fd);
 	}
+	d->changes = changes;
+	d->generation = v->generation;
 	if (rc == 0 && found && complete) {
 		dw_index_store(fs, n, seen, changes, epoch); /* takes it */
 	} else if (seen) {
@@ -154,7 +162,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (cache) {
 			d->pending = true;
 		} else {
-			rc = list_merged(fs, n, v, d, false);
+			rc = list_merged(fs, n, v, d);
 		}
 	}
 	fsview_put(v);
@@ -197,9 +205,27 @@ static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
 	return names_ino(vpath, 0);
 }
 
+/* E's attributes now, from the copy the listing found: one fstatat in that
+ * root's folder (opened once per request) instead of a lookup that walks from
+ * every drive's root. Only while the folder's names are as listed, so it is
+ * the copy a lookup would find. Returns 0, or -1 (do a full lookup). */
+static int stat_listed(struct fsview *v, struct plus_ctx *c, const struct dent *e, struct stat *st)
+{
+	int r = e->root;
+
+	if (!c->fresh || r < 0 || (size_t)r >= v->n_roots ||
+	    r >= (int)(sizeof(c->fds) / sizeof(int))) {
+		return -1;
+	}
+	if (c->fds[r] < 0) {
+		c->fds[r] = root_walk(v, (size_t)r, c->rel, NULL, 0);
+	}
+	return c->fds[r] >= 0 && fstatat(c->fds[r], e->name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -1;
+}
+
 /* Add one entry to a readdirplus reply; more than REM when it did not fit. */
 static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct fsview *v,
-                       const struct dent *e, char *p, size_t rem, off_t next)
+                       struct plus_ctx *c, const struct dent *e, char *p, size_t rem, off_t next)
 {
 	struct fuse_entry_param ep = {.attr.st_mode = e->type};
 	struct node *n = NULL;
@@ -209,11 +235,10 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 		ep.attr.st_ino = dot_ino(fs, dir, e->name);
 		return fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
 	}
-	if (e->have_st) { /* read while listing: no walk from the drive's root again */
+	if (stat_listed(v, c, e, &ep.attr) == 0) {
 		if (node_get(fs, dir, e->name, &n) < 0) {
 			return SIZE_MAX;
 		}
-		ep.attr = e->st;
 		ep.attr.st_ino = n->ino;
 	} else if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
 		return SIZE_MAX; /* vanished since opendir: skip it */
@@ -235,7 +260,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fsview *v = plus ? fsview_get(fs) : NULL;
 	char *buf = malloc(size);
 	size_t used = 0;
+	struct plus_ctx c = {.fresh = false};
 
+	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
+		c.fds[r] = -1;
+	}
 	if (!buf) {
 		fsview_put(v);
 		ops_reply_err(req, ENOMEM);
@@ -243,7 +272,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (d->pending) {
 		struct fsview *lv = fsview_get(fs);
-		int rc = list_merged(fs, node_of(fs, ino), lv, d, plus);
+		int rc = list_merged(fs, node_of(fs, ino), lv, d);
 		fsview_put(lv);
 		d->pending = false;
 		if (rc < 0) {
@@ -252,6 +281,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			ops_reply_err(req, -rc);
 			return;
 		}
+	}
+	if (plus) {
+		struct node *dn = node_of(fs, ino);
+		c.fresh = v->generation == d->generation && dw_unchanged(fs, dn, d->changes) &&
+		          node_rel(fs, dn, c.rel, sizeof(c.rel)) == 0;
 	}
 	for (size_t i = (size_t)off; i < d->n; i++) {
 		struct stat st = {.st_mode = d->e[i].type};
@@ -262,7 +296,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			st.st_ino = entry_ino(fs, node_of(fs, ino), d->e[i].name);
 		}
 		len =
-		    plus ? add_plus(req, fs, node_of(fs, ino), v, &d->e[i], buf + used, rem,
+		    plus ? add_plus(req, fs, node_of(fs, ino), v, &c, &d->e[i], buf + used, rem,
 		                    (off_t)i + 1)
 		         : fuse_add_direntry(req, buf + used, rem, d->e[i].name, &st, (off_t)i + 1);
 		if (len == SIZE_MAX) {
@@ -272,6 +306,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		}
 		used += len;
+	}
+	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
+		if (c.fds[r] >= 0) {
+			close(c.fds[r]);
+		}
 	}
 	fsview_put(v);
 	fuse_reply_buf(req, buf, used);

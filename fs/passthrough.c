@@ -32,15 +32,14 @@
 #if PXE_HAVE_PASSTHROUGH
 static const char PT_OFF_CONFIG[] = "turned off (passthrough = no, or PXEIMAGESFS_PASSTHROUGH=no)";
 static const char PT_OFF_KERNEL[] =
-	"the kernel does not offer it (needs Linux 6.9 or newer built with CONFIG_FUSE_PASSTHROUGH)";
-static const char PT_OFF_PERM[] =
-	"the kernel refused to register a backing file: the daemon needs CAP_SYS_ADMIN (run it as root)";
+    "the kernel does not offer it (needs Linux 6.9 or newer built with CONFIG_FUSE_PASSTHROUGH)";
+static const char PT_OFF_PERM[] = "the kernel refused to register a backing file: the daemon needs "
+                                  "CAP_SYS_ADMIN (run it as root)";
 #endif
 #define PT_STR2(x) #x
-#define PT_STR(x) PT_STR2(x)
+#define PT_STR(x)  PT_STR2(x)
 static const char PT_OFF_BUILD[] = "this build has libfuse " PT_STR(FUSE_MAJOR_VERSION) "." PT_STR(
-	FUSE_MINOR_VERSION)
-                                   ", older than 3.17 (configure with -DPXE_LIBFUSE=bundled)";
+    FUSE_MINOR_VERSION) ", older than 3.17 (configure with -DPXE_LIBFUSE=bundled)";
 
 void pt_init(struct fs *fs, struct fuse_conn_info *conn)
 {
@@ -69,7 +68,8 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn)
 	atomic_store(&fs->pt_reason, why);
 	atomic_store(&fs->pt_active, why == NULL);
 	atomic_store(&fs->inited, true);
-	log_info("passthrough: %s", why ? why : "active (open files are read and written by the kernel)");
+	log_info("passthrough: %s",
+	         why ? why : "active (open files are read and written by the kernel)");
 }
 
 /* May the kernel keep its page cache of N? Yes when the backing file is the
@@ -118,9 +118,10 @@ static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const str
 			log_warnx("passthrough: %s; serving reads through the daemon", PT_OFF_PERM);
 		} else if (drive && !atomic_exchange(&drive->no_passthrough, true)) {
 			/* a filesystem the kernel cannot pass through: ask once per drive */
-			log_warnx("passthrough: the kernel cannot pass files of drive %s through (%s); "
-			          "the daemon serves them",
-			          drive->d->name, strerror(err));
+			log_warnx(
+			    "passthrough: the kernel cannot pass files of drive %s through (%s); "
+			    "the daemon serves them",
+			    drive->d->name, strerror(err));
 		}
 		return FH_CACHED;
 	}
@@ -210,15 +211,18 @@ const char *fs_passthrough_info(char *buf, size_t len)
 
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
 	    (major < 6 || (major == 6 && minor < 9))) {
-		snprintf(buf, len,
-		         "kernel passthrough: built in, but Linux %u.%u is older than 6.9: reads go "
-		         "through the daemon",
-		         major, minor);
+		snprintf(
+		    buf, len,
+		    "kernel passthrough: built in, but Linux %u.%u is older than 6.9: reads go "
+		    "through the daemon",
+		    major, minor);
 	} else {
-		snprintf(buf, len,
-		         "kernel passthrough: built in (libfuse %s) and used when the kernel offers it "
-		         "and the daemon runs as root; `pxeimagesfs status` tells whether a mount uses it",
-		         fuse_pkgversion());
+		snprintf(
+		    buf, len,
+		    "kernel passthrough: built in (libfuse %s) and used when the kernel offers it "
+		    "and the daemon runs as root; `pxeimagesfs status` tells whether a mount uses "
+		    "it",
+		    fuse_pkgversion());
 	}
 #else
 	snprintf(buf, len, "kernel passthrough: not available: %s", PT_OFF_BUILD);
