@@ -324,7 +324,7 @@ view_mounted || fail "no fuse.pxeimagesfs mount at $MP within 10 s"
 		[ "$(stat -c %s "$V/PKG00001/boot.PKG00001.wim" 2>/dev/null)" = $((200 * 1024 * 1024)) ] ||
 			echo "read $n: PKG00001/boot.PKG00001.wim missing or short" >>"$T/reader.bad"
 		n=$((n + 1))
-		echo "$n" >"$T/reader.n"
+		echo "$n" >"$T/reader.n.tmp" && mv "$T/reader.n.tmp" "$T/reader.n" # never read half-written
 	done
 ) &
 READER=$!
