@@ -81,6 +81,7 @@ cache
 mkdir -p "$D/PKG00001"
 echo shadow >"$D/PKG00001/a.wim"
 within "a higher-ranked copy made on D" content_is "$V/PKG00001/a.wim" shadow
+[ "$(stat -c %s "$V/PKG00001/a.wim")" = 7 ] || fail "the shadowing copy's size is stale"
 
 events=$(view_status 's["counters"]["folder_events"]')
 [ "${events:-0}" -gt 0 ] || fail "the status file counts no folder events"
