@@ -176,20 +176,15 @@ static struct node *find_locked(struct fs *fs, struct node *parent, const char *
 	return NULL;
 }
 
-/* The node that has the alias (PARENT, NAME), or NULL (see find_alias_locked). */
+static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name,
+                                        struct node **owner);
+
+/* The node that has the alias (PARENT, NAME), or NULL. */
 static struct node *alias_owner_locked(struct fs *fs, struct node *parent, const char *name)
 {
-	if (fs->n_aliases == 0) {
-		return NULL;
-	}
-	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
-		for (struct alias *a = n->aliases; a; a = a->next) {
-			if (a->parent == parent && names_casecmp(a->name, name) == 0) {
-				return n;
-			}
-		}
-	}
-	return NULL;
+	struct node *owner = NULL;
+
+	return find_alias_locked(fs, parent, name, &owner) ? owner : NULL;
 }
 
 struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name)
@@ -351,7 +346,8 @@ static void take_alias_locked(struct fs *fs, struct node *n)
 
 /* The link to the alias (PARENT, NAME) of any node, or NULL (scans the nodes
  * that have aliases: hard links made through the view are rare). */
-static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name)
+static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name,
+                                        struct node **owner)
 {
 	if (fs->n_aliases == 0) {
 		return NULL;
@@ -359,6 +355,7 @@ static struct alias **find_alias_locked(struct fs *fs, struct node *parent, cons
 	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
 		for (struct alias **a = &n->aliases; *a; a = &(*a)->next) {
 			if ((*a)->parent == parent && names_casecmp((*a)->name, name) == 0) {
+				*owner = n;
 				return a;
 			}
 		}
@@ -392,7 +389,8 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	} else if (n) {
 		hash_out(fs, n);
 	} else {
-		struct alias **a = find_alias_locked(fs, parent, name);
+		struct node *owner = NULL;
+		struct alias **a = find_alias_locked(fs, parent, name, &owner);
 		if (a) {
 			drop_alias_locked(fs, a);
 		}
@@ -417,7 +415,8 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 		hash_out(fs, old);
 	}
 	if (!n && copy) {
-		struct alias **a = find_alias_locked(fs, parent, name);
+		struct node *owner = NULL;
+		struct alias **a = find_alias_locked(fs, parent, name, &owner);
 		if (a) {
 			free((*a)->name);
 			(*a)->name = copy;
