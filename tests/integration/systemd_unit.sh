@@ -132,7 +132,7 @@ restarted_from() { local p; p=$(prop MainPID); [ "$p" != 0 ] && [ "$p" != "$1" ]
 
 # the unit as systemd loaded it
 for kv in Type=notify NotifyAccess=main Restart=on-failure RestartUSec=1s \
-	"ExecReload={ path=/bin/kill"; do
+	"ExecReload={ path=/usr/bin/pxeimagesfs ; argv[]=/usr/bin/pxeimagesfs config check"; do
 	got=$(prop "${kv%%=*}")
 	case $got in "${kv#*=}"*) ;; *) fail "the unit's ${kv%%=*} is '$got', want ${kv#*=}" ;; esac
 done
@@ -185,6 +185,22 @@ reads_sha "$V/PKG00001/boot.PKG00001.wim" "$WIM_SHA" || fail "after reload: C's 
 cx journalctl --no-pager -o cat -u "$SVC" | grep -q "reload: $CONF loaded" ||
 	fail "after reload: the journal has no 'reload: $CONF loaded'"
 ok "reload: same daemon (pid $P1), config read again (journal), generation $G1 -> $(st_get generation) ('$cause'), D primary and served, active again after $RELOAD_MS ms"
+
+# ---- a reload with a broken configuration fails visibly, and changes nothing ---------------------
+cx cp "$CONF" "$CONF.good" || fail "saving the config inside"
+{ write_conf $'[drive:D]\n    path = /srv/drives/d\n    priority = 20'; echo "    no such key = 1"; } |
+	cx sh -c "cat >$CONF.new && mv -f $CONF.new $CONF" || fail "writing a broken config inside"
+G2=$(st_get generation)
+out=$(cx timeout 30 systemctl reload "$SVC" 2>&1) &&
+	fail "systemctl reload with an unknown key in the config succeeded: $out"
+[ "$(prop ReloadResult)" != success ] || fail "after a failed reload: ReloadResult is success"
+is_active_with "$P1" || fail "after a failed reload: $(prop ActiveState)/$(prop SubState), MainPID $(prop MainPID) (was $P1)"
+[ "$(st_get generation)" = "$G2" ] || fail "after a failed reload: generation $(st_get generation), was $G2"
+reads "$V/PKGD0001/notes.txt" "D's package" || fail "after a failed reload: D's package is not served"
+cx journalctl --no-pager -o cat -u "$SVC" | grep -q "no such key" ||
+	fail "after a failed reload: the journal does not name the bad key"
+cx mv -f "$CONF.good" "$CONF" || fail "restoring the config inside"
+ok "reload with a broken config: systemctl reload fails (ReloadResult $(prop ReloadResult)), the error is in the journal, same daemon serving generation $G2"
 
 # ---- crash: kill -9, restarted by systemd ----------------------------------------------------------
 cx kill -KILL "$P1" || fail "kill -9 $P1 inside"
