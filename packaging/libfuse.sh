@@ -27,7 +27,7 @@ die() {
 	exit 1
 }
 
-if [ -f "$install/.stamp" ] && [ -f "$install/lib/libfuse3.a" ]; then
+if [ -f "$install/.stamp" ] && [ -f "$install/.debian-version" ] && [ -f "$install/lib/libfuse3.a" ]; then
 	cat "$install/.stamp"
 	exit 0
 fi
@@ -82,6 +82,9 @@ rm -rf "$cache/build" "$install.tmp"
 rm -rf "$install"
 mkdir -p "$install"
 mv "$install.tmp/usr/include" "$install.tmp/usr/lib" "$install/"
-rm -rf "$install.tmp" "$cache/build" "$apt" "$cache/src"
+rm -rf "$install.tmp" "$cache/build" "$apt"
+# the source package's full version, for the .deb's Built-Using field
+sed -nE 's/^Version: (.*)$/\1/p' "$dsc" >"$install/.debian-version"
+rm -rf "$cache/src"
 echo "$version" >"$install/.stamp"
 echo "$version"

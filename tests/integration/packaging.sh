@@ -1,9 +1,10 @@
 #!/bin/bash
 # packaging.sh -- the packages as an administrator gets them: the man pages render without a
 # warning and document every subcommand, option and config key; the shipped config is valid;
-# a fresh release build gives a lintian-clean .deb (binary, units, man pages, conffile, no
-# maintainer scripts) whose units pass `systemd-analyze verify` and whose binary runs; it
-# installs with dpkg (the conffile survives a remove, goes with a purge) and starts nothing;
+# a fresh release build gives a lintian-clean .deb (binary, units, man pages, conffile,
+# maintainer scripts, hardening flags, Built-Using) whose units pass `systemd-analyze verify` and whose binary runs; it
+# installs, upgrades, is removed and purged under a real systemd in a fresh root
+# (package_lifecycle.sh; the host's dpkg database is never touched);
 # the .rpm lists the same files. The packages are built in a fresh build directory (release,
 # no tests), so that BUILD_DIR (perhaps a sanitizer build) is neither packaged nor changed.
 # Exit 77 = skipped (a failure under CI=true). Debian packages it needs: cmake, lintian,
@@ -25,9 +26,7 @@ done
 KILL=$(type -P kill) || need "kill missing (Debian package procps)"
 
 T=$(mktemp -d /tmp/pxeimagesfs-pkg.XXXXXX)
-INSTALLED=no
 cleanup() {
-	if [ "$INSTALLED" = yes ]; then dpkg -P pxeimagesfs >/dev/null 2>&1; fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -112,8 +111,22 @@ done
 dpkg-deb -I "$DEB" conffiles | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf ||
 	fail "/etc/pxeimagesfs/pxeimagesfs.conf is not in DEBIAN/conffiles"
 ctrl=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -t)
-echo "$ctrl" | grep -Eq '(preinst|postinst|prerm|postrm)$' &&
-	fail "maintainer scripts in the .deb (installing must start nothing): $ctrl"
+for script in postinst prerm postrm; do
+	echo "$ctrl" | grep -Eq "(^|/)$script\$" || fail "the .deb has no $script (stop on remove, restart on upgrade, clean up on purge)"
+	dpkg-deb --ctrl-tarfile "$DEB" | tar -xO "./$script" | sh -n || fail "$script: shell syntax"
+done
+# Built-Using names the statically linked libfuse (Debian's fuse3 source package)
+if ! readelf -d "$T/build/cli/pxeimagesfs" | grep -q 'NEEDED.*libfuse3'; then
+	field Built-Using | grep -Eq '^fuse3 \(= [0-9][^)]*\)$' ||
+		fail "static libfuse but no Built-Using: fuse3 (= version): '$(field Built-Using)'"
+fi
+# Debian's hardening flags: PIE, full relro (-z now), stack protector, _FORTIFY_SOURCE
+B=$T/build/cli/pxeimagesfs
+readelf -h "$B" | grep -q 'Type: *DYN' || fail "the binary is not PIE: $(readelf -h "$B" | grep Type)"
+readelf -d "$B" | grep -q 'BIND_NOW\|FLAGS.*NOW' || fail "the binary is not linked with -z now"
+readelf -l "$B" | grep -q GNU_RELRO || fail "the binary has no relro segment"
+nm -D "$B" | grep -q '__stack_chk_fail' || fail "the binary has no stack protector"
+nm -D "$B" | grep -q '__[a-z_]*_chk@' || fail "the binary uses no _FORTIFY_SOURCE checked functions"
 
 lint=$(lintian --fail-on error "$DEB" 2>&1); rc=$?
 lint=$(echo "$lint" | grep -v 'running with root privileges')
@@ -192,50 +205,11 @@ echo "$list" | grep -Eqx '/usr|/usr/bin|/etc|/usr/lib/systemd/system|/usr/share/
 rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf || fail "rpm: config not %config"
 rpm -qpR "$RPM" 2>/dev/null | grep -qx fuse3 || fail "rpm: Requires lacks fuse3"
 rpm -qp --recommends "$RPM" 2>/dev/null | grep -qx samba || fail "rpm: Recommends lacks samba"
-[ -z "$(rpm -qp --scripts "$RPM" 2>/dev/null)" ] || fail "rpm: has install scripts"
+scripts=$(rpm -qp --scripts "$RPM" 2>/dev/null)
+echo "$scripts" | grep -q '^preuninstall scriptlet' || fail "rpm: no %preun (stop on erase)"
+echo "$scripts" | grep -q '^postuninstall scriptlet' || fail "rpm: no %postun (restart on upgrade)"
 
-# ---- a real install on this machine (root only; never replaces an installed pxeimagesfs) -----
-
-if [ "$(id -u)" != 0 ]; then
-	need "not root: cannot try dpkg -i (every other check passed)"
-elif dpkg-query -W -f='${Status}\n' pxeimagesfs 2>/dev/null | grep -Evq '^$|not-installed$|config-files$'; then
-	echo "note: pxeimagesfs is installed on this machine already; not replacing it with dpkg -i"
-elif [ -e /etc/pxeimagesfs/pxeimagesfs.conf ]; then
-	echo "note: /etc/pxeimagesfs/pxeimagesfs.conf exists (not from the package); no dpkg -i"
-else
-	export DEBIAN_FRONTEND=noninteractive
-	INSTALLED=yes
-	out=$(dpkg -i "$DEB" </dev/null 2>&1) || fail "dpkg -i:"$'\n'"$out"
-	dpkg-query -W -f='${Conffiles}' pxeimagesfs | grep -q '/etc/pxeimagesfs/pxeimagesfs.conf' ||
-		fail "dpkg did not register the conffile"
-	/usr/bin/pxeimagesfs --version >/dev/null || fail "installed binary --version"
-	env -u PXEIMAGESFS_CONFIG /usr/bin/pxeimagesfs config check >/dev/null || fail "config check of the installed default config"
-	# (minimal images may tell dpkg not to install man pages: path-exclude in dpkg.cfg.d)
-	mancheck=--man=yes
-	if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
-		mancheck=--man=no
-	else
-		man -w pxeimagesfs >/dev/null 2>&1 || fail "man -w pxeimagesfs finds no page"
-		man -w 5 pxeimagesfs.conf >/dev/null 2>&1 || fail "man -w 5 pxeimagesfs.conf finds no page"
-	fi
-	out=$(systemd-analyze verify "$mancheck" /usr/lib/systemd/system/pxeimagesfs.service 2>&1) ||
-		fail "systemd-analyze verify of the installed unit (with its man pages):"$'\n'"$out"
-	[ -z "$out" ] || fail "systemd-analyze verify of the installed unit:"$'\n'"$out"
-	for d in /etc/systemd/system/*.wants; do
-		[ -e "$d/pxeimagesfs.service" ] && fail "installing enabled the service ($d)"
-	done
-	# the conffile: a local edit survives a reinstall and a remove, and goes with a purge
-	echo "# local edit" >>/etc/pxeimagesfs/pxeimagesfs.conf
-	out=$(dpkg -i --force-confold "$DEB" </dev/null 2>&1) || fail "dpkg -i again:"$'\n'"$out"
-	grep -q '^# local edit$' /etc/pxeimagesfs/pxeimagesfs.conf || fail "reinstall lost the local edit"
-	dpkg -r pxeimagesfs >/dev/null 2>&1 || fail "dpkg -r"
-	[ -e /usr/bin/pxeimagesfs ] && fail "dpkg -r left /usr/bin/pxeimagesfs"
-	grep -q '^# local edit$' /etc/pxeimagesfs/pxeimagesfs.conf 2>/dev/null ||
-		fail "dpkg -r removed the edited conffile"
-	dpkg -P pxeimagesfs >/dev/null 2>&1 || fail "dpkg -P"
-	INSTALLED=no
-	[ -e /etc/pxeimagesfs/pxeimagesfs.conf ] && fail "dpkg -P left the conffile"
-	echo "dpkg: install, conffile kept across reinstall and remove, purge: ok"
-fi
+# ---- the package's life under systemd in a fresh root -----------------------------------------
+bash "$(dirname "${BASH_SOURCE[0]}")/package_lifecycle.sh" "$DEB" || exit $?
 
 echo "packaging: all checks passed"
