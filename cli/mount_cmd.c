@@ -263,13 +263,17 @@ static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
 
 static void announce(const char *mp, const struct resolver_view *v)
 {
-	fprintf(stderr, "pxeimagesfs: serving %s/%s from", mp, v->images_path);
-	for (size_t r = 0; r < v->n_roots; r++) {
-		fprintf(stderr, " %s%s", v->drives[v->roots[r]].name,
-		        r + 1 < v->n_roots ? "," : "");
+	char roots[512] = "";
+	size_t n = 0;
+
+	for (size_t r = 0; r < v->n_roots && n < sizeof(roots); r++) {
+		int w = snprintf(roots + n, sizeof(roots) - n, " %s%s", v->drives[v->roots[r]].name,
+		                 r + 1 < v->n_roots ? "," : "");
+		n += w > 0 ? (size_t)w : 0;
 	}
-	fprintf(stderr, "%s; primary %s\n", v->n_roots ? "" : " no drive (images absent)",
-	        v->primary >= 0 ? v->drives[v->primary].name : "none (read-only)");
+	log_info("serving %s/%s from%s; primary %s", mp, v->images_path,
+	         v->n_roots ? roots : " no drive (images absent)",
+	         v->primary >= 0 ? v->drives[v->primary].name : "none (read-only)");
 }
 
 int cmd_mount(int argc, char **argv)

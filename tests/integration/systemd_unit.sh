@@ -199,6 +199,13 @@ is_active_with "$P1" || fail "after a failed reload: $(prop ActiveState)/$(prop 
 reads "$V/PKGD0001/notes.txt" "D's package" || fail "after a failed reload: D's package is not served"
 cx journalctl --no-pager -o cat -u "$SVC" | grep -q "no such key" ||
 	fail "after a failed reload: the journal does not name the bad key"
+# the daemon itself, sent SIGHUP with that config, logs the errors at priority err (3) in the
+# journal, without repeating its name in the message
+cx kill -HUP "$P1" || fail "kill -HUP inside"
+logged_err() { cx journalctl --no-pager -o cat -p err -u "$SVC" | grep -q "keeping the previous configuration"; }
+wait_for 10 logged_err || fail "after SIGHUP with a broken config: nothing at priority err in the journal: $(cx journalctl --no-pager -o short-monotonic -u "$SVC" | tail -5)"
+named=$(cx journalctl --no-pager -o cat -u "$SVC" _PID="$P1" | grep -c '^pxeimagesfs: ')
+[ "$named" = 0 ] || fail "$named journal lines of the daemon repeat its name ('pxeimagesfs: ...')"
 cx mv -f "$CONF.good" "$CONF" || fail "restoring the config inside"
 ok "reload with a broken config: systemctl reload fails (ReloadResult $(prop ReloadResult)), the error is in the journal, same daemon serving generation $G2"
 
