@@ -216,7 +216,7 @@ static int load_password(struct run *r, const char *file)
 	FILE *f = fopen(file, "re");
 
 	if (!f) {
-		verdict(r, CHECK_CRITICAL, "error", "cannot read the password file %s: %s", file,
+		verdict(r, CHECK_UNKNOWN, "error", "cannot read the password file %s: %s", file,
 		        strerror(errno));
 		return -1;
 	}
@@ -235,7 +235,7 @@ static int load_credentials(struct run *r)
 
 	r->guest = !u;
 	if (!u && !r->o->guest) {
-		verdict(r, CHECK_CRITICAL, "error",
+		verdict(r, CHECK_UNKNOWN, "error",
 		        "no credentials: give a user and a password file, or ask for guest access");
 		return -1;
 	}
@@ -248,7 +248,7 @@ static int load_credentials(struct run *r)
 	}
 	snprintf(r->user, sizeof(r->user), "%s", u);
 	if (!r->o->password_file) {
-		verdict(r, CHECK_CRITICAL, "error", "user %s given without a password file", u);
+		verdict(r, CHECK_UNKNOWN, "error", "user %s given without a password file", u);
 		return -1;
 	}
 	return load_password(r, r->o->password_file);
@@ -258,8 +258,12 @@ static int load_credentials(struct run *r)
  * this machine. (cli/check_cmd.c shows the same.) */
 static void default_url(const struct pxe_config *cfg, char *out, size_t len)
 {
+	int port = 445;
+
 	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
 		snprintf(out, len, "smb://127.0.0.1:%d/%s", cfg->share.port, cfg->share.name);
+	} else if (samba_system_port(cfg, &port) == 0 && port != 445) {
+		snprintf(out, len, "smb://localhost:%d/%s", port, cfg->share.name);
 	} else {
 		snprintf(out, len, "smb://localhost/%s", cfg->share.name);
 	}
@@ -277,7 +281,7 @@ static int setup(struct run *r)
 	}
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	if (parse_url(r, url) < 0) {
-		verdict(r, CHECK_CRITICAL, "error",
+		verdict(r, CHECK_UNKNOWN, "error",
 		        "%s: not a share URL: want smb://host[:port]/share", url);
 		return -1;
 	}
@@ -285,7 +289,7 @@ static int setup(struct run *r)
 		snprintf(r->mountpoint, sizeof(r->mountpoint), "%s", mp);
 	}
 	if (samba_share_path(r->cfg, r->mountpoint, r->view, sizeof(r->view)) < 0) {
-		verdict(r, CHECK_CRITICAL, "error", "%s: path too long", r->mountpoint);
+		verdict(r, CHECK_UNKNOWN, "error", "%s: path too long", r->mountpoint);
 		return -1;
 	}
 	r->timeout_ms = r->o->timeout_ms > 0 ? r->o->timeout_ms : 5000;
@@ -1215,7 +1219,7 @@ static void check_share(struct run *r)
 	read_share_conf(r, &sc);
 	ctx = smb_new(r, !r->guest);
 	if (!ctx) {
-		verdict(r, CHECK_CRITICAL, "error", "cannot set up libsmbclient: %s",
+		verdict(r, CHECK_UNKNOWN, "error", "cannot set up libsmbclient: %s",
 		        strerror(errno));
 		return;
 	}
@@ -1243,7 +1247,8 @@ void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct 
 	int saved = -1;
 
 	memset(res, 0, sizeof(*res));
-	verdict(&r, CHECK_CRITICAL, "error", "out of memory");
+	res->time_s = res->free_pct = -1;
+	verdict(&r, CHECK_UNKNOWN, "error", "out of memory");
 	saved = stdout_off();
 	if (setup(&r) == 0 && reach(&r) == 0) {
 		check_share(&r);
@@ -1264,7 +1269,10 @@ void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct 
 
 static const char *status_name(enum check_status st)
 {
-	return st == CHECK_OK ? "OK" : st == CHECK_WARNING ? "WARNING" : "CRITICAL";
+	return st == CHECK_OK         ? "OK"
+	       : st == CHECK_WARNING  ? "WARNING"
+	       : st == CHECK_CRITICAL ? "CRITICAL"
+	                              : "UNKNOWN";
 }
 
 static json_object *details_json(const char *details)
@@ -1297,6 +1305,10 @@ char *check_result_json(const struct check_result *res, const struct check_opts 
 	json_object_object_add(j, "files_local", json_object_new_int64((int64_t)res->files_local));
 	json_object_object_add(j, "differences", json_object_new_int64((int64_t)res->differences));
 	json_object_object_add(j, "details", details_json(res->details));
+	json_object_object_add(j, "time_s", res->time_s >= 0 ? json_object_new_double(res->time_s)
+	                                                     : NULL);
+	json_object_object_add(j, "free_percent",
+	                       res->free_pct >= 0 ? json_object_new_double(res->free_pct) : NULL);
 	out = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);

@@ -85,7 +85,9 @@ int samba_passwd(const struct pxe_config *cfg, const char *user, const char *pas
 
 /* ---- check.c: the client side ---------------------------------------------------------------- */
 
-enum check_status { CHECK_OK = 0, CHECK_WARNING = 1, CHECK_CRITICAL = 2 };
+/* The monitoring-plugin statuses: UNKNOWN for usage and configuration errors and for a
+ * prerequisite the check cannot reach (never for the share being down: that is CRITICAL). */
+enum check_status { CHECK_OK = 0, CHECK_WARNING = 1, CHECK_CRITICAL = 2, CHECK_UNKNOWN = 3 };
 
 struct check_opts {
 	const char *url;           /* smb://host[:port]/share; NULL: from the config */
@@ -107,7 +109,13 @@ struct check_result {
 	size_t files_local;
 	size_t differences;
 	char *details;     /* malloc'd: one line per difference (may be NULL) */
+	double time_s;     /* the whole check's wall time; < 0: not measured */
+	double free_pct;   /* free space of the view (its primary drive); < 0: unknown */
 };
+
+/* samba_system_port -- the first of the system smbd's `smb ports` (testparm on the
+ * config's smb.conf): 0, or a negative errno when testparm cannot tell. */
+int samba_system_port(const struct pxe_config *cfg, int *port);
 
 /* check_run -- connect with libsmbclient (a fresh context), list the share
  * recursively and compare it with the local view. Always fills RES. */

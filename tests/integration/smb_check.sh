@@ -184,6 +184,46 @@ grep -q "readable by every user" "$T/check.err" || fail "no warning about a read
 chmod 600 "$PW"
 ok "human output: one line 'SMB OK - ...'; a password file others can read is warned about"
 
+# --- the monitoring-plugin conventions ------------------------------------------------------
+# plugin RC ARGS...: `check ARGS` exits RC; its first stdout line is the status line
+plugin() {
+	local want=$1 rc
+	shift
+	OUT=$(timeout 30 "$BIN" check "$@" 2>"$T/check.err")
+	rc=$?
+	[ "$rc" = "$want" ] || fail "check $*: exit $rc, want $want: $OUT $(cat "$T/check.err")"
+}
+plugin 3 --no-such-option
+[[ $OUT == "SMB UNKNOWN - "* ]] || fail "a bad option: want 'SMB UNKNOWN - ...' on stdout: $OUT"
+plugin 3 -c "$CONF" --user "$TUSER"
+[[ $OUT == "SMB UNKNOWN - "*"--password-file"* ]] || fail "--user without a password file: $OUT"
+printf '[global]\n    no such key = 1\n' >"$T/broken.conf"
+plugin 3 --config "$T/broken.conf"
+[[ $OUT == "SMB UNKNOWN - "*"config"* ]] || fail "a broken configuration: $OUT"
+plugin 3 -c "$CONF" --guest "http://127.0.0.1/x"
+[[ $OUT == "SMB UNKNOWN - "* ]] || fail "a URL that is not smb://: $OUT"
+plugin 3 -c "$CONF" -w time=abc
+plugin 0 --config "$CONF" --guest -w time=60,free=0% -c time=120
+[[ $OUT == "SMB OK - "*"| time="*"s;60;120;0 free="*"%;0;;0;100 files_remote=$FILES"* ]] ||
+	fail "perfdata with thresholds: $OUT"
+plugin 1 --config "$CONF" --guest -w time=0
+[[ $OUT == "SMB WARNING - "*"response time"*"above the warning limit 0 s"* ]] || fail "-w time=0: $OUT"
+plugin 2 --config "$CONF" --guest -w time=0 -c free=100%
+[[ $OUT == "SMB CRITICAL - "*"free space"*"under the critical limit 100%"* ]] || fail "-c free=100%: $OUT"
+expect "thresholds in JSON" 1 ok --config "$CONF" --guest -w time=0
+has '"time_s":' "thresholds in JSON"
+has '"free_percent":' "thresholds in JSON"
+ok "plugin conventions: UNKNOWN (3) with a status line for usage and configuration errors, -w/-c on time and free space, time= and free= in the perfdata"
+
+# samba = system: the URL takes the system smbd's real port from its smb.conf (testparm)
+printf '[global]\n    smb ports = %s\n' "$PORT" >"$T/sys-smb.conf"
+sed -e 's/samba = private/samba = system/' -e "/port = $PORT/d" -e '/interfaces = /d' \
+	-e "s|^\[share\]|[share]\n    smb.conf = $T/sys-smb.conf\n    include file = $T/sys-inc.conf|" \
+	"$CONF" >"$T/sys.conf"
+expect "samba = system on port $PORT" 0 ok --config "$T/sys.conf" --guest
+has "\"url\":\"smb://localhost:$PORT/SMSPXEIMAGES\$\"" "samba = system on port $PORT"
+ok "samba = system: check connects to the port smb.conf names ($PORT), not 445"
+
 # --- failures on the private smbd --------------------------------------------------------
 
 expect "another share name" 2 share_not_defined -c "$CONF" --guest \
