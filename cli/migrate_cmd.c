@@ -60,15 +60,7 @@ static void migrate_usage(FILE *out)
 
 static void human(uint64_t n, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024.0;
-		u++;
-	}
-	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+	migrate_human_size(n, buf, len);
 }
 
 static long long now_ns(void)
@@ -97,37 +89,11 @@ static int term_width(void)
 
 static void draw_bar(struct ui *ui, const struct migrate_progress *p)
 {
-	char done[32];
-	char total[32];
-	char rate[32];
-	char eta[32] = "--:--";
-	char stats[160];
 	char out[256];
 	double secs = elapsed_s(ui);
 	double bps = secs > 0.2 ? (double)p->bytes_done / secs : 0;
-	double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
-	int width = 0;
-	int fill = 0;
 
-	frac = frac > 1.0 ? 1.0 : frac;
-	human(p->bytes_done > p->bytes_total ? p->bytes_total : p->bytes_done, done, sizeof(done));
-	human(p->bytes_total, total, sizeof(total));
-	human((uint64_t)bps, rate, sizeof(rate));
-	if (bps > 0) {
-		long left = (long)((double)(p->bytes_total - (p->bytes_done > p->bytes_total
-		                                                  ? p->bytes_total
-		                                                  : p->bytes_done)) /
-		                   bps);
-		snprintf(eta, sizeof(eta), "%ld:%02ld", left / 60, left % 60);
-	}
-	snprintf(stats, sizeof(stats), " %3d%%  %s/%s  %zu/%zu files  %s/s  ETA %s%s",
-	         (int)(frac * 100), done, total, p->files_done, p->files_total, rate, eta,
-	         p->event == MIGRATE_EV_VERIFY ? "  (verifying)" : "");
-	width = term_width() >= 100 ? 30 : 20;
-	fill = (int)(frac * width);
-	snprintf(out, sizeof(out), "[%.*s%.*s]%s", fill, "##############################",
-	         width - fill, "..............................", stats);
-	printf("\r%.*s\033[K", term_width() - 1, out); /* never wraps: \r redraws it */
+	printf("\r%s\033[K", migrate_progress_line(p, bps, term_width(), out, sizeof(out)));
 	fflush(stdout);
 	ui->bar = true;
 	ui->drawn_ns = now_ns();

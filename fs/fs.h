@@ -206,6 +206,15 @@ int migrate_run(struct migrate_plan *plan, migrate_progress_fn progress, void *a
 /* migrate_plan_free -- NULL is a no-op; releases the lock. */
 void migrate_plan_free(struct migrate_plan *plan);
 
+/* migrate_human_size -- N bytes as "512 B", "1.5 KiB" ... "2.0 TiB" into BUF; returns BUF. */
+const char *migrate_human_size(uint64_t n, char *buf, size_t len);
+
+/* migrate_progress_line -- the progress bar of P for a terminal WIDTH columns wide, in at
+ * most WIDTH - 1 characters, into OUT (LEN bytes). BPS: bytes per second so far (0: not
+ * known yet). Returns OUT. */
+const char *migrate_progress_line(const struct migrate_progress *p, double bps, int width,
+                                  char *out, size_t len);
+
 const char *migrate_action_name(enum migrate_action action); /* "copy", "replace", ... */
 const char *migrate_kind_name(enum migrate_kind kind);       /* "file", "folder", ... */
 

@@ -499,6 +499,56 @@ void migrate_plan_free(struct migrate_plan *plan)
 	free(plan);
 }
 
+const char *migrate_human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+	return buf;
+}
+
+const char *migrate_progress_line(const struct migrate_progress *p, double bps, int width,
+                                  char *out, size_t len)
+{
+	char done[32];
+	char total[32];
+	char rate[32];
+	char eta[32] = "--:--";
+	char stats[160];
+	char full[256];
+	double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
+	int bar = 0;
+	int fill = 0;
+
+	frac = frac > 1.0 ? 1.0 : frac;
+	migrate_human_size(p->bytes_done > p->bytes_total ? p->bytes_total : p->bytes_done, done,
+	                   sizeof(done));
+	migrate_human_size(p->bytes_total, total, sizeof(total));
+	migrate_human_size((uint64_t)bps, rate, sizeof(rate));
+	if (bps > 0) {
+		long left = (long)((double)(p->bytes_total - (p->bytes_done > p->bytes_total
+		                                                  ? p->bytes_total
+		                                                  : p->bytes_done)) /
+		                   bps);
+		snprintf(eta, sizeof(eta), "%ld:%02ld", left / 60, left % 60);
+	}
+	snprintf(stats, sizeof(stats), " %3d%%  %s/%s  %zu/%zu files  %s/s  ETA %s%s",
+	         (int)(frac * 100), done, total, p->files_done, p->files_total, rate, eta,
+	         p->event == MIGRATE_EV_VERIFY ? "  (verifying)" : "");
+	bar = width >= 100 ? 30 : 20;
+	fill = (int)(frac * bar);
+	snprintf(full, sizeof(full), "[%.*s%.*s]%s", fill, "##############################",
+	         bar - fill, "..............................", stats);
+	snprintf(out, len, "%.*s", width - 1, full); /* never wraps: \r redraws it */
+	return out;
+}
+
 const char *migrate_action_name(enum migrate_action action)
 {
 	static const char *const names[] = {"copy", "replace",  "mkdir",   "dir",
