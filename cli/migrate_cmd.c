@@ -30,8 +30,11 @@ struct ui {
 	bool tty;   /* stdout is a terminal: a bar */
 	bool quiet; /* --json: nothing but the JSON on stdout */
 	struct timespec start;
-	long long drawn_ns; /* when the bar was last drawn (monotonic ns), 0: never */
-	bool bar;           /* a bar is on the current line */
+	long long drawn_ns;     /* when the bar was last drawn (monotonic ns), 0: never */
+	bool bar;               /* a bar is on the current line */
+	bool verifying;         /* the last event was MIGRATE_EV_VERIFY */
+	long long verify_since; /* when that began (monotonic ns) */
+	long long verify_ns;    /* time spent reading back before it: not copying */
 };
 
 static void migrate_usage(FILE *out)
@@ -87,10 +90,25 @@ static int term_width(void)
 	return 80;
 }
 
+/* Keep the time spent verifying out of the copy rate. */
+static void track_verify(struct ui *ui, const struct migrate_progress *p)
+{
+	bool v = p->event == MIGRATE_EV_VERIFY;
+
+	if (v && !ui->verifying) {
+		ui->verify_since = now_ns();
+	} else if (!v && ui->verifying) {
+		ui->verify_ns += now_ns() - ui->verify_since;
+	}
+	ui->verifying = v;
+}
+
 static void draw_bar(struct ui *ui, const struct migrate_progress *p)
 {
 	char out[256];
-	double secs = elapsed_s(ui);
+	double verify_s =
+	    (double)(ui->verify_ns + (ui->verifying ? now_ns() - ui->verify_since : 0)) / 1e9;
+	double secs = elapsed_s(ui) - verify_s;
 	double bps = secs > 0.2 ? (double)p->bytes_done / secs : 0;
 
 	printf("\r%s\033[K", migrate_progress_line(p, bps, term_width(), out, sizeof(out)));
@@ -165,6 +183,9 @@ static void item_line(struct ui *ui, const struct migrate_item *it)
 static int on_progress(void *arg, const struct migrate_progress *p)
 {
 	struct ui *ui = arg;
+	bool phase = (p->event == MIGRATE_EV_VERIFY) != ui->verifying;
+
+	track_verify(ui, p);
 
 	if (p->event == MIGRATE_EV_END) {
 		item_line(ui, p->item);
@@ -177,7 +198,7 @@ static int on_progress(void *arg, const struct migrate_progress *p)
 		line(ui, stdout, "note: %s", p->text);
 	}
 	if (ui->tty && !ui->quiet && (p->event != MIGRATE_EV_REMOVED) &&
-	    (ui->drawn_ns == 0 || now_ns() - ui->drawn_ns >= REDRAW_NS)) {
+	    (phase || ui->drawn_ns == 0 || now_ns() - ui->drawn_ns >= REDRAW_NS)) {
 		draw_bar(ui, p);
 	}
 	return migrate_stop != 0;

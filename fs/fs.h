@@ -166,6 +166,8 @@ struct migrate_progress {
 	uint64_t bytes_total;
 	size_t files_done; /* non-folder items finished (done or failed) */
 	size_t files_total;
+	uint64_t verify_done;  /* MIGRATE_EV_VERIFY: bytes of both copies read back */
+	uint64_t verify_total; /* of this (both sizes); 0 when not known */
 };
 
 /* A nonzero return stops the run (e.g. on SIGINT): the copy in progress is

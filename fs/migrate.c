@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,39 +514,112 @@ const char *migrate_human_size(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* The fields of the progress line, in display order; dropped whole, lowest KEEP first. */
+enum { F_BAR, F_PCT, F_PHASE, F_BYTES, F_FILES, F_RATE, F_ETA, F_N };
+static const int keep[F_N] = {[F_BAR] = 2,   [F_PCT] = 9,  [F_PHASE] = 8, [F_BYTES] = 4,
+                              [F_FILES] = 3, [F_RATE] = 1, [F_ETA] = 0};
+
+static size_t line_len(char f[F_N][160])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < F_N; i++) {
+		n += f[i][0] ? strlen(f[i]) + (n ? 2 : 0) : 0;
+	}
+	return n;
+}
+
+static void bar_field(char *out, size_t len, double frac, int cells)
+{
+	static const char hash[] = "##############################";
+	static const char dots[] = "..............................";
+	int fill = (int)(frac * cells);
+
+	snprintf(out, len, "[%.*s%.*s]", fill, hash, cells - fill, dots);
+}
+
+/* "verifying SHA-256 of PATH 45%" in at most ROOM columns: else ".../LAST" for the
+ * path, else without it; a name is never cut, nor the percentage. */
+static void phase_field(char *out, size_t len, const struct migrate_progress *p, size_t room)
+{
+	const char *path = p->item && p->item->path ? p->item->path : "";
+	const char *last = strrchr(path, '/');
+	char pct[16] = "";
+	size_t fixed = 0;
+
+	if (p->verify_total) {
+		uint64_t d = p->verify_done > p->verify_total ? p->verify_total : p->verify_done;
+		snprintf(pct, sizeof(pct), " %d%%", (int)(d * 100 / p->verify_total));
+	}
+	fixed = strlen("verifying SHA-256 of ") + strlen(pct);
+	if (path[0] && fixed + strlen(path) <= room) {
+		snprintf(out, len, "verifying SHA-256 of %s%s", path, pct);
+	} else if (last && fixed + strlen(last) + 3 <= room) {
+		snprintf(out, len, "verifying SHA-256 of ...%s%s", last, pct);
+	} else {
+		snprintf(out, len, "verifying%s", pct);
+	}
+}
+
+/* The shortest phase_field that still names the file. */
+static size_t phase_min(const struct migrate_progress *p)
+{
+	const char *last = p->item && p->item->path ? strrchr(p->item->path, '/') : NULL;
+	size_t name = last                       ? strlen(last) + 3
+	              : p->item && p->item->path ? strlen(p->item->path)
+	                                         : 0;
+
+	return strlen("verifying SHA-256 of ") + name + strlen(" 100%");
+}
+
 const char *migrate_progress_line(const struct migrate_progress *p, double bps, int width,
                                   char *out, size_t len)
 {
+	char f[F_N][160] = {{0}};
 	char done[32];
 	char total[32];
-	char rate[32];
-	char eta[32] = "--:--";
-	char stats[160];
-	char full[256];
 	double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total : 1.0;
-	int bar = 0;
-	int fill = 0;
+	uint64_t shown = p->bytes_done > p->bytes_total ? p->bytes_total : p->bytes_done;
+	bool verifying = p->event == MIGRATE_EV_VERIFY;
+	size_t room = width > 1 ? (size_t)width - 1 : 0;
+	size_t used = 0;
 
-	frac = frac > 1.0 ? 1.0 : frac;
-	migrate_human_size(p->bytes_done > p->bytes_total ? p->bytes_total : p->bytes_done, done,
-	                   sizeof(done));
-	migrate_human_size(p->bytes_total, total, sizeof(total));
-	migrate_human_size((uint64_t)bps, rate, sizeof(rate));
-	if (bps > 0) {
-		long left = (long)((double)(p->bytes_total - (p->bytes_done > p->bytes_total
-		                                                  ? p->bytes_total
-		                                                  : p->bytes_done)) /
-		                   bps);
-		snprintf(eta, sizeof(eta), "%ld:%02ld", left / 60, left % 60);
+	frac = frac > 1.0 ? 1.0 : frac < 0 ? 0 : frac;
+	bar_field(f[F_BAR], sizeof(f[F_BAR]), frac, width >= 100 ? 30 : 20);
+	snprintf(f[F_PCT], sizeof(f[F_PCT]), "%d%%", (int)(frac * 100));
+	snprintf(f[F_BYTES], sizeof(f[F_BYTES]), "%s/%s",
+	         migrate_human_size(shown, done, sizeof(done)),
+	         migrate_human_size(p->bytes_total, total, sizeof(total)));
+	snprintf(f[F_FILES], sizeof(f[F_FILES]), "%zu/%zu files", p->files_done, p->files_total);
+	if (!verifying) { /* the copy rate means nothing while the copy is read back */
+		snprintf(f[F_RATE], sizeof(f[F_RATE]), "%s/s",
+		         migrate_human_size(bps > 0 ? (uint64_t)bps : 0, done, sizeof(done)));
+		if (bps > 0) {
+			long left = (long)((double)(p->bytes_total - shown) / bps);
+			snprintf(f[F_ETA], sizeof(f[F_ETA]), "ETA %ld:%02ld", left / 60, left % 60);
+		} else {
+			snprintf(f[F_ETA], sizeof(f[F_ETA]), "ETA --:--");
+		}
 	}
-	snprintf(stats, sizeof(stats), " %3d%%  %s/%s  %zu/%zu files  %s/s  ETA %s%s",
-	         (int)(frac * 100), done, total, p->files_done, p->files_total, rate, eta,
-	         p->event == MIGRATE_EV_VERIFY ? "  (verifying)" : "");
-	bar = width >= 100 ? 30 : 20;
-	fill = (int)(frac * bar);
-	snprintf(full, sizeof(full), "[%.*s%.*s]%s", fill, "##############################",
-	         bar - fill, "..............................", stats);
-	snprintf(out, len, "%.*s", width - 1, full); /* never wraps: \r redraws it */
+	/* while verifying, room for "verifying SHA-256 of .../LAST 100%" first */
+	for (int k = 0; k < 9 && line_len(f) + (verifying ? phase_min(p) + 2 : 0) > room; k++) {
+		for (int i = 0; i < F_N; i++) {
+			f[i][0] = keep[i] == k ? '\0' : f[i][0];
+		}
+	}
+	if (verifying) {
+		used = line_len(f);
+		phase_field(f[F_PHASE], sizeof(f[F_PHASE]), p,
+		            room > used + 2 ? room - used - 2 : 0);
+	}
+	out[0] = '\0';
+	for (int i = 0; i < F_N; i++) { /* whole fields only, as many as fit */
+		size_t n = strlen(out);
+		size_t add = f[i][0] ? strlen(f[i]) + (n ? 2 : 0) : 0;
+		if (add && n + add <= room && n + add < len) {
+			snprintf(out + n, len - n, "%s%s", n ? "  " : "", f[i]);
+		}
+	}
 	return out;
 }
 

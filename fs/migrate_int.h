@@ -35,14 +35,18 @@ struct migrate_priv {
  * of equal size and mtime by SHA-256. Returns 0, or -1 with a message in errbuf. */
 int migrate_walk(struct migrate_plan *plan, size_t src, bool verify, char *errbuf, size_t errlen);
 
-/* migrate_sha256 -- SHA-256 of the whole of FD (read with pread from offset 0).
- * TICK (may be NULL) is called after each chunk; nonzero stops with -ECANCELED.
- * Returns 0 or a negative errno. */
-int migrate_sha256(int fd, unsigned char sum[MIGRATE_SHA_LEN], int (*tick)(void *arg), void *arg);
+/* A SHA-256 pass reports DONE of TOTAL bytes read after each chunk; nonzero stops it. */
+typedef int (*migrate_tick_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* migrate_hash_pair -- the SHA-256 of the whole of the regular files A and B (read with
+ * pread from offset 0) into SA and SB. TICK (may be NULL) counts over both files;
+ * its stopping gives -ECANCELED. Returns 0 or a negative errno. */
+int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
+                      unsigned char sb[MIGRATE_SHA_LEN], migrate_tick_fn tick, void *arg);
 
 /* migrate_same_data -- 1 when the regular files A and B have the same SHA-256,
- * 0 when not, or a negative errno. */
-int migrate_same_data(int a, int b, int (*tick)(void *arg), void *arg);
+ * 0 when not (or of other sizes: then nothing is read), or a negative errno. */
+int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg);
 
 /* migrate_tmp_name -- the temporary name of NAME in its target folder:
  * MIGRATE_TMP_PREFIX NAME, or a hash of NAME when that would be too long. */

@@ -479,7 +479,9 @@ int migrate_walk(struct migrate_plan *plan, size_t src, bool verify, char *errbu
 	return plan_dir(&w, w.p->src_img[src], w.p->tgt_img, idx, 0);
 }
 
-int migrate_sha256(int fd, unsigned char sum[MIGRATE_SHA_LEN], int (*tick)(void *arg), void *arg)
+/* SHA-256 of FD into SUM; TICK gets BASE + the bytes read of TOTAL. */
+static int sha256_fd(int fd, unsigned char sum[MIGRATE_SHA_LEN], migrate_tick_fn tick, void *arg,
+                     uint64_t base, uint64_t total)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char *buf = malloc(HASH_CHUNK);
@@ -496,7 +498,7 @@ int migrate_sha256(int fd, unsigned char sum[MIGRATE_SHA_LEN], int (*tick)(void 
 		}
 		rc = EVP_DigestUpdate(md, buf, (size_t)got) ? 0 : -EIO;
 		pos += got;
-		rc = rc == 0 && tick && tick(arg) ? -ECANCELED : rc;
+		rc = rc == 0 && tick && tick(arg, base + (uint64_t)pos, total) ? -ECANCELED : rc;
 	}
 	if (rc == 0 && (!EVP_DigestFinal_ex(md, sum, &n) || n != MIGRATE_SHA_LEN)) {
 		rc = -EIO;
@@ -506,7 +508,24 @@ int migrate_sha256(int fd, unsigned char sum[MIGRATE_SHA_LEN], int (*tick)(void 
 	return rc;
 }
 
-int migrate_same_data(int a, int b, int (*tick)(void *arg), void *arg)
+int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
+                      unsigned char sb[MIGRATE_SHA_LEN], migrate_tick_fn tick, void *arg)
+{
+	struct stat st_a;
+	struct stat st_b;
+	uint64_t total = 0;
+	int rc = fstat(a, &st_a) < 0 || fstat(b, &st_b) < 0 ? -errno : 0;
+
+	if (rc == 0 && (!S_ISREG(st_a.st_mode) || !S_ISREG(st_b.st_mode))) {
+		return -EINVAL;
+	}
+	total = rc < 0 ? 0 : (uint64_t)st_a.st_size + (uint64_t)st_b.st_size;
+	rc = rc < 0 ? rc : sha256_fd(a, sa, tick, arg, 0, total);
+	rc = rc < 0 ? rc : sha256_fd(b, sb, tick, arg, (uint64_t)st_a.st_size, total);
+	return rc;
+}
+
+int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg)
 {
 	unsigned char sa[MIGRATE_SHA_LEN];
 	unsigned char sb[MIGRATE_SHA_LEN];
@@ -518,8 +537,7 @@ int migrate_same_data(int a, int b, int (*tick)(void *arg), void *arg)
 	    (!S_ISREG(st_a.st_mode) || !S_ISREG(st_b.st_mode) || st_a.st_size != st_b.st_size)) {
 		return 0;
 	}
-	rc = rc < 0 ? rc : migrate_sha256(a, sa, tick, arg);
-	rc = rc < 0 ? rc : migrate_sha256(b, sb, tick, arg);
+	rc = rc < 0 ? rc : migrate_hash_pair(a, b, sa, sb, tick, arg);
 	return rc < 0 ? rc : memcmp(sa, sb, sizeof(sa)) == 0;
 }
 

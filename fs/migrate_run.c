@@ -59,10 +59,12 @@ static int on_bytes(void *arg, off_t pos)
 	return emit(r, MIGRATE_EV_BYTES, r->pr.item, NULL);
 }
 
-static int on_tick(void *arg)
+static int on_tick(void *arg, uint64_t done, uint64_t total)
 {
 	struct mrun *r = arg;
 
+	r->pr.verify_done = done;
+	r->pr.verify_total = total;
 	return emit(r, MIGRATE_EV_VERIFY, r->pr.item, NULL);
 }
 

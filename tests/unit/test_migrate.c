@@ -680,6 +680,84 @@ static void test_migrate_takes_a_path_from_the_highest_ranked_source(void **stat
 	migrate_plan_free(plan);
 }
 
+/* ---- the progress bar --------------------------------------------------------------- */
+
+/* Every token of LINE holding a digit is a whole token of FULL (or ".../LAST", LAST the
+ * last part of a path FULL names): nothing is cut mid-number. */
+static void no_number_cut(const char *line, const char *full, const char *last)
+{
+	char buf[512];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char want[600];
+		char in[600];
+		if (!strpbrk(t, "0123456789") || (strncmp(t, ".../", 4) == 0 &&
+		                                  strcmp(t + 4, last) == 0 && strstr(full, last))) {
+			continue;
+		}
+		snprintf(want, sizeof(want), " %s ", t);
+		snprintf(in, sizeof(in), " %s ", full);
+		if (!strstr(in, want)) {
+			fail_msg("'%s' in the line '%s' is cut (the whole line: '%s')", t, line,
+			         full);
+		}
+	}
+}
+
+static void test_migrate_progress_line_says_verifying_and_never_cuts_a_number(void **state)
+{
+	struct migrate_item it = {.path = "PKG00001/boot.PKG00001.wim",
+	                          .target = "PKG00001/boot.PKG00001.wim",
+	                          .kind = MIGRATE_FILE};
+	struct migrate_progress p = {.event = MIGRATE_EV_VERIFY,
+	                             .item = &it,
+	                             .bytes_done = 3995000000ULL, /* 93% of 4 GiB */
+	                             .bytes_total = 4294967296ULL,
+	                             .files_done = 0,
+	                             .files_total = 4,
+	                             .verify_done = 3866000000ULL, /* 45% of 2 x 4 GiB */
+	                             .verify_total = 8589934592ULL};
+	char full[512];
+	char line[512];
+
+	(void)state;
+	migrate_progress_line(&p, 123456789.0, 400, full, sizeof(full));
+	for (int width = 40; width <= 200; width++) {
+		migrate_progress_line(&p, 123456789.0, width, line, sizeof(line));
+		if ((int)strlen(line) > width - 1) {
+			fail_msg("%zu characters for a width of %d: '%s'", strlen(line), width,
+			         line);
+		}
+		if (!strstr(line, "verifying")) {
+			fail_msg("width %d: the line does not say it is verifying: '%s'", width,
+			         line);
+		}
+		no_number_cut(line, full, "boot.PKG00001.wim");
+		if (width >= 60 && !strstr(line, "verifying SHA-256 of")) {
+			fail_msg("width %d: no name of the file being verified: '%s'", width, line);
+		}
+		if (!strstr(line, " 45%")) {
+			fail_msg("width %d: the verify's own progress is missing: '%s'", width,
+			         line);
+		}
+	}
+	migrate_progress_line(&p, 123456789.0, 80, line, sizeof(line));
+	printf("80 columns, verifying: %s\n", line);
+	p.event = MIGRATE_EV_BYTES;
+	migrate_progress_line(&p, 123456789.0, 400, full, sizeof(full));
+	for (int width = 40; width <= 200; width++) {
+		migrate_progress_line(&p, 123456789.0, width, line, sizeof(line));
+		assert_true((int)strlen(line) <= width - 1);
+		assert_null(strstr(line, "verifying"));
+		assert_non_null(strstr(line, "93%"));
+		no_number_cut(line, full, "boot.PKG00001.wim");
+	}
+	migrate_progress_line(&p, 123456789.0, 80, line, sizeof(line));
+	printf("80 columns, copying:   %s\n", line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +787,7 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_migrate_takes_a_path_from_the_highest_ranked_source, setup, teardown),
+	    cmocka_unit_test(test_migrate_progress_line_says_verifying_and_never_cuts_a_number),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
