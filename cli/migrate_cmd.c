@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,12 +42,16 @@ static void migrate_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: pxeimagesfs migrate --to DRIVE [--from DRIVE ...] [--move] [--dry-run]\n"
+	        "                           [--overwrite=older|never|always] [--no-backup]\n"
 	        "                           [--json] [--verify-existing] [-c FILE]\n\n"
 	        "Copy every file and folder of the images tree that a source drive has and the\n"
 	        "target lacks (or has with another size or mtime) to the target drive: to a\n"
 	        "hidden temporary name, fsynced, checked by SHA-256, then renamed into place.\n"
 	        "Safe while the view is mounted; an interrupted run is finished by running it\n"
-	        "again.\n"
+	        "again. A target copy newer than the source's (or of the same mtime with other\n"
+	        "contents) is never replaced by default: it is a conflict, named with the size,\n"
+	        "mtime and SHA-256 of both copies, and both are left as they are (--move too).\n"
+	        "A replaced copy is kept in %s/<UTC time>/ on the target drive.\n"
 	        "  -t, --to DRIVE         the target drive (online, writable)\n"
 	        "  -f, --from DRIVE       a source drive (repeatable; default: every other\n"
 	        "                         online drive holding the images)\n"
@@ -54,11 +59,17 @@ static void migrate_usage(FILE *out)
 	        "  -n, --dry-run          print the plan; change nothing\n"
 	        "  -j, --json             print the plan or the result as JSON\n"
 	        "  -V, --verify-existing  compare files of equal size and mtime by SHA-256\n"
+	        "  -o, --overwrite=WHEN   which other version on the target may be replaced:\n"
+	        "                         older (default: only one with an older mtime),\n"
+	        "                         never, or always\n"
+	        "  -B, --no-backup        delete a replaced target copy instead of keeping it\n"
 	        "  -c, --config FILE      configuration (default: $%s, else %s)\n\n"
 	        "exit status: 0 all done (or the plan printed), 1 some entries failed or the\n"
 	        "             run was interrupted, 2 refused (nothing changed; with --dry-run:\n"
-	        "             the run would be refused)\n",
-	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
+	        "             the run would be refused), 3 conflicts: everything else is done,\n"
+	        "             the conflicting entries are left as they are on both drives\n"
+	        "             (with --dry-run: the plan has conflicts)\n",
+	        MIGRATE_BACKUP_DIR, CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
 static void human(uint64_t n, char *buf, size_t len)
@@ -121,21 +132,84 @@ static void draw_bar(struct ui *ui, const struct migrate_progress *p)
 static void line(struct ui *ui, FILE *to, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void line(struct ui *ui, FILE *to, const char *fmt, ...)
+static void clear_bar(struct ui *ui)
 {
-	va_list ap;
-
 	if (ui->bar) {
 		printf("\r\033[K");
 		fflush(stdout);
 		ui->bar = false;
 		ui->drawn_ns = 0;
 	}
+}
+
+static void line(struct ui *ui, FILE *to, const char *fmt, ...)
+{
+	va_list ap;
+
+	clear_bar(ui);
 	va_start(ap, fmt);
 	vfprintf(to, fmt, ap);
 	va_end(ap);
 	fputc('\n', to);
 	fflush(to);
+}
+
+static void hex_sha(const unsigned char sum[32], char out[65])
+{
+	for (int i = 0; i < 32; i++) {
+		snprintf(out + 2 * i, 3, "%02x", sum[i]);
+	}
+}
+
+/* "2026-12-01 10:00:00.123456789 UTC" */
+static void mtime_text(const struct timespec *ts, char *out, size_t len)
+{
+	struct tm tm;
+	char sec[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out, len, "%s.%09ld UTC", sec, ts->tv_nsec);
+}
+
+/* One copy of a conflict: "DRIVE: PATH", then "SIZE (N bytes), mtime ..., SHA-256 ...". */
+static void copy_line(FILE *to, const char *drive, const char *dir, const char *path,
+                      const struct stat *st, const unsigned char *sha)
+{
+	char what[64];
+	char when[64];
+	char hex[65] = "";
+
+	mtime_text(&st->st_mtim, when, sizeof(when));
+	if (sha) {
+		hex_sha(sha, hex);
+	}
+	if (S_ISREG(st->st_mode)) {
+		char size[32];
+		human((uint64_t)st->st_size, size, sizeof(size));
+		snprintf(what, sizeof(what), "%s (%lld bytes)", size, (long long)st->st_size);
+	} else {
+		snprintf(what, sizeof(what), "%s",
+		         S_ISDIR(st->st_mode)   ? "a folder"
+		         : S_ISLNK(st->st_mode) ? "a symlink"
+		                                : "a special file");
+	}
+	fprintf(to, "    %s: %s/%s\n        %s, mtime %s%s%s\n", drive, dir, path, what, when,
+	        sha ? ", SHA-256 " : "", hex);
+}
+
+/* A conflict as several lines: what and why, then both copies. */
+static void conflict_lines(FILE *to, const struct migrate_plan *plan, const struct migrate_item *it)
+{
+	const struct migrate_drive *src = &plan->sources[it->source];
+
+	fprintf(to, "CONFLICT %s%s: %s; both copies left as they are\n",
+	        it->path[0] ? it->path : ".", it->kind == MIGRATE_FOLDER ? "/" : "", it->reason);
+	copy_line(to, src->name, src->images_dir, it->path, &it->st, it->have_sha ? it->sha : NULL);
+	if (it->have_tst) {
+		copy_line(to, plan->target.name, plan->target.images_dir, it->target, &it->tst,
+		          it->have_sha ? it->tsha : NULL);
+	}
 }
 
 static const char *done_word(const struct migrate_item *it)
@@ -158,6 +232,12 @@ static void item_line(struct ui *ui, const struct migrate_item *it)
 	bool skip = it->action == MIGRATE_SKIP || it->action == MIGRATE_SHADOWED;
 	char what[64] = "";
 
+	if (it->action == MIGRATE_CONFLICT) {
+		clear_bar(ui);
+		conflict_lines(stderr, ui->plan, it);
+		fflush(stderr);
+		return;
+	}
 	if (it->result == MIGRATE_FAILED) {
 		line(ui, stderr, "FAILED   %s:%s: %s", src, it->path[0] ? it->path : ".",
 		     it->error ? it->error : "?");
@@ -171,13 +251,14 @@ static void item_line(struct ui *ui, const struct migrate_item *it)
 	} else {
 		snprintf(what, sizeof(what), "%s", migrate_kind_name(it->kind));
 	}
-	line(ui, stdout, "%-8s %s%s  (%s%s%s%s)", it->source_removed ? "moved" : done_word(it),
+	line(ui, stdout, "%-8s %s%s  (%s%s%s%s%s%s)", it->source_removed ? "moved" : done_word(it),
 	     it->path[0] ? it->path : ".", it->kind == MIGRATE_FOLDER ? "/" : "", what,
 	     skip                                       ? ", already there: "
 	     : it->verified && it->kind == MIGRATE_FILE ? ", SHA-256 verified"
 	     : it->verified                             ? ", verified"
 	                                                : "",
-	     skip ? it->reason : "", it->source_removed ? ", source removed" : "");
+	     skip ? it->reason : "", it->source_removed ? ", source removed" : "",
+	     it->backup ? ", the old copy kept in " : "", it->backup ? it->backup : "");
 }
 
 static int on_progress(void *arg, const struct migrate_progress *p)
@@ -218,6 +299,10 @@ static void print_item(const struct migrate_plan *plan, const struct migrate_ite
 	if (plan->n_sources > 1) {
 		snprintf(src, sizeof(src), "%s:", plan->sources[it->source].name);
 	}
+	if (it->action == MIGRATE_CONFLICT) {
+		conflict_lines(stdout, plan, it);
+		return;
+	}
 	printf("%-9s %-10s %s%s%s  (%s)\n", migrate_action_name(it->action), size, src,
 	       it->path[0] ? it->path : ".", it->kind == MIGRATE_FOLDER ? "/" : "", it->reason);
 }
@@ -232,10 +317,19 @@ static void print_totals(const struct migrate_plan *plan)
 	human(plan->space_needed, need, sizeof(need));
 	human(plan->space_available, avail, sizeof(avail));
 	printf("to do: %zu to copy (%s), %zu folder%s to create, %zu already on %s, "
-	       "%zu conflict%s%s\n",
+	       "%zu conflict%s (left alone)%s\n",
 	       plan->n_copy, bytes, plan->n_mkdir, plan->n_mkdir == 1 ? "" : "s", plan->n_same,
 	       plan->target.name, plan->n_conflict, plan->n_conflict == 1 ? "" : "s",
 	       plan->move ? "; each source copy removed once verified" : "");
+	printf("replaces: %s%s\n",
+	       plan->overwrite == MIGRATE_OVERWRITE_OLDER
+	           ? "a target copy only when it is older than the source's"
+	       : plan->overwrite == MIGRATE_OVERWRITE_NEVER
+	           ? "no target copy (--overwrite=never)"
+	           : "any other version on the target (--overwrite=always)",
+	       plan->overwrite == MIGRATE_OVERWRITE_NEVER ? ""
+	       : plan->backup ? "; each replaced copy kept as a backup on the target"
+	                      : "; replaced copies deleted (--no-backup)");
 	printf("space: %s needed, %s available on %s\n", need, avail, plan->target.name);
 }
 
@@ -273,12 +367,45 @@ static json_object *jstr(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-static const char *result_name(enum migrate_result r, bool dry_run)
+static const char *result_name(const struct migrate_item *it, bool dry_run)
 {
 	if (dry_run) {
 		return "planned";
 	}
-	return r == MIGRATE_DONE ? "done" : r == MIGRATE_FAILED ? "failed" : "pending";
+	if (it->action == MIGRATE_CONFLICT) {
+		return "conflict";
+	}
+	return it->result == MIGRATE_DONE     ? "done"
+	       : it->result == MIGRATE_FAILED ? "failed"
+	                                      : "pending";
+}
+
+/* "2026-12-01T10:00:00.123456789Z" */
+static json_object *jtime(const struct timespec *ts)
+{
+	struct tm tm;
+	char sec[32];
+	char buf[48];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, sizeof(buf), "%s.%09ldZ", sec, ts->tv_nsec);
+	return json_object_new_string(buf);
+}
+
+/* {"size", "mtime", "sha256"} of one copy (SHA may be NULL) */
+static json_object *copy_json(const struct stat *st, const unsigned char *sha)
+{
+	json_object *o = json_object_new_object();
+	char hex[65];
+
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)st->st_size));
+	json_object_object_add(o, "mtime", jtime(&st->st_mtim));
+	if (sha) {
+		hex_sha(sha, hex);
+	}
+	json_object_object_add(o, "sha256", sha ? json_object_new_string(hex) : NULL);
+	return o;
 }
 
 static json_object *item_json(const struct migrate_plan *plan, const struct migrate_item *it,
@@ -295,7 +422,17 @@ static json_object *item_json(const struct migrate_plan *plan, const struct migr
 	json_object_object_add(
 	    o, "size",
 	    it->kind == MIGRATE_FILE ? json_object_new_int64((int64_t)it->st.st_size) : NULL);
-	json_object_object_add(o, "result", jstr(result_name(it->result, dry_run)));
+	json_object_object_add(o, "result", jstr(result_name(it, dry_run)));
+	if (it->action == MIGRATE_CONFLICT) {
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "source",
+		                       copy_json(&it->st, it->have_sha ? it->sha : NULL));
+		json_object_object_add(
+		    c, "target",
+		    it->have_tst ? copy_json(&it->tst, it->have_sha ? it->tsha : NULL) : NULL);
+		json_object_object_add(o, "conflict", c);
+	}
+	json_object_object_add(o, "backup", jstr(it->backup));
 	json_object_object_add(o, "verified", json_object_new_boolean(it->verified));
 	json_object_object_add(o, "source_removed", json_object_new_boolean(it->source_removed));
 	json_object_object_add(o, "error", jstr(it->error));
@@ -325,6 +462,9 @@ static json_object *plan_head_json(const struct migrate_plan *plan, const char *
 	json_object_object_add(o, "move", json_object_new_boolean(plan->move));
 	json_object_object_add(o, "verify_existing",
 	                       json_object_new_boolean(plan->verify_existing));
+	json_object_object_add(o, "overwrite", jstr(migrate_overwrite_name(plan->overwrite)));
+	json_object_object_add(o, "backup", json_object_new_boolean(plan->backup));
+	json_object_object_add(o, "backup_dir", jstr(plan->backup_dir));
 	json_object_object_add(t, "has_images", json_object_new_boolean(plan->target_has_images));
 	json_object_object_add(o, "target", t);
 	for (size_t i = 0; i < plan->n_sources; i++) {
@@ -361,6 +501,8 @@ static json_object *summary_json(const struct migrate_summary *s)
 	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)s->skipped));
 	json_object_object_add(o, "verified", json_object_new_int64((int64_t)s->verified));
 	json_object_object_add(o, "failed", json_object_new_int64((int64_t)s->failed));
+	json_object_object_add(o, "conflicts", json_object_new_int64((int64_t)s->conflicts));
+	json_object_object_add(o, "backed_up", json_object_new_int64((int64_t)s->backed_up));
 	json_object_object_add(o, "removed", json_object_new_int64((int64_t)s->removed));
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)s->bytes));
 	json_object_object_add(o, "interrupted", json_object_new_boolean(s->interrupted));
@@ -398,14 +540,19 @@ static void print_summary(const struct ui *ui, const struct migrate_summary *s)
 
 	human(s->bytes, bytes, sizeof(bytes));
 	human(secs > 0 ? (uint64_t)((double)s->bytes / secs) : 0, rate, sizeof(rate));
-	printf("summary: %zu copied, %zu skipped, %zu verified, %zu failed, %s in %.1f s "
-	       "(%s/s); %zu folder%s created",
-	       s->copied, s->skipped, s->verified, s->failed, bytes, secs, rate, s->dirs_created,
+	printf("summary: %zu copied, %zu skipped, %zu verified, %zu failed, %zu conflict%s, %s in "
+	       "%.1f s (%s/s); %zu folder%s created",
+	       s->copied, s->skipped, s->verified, s->failed, s->conflicts,
+	       s->conflicts == 1 ? "" : "s", bytes, secs, rate, s->dirs_created,
 	       s->dirs_created == 1 ? "" : "s");
 	if (ui->plan->move) {
 		printf("; %zu source entr%s removed", s->removed, s->removed == 1 ? "y" : "ies");
 	}
 	printf("\n");
+	if (s->backed_up) {
+		printf("backup: %zu replaced cop%s kept in %s\n", s->backed_up,
+		       s->backed_up == 1 ? "y" : "ies", ui->plan->backup_dir);
+	}
 }
 
 static void on_signal(int sig)
@@ -424,6 +571,16 @@ static void catch_signals(bool on)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void conflict_note(const struct migrate_plan *plan, size_t n)
+{
+	fprintf(stderr,
+	        "pxeimagesfs migrate: %zu conflict%s (see above): left as %s on both drives%s; "
+	        "compare the copies, then remove the one not wanted, or run again with "
+	        "--overwrite=always to replace the target's (it is kept as a backup)\n",
+	        n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are",
+	        plan->move ? " (the source copies too)" : "");
 }
 
 /* Carry the plan out; the exit status. */
@@ -467,7 +624,10 @@ static int run_plan(struct migrate_plan *plan, const char *config, bool json)
 		        sum.failed, sum.failed == 1 ? "y" : "ies",
 		        plan->move ? "; their source copies are kept" : "");
 	}
-	return sum.interrupted || sum.failed ? 1 : 0;
+	if (sum.conflicts) {
+		conflict_note(plan, sum.conflicts);
+	}
+	return sum.interrupted || sum.failed ? 1 : sum.conflicts ? 3 : 0;
 }
 
 /* Print the plan only; 2 when carrying it out would be refused for space. */
@@ -486,6 +646,10 @@ static int show_plan(struct migrate_plan *plan, const char *config, bool json)
 		fprintf(stderr, "pxeimagesfs migrate: %s: the run would be refused\n", err);
 		return 2;
 	}
+	if (plan->n_conflict) {
+		conflict_note(plan, plan->n_conflict);
+		return 3;
+	}
 	return 0;
 }
 
@@ -500,13 +664,15 @@ static int parse_args(int argc, char **argv, struct migrate_options *o, const ch
 	                                     {"dry-run", no_argument, NULL, 'n'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"verify-existing", no_argument, NULL, 'V'},
+	                                     {"overwrite", required_argument, NULL, 'o'},
+	                                     {"no-backup", no_argument, NULL, 'B'},
 	                                     {"config", required_argument, NULL, 'c'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	int c = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:f:mnjVc:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:mnjVo:Bc:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->to = optarg;
@@ -527,6 +693,18 @@ static int parse_args(int argc, char **argv, struct migrate_options *o, const ch
 			break;
 		case 'V':
 			o->verify_existing = true;
+			break;
+		case 'o':
+			if (migrate_overwrite_parse(optarg, &o->overwrite) < 0) {
+				fprintf(stderr,
+				        "pxeimagesfs migrate: --overwrite %s: say older, never or "
+				        "always\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			o->no_backup = true;
 			break;
 		case 'j':
 			*json = true;

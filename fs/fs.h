@@ -68,10 +68,14 @@ void fs_free(struct fs *fs);
  * xattrs, fsynced, checked by SHA-256 against the source and renamed into place, so
  * no partial file ever has a final name; a rerun removes what an interrupted run
  * left and finishes the job. Folders are created under a temporary name too, holding
- * MIGRATE_UNFINISHED until their times are set (after their contents). A plan and
- * its run belong to one thread; the progress callback runs on it. */
+ * MIGRATE_UNFINISHED until their times are set (after their contents). A target
+ * copy newer than the source's is never replaced unless asked (--overwrite), and a
+ * replaced one is kept in MIGRATE_BACKUP_DIR/<run's UTC time>/<its path below the images
+ * folder> on the target drive's root unless told not to. A plan and its run belong to
+ * one thread; the progress callback runs on it. */
 #define MIGRATE_TMP_PREFIX ".pxeimagesfs-tmp.migrate."
 #define MIGRATE_UNFINISHED ".pxeimagesfs-tmp.migrate-unfinished"
+#define MIGRATE_BACKUP_DIR ".pxeimagesfs-backup"
 
 enum migrate_kind { MIGRATE_FILE = 0, MIGRATE_FOLDER, MIGRATE_SYMLINK, MIGRATE_SPECIAL };
 
@@ -82,8 +86,16 @@ enum migrate_action {
 	MIGRATE_DIR,      /* a folder the target has (or an earlier source creates) */
 	MIGRATE_SKIP,     /* the target has the same */
 	MIGRATE_SHADOWED, /* a higher-ranked source has this path: its copy is taken */
-	MIGRATE_CONFLICT, /* the target has a folder where the source has none, or the
-	                   * other way round: left alone, counted as failed */
+	MIGRATE_CONFLICT, /* the target has another version the overwrite rule does not let
+	                   * go (e.g. a newer one), or a folder where the source has none or
+	                   * the other way round: left alone, counted as a conflict */
+};
+
+/* Which other version of an entry on the target a run may replace. */
+enum migrate_overwrite {
+	MIGRATE_OVERWRITE_OLDER = 0, /* only one with an older mtime (the default) */
+	MIGRATE_OVERWRITE_NEVER,     /* none */
+	MIGRATE_OVERWRITE_ALWAYS,    /* any */
 };
 
 enum migrate_result { MIGRATE_PENDING = 0, MIGRATE_DONE, MIGRATE_FAILED };
@@ -101,10 +113,18 @@ struct migrate_item {
 	bool unfinished;    /* a folder created by this or an interrupted run whose times
 	                     * are still to be set (it holds MIGRATE_UNFINISHED) */
 	bool incomplete;    /* a folder with an entry inside that failed: left unfinished */
+	/* the target's entry when planned (have_tst); for a conflict of two files also
+	 * both SHA-256 (have_sha: sha the source's, tsha the target's) */
+	struct stat tst;
+	bool have_tst;
+	bool have_sha;
+	unsigned char sha[32];
+	unsigned char tsha[32];
 	/* filled by migrate_run */
 	enum migrate_result result;
 	bool verified;       /* target and source compared equal by SHA-256 (or link text) */
 	bool source_removed; /* --move: the source entry was removed */
+	char *backup;        /* REPLACE: the replaced copy, kept here (owned), or NULL */
 	char *error;         /* why it failed, or NULL (owned) */
 };
 
@@ -122,6 +142,8 @@ struct migrate_options {
 	bool dry_run;         /* plan only: no lock is taken, nothing is written */
 	bool verify_existing; /* compare files of equal size and mtime by SHA-256
 	                       * (always done with move before a source is removed) */
+	enum migrate_overwrite overwrite;
+	bool no_backup; /* delete a replaced target copy instead of keeping it */
 };
 
 struct migrate_plan {
@@ -134,6 +156,9 @@ struct migrate_plan {
 	size_t n_stale;
 	bool move;
 	bool verify_existing;
+	enum migrate_overwrite overwrite;
+	bool backup;            /* keep replaced target copies (see MIGRATE_BACKUP_DIR) */
+	char *backup_dir;       /* absolute, owned: where this run kept them, or NULL */
 	bool dry_run;           /* planned without the lock: migrate_run refuses it */
 	bool target_has_images; /* false: the images path is created on the target */
 	size_t n_copy;          /* files, symlinks and nodes to copy or replace */
@@ -179,10 +204,12 @@ struct migrate_summary {
 	size_t dirs_created; /* folders */
 	size_t skipped;      /* already on the target, or shadowed */
 	size_t verified;     /* SHA-256 (or link text) checks that passed */
-	size_t failed;
-	size_t removed;   /* --move: source entries removed */
-	uint64_t bytes;   /* data copied */
-	bool interrupted; /* the callback stopped the run */
+	size_t failed;       /* not counting the conflicts */
+	size_t conflicts;    /* left alone on both drives */
+	size_t backed_up;    /* replaced target copies kept in plan->backup_dir */
+	size_t removed;      /* --move: source entries removed */
+	uint64_t bytes;      /* data copied */
+	bool interrupted;    /* the callback stopped the run */
 };
 
 /* migrate_plan_new -- plan the migration OPTS asks for on VIEW (borrowed; may be
@@ -219,5 +246,9 @@ const char *migrate_progress_line(const struct migrate_progress *p, double bps, 
 
 const char *migrate_action_name(enum migrate_action action); /* "copy", "replace", ... */
 const char *migrate_kind_name(enum migrate_kind kind);       /* "file", "folder", ... */
+
+/* "older", "never", "always"; migrate_overwrite_parse: 0, or -1 for another word. */
+const char *migrate_overwrite_name(enum migrate_overwrite how);
+int migrate_overwrite_parse(const char *word, enum migrate_overwrite *out);
 
 #endif /* PXE_FS_H */

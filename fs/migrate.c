@@ -245,7 +245,9 @@ static int open_target(struct migrate_plan *plan, const struct resolver_view *vi
 	struct migrate_priv *p = plan->priv;
 
 	plan->target.name = strdup(d->name);
-	if (!plan->target.name || split_parts(view->images_path, &p->parts, &p->n_parts) < 0) {
+	p->tgt_mount = strdup(d->mount_path);
+	if (!plan->target.name || !p->tgt_mount ||
+	    split_parts(view->images_path, &p->parts, &p->n_parts) < 0) {
 		return refuse(errbuf, errlen, "out of memory");
 	}
 	p->tgt_mnt = open_mount(d, true, errbuf, errlen);
@@ -441,6 +443,8 @@ int migrate_plan_new(const struct resolver_view *view, const struct migrate_opti
 	names_set_init(&p->planned_other);
 	plan->move = opts->move;
 	plan->verify_existing = opts->verify_existing;
+	plan->overwrite = opts->overwrite;
+	plan->backup = !opts->no_backup;
 	plan->dry_run = opts->dry_run;
 	if (!opts->to) {
 		refuse(errbuf, errlen, "no target drive (--to DRIVE)");
@@ -476,6 +480,7 @@ void migrate_plan_free(struct migrate_plan *plan)
 		free(plan->items[i].path);
 		free(plan->items[i].target);
 		free(plan->items[i].error);
+		free(plan->items[i].backup);
 	}
 	free(plan->items);
 	for (size_t i = 0; i < plan->n_sources; i++) {
@@ -487,9 +492,11 @@ void migrate_plan_free(struct migrate_plan *plan)
 	free(plan->sources);
 	free(plan->target.name);
 	free(plan->target.images_dir);
+	free(plan->backup_dir);
 	free_strv(plan->stale, plan->n_stale);
 	close_fd(p->tgt_img);
 	close_fd(p->tgt_mnt); /* releases the lock */
+	free(p->tgt_mount);
 	free(p->src_mnt);
 	free(p->src_img);
 	free_strv(p->parts, p->n_parts);
@@ -634,4 +641,21 @@ const char *migrate_kind_name(enum migrate_kind kind)
 {
 	static const char *const names[] = {"file", "folder", "symlink", "special"};
 	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+const char *migrate_overwrite_name(enum migrate_overwrite how)
+{
+	static const char *const names[] = {"older", "never", "always"};
+	return (size_t)how < sizeof(names) / sizeof(names[0]) ? names[how] : "?";
+}
+
+int migrate_overwrite_parse(const char *word, enum migrate_overwrite *out)
+{
+	for (int i = MIGRATE_OVERWRITE_OLDER; i <= MIGRATE_OVERWRITE_ALWAYS; i++) {
+		if (word && strcmp(word, migrate_overwrite_name((enum migrate_overwrite)i)) == 0) {
+			*out = (enum migrate_overwrite)i;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -14,13 +14,16 @@
 #include "names.h"
 
 #define MIGRATE_SHA_LEN 32
+/* A replaced target copy, without a backup, between its move aside and its removal */
+#define MIGRATE_OLD_PREFIX ".pxeimagesfs-tmp.migrate-old."
 
 struct migrate_priv {
-	int tgt_mnt;  /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
-	int tgt_img;  /* O_PATH fd of the target's images folder, or -1 while it has none */
-	int *src_mnt; /* per source: O_PATH fd of its mount root */
-	int *src_img; /* per source: O_PATH fd of its images folder */
-	char **parts; /* the images path's components, as the view spells them */
+	int tgt_mnt;     /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
+	int tgt_img;     /* O_PATH fd of the target's images folder, or -1 while it has none */
+	char *tgt_mount; /* the target's mount path (owned) */
+	int *src_mnt;    /* per source: O_PATH fd of its mount root */
+	int *src_img;    /* per source: O_PATH fd of its images folder */
+	char **parts;    /* the images path's components, as the view spells them */
 	size_t n_parts;
 	char **src0_parts; /* the same as spelt on the first source */
 	size_t n_src0_parts;
@@ -51,6 +54,10 @@ int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg);
 /* migrate_tmp_name -- the temporary name of NAME in its target folder:
  * MIGRATE_TMP_PREFIX NAME, or a hash of NAME when that would be too long. */
 void migrate_tmp_name(const char *name, char *out, size_t len);
+
+/* migrate_old_name -- the same with MIGRATE_OLD_PREFIX: where a replaced copy of NAME
+ * waits for its removal when no backup is kept. */
+void migrate_old_name(const char *name, char *out, size_t len);
 
 /* migrate_remove_tmp -- remove the temporary NAME in DIRFD: a file, or a folder
  * holding nothing but MIGRATE_UNFINISHED. 0 when removed or absent, or -errno. */

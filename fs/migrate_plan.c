@@ -209,6 +209,69 @@ static int same_file(int sfd, const char *name, int tfd, const char *tname)
 	return rc;
 }
 
+/* <0 when A's mtime is before B's, 0 the same, >0 after. */
+static int cmp_mtime(const struct stat *a, const struct stat *b)
+{
+	if (a->st_mtim.tv_sec != b->st_mtim.tv_sec) {
+		return a->st_mtim.tv_sec < b->st_mtim.tv_sec ? -1 : 1;
+	}
+	return a->st_mtim.tv_nsec < b->st_mtim.tv_nsec ? -1
+	                                               : a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
+}
+
+/* Both files' SHA-256 into the item, for the report; 1 when they are the same. */
+static int hash_both(struct walk *w, struct migrate_item *it, int sfd, const char *name, int tfd,
+                     const char *tname)
+{
+	int a = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int b = a < 0
+	            ? -1
+	            : openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int rc = a < 0 || b < 0 ? -errno : migrate_hash_pair(a, b, it->sha, it->tsha, NULL, NULL);
+
+	if (a >= 0) {
+		close(a);
+	}
+	if (b >= 0) {
+		close(b);
+	}
+	if (rc < 0) {
+		return walk_fail(w, "cannot compare", it->path, rc);
+	}
+	it->have_sha = true;
+	return memcmp(it->sha, it->tsha, sizeof(it->sha)) == 0;
+}
+
+/* The target has another version of IT (TST): replace it, or leave it as a conflict,
+ * as the overwrite rule says. Two files of the same contents are a skip whatever
+ * their times. */
+static int decide_other_version(struct walk *w, struct migrate_item *it, int sfd, int tfd,
+                                const char *name, const char *tname, const struct stat *tst)
+{
+	int newer = cmp_mtime(tst, &it->st);
+	int same = 0;
+
+	if (w->plan->overwrite == MIGRATE_OVERWRITE_ALWAYS ||
+	    (w->plan->overwrite == MIGRATE_OVERWRITE_OLDER && newer < 0)) {
+		it->action = MIGRATE_REPLACE;
+		return 0;
+	}
+	it->action = MIGRATE_CONFLICT;
+	it->reason = w->plan->overwrite == MIGRATE_OVERWRITE_NEVER
+	                 ? "the target has another version (--overwrite=never)"
+	             : newer > 0 ? "the target's copy is newer"
+	                         : "the same mtime but other contents: which is newer is unknown";
+	if (it->kind == MIGRATE_FILE && S_ISREG(tst->st_mode)) {
+		same = hash_both(w, it, sfd, name, tfd, tname);
+	}
+	if (same == 1) {
+		it->action = MIGRATE_SKIP;
+		it->verified = true;
+		it->reason = "same SHA-256 (only the mtime differs)";
+	}
+	return same < 0 ? -1 : 0;
+}
+
 /* Decide between skip and replace for two entries of one kind (not folders). */
 static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, int tfd,
                             const char *name, const char *tname, const struct stat *tst)
@@ -238,6 +301,9 @@ static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, in
 	if (same < 0) {
 		return walk_fail(w, "cannot compare", it->path, same);
 	}
+	if (!same) {
+		return decide_other_version(w, it, sfd, tfd, name, tname, tst);
+	}
 	if (same) {
 		it->action = MIGRATE_SKIP;
 		it->verified = it->kind != MIGRATE_FILE || w->verify;
@@ -255,6 +321,10 @@ static int decide(struct walk *w, struct migrate_item *it, int sfd, int tfd, con
 {
 	bool sdir = S_ISDIR(it->st.st_mode);
 
+	if (tst) {
+		it->tst = *tst;
+		it->have_tst = true;
+	}
 	if (!tst) {
 		it->action = sdir ? MIGRATE_MKDIR : MIGRATE_COPY;
 		it->reason = "missing on the target";
@@ -266,8 +336,8 @@ static int decide(struct walk *w, struct migrate_item *it, int sfd, int tfd, con
 		it->action = MIGRATE_DIR;
 		it->reason = "on the target";
 	} else if (kind_of(tst->st_mode) != it->kind) {
-		it->action = MIGRATE_REPLACE;
 		it->reason = "another kind of entry on the target";
+		return decide_other_version(w, it, sfd, tfd, name, tname, tst);
 	} else {
 		return decide_same_kind(w, it, sfd, tfd, name, tname, tst);
 	}
@@ -387,7 +457,8 @@ static int note_leftovers(struct walk *w, const struct listing *tl, size_t dir)
 		if (strcmp(n, MIGRATE_UNFINISHED) == 0) {
 			plan->items[dir].unfinished = true;
 		}
-		if (strncmp(n, MIGRATE_TMP_PREFIX, strlen(MIGRATE_TMP_PREFIX)) != 0 ||
+		if ((strncmp(n, MIGRATE_TMP_PREFIX, strlen(MIGRATE_TMP_PREFIX)) != 0 &&
+		     strncmp(n, MIGRATE_OLD_PREFIX, strlen(MIGRATE_OLD_PREFIX)) != 0) ||
 		    names_join(plan->items[dir].target, n, path, sizeof(path)) < 0 ||
 		    stale_known(plan, path)) {
 			continue;
@@ -541,18 +612,28 @@ int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg)
 	return rc < 0 ? rc : memcmp(sa, sb, sizeof(sa)) == 0;
 }
 
-void migrate_tmp_name(const char *name, char *out, size_t len)
+static void prefixed_name(const char *prefix, const char *name, char *out, size_t len)
 {
 	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
 
-	if (strlen(MIGRATE_TMP_PREFIX) + strlen(name) <= NAME_MAX) {
-		snprintf(out, len, "%s%s", MIGRATE_TMP_PREFIX, name);
+	if (strlen(prefix) + strlen(name) <= NAME_MAX) {
+		snprintf(out, len, "%s%s", prefix, name);
 		return;
 	}
 	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
 		h = (h ^ *c) * 1099511628211ULL;
 	}
-	snprintf(out, len, "%s~%016llx", MIGRATE_TMP_PREFIX, (unsigned long long)h);
+	snprintf(out, len, "%s~%016llx", prefix, (unsigned long long)h);
+}
+
+void migrate_tmp_name(const char *name, char *out, size_t len)
+{
+	prefixed_name(MIGRATE_TMP_PREFIX, name, out, len);
+}
+
+void migrate_old_name(const char *name, char *out, size_t len)
+{
+	prefixed_name(MIGRATE_OLD_PREFIX, name, out, len);
 }
 
 int migrate_remove_tmp(int dirfd, const char *name)

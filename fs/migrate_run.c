@@ -4,8 +4,11 @@
  * into place only once fsynced and verified, so the view never shows it half-copied;
  * with a move, a source entry goes only after its copy (or the target's equal copy)
  * is verified and the target folder fsynced. New folders carry MIGRATE_UNFINISHED
- * until their times are set, after their contents. Does not follow symlinks, does
- * not copy hard links as links. Single-threaded; the callback runs on this thread.
+ * until their times are set, after their contents. A target copy is replaced only
+ * while it is still the one planned: it is first moved aside (into the backup folder,
+ * or to a hidden name removed once the new copy is in place), so nothing newer that
+ * landed meanwhile is ever lost. Does not follow symlinks, does not copy hard links
+ * as links. Single-threaded; the callback runs on this thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_int.h"
@@ -36,6 +40,7 @@ struct mrun {
 	bool stop;        /* the callback asked to stop */
 	const char *step; /* what the current item was doing, for its error */
 	int img_parent;   /* O_PATH fd of the target folder that holds the images folder */
+	int backup_fd;    /* O_PATH fd of this run's backup folder, or -1 before the first */
 	struct made_parent *parents; /* n_parts - 1 of them */
 };
 
@@ -80,6 +85,8 @@ static void item_fail(struct mrun *r, struct migrate_item *it, int rc)
 	const char *why = rc == -EBADMSG  ? "the contents differ"
 	                  : rc == -ESTALE ? "the source changed meanwhile (run again)"
 	                  : rc == -EEXIST ? "the target got an entry of that name meanwhile"
+	                  : rc == -EAGAIN ? "the target's copy changed meanwhile: left as it is "
+	                                    "(run again)"
 	                                  : strerror(-rc);
 
 	free(it->error);
@@ -253,20 +260,179 @@ static int copy_node(struct mrun *r, struct migrate_item *it, int sdir, int tdir
 	return 0;
 }
 
-/* Rename the verified temporary into place and make that durable. */
+/* This run's backup folder, MIGRATE_BACKUP_DIR/<UTC time> on the target's root (made
+ * at the first backup); 0 or -errno. */
+static int backup_root(struct mrun *r)
+{
+	char stamp[32];
+	char name[48];
+	struct tm tm;
+	time_t now = time(NULL);
+	int top = -1;
+	int rc = 0;
+
+	if (r->backup_fd >= 0) {
+		return 0;
+	}
+	if (mkdirat(r->p->tgt_mnt, MIGRATE_BACKUP_DIR, 0700) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	top = openat(r->p->tgt_mnt, MIGRATE_BACKUP_DIR,
+	             O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0) {
+		return -errno;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	rc = -EEXIST;
+	for (int i = 1; i < 100 && rc == -EEXIST; i++) {
+		snprintf(name, sizeof(name), i == 1 ? "%s" : "%s-%d", stamp, i);
+		rc = mkdirat(top, name, 0700) < 0 ? -errno : 0;
+	}
+	r->backup_fd =
+	    rc < 0 ? -1 : openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = rc < 0 ? rc : r->backup_fd < 0 ? -errno : 0;
+	close_fd(top);
+	if (rc == 0 && asprintf(&r->plan->backup_dir, "%s/%s/%s", r->p->tgt_mount,
+	                        MIGRATE_BACKUP_DIR, name) < 0) {
+		r->plan->backup_dir = NULL;
+		rc = -ENOMEM;
+	}
+	return rc;
+}
+
+/* O_PATH fd of the backup folder for IT's target path (made as needed), or -errno. */
+static int backup_folder(struct mrun *r, const struct migrate_item *it)
+{
+	char dir[PATH_MAX];
+	char *save = NULL;
+	int cur = -1;
+	int rc = backup_root(r);
+
+	rc = rc < 0 ? rc : names_parent(it->target, dir, sizeof(dir));
+	cur = rc < 0 ? -1 : dup(r->backup_fd);
+	rc = rc < 0 ? rc : cur < 0 ? -errno : 0;
+	for (char *c = rc == 0 ? strtok_r(dir, "/", &save) : NULL; c && rc == 0;
+	     c = strtok_r(NULL, "/", &save)) {
+		int next = -1;
+		if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			break;
+		}
+		next = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		rc = next < 0 ? -errno : 0;
+		close_fd(cur);
+		cur = next;
+	}
+	if (rc < 0) {
+		close_fd(cur);
+		return rc;
+	}
+	return cur;
+}
+
+/* Where a replaced copy goes: the backup folder, or a hidden name beside it. */
+struct aside {
+	int dir; /* owned fd, -1 when nothing was moved */
+	char name[NAME_MAX + 1];
+};
+
+static bool same_entry_as_planned(const struct stat *was, const struct stat *now)
+{
+	return !changed(was, now) && (was->st_mode & S_IFMT) == (now->st_mode & S_IFMT);
+}
+
+/* REPLACE: move the target's TNAME in TDIR aside, provided it is still the entry that
+ * was planned (else -EAGAIN, and it stays). 0 also when it is gone. */
+static int set_aside(struct mrun *r, struct migrate_item *it, int tdir, const char *tname,
+                     struct aside *a)
+{
+	struct stat now;
+	int dir = -1;
+
+	r->step = "checking the target's copy";
+	if (fstatat(tdir, tname, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (!it->have_tst || !same_entry_as_planned(&it->tst, &now) ||
+	    now.st_ctim.tv_sec != it->tst.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != it->tst.st_ctim.tv_nsec) {
+		return -EAGAIN;
+	}
+	r->step = r->plan->backup ? "keeping the target's copy as a backup"
+	                          : "setting the target's copy aside";
+	if (r->plan->backup) {
+		dir = backup_folder(r, it);
+		snprintf(a->name, sizeof(a->name), "%s", tname);
+	} else {
+		dir = dup(tdir);
+		dir = dir < 0 ? -errno : dir;
+		migrate_old_name(tname, a->name, sizeof(a->name));
+	}
+	if (dir < 0 || renameat2(tdir, tname, dir, a->name, RENAME_NOREPLACE) < 0) {
+		int rc = dir < 0 ? dir : -errno;
+		close_fd(dir);
+		return rc;
+	}
+	a->dir = dir;
+	if (fstatat(dir, a->name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !same_entry_as_planned(&it->tst, &now)) { /* changed just now: put it back */
+		if (renameat2(dir, a->name, tdir, tname, RENAME_NOREPLACE) == 0) {
+			close_fd(a->dir);
+			a->dir = -1;
+		}
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* After landing: drop the copy set aside, or note where its backup is. */
+static int settle_aside(struct mrun *r, struct migrate_item *it, struct aside *a)
+{
+	int rc = 0;
+
+	if (a->dir < 0) {
+		return 0;
+	}
+	if (!r->plan->backup) {
+		r->step = "removing the replaced copy";
+		rc = unlinkat(a->dir, a->name, 0) < 0 ? -errno : 0;
+	} else {
+		r->step = "fsync of the backup folder";
+		rc = fsync_dir(a->dir);
+		free(it->backup);
+		if (asprintf(&it->backup, "%s/%s", r->plan->backup_dir, it->target) < 0) {
+			it->backup = NULL;
+		}
+	}
+	return rc;
+}
+
+/* Rename the verified temporary into place and make that durable; a target copy that
+ * is replaced is set aside first. */
 static int land(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp)
 {
 	const char *tname = tgt_name(r, it);
-	int rc = 0;
+	struct aside a = {.dir = -1};
+	int rc = it->action == MIGRATE_REPLACE ? set_aside(r, it, tdir, tname, &a) : 0;
 
-	r->step = "renaming into place";
-	if (it->action == MIGRATE_REPLACE) {
-		rc = renameat(tdir, tmp, tdir, tname) < 0 ? -errno : 0;
-	} else {
+	if (rc == 0) {
+		r->step = "renaming into place";
 		rc = renameat2(tdir, tmp, tdir, tname, RENAME_NOREPLACE) < 0 ? -errno : 0;
 	}
-	r->step = "fsync of the target folder";
-	return rc < 0 ? rc : fsync_dir(tdir);
+	if (rc < 0 && a.dir >= 0 && renameat2(a.dir, a.name, tdir, tname, RENAME_NOREPLACE) == 0) {
+		close_fd(a.dir); /* put back */
+		a.dir = -1;
+	} else if (rc < 0 && a.dir >= 0 && r->plan->backup) {
+		settle_aside(r, it, &a); /* it stays in the backup folder: say where */
+	}
+	if (rc == 0) {
+		r->step = "fsync of the target folder";
+		rc = fsync_dir(tdir);
+	}
+	rc = rc < 0 ? rc : settle_aside(r, it, &a);
+	close_fd(a.dir);
+	return rc;
 }
 
 /* --move: remove the source entry, unless it changed since WAS. */
@@ -692,7 +858,9 @@ static void summarise(const struct mrun *r, struct migrate_summary *sum)
 		sum->skipped +=
 		    done && (it->action == MIGRATE_SKIP || it->action == MIGRATE_SHADOWED);
 		sum->verified += it->verified && (done || it->action == MIGRATE_SKIP);
-		sum->failed += it->result == MIGRATE_FAILED;
+		sum->failed += it->result == MIGRATE_FAILED && it->action != MIGRATE_CONFLICT;
+		sum->conflicts += it->action == MIGRATE_CONFLICT;
+		sum->backed_up += it->backup != NULL && done;
 		sum->removed += it->source_removed;
 	}
 	sum->bytes = r->copied;
@@ -718,8 +886,12 @@ static void run_all(struct mrun *r)
 int migrate_run(struct migrate_plan *plan, migrate_progress_fn progress, void *arg,
                 struct migrate_summary *sum, char *errbuf, size_t errlen)
 {
-	struct mrun r = {
-	    .plan = plan, .p = plan->priv, .cb = progress, .arg = arg, .img_parent = -1};
+	struct mrun r = {.plan = plan,
+	                 .p = plan->priv,
+	                 .cb = progress,
+	                 .arg = arg,
+	                 .img_parent = -1,
+	                 .backup_fd = -1};
 	size_t n_par = plan->priv->n_parts ? plan->priv->n_parts : 1;
 	int rc = -1;
 
@@ -753,5 +925,6 @@ int migrate_run(struct migrate_plan *plan, migrate_progress_fn progress, void *a
 	}
 	free(r.parents);
 	close_fd(r.img_parent);
+	close_fd(r.backup_fd);
 	return rc;
 }

@@ -8,6 +8,10 @@
 # mtime, xattrs, link texts; no temporaries left), a third run skips everything, and --move
 # while the view is mounted: a reader through the view checks a file's SHA-256 all along, and
 # afterwards C holds no images files while the view shows everything from D (priority 20).
+# Then a newer copy on the target: a freshly distributed image on D is never replaced by C's
+# older one (exit 3, the report names both copies with size, mtime and SHA-256; with --move
+# C's copy stays too), an older one is replaced and kept as a backup, and --overwrite=always
+# replaces the newer one too.
 # Needs root, tmpfs and /dev/fuse; exit 77 = skipped (a failure under CI=true). Gives up after
 # $MIGRATE_TIMEOUT s (default 120).
 # shellcheck disable=SC2015 # `[ a ] && [ b ] || bad` is meant: bad unless both hold
@@ -360,6 +364,68 @@ ok "--move under a mounted view: readers never saw a gap, C holds no images file
 kill -TERM "$VIEW_PID"
 for ((i = 0; i < 200; i++)); do kill -0 "$VIEW_PID" 2>/dev/null || break; sleep 0.05; done
 view_mounted && bad "the view is still mounted 10 s after SIGTERM"
+
+# --- a newer copy on the target is never replaced by default ---------------------------------
+
+# D got a freshly distributed PKG00002 image; C still has the older one. D's wdsnbp.com is
+# older than C's (changed on C since): that one is replaced, and D's kept as a backup.
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$DDIR/PKG00002/boot.PKG00002.wim"
+mkdir -p "$CDIR/PKG00002" "$CDIR/PKG00001"
+cp -a "$DDIR/PKG00002/boot.PKG00002.wim" "$T/fresh.wim"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$CDIR/PKG00002/boot.PKG00002.wim"
+touch -d '2024-01-01 00:00:00' "$CDIR/PKG00002/boot.PKG00002.wim"
+printf 'wdsnbp, newer on C\n' >"$CDIR/PKG00001/wdsnbp.com"
+cp -a "$DDIR/PKG00001/wdsnbp.com" "$T/old-wdsnbp.com"
+FRESH_SHA=$(sha "$T/fresh.wim")
+OLD_SHA=$(sha "$CDIR/PKG00002/boot.PKG00002.wim")
+fresh_on_d() { [ "$(sha "$DDIR/PKG00002/boot.PKG00002.wim")" = "$FRESH_SHA" ]; }
+
+run_mig cdry --to D --dry-run
+[ "$RC" = 3 ] && grep -q '^CONFLICT PKG00002/boot.PKG00002.wim: the target.s copy is newer' "$T/cdry.out" ||
+	{ bad "conflict --dry-run: exit $RC (want 3), or no CONFLICT line:"; show cdry 40; }
+fresh_on_d || bad "conflict --dry-run: D's fresh image changed"
+
+run_mig conflict --to D --move
+show conflict 30
+[ "$RC" = 3 ] || bad "conflict: migrate --move exited $RC, want 3 (conflicts)"
+fresh_on_d || bad "conflict: D's newer image was overwritten with C's older copy"
+[ "$(sha "$CDIR/PKG00002/boot.PKG00002.wim")" = "$OLD_SHA" ] ||
+	bad "conflict: --move removed C's conflicting copy"
+# the report names both copies: drive, path, size, mtime, SHA-256
+for want in "CONFLICT PKG00002/boot.PKG00002.wim: the target's copy is newer" \
+	"C: $CDIR/PKG00002/boot.PKG00002.wim" "D: $DDIR/PKG00002/boot.PKG00002.wim" \
+	"8.0 MiB (8388608 bytes), mtime 2024-01-01 00:00:00.000000000 UTC, SHA-256 $OLD_SHA" \
+	"SHA-256 $FRESH_SHA" "1 conflict (see above)"; do
+	grep -qF -- "$want" "$T/conflict.err" || bad "conflict: the report lacks '$want'"
+done
+grep -qE "^summary: .* 0 failed, 1 conflict," "$T/conflict.out" ||
+	bad "conflict: no summary line with '0 failed, 1 conflict'"
+[ "$(cat "$DDIR/PKG00001/wdsnbp.com")" = "wdsnbp, newer on C" ] ||
+	bad "conflict: D's older wdsnbp.com was not replaced"
+[ ! -e "$CDIR/PKG00001/wdsnbp.com" ] || bad "conflict: --move kept C's wdsnbp.com (it was copied)"
+backup=$(find "$T/d/.pxeimagesfs-backup" -path '*/PKG00001/wdsnbp.com' 2>/dev/null | head -1)
+if [ -z "$backup" ] || ! cmp -s "$backup" "$T/old-wdsnbp.com"; then
+	bad "conflict: D's replaced wdsnbp.com is not kept under $T/d/.pxeimagesfs-backup"
+fi
+grep -qF "backup: 1 replaced copy kept in $T/d/.pxeimagesfs-backup/" "$T/conflict.out" ||
+	bad "conflict: no 'backup: 1 replaced copy kept in ...' line"
+[ -z "$(temps_under "$T/d")" ] || bad "conflict: temporaries left on D: $(temps_under "$T/d")"
+ok "a newer copy on D is a conflict: exit 3, both copies named (size, mtime, SHA-256), both kept; an older one replaced with a backup"
+
+run_mig cjson --to D --json
+[ "$RC" = 3 ] && grep -qE '"result": *"conflict"' "$T/cjson.out" &&
+	grep -qE "\"sha256\": *\"$FRESH_SHA\"" "$T/cjson.out" &&
+	grep -qE '"conflicts": *1,' "$T/cjson.out" || { bad "conflict --json: exit $RC or no conflict:"; show cjson 60; }
+run_mig bogus --to D --overwrite=newest
+[ "$RC" = 2 ] && grep -q 'say older, never or always' "$T/bogus.err" ||
+	bad "--overwrite=newest: exit $RC, want 2 with 'say older, never or always'"
+run_mig always --to D --overwrite=always
+[ "$RC" = 0 ] || { bad "--overwrite=always: exit $RC"; show always 20; }
+[ "$(sha "$DDIR/PKG00002/boot.PKG00002.wim")" = "$OLD_SHA" ] || bad "--overwrite=always: not replaced"
+backup=$(find "$T/d/.pxeimagesfs-backup" -path '*/PKG00002/boot.PKG00002.wim' 2>/dev/null | head -1)
+[ -n "$backup" ] && [ "$(sha "$backup")" = "$FRESH_SHA" ] ||
+	bad "--overwrite=always: D's replaced image is not kept as a backup"
+ok "--json reports the conflict; --overwrite=newest is refused; --overwrite=always replaces, keeping a backup"
 
 [ "$BAD" = 0 ] || fail "migrate.sh: $BAD check(s) failed"
 echo "migrate.sh: all checks passed"

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -194,6 +195,17 @@ static int teardown(void **state)
 	return 0;
 }
 
+static struct migrate_plan *plan_with(struct fx *f, const struct migrate_options *o)
+{
+	struct migrate_plan *plan = NULL;
+
+	make_view(f);
+	if (migrate_plan_new(f->view, o, &plan, f->err, sizeof(f->err)) != 0) {
+		fail_msg("plan refused: %s", f->err);
+	}
+	return plan;
+}
+
 static struct migrate_plan *plan_ok(struct fx *f, const char *to, bool move, bool verify, bool dry)
 {
 	struct migrate_options o = {
@@ -347,6 +359,8 @@ static void test_migrate_plans_copy_replace_skip_and_conflict(void **state)
 	put(f->d, "PKG/size.txt", "short");
 	put(f->c, "PKG/mtime.txt", "abc");
 	put(f->d, "PKG/mtime.txt", "abc");
+	put(f->c, "PKG/newer.txt", "C's");
+	put(f->d, "PKG/newer.txt", "D's newer");
 	put(f->c, "PKG/new.txt", "new");
 	put(f->c, "PKG/clash", "a file on C");
 	put(f->d, "PKG/clash/inside.txt", "a folder on D");
@@ -355,8 +369,12 @@ static void test_migrate_plans_copy_replace_skip_and_conflict(void **state)
 	put(f->d, "PKG/" MIGRATE_TMP_PREFIX "new.txt", "left by an interrupted run");
 	set_mtime(f->c, "PKG/same.txt", 1000000);
 	set_mtime(f->d, "PKG/same.txt", 1000000);
-	set_mtime(f->c, "PKG/mtime.txt", 1000000);
-	set_mtime(f->d, "PKG/mtime.txt", 2000000);
+	set_mtime(f->c, "PKG/size.txt", 1000000);
+	set_mtime(f->d, "PKG/size.txt", 900000);
+	set_mtime(f->c, "PKG/mtime.txt", 2000000);
+	set_mtime(f->d, "PKG/mtime.txt", 1000000);
+	set_mtime(f->c, "PKG/newer.txt", 1000000);
+	set_mtime(f->d, "PKG/newer.txt", 1000001);
 	plan = plan_ok(f, "D", false, false, true);
 
 	assert_true(plan->target_has_images);
@@ -368,6 +386,10 @@ static void test_migrate_plans_copy_replace_skip_and_conflict(void **state)
 	assert_string_equal(item(plan, "PKG/size.txt")->reason, "size differs");
 	assert_int_equal(item(plan, "PKG/mtime.txt")->action, MIGRATE_REPLACE);
 	assert_string_equal(item(plan, "PKG/mtime.txt")->reason, "mtime differs");
+	assert_int_equal(item(plan, "PKG/newer.txt")->action, MIGRATE_CONFLICT);
+	assert_string_equal(item(plan, "PKG/newer.txt")->reason, "the target's copy is newer");
+	assert_true(item(plan, "PKG/newer.txt")->have_sha);
+	assert_int_equal(item(plan, "PKG/newer.txt")->tst.st_size, strlen("D's newer"));
 	assert_int_equal(item(plan, "PKG/new.txt")->action, MIGRATE_COPY);
 	assert_int_equal(item(plan, "PKG/clash")->action, MIGRATE_CONFLICT);
 	assert_int_equal(item(plan, "NEWPKG")->action, MIGRATE_MKDIR);
@@ -381,7 +403,7 @@ static void test_migrate_plans_copy_replace_skip_and_conflict(void **state)
 	assert_int_equal(plan->n_copy, 4);
 	assert_int_equal(plan->n_mkdir, 2);
 	assert_int_equal(plan->n_same, 1);
-	assert_int_equal(plan->n_conflict, 1);
+	assert_int_equal(plan->n_conflict, 2);
 	assert_int_equal(plan->bytes, strlen("longer on C") + 3 + 3 + 1);
 	migrate_plan_free(plan);
 }
@@ -427,10 +449,19 @@ static void test_migrate_verify_existing_compares_contents(void **state)
 	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_SKIP);
 	migrate_plan_free(plan);
 	plan = plan_ok(f, "D", false, true, true);
-	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_REPLACE);
-	assert_string_equal(item(plan, "PKG/boot.wim")->reason, "SHA-256 differs");
+	/* the same mtime, other contents: which copy is newer is unknown */
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_CONFLICT);
+	assert_string_equal(item(plan, "PKG/boot.wim")->reason,
+	                    "the same mtime but other contents: which is newer is unknown");
 	assert_int_equal(item(plan, "PKG/same.wim")->action, MIGRATE_SKIP);
 	assert_true(item(plan, "PKG/same.wim")->verified);
+	migrate_plan_free(plan);
+	plan = plan_with(f, &(struct migrate_options){.to = "D",
+	                                              .verify_existing = true,
+	                                              .dry_run = true,
+	                                              .overwrite = MIGRATE_OVERWRITE_ALWAYS});
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_REPLACE);
+	assert_string_equal(item(plan, "PKG/boot.wim")->reason, "SHA-256 differs");
 	migrate_plan_free(plan);
 }
 
@@ -609,11 +640,10 @@ static void test_migrate_move_removes_each_source_after_its_copy(void **state)
 	put(f->c, "PKG4/differs.txt", "four");
 	put(f->d, "PKG4/differs.txt", "FOUR");
 	set_mtime(f->c, "PKG4/differs.txt", 1000000);
-	set_mtime(f->d, "PKG4/differs.txt", 1000000);
+	set_mtime(f->d, "PKG4/differs.txt", 900000); /* older on the target: replaced */
 	snprintf(path, sizeof(path), "%s/PKG1/link", f->c);
 	assert_int_equal(symlink("boot.wim", path), 0);
 	plan = plan_ok(f, "D", true, false, false);
-	/* a move compares equal-looking files by SHA-256 before it removes a source */
 	assert_int_equal(item(plan, "PKG4/differs.txt")->action, MIGRATE_REPLACE);
 	run_ok(plan, &sum);
 	assert_int_equal(sum.failed, 0);
@@ -629,6 +659,9 @@ static void test_migrate_move_removes_each_source_after_its_copy(void **state)
 	}
 	assert_true(exists(f->c, "")); /* the images folder itself stays */
 	assert_int_equal(sum.removed, 5 + 5);
+	assert_int_equal(sum.backed_up, 1); /* D's older differs.txt */
+	assert_non_null(plan->backup_dir);
+	assert_string_equal(slurp(plan->backup_dir, "PKG4/differs.txt"), "FOUR");
 	migrate_plan_free(plan);
 }
 
@@ -677,6 +710,160 @@ static void test_migrate_takes_a_path_from_the_highest_ranked_source(void **stat
 			assert_non_null(strstr(it->error, "the contents differ"));
 		}
 	}
+	migrate_plan_free(plan);
+}
+
+/* ---- a newer copy on the target ------------------------------------------------------- */
+
+/* The freshly distributed image on D is newer than C's: the default run leaves it alone
+ * (a conflict), and --move keeps C's copy too. */
+static void test_migrate_never_overwrites_a_newer_target_by_default(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/boot.wim", "C's older image");
+	put(f->d, "PKG/boot.wim", "D's fresh image");
+	put(f->c, "PKG/other.wim", "other");
+	set_mtime(f->c, "PKG/boot.wim", 1000000);
+	set_mtime(f->d, "PKG/boot.wim", 2000000);
+	for (int move = 0; move <= 1; move++) {
+		plan = plan_ok(f, "D", move, false, false);
+		assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_CONFLICT);
+		run_ok(plan, &sum);
+		assert_string_equal(slurp(f->d, "PKG/boot.wim"), "D's fresh image");
+		assert_string_equal(slurp(f->c, "PKG/boot.wim"), "C's older image");
+		assert_string_equal(slurp(f->d, "PKG/other.wim"), "other");
+		assert_int_equal(exists(f->c, "PKG/other.wim"), !move);
+		migrate_plan_free(plan);
+	}
+}
+
+/* D older, D newer, D newer with the same bytes, and equal mtimes with other bytes */
+static void put_versions(struct fx *f)
+{
+	put(f->c, "PKG/older.wim", "C's new image");
+	put(f->d, "PKG/older.wim", "D's old image");
+	put(f->c, "PKG/newer.wim", "C's old image");
+	put(f->d, "PKG/newer.wim", "D's fresh image");
+	put(f->c, "PKG/same.wim", "same bytes");
+	put(f->d, "PKG/same.wim", "same bytes");
+	put(f->c, "PKG/tie.wim", "tie C");
+	put(f->d, "PKG/tie.wim", "tie D");
+	set_mtime(f->c, "PKG/older.wim", 2000000);
+	set_mtime(f->d, "PKG/older.wim", 1000000);
+	set_mtime(f->c, "PKG/newer.wim", 1000000);
+	set_mtime(f->d, "PKG/newer.wim", 2000000);
+	set_mtime(f->c, "PKG/same.wim", 1000000);
+	set_mtime(f->d, "PKG/same.wim", 2000000);
+	set_mtime(f->c, "PKG/tie.wim", 1000000);
+	set_mtime(f->d, "PKG/tie.wim", 1000000);
+}
+
+static void test_migrate_overwrite_older_is_the_default_and_keeps_a_backup(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	const struct migrate_item *it = NULL;
+	char sha[65] = "";
+
+	put_versions(f);
+	plan = plan_ok(f, "D", true, false, false);
+	assert_int_equal(item(plan, "PKG/older.wim")->action, MIGRATE_REPLACE);
+	assert_int_equal(item(plan, "PKG/newer.wim")->action, MIGRATE_CONFLICT);
+	assert_int_equal(item(plan, "PKG/same.wim")->action, MIGRATE_SKIP);
+	assert_string_equal(item(plan, "PKG/same.wim")->reason,
+	                    "same SHA-256 (only the mtime differs)");
+	assert_int_equal(item(plan, "PKG/tie.wim")->action, MIGRATE_CONFLICT);
+	it = item(plan, "PKG/newer.wim"); /* what the report names: both copies */
+	assert_true(it->have_tst && it->have_sha);
+	assert_int_equal(it->st.st_size, strlen("C's old image"));
+	assert_int_equal(it->tst.st_size, strlen("D's fresh image"));
+	assert_int_equal(it->tst.st_mtim.tv_sec, 2000000);
+	for (int i = 0; i < 32; i++) {
+		snprintf(sha + 2 * i, 3, "%02x", it->tsha[i]);
+	}
+	/* sha256sum of "D's fresh image" */
+	assert_string_equal(sha, "f69714e7b6bf0c6c5699ff3fed2b83a60bdb722bc8c613d88be43a7b0a28e05f");
+	run_ok(plan, &sum);
+	assert_int_equal(sum.conflicts, 2);
+	assert_int_equal(sum.failed, 0);
+	assert_int_equal(sum.backed_up, 1);
+	assert_string_equal(slurp(f->d, "PKG/older.wim"), "C's new image");
+	assert_string_equal(slurp(f->d, "PKG/newer.wim"), "D's fresh image");
+	assert_string_equal(slurp(f->d, "PKG/tie.wim"), "tie D");
+	assert_string_equal(slurp(plan->backup_dir, "PKG/older.wim"), "D's old image");
+	assert_non_null(strstr(plan->backup_dir, "/d/" MIGRATE_BACKUP_DIR "/"));
+	assert_string_equal(item(plan, "PKG/older.wim")->backup,
+	                    strcat(strcpy((char[PATH_MAX]){0}, plan->backup_dir), "/PKG/older.wim"));
+	/* --move: the conflicting source copies stay, the others went */
+	assert_string_equal(slurp(f->c, "PKG/newer.wim"), "C's old image");
+	assert_string_equal(slurp(f->c, "PKG/tie.wim"), "tie C");
+	assert_false(exists(f->c, "PKG/older.wim"));
+	assert_false(exists(f->c, "PKG/same.wim"));
+	migrate_plan_free(plan);
+}
+
+static void test_migrate_overwrite_never_and_always(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	char path[PATH_MAX];
+
+	put_versions(f);
+	plan = plan_with(f, &(struct migrate_options){.to = "D",
+	                                              .dry_run = true,
+	                                              .overwrite = MIGRATE_OVERWRITE_NEVER});
+	assert_int_equal(item(plan, "PKG/older.wim")->action, MIGRATE_CONFLICT);
+	assert_string_equal(item(plan, "PKG/older.wim")->reason,
+	                    "the target has another version (--overwrite=never)");
+	assert_int_equal(item(plan, "PKG/same.wim")->action, MIGRATE_SKIP);
+	migrate_plan_free(plan);
+
+	plan = plan_with(f, &(struct migrate_options){.to = "D",
+	                                              .verify_existing = true,
+	                                              .overwrite = MIGRATE_OVERWRITE_ALWAYS,
+	                                              .no_backup = true});
+	assert_int_equal(item(plan, "PKG/newer.wim")->action, MIGRATE_REPLACE);
+	assert_int_equal(item(plan, "PKG/tie.wim")->action, MIGRATE_REPLACE);
+	run_ok(plan, &sum);
+	assert_int_equal(sum.conflicts + sum.failed + sum.backed_up, 0);
+	assert_string_equal(slurp(f->d, "PKG/newer.wim"), "C's old image");
+	assert_string_equal(slurp(f->d, "PKG/tie.wim"), "tie C");
+	assert_null(plan->backup_dir);
+	snprintf(path, sizeof(path), "%s/d/%s", f->root, MIGRATE_BACKUP_DIR);
+	assert_false(exists(path, ""));
+	snprintf(path, sizeof(path), "%s/PKG", f->d); /* no copy set aside is left */
+	for (DIR *d = opendir(path); d; d = (closedir(d), NULL)) {
+		for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+			assert_null(strstr(e->d_name, ".pxeimagesfs-tmp"));
+		}
+	}
+	migrate_plan_free(plan);
+}
+
+/* D's copy is older when planned, but a fresh one lands before the run gets to it. */
+static void test_migrate_leaves_a_target_copy_that_changed_after_planning(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+
+	put(f->c, "PKG/boot.wim", "C's image");
+	put(f->d, "PKG/boot.wim", "D's old image");
+	set_mtime(f->c, "PKG/boot.wim", 2000000);
+	set_mtime(f->d, "PKG/boot.wim", 1000000);
+	plan = plan_ok(f, "D", true, false, false);
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_REPLACE);
+	put(f->d, "PKG/boot.wim", "D's fresh image"); /* rewritten in place */
+	run_ok(plan, &sum);
+	assert_int_equal(sum.failed, 1);
+	assert_non_null(strstr(item(plan, "PKG/boot.wim")->error, "changed meanwhile"));
+	assert_string_equal(slurp(f->d, "PKG/boot.wim"), "D's fresh image");
+	assert_string_equal(slurp(f->c, "PKG/boot.wim"), "C's image"); /* --move kept it */
 	migrate_plan_free(plan);
 }
 
@@ -788,6 +975,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_migrate_takes_a_path_from_the_highest_ranked_source, setup, teardown),
 	    cmocka_unit_test(test_migrate_progress_line_says_verifying_and_never_cuts_a_number),
+	    cmocka_unit_test_setup_teardown(test_migrate_never_overwrites_a_newer_target_by_default,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_migrate_overwrite_older_is_the_default_and_keeps_a_backup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_overwrite_never_and_always, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_migrate_leaves_a_target_copy_that_changed_after_planning, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
