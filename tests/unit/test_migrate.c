@@ -786,7 +786,8 @@ static void test_migrate_overwrite_older_is_the_default_and_keeps_a_backup(void 
 		snprintf(sha + 2 * i, 3, "%02x", it->tsha[i]);
 	}
 	/* sha256sum of "D's fresh image" */
-	assert_string_equal(sha, "f69714e7b6bf0c6c5699ff3fed2b83a60bdb722bc8c613d88be43a7b0a28e05f");
+	assert_string_equal(sha,
+	                    "f69714e7b6bf0c6c5699ff3fed2b83a60bdb722bc8c613d88be43a7b0a28e05f");
 	run_ok(plan, &sum);
 	assert_int_equal(sum.conflicts, 2);
 	assert_int_equal(sum.failed, 0);
@@ -796,8 +797,9 @@ static void test_migrate_overwrite_older_is_the_default_and_keeps_a_backup(void 
 	assert_string_equal(slurp(f->d, "PKG/tie.wim"), "tie D");
 	assert_string_equal(slurp(plan->backup_dir, "PKG/older.wim"), "D's old image");
 	assert_non_null(strstr(plan->backup_dir, "/d/" MIGRATE_BACKUP_DIR "/"));
-	assert_string_equal(item(plan, "PKG/older.wim")->backup,
-	                    strcat(strcpy((char[PATH_MAX]){0}, plan->backup_dir), "/PKG/older.wim"));
+	assert_string_equal(
+	    item(plan, "PKG/older.wim")->backup,
+	    strcat(strcpy((char[PATH_MAX]){0}, plan->backup_dir), "/PKG/older.wim"));
 	/* --move: the conflicting source copies stay, the others went */
 	assert_string_equal(slurp(f->c, "PKG/newer.wim"), "C's old image");
 	assert_string_equal(slurp(f->c, "PKG/tie.wim"), "tie C");
@@ -814,9 +816,8 @@ static void test_migrate_overwrite_never_and_always(void **state)
 	char path[PATH_MAX];
 
 	put_versions(f);
-	plan = plan_with(f, &(struct migrate_options){.to = "D",
-	                                              .dry_run = true,
-	                                              .overwrite = MIGRATE_OVERWRITE_NEVER});
+	plan = plan_with(f, &(struct migrate_options){
+	                        .to = "D", .dry_run = true, .overwrite = MIGRATE_OVERWRITE_NEVER});
 	assert_int_equal(item(plan, "PKG/older.wim")->action, MIGRATE_CONFLICT);
 	assert_string_equal(item(plan, "PKG/older.wim")->reason,
 	                    "the target has another version (--overwrite=never)");
