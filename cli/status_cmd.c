@@ -1,9 +1,13 @@
 /* status_cmd.c -- `pxeimagesfs status`: the running view's live state.
  *
- * Reads the status file the daemon writes (<run directory>/<mount-name>.json)
- * and checks that the daemon is alive and the view mounted. Changes nothing.
+ * Reads the status file the daemon writes (<run directory>/<escaped mountpoint>.json,
+ * cfg_status_path) as untrusted data: only a regular file, not through a symlink,
+ * never blocking, at most STATUS_MAX bytes, every field checked for its type and range
+ * before anything is believed; then checks that the daemon is alive and the view
+ * mounted. Changes nothing. Single-threaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -11,35 +15,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "resolver.h"
+
+#define STATUS_MAX   (1024 * 1024) /* a real one is a few KiB */
+#define STATUS_DEPTH 16            /* JSON nesting */
+#define PID_LIMIT    4194304       /* the kernel's PID_MAX_LIMIT */
+
+enum { ST_HEALTHY = 0, ST_DEGRADED = 1, ST_NOT_RUNNING = 2, ST_UNKNOWN = 3 };
 
 static void status_usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: pxeimagesfs status [-c FILE] [--json] [MOUNTPOINT]\n\n"
 	        "Show the live state of the view mounted at MOUNTPOINT (default: the config's\n"
-	        "mountpoint): drives, primary, last change, counters.\n"
+	        "mountpoint): drives, primary, last change, counters. With MOUNTPOINT and no\n"
+	        "-c, a missing or broken configuration file means the default run directory.\n"
 	        "  -c, --config FILE  configuration (default: $%s, else %s)\n"
 	        "  -j, --json         print the status file (JSON, schema 1)\n\n"
 	        "exit status: 0 healthy, 1 degraded (a configured drive offline, or no\n"
-	        "             images), 2 not running\n",
+	        "             images), 2 not running (no status file, the daemon is gone, or\n"
+	        "             nothing is mounted there), 3 unknown: the status file is corrupt\n"
+	        "             or cannot be read (it says whether a view is mounted there)\n",
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
-}
-
-static const char *jget_str(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
 }
 
 static json_object *jget(json_object *o, const char *key)
 {
 	json_object *v = NULL;
 
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* KEY of O as text for a terminal: control characters shown as '?'. */
+static const char *jtext(json_object *o, const char *key, char *buf, size_t len)
+{
+	json_object *v = jget(o, key);
+	const char *s = v ? json_object_get_string(v) : "";
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < len; s++, n++) {
+		buf[n] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static bool mounted_view(const char *mp)
@@ -58,81 +80,404 @@ static bool mounted_view(const char *mp)
 	return found;
 }
 
+/* ---- reading: a bounded read of a regular file ------------------------------------- */
+
+static const char *kind_of(mode_t mode)
+{
+	return S_ISLNK(mode)    ? "a symbolic link"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISDIR(mode)  ? "a folder"
+	       : S_ISSOCK(mode) ? "a socket"
+	                        : "a device";
+}
+
+/* PATH's bytes into *buf (NUL-terminated, *n of them): 0, -ENOENT when there is no
+ * file, else -1 with why in WHY. */
+static int read_bounded(const char *path, char **buf, size_t *n, char *why, size_t len)
+{
+	struct stat ln;
+	struct stat st;
+	ssize_t got = 0;
+	int fd = -1;
+
+	if (lstat(path, &ln) < 0) {
+		return errno == ENOENT
+		           ? -ENOENT
+		           : (snprintf(why, len, "cannot read it: %s", strerror(errno)), -1);
+	}
+	if (!S_ISREG(ln.st_mode)) {
+		return snprintf(why, len, "not a regular file but %s", kind_of(ln.st_mode)), -1;
+	}
+	if (ln.st_size > STATUS_MAX) {
+		return snprintf(why, len, "%lld bytes, more than a status file ever holds (%d)",
+		                (long long)ln.st_size, STATUS_MAX),
+		       -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != ln.st_ino ||
+	    st.st_dev != ln.st_dev) {
+		snprintf(why, len, "cannot read it: %s",
+		         fd < 0 ? strerror(errno) : "it was replaced while opened (try again)");
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	*buf = malloc(STATUS_MAX + 2);
+	*n = 0;
+	while (
+	    *buf && *n <= STATUS_MAX &&
+	    ((got = read(fd, *buf + *n, STATUS_MAX + 1 - *n)) > 0 || (got < 0 && errno == EINTR))) {
+		*n += got > 0 ? (size_t)got : 0;
+	}
+	close(fd);
+	if (!*buf || got < 0 || *n > STATUS_MAX) {
+		snprintf(why, len, "cannot read it: %s",
+		         !*buf     ? "out of memory"
+		         : got < 0 ? strerror(errno)
+		                   : "it grew while read");
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	(*buf)[*n] = '\0';
+	return 0;
+}
+
+/* BUF (N bytes) as one JSON object and nothing after it; NULL with why in WHY. */
+static json_object *parse_status(const char *buf, size_t n, char *why, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(STATUS_DEPTH);
+	json_object *o = NULL;
+	enum json_tokener_error err = json_tokener_success;
+	size_t end = 0;
+
+	if (!tok || n == 0 || memchr(buf, '\0', n)) {
+		snprintf(why, len, "%s",
+		         !tok     ? "out of memory"
+		         : n == 0 ? "empty"
+		                  : "not text (it holds a NUL byte)");
+		if (tok) {
+			json_tokener_free(tok);
+		}
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, buf, (int)n);
+	err = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!o || err != json_tokener_success) {
+		snprintf(why, len, "%s (at byte %zu of %zu)",
+		         err == json_tokener_continue ? "truncated: the JSON ends early"
+		                                      : json_tokener_error_desc(err),
+		         end, n);
+		json_object_put(o);
+		o = NULL;
+	} else if (buf[end + strspn(buf + end, " \t\r\n")] != '\0') {
+		snprintf(why, len, "something follows the JSON (at byte %zu of %zu)", end, n);
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* ---- checking: every field the command believes -------------------------------------- */
+
+/* KEY of O has type T (and is present unless OPTIONAL); else false with why in WHY. */
+static bool typed(json_object *o, const char *key, enum json_type t, bool optional, char *why,
+                  size_t len)
+{
+	json_object *v = jget(o, key);
+
+	if (!v && optional) {
+		return true;
+	}
+	if (!v || !json_object_is_type(v, t)) {
+		snprintf(why, len, "\"%s\" is %s, not %s", key,
+		         !v ? "missing" : json_type_to_name(json_object_get_type(v)),
+		         json_type_to_name(t));
+		return false;
+	}
+	return true;
+}
+
+/* Every member of the object or array V is of type T (ints: not negative). */
+static bool all_of(json_object *v, const char *what, enum json_type t, char *why, size_t len)
+{
+	size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, m)
+		{
+			if (!json_object_is_type(m, t) ||
+			    (t == json_type_int && json_object_get_int64(m) < 0)) {
+				snprintf(why, len, "\"%s.%s\" is not a count", what, k);
+				return false;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!json_object_is_type(json_object_array_get_idx(v, i), t)) {
+			snprintf(why, len, "\"%s\" holds %s, not only %ss", what,
+			         json_type_to_name(
+			             json_object_get_type(json_object_array_get_idx(v, i))),
+			         json_type_to_name(t));
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_view(json_object *st, char *why, size_t len)
+{
+	json_object *view = jget(st, "view");
+	json_object *drives = jget(view, "drives");
+
+	if (!typed(st, "view", json_type_object, false, why, len) ||
+	    !typed(view, "drives", json_type_array, true, why, len) ||
+	    (drives && !all_of(drives, "view.drives", json_type_object, why, len))) {
+		return false;
+	}
+	for (size_t i = 0; drives && i < json_object_array_length(drives); i++) {
+		json_object *d = json_object_array_get_idx(drives, i);
+		if (!typed(d, "name", json_type_string, false, why, len) ||
+		    !typed(d, "state", json_type_string, false, why, len)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_fields(json_object *st, char *why, size_t len)
+{
+	static const struct {
+		const char *key;
+		enum json_type type;
+	} want[] = {{"schema", json_type_int},
+	            {"pid", json_type_int},
+	            {"mountpoint", json_type_string},
+	            {"config", json_type_string},
+	            {"mode", json_type_string},
+	            {"generation", json_type_int},
+	            {"started", json_type_string},
+	            {"last_change", json_type_object},
+	            {"counters", json_type_object},
+	            {"healthy", json_type_boolean},
+	            {"degraded_reasons", json_type_array}};
+	json_object *ch = jget(st, "last_change");
+	json_object *pt = jget(st, "passthrough");
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!typed(st, want[i].key, want[i].type, false, why, len)) {
+			return false;
+		}
+	}
+	return typed(ch, "time", json_type_string, false, why, len) &&
+	       typed(ch, "cause", json_type_string, false, why, len) &&
+	       typed(ch, "summary", json_type_string, false, why, len) &&
+	       all_of(jget(st, "counters"), "counters", json_type_int, why, len) &&
+	       all_of(jget(st, "degraded_reasons"), "degraded_reasons", json_type_string, why,
+	              len) &&
+	       typed(st, "passthrough", json_type_object, true, why, len) &&
+	       (!pt || (typed(pt, "active", json_type_boolean, false, why, len) &&
+	                typed(pt, "reason", json_type_string, true, why, len))) &&
+	       check_view(st, why, len);
+}
+
+/* The status object ST of mountpoint MP is one a daemon could have written. */
+static bool check_status(json_object *st, const char *mp, char *why, size_t len)
+{
+	int64_t schema = 0;
+	int64_t pid = 0;
+	size_t n_why = 0;
+
+	if (!json_object_is_type(st, json_type_object)) {
+		return snprintf(why, len, "not a JSON object"), false;
+	}
+	if (!check_fields(st, why, len)) {
+		return false;
+	}
+	schema = json_object_get_int64(jget(st, "schema"));
+	pid = json_object_get_int64(jget(st, "pid"));
+	n_why = json_object_array_length(jget(st, "degraded_reasons"));
+	if (schema != 1) {
+		return snprintf(why, len, "schema %lld, not 1", (long long)schema), false;
+	}
+	if (pid < 1 || pid > PID_LIMIT) {
+		return snprintf(why, len, "\"pid\" %lld is not a process id", (long long)pid),
+		       false;
+	}
+	if (json_object_get_int64(jget(st, "generation")) < 0) {
+		return snprintf(why, len, "\"generation\" is negative"), false;
+	}
+	if (json_object_get_boolean(jget(st, "healthy")) != (n_why == 0)) {
+		return snprintf(why, len, "\"healthy\" disagrees with \"degraded_reasons\""), false;
+	}
+	if (strcmp(json_object_get_string(jget(st, "mountpoint")), mp) != 0) {
+		char other[256];
+		return snprintf(why, len, "it is the status of %s",
+		                jtext(st, "mountpoint", other, sizeof(other))),
+		       false;
+	}
+	return true;
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
 static void print_drives(json_object *view)
 {
 	json_object *drives = jget(view, "drives");
+	char a[128];
+	char b[64];
+	char c[PATH_MAX];
+	char d[512];
 
 	printf("drives:\n");
 	for (size_t i = 0; drives && i < json_object_array_length(drives); i++) {
-		json_object *d = json_object_array_get_idx(drives, i);
-		const char *where = jget_str(d, "mount_path");
-		printf("  %-10s %-8s %-24s %s\n", jget_str(d, "name"), jget_str(d, "state"),
-		       where[0] ? where : "-", jget_str(d, "reason"));
+		json_object *x = json_object_array_get_idx(drives, i);
+		jtext(x, "mount_path", c, sizeof(c));
+		printf("  %-10s %-8s %-24s %s\n", jtext(x, "name", a, sizeof(a)),
+		       jtext(x, "state", b, sizeof(b)), c[0] ? c : "-",
+		       jtext(x, "reason", d, sizeof(d)));
+	}
+}
+
+static void print_counters(json_object *st)
+{
+	json_object *c = jget(st, "counters");
+	json_object *pt = jget(st, "passthrough");
+	char v[5][32];
+	char why[512];
+
+	printf("counters: opens %s, reads %s, bytes read %s, bytes written %s, errors %s\n",
+	       jtext(c, "opens", v[0], 32), jtext(c, "reads", v[1], 32),
+	       jtext(c, "bytes_read", v[2], 32), jtext(c, "bytes_written", v[3], 32),
+	       jtext(c, "errors", v[4], 32));
+	if (pt) { /* absent in status files of older versions */
+		bool on = json_object_get_boolean(jget(pt, "active"));
+		printf("passthrough: %s%s (%s files opened in passthrough)\n",
+		       on ? "active" : "off: ", on ? "" : jtext(pt, "reason", why, sizeof(why)),
+		       jtext(c, "passthrough_opens", v[0], 32));
 	}
 }
 
 static void print_status(json_object *st, bool healthy)
 {
-	json_object *c = jget(st, "counters");
 	json_object *ch = jget(st, "last_change");
-	json_object *why = jget(st, "degraded_reasons");
+	json_object *reasons = jget(st, "degraded_reasons");
 	json_object *view = jget(st, "view");
+	char t[6][PATH_MAX];
 
-	printf("pxeimagesfs on %s: %s (pid %s, since %s)\n", jget_str(st, "mountpoint"),
-	       healthy ? "healthy" : "degraded", jget_str(st, "pid"), jget_str(st, "started"));
-	printf("config: %s, mode %s, view generation %s\n", jget_str(st, "config"),
-	       jget_str(st, "mode"), jget_str(st, "generation"));
-	printf("primary: %s\n", jget_str(jget(view, "view"), "primary")[0]
-	                            ? jget_str(jget(view, "view"), "primary")
-	                            : "none (read-only)");
-	printf("last change: %s, %s: %s\n", jget_str(ch, "time"), jget_str(ch, "cause"),
-	       jget_str(ch, "summary"));
+	printf("pxeimagesfs on %s: %s (pid %s, since %s)\n",
+	       jtext(st, "mountpoint", t[0], PATH_MAX), healthy ? "healthy" : "degraded",
+	       jtext(st, "pid", t[1], 32), jtext(st, "started", t[2], 64));
+	printf("config: %s, mode %s, view generation %s\n", jtext(st, "config", t[0], PATH_MAX),
+	       jtext(st, "mode", t[1], 64), jtext(st, "generation", t[2], 32));
+	jtext(jget(view, "view"), "primary", t[0], 128);
+	printf("primary: %s\n", t[0][0] ? t[0] : "none (read-only)");
+	printf("last change: %s, %s: %s\n", jtext(ch, "time", t[3], 64),
+	       jtext(ch, "cause", t[4], 256), jtext(ch, "summary", t[5], PATH_MAX));
 	print_drives(view);
-	printf("counters: opens %s, reads %s, bytes read %s, bytes written %s, errors %s\n",
-	       jget_str(c, "opens"), jget_str(c, "reads"), jget_str(c, "bytes_read"),
-	       jget_str(c, "bytes_written"), jget_str(c, "errors"));
-	json_object *pt = jget(st, "passthrough");
-	if (pt) { /* absent in status files of older versions */
-		bool on = json_object_get_boolean(jget(pt, "active"));
-		printf("passthrough: %s%s (%s files opened in passthrough)\n", on ? "active" : "off: ",
-		       on ? "" : jget_str(pt, "reason"), jget_str(c, "passthrough_opens"));
+	print_counters(st);
+	for (size_t i = 0; i < json_object_array_length(reasons); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(reasons, i));
+		size_t n = 0;
+		for (; s[n] && n + 1 < PATH_MAX; n++) {
+			t[0][n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
+		}
+		t[0][n] = '\0';
+		printf("degraded: %s\n", t[0]);
 	}
-	for (size_t i = 0; why && i < json_object_array_length(why); i++) {
-		printf("degraded: %s\n", json_object_get_string(json_object_array_get_idx(why, i)));
+}
+
+/* The status file at PATH: checked into *out, or the exit status with the message. */
+static int load_status(const char *path, const char *mp, json_object **out)
+{
+	char why[512] = "";
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = read_bounded(path, &buf, &n, why, sizeof(why));
+
+	*out = NULL;
+	if (rc == -ENOENT) {
+		fprintf(stderr, "pxeimagesfs status: not running on %s (no status file %s)\n", mp,
+		        path);
+		return ST_NOT_RUNNING;
 	}
+	*out = rc == 0 ? parse_status(buf, n, why, sizeof(why)) : NULL;
+	free(buf);
+	if (*out && !check_status(*out, mp, why, sizeof(why))) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	if (!*out) {
+		fprintf(
+		    stderr,
+		    "pxeimagesfs status: the status file %s is corrupt: %s; state unknown (%s)\n",
+		    path, why,
+		    mounted_view(mp) ? "a pxeimagesfs view is mounted there"
+		                     : "no pxeimagesfs view is mounted there");
+		return ST_UNKNOWN;
+	}
+	return 0;
 }
 
 /* Exit status for the status file at PATH of mountpoint MP. */
 static int show(const char *path, const char *mp, bool json)
 {
-	json_object *st = json_object_from_file(path);
-	json_object *pid = st ? jget(st, "pid") : NULL;
-	json_object *ok = st ? jget(st, "healthy") : NULL;
-	int rc = 2;
+	json_object *st = NULL;
+	int rc = load_status(path, mp, &st);
+	pid_t pid = st ? (pid_t)json_object_get_int64(jget(st, "pid")) : 0;
 
 	if (!st) {
-		fprintf(stderr, "pxeimagesfs status: not running on %s (no status file %s)\n", mp,
-		        path);
-	} else if (!pid || (kill(json_object_get_int(pid), 0) < 0 && errno == ESRCH)) {
+		return rc;
+	}
+	if (kill(pid, 0) < 0 && errno == ESRCH) {
 		fprintf(stderr,
-		        "pxeimagesfs status: not running on %s (pid %s is gone; stale %s)\n", mp,
-		        jget_str(st, "pid"), path);
+		        "pxeimagesfs status: not running on %s (pid %d is gone; stale %s)\n", mp,
+		        (int)pid, path);
+		rc = ST_NOT_RUNNING;
 	} else if (!mounted_view(mp)) {
 		fprintf(stderr,
 		        "pxeimagesfs status: not running: no pxeimagesfs view is mounted on %s\n",
 		        mp);
+		rc = ST_NOT_RUNNING;
 	} else {
-		rc = ok && json_object_get_boolean(ok) ? 0 : 1;
+		rc = json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
 		if (json) {
 			printf("%s\n", json_object_to_json_string_ext(
 			                   st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 			                           JSON_C_TO_STRING_NOSLASHESCAPE));
 		} else {
-			print_status(st, rc == 0);
+			print_status(st, rc == ST_HEALTHY);
 		}
 	}
 	json_object_put(st);
 	return rc;
+}
+
+/* The configuration: -c FILE must load. Without -c, for a MOUNTPOINT given, a missing
+ * or broken default file means the defaults (the default run directory). */
+static struct pxe_config *status_config(const char *config, bool have_mp)
+{
+	struct pxe_config *cfg = NULL;
+	char err[4096];
+	const char *path = cfg_default_path();
+
+	if (config || !have_mp) {
+		return cli_load_config(config);
+	}
+	if (access(path, F_OK) == 0 && cfg_load_file(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr,
+		        "pxeimagesfs status: note: %s has errors; looking in the default run "
+		        "directory\n",
+		        path);
+	}
+	if (!cfg && cfg_load_string("", "(defaults)", &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pxeimagesfs status: %s\n", err);
+		return NULL;
+	}
+	return cfg;
 }
 
 int cmd_status(int argc, char **argv)
@@ -163,14 +508,19 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "pxeimagesfs status: unexpected argument '%s'\n", argv[optind + 1]);
 		return 2;
 	}
-	cfg = cli_load_config(config);
+	cfg = status_config(config, optind < argc);
 	if (!cfg) {
 		return 2;
 	}
 	if (!realpath(optind < argc ? argv[optind] : cfg->mountpoint, mp)) {
 		snprintf(mp, sizeof(mp), "%s", optind < argc ? argv[optind] : cfg->mountpoint);
 	}
-	c = cfg_status_path(cfg, mp, path, sizeof(path)) < 0 ? 2 : show(path, mp, json);
+	if (cfg_status_path(cfg, mp, path, sizeof(path)) < 0) {
+		fprintf(stderr, "pxeimagesfs status: %s: name too long for a status file\n", mp);
+		c = ST_NOT_RUNNING;
+	} else {
+		c = show(path, mp, json);
+	}
 	cfg_free(cfg);
 	return c;
 }

@@ -101,9 +101,16 @@ const char *cfg_mode_name(enum cfg_mode mode);
 const char *cfg_samba_name(enum cfg_samba samba);
 
 /* cfg_status_path -- the live status file of the view mounted at MOUNTPOINT:
- * <run directory>/<MOUNTPOINT without its leading '/', each '/' made '-'>.json
- * ("/" gives "-.json"). Returns 0 or -ENAMETOOLONG. */
+ * <run directory>/<cfg_escape_path(MOUNTPOINT)>.json, e.g. /srv/pxe-images ->
+ * srv-pxe\x2dimages.json, / -> -.json. The daemon writes it and `status` reads it
+ * by this one function. Returns 0 or -ENAMETOOLONG. */
 int cfg_status_path(const struct pxe_config *cfg, const char *mountpoint, char *out, size_t len);
+
+/* cfg_escape_path -- PATH as `systemd-escape --path` gives it: empty and "."
+ * components dropped, '/' between components made '-', every byte but [A-Za-z0-9:_.]
+ * (and a leading '.') made \xNN; "/" is "-". Two paths give one name only when they
+ * are the same path. Returns 0 or -ENAMETOOLONG (LEN too small). */
+int cfg_escape_path(const char *path, char *out, size_t len);
 
 /* Logging (log.c): stderr ("pxeimagesfs: message") until log_init(true, ...)
  * switches to syslog. log_warn appends strerror(errno). Thread-safe. */

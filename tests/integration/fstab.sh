@@ -89,6 +89,7 @@ FSTAB=$T/fstab
 MP=$T/view
 V=$MP/RemoteInstall/SMSImages/SMSPKG
 m=${MP#/}
+m=${m//-/\\x2d} # as systemd-escape --path: "-" is \x2d, then "/" is "-"
 STATUS=$T/run/${m//\//-}.json
 
 mounts_under() { awk -v p="$T/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }

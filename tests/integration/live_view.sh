@@ -39,8 +39,9 @@ LOG=$T/daemon.log
 CDATA=$T/store/cdata/remoteinstall/SMSImages/smspkg
 CDIR=$T/c/remoteinstall/SMSImages/smspkg
 DDIR=$T/d/RemoteInstall/SMSImages/SMSPKG
-# the status file: <run directory>/<mountpoint without the leading '/', '/' -> '-'>.json
+# the status file: <run directory>/<mountpoint as systemd-escape --path gives it>.json
 m=${MP#/}
+m=${m//-/\\x2d} # as systemd-escape --path: "-" is \x2d, then "/" is "-"
 STATUS=$T/run/${m//\//-}.json
 PIDS=()   # `mount -f` processes started here
 VIEW_PID= # the one serving the view now
