@@ -194,7 +194,8 @@ MPA=$T/srv/pxe-images
 start_view a "$MPA" "[drive:E]
     path = $T/offline"
 VA=$VIEW
-[ "$(ls "$T"/run/*.json | wc -l)" = 2 ] || bad "two views, $(ls "$T"/run/*.json | wc -l) status file(s): $(ls "$T"/run)"
+FILES=$(find "$T/run" -name '*.json' -printf '%f ')
+[ "$(find "$T/run" -name '*.json' | wc -l)" = 2 ] || bad "two views, status file(s): $FILES"
 st a -c "$T/a.conf"
 [ "$RC" = 1 ] && grep -q "pxeimagesfs on $MPA: degraded" "$T/a.out" ||
 	{ bad "status $MPA (E offline): exit $RC, want 1 degraded"; show a; }
@@ -207,7 +208,7 @@ st b-after -c "$T/b.conf"
 	{ bad "status $MP after $MPA stopped: exit $RC, want 0 healthy"; show b-after; }
 st a-after -c "$T/a.conf"
 [ "$RC" = 2 ] || { bad "status $MPA after it stopped: exit $RC, want 2"; show a-after; }
-ok "$MPA and $MP have a status file each: $(cd "$T/run" && ls | tr '\n' ' ')"
+ok "$MPA and $MP have a status file each: $FILES"
 stop_view "$VB"
 
 # ---- status MOUNTPOINT without a configuration file -----------------------------------------

@@ -86,8 +86,8 @@ static void test_status_path_agrees_with_the_installed_systemd_escape(void **sta
 		pid = fork();
 		if (pid == 0) {
 			dup2(fds[1], 1);
-			execl("/usr/bin/systemd-escape", "systemd-escape", "--path", "--", cases[i][0],
-			      (char *)NULL);
+			execl("/usr/bin/systemd-escape", "systemd-escape", "--path", "--",
+			      cases[i][0], (char *)NULL);
 			_exit(127);
 		}
 		close(fds[1]);
