@@ -846,6 +846,24 @@ static void test_migrate_overwrite_never_and_always(void **state)
 	migrate_plan_free(plan);
 }
 
+/* While the run verifies its copy, a fresh image lands on D under the name (written
+ * to a temporary and renamed, as a distribution does). */
+static int land_fresh_on_d(void *arg, const struct migrate_progress *p)
+{
+	struct fx *f = arg;
+	char tmp[PATH_MAX];
+	char dst[PATH_MAX];
+
+	if (p->event == MIGRATE_EV_VERIFY && !exists(f->d, "PKG/fresh.tmp") &&
+	    !strstr(slurp(f->d, "PKG/boot.wim"), "fresh")) {
+		put(f->d, "PKG/fresh.tmp", "D's fresh image, renamed in");
+		snprintf(tmp, sizeof(tmp), "%s/PKG/fresh.tmp", f->d);
+		snprintf(dst, sizeof(dst), "%s/PKG/boot.wim", f->d);
+		assert_int_equal(rename(tmp, dst), 0);
+	}
+	return 0;
+}
+
 /* D's copy is older when planned, but a fresh one lands before the run gets to it. */
 static void test_migrate_leaves_a_target_copy_that_changed_after_planning(void **state)
 {
@@ -865,6 +883,16 @@ static void test_migrate_leaves_a_target_copy_that_changed_after_planning(void *
 	assert_non_null(strstr(item(plan, "PKG/boot.wim")->error, "changed meanwhile"));
 	assert_string_equal(slurp(f->d, "PKG/boot.wim"), "D's fresh image");
 	assert_string_equal(slurp(f->c, "PKG/boot.wim"), "C's image"); /* --move kept it */
+	migrate_plan_free(plan);
+
+	put(f->d, "PKG/boot.wim", "D's old image");
+	set_mtime(f->d, "PKG/boot.wim", 1000000); /* older again: planned as a replace */
+	plan = plan_ok(f, "D", true, false, false);
+	assert_int_equal(item(plan, "PKG/boot.wim")->action, MIGRATE_REPLACE);
+	assert_int_equal(migrate_run(plan, land_fresh_on_d, f, &sum, f->err, sizeof(f->err)), 0);
+	assert_int_equal(sum.failed, 1);
+	assert_string_equal(slurp(f->d, "PKG/boot.wim"), "D's fresh image, renamed in");
+	assert_string_equal(slurp(f->c, "PKG/boot.wim"), "C's image");
 	migrate_plan_free(plan);
 }
 
