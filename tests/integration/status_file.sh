@@ -215,7 +215,7 @@ stop_view "$VB"
 MPN=$T/srv/pxe/images
 start_view n "$MPN" "" ""
 NAME=$(ls /run/pxeimagesfs/)
-PXEIMAGESFS_CONFIG= st noconf "$MPN"
+PXEIMAGESFS_CONFIG='' st noconf "$MPN"
 [ "$RC" = 0 ] && grep -q "pxeimagesfs on $MPN: healthy" "$T/noconf.out" ||
 	{ bad "status MOUNTPOINT, no config file: exit $RC, want 0 healthy"; show noconf; }
 PXEIMAGESFS_CONFIG=$T/missing.conf st noconf-env "$MPN"
