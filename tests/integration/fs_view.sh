@@ -166,6 +166,10 @@ make_fixtures() {
 	chmod 02751 "$CDIR/PKGCLONE"
 	chown 3456:4567 "$CDIR/PKGCLONE/inner"
 	chmod 00700 "$CDIR/PKGCLONE/inner" # 00: GNU chmod keeps a directory's setgid bit otherwise
+	# parents whose modes a umask would cut
+	mkdir -p "$CDIR/PKGCLONE7/sticky"
+	chmod 0777 "$CDIR/PKGCLONE7"
+	chmod 01775 "$CDIR/PKGCLONE7/sticky"
 	# copy-up: only on the read-only drive; written in place on C
 	mkdir -p "$RDIR/PKGRO01"
 	head -c $((1024 * 1024 + 7)) /dev/urandom >"$RDIR/PKGRO01/boot.PKGRO01.wim"
@@ -336,7 +340,9 @@ check_create() {
 	[ "$(cat "$DDIR/PKGCLONE/inner/new.txt" 2>&1)" = "created through the view" ] ||
 		fail "create: new.txt is not on the primary D ($DDIR/PKGCLONE/inner/new.txt)"
 	[ ! -e "$CDIR/PKGCLONE/inner/new.txt" ] || fail "create: new.txt landed on C"
-	for d in PKGCLONE PKGCLONE/inner; do
+	echo "group-writable parents" >"$V/PKGCLONE7/sticky/new.txt" ||
+		fail "create: cannot create PKGCLONE7/sticky/new.txt"
+	for d in PKGCLONE PKGCLONE/inner PKGCLONE7 PKGCLONE7/sticky; do
 		want=$(mode_owner "$CDIR/$d") got=$(mode_owner "$DDIR/$d")
 		[ "$got" = "$want" ] || fail "create: $d cloned on D as '$got' (mode uid gid), C has '$want'"
 	done
@@ -598,13 +604,17 @@ check_refusals() {
 	ok "refusals: an already mounted mountpoint and one inside a drive, exit 2"
 }
 
+# under several umasks: the modes of new entries must be the caller's, never the daemon's
 check_posix() {
-	local out rc
-	out=$(timeout 300 "$PC" "$V" 2>&1)
-	rc=$?
-	printf '# %s\n' "${out//$'\n'/$'\n'# }"
-	[ "$rc" = 0 ] || fail "posix: posix_checks $V exited $rc"
-	ok "posix: posix_checks inside the view"
+	local out rc u bad=()
+	for u in 022 0 002 077; do
+		out=$(timeout 120 "$PC" -u "$u" "$V" 2>&1)
+		rc=$?
+		printf '# posix_checks -u %s\n# %s\n' "$u" "${out//$'\n'/$'\n'# }"
+		[ "$rc" = 0 ] || bad+=("umask $u: exit $rc")
+	done
+	[ ${#bad[@]} = 0 ] || fail "posix: posix_checks $V failed (${bad[*]})"
+	ok "posix: posix_checks inside the view, umasks 022, 0, 002 and 077"
 }
 
 # Not in a subshell: `wait` needs the parent. Returns 1 on failure.

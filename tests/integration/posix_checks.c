@@ -1,6 +1,7 @@
 /* posix_checks.c -- POSIX behaviour a pxeimagesfs view must show, checked from inside it.
  *
- * usage: posix_checks DIR   (DIR: a writable directory inside the view; run as root)
+ * usage: posix_checks [-u UMASK] DIR   (DIR: a writable directory inside the view; run as root;
+ * UMASK, octal, 022 unless given: the umask every check runs under)
  * Prints "ok - NAME" or "not ok - NAME: detail" per check; exits 1 if any failed, 2 on bad
  * usage. Works on any local filesystem (run it on tmpfs to see the reference answers). Every
  * file it makes is named "pxc<pid>-..." and removed again. The credential checks fork children
@@ -808,10 +809,346 @@ out:
 	unlinkat(dfd, name, 0);
 }
 
+/* --- set-id bits after a write by another user, seen at once ----------------------------- */
+
+/* The child's side: open NAME for writing as 65534 (not its owner), write, and see the
+ * set-id bits gone at once through fstat of the same descriptor, then through stat. */
+static int child_write_fstat(const char *name)
+{
+	static const gid_t groups[] = {NOBODY};
+	struct stat st;
+	int fd;
+	int rc = 0;
+
+	if (drop_to_nobody(groups, 1) != 0) {
+		return 10;
+	}
+	fd = openat(dfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "child: open for writing as 65534: %s\n", strerror(errno));
+		return 11;
+	}
+	if (write(fd, "changed!\n", 9) != 9) {
+		fprintf(stderr, "child: write as 65534: %s\n", strerror(errno));
+		rc = 12;
+	} else if (fstat(fd, &st) != 0 || (st.st_mode & 07777) != 0777) {
+		fprintf(stderr,
+		        "child: %s: fstat of the written descriptor shows mode %o, want 777\n",
+		        name, (unsigned)(st.st_mode & 07777));
+		rc = 13;
+	} else if (fstatat(dfd, name, &st, 0) != 0 || (st.st_mode & 07777) != 0777) {
+		fprintf(stderr, "child: %s: stat after the write shows mode %o, want 777\n", name,
+		        (unsigned)(st.st_mode & 07777));
+		rc = 14;
+	}
+	close(fd);
+	return rc;
+}
+
+static void check_setid_write_fstat(void)
+{
+	const char *check =
+	    "suid-sgid: a write by another user clears them, fstat and stat at once";
+	static const mode_t modes[] = {04777, 02777, 06777};
+	char name[64];
+	struct stat st;
+	int bad = 0;
+
+	if (geteuid() != 0) {
+		not_ok(check, "needs root");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && !bad; i++) {
+		char tag[32];
+		int rc;
+
+		snprintf(tag, sizeof(tag), "setid%o", (unsigned)modes[i]);
+		tname(name, sizeof(name), tag);
+		if (make_owned_file(name, 0, 0, modes[i]) != 0) {
+			bad = not_ok(check, "set up a root file with mode %o: %s",
+			             (unsigned)modes[i], strerror(errno));
+			break;
+		}
+		/* cache the attributes with the bits, as any earlier stat would */
+		if (fstatat(dfd, name, &st, 0) != 0 || (st.st_mode & 07777) != modes[i]) {
+			bad = not_ok(check, "set-up mode is %o, want %o",
+			             (unsigned)(st.st_mode & 07777), (unsigned)modes[i]);
+		} else if ((rc = in_child(child_write_fstat, name)) != 0) {
+			bad = not_ok(check,
+			             "mode %o: the writer (65534) saw the bits (child status %d, "
+			             "see stderr)",
+			             (unsigned)modes[i], rc);
+		} else if (fstatat(dfd, name, &st, 0) != 0 || (st.st_mode & 07777) != 0777) {
+			bad = not_ok(check,
+			             "mode %o: the owner's stat shows %o after the write, want 777",
+			             (unsigned)modes[i], (unsigned)(st.st_mode & 07777));
+		}
+		unlinkat(dfd, name, 0);
+	}
+	if (!bad) {
+		ok(check);
+	}
+}
+
+/* --- modes as asked, under the caller's umask -------------------------------------------- */
+
+static mode_t cur_umask; /* the umask the checks run under (-u) */
+
+/* Expect NAME (in DIRFD) to have exactly mode WANT (& ~umask unless a symlink) and owner UID. */
+static int expect_mode(int dirfd, const char *name, const char *what, mode_t want, uid_t uid)
+{
+	struct stat st;
+
+	if (strcmp(name, "l") != 0) {
+		want &= ~cur_umask;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		fprintf(stderr, "%s: stat: %s\n", what, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 07777) != want || st.st_uid != uid) {
+		fprintf(stderr, "%s: mode %04o owner %ld, want %04o owner %ld (umask %03o)\n", what,
+		        (unsigned)(st.st_mode & 07777), (long)st.st_uid, (unsigned)want, (long)uid,
+		        (unsigned)cur_umask);
+		return -1;
+	}
+	return 0;
+}
+
+/* Creates every kind of entry in the folder DIR (below dfd) and checks each one's mode
+ * and owner; removes them again. Returns the number of wrong ones. */
+static int create_modes_in(const char *dir)
+{
+	uid_t uid = geteuid();
+	int bad = 0;
+	int d = openat(dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = -1;
+
+	if (d < 0) {
+		fprintf(stderr, "open %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const names[] = {"f0620", "f4755", "f0777"};
+		static const mode_t modes[] = {0620, 04755, 0777};
+
+		fd = openat(d, names[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, modes[i]);
+		if (fd < 0) {
+			fprintf(stderr, "create %s: %s\n", names[i], strerror(errno));
+			bad++;
+			continue;
+		}
+		bad += expect_mode(d, names[i], names[i], modes[i], uid) != 0;
+		close(fd);
+	}
+	bad +=
+	    mkdirat(d, "d1777", 01777) != 0 || expect_mode(d, "d1777", "mkdir 01777", 01777, uid);
+	bad += mkdirat(d, "d0775", 0775) != 0 || expect_mode(d, "d0775", "mkdir 0775", 0775, uid);
+	bad += mkfifoat(d, "p0662", 0662) != 0 || expect_mode(d, "p0662", "mkfifo 0662", 0662, uid);
+	bad += mknodat(d, "n0646", S_IFREG | 0646, 0) != 0 ||
+	       expect_mode(d, "n0646", "mknod S_IFREG 0646", 0646, uid);
+	bad += symlinkat("f0620", d, "l") != 0 ||
+	       expect_mode(d, "l", "symlink", 0777, uid); /* always 0777 */
+	for (const char *const *n =
+	         (const char *const[]){"f0620", "f4755", "f0777", "p0662", "n0646", "l", NULL};
+	     *n; n++) {
+		unlinkat(d, *n, 0);
+	}
+	unlinkat(d, "d1777", AT_REMOVEDIR);
+	unlinkat(d, "d0775", AT_REMOVEDIR);
+	close(d);
+	return bad;
+}
+
+static int child_create_modes(const char *dir)
+{
+	static const gid_t groups[] = {NOBODY};
+
+	if (drop_to_nobody(groups, 1) != 0) {
+		return 100;
+	}
+	return create_modes_in(dir);
+}
+
+static void check_create_modes(void)
+{
+	char check[128];
+	char dir[64];
+	int bad = 0;
+	int rc;
+
+	snprintf(check, sizeof(check),
+	         "modes: create, mkdir, mkfifo, mknod, symlink keep the mode asked (umask %03o)",
+	         (unsigned)cur_umask);
+	tname(dir, sizeof(dir), "modes");
+	if (mkdirat(dfd, dir, 0700) != 0 || fchmodat(dfd, dir, 0777, 0) != 0) {
+		not_ok(check, "mkdir %s: %s", dir, strerror(errno));
+		return;
+	}
+	rc = create_modes_in(dir);
+	if (rc != 0) {
+		bad = not_ok(check, "%d wrong as root (see stderr)", rc);
+	}
+	rc = geteuid() == 0 ? in_child(child_create_modes, dir) : 0;
+	if (rc != 0 && !bad) {
+		bad = not_ok(check, "%d wrong as 65534 (see stderr)", rc);
+	}
+	unlinkat(dfd, dir, AT_REMOVEDIR);
+	if (!bad) {
+		ok(check);
+	}
+}
+
+/* --- an open, unlinked file -------------------------------------------------------------- */
+
+static int unlinked_ops(const char *check, int fd)
+{
+	struct timespec ts[2] = {{.tv_sec = 1000000000, .tv_nsec = 5}, {.tv_sec = 1100000000}};
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		return not_ok(check, "fstat: %s", strerror(errno));
+	}
+	if (st.st_nlink != 0 || st.st_size != 6) {
+		return not_ok(check, "fstat: nlink %ld size %lld, want 0 and 6", (long)st.st_nlink,
+		              (long long)st.st_size);
+	}
+	if (fchmod(fd, 0640) != 0) {
+		return not_ok(check, "fchmod: %s", strerror(errno));
+	}
+	if (fchown(fd, NOBODY, NOBODY) != 0) {
+		return not_ok(check, "fchown: %s", strerror(errno));
+	}
+	if (futimens(fd, ts) != 0) {
+		return not_ok(check, "futimens: %s", strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		return not_ok(check, "fstat after the changes: %s", strerror(errno));
+	}
+	if ((st.st_mode & 07777) != 0640 || st.st_uid != NOBODY || st.st_gid != NOBODY ||
+	    st.st_atim.tv_sec != ts[0].tv_sec || st.st_atim.tv_nsec != ts[0].tv_nsec ||
+	    st.st_mtim.tv_sec != ts[1].tv_sec || st.st_nlink != 0) {
+		return not_ok(check,
+		              "fstat after the changes: mode %o owner %ld:%ld atime %lld.%ld "
+		              "mtime %lld nlink %ld",
+		              (unsigned)(st.st_mode & 07777), (long)st.st_uid, (long)st.st_gid,
+		              (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+		              (long long)st.st_mtim.tv_sec, (long)st.st_nlink);
+	}
+	return 0;
+}
+
+static void check_unlinked_open(void)
+{
+	const char *check = "unlinked: fstat, fchmod, fchown, futimens on an open, unlinked file";
+	char name[64];
+	int fd;
+	int fd2 = -1;
+
+	tname(name, sizeof(name), "unlinked");
+	fd = create_file(name, "hello\n", 6, 0644);
+	if (fd < 0) {
+		not_ok(check, "create: %s", strerror(errno));
+		return;
+	}
+	/* opened again (the creating handle is another matter: reopen checks it), and a
+	 * second, read-only open, both made before the unlink */
+	close(fd);
+	fd = openat(dfd, name, O_RDWR | O_CLOEXEC);
+	fd2 = fd < 0 ? -1 : openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd2 < 0 || unlinkat(dfd, name, 0) != 0) {
+		not_ok(check, "open again and unlink: %s", strerror(errno));
+		goto out;
+	}
+	if (unlinked_ops(check, fd) == 0 && unlinked_ops(check, fd2) == 0) {
+		ok(check);
+	}
+out:
+	if (fd2 >= 0) {
+		close(fd2);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	unlinkat(dfd, name, 0);
+}
+
+/* --- times of a symlink ------------------------------------------------------------------ */
+
+static int mtime_of(const char *name, int flags, time_t want, const char *what, const char *check)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, flags) != 0) {
+		return not_ok(check, "%s: stat: %s", what, strerror(errno));
+	}
+	if (st.st_mtim.tv_sec != want) {
+		return not_ok(check, "%s: mtime %lld, want %lld", what,
+		              (long long)st.st_mtim.tv_sec, (long long)want);
+	}
+	return 0;
+}
+
+static void check_symlink_times(void)
+{
+	const char *check =
+	    "utimensat: AT_SYMLINK_NOFOLLOW sets the link's times, without it the target's";
+	struct timespec t1[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+	struct timespec t2[2] = {{.tv_sec = 1200000000}, {.tv_sec = 1200000000}};
+	struct timespec t3[2] = {{.tv_sec = 1300000000}, {.tv_sec = 1300000000}};
+	char target[64];
+	char link[64];
+	int fd;
+
+	tname(target, sizeof(target), "lt-target");
+	tname(link, sizeof(link), "lt-link");
+	fd = create_file(target, "t", 1, 0644);
+	if (fd < 0) {
+		not_ok(check, "create: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	if (symlinkat(target, dfd, link) != 0 || utimensat(dfd, target, t1, 0) != 0) {
+		not_ok(check, "set up: %s", strerror(errno));
+		goto out;
+	}
+	if (utimensat(dfd, link, t2, AT_SYMLINK_NOFOLLOW) != 0) {
+		not_ok(check, "utimensat(link, AT_SYMLINK_NOFOLLOW): %s", strerror(errno));
+		goto out;
+	}
+	if (mtime_of(link, AT_SYMLINK_NOFOLLOW, t2[1].tv_sec, "the link after NOFOLLOW", check) ||
+	    mtime_of(target, 0, t1[1].tv_sec, "the target after NOFOLLOW", check)) {
+		goto out;
+	}
+	if (utimensat(dfd, link, t3, 0) != 0) {
+		not_ok(check, "utimensat(link, 0): %s", strerror(errno));
+		goto out;
+	}
+	if (mtime_of(link, AT_SYMLINK_NOFOLLOW, t2[1].tv_sec, "the link after following", check) ||
+	    mtime_of(target, 0, t3[1].tv_sec, "the target after following", check)) {
+		goto out;
+	}
+	ok(check);
+out:
+	unlinkat(dfd, link, 0);
+	unlinkat(dfd, target, 0);
+}
+
 int main(int argc, char **argv)
 {
+	char *end = NULL;
+
+	cur_umask = 022;
+	if (argc == 4 && !strcmp(argv[1], "-u")) {
+		cur_umask = (mode_t)strtoul(argv[2], &end, 8);
+		argv += 2;
+		argc -= 2;
+		if (*end || cur_umask > 0777) {
+			argc = 0;
+		}
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: posix_checks DIR\n");
+		fprintf(stderr, "usage: posix_checks [-u UMASK] DIR\n");
 		return 2;
 	}
 	dpath = argv[1];
@@ -820,7 +1157,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "posix_checks: %s: %s\n", dpath, strerror(errno));
 		return 2;
 	}
-	umask(022);
+	umask(cur_umask);
 	check_name_max();
 	check_deep_path();
 	check_links();
@@ -828,7 +1165,11 @@ int main(int argc, char **argv)
 	check_fallocate();
 	check_truncate();
 	check_setid_cleared();
+	check_setid_write_fstat();
 	check_chgrp_supplementary();
+	check_create_modes();
+	check_unlinked_open();
+	check_symlink_times();
 	close(dfd);
 	if (failures) {
 		printf("posix_checks: %d check(s) failed\n", failures);
