@@ -284,7 +284,7 @@ void ops_remove_install(struct fuse_lowlevel_ops *ops);
 void ops_file_install(struct fuse_lowlevel_ops *ops);
 int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                     int *dirfd);
-int ops_own(fuse_req_t req, int dirfd, const char *name);
+int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode);
 /* ops_reply_err -- fuse_reply_err, counting the errors that are not routine. */
 void ops_reply_err(fuse_req_t req, int err);
 

@@ -376,27 +376,49 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
 	return rc < 0 ? rc : copyup_dirs(v, v->primary_root, rel, dirfd);
 }
 
-/* Give a new entry to the caller, as a local filesystem would. */
-int ops_own(fuse_req_t req, int dirfd, const char *name)
+/* Give the new entry NAME in DIRFD to the caller, as a local filesystem would:
+ * its owner, then exactly MODE less the caller's umask (the daemon's own umask
+ * took bits away at the create, and the ownership change clears set-user-ID).
+ * A folder keeps the set-group-ID bit it inherited. MODE is ignored for a
+ * symlink. */
+int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct stat dir;
+	struct stat st;
 	gid_t gid = ctx->gid;
+	mode_t want = mode & ~ctx->umask & 07777;
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : 0;
 
-	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) {
+	if (fstat(dirfd, &st) == 0 && (st.st_mode & S_ISGID)) {
 		gid = (gid_t)-1; /* inherits the folder's group, as the kernel did */
 	}
-	return fchownat(dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+	if (rc == 0 && fchownat(fd, "", ctx->uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
+	}
+	rc = rc < 0 ? rc : fstat(fd, &st) == 0 ? 0 : -errno;
+	if (rc == 0 && S_ISDIR(st.st_mode)) {
+		want |= st.st_mode & S_ISGID;
+	}
+	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		rc = chmod(proc, want) == 0 ? 0 : -errno;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
 }
 
 /* Reply with the entry just created as NAME in DIRFD. */
 static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const char *name,
-                      int dirfd, int rc)
+                      int dirfd, mode_t mode, int rc)
 {
 	struct node *n = NULL;
 	struct stat st;
 
-	rc = rc < 0 ? rc : ops_own(req, dirfd, name);
+	rc = rc < 0 ? rc : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	rc = rc < 0 ? rc : node_get(fs, parent, name, &n);
 	if (rc < 0) {
@@ -441,7 +463,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	rc = rc < 0 ? rc : mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, rc);
+	reply_new(req, fs, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -457,7 +479,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int rc = ops_prep_create(fs, p, name, v, &dirfd);
 
 	rc = rc < 0 ? rc : mknodat(dirfd, name, mode, rdev) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, rc);
+	reply_new(req, fs, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -473,7 +495,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	int rc = ops_prep_create(fs, p, name, v, &dirfd);
 
 	rc = rc < 0 ? rc : symlinkat(link, dirfd, name) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, rc);
+	reply_new(req, fs, p, name, dirfd, 0777, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}

@@ -114,7 +114,7 @@ static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mo
 	}
 	fd = openat(dirfd, name, open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	            mode);
-	rc = fd < 0 ? -errno : ops_own(req, dirfd, name);
+	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
 	close(dirfd);
 	if (rc < 0) {
