@@ -246,7 +246,9 @@ static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct
 	return rc;
 }
 
-static int set_times(int fd, const struct stat *attr, int to_set)
+/* Set the times of the object behind the O_PATH fd FD: a symlink's own times
+ * (touch -h; the kernel already followed the link when the caller did). */
+static int set_times(int fd, mode_t type, const struct stat *attr, int to_set)
 {
 	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
 	char proc[64];
@@ -262,6 +264,9 @@ static int set_times(int fd, const struct stat *attr, int to_set)
 	}
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
 		ts[1].tv_nsec = UTIME_NOW;
+	}
+	if (S_ISLNK(type)) {
+		return utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	return utimensat(AT_FDCWD, proc, ts, 0) == 0 ? 0 : -errno;
@@ -296,10 +301,9 @@ static int apply_setattr(int fd, mode_t type, const struct stat *attr, int to_se
 			return rc;
 		}
 	}
-	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-	               FUSE_SET_ATTR_MTIME_NOW)) &&
-	    !S_ISLNK(type)) {
-		rc = set_times(fd, attr, to_set);
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+	              FUSE_SET_ATTR_MTIME_NOW)) {
+		rc = set_times(fd, type, attr, to_set);
 	}
 	return rc;
 }
