@@ -234,8 +234,9 @@ void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const ch
  * and so must its attributes (fstat of an open file sends no handle). */
 void node_opened(struct fs *fs, struct node *n, int fd, bool read_only);
 void node_closed(struct fs *fs, struct node *n);
-/* node_pinned -- for a detached node, a dup of an open handle's fd (caller
- * closes) and whether it is read-only; else -1. */
+/* node_pinned -- for an open node that is detached or has no name left (unlinked
+ * while open), a dup of an open handle's fd (caller closes) and whether it is
+ * read-only; else -1. */
 int node_pinned(struct fs *fs, struct node *n, bool *read_only);
 /* node_detach -- N's name gets a new node at the next lookup; N goes on for its
  * open handles. Returns a copy of the name it had (and its parent's id) for the

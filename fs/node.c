@@ -502,7 +502,7 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only)
 	int fd = -1;
 
 	pthread_mutex_lock(&fs->lock);
-	if (n->detached && n->pin_fd >= 0) {
+	if ((n->detached || !n->hashed) && n->nopen > 0 && n->pin_fd >= 0) {
 		fd = fcntl(n->pin_fd, F_DUPFD_CLOEXEC, 0);
 		*read_only = n->pin_ro;
 	}

@@ -308,6 +308,40 @@ static int apply_setattr(int fd, mode_t type, const struct stat *attr, int to_se
 	return rc;
 }
 
+/* The object behind the open file FD (an O_PATH fd of it and its stat into L). */
+static int loc_of_fd(int fd, struct loc *l)
+{
+	int rc = fstat(fd, &l->st) == 0 ? 0 : -errno;
+
+	l->fd = rc == 0 ? walk_reopen(fd, O_PATH) : -1;
+	return rc < 0 ? rc : l->fd < 0 ? l->fd : 0;
+}
+
+/* Where a setattr goes: the handle's file (ftruncate, a write's SUID kill), an
+ * open file that has no name any more (fchmod of an unlinked file), else the
+ * node's writable copy. */
+static int setattr_loc(struct fs *fs, struct node *n, struct fsview *v, struct fuse_file_info *fi,
+                       struct loc *l)
+{
+	struct fh *fh = fi && fi->fh ? (struct fh *)(uintptr_t)fi->fh : NULL;
+	bool ro = false;
+	int pin = fh ? -1 : node_pinned(fs, n, &ro);
+	int rc = 0;
+
+	if (fh && !fh->read_only) {
+		return loc_of_fd(fh->fd, l);
+	}
+	if (pin >= 0 && !ro) {
+		rc = loc_of_fd(pin, l);
+		close(pin);
+		return rc;
+	}
+	if (pin >= 0) {
+		close(pin);
+	}
+	return node_writable(fs, n, v, l);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
@@ -316,17 +350,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct fsview *v = fsview_get(fs);
 	struct stat st;
 	struct loc l = {.fd = -1};
-	int rc = 0;
+	int rc = setattr_loc(fs, n, v, fi, &l);
 
-	if (fi && fi->fh && !((struct fh *)(uintptr_t)fi->fh)->read_only) {
-		int fd = ((struct fh *)(uintptr_t)fi->fh)->fd;
-		rc = fstat(fd, &st) == 0 ? 0 : -errno;
-		l.fd = rc == 0 ? walk_reopen(fd, O_PATH) : -1;
-		rc = rc < 0 ? rc : l.fd < 0 ? l.fd : 0;
-		l.st = st;
-	} else {
-		rc = node_writable(fs, n, v, &l);
-	}
 	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
 	loc_close(&l);
