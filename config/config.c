@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CFG_MAX_FILE_SIZE  ((size_t)1024 * 1024)
@@ -301,7 +302,7 @@ static void cfg_add_param(struct cfg_parser *p, char *key, const char *value)
 		cfg_err(p, "missing smb.conf parameter name after 'samba:'");
 		goto out;
 	}
-	if (cfg_param_seen(p, key)) {
+	if (cfg_param_seen(p, key) || cfg_check_param(p, key, value) < 0) {
 		goto out;
 	}
 	params = realloc(sh->params, (sh->n_params + 1) * sizeof(*params));
@@ -324,6 +325,30 @@ out:
 	free(v);
 }
 
+/* cfg_drive_unique -- the path (IDX 0) or uuid (IDX 1) just set names no earlier drive. */
+static void cfg_drive_unique(struct cfg_parser *p, int idx)
+{
+	const struct cfg_drive *d = cfg_cur_drive(p);
+	const struct cfg_drive *o = NULL;
+	const char *mine = idx == 0 ? d->path : d->uuid;
+	const char *theirs = NULL;
+	char show[CFG_SHOW_MAX];
+
+	for (size_t i = 0; mine != NULL && i + 1 < p->cfg->n_drives; i++) {
+		o = &p->cfg->drives[i];
+		theirs = idx == 0 ? o->path : o->uuid;
+		if (theirs != NULL &&
+		    (idx == 0 ? strcmp(mine, theirs) : strcasecmp(mine, theirs)) == 0) {
+			cfg_err(p,
+			        "drive %s has the same %s '%s' as drive %s (line %d): one "
+			        "drive would be served twice; remove one of the two sections",
+			        d->name, idx == 0 ? "path" : "uuid", cfg_show(mine, show, sizeof(show)),
+			        o->name, o->line);
+			return;
+		}
+	}
+}
+
 static void cfg_set_key(struct cfg_parser *p, int idx, const char *value)
 {
 	const struct cfg_key *k = &cfg_sections[p->sec].keys[idx];
@@ -340,7 +365,9 @@ static void cfg_set_key(struct cfg_parser *p, int idx, const char *value)
 		return;
 	}
 	base = p->sec == CFG_SEC_DRIVE ? (char *)cfg_cur_drive(p) : (char *)p->cfg;
-	(void)k->set(p, k, base + k->off, value);
+	if (k->set(p, k, base + k->off, value) == 0 && p->sec == CFG_SEC_DRIVE && idx <= 1) {
+		cfg_drive_unique(p, idx);
+	}
 }
 
 static void cfg_parse_pair(struct cfg_parser *p, char *key, const char *value)
@@ -413,6 +440,100 @@ static void cfg_parse_text(struct cfg_parser *p, char *text)
 	cfg_end_section(p);
 }
 
+/* ---- the configuration as a whole ------------------------------------- */
+
+/* cfg_key_line -- the line where key NAME of [global] was set, 0 when not set. */
+static int cfg_key_line(const struct cfg_parser *p, const char *name)
+{
+	int idx = cfg_find_key(CFG_SEC_GLOBAL, name);
+
+	return idx < 0 ? 0 : p->seen[CFG_SEC_GLOBAL][idx];
+}
+
+/* cfg_inside -- A is B or a folder below B (both absolute, no trailing '/'). */
+static bool cfg_inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (strcmp(b, "/") == 0) {
+		return true;
+	}
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* cfg_err_at -- cfg_err at LINE (the line of the key the message is about). */
+#define cfg_err_at(p, at, ...)                                                                     \
+	do {                                                                                       \
+		int cfg_saved_line_ = (p)->line;                                                   \
+		(p)->line = (at);                                                                  \
+		cfg_err((p), __VA_ARGS__);                                                         \
+		(p)->line = cfg_saved_line_;                                                       \
+	} while (0)
+
+/* cfg_check_folder -- the folder of key NAME cannot be / or inside a kernel filesystem. */
+static bool cfg_check_folder(struct cfg_parser *p, const char *name, const char *dir,
+                             const char *example)
+{
+	static const char *const kernel[] = {"/proc", "/sys", "/dev"};
+	int line = cfg_key_line(p, name);
+
+	if (strcmp(dir, "/") == 0) {
+		cfg_err_at(p, line, "'%s' cannot be /: use a folder of its own, such as %s", name,
+		           example);
+		return false;
+	}
+	for (size_t i = 0; i < CFG_N(kernel); i++) {
+		if (cfg_inside(dir, kernel[i])) {
+			cfg_err_at(p, line,
+			           "'%s' %s is inside %s, a kernel filesystem: use a folder such as %s",
+			           name, dir, kernel[i], example);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* cfg_check_apart -- folders A (key NA) and B (key NB) may not be one inside the other. */
+static void cfg_check_apart(struct cfg_parser *p, const char *na, const char *a, const char *nb,
+                            const char *b)
+{
+	int la = cfg_key_line(p, na);
+	int lb = cfg_key_line(p, nb);
+	int line = la > lb ? la : lb;
+
+	if (strcmp(a, b) == 0) {
+		cfg_err_at(p, line,
+		           "'%s' and '%s' are the same folder %s: the view mounted there would hide "
+		           "the other; give each a folder of its own",
+		           na, nb, a);
+	} else if (cfg_inside(a, b) || cfg_inside(b, a)) {
+		cfg_err_at(p, line,
+		           "'%s' %s is inside '%s' %s: the view mounted there would hide it, or "
+		           "show it; give each a folder of its own, side by side",
+		           cfg_inside(a, b) ? na : nb, cfg_inside(a, b) ? a : b,
+		           cfg_inside(a, b) ? nb : na, cfg_inside(a, b) ? b : a);
+	}
+}
+
+/* cfg_check_config -- what no key alone can see; the defaults are filled in. */
+static void cfg_check_config(struct cfg_parser *p)
+{
+	const struct pxe_config *c = p->cfg;
+
+	if (c->mountpoint == NULL || c->state_dir == NULL || c->run_dir == NULL) {
+		return; /* out of memory, already reported */
+	}
+	bool mp = cfg_check_folder(p, "mountpoint", c->mountpoint, "/srv/pxeimages");
+	bool st = cfg_check_folder(p, "state directory", c->state_dir, "/var/lib/pxeimagesfs");
+	bool run = cfg_check_folder(p, "run directory", c->run_dir, "/run/pxeimagesfs");
+
+	if (!mp || !st || !run) {
+		return;
+	}
+	cfg_check_apart(p, "mountpoint", c->mountpoint, "state directory", c->state_dir);
+	cfg_check_apart(p, "mountpoint", c->mountpoint, "run directory", c->run_dir);
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4))) static void cfg_msg(char *errbuf, size_t errlen,
@@ -469,9 +590,40 @@ static void cfg_fill_defaults(struct cfg_parser *p)
 	}
 }
 
-/* cfg_load_buffer -- parse TEXT in place (it is modified). */
-static int cfg_load_buffer(char *text, const char *name, struct pxe_config **out, char *errbuf,
-                           size_t errlen)
+/* cfg_check_run_dir -- nobody but root (or us) may plant a file in the run directory:
+ * the status file is written there. When it does not exist yet, its nearest existing
+ * parent is checked (another user could create it first). */
+static void cfg_check_run_dir(struct cfg_parser *p)
+{
+	char dir[4096];
+	struct stat st;
+	char *slash = NULL;
+	int line = cfg_key_line(p, "run directory");
+
+	snprintf(dir, sizeof(dir), "%s", p->cfg->run_dir);
+	while (stat(dir, &st) < 0 && (slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+	}
+	if (slash == dir && stat(dir, &st) < 0) {
+		snprintf(dir, sizeof(dir), "/");
+		if (stat(dir, &st) < 0) {
+			return;
+		}
+	}
+	if ((st.st_mode & S_IWOTH) != 0 || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		cfg_err_at(p, line,
+		           "'run directory' %s%s%s is %s: another user could put a symlink "
+		           "where the status file is written; use a folder only root can write, "
+		           "such as /run/pxeimagesfs",
+		           p->cfg->run_dir, strcmp(dir, p->cfg->run_dir) ? " does not exist and " : "",
+		           strcmp(dir, p->cfg->run_dir) ? dir : "",
+		           (st.st_mode & S_IWOTH) ? "writable by everyone" : "owned by another user");
+	}
+}
+
+/* cfg_load_buffer -- parse TEXT in place (it is modified); FILES: check the filesystem too. */
+static int cfg_load_buffer(char *text, const char *name, bool files, struct pxe_config **out,
+                           char *errbuf, size_t errlen)
 {
 	struct cfg_parser p;
 	int rc = -1;
@@ -486,6 +638,12 @@ static int cfg_load_buffer(char *text, const char *name, struct pxe_config **out
 	cfg_parse_text(&p, text);
 	if (p.errs.n_total == 0) {
 		cfg_fill_defaults(&p);
+	}
+	if (p.errs.n_total == 0) {
+		cfg_check_config(&p);
+	}
+	if (p.errs.n_total == 0 && files) {
+		cfg_check_run_dir(&p);
 	}
 	if (p.errs.n_total > 0) {
 		if (errbuf != NULL && errlen > 0) {
@@ -524,7 +682,7 @@ int cfg_load_string(const char *text, const char *name, struct pxe_config **out,
 		cfg_msg(errbuf, errlen, "%s: out of memory", name);
 		goto out;
 	}
-	rc = cfg_load_buffer(copy, name, out, errbuf, errlen);
+	rc = cfg_load_buffer(copy, name, false, out, errbuf, errlen);
 out:
 	free(copy);
 	return rc;
@@ -533,15 +691,27 @@ out:
 /* cfg_read_file -- the whole of FILE, NUL-terminated, at most 1 MiB. */
 static int cfg_read_file(const char *file, char **text, size_t *len, char *errbuf, size_t errlen)
 {
+	struct stat st;
 	char *buf = NULL;
 	size_t used = 0;
 	ssize_t n = 0;
 	int fd = -1;
 	int rc = -1;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		cfg_msg(errbuf, errlen, "%s: cannot read: %s", file, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cfg_msg(errbuf, errlen, "%s: cannot read: %s", file, strerror(EISDIR));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cfg_msg(errbuf, errlen,
+		        "%s: not a regular file (a FIFO, device or folder): give the path of a "
+		        "configuration file",
+		        file);
 		goto out;
 	}
 	buf = malloc(CFG_MAX_FILE_SIZE + 2);
@@ -610,7 +780,7 @@ int cfg_load_file(const char *file, struct pxe_config **out, char *errbuf, size_
 		        file, line);
 		goto out;
 	}
-	rc = cfg_load_buffer(text, file, out, errbuf, errlen);
+	rc = cfg_load_buffer(text, file, true, out, errbuf, errlen);
 out:
 	free(text);
 	return rc;

@@ -56,6 +56,7 @@ struct cfg_key {
 	long long max;
 	bool zero_ok;    /* durations: 0 is allowed besides min..max */
 	bool empty_ok;   /* an empty value leaves the field unset */
+	bool smb;        /* written into smb.conf: no '%' macros, see cfg_smb_text_bad */
 	const char *def; /* string default, filled in after parsing */
 };
 
@@ -71,6 +72,14 @@ struct cfg_section_def {
  * enum cfg_section (CFG_SEC_NONE is an empty entry). In the drive table path,
  * uuid and label stay first: cfg_end_section checks them by index. */
 extern const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1];
+
+/* cfg_smb_text_bad -- why V cannot be written into an smb.conf line as it is (a control
+ * character, or a trailing '\\' that joins the next line to it), or NULL when it can. */
+const char *cfg_smb_text_bad(const char *v);
+
+/* cfg_check_param -- a samba:KEY = VALUE line of [share] (KEY without "samba:"): its
+ * errors are reported; returns 0 when it may be passed through, else -1. */
+int cfg_check_param(struct cfg_parser *p, const char *key, const char *value);
 
 /* ---- config_errors.c --------------------------------------------------- */
 

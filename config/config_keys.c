@@ -49,13 +49,13 @@ static const char CFG_EXPECT_ABS_PATH[] = "an absolute path (starting with /)";
 // clang-format off
 static const struct cfg_key cfg_global_keys[] = {
 	{.name = "mountpoint", .set = cfg_set_abs_path, .off = CFG_G(mountpoint),
-	 .expect = CFG_EXPECT_ABS_PATH, .def = "/srv/pxeimages"},
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/srv/pxeimages", .smb = true},
 	{.name = "images path", .set = cfg_set_images_path, .off = CFG_G(images_path),
 	 .expect = "a folder relative to each drive's root, such as RemoteInstall\\SMSImages\\SMSPKG",
 	 .def = "RemoteInstall/SMSImages/SMSPKG"},
 	{.name = "mode", .set = cfg_set_mode, .off = CFG_G(mode), .expect = "union or single"},
 	{.name = "state directory", .set = cfg_set_abs_path, .off = CFG_G(state_dir),
-	 .expect = CFG_EXPECT_ABS_PATH, .def = "/var/lib/pxeimagesfs"},
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/var/lib/pxeimagesfs", .smb = true},
 	{.name = "run directory", .set = cfg_set_abs_path, .off = CFG_G(run_dir),
 	 .expect = CFG_EXPECT_ABS_PATH, .def = "/run/pxeimagesfs"},
 	{.name = "mount timeout", .set = cfg_set_duration, .off = CFG_G(mount_timeout_ms),
@@ -78,7 +78,8 @@ static const struct cfg_key cfg_drive_keys[] = {
 	{.name = "path", .set = cfg_set_abs_path, .off = CFG_D(path),
 	 .expect = CFG_EXPECT_ABS_PATH},
 	{.name = "uuid", .set = cfg_set_uuid, .off = CFG_D(uuid),
-	 .expect = "a filesystem UUID: hex digits and '-', at most 64 characters"},
+	 .expect = "a filesystem UUID: hex digits, single '-' between them, at most 64 "
+	           "characters"},
 	{.name = "label", .set = cfg_set_label, .off = CFG_D(label),
 	 .expect = "a filesystem label of at most 255 characters"},
 	{.name = "priority", .set = cfg_set_int, .off = CFG_D(priority),
@@ -98,17 +99,17 @@ static const struct cfg_key cfg_share_keys[] = {
 	 .expect = "an integer between 1 and 65535", .range = "between 1 and 65535", .min = 1,
 	 .max = 65535},
 	{.name = "interfaces", .set = cfg_set_string, .off = CFG_G(share.interfaces),
-	 .expect = "a list of interfaces", .empty_ok = true},
+	 .expect = "a list of interfaces", .empty_ok = true, .smb = true},
 	{.name = "valid users", .set = cfg_set_string, .off = CFG_G(share.valid_users),
-	 .expect = "a list of users", .empty_ok = true},
+	 .expect = "a list of users", .empty_ok = true, .smb = true},
 	{.name = "write list", .set = cfg_set_string, .off = CFG_G(share.write_list),
-	 .expect = "a list of users", .empty_ok = true},
+	 .expect = "a list of users", .empty_ok = true, .smb = true},
 	{.name = "read only", .set = cfg_set_bool, .off = CFG_G(share.read_only),
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "guest ok", .set = cfg_set_bool, .off = CFG_G(share.guest_ok),
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "include file", .set = cfg_set_abs_path, .off = CFG_G(share.include_file),
-	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/pxeimagesfs.conf"},
+	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/pxeimagesfs.conf", .smb = true},
 	{.name = "smb.conf", .set = cfg_set_abs_path, .off = CFG_G(share.smb_conf),
 	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/smb.conf"},
 };
@@ -245,21 +246,172 @@ static int cfg_integer(const char *s, long long *out)
 	return 0;
 }
 
+/* ---- what smb.conf would make of a value -------------------------------- */
+
+const char *cfg_smb_text_bad(const char *v)
+{
+	size_t len = strlen(v);
+
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] != '\t' && iscntrl((unsigned char)v[i])) {
+			return "it contains a control character";
+		}
+	}
+	if (len > 0 && v[len - 1] == '\\') {
+		return "a '\\' at the end joins the next line of smb.conf to this one (line "
+		       "continuation), so the generated lines after it would be lost: remove it";
+	}
+	return NULL;
+}
+
+/* cfg_smb_value_ok -- V of key K may be written into smb.conf (K->smb keys only). */
+static int cfg_smb_value_ok(struct cfg_parser *p, const struct cfg_key *k, const char *v)
+{
+	char show[CFG_SHOW_MAX];
+	const char *why = k->smb ? cfg_smb_text_bad(v) : NULL;
+
+	if (why != NULL) {
+		cfg_err(p, "bad value '%s' for '%s': %s", cfg_show(v, show, sizeof(show)), k->name,
+		        why);
+		return -1;
+	}
+	return 0;
+}
+
+/* A samba:KEY the generated share block must keep to itself, and why. */
+struct cfg_owned_param {
+	const char *key; /* lower case, no spaces */
+	const char *why;
+};
+
+static const struct cfg_owned_param cfg_owned_params[] = {
+    {"path", "it replaces the share path, which is always the images folder inside the view: "
+             "remove it (set 'mountpoint' or 'images path' in [global] instead)"},
+    {"directory", "it replaces the share path, which is always the images folder inside the "
+                  "view: remove it (set 'mountpoint' or 'images path' in [global] instead)"},
+    {"include", "it reads another file into the share, whose lines could replace the path or "
+                "open the share: remove it and give each parameter as a samba:KEY line"},
+    {"copy", "it copies another share's settings, path included: remove it and give each "
+             "parameter as a samba:KEY line"},
+    {"guestok", "it contradicts 'guest ok' of [share]: remove it and set 'guest ok' instead"},
+    {"public", "it is 'guest ok' and contradicts 'guest ok' of [share]: remove it and set "
+               "'guest ok' instead"},
+    {"readonly", "it contradicts 'read only' of [share]: remove it and set 'read only' "
+                 "instead"},
+    {"writeable", "it is the opposite of 'read only' of [share]: remove it and set 'read "
+                  "only' instead"},
+    {"writable", "it is the opposite of 'read only' of [share]: remove it and set 'read only' "
+                 "instead"},
+    {"writeok", "it is the opposite of 'read only' of [share]: remove it and set 'read only' "
+                "instead"},
+    {"validusers", "it contradicts 'valid users' of [share]: remove it and set 'valid users' "
+                   "instead"},
+    {"writelist", "it contradicts 'write list' of [share]: remove it and set 'write list' "
+                  "instead"},
+};
+
+static void cfg_squeeze_key(const char *key, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *key != '\0' && n + 1 < size; key++) {
+		if (!isspace((unsigned char)*key)) {
+			out[n++] = (char)tolower((unsigned char)*key);
+		}
+	}
+	out[n] = '\0';
+}
+
+int cfg_check_param(struct cfg_parser *p, const char *key, const char *value)
+{
+	char show[CFG_SHOW_MAX];
+	char name[CFG_KEY_MAX];
+	const char *why = NULL;
+	size_t len = strlen(key);
+
+	cfg_show(key, show, sizeof(show));
+	if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t_:.-") !=
+	    len) {
+		cfg_err(p,
+		        "bad smb.conf parameter name 'samba:%s': only letters, digits, spaces and "
+		        "_ : . - are allowed (a '[' would start a section of smb.conf)",
+		        show);
+		return -1;
+	}
+	cfg_squeeze_key(key, name, sizeof(name));
+	for (size_t i = 0; i < CFG_N(cfg_owned_params); i++) {
+		if (strcmp(name, cfg_owned_params[i].key) == 0) {
+			cfg_err(p, "'samba:%s' is not allowed: %s", show, cfg_owned_params[i].why);
+			return -1;
+		}
+	}
+	why = cfg_smb_text_bad(value);
+	if (why != NULL) {
+		char vshow[CFG_SHOW_MAX];
+		cfg_err(p, "bad value '%s' for 'samba:%s': %s", cfg_show(value, vshow, sizeof(vshow)),
+		        show, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- setters: one per kind of value ------------------------------------ */
+
+/* cfg_abs_path_bad -- why the absolute path V is refused, or NULL. */
+static const char *cfg_abs_path_bad(const struct cfg_key *k, const char *v)
+{
+	const char *s = v;
+	size_t len = 0;
+
+	for (;;) {
+		s += strspn(s, "/");
+		len = strcspn(s, "/");
+		if (len == 0) {
+			break;
+		}
+		if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+			return "'.' and '..' components are not allowed: write the path without them";
+		}
+		s += len;
+	}
+	if (k->smb && strchr(v, '%') != NULL) {
+		return "smb.conf reads '%' as a macro (%U, %m, ...), so Samba would use another "
+		       "path: choose one without '%'";
+	}
+	return NULL;
+}
 
 static int cfg_set_abs_path(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
 {
+	char show[CFG_SHOW_MAX];
+	const char *why = NULL;
 	char *copy = NULL;
 	size_t len = 0;
+	size_t n = 0;
 
 	if (v[0] != '/') {
 		return cfg_bad_value(p, k, v);
+	}
+	why = cfg_abs_path_bad(k, v);
+	if (why != NULL) {
+		cfg_err(p, "bad value '%s' for '%s': %s", cfg_show(v, show, sizeof(show)), k->name,
+		        why);
+		return -1;
+	}
+	if (cfg_smb_value_ok(p, k, v) < 0) {
+		return -1;
 	}
 	copy = cfg_strdup(p, v);
 	if (copy == NULL) {
 		return -1;
 	}
-	len = strlen(copy);
+	for (size_t i = 0; copy[i] != '\0'; i++) { /* "//" -> "/" */
+		if (!(copy[i] == '/' && n > 0 && copy[n - 1] == '/')) {
+			copy[n++] = copy[i];
+		}
+	}
+	copy[n] = '\0';
+	len = n;
 	while (len > 1 && copy[len - 1] == '/') {
 		copy[--len] = '\0';
 	}
@@ -294,6 +446,10 @@ static const char *cfg_norm_windows_path(const char *v, char *out)
 		}
 		if (strncmp(v, ".", len) == 0 || strncmp(v, "..", len) == 0) {
 			return "'.' and '..' components are not allowed";
+		}
+		if (memchr(v, '%', len) != NULL) {
+			return "smb.conf reads '%' as a macro (%U, %m, ...), so Samba would use "
+			       "another path: choose a folder without '%'";
 		}
 		if (cfg_bad_win_chars(v, len)) {
 			return "it contains a character not allowed in Windows names "
@@ -431,7 +587,8 @@ static int cfg_set_uuid(struct cfg_parser *p, const struct cfg_key *k, void *dst
 {
 	size_t len = strlen(v);
 
-	if (len > CFG_UUID_MAX || strspn(v, "0123456789abcdefABCDEF-") != len) {
+	if (len > CFG_UUID_MAX || strspn(v, "0123456789abcdefABCDEF-") != len || v[0] == '-' ||
+	    v[len - 1] == '-' || strstr(v, "--") != NULL) {
 		return cfg_bad_value(p, k, v);
 	}
 	*(char **)dst = cfg_strdup(p, v);
@@ -491,9 +648,11 @@ static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, voi
 
 static int cfg_set_string(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
 {
-	(void)k;
 	if (*v == '\0') {
 		return 0; /* empty = unset */
+	}
+	if (cfg_smb_value_ok(p, k, v) < 0) {
+		return -1;
 	}
 	*(char **)dst = cfg_strdup(p, v);
 	return *(char **)dst != NULL ? 0 : -1;

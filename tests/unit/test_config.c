@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -47,6 +48,9 @@ static void load_fails(const char *text)
 	struct pxe_config *cfg = NULL;
 	int rc = cfg_load_string(text, T_NAME, &cfg, errbuf, sizeof(errbuf));
 
+	if (rc != -1) {
+		print_message("unexpectedly accepted:\n%s\n", text);
+	}
 	assert_int_equal(rc, -1);
 	assert_null(cfg);
 	assert_true(errbuf[0] != '\0');
@@ -362,10 +366,10 @@ static void test_cfg_accepts_every_enum_word_in_any_case(void **state)
 
 static void test_cfg_keeps_slash_root_path(void **state)
 {
-	struct pxe_config *cfg = load_ok("[global]\nmountpoint = ///\n[drive:R]\npath = /\n");
+	struct pxe_config *cfg = load_ok("[global]\nmountpoint = //srv///x//\n[drive:R]\npath = ///\n");
 
 	(void)state;
-	assert_string_equal(cfg->mountpoint, "/");
+	assert_string_equal(cfg->mountpoint, "/srv/x");
 	assert_string_equal(cfg->drives[0].path, "/");
 	cfg_free(cfg);
 }
@@ -840,15 +844,15 @@ static void test_cfg_uuid_is_hex_and_dashes_up_to_64(void **state)
 	cfg_free(cfg);
 	expect_error(drive_text("uuid", "not-a-uuid"),
 	             "t.conf:2: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex "
-	             "digits and '-', at most 64 characters");
+	             "digits, single '-' between them, at most 64 characters");
 	expect_error(drive_text("uuid", "0123 4567"),
 	             "t.conf:2: bad value '0123 4567' for 'uuid': expected a filesystem UUID: hex "
-	             "digits and '-', at most 64 characters");
+	             "digits, single '-' between them, at most 64 characters");
 	strcat(uuid, "b");
 	snprintf(
 	    want, sizeof(want),
-	    "t.conf:2: bad value '%.60s...' for 'uuid': expected a filesystem UUID: hex digits "
-	    "and '-', at most 64 characters",
+	    "t.conf:2: bad value '%.60s...' for 'uuid': expected a filesystem UUID: hex digits, "
+	    "single '-' between them, at most 64 characters",
 	    uuid);
 	expect_error(drive_text("uuid", uuid), want);
 }
@@ -970,6 +974,222 @@ static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
 	}
 	expect_error(section_text("global", "mode", ""),
 	             "t.conf:2: missing value for 'mode': expected union or single");
+}
+
+/* ---- values written into smb.conf (issue 14) ------------------------------ */
+
+/* expect_error_has -- TEXT fails with exactly one error, at LINE, containing WHAT. */
+static void expect_error_has(const char *text, int line, const char *what)
+{
+	char prefix[64];
+
+	load_fails(text);
+	snprintf(prefix, sizeof(prefix), T_NAME ":%d: ", line);
+	if (strncmp(errbuf, prefix, strlen(prefix)) != 0 || strstr(errbuf, what) == NULL ||
+	    strchr(errbuf, '\n') != NULL) {
+		print_message("text:\n%s\nwant one error at line %d with '%s', got:\n%s\n", text,
+		              line, what, errbuf);
+		fail();
+	}
+}
+
+/* Every key whose value is written into an smb.conf, with a good value. */
+static const char *const smb_keys[][3] = {
+    {"global", "mountpoint", "/srv/pxe"},
+    {"global", "state directory", "/var/lib/pxe"},
+    {"share", "interfaces", "127.0.0.1"},
+    {"share", "valid users", "alice @pxe"},
+    {"share", "write list", "@pxe-writers"},
+    {"share", "include file", "/etc/samba/pxe.conf"},
+    {"share", "samba:comment", "images"},
+    {"share", "samba:hide dot files", "true"},
+};
+
+static void test_cfg_rejects_smb_line_continuation_in_every_key(void **state)
+{
+	char value[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(smb_keys) / sizeof(smb_keys[0]); i++) {
+		struct pxe_config *cfg =
+		    load_ok(section_text(smb_keys[i][0], smb_keys[i][1], smb_keys[i][2]));
+		cfg_free(cfg);
+		snprintf(value, sizeof(value), "%s \\", smb_keys[i][2]);
+		expect_error_has(section_text(smb_keys[i][0], smb_keys[i][1], value), 2,
+		                 "joins the next line of smb.conf");
+		snprintf(value, sizeof(value), "%s\\", smb_keys[i][2]);
+		expect_error_has(section_text(smb_keys[i][0], smb_keys[i][1], value), 2,
+		                 "line continuation");
+	}
+	expect_error_has("[share]\nname = PXE\\\n", 2, "'\\' is not allowed in a share name");
+}
+
+static void test_cfg_rejects_control_characters_in_smb_values(void **state)
+{
+	char value[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(smb_keys) / sizeof(smb_keys[0]); i++) {
+		snprintf(value, sizeof(value), "%.3s\r%s", smb_keys[i][2], smb_keys[i][2] + 3);
+		expect_error_has(section_text(smb_keys[i][0], smb_keys[i][1], value), 2,
+		                 "control character");
+		snprintf(value, sizeof(value), "%.3s\x1b%s", smb_keys[i][2], smb_keys[i][2] + 3);
+		expect_error_has(section_text(smb_keys[i][0], smb_keys[i][1], value), 2,
+		                 "control character");
+	}
+	expect_error_has("[share]\nname = PX\x01E\n", 2, "a control character is not allowed");
+}
+
+static void test_cfg_rejects_samba_keys_that_start_a_section(void **state)
+{
+	(void)state;
+	expect_error_has("[share]\nsamba:[evil] = x\n", 2, "'[' would start a section");
+	expect_error_has("[share]\nsamba:evil] path = x\n", 2, "only letters, digits");
+	expect_error_has("[share]\nsamba:#x = y\n", 2, "only letters, digits");
+	expect_error_has("[share]\nsamba:a\\ = y\n", 2, "only letters, digits");
+	cfg_free(load_ok("[share]\nsamba:fruit:metadata = stream\nsamba:acl_xattr:ignore system "
+	                 "acls = yes\nsamba:vfs objects = catia fruit\n"));
+}
+
+static void test_cfg_rejects_percent_macros_in_smb_paths(void **state)
+{
+	(void)state;
+	expect_error_has("[global]\nmountpoint = /srv/%U\n", 2, "macro");
+	expect_error_has("[global]\nstate directory = /var/lib/%m\n", 2, "macro");
+	expect_error_has("[share]\ninclude file = /etc/samba/%I.conf\n", 2, "macro");
+	expect_error_has("[global]\nimages path = Remote%UInstall\n", 2, "macro");
+	expect_error_has("[global]\nmountpoint = /srv/../\n", 2, "'..' components");
+}
+
+static void test_cfg_rejects_samba_params_the_share_owns(void **state)
+{
+	static const char *const keys[] = {"path",      "Path",     "directory", "include",
+	                                   "copy",      "guest ok", "Guest  OK", "public",
+	                                   "read only", "writeable", "writable", "write ok",
+	                                   "valid users", "write list"};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(text, sizeof(text), "[share]\nguest ok = no\nsamba:%s = yes\n", keys[i]);
+		expect_error_has(text, 3, "is not allowed");
+	}
+	expect_error_has("[share]\nguest ok = no\nsamba:guest ok = yes\n", 3,
+	                 "set 'guest ok' instead");
+	expect_error_has("[share]\nsamba:path = /\n", 2, "replaces the share path");
+}
+
+static void test_cfg_rejects_folders_that_cannot_work(void **state)
+{
+	(void)state;
+	expect_error_has("[global]\nmountpoint = /\n", 2, "'mountpoint' cannot be /");
+	expect_error_has("[global]\nmountpoint = /proc/x\n", 2, "inside /proc, a kernel filesystem");
+	expect_error_has("[global]\nmountpoint = /sys\n", 2, "inside /sys");
+	expect_error_has("[global]\nmountpoint = /dev/pxe\n", 2, "inside /dev");
+	expect_error_has("[global]\nstate directory = /\n", 2, "'state directory' cannot be /");
+	expect_error_has("[global]\nrun directory = /proc/1\n", 2, "'run directory' /proc/1 is");
+	expect_error_has("[global]\nmountpoint = /srv/x\nstate directory = /srv/x/\n", 3,
+	                 "'mountpoint' and 'state directory' are the same folder /srv/x");
+	expect_error_has("[global]\nmountpoint = /var/lib/pxeimagesfs/view\n", 2,
+	                 "'mountpoint' /var/lib/pxeimagesfs/view is inside 'state directory' "
+	                 "/var/lib/pxeimagesfs");
+	expect_error_has("[global]\nstate directory = /srv/pxeimages/state\n", 2,
+	                 "'state directory' /srv/pxeimages/state is inside 'mountpoint' "
+	                 "/srv/pxeimages");
+	expect_error_has("[global]\nmountpoint = /run\n", 2,
+	                 "'run directory' /run/pxeimagesfs is inside 'mountpoint' /run");
+	cfg_free(load_ok("[global]\nmountpoint = /srv/pxe\nstate directory = /srv/pxe-state\n"));
+}
+
+static void test_cfg_rejects_two_drives_with_one_path_or_uuid(void **state)
+{
+	(void)state;
+	expect_error_has("[drive:C]\npath = /mnt/c\n[drive:D]\npath = /mnt/c/\n", 4,
+	                 "drive D has the same path '/mnt/c' as drive C (line 1)");
+	expect_error_has("[drive:C]\nuuid = 1234-ABCD\n[drive:D]\nuuid = 1234-abcd\n", 4,
+	                 "drive D has the same uuid '1234-abcd' as drive C (line 1)");
+	cfg_free(load_ok("[drive:C]\npath = /mnt/c\n[drive:D]\npath = /mnt/c2\n"));
+}
+
+static void test_cfg_rejects_uuid_of_dashes(void **state)
+{
+	static const char *const bad[] = {"-", "--", "-ab", "ab-", "12--34"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		expect_error_has(drive_text("uuid", bad[i]), 2, "for 'uuid'");
+	}
+}
+
+/* write_conf_in -- DIR/pxe.conf with TEXT; returns its path (static). */
+static const char *write_conf_in(const char *dir, const char *text)
+{
+	static char path[512];
+	FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "%s/pxe.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void test_cfg_file_refuses_a_fifo(void **state)
+{
+	char dir[] = "/tmp/pxe-cfg-fifo.XXXXXX";
+	char fifo[600];
+	struct pxe_config *cfg = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a blocking open kills the test instead of hanging it */
+	assert_int_equal(cfg_load_file(fifo, &cfg, errbuf, sizeof(errbuf)), -1);
+	alarm(0);
+	assert_null(cfg);
+	assert_non_null(strstr(errbuf, "not a regular file"));
+	assert_int_equal(cfg_load_file("/dev/zero", &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "/dev/zero: not a regular file"));
+	unlink(fifo);
+	rmdir(dir);
+}
+
+static void test_cfg_file_refuses_a_world_writable_run_directory(void **state)
+{
+	char dir[] = "/tmp/pxe-cfg-run.XXXXXX";
+	char text[1024];
+	char want[1200];
+	char run[600];
+	struct pxe_config *cfg = NULL;
+	const char *conf = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(run, sizeof(run), "%s/run", dir);
+	assert_int_equal(mkdir(run, 0755), 0);
+	snprintf(text, sizeof(text), "[global]\nmountpoint = %s/view\nrun directory = %s\n", dir,
+	         run);
+	conf = write_conf_in(dir, text);
+	assert_int_equal(cfg_load_file(conf, &cfg, errbuf, sizeof(errbuf)), 0);
+	cfg_free(cfg);
+	assert_int_equal(chmod(run, 01777), 0);
+	assert_int_equal(cfg_load_file(conf, &cfg, errbuf, sizeof(errbuf)), -1);
+	snprintf(want, sizeof(want), "%s:3: 'run directory' %s is writable by everyone", conf, run);
+	if (strncmp(errbuf, want, strlen(want)) != 0) {
+		print_message("want '%s...', got:\n%s\n", want, errbuf);
+		fail();
+	}
+	/* not there yet, in a world-writable folder: another user could create it first */
+	snprintf(text, sizeof(text), "[global]\nmountpoint = %s/view\nrun directory = %s/new\n",
+	         dir, run);
+	conf = write_conf_in(dir, text);
+	assert_int_equal(cfg_load_file(conf, &cfg, errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "does not exist and"));
+	rmdir(run);
+	unlink(conf);
+	rmdir(dir);
 }
 
 /* ---- samba: parameters ------------------------------------------------- */
@@ -1423,8 +1643,8 @@ static void test_cfg_file_reports_a_bad_value_for_every_key(void **state)
 	    F ":10: bad value 'perhaps' for 'discover network': expected yes or no",
 	    F ":11: bad value 'verbose' for 'log level': expected error, warning, info or debug",
 	    F ":13: bad value 'mnt/c' for 'path': expected an absolute path (starting with /)",
-	    F ":14: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex digits and "
-	      "'-', at most 64 characters",
+	    F ":14: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex digits, single "
+	      "'-' between them, at most 64 characters",
 	    F ":15: 'priority' must be between -1000 and 1000, got '1001'",
 	    F ":16: bad value 'sometimes' for 'read only': expected yes or no",
 	    F ":19: bad value 'ten' for 'priority': expected an integer between -1000 and 1000",
@@ -1605,6 +1825,16 @@ int main(void)
 	    cmocka_unit_test(test_cfg_file_reports_a_bad_value_for_every_key),
 	    cmocka_unit_test(test_cfg_file_missing_is_one_line),
 	    cmocka_unit_test(test_cfg_file_rejects_nul_byte),
+	    cmocka_unit_test(test_cfg_rejects_smb_line_continuation_in_every_key),
+	    cmocka_unit_test(test_cfg_rejects_control_characters_in_smb_values),
+	    cmocka_unit_test(test_cfg_rejects_samba_keys_that_start_a_section),
+	    cmocka_unit_test(test_cfg_rejects_percent_macros_in_smb_paths),
+	    cmocka_unit_test(test_cfg_rejects_samba_params_the_share_owns),
+	    cmocka_unit_test(test_cfg_rejects_folders_that_cannot_work),
+	    cmocka_unit_test(test_cfg_rejects_two_drives_with_one_path_or_uuid),
+	    cmocka_unit_test(test_cfg_rejects_uuid_of_dashes),
+	    cmocka_unit_test(test_cfg_file_refuses_a_fifo),
+	    cmocka_unit_test(test_cfg_file_refuses_a_world_writable_run_directory),
 	    cmocka_unit_test(test_cfg_file_rejects_more_than_1_mib),
 	    cmocka_unit_test(test_cfg_default_path_honours_environment),
 	    cmocka_unit_test(test_cfg_names_modes_and_samba_kinds),
