@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export.h"
 
 #define ERRBUF_SIZE (64 * 1024)
 
@@ -62,6 +63,31 @@ static void check_usage(FILE *out)
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
+/* config_check_samba -- the same testparm check of the generated [share] block as
+ * `export` makes; frees CFG. Returns the exit status. */
+static int config_check_samba(struct pxe_config *cfg)
+{
+	char *err = calloc(1, ERRBUF_SIZE);
+	int rc = err ? samba_check_config(cfg, NULL, err, ERRBUF_SIZE)
+	             : -1;
+
+	if (rc < 0) {
+		fprintf(stderr, "%s", err && err[0] ? err : "pxeimagesfs: out of memory\n");
+		fprintf(stderr,
+		        "%s: configuration has errors; fix them and run "
+		        "'pxeimagesfs config check -c %s'\n",
+		        cfg->file, cfg->file);
+	} else {
+		if (rc > 0) {
+			fprintf(stderr, "%s\n", err);
+		}
+		printf("configuration OK\n");
+	}
+	free(err);
+	cfg_free(cfg);
+	return rc < 0 ? 2 : 0;
+}
+
 static int config_check(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -92,9 +118,7 @@ static int config_check(int argc, char **argv)
 	if (!cfg) {
 		return 2;
 	}
-	printf("configuration OK\n");
-	cfg_free(cfg);
-	return 0;
+	return config_check_samba(cfg);
 }
 
 int cmd_config(int argc, char **argv)

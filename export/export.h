@@ -53,6 +53,12 @@ struct samba_export_opts {
 int samba_export(const struct pxe_config *cfg, const char *mountpoint,
                  const struct samba_export_opts *o, char *report, size_t len);
 
+/* samba_check_config -- testparm (TESTPARM; NULL: "testparm" from PATH) on the smb.conf text
+ * CFG generates, alone: each parameter it does not know or rejects as "file:line: ..."
+ * lines in ERR. Returns 0 (valid, or samba = none), -1 (ERR has the lines) or 1 when
+ * testparm cannot run (ERR has a note). */
+int samba_check_config(const struct pxe_config *cfg, const char *testparm, char *err, size_t len);
+
 /* ---- private.c: samba = private --------------------------------------------------------------- */
 
 struct samba_private;

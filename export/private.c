@@ -355,34 +355,37 @@ int samba_passwd(const struct pxe_config *cfg, const char *user, const char *pas
 {
 	char dir[4096];
 	char conf[4200];
-	char cmd[8600];
-	FILE *f = NULL;
-	int st = 0;
+	char input[600];
+	char msg[512];
+	char *argv[] = {"smbpasswd", "-c", conf, "-s", "-a", (char *)user, NULL};
+	struct prog p = {0};
+	int rc = 0;
 
 	if (!getpwnam(user)) {
 		snprintf(err, len, "there is no Unix user '%s'; create it first (useradd -M %s)", user,
 		         user);
 		return -1;
 	}
-	if (strpbrk(user, "'\"\\$`;&|<> \t\n")) {
+	if (user[0] == '-' || strpbrk(user, "\n\r\t")) {
 		snprintf(err, len, "'%s' is not a user name smbpasswd accepts", user);
+		return -1;
+	}
+	if (strpbrk(password, "\n\r") || strlen(password) > 256) {
+		snprintf(err, len, "the password may not hold a line break nor exceed 256 bytes");
 		return -1;
 	}
 	if (prepare(cfg, cfg->mountpoint, dir, sizeof(dir), conf, sizeof(conf), err, len) < 0) {
 		return -1;
 	}
-	snprintf(cmd, sizeof(cmd), "smbpasswd -c '%s' -s -a '%s' >/dev/null 2>&1", conf, user);
-	f = popen(cmd, "w");
-	if (!f) {
-		snprintf(err, len, "cannot run smbpasswd: %s", strerror(errno));
+	snprintf(input, sizeof(input), "%s\n%s\n", password, password);
+	rc = prog_run_input(argv, input, &p); /* no shell: the paths are arguments */
+	explicit_bzero(input, sizeof(input));
+	if (rc < 0 || p.status != 0) {
+		prog_msg(rc, &p, msg, sizeof(msg));
+		snprintf(err, len, "smbpasswd failed adding %s to %s (%s)", user, conf, msg);
+		prog_fini(&p);
 		return -1;
 	}
-	fprintf(f, "%s\n%s\n", password, password);
-	st = pclose(f);
-	if (st != 0) {
-		snprintf(err, len, "smbpasswd failed (exit %d) adding %s to %s", WEXITSTATUS(st), user,
-		         conf);
-		return -1;
-	}
+	prog_fini(&p);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -107,25 +108,63 @@ static int prog_wait(pid_t pid, bool in_time)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+/* feed -- write INPUT into FD (the child's stdin; INPUT fits the pipe) and close FD.
+ * SIGPIPE (a child that exits without reading) is held back and dropped. */
+static void feed(int fd, const char *input)
+{
+	sigset_t pipe_set;
+	sigset_t old;
+	struct timespec zero = {0, 0};
+	size_t len = strlen(input);
+	ssize_t n = 0;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	while (len > 0 && ((n = write(fd, input, len)) > 0 || (n < 0 && errno == EINTR))) {
+		input += n > 0 ? n : 0;
+		len -= n > 0 ? (size_t)n : 0;
+	}
+	close(fd);
+	while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE) {
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output.
  * Returns 0 when it ran (see P->status) or a negative errno when it could not start. */
 int prog_run(char *const argv[], struct prog *p)
+{
+	return prog_run_input(argv, NULL, p);
+}
+
+/* prog_run_input -- prog_run with INPUT (NULL: /dev/null) as the child's stdin. */
+int prog_run_input(char *const argv[], const char *input, struct prog *p)
 {
 	posix_spawn_file_actions_t fa;
 	struct sbuf out = {0};
 	struct sbuf err = {0};
 	int po[2] = {-1, -1};
 	int pe[2] = {-1, -1};
+	int pi[2] = {-1, -1};
 	pid_t pid = -1;
 	int rc = 0;
 
 	memset(p, 0, sizeof(*p));
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+	if (input && strlen(input) > PROG_INPUT_MAX) {
+		return -E2BIG;
+	}
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+	    (input && pipe2(pi, O_CLOEXEC) < 0)) {
 		rc = -errno;
 		goto out;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (input) {
+		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+	} else {
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	}
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
 	char **env = child_env();
@@ -138,6 +177,11 @@ int prog_run(char *const argv[], struct prog *p)
 	close(po[1]);
 	close(pe[1]);
 	po[1] = pe[1] = -1;
+	if (input) {
+		close(pi[0]);
+		feed(pi[1], input);
+		pi[0] = pi[1] = -1;
+	}
 	p->status = prog_wait(pid, prog_collect(po[0], pe[0], &out, &err));
 	p->out = sb_take(&out);
 	p->err = sb_take(&err);
@@ -149,6 +193,9 @@ out:
 		}
 		if (pe[i] >= 0) {
 			close(pe[i]);
+		}
+		if (pi[i] >= 0) {
+			close(pi[i]);
 		}
 	}
 	free(out.s);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "smbconf.h"
 
 struct buf {
 	char *s;
@@ -62,8 +63,11 @@ int samba_share_path(const struct pxe_config *cfg, const char *mountpoint, char 
 {
 	bool root = strcmp(mountpoint, "/") == 0;
 
-	return snprintf(out, len, "%s/%s", root ? "" : mountpoint, cfg->images_path) < (int)len ? 0
-	                                                                                      : -1;
+	if (snprintf(out, len, "%s/%s", root ? "" : mountpoint, cfg->images_path) >= (int)len) {
+		return -1;
+	}
+	/* a path smb.conf would read otherwise: a control character, '\' at the end, macros */
+	return samba_text_bad(out) || strchr(out, '%') ? -1 : 0;
 }
 
 static void share_lines(struct buf *b, const struct pxe_config *cfg, const char *path)
@@ -86,7 +90,9 @@ static void share_lines(struct buf *b, const struct pxe_config *cfg, const char 
 	put(b, "\tkernel oplocks = no\n\tkernel share modes = no\n\tposix locking = no\n");
 	put(b, "\tea support = yes\n\tstore dos attributes = yes\n");
 	if (s->n_params) {
-		put(b, "\t# passed through from %s\n", cfg->file);
+		char from[4096];
+		samba_comment_safe(cfg->file, from, sizeof(from));
+		put(b, "\t# passed through from %s\n", from);
 	}
 	for (size_t i = 0; i < s->n_params; i++) {
 		put(b, "\t%s = %s\n", s->params[i].key, s->params[i].value);

@@ -514,3 +514,28 @@ bool samba_path_eq(const char *a, const char *b)
 	}
 	return la == lb && !strncmp(a, b, la);
 }
+
+bool samba_text_bad(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\t' && iscntrl((unsigned char)s[i])) {
+			return true;
+		}
+	}
+	return n > 0 && s[n - 1] == '\\';
+}
+
+void samba_comment_safe(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	if (len == 0) {
+		return;
+	}
+	for (; s[i] && i + 1 < len; i++) {
+		out[i] = iscntrl((unsigned char)s[i]) ? '?' : s[i];
+	}
+	out[i] = '\0';
+}

@@ -129,6 +129,13 @@ char *samba_testparm_unknown(const char *err);
  * Returns a malloc'd text ("" when none) or NULL. */
 char *samba_testparm_errors(const char *err);
 
+/* samba_text_bad -- S cannot be written into an smb.conf line as it is: it holds a control
+ * character other than tab, or ends in '\\' (which joins the next line to it). */
+bool samba_text_bad(const char *s);
+
+/* samba_comment_safe -- S with every control character made '?', into OUT (for comments). */
+void samba_comment_safe(const char *s, char *out, size_t len);
+
 /* samba_path_eq -- the same path, ignoring trailing slashes (no I/O). */
 bool samba_path_eq(const char *a, const char *b);
 

@@ -29,6 +29,11 @@ struct prog {
  * (owned by P: free with prog_fini). Returns 0 when it ran (see P->status) or a negative
  * errno when it could not start. */
 int prog_run(char *const argv[], struct prog *p);
+
+/* prog_run_input -- prog_run with INPUT (NULL: /dev/null; at most PROG_INPUT_MAX bytes,
+ * else -E2BIG) written to the child's stdin. */
+#define PROG_INPUT_MAX 4096
+int prog_run_input(char *const argv[], const char *input, struct prog *p);
 void prog_fini(struct prog *p);
 
 /* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
@@ -106,8 +111,14 @@ void sys_real_path(const char *path, char *out, size_t len);
 /* sys_push_file -- add a file we read to x->files; takes ownership of TEXT. */
 int sys_push_file(struct sys_export *x, const char *path, const char *real, char *text);
 
-/* sys_file_read -- the whole of PATH, malloc'd. Returns 0 or a negative errno. */
+#define SYS_FILE_MAX      (16 * 1024 * 1024)
+#define SYS_FILE_MAX_TEXT "16 MiB"
+
+/* sys_file_read -- the whole of PATH, malloc'd: a regular file only (never blocks on a
+ * FIFO), at most SYS_FILE_MAX bytes, no NUL byte. Returns 0 or a negative errno: -EINVAL
+ * not a regular file, -EFBIG too large, -EILSEQ not text. sys_read_why words the errno. */
 int sys_file_read(const char *path, char **out);
+const char *sys_read_why(int rc);
 
 /* sys_file_write -- replace PATH by TEXT atomically (a temporary file in its
  * folder, fsync, rename), with the mode and owner of LIKE (NULL: 0644). EXCL:

@@ -20,22 +20,46 @@
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-/* sys_file_read -- the whole of PATH, malloc'd. Returns 0 or a negative errno. */
+/* sys_file_read -- the whole of PATH, malloc'd: a regular file only (opened with
+ * O_NONBLOCK, so a FIFO cannot block us), at most SYS_FILE_MAX bytes, with no NUL byte.
+ * Returns 0 or a negative errno: -EINVAL not a regular file, -EFBIG too large, -EILSEQ
+ * not text (a NUL byte: binary, or UTF-16). */
 int sys_file_read(const char *path, char **out)
 {
 	struct sbuf b = {0};
+	struct stat st;
 	char chunk[8192];
 	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	int rc = 0;
 
 	*out = NULL;
 	if (fd < 0) {
 		return -errno;
 	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
+	if (st.st_size > SYS_FILE_MAX) {
+		rc = -EFBIG;
+		goto out;
+	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
+			goto out;
+		}
+		if (n > 0 && (b.len + (size_t)n > SYS_FILE_MAX)) {
+			rc = -EFBIG;
+			goto out;
+		}
+		if (n > 0 && memchr(chunk, '\0', (size_t)n)) {
+			rc = -EILSEQ;
 			goto out;
 		}
 		sb_add(&b, chunk, n > 0 ? (size_t)n : 0);
@@ -46,6 +70,22 @@ out:
 	free(b.s);
 	close(fd);
 	return rc;
+}
+
+/* sys_read_why -- RC of sys_file_read in words. */
+const char *sys_read_why(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "it is not a regular file (a FIFO, device or socket)";
+	case -EFBIG:
+		return "it is larger than " SYS_FILE_MAX_TEXT ", too large for an smb.conf";
+	case -EILSEQ:
+		return "it is not a text file (a NUL byte: binary data, or UTF-16 text; smbd reads "
+		       "UTF-8): convert it to UTF-8 text";
+	default:
+		return strerror(-rc);
+	}
 }
 
 static int write_all(int fd, const char *s)
@@ -320,6 +360,7 @@ static char *include_text(const struct sys_export *x)
 		return NULL;
 	}
 	sys_real_path(x->cfg->file, from, sizeof(from));
+	samba_comment_safe(from, from, sizeof(from));
 	sb_put(&b,
 	       "# %s -- written by 'pxeimagesfs export' from %s\n"
 	       "# Do not edit: it is rewritten on every export; change [share] there instead.\n",
@@ -352,10 +393,34 @@ static int include_act(struct sys_export *x)
 	return rc;
 }
 
+/* conf_change -- replace smb.conf by x->conf_new, keeping a dated backup of the old text
+ * (every rewrite of the administrator's file has one, not only a repair). */
+static int conf_change(struct sys_export *x)
+{
+	char bak[PATH_MAX + 64];
+	struct sys_change *c = NULL;
+	bool fresh = x->conf_backup == NULL;
+	char *t = NULL;
+
+	if (fresh) {
+		backup_name(x, x->conf, "", bak, sizeof(bak));
+		x->conf_backup = strdup(bak);
+	}
+	t = x->conf_backup ? strdup(x->conf_new) : NULL;
+	c = t ? push_change(x, x->conf, x->conf_old, t) : NULL;
+	if (!c || !(c->backup = strdup(x->conf_backup))) {
+		return sys_fail(x, "out of memory");
+	}
+	if (fresh) {
+		sb_put(&x->acts, "%s a backup of the old %s: %s\n", verb(x, "would keep", "kept"),
+		       x->cfg->share.smb_conf, x->conf_backup);
+	}
+	return 0;
+}
+
 /* plan_export -- our include file, then smb.conf with the include as its last line. */
 static int plan_export(struct sys_export *x)
 {
-	struct sys_change *c = NULL;
 	char *t = NULL;
 
 	x->inc_new = include_text(x);
@@ -378,19 +443,13 @@ static int plan_export(struct sys_export *x)
 	if (!strcmp(x->conf_new, x->conf_old)) {
 		return 0;
 	}
-	t = strdup(x->conf_new);
-	c = t ? push_change(x, x->conf, x->conf_old, t) : NULL;
-	if (!c || (x->conf_backup && !(c->backup = strdup(x->conf_backup)))) {
-		return sys_fail(x, "out of memory");
-	}
-	return 0;
+	return conf_change(x);
 }
 
 /* plan_remove -- smb.conf without our lines, and no include file. */
 static int plan_remove(struct sys_export *x)
 {
 	const char *smb = x->cfg->share.smb_conf;
-	char *t = NULL;
 	int n = 0;
 
 	if (!x->conf_old) {
@@ -399,11 +458,12 @@ static int plan_remove(struct sys_export *x)
 		return sys_fail(x, "out of memory");
 	} else if (!strcmp(x->conf_new, x->conf_old)) {
 		sb_put(&x->acts, "%s has no include of %s\n", smb, x->include);
-	} else if (!(t = strdup(x->conf_new)) || !push_change(x, x->conf, x->conf_old, t)) {
-		return sys_fail(x, "out of memory");
 	} else {
 		sb_put(&x->acts, "%s the include of %s from %s\n",
 		       verb(x, "would remove", "removed"), x->include, smb);
+		if (conf_change(x) < 0) {
+			return -1;
+		}
 	}
 	if (!x->inc_old) {
 		sb_put(&x->acts, "%s does not exist\n", x->include);
@@ -589,13 +649,13 @@ static int read_current(struct sys_export *x)
 		    smb, x->cfg->file);
 	}
 	if (rc < 0 && rc != -ENOENT) {
-		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", smb, strerror(-rc),
-		                root_hint(rc));
+		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", smb,
+		                sys_read_why(rc), root_hint(rc));
 	}
 	rc = sys_file_read(x->inc_real, &x->inc_old);
 	if (rc < 0 && rc != -ENOENT) {
 		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", x->include,
-		                strerror(-rc), root_hint(rc));
+		                sys_read_why(rc), root_hint(rc));
 	}
 	dir_of(x->inc_real, dir, sizeof(dir));
 	if (!x->o->remove && access(dir, F_OK) < 0) {
@@ -630,7 +690,11 @@ static int exp_init(struct sys_export *x, const struct pxe_config *cfg, const ch
 		return mode_fail(x);
 	}
 	if (samba_share_path(cfg, x->mountpoint, x->share_path, sizeof(x->share_path)) < 0) {
-		return sys_fail(x, "the share path under %s is too long", x->mountpoint);
+		return sys_fail(x,
+		                "the share path under %s is too long, or holds what smb.conf would "
+		                "read otherwise (a control character, '%%', a '\\' at the end): "
+		                "choose another mountpoint",
+		                x->mountpoint);
 	}
 	sys_real_path(cfg->share.smb_conf, x->conf, sizeof(x->conf));
 	sys_real_path(x->include, x->inc_real, sizeof(x->inc_real));

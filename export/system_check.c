@@ -75,6 +75,7 @@ static int follow(struct sys_export *x, size_t idx, const struct samba_conf_inc 
 	char real[PATH_MAX];
 	char *text = NULL;
 	const char *from = x->files[idx].path;
+	int rc = 0;
 
 	if (strchr(inc->file, '%')) {
 		sb_put(&x->rep,
@@ -97,7 +98,17 @@ static int follow(struct sys_export *x, size_t idx, const struct samba_conf_inc 
 			return 0;
 		}
 	}
-	if (depth >= SYS_MAX_DEPTH || sys_file_read(real, &text) < 0) {
+	if (depth >= SYS_MAX_DEPTH) {
+		return 0;
+	}
+	rc = sys_file_read(real, &text);
+	if (rc == -EINVAL || rc == -EFBIG || rc == -EILSEQ || rc == -EISDIR) {
+		return sys_fail(x,
+		                "%s:%d: include = %s: %s; smbd cannot use it as configuration: "
+		                "fix or remove that line; nothing was changed",
+		                from, inc->line, inc->file, sys_read_why(rc));
+	}
+	if (rc < 0) {
 		return 0; /* smbd skips a missing include too */
 	}
 	if (sys_push_file(x, inc->file, real, text) < 0) {
@@ -461,5 +472,150 @@ int sys_validate(struct sys_export *x)
 	unlink(conf);
 	rmdir(dir);
 	free(cand);
+	return rc;
+}
+
+/* ---- config check: the generated text alone --------------------------------------------------- */
+
+/* conf_text -- the smb.conf testparm checks for CFG: an empty [global] and the generated
+ * share block (the private smbd's [global] is ours; its folders need not exist yet).
+ * Malloc'd, or NULL. */
+static char *conf_text(const struct pxe_config *cfg)
+{
+	struct sbuf b = {0};
+	char *block = NULL;
+
+	block = samba_share_block(cfg, cfg->mountpoint);
+	if (!block) {
+		return NULL;
+	}
+	sb_put(&b, "[global]\n%s", block);
+	free(block);
+	return sb_take(&b);
+}
+
+/* tp_text -- testparm on CFG's generated text, written to a temporary folder. */
+static int tp_text(const struct pxe_config *cfg, const char *testparm, struct prog *p)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX];
+	char conf[PATH_MAX + 16];
+	char *argv[] = {(char *)prog_name(testparm, "testparm"), "-s", "--suppress-prompt", conf,
+	                NULL};
+	char *text = conf_text(cfg);
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(dir, sizeof(dir), "%s/pxeimagesfs-check.XXXXXX",
+	         tmp && tmp[0] == '/' ? tmp : "/tmp");
+	if (!text) {
+		return -ENOMEM;
+	}
+	if (!mkdtemp(dir)) {
+		free(text);
+		return -errno;
+	}
+	snprintf(conf, sizeof(conf), "%s/smb.conf", dir);
+	rc = sys_file_write(conf, text, NULL, false);
+	rc = rc == 0 ? prog_run(argv, p) : rc;
+	unlink(conf);
+	rmdir(dir);
+	free(text);
+	return rc;
+}
+
+/* check_unknown -- each parameter testparm does not know, at its samba: line. */
+static int check_unknown(const struct pxe_config *cfg, const char *unk, struct sbuf *out)
+{
+	const char *line = NULL;
+	size_t pos = 0;
+	size_t n = 0;
+	int bad = 0;
+
+	while (samba_next_line(unk, &pos, &line, &n)) {
+		for (size_t i = 0; i < cfg->share.n_params; i++) {
+			const struct cfg_param *cp = &cfg->share.params[i];
+			char name[512];
+			samba_copy_out(name, sizeof(name), line, line + n);
+			if (samba_name_eq(cp->key, name)) {
+				sb_put(out,
+				       "%s:%d: testparm does not know the smb.conf parameter '%s' "
+				       "(samba:%s): correct or remove it\n",
+				       cfg->file, cp->line, name, cp->key);
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
+/* check_each -- testparm rejects the text: find the samba: lines it rejects one by one. */
+static int check_each(const struct pxe_config *cfg, const char *testparm, struct sbuf *out)
+{
+	struct pxe_config one = *cfg;
+	struct prog p = {0};
+	char *why = NULL;
+	int bad = 0;
+
+	for (size_t i = 0; i < cfg->share.n_params; i++) {
+		one.share.params = &cfg->share.params[i];
+		one.share.n_params = 1;
+		if (tp_text(&one, testparm, &p) < 0) {
+			continue;
+		}
+		if (p.status != 0 && (why = samba_testparm_errors(p.err))) {
+			sb_put(out, "%s:%d: testparm rejects 'samba:%s = %s': %s\n", cfg->file,
+			       cfg->share.params[i].line, cfg->share.params[i].key,
+			       cfg->share.params[i].value, *why ? why : "no reason given");
+			bad++;
+		} else if ((why = samba_testparm_unknown(p.err))) {
+			bad += check_unknown(&one, why, out);
+		}
+		free(why);
+		why = NULL;
+		prog_fini(&p);
+	}
+	return bad;
+}
+
+int samba_check_config(const struct pxe_config *cfg, const char *testparm, char *err, size_t len)
+{
+	struct sbuf out = {0};
+	struct prog p = {0};
+	char *unk = NULL;
+	char *why = NULL;
+	int rc = 0;
+
+	snprintf(err, len, "%s", "");
+	if (cfg->share.samba == CFG_SAMBA_NONE) {
+		return 0;
+	}
+	rc = tp_text(cfg, testparm, &p);
+	if (rc < 0) {
+		snprintf(err, len,
+		         "note: cannot run %s (%s): the [share] parameters were not checked by "
+		         "Samba; install Samba's tools (Debian: apt install samba-common-bin)",
+		         prog_name(testparm, "testparm"), strerror(-rc));
+		prog_fini(&p);
+		return 1;
+	}
+	unk = samba_testparm_unknown(p.err ? p.err : "");
+	why = samba_testparm_errors(p.err ? p.err : "");
+	rc = unk && why && p.status == 0 ? check_unknown(cfg, unk, &out) : 0;
+	if (p.status != 0 && check_each(cfg, testparm, &out) == 0) {
+		sb_put(&out, "%s: testparm rejects the generated [share] block (exit %d): %s\n",
+		       cfg->file, p.status, *why ? why : "no reason given");
+	}
+	if (!unk || !why || out.failed) {
+		snprintf(err, len, "%s: out of memory", cfg->file);
+		rc = -1;
+	} else if (out.len > 0) {
+		snprintf(err, len, "%s", out.s);
+		rc = -1;
+	}
+	free(unk);
+	free(why);
+	free(out.s);
+	prog_fini(&p);
 	return rc;
 }

@@ -18,8 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "export.h"
 #include "smbconf.h"
+#include "sys_int.h"
 
 #define IMAGES "/RemoteInstall/SMSImages/SMSPKG"
 #define INC    "/etc/samba/pxeimagesfs.conf"
@@ -499,6 +505,162 @@ static void test_testparm_errors_drop_the_chatter(void **state)
 	free(w);
 }
 
+/* ---- reading and rewriting the administrator's smb.conf (issue 14) ------------------------- */
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+	static char path[4][256];
+	static int next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, 256, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int tmp_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pxe-samba-conf.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int tmp_teardown(void **state)
+{
+	static const char *const files[] = {"ok.conf",  "nul.conf", "utf16.conf", "fifo",
+	                                    "big.conf", "smb.conf", "pxe.conf"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		unlink(tmp_path(files[i]));
+	}
+	return rmdir(tmpdir);
+}
+
+static void test_file_read_takes_only_bounded_regular_text(void **state)
+{
+	static const char nul[] = "[global]\n\0[data]\npath = /srv/data\n";
+	char *text = NULL;
+	int fd = -1;
+
+	(void)state;
+	write_file(tmp_path("ok.conf"), "[global]\n", 9);
+	assert_int_equal(sys_file_read(tmp_path("ok.conf"), &text), 0);
+	assert_string_equal(text, "[global]\n");
+	free(text);
+	write_file(tmp_path("nul.conf"), nul, sizeof(nul) - 1);
+	assert_int_equal(sys_file_read(tmp_path("nul.conf"), &text), -EILSEQ);
+	assert_null(text);
+	write_file(tmp_path("utf16.conf"), "\xff\xfe[\0g\0]\0\n\0", 10);
+	assert_int_equal(sys_file_read(tmp_path("utf16.conf"), &text), -EILSEQ);
+	assert_int_equal(mkfifo(tmp_path("fifo"), 0600), 0);
+	alarm(10); /* a blocking open or read kills the test instead of hanging it */
+	assert_int_equal(sys_file_read(tmp_path("fifo"), &text), -EINVAL);
+	assert_int_equal(sys_file_read("/dev/zero", &text), -EINVAL);
+	fd = open(tmp_path("big.conf"), O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, SYS_FILE_MAX + 1), 0);
+	close(fd);
+	assert_int_equal(sys_file_read(tmp_path("big.conf"), &text), -EFBIG);
+	alarm(0);
+	assert_int_equal(sys_file_read(tmpdir, &text), -EISDIR);
+	assert_non_null(strstr(sys_read_why(-EILSEQ), "not a text file"));
+}
+
+/* export_cfg -- samba = system on smb.conf and include file in the temporary folder. */
+static struct pxe_config *export_cfg(void)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         "[global]\nmountpoint = %s/view\nstate directory = %s/state\n"
+	         "[share]\nsamba = system\nsmb.conf = %s/smb.conf\ninclude file = %s/pxe.conf\n",
+	         tmpdir, tmpdir, tmpdir, tmpdir);
+	return load(text);
+}
+
+static void assert_file_is(const char *path, const char *data, size_t n)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "rb");
+	size_t got = 0;
+
+	assert_non_null(f);
+	got = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(got, n);
+	assert_memory_equal(buf, data, n);
+}
+
+static void test_export_refuses_an_smb_conf_that_is_not_text(void **state)
+{
+	static const char nul[] = "[global]\n\tworkgroup = W\n\0\n[data]\n\tpath = /srv/data\n";
+	struct samba_export_opts o = {.no_reload = true, .testparm = "/nonexistent/testparm"};
+	struct pxe_config *cfg = export_cfg();
+	char report[8192];
+
+	(void)state;
+	write_file(tmp_path("smb.conf"), nul, sizeof(nul) - 1);
+	assert_int_equal(samba_export(cfg, NULL, &o, report, sizeof(report)), -1);
+	assert_has(report, "error: cannot read ");
+	assert_has(report, "not a text file");
+	assert_file_is(tmp_path("smb.conf"), nul, sizeof(nul) - 1);
+	assert_int_equal(access(tmp_path("pxe.conf"), F_OK), -1);
+	o.remove = true;
+	assert_int_equal(samba_export(cfg, NULL, &o, report, sizeof(report)), -1);
+	assert_file_is(tmp_path("smb.conf"), nul, sizeof(nul) - 1);
+	cfg_free(cfg);
+}
+
+static void test_export_refuses_an_include_it_cannot_read_to_the_end(void **state)
+{
+	struct samba_export_opts o = {.no_reload = true, .testparm = "/nonexistent/testparm"};
+	struct pxe_config *cfg = export_cfg();
+	char report[8192];
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[global]\n\tworkgroup = W\n\tinclude = /dev/zero\n");
+	write_file(tmp_path("smb.conf"), text, strlen(text));
+	alarm(10);
+	assert_int_equal(samba_export(cfg, NULL, &o, report, sizeof(report)), -1);
+	assert_has(report, ":3: include = /dev/zero: it is not a regular file");
+	unlink(tmp_path("fifo"));
+	assert_int_equal(mkfifo(tmp_path("fifo"), 0600), 0);
+	snprintf(text, sizeof(text), "[global]\n\tinclude = %s\n", tmp_path("fifo"));
+	write_file(tmp_path("smb.conf"), text, strlen(text));
+	assert_int_equal(samba_export(cfg, NULL, &o, report, sizeof(report)), -1);
+	assert_has(report, "it is not a regular file");
+	alarm(0);
+	assert_file_is(tmp_path("smb.conf"), text, strlen(text));
+	cfg_free(cfg);
+}
+
+static void test_generated_text_never_continues_a_line(void **state)
+{
+	struct pxe_config *cfg = load("[share]\nsamba:comment = x\n");
+	char path[256];
+
+	(void)state;
+	assert_true(samba_text_bad("a \\"));
+	assert_true(samba_text_bad("a\rb"));
+	assert_false(samba_text_bad("a\tb \\ c"));
+	assert_int_equal(samba_share_path(cfg, "/srv/x\\", path, sizeof(path)), 0);
+	assert_int_equal(samba_share_path(cfg, "/srv/%U", path, sizeof(path)), -1);
+	assert_int_equal(samba_share_path(cfg, "/srv/a\nb", path, sizeof(path)), -1);
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +688,13 @@ int main(void)
 	    cmocka_unit_test(test_scan_sees_registry_only_in_global),
 	    cmocka_unit_test(test_testparm_unknown_names_each_parameter_once),
 	    cmocka_unit_test(test_testparm_errors_drop_the_chatter),
+	    cmocka_unit_test_setup_teardown(test_file_read_takes_only_bounded_regular_text,
+	                                    tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_refuses_an_smb_conf_that_is_not_text,
+	                                    tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_refuses_an_include_it_cannot_read_to_the_end,
+	                                    tmp_setup, tmp_teardown),
+	    cmocka_unit_test(test_generated_text_never_continues_a_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
