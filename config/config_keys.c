@@ -625,7 +625,9 @@ static size_t cfg_share_name_bad(const char *s)
 static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                               const char *v)
 {
+	static const char *const reserved[] = {"global", "homes", "printers", "ipc$"};
 	char show[CFG_SHOW_MAX];
+	char squeezed[CFG_SHARE_NAME_MAX + 1];
 	char what[32];
 	size_t len = strlen(v);
 	size_t bad = cfg_share_name_bad(v);
@@ -634,6 +636,16 @@ static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, voi
 		cfg_err(p, "'%s' must be at most %d characters long, got %zu", k->name,
 		        CFG_SHARE_NAME_MAX, len);
 		return -1;
+	}
+	cfg_squeeze_key(v, squeezed, sizeof(squeezed));
+	for (size_t i = 0; i < CFG_N(reserved); i++) {
+		if (strcmp(squeezed, reserved[i]) == 0) {
+			cfg_err(p,
+			        "bad value '%s' for '%s': [%s] is a section of its own to Samba, so "
+			        "the share's settings would land there: choose another name",
+			        cfg_show(v, show, sizeof(show)), k->name, reserved[i]);
+			return -1;
+		}
 	}
 	if (bad < len) {
 		snprintf(what, sizeof(what),

@@ -1111,6 +1111,18 @@ static void test_cfg_rejects_two_drives_with_one_path_or_uuid(void **state)
 	cfg_free(load_ok("[drive:C]\npath = /mnt/c\n[drive:D]\npath = /mnt/c2\n"));
 }
 
+static void test_cfg_rejects_share_names_samba_keeps_for_itself(void **state)
+{
+	static const char *const bad[] = {"global", "Glo bal", "HOMES", "printers", "IPC$"};
+	char text[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[share]\nname = %s\n", bad[i]);
+		expect_error_has(text, 2, "is a section of its own to Samba");
+	}
+}
+
 static void test_cfg_rejects_uuid_of_dashes(void **state)
 {
 	static const char *const bad[] = {"-", "--", "-ab", "ab-", "12--34"};
@@ -1833,6 +1845,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_rejects_folders_that_cannot_work),
 	    cmocka_unit_test(test_cfg_rejects_two_drives_with_one_path_or_uuid),
 	    cmocka_unit_test(test_cfg_rejects_uuid_of_dashes),
+	    cmocka_unit_test(test_cfg_rejects_share_names_samba_keeps_for_itself),
 	    cmocka_unit_test(test_cfg_file_refuses_a_fifo),
 	    cmocka_unit_test(test_cfg_file_refuses_a_world_writable_run_directory),
 	    cmocka_unit_test(test_cfg_file_rejects_more_than_1_mib),
