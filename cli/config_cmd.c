@@ -68,8 +68,7 @@ static void check_usage(FILE *out)
 static int config_check_samba(struct pxe_config *cfg)
 {
 	char *err = calloc(1, ERRBUF_SIZE);
-	int rc = err ? samba_check_config(cfg, NULL, err, ERRBUF_SIZE)
-	             : -1;
+	int rc = err ? samba_check_config(cfg, NULL, err, ERRBUF_SIZE) : -1;
 
 	if (rc < 0) {
 		fprintf(stderr, "%s", err && err[0] ? err : "pxeimagesfs: out of memory\n");

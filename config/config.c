@@ -342,8 +342,8 @@ static void cfg_drive_unique(struct cfg_parser *p, int idx)
 			cfg_err(p,
 			        "drive %s has the same %s '%s' as drive %s (line %d): one "
 			        "drive would be served twice; remove one of the two sections",
-			        d->name, idx == 0 ? "path" : "uuid", cfg_show(mine, show, sizeof(show)),
-			        o->name, o->line);
+			        d->name, idx == 0 ? "path" : "uuid",
+			        cfg_show(mine, show, sizeof(show)), o->name, o->line);
 			return;
 		}
 	}
@@ -484,9 +484,10 @@ static bool cfg_check_folder(struct cfg_parser *p, const char *name, const char 
 	}
 	for (size_t i = 0; i < CFG_N(kernel); i++) {
 		if (cfg_inside(dir, kernel[i])) {
-			cfg_err_at(p, line,
-			           "'%s' %s is inside %s, a kernel filesystem: use a folder such as %s",
-			           name, dir, kernel[i], example);
+			cfg_err_at(
+			    p, line,
+			    "'%s' %s is inside %s, a kernel filesystem: use a folder such as %s",
+			    name, dir, kernel[i], example);
 			return false;
 		}
 	}
@@ -502,10 +503,11 @@ static void cfg_check_apart(struct cfg_parser *p, const char *na, const char *a,
 	int line = la > lb ? la : lb;
 
 	if (strcmp(a, b) == 0) {
-		cfg_err_at(p, line,
-		           "'%s' and '%s' are the same folder %s: the view mounted there would hide "
-		           "the other; give each a folder of its own",
-		           na, nb, a);
+		cfg_err_at(
+		    p, line,
+		    "'%s' and '%s' are the same folder %s: the view mounted there would hide "
+		    "the other; give each a folder of its own",
+		    na, nb, a);
 	} else if (cfg_inside(a, b) || cfg_inside(b, a)) {
 		cfg_err_at(p, line,
 		           "'%s' %s is inside '%s' %s: the view mounted there would hide it, or "
@@ -611,13 +613,14 @@ static void cfg_check_run_dir(struct cfg_parser *p)
 		}
 	}
 	if ((st.st_mode & S_IWOTH) != 0 || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		cfg_err_at(p, line,
-		           "'run directory' %s%s%s is %s: another user could put a symlink "
-		           "where the status file is written; use a folder only root can write, "
-		           "such as /run/pxeimagesfs",
-		           p->cfg->run_dir, strcmp(dir, p->cfg->run_dir) ? " does not exist and " : "",
-		           strcmp(dir, p->cfg->run_dir) ? dir : "",
-		           (st.st_mode & S_IWOTH) ? "writable by everyone" : "owned by another user");
+		cfg_err_at(
+		    p, line,
+		    "'run directory' %s%s%s is %s: another user could put a symlink "
+		    "where the status file is written; use a folder only root can write, "
+		    "such as /run/pxeimagesfs",
+		    p->cfg->run_dir, strcmp(dir, p->cfg->run_dir) ? " does not exist and " : "",
+		    strcmp(dir, p->cfg->run_dir) ? dir : "",
+		    (st.st_mode & S_IWOTH) ? "writable by everyone" : "owned by another user");
 	}
 }
 

@@ -348,8 +348,8 @@ int cfg_check_param(struct cfg_parser *p, const char *key, const char *value)
 	why = cfg_smb_text_bad(value);
 	if (why != NULL) {
 		char vshow[CFG_SHOW_MAX];
-		cfg_err(p, "bad value '%s' for 'samba:%s': %s", cfg_show(value, vshow, sizeof(vshow)),
-		        show, why);
+		cfg_err(p, "bad value '%s' for 'samba:%s': %s",
+		        cfg_show(value, vshow, sizeof(vshow)), show, why);
 		return -1;
 	}
 	return 0;
@@ -370,7 +370,8 @@ static const char *cfg_abs_path_bad(const struct cfg_key *k, const char *v)
 			break;
 		}
 		if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
-			return "'.' and '..' components are not allowed: write the path without them";
+			return "'.' and '..' components are not allowed: write the path without "
+			       "them";
 		}
 		s += len;
 	}
@@ -640,10 +641,11 @@ static int cfg_set_share_name(struct cfg_parser *p, const struct cfg_key *k, voi
 	cfg_squeeze_key(v, squeezed, sizeof(squeezed));
 	for (size_t i = 0; i < CFG_N(reserved); i++) {
 		if (strcmp(squeezed, reserved[i]) == 0) {
-			cfg_err(p,
-			        "bad value '%s' for '%s': [%s] is a section of its own to Samba, so "
-			        "the share's settings would land there: choose another name",
-			        cfg_show(v, show, sizeof(show)), k->name, reserved[i]);
+			cfg_err(
+			    p,
+			    "bad value '%s' for '%s': [%s] is a section of its own to Samba, so "
+			    "the share's settings would land there: choose another name",
+			    cfg_show(v, show, sizeof(show)), k->name, reserved[i]);
 			return -1;
 		}
 	}

@@ -475,7 +475,8 @@ int sys_validate(struct sys_export *x)
 	return rc;
 }
 
-/* ---- config check: the generated text alone --------------------------------------------------- */
+/* ---- config check: the generated text alone ---------------------------------------------------
+ */
 
 /* conf_text -- the smb.conf testparm checks for CFG: an empty [global] and the generated
  * share block (the private smbd's [global] is ours; its folders need not exist yet).

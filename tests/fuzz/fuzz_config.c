@@ -39,7 +39,8 @@ static void check_lines(const char *text, const char *share, int want_sections)
 		}
 		if (p < end && *p == '[') {
 			sections++;
-			if (!((size_t)(end - p) == strlen(want) && !memcmp(p, want, strlen(want))) &&
+			if (!((size_t)(end - p) == strlen(want) &&
+			      !memcmp(p, want, strlen(want))) &&
 			    !((size_t)(end - p) == 8 && !memcmp(p, "[global]", 8))) {
 				abort(); /* a section we did not mean to write */
 			}
@@ -91,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (priv) {
 			check_lines(priv, cfg->share.name, 2);
 			check_share(cfg, priv);
-			if (cfg->share.interfaces && !strstr(priv, "\n\tbind interfaces only = yes\n")) {
+			if (cfg->share.interfaces &&
+			    !strstr(priv, "\n\tbind interfaces only = yes\n")) {
 				abort();
 			}
 		}
