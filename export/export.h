@@ -43,6 +43,8 @@ struct samba_export_opts {
 	const char *smbcontrol;
 	const char *net;
 	bool no_reload; /* do not run smbcontrol (tests without a running smbd) */
+	int timeout_ms; /* all of testparm, net and smbcontrol together; 0 = 120 s (each
+	                 * program at most 60 s). Files are read without ever blocking. */
 };
 
 /* samba_export -- write our include file atomically, make the marked include

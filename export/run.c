@@ -1,5 +1,6 @@
-/* run.c -- running testparm, net and smbcontrol: posix_spawnp (no shell) with stdin from
- * /dev/null, stdout and stderr captured, and the child killed after 60 s.
+/* run.c -- running testparm, net, smbcontrol and smbpasswd: posix_spawnp (no shell) with stdin
+ * from /dev/null (or a short input through a pipe), stdout and stderr captured, and the child
+ * killed after 60 s or when the calling thread's budget (prog_budget) is spent.
  *
  * It does not read what a program says (smbconf.c and system*.c do). SIGCHLD must not be
  * ignored: the child is reaped with waitpid. No state of its own besides the caller's.
@@ -58,6 +59,25 @@ static long ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* The calling thread's budget for all its programs (prog_budget), or none. */
+static __thread struct timespec budget_t0;
+static __thread long budget_ms;
+
+void prog_budget(long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &budget_t0);
+	budget_ms = ms > 0 ? ms : 0;
+}
+
+/* time_left -- what is left of PROG_TIMEOUT_MS since T0 and of the thread's budget. */
+static long time_left(const struct timespec *t0)
+{
+	long left = PROG_TIMEOUT_MS - ms_since(t0);
+	long budget = budget_ms > 0 ? budget_ms - ms_since(&budget_t0) : left;
+
+	return budget < left ? budget : left;
+}
+
 /* prog_collect -- read FO and FE into OUT/ERR until both end; false on timeout. */
 static bool prog_collect(int fo, int fe, struct sbuf *out, struct sbuf *err)
 {
@@ -68,7 +88,7 @@ static bool prog_collect(int fo, int fe, struct sbuf *out, struct sbuf *err)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-		long left = PROG_TIMEOUT_MS - ms_since(&t0);
+		long left = time_left(&t0);
 		if (left <= 0) {
 			return false;
 		}
@@ -154,6 +174,9 @@ int prog_run_input(char *const argv[], const char *input, struct prog *p)
 	if (input && strlen(input) > PROG_INPUT_MAX) {
 		return -E2BIG;
 	}
+	if (budget_ms > 0 && ms_since(&budget_t0) >= budget_ms) {
+		return -ETIMEDOUT; /* the thread's budget is spent: start nothing more */
+	}
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
 	    (input && pipe2(pi, O_CLOEXEC) < 0)) {
 		rc = -errno;
@@ -206,8 +229,12 @@ out:
 /* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
 void prog_msg(int rc, const struct prog *p, char *out, size_t len)
 {
-	if (rc < 0) {
+	if (rc == -ETIMEDOUT) {
+		snprintf(out, len, "was not started: the time for Samba's tools is spent");
+	} else if (rc < 0) {
 		samba_copy_out(out, len, strerror(-rc), strerror(-rc) + strlen(strerror(-rc)));
+	} else if (p->status == -1) {
+		snprintf(out, len, "did not finish in time and was killed");
 	} else {
 		samba_first_line(p->err && *p->err ? p->err : p->out, out, len);
 	}

@@ -36,6 +36,11 @@ int prog_run(char *const argv[], struct prog *p);
 int prog_run_input(char *const argv[], const char *input, struct prog *p);
 void prog_fini(struct prog *p);
 
+/* prog_budget -- from now on, all programs the calling thread runs together get at most MS
+ * milliseconds (each still at most 60 s); once spent, prog_run returns -ETIMEDOUT without
+ * starting anything. MS <= 0: no budget. Thread-local. */
+void prog_budget(long ms);
+
 /* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
 void prog_msg(int rc, const struct prog *p, char *out, size_t len);
 

@@ -18,6 +18,8 @@
 
 #include "sys_int.h"
 
+#define SYS_EXPORT_BUDGET_MS 120000 /* all programs of one samba_export together */
+
 /* ---- files ----------------------------------------------------------------------------------- */
 
 /* sys_file_read -- the whole of PATH, malloc'd: a regular file only (opened with
@@ -765,6 +767,7 @@ int samba_export(const struct pxe_config *cfg, const char *mountpoint,
 	struct sys_export x = {0};
 	int rc = -1;
 
+	prog_budget(o && o->timeout_ms > 0 ? o->timeout_ms : SYS_EXPORT_BUDGET_MS);
 	if (exp_init(&x, cfg, mountpoint, o) < 0 || (!x.o->remove && plan_scan(&x) < 0)) {
 		goto out;
 	}
@@ -789,5 +792,6 @@ out:
 	}
 	report_copy(&x, report, len);
 	exp_fini(&x);
+	prog_budget(0);
 	return rc;
 }

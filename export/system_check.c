@@ -230,7 +230,16 @@ static int tp_run(struct sys_export *x, const char *conf, struct prog *p)
 	char *argv[] = {(char *)prog_name(x->o->testparm, "testparm"), "-s", "--suppress-prompt",
 	                (char *)conf, NULL};
 	int rc = prog_run(argv, p);
+	char msg[256];
 
+	if (rc == -ETIMEDOUT || (rc == 0 && p->status == -1)) {
+		prog_msg(rc, p, msg, sizeof(msg));
+		return sys_fail(
+		    x,
+		    "%s %s (is a file smb.conf includes on a hung filesystem?); nothing "
+		    "was changed",
+		    argv[0], msg);
+	}
 	if (rc < 0) {
 		return sys_fail(x,
 		                "cannot run %s: %s; install Samba's tools (Debian: apt install "

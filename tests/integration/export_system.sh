@@ -164,6 +164,9 @@ want_rc 0 "export --remove"
 grep -q "pxeimagesfs.conf\|# pxeimagesfs:" "$T/smb.conf" && fail "--remove left our lines in smb.conf"
 [ "$(sed 's/^# pxeimagesfs-repair: //' "$T/smb.conf")" = "$(cat "$T/orig.conf")" ] || fail "smb.conf after --remove differs from the original"
 echo "$out" | grep -q "^reloaded smbd" || fail "--remove did not reload smbd"
+rm_bak=$(echo "$out" | sed -n "s|^kept a backup of the old $T/smb.conf: ||p")
+[ -n "$rm_bak" ] && [ "$(tail -n 1 "$rm_bak")" = "include = $T/pxeimagesfs.conf" ] ||
+	fail "--remove kept no backup of the smb.conf it rewrote"
 before=$(sums)
 run --remove
 want_rc 0 "second --remove"

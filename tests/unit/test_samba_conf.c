@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "export.h"
@@ -538,7 +539,7 @@ static int tmp_setup(void **state)
 static int tmp_teardown(void **state)
 {
 	static const char *const files[] = {"ok.conf",  "nul.conf", "utf16.conf", "fifo",
-	                                    "big.conf", "smb.conf", "pxe.conf"};
+	                                    "big.conf", "smb.conf", "pxe.conf",   "testparm"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -646,6 +647,29 @@ static void test_export_refuses_an_include_it_cannot_read_to_the_end(void **stat
 	cfg_free(cfg);
 }
 
+static void test_export_is_time_bounded(void **state)
+{
+	static const char hang[] = "#!/bin/sh\nexec sleep 30\n";
+	struct samba_export_opts o = {.no_reload = true, .timeout_ms = 1500};
+	struct pxe_config *cfg = export_cfg();
+	struct timespec t0;
+	struct timespec t1;
+	char report[8192];
+
+	(void)state;
+	write_file(tmp_path("smb.conf"), "[global]\n", 9);
+	write_file(tmp_path("testparm"), hang, sizeof(hang) - 1);
+	assert_int_equal(chmod(tmp_path("testparm"), 0755), 0);
+	o.testparm = tmp_path("testparm");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(samba_export(cfg, NULL, &o, report, sizeof(report)), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_has(report, "did not finish in time and was killed");
+	assert_true(t1.tv_sec - t0.tv_sec < 10); /* a hung testparm held it 60 s */
+	assert_file_is(tmp_path("smb.conf"), "[global]\n", 9);
+	cfg_free(cfg);
+}
+
 static void test_generated_text_never_continues_a_line(void **state)
 {
 	struct pxe_config *cfg = load("[share]\nsamba:comment = x\n");
@@ -692,8 +716,9 @@ int main(void)
 	                                    tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_export_refuses_an_smb_conf_that_is_not_text,
 	                                    tmp_setup, tmp_teardown),
-	    cmocka_unit_test_setup_teardown(test_export_refuses_an_include_it_cannot_read_to_the_end,
-	                                    tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_export_refuses_an_include_it_cannot_read_to_the_end, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_is_time_bounded, tmp_setup, tmp_teardown),
 	    cmocka_unit_test(test_generated_text_never_continues_a_line),
 	};
 
