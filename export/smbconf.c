@@ -237,43 +237,6 @@ char *samba_conf_add_include(const char *text, const char *include, const char *
 	return sb_take(&b);
 }
 
-char *samba_conf_comment_section(const char *text, int first, const char *include, int *last)
-{
-	struct sbuf b = {0};
-	char name[256];
-	char val[SAMBA_VALUE_MAX];
-	const char *line = NULL;
-	size_t pos = 0;
-	size_t n = 0;
-	int no = 0;
-	bool in = false;
-	enum samba_line_kind k = SAMBA_LINE_BLANK;
-
-	while (samba_next_line(text, &pos, &line, &n)) {
-		k = samba_conf_line(line, n, name, sizeof(name), val, sizeof(val));
-		no++;
-		if (no == first) {
-			if (k != SAMBA_LINE_SECTION) {
-				free(b.s);
-				return NULL;
-			}
-			in = true;
-		} else if (in && (k == SAMBA_LINE_SECTION || line_ours(line, n, include))) {
-			in = false;
-		}
-		if (in && k != SAMBA_LINE_BLANK) {
-			*last = no;
-			sb_add(&b, SAMBA_REPAIR_PREFIX, strlen(SAMBA_REPAIR_PREFIX));
-		}
-		sb_add(&b, line, n + (line[n] == '\n'));
-	}
-	if (first > no) {
-		free(b.s);
-		return NULL;
-	}
-	return sb_take(&b);
-}
-
 static bool value_true(const char *v)
 {
 	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "1") ||
@@ -339,12 +302,23 @@ static int scan_section(struct samba_conf_facts *f, const char *name, const char
 	return 0;
 }
 
+/* continues -- may the logical line LG go on at the next line? Not a comment (smbd joins
+ * parameter lines and section header lines, as testparm shows). */
+static bool continues(const struct sbuf *lg)
+{
+	const char *p = samba_skip_ws(lg->s, lg->s + lg->len);
+
+	return !lg->failed && *p != '#' && *p != ';';
+}
+
 /* logical_line -- the next line of TEXT with its continuation lines joined
- * (a parameter line ending in '\'); *NO counts physical lines. */
+ * (a parameter line ending in '\'); *NO counts physical lines. A '\' that starts a line is
+ * dropped with the blanks after it, as smbd does ("bogus backslash"). */
 static bool logical_line(const char *text, size_t *pos, int *no, struct sbuf *lg)
 {
 	const char *line = NULL;
 	const char *end = NULL;
+	const char *p = NULL;
 	size_t n = 0;
 
 	lg->len = 0;
@@ -353,9 +327,14 @@ static bool logical_line(const char *text, size_t *pos, int *no, struct sbuf *lg
 		return false;
 	}
 	(*no)++;
+	p = samba_skip_ws(line, line + n);
+	if (p < line + n && *p == '\\') {
+		p = samba_skip_ws(p + 1, line + n);
+		n -= (size_t)(p - line);
+		line = p;
+	}
 	sb_add(lg, line, n);
-	while (!lg->failed && *samba_skip_ws(lg->s, lg->s + lg->len) != '#' &&
-	       *samba_skip_ws(lg->s, lg->s + lg->len) != ';') {
+	while (continues(lg)) {
 		end = samba_trim_end(lg->s, lg->s + lg->len);
 		if (end == lg->s || end[-1] != '\\' || !samba_next_line(text, pos, &line, &n)) {
 			break;
@@ -365,6 +344,63 @@ static bool logical_line(const char *text, size_t *pos, int *no, struct sbuf *lg
 		sb_add(lg, line, n);
 	}
 	return true;
+}
+
+/* comment_lines -- the physical lines P..END of one logical line into B, each non-blank one
+ * prefixed when IN; *LAST gets the number of the last one prefixed (lines from FROM on). */
+static void comment_lines(struct sbuf *b, const char *p, const char *end, bool in, int from,
+                          int *last)
+{
+	const char *nl = NULL;
+	size_t n = 0;
+
+	for (int no = from; p < end; no++, p += n) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		if (in && samba_skip_ws(p, p + n) != p + n) {
+			*last = no;
+			sb_add(b, SAMBA_REPAIR_PREFIX, strlen(SAMBA_REPAIR_PREFIX));
+		}
+		sb_add(b, p, n);
+	}
+}
+
+char *samba_conf_comment_section(const char *text, int first, const char *include, int *last)
+{
+	struct sbuf b = {0};
+	struct sbuf lg = {0};
+	char name[256];
+	char *val = malloc(SAMBA_VALUE_MAX);
+	size_t pos = 0;
+	size_t start = 0;
+	int no = 0;
+	int from = 1;
+	bool in = false;
+	bool found = false;
+	enum samba_line_kind k = SAMBA_LINE_BLANK;
+
+	/* logical lines, as the scanner (and smbd) reads them: a continued line is one line */
+	while (val && logical_line(text, &pos, &no, &lg) && !lg.failed) {
+		k = samba_conf_line(lg.s, lg.len, name, sizeof(name), val, SAMBA_VALUE_MAX);
+		if (from == first && k != SAMBA_LINE_SECTION) {
+			break;
+		}
+		if (from == first) {
+			in = found = true;
+		} else if (in && (k == SAMBA_LINE_SECTION || line_ours(lg.s, lg.len, include))) {
+			in = false;
+		}
+		comment_lines(&b, text + start, text + pos, in, from, last);
+		start = pos;
+		from = no + 1;
+	}
+	free(val);
+	free(lg.s);
+	if (!found || lg.failed || start != pos) {
+		free(b.s);
+		return NULL;
+	}
+	return sb_take(&b);
 }
 
 int samba_conf_scan(const char *text, const char *share, bool global, struct samba_conf_facts *f)

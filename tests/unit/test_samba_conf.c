@@ -432,6 +432,39 @@ static void test_scan_joins_continuation_lines(void **state)
 	samba_conf_facts_fini(&f);
 }
 
+/* Found by tests/fuzz (corpus/smbconf/bogus-backslash.conf): a line that starts with '\\'
+ * does not go on at the next line (smbd drops that backslash), a section header does, and
+ * a header whose ']' is on the next line can still be commented out (as testparm reads it). */
+static void test_scan_joins_only_what_smbd_joins(void **state)
+{
+	static const char text[] = " \\\n"
+	                           "[SMSPXEIMAGES$]\n"
+	                           "\tpath = /old/D\n"
+	                           "[smspxeimages$] \\\n"
+	                           "\tpath = /old/E\n"
+	                           "[ SMSPXEIMAGES$ \\\n"
+	                           "]\n";
+	struct samba_conf_facts f;
+	char *out = NULL;
+	int last = 0;
+
+	(void)state;
+	assert_int_equal(samba_conf_scan(text, "SMSPXEIMAGES$", true, &f), 0);
+	assert_int_equal(f.n_defs, 3);
+	assert_int_equal(f.defs[0].line, 2);
+	assert_string_equal(f.defs[0].path, "/old/D");
+	assert_int_equal(f.defs[1].line, 4);
+	assert_null(f.defs[1].path); /* testparm: the path line is part of the header line */
+	assert_int_equal(f.defs[2].line, 6);
+	for (size_t i = 0; i < f.n_defs; i++) {
+		out = samba_conf_comment_section(text, f.defs[i].line, INC, &last);
+		assert_non_null(out);
+		assert_int_equal(last, f.defs[i].line + 1);
+		free(out);
+	}
+	samba_conf_facts_fini(&f);
+}
+
 static void test_scan_sees_registry_only_in_global(void **state)
 {
 	struct samba_conf_facts f;
@@ -709,6 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_comment_section_refuses_a_non_section_line),
 	    cmocka_unit_test(test_scan_finds_every_definition_case_insensitively),
 	    cmocka_unit_test(test_scan_joins_continuation_lines),
+	    cmocka_unit_test(test_scan_joins_only_what_smbd_joins),
 	    cmocka_unit_test(test_scan_sees_registry_only_in_global),
 	    cmocka_unit_test(test_testparm_unknown_names_each_parameter_once),
 	    cmocka_unit_test(test_testparm_errors_drop_the_chatter),
