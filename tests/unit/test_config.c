@@ -994,6 +994,7 @@ static void expect_error_has(const char *text, int line, const char *what)
 }
 
 /* Every key whose value is written into an smb.conf, with a good value. */
+// clang-format off
 static const char *const smb_keys[][3] = {
     {"global", "mountpoint", "/srv/pxe"},
     {"global", "state directory", "/var/lib/pxe"},
@@ -1004,6 +1005,7 @@ static const char *const smb_keys[][3] = {
     {"share", "samba:comment", "images"},
     {"share", "samba:hide dot files", "true"},
 };
+// clang-format on
 
 static void test_cfg_rejects_smb_line_continuation_in_every_key(void **state)
 {
