@@ -366,7 +366,8 @@ static void test_cfg_accepts_every_enum_word_in_any_case(void **state)
 
 static void test_cfg_keeps_slash_root_path(void **state)
 {
-	struct pxe_config *cfg = load_ok("[global]\nmountpoint = //srv///x//\n[drive:R]\npath = ///\n");
+	struct pxe_config *cfg =
+	    load_ok("[global]\nmountpoint = //srv///x//\n[drive:R]\npath = ///\n");
 
 	(void)state;
 	assert_string_equal(cfg->mountpoint, "/srv/x");
@@ -1065,9 +1066,9 @@ static void test_cfg_rejects_percent_macros_in_smb_paths(void **state)
 
 static void test_cfg_rejects_samba_params_the_share_owns(void **state)
 {
-	static const char *const keys[] = {"path",      "Path",     "directory", "include",
-	                                   "copy",      "guest ok", "Guest  OK", "public",
-	                                   "read only", "writeable", "writable", "write ok",
+	static const char *const keys[] = {"path",        "Path",      "directory", "include",
+	                                   "copy",        "guest ok",  "Guest  OK", "public",
+	                                   "read only",   "writeable", "writable",  "write ok",
 	                                   "valid users", "write list"};
 	char text[256];
 
@@ -1085,7 +1086,8 @@ static void test_cfg_rejects_folders_that_cannot_work(void **state)
 {
 	(void)state;
 	expect_error_has("[global]\nmountpoint = /\n", 2, "'mountpoint' cannot be /");
-	expect_error_has("[global]\nmountpoint = /proc/x\n", 2, "inside /proc, a kernel filesystem");
+	expect_error_has("[global]\nmountpoint = /proc/x\n", 2,
+	                 "inside /proc, a kernel filesystem");
 	expect_error_has("[global]\nmountpoint = /sys\n", 2, "inside /sys");
 	expect_error_has("[global]\nmountpoint = /dev/pxe\n", 2, "inside /dev");
 	expect_error_has("[global]\nstate directory = /\n", 2, "'state directory' cannot be /");
@@ -1657,7 +1659,8 @@ static void test_cfg_file_reports_a_bad_value_for_every_key(void **state)
 	    F ":10: bad value 'perhaps' for 'discover network': expected yes or no",
 	    F ":11: bad value 'verbose' for 'log level': expected error, warning, info or debug",
 	    F ":13: bad value 'mnt/c' for 'path': expected an absolute path (starting with /)",
-	    F ":14: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex digits, single "
+	    F ":14: bad value 'not-a-uuid' for 'uuid': expected a filesystem UUID: hex digits, "
+	      "single "
 	      "'-' between them, at most 64 characters",
 	    F ":15: 'priority' must be between -1000 and 1000, got '1001'",
 	    F ":16: bad value 'sometimes' for 'read only': expected yes or no",
