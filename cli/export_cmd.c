@@ -20,7 +20,7 @@ enum { OPT_REPAIR = 256, OPT_REMOVE, OPT_NO_RELOAD };
 static void export_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: pxeimagesfs export [-c FILE] [--dry-run] [--repair] [--remove]\n\n"
+	        "usage: pxeimagesfs export [-c FILE] [--dry-run] [--repair] [--remove] [--no-reload]\n\n"
 	        "Share the view through the system smbd ([share] samba = system): write the\n"
 	        "include file, make one marked 'include =' line the last line of smb.conf,\n"
 	        "check the result with testparm and reload smbd. Every other definition of the\n"

@@ -61,6 +61,19 @@ for c in $cmds; do
 	done
 done
 
+# ... and the other way round: every option of a command's synopsis in pxeimagesfs(8) is in the
+# usage lines of its --help (they must not drift apart)
+for c in $cmds; do
+	args=$c; [ "$c" = config ] && args="config check"
+	# shellcheck disable=SC2086
+	usage=$("$BIN" $args --help 2>&1 | sed '/^$/q')
+	synopsis=$(awk -v sy=".SY \"pxeimagesfs $args\"" '$0 == sy { on = 1; next } on && /^\.YS/ { exit } on' "$MAN8")
+	[ -n "$synopsis" ] || fail "pxeimagesfs.8 has no synopsis (.SY \"pxeimagesfs $args\")"
+	for opt in $(echo "$synopsis" | grep -o -- '\\-\\-[a-z]\+\(\\-[a-z]\+\)*' | sed 's/\\-/-/g' | sort -u); do
+		grep -qF -- "$opt" <<<"$usage" || fail "pxeimagesfs $args --help: the usage lines lack '$opt' (in the man page's synopsis)"
+	done
+done
+
 # Every key of the config tables is documented in pxeimagesfs.conf(5) and shown in the default config.
 keys=$(cat "$SRC"/config/*.c | sed -n 's/.*{\.name = "\([^"]*\)".*/\1/p' | sort -u)
 [ "$(echo "$keys" | wc -l)" -ge 20 ] || fail "found too few config keys ({.name = ...}) in config/*.c"
