@@ -67,8 +67,8 @@ struct node {
 	unsigned n_cached;      /* handles in cached (daemon-served) mode */
 	unsigned pt_refs;       /* handles in passthrough mode, all on backing pt_id */
 	int pt_id;              /* kernel backing id while pt_refs > 0 */
-	dev_t pt_dev;           /* the backing file of pt_id */
-	ino_t pt_ino;
+	dev_t open_dev;         /* the drive file (st_dev, st_ino, never the view's st_ino) */
+	ino_t open_ino;         /* every handle is on while n_cached + pt_refs > 0 */
 	/* fs->dw_epoch when this folder was last watched on every drive that has
 	 * it (dirwatch.c); 0: not watched */
 	atomic_uint_fast64_t watched;
@@ -175,6 +175,12 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn);
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi);
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
+/* pt_node_get -- node_get for a lookup of NAME found as the drive file ST: a
+ * node whose open handles are on another file (the name moved to another
+ * drive while open) keeps those handles and a new node takes the name, so a
+ * name looked up after a move never reaches the old file. */
+int pt_node_get(struct fs *fs, struct node *parent, const char *name, const struct stat *st,
+                struct node **out);
 
 /* dirwatch.c -- dw_watch_dir watches folder node DIR on every drive of V that
  * has it (before a lookup in it or a listing of it) and says whether it is;
@@ -206,6 +212,13 @@ void dw_index_free_locked(struct node *n);
  * written again, and a read from a vanished drive fails. Lock-free while the
  * view does not change. */
 int fh_check(struct fs *fs, struct fh *fh);
+/* ops_file.c -- fh_get: the handle of FI into *OUT, or -EIO when its drive is
+ * offline (fh_check). Every operation on an open file takes its handle
+ * through it. fh_node_online: the same check for an attribute change of node
+ * N, through FI's handle when there is one, else through the file N's open
+ * handles pin when N is detached (fchmod and futimens send no handle). */
+int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out);
+int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi);
 
 /* view.c */
 int root_open(struct fsview *v, size_t r); /* O_PATH fd of root R's images folder, or -errno */

@@ -131,7 +131,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	}
 	*st = l.st;
 	loc_close(&l);
-	rc = node_get(fs, parent, name, out);
+	rc = pt_node_get(fs, parent, name, st, out);
 	st->st_ino = rc == 0 ? (*out)->ino : 0;
 	return rc;
 }
@@ -350,8 +350,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct fsview *v = fsview_get(fs);
 	struct stat st;
 	struct loc l = {.fd = -1};
-	int rc = setattr_loc(fs, n, v, fi, &l);
+	int rc = fh_node_online(fs, n, fi); /* an offline drive is never touched again */
 
+	rc = rc < 0 ? rc : setattr_loc(fs, n, v, fi, &l);
 	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
 	loc_close(&l);

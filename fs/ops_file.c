@@ -2,7 +2,9 @@
  *
  * An open file holds its own fd on the drive it was opened on and a
  * reference on that view, so it keeps working whatever the resolver does
- * next. Data moves straight between the kernel and the drive's fd
+ * next, until that drive goes offline: every operation on a handle takes it
+ * through fh_get, which then answers EIO (an offline drive is never touched
+ * again; release alone still runs). Data moves straight between the kernel and the drive's fd
  * (FUSE_BUF_IS_FD, splice where offered). Opening a file for writing that
  * only a read-only drive holds copies it up to the primary first.
  */
@@ -24,6 +26,42 @@ static int open_flags(int flags)
 	return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
 }
 
+/* The drive of V a file on device DEV is on, or NULL (it left the view). */
+static const struct fsdrive *drive_of_dev(struct fsview *v, dev_t dev)
+{
+	for (size_t r = 0; r < v->n_roots; r++) {
+		if (v->roots[r].img_dev == dev || v->roots[r].mnt_dev == dev) {
+			return &v->roots[r];
+		}
+	}
+	return NULL;
+}
+
+/* A detached node is reached only through a handle it already has (a reopen
+ * through /proc/self/fd): open the file its handles are on, as natively, not
+ * whatever its old path means now. Returns 1 when N is not detached, or when
+ * the open would write a file of a read-only drive (then the path decides). */
+static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                       struct stat *st)
+{
+	bool ro = false;
+	int pin = node_pinned(fs, n, &ro);
+	int rc = pin < 0 || (ro && writes(flags)) ? 1 : 0;
+
+	rc = rc != 0 ? rc : fstat(pin, st) == 0 ? 0 : -errno;
+	if (rc == 0) {
+		fh->drive = drive_of_dev(v, st->st_dev);
+		fh->read_only = ro;
+		atomic_init(&fh->checked, v->generation);
+		fh->fd = fh->drive ? walk_reopen(pin, open_flags(flags)) : -EIO;
+		rc = fh->fd < 0 ? fh->fd : 0;
+	}
+	if (pin >= 0) {
+		close(pin);
+	}
+	return rc;
+}
+
 /* Open node N with FLAGS on the drive that serves it. */
 static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
                    struct stat *st)
@@ -31,8 +69,12 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 	char rel[PATH_MAX];
 	struct loc l;
 	struct loc up;
-	int rc = n->kind == NODE_TREE ? node_rel(fs, n, rel, sizeof(rel)) : -EISDIR;
+	int rc = n->kind == NODE_TREE ? open_pinned(fs, n, v, flags, fh, st) : -EISDIR;
 
+	if (rc <= 0) {
+		return rc;
+	}
+	rc = node_rel(fs, n, rel, sizeof(rel));
 	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
 	if (rc < 0) {
 		return rc;
@@ -136,7 +178,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param e = {.attr_timeout = fs->attr_timeout,
 	                             .entry_timeout = fs->entry_timeout};
 	struct node *n = NULL;
-	int rc = fh ? do_create(req, p, name, mode, fi, v, &e.attr) : -ENOMEM;
+	struct stat st; /* the drive's file: the kernel's backing file, not what clients see */
+	int rc = fh ? do_create(req, p, name, mode, fi, v, &st) : -ENOMEM;
 
 	if (rc >= 0) {
 		fh->fd = rc;
@@ -156,6 +199,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	e.ino = node_id(fs, n);
+	e.attr = st;
 	e.attr.st_ino = n->ino;
 	dw_timeouts(fs, n, false, &e.entry_timeout, &e.attr_timeout);
 	atomic_fetch_add(&fs->n_opens, 1);
@@ -163,7 +207,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fh->node = n;
 	fi->fh = (uintptr_t)fh;
 	node_opened(fs, n, fh->fd, false);
-	pt_opened(req, fs, fh, &e.attr, fi); /* a new node: never stale */
+	/* a new node, so never stale; with the drive file's identity, which later
+	 * opens of the node compare with (issue 13: the view's st_ino here made
+	 * every open while this handle lived ESTALE) */
+	pt_opened(req, fs, fh, &st, fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		pt_released(req, fs, fh);
 		node_closed(fs, n);
@@ -179,21 +226,54 @@ static struct fh *fh_of(struct fuse_file_info *fi)
 	return (struct fh *)(uintptr_t)fi->fh;
 }
 
+int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out)
+{
+	struct fh *fh = fh_of(fi);
+	int rc = fh_check(fs, fh);
+
+	*out = rc < 0 ? NULL : fh;
+	return rc;
+}
+
+int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi)
+{
+	struct fh *fh = NULL;
+	struct fsview *v = NULL;
+	struct stat st;
+	bool ro = false;
+	int pin = -1;
+	int rc = 0;
+
+	if (fi && fi->fh) {
+		return fh_get(fs, fi, &fh);
+	}
+	pin = node_pinned(fs, n, &ro);
+	if (pin < 0) {
+		return 0;
+	}
+	v = fsview_get(fs);
+	rc = fstat(pin, &st) < 0 ? -errno : drive_of_dev(v, st.st_dev) ? 0 : -EIO;
+	fsview_put(v);
+	close(pin);
+	return rc;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-
 	struct fs *fs = fs_of(req);
+	struct fh *fh = NULL;
+	int rc = fh_get(fs, fi, &fh);
 
 	(void)ino;
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = fh_of(fi)->fd;
-	buf.buf[0].pos = off;
-	if (fh_check(fs, fh_of(fi)) < 0) {
-		ops_reply_err(req, EIO);
+	if (rc < 0) {
+		ops_reply_err(req, -rc);
 		return;
 	}
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = fh->fd;
+	buf.buf[0].pos = off;
 	atomic_fetch_add(&fs->n_reads, 1);
 	atomic_fetch_add(&fs->n_bytes_read, size); /* requested: the last read may get less */
 	if (fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE) != 0) {
@@ -205,14 +285,16 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
                          struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-	ssize_t n = 0;
+	struct fh *fh = NULL;
+	ssize_t n = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = fh_of(fi)->fd;
-	out.buf[0].pos = off;
-	n = fh_check(fs_of(req), fh_of(fi));
-	n = n < 0 ? n : fuse_buf_copy(&out, in, 0);
+	if (n == 0) {
+		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		out.buf[0].fd = fh->fd;
+		out.buf[0].pos = off;
+		n = fuse_buf_copy(&out, in, 0);
+	}
 	if (n < 0) {
 		ops_reply_err(req, (int)-n);
 	} else {
@@ -221,6 +303,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	}
 }
 
+/* Release works whatever became of the drive: it only lets go. */
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *fh = fh_of(fi);
@@ -236,28 +319,42 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int fd = fh_of(fi)->fd;
-	int rc = datasync ? fdatasync(fd) : fsync(fd);
+	struct fh *fh = NULL;
+	int rc = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	ops_reply_err(req, rc == 0 ? 0 : errno);
+	if (rc == 0) {
+		rc = (datasync ? fdatasync(fh->fd) : fsync(fh->fd)) == 0 ? 0 : -errno;
+	}
+	ops_reply_err(req, -rc);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                          struct fuse_file_info *fi)
 {
+	struct fh *fh = NULL;
+	int rc = fh_get(fs_of(req), fi, &fh);
+
 	(void)ino;
-	ops_reply_err(req, fallocate(fh_of(fi)->fd, mode, off, len) == 0 ? 0 : errno);
+	if (rc == 0) {
+		rc = fallocate(fh->fd, mode, off, len) == 0 ? 0 : -errno;
+	}
+	ops_reply_err(req, -rc);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                      struct fuse_file_info *fi)
 {
-	off_t res = lseek(fh_of(fi)->fd, off, whence);
+	struct fh *fh = NULL;
+	off_t res = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
+	if (res == 0) {
+		res = lseek(fh->fd, off, whence);
+		res = res < 0 ? -errno : res;
+	}
 	if (res < 0) {
-		ops_reply_err(req, errno);
+		ops_reply_err(req, (int)-res);
 	} else {
 		fuse_reply_lseek(req, res);
 	}

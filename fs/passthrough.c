@@ -10,14 +10,16 @@
  *   - an open that is not in passthrough fails (EIO) while the inode has
  *     passthrough handles.
  * So: a node with cached handles opens cached again. A node whose
- * passthrough handles are on another backing file (a resolver switch or a
- * copy-up moved the path to another drive while it was open) cannot take
- * this open at all: its name is detached and invalidated, and the open is
+ * handles are on another drive file (a resolver switch, a copy-up or a change
+ * on the drives moved the path to another drive while it was open) cannot
+ * take this open, in either mode: one kernel inode is one file, for its locks
+ * and its page cache. Its name is detached and invalidated, and the open is
  * answered ESTALE, on which the kernel walks the path again with
  * revalidation (do_filp_open's LOOKUP_REVAL retry), gets a new node id and
- * opens that in passthrough on the new backing file. The old handles drain on
- * the old one. st_ino is computed from the path, so clients see the same
- * number. Without
+ * opens that on the new file. The old handles drain on the old one, and a
+ * reopen of one of them through /proc/self/fd (which reaches the detached node
+ * again) opens that node's own file (do_open). st_ino is computed from the
+ * path, so clients see the same number. Without
  * passthrough every handle is cached, with keep_cache when the backing file is
  * the one cached at the last open and unchanged since.
  */
@@ -100,10 +102,7 @@ static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const str
 	    (drive && atomic_load(&drive->no_passthrough))) {
 		return FH_CACHED;
 	}
-	if (n->pt_refs > 0) {
-		if (n->pt_dev != st->st_dev || n->pt_ino != st->st_ino) {
-			return -ESTALE;
-		}
+	if (n->pt_refs > 0) { /* on the same backing file: elsewhere_locked said so */
 		n->pt_refs++;
 		fi->backing_id = n->pt_id;
 		return FH_PASSTHROUGH;
@@ -127,8 +126,6 @@ static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const str
 	}
 	n->pt_refs = 1;
 	n->pt_id = id;
-	n->pt_dev = st->st_dev;
-	n->pt_ino = st->st_ino;
 	fi->backing_id = id;
 	return FH_PASSTHROUGH;
 }
@@ -147,6 +144,22 @@ static void detach(struct fs *fs, struct node *n)
 	free(name);
 }
 
+/* Locked. Are N's open handles on another drive file than ST? One kernel inode
+ * is one file, as natively: its locks, its page cache and a reopen through
+ * /proc/self/fd of any handle mean that file. Only a detached node (no path
+ * reaches it) whose handles are all daemon-served may mix: a write open of a
+ * node pinned on a read-only drive gets the written copy (see do_open). */
+static bool elsewhere_locked(const struct node *n, const struct stat *st)
+{
+	if (n->n_cached + n->pt_refs == 0) {
+		return false;
+	}
+	if (n->open_dev == st->st_dev && n->open_ino == st->st_ino) {
+		return false;
+	}
+	return !(n->detached && n->pt_refs == 0);
+}
+
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi)
 {
@@ -154,8 +167,14 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 	int io = FH_CACHED;
 
 	pthread_mutex_lock(&fs->lock);
+	if (elsewhere_locked(n, st)) {
+		io = -ESTALE;
+	} else if (n->n_cached + n->pt_refs == 0) {
+		n->open_dev = st->st_dev;
+		n->open_ino = st->st_ino;
+	}
 #if PXE_HAVE_PASSTHROUGH
-	io = choose_locked(req, fs, fh, st, fi);
+	io = io < 0 ? io : choose_locked(req, fs, fh, st, fi);
 #else
 	(void)req;
 #endif
@@ -177,6 +196,29 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 		atomic_fetch_add(&fs->n_pt_opens, 1);
 	}
 	return 0;
+}
+
+int pt_node_get(struct fs *fs, struct node *parent, const char *name, const struct stat *st,
+                struct node **out)
+{
+	fuse_ino_t pid = 0;
+	bool moved = false;
+	int rc = node_get(fs, parent, name, out);
+
+	if (rc < 0) {
+		return rc;
+	}
+	pthread_mutex_lock(&fs->lock);
+	moved = elsewhere_locked(*out, st);
+	pthread_mutex_unlock(&fs->lock);
+	if (!moved) {
+		return 0;
+	}
+	/* no invalidation: the kernel holds the folder during a lookup, and the new
+	 * node id in the reply replaces its entry */
+	free(node_detach(fs, *out, &pid));
+	node_forget(fs, *out, 1);
+	return node_get(fs, parent, name, out);
 }
 
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh)
