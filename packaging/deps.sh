@@ -10,7 +10,10 @@ PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config meson ninja-build dpkg-dev
 # Run: FUSE helpers and the mount tools.
 PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.
-PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr python3 lintian dpkg-dev file rpm systemd systemd-container groff-base man-db clang libclang-rt-14-dev)
+# clang, libclang-rt-14-dev: the libFuzzer harnesses; samba-testsuite (smbtorture), dbench
+# (its client.txt load): Samba's own protocol tests against the view.
+PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr python3 lintian dpkg-dev file rpm systemd systemd-container groff-base man-db
+	clang libclang-rt-14-dev samba-testsuite dbench)
 
 # pxe_install PKG... -- apt-get install the packages that are not installed yet.
 pxe_install() {

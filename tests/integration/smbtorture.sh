@@ -1,0 +1,148 @@
+#!/bin/bash
+# smbtorture.sh -- SMB clients get from the view what a native share gives them: Samba's own
+# protocol tests (smbtorture's smb2 suites) and its NetBench load (bench.nbench with dbench's
+# client.txt) run against a native tmpfs folder, the share pxeimagesfs generates (its private
+# smbd) and a plain share whose path is in the view. Every subtest that passes natively must
+# pass on both view shares (some fail natively on any Linux smbd: those are not asked of the
+# view). The view runs with passthrough as configured by the environment
+# (PXEIMAGESFS_PASSTHROUGH=no: the daemon-served path); a sanitizer build, or one without
+# passthrough, runs a shorter set (connect, lock, sharemode, fileid).
+#
+#   smbtorture.sh PXEIMAGESFS_BINARY
+#
+# Ports 44481 (the generated share's private smbd) and 44482 (the plain smbd), 127.0.0.1 only.
+# Exit 77 = skipped (a failure under CI=true). Debian packages: samba, samba-testsuite
+# (smbtorture), dbench (client.txt).
+set -u
+BIN=${1:?usage: smbtorture.sh PXEIMAGESFS_BINARY}
+P1=44481 P2=44482
+export LC_ALL=C
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, need_root_fuse, need_tools
+
+need_root_fuse
+need_tools smbtorture:samba-testsuite smbd:samba fusermount3:fuse3
+LOAD=/usr/share/dbench/client.txt
+[ -r "$LOAD" ] || need "$LOAD not found (package dbench)"
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in $P1 $P2; do listening "$p" && fail "port $p on 127.0.0.1 is already in use"; done
+
+T=$(mktemp -d /tmp/pxeimagesfs-torture.XXXXXX) || fail "mktemp"
+IMG=RemoteInstall/SMSImages/SMSPKG
+V=$T/view/$IMG
+VIEW_PID= SMBD_PID=
+cleanup() {
+	[ -n "$SMBD_PID" ] && kill "$SMBD_PID" 2>/dev/null
+	if [ -n "$VIEW_PID" ]; then
+		kill "$VIEW_PID" 2>/dev/null
+		timeout 20 tail --pid="$VIEW_PID" -f /dev/null
+	fi
+	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
+	for m in "$T/c" "$T/native"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$T/c" "$T/native" "$T/view" "$T/state" "$T/run" "$T/plain" || fail "mkdir"
+mount -t tmpfs -o size=512m torture-c "$T/c" && mount -t tmpfs -o size=512m torture-n "$T/native" ||
+	need "cannot mount tmpfs"
+mkdir -p "$T/c/$IMG"
+chmod 777 "$T/native" "$T/c/$IMG"
+
+# the view, sharing itself through its private smbd (the generated share)
+cat >"$T/pxe.conf" <<CONF
+[global]
+    mountpoint = $T/view
+    state directory = $T/state
+    run directory = $T/run
+    mount timeout = 0
+    rescan interval = 0
+[drive:C]
+    path = $T/c
+[share]
+    samba = private
+    port = $P1
+    interfaces = 127.0.0.1
+    guest ok = yes
+    read only = no
+    samba:force user = root
+CONF
+"$BIN" mount -f -c "$T/pxe.conf" >"$T/view.log" 2>&1 &
+VIEW_PID=$!
+# a plain smbd of our own: the native folder, and the view's images folder as any share
+cat >"$T/plain/smb.conf" <<CONF
+[global]
+    smb ports = $P2
+    interfaces = 127.0.0.1
+    bind interfaces only = yes
+    server min protocol = NT1
+    lock directory = $T/plain
+    state directory = $T/plain
+    cache directory = $T/plain
+    pid directory = $T/plain
+    private dir = $T/plain
+    ncalrpc dir = $T/plain/ncalrpc
+    log file = $T/plain/log.%m
+    disable spoolss = yes
+    load printers = no
+    map to guest = Bad User
+[native]
+    path = $T/native
+    read only = no
+    guest ok = yes
+    force user = root
+[view]
+    path = $V
+    read only = no
+    guest ok = yes
+    force user = root
+CONF
+for ((i = 0; i < 200; i++)); do
+	listening $P1 && [ -d "$V" ] && break
+	kill -0 "$VIEW_PID" 2>/dev/null || { cat "$T/view.log" >&2; fail "the view's daemon exited"; }
+	sleep 0.05
+done
+listening $P1 || { cat "$T/view.log" >&2; fail "the generated share's smbd does not listen on $P1"; }
+smbd -F --no-process-group -s "$T/plain/smb.conf" </dev/null >"$T/plain/smbd.out" 2>&1 &
+SMBD_PID=$!
+for ((i = 0; i < 200; i++)); do listening $P2 && break; sleep 0.05; done
+listening $P2 || { cat "$T/plain/smbd.out" >&2; fail "the plain smbd does not listen on $P2"; }
+PT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s.get("passthrough",{}).get("active"))' \
+	"$(ls "$T"/run/*.json | head -1)" 2>/dev/null)
+ok "a native share, the generated share (port $P1) and a plain share of the view (port $P2); passthrough active: $PT"
+
+SUITES=(smb2.connect smb2.read smb2.rw smb2.lock smb2.sharemode smb2.rename smb2.durable-open
+	smb2.timestamps smb2.fileid smb2.ioctl.sparse_file_flag smb2.ioctl.sparse_qar)
+if grep -qa __asan_init "$BIN" || [ "$PT" != True ]; then
+	SUITES=(smb2.connect smb2.lock smb2.sharemode smb2.fileid)
+fi
+# torture SHARE PORT SUITE -- the subtests that passed, one per line ("success: NAME")
+torture() {
+	timeout 300 smbtorture "//127.0.0.1/$1" -p "$2" -U% "$3" 2>&1 | tee -a "$T/torture.log" |
+		sed -n 's/^success: //p' | sort -u
+}
+bad=()
+for s in "${SUITES[@]}"; do
+	native=$(torture native $P2 "$s")
+	[ -n "$native" ] || fail "$s: nothing passes on the native share (see smbtorture's output): $(tail -5 "$T/torture.log")"
+	for share in "SMSPXEIMAGES\$:$P1" "view:$P2"; do
+		got=$(torture "${share%:*}" "${share##*:}" "$s")
+		missing=$(comm -23 <(echo "$native") <(echo "$got") | tr '\n' ' ')
+		[ -z "$missing" ] || bad+=("$s on ${share%:*}: $missing")
+	done
+	echo "# $s: $(echo "$native" | wc -l) subtests pass natively, and on both view shares unless listed below"
+done
+[ ${#bad[@]} = 0 ] || fail "passing natively but not on the view: ${bad[*]}"
+ok "smbtorture ${SUITES[*]}: every subtest that passes on a native folder passes on the generated share and on a plain share of the view"
+
+# NetBench (SMB1, as dbench's load file is written): a short run on the native share and on the view
+nbench() {
+	timeout 120 smbtorture "//127.0.0.1/$1" -p $P2 -U% bench.nbench --loadfile="$LOAD" \
+		--num-progs=2 -t 8 >"$T/nbench-$1.log" 2>&1
+	grep -q '^success: nbench' "$T/nbench-$1.log" ||
+		fail "NetBench on $1: $(grep -v '^ *[0-9]' "$T/nbench-$1.log" | tail -5)"
+	sed -n 's/^Throughput \([0-9.]*\) MB\/sec/\1/p' "$T/nbench-$1.log" | tail -1
+}
+n=$(nbench native)
+v=$(nbench view)
+ok "NetBench (2 clients, 8 s, dbench client.txt): native $n MB/s, the view $v MB/s"
+kill -0 "$VIEW_PID" 2>/dev/null || fail "the view's daemon died"
+echo "smbtorture: all checks passed"
