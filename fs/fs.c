@@ -1,23 +1,37 @@
 /* fs.c -- the filesystem object and its libfuse low-level session.
  *
  * Builds the handler table from ops_*.c, mounts with allow_other and
- * default_permissions (Samba reaches files as the connected user), serves on
- * the multi-threaded loop and unmounts on SIGTERM/SIGINT. Does not decide
- * what the view is: the resolver does, and fs_publish() swaps it in.
+ * default_permissions (Samba reaches files as the connected user) and always
+ * nosuid,nodev, answers the kernel's INIT, then daemonizes and only then
+ * starts its threads and says it is ready; serves on the multi-threaded loop
+ * and unmounts on SIGTERM/SIGINT. Does not decide what the view is: the
+ * resolver does, and fs_publish() swaps it in.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libmount.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs_int.h"
 
 #define FS_BASE_OPTS "allow_other,default_permissions,fsname=pxeimagesfs,subtype=pxeimagesfs"
+/* SPEC section 10: on every route, whatever the options asked for */
+#define FS_SAFE_FLAGS "nosuid,nodev"
+/* bounds: the kernel's INIT is queued by the mount itself; a daemon's start
+ * (threads, first status file) is quick */
+#define FS_INIT_WAIT_MS   10000
+#define FS_DAEMON_WAIT_MS 30000
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -143,12 +157,14 @@ static void raise_readahead(const char *mountpoint)
 	}
 }
 
+/* The base options first, the caller's next, then the flags no route may change: mount.fuse3
+ * passes "dev,suid" for an fstab line (mount(8)'s defaults); the last of a pair wins. */
 static int session_args(const struct fs_options *o, struct fuse_args *args)
 {
 	char opts[1024];
 
-	if (snprintf(opts, sizeof(opts), "%s%s%s", FS_BASE_OPTS, o->fuse_opts ? "," : "",
-	             o->fuse_opts ? o->fuse_opts : "") >= (int)sizeof(opts)) {
+	if (snprintf(opts, sizeof(opts), "%s%s%s,%s", FS_BASE_OPTS, o->fuse_opts ? "," : "",
+	             o->fuse_opts ? o->fuse_opts : "", FS_SAFE_FLAGS) >= (int)sizeof(opts)) {
 		return -1;
 	}
 	if (fuse_opt_add_arg(args, "pxeimagesfs") < 0 ||
@@ -174,6 +190,138 @@ static int serve(struct fuse_session *se)
 	return rc;
 }
 
+/* Answer the kernel's INIT (the first request, queued by the mount) on this
+ * thread, before any other thread exists: 0 when it succeeded, else -1 (a bad
+ * option refused at INIT, e.g. max_read; libfuse logged why). Bounded. */
+static int answer_init(struct fs *fs, struct fuse_session *se)
+{
+	struct pollfd pfd = {.fd = fuse_session_fd(se), .events = POLLIN};
+	struct fuse_buf buf = {0};
+	int n = 0;
+
+	for (int waited = 0; waited < FS_INIT_WAIT_MS && !fuse_session_exited(se); waited += 100) {
+		if (poll(&pfd, 1, 100) > 0) {
+			n = fuse_session_receive_buf(se, &buf);
+			if (n > 0) {
+				fuse_session_process_buf(se, &buf);
+				break;
+			}
+			if (n != -EINTR && n != -EAGAIN) {
+				break;
+			}
+		}
+	}
+	free(buf.mem);
+	return n > 0 && !fuse_session_exited(se) && atomic_load(&fs->inited) ? 0 : -1;
+}
+
+/* The parent of daemonize_begin: the child's word, within FS_DAEMON_WAIT_MS.
+ * A child that died or hangs leaves nothing mounted. Returns the exit status. */
+static int daemonize_wait(int fd, pid_t child, const char *mountpoint)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char msg[600] = "";
+	ssize_t n = poll(&pfd, 1, FS_DAEMON_WAIT_MS) > 0 ? read(fd, msg, sizeof(msg) - 1) : -1;
+
+	if (n > 0 && msg[0] == '0') {
+		return 0;
+	}
+	if (n > 1) {
+		msg[n] = '\0';
+		log_error("%s", msg + 1);
+	} else {
+		log_error("the daemon %s while starting; nothing is mounted",
+		          n == 0 ? "died" : "did not answer");
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		umount2(mountpoint, MNT_DETACH);
+	}
+	return 2;
+}
+
+/* Daemonize: fork; the parent waits (bounded) until the child says it serves
+ * (or failed), then _exits with 0 or 2, like fuse_daemonize() but only after
+ * the threads started: `mount` and mount(8) tell the truth. The parent never
+ * returns (it must not unmount the view the child serves). Returns, in the
+ * child, the pipe to report on (daemonize_done), or -1 with errno (no child). */
+static int daemonize_begin(const char *mountpoint)
+{
+	int p[2];
+	pid_t pid = -1;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		if (chdir("/") < 0) {
+			log_debug("cannot change to /");
+		}
+		return p[1];
+	}
+	close(p[1]);
+	_exit(daemonize_wait(p[0], pid, mountpoint));
+}
+
+/* The child's word: "0" serving, else "2" and a message. Stdio goes to
+ * /dev/null after it. */
+static void daemonize_done(int fd, const char *error)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char msg[600];
+	int len = snprintf(msg, sizeof(msg), "%s%s", error ? "2" : "0", error ? error : "");
+
+	if (write(fd, msg, (size_t)len) < 0) {
+		log_debug("the parent is gone");
+	}
+	close(fd);
+	for (int i = 0; null >= 0 && i < 3; i++) {
+		dup2(null, i);
+	}
+	if (null > 2) {
+		close(null);
+	}
+}
+
+static void install_ops(struct fuse_lowlevel_ops *ops)
+{
+	ops_attr_install(ops);
+	ops_dir_install(ops);
+	ops_remove_install(ops);
+	ops_file_install(ops);
+}
+
+/* Mounted and INIT answered: daemonize (unless foreground), then start every
+ * thread (threads do not survive a fork), then tell systemd and the parent. */
+static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
+{
+	int report = -1;
+
+	if (!o->foreground && (report = daemonize_begin(o->mountpoint)) < 0) {
+		snprintf(errbuf, errlen, "cannot daemonize: %s", strerror(errno));
+		return -1;
+	}
+	if (!o->foreground) {
+		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
+	}
+	dw_start(fs); /* without it, names are cached for entry_timeout only */
+	if (o->live_cfg && live_start(fs, o) < 0) {
+		log_warnx("cannot follow the drives live; the view stays as mounted");
+	}
+	live_notify_ready(fs); /* resolved, mounted, INIT answered: systemd may start smbd */
+	if (report >= 0) {
+		daemonize_done(report, NULL);
+	}
+	return 0;
+}
+
 int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
 {
 	struct fuse_lowlevel_ops ops = {.init = op_init};
@@ -181,10 +329,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	struct fuse_session *se = NULL;
 	int rc = -1;
 
-	ops_attr_install(&ops);
-	ops_dir_install(&ops);
-	ops_remove_install(&ops);
-	ops_file_install(&ops);
+	install_ops(&ops);
 	if (o->entry_timeout > 0) {
 		fs->entry_timeout = o->entry_timeout;
 	}
@@ -207,22 +352,21 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 		goto out_signals;
 	}
 	fs->se = se;
-	dw_start(fs); /* without it, names are cached for entry_timeout only */
 	raise_readahead(o->mountpoint);
-	fuse_daemonize(o->foreground ? 1 : 0);
-	if (!o->foreground) {
-		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
+	if (answer_init(fs, se) < 0) {
+		snprintf(errbuf, errlen, "the kernel's INIT failed (a -o option it refuses?); unmounted");
+		goto out_unmount;
 	}
-	if (o->live_cfg && live_start(fs, o) < 0) {
-		log_warnx("cannot follow the drives live; the view stays as mounted");
+	if (start_serving(fs, o, errbuf, errlen) < 0) {
+		goto out_unmount;
 	}
-	live_notify_ready(fs); /* resolved and mounted: systemd may start smbd now */
 	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
 	live_stop(fs);
 	dw_stop(fs);
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "the FUSE session ended with an error");
 	}
+out_unmount:
 	fuse_session_unmount(se);
 	fs->se = NULL;
 out_signals:
