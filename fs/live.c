@@ -57,7 +57,7 @@ static void describe_drive(const struct drive *o, const struct drive *d, char *b
 		add_part(buf, len, "%s online (%s, another filesystem than before)", d->name,
 		         d->mount_path);
 	} else if (d->state != DRIVE_ONLINE && o && o->state == DRIVE_ONLINE) {
-		add_part(buf, len, "%s offline (%s)", d->name, d->reason);
+		add_part(buf, len, "%s %s (%s)", d->name, drive_state_name(d->state), d->reason);
 	}
 	if (d->state == DRIVE_ONLINE && o && o->state == DRIVE_ONLINE &&
 	    d->holds_images != o->holds_images) {

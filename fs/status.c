@@ -56,7 +56,8 @@ static json_object *passthrough(struct fs *fs)
 	return p;
 }
 
-/* Degraded: a configured drive offline, or no drive holding the images. */
+/* Degraded: a configured drive offline, any drive unavailable (hung or failing),
+ * or no drive holding the images. */
 static json_object *degraded(const struct resolver_view *v)
 {
 	json_object *a = json_object_new_array();
@@ -64,8 +65,9 @@ static json_object *degraded(const struct resolver_view *v)
 
 	for (size_t i = 0; i < v->n_drives; i++) {
 		const struct drive *d = &v->drives[i];
-		if (d->configured && d->state != DRIVE_ONLINE) {
-			snprintf(buf, sizeof(buf), "drive %s offline: %s", d->name, d->reason);
+		if ((d->configured && d->state != DRIVE_ONLINE) || d->state == DRIVE_UNAVAILABLE) {
+			snprintf(buf, sizeof(buf), "drive %s %s: %s", d->name,
+			         drive_state_name(d->state), d->reason);
 			json_object_array_add(a, json_object_new_string(buf));
 		}
 	}

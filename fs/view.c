@@ -139,16 +139,20 @@ int fs_publish(struct fs *fs, struct resolver_view *rv)
 	struct fsview *old = NULL;
 	int rc = 0;
 
-	pthread_mutex_lock(&fs->view_lock);
-	rc = fsview_new(rv, fs->generation + 1, &v);
-	if (rc == 0) {
-		old = fs->view;
-		fs->view = v;
-		fs->generation++;
+	/* built outside the lock: it reaches the drives, and a hung one must not
+	 * stall the requests, which all take the lock (fsview_get) */
+	rc = fsview_new(rv, 0, &v);
+	if (rc < 0) {
+		return rc;
 	}
+	pthread_mutex_lock(&fs->view_lock);
+	v->generation = fs->generation + 1; /* not yet shared: still ours to set */
+	old = fs->view;
+	fs->view = v;
+	fs->generation++;
 	pthread_mutex_unlock(&fs->view_lock);
 	fsview_put(old);
-	return rc;
+	return 0;
 }
 
 /* root_walk -- an O_PATH fd of REL on root R (see walk_open), or -errno. */

@@ -1,7 +1,8 @@
 /* resolver.c -- decide which drives are online, hold the images, and form the view.
  *
  * Pure policy over struct rsv_sys: it never touches the system directly, so
- * the unit tests drive it with a fake. It does not watch for changes (the
+ * the unit tests drive it with a fake. Every drive is probed (bounded) before
+ * anything else touches it: a hung or failing drive is unavailable. It does not watch for changes (the
  * daemon calls it again) and keeps no state: safe from any thread.
  */
 #include <errno.h>
@@ -319,15 +320,64 @@ static int find_images(const struct ctx *c, struct drive *d)
 	return rc == -ENOMEM ? rc : 0;
 }
 
+/* The bounded health probe of PATH (0 when the system cannot probe). */
+static int probe(const struct ctx *c, const char *path, bool write)
+{
+	if (!c->sys->ops->probe) {
+		return 0;
+	}
+	return c->sys->ops->probe(c->sys->ctx, path, write, RSV_PROBE_TIMEOUT_MS);
+}
+
+/* D's filesystem at PATH failed its probe with ERR: out of the view, like an
+ * offline drive, but shown as unavailable with why. */
+static void mark_unavailable(struct drive *d, const char *path, int err)
+{
+	d->state = DRIVE_UNAVAILABLE;
+	if (err == -ETIMEDOUT) {
+		set_reason(d, "%s did not answer within %u ms (hung?)", path,
+		           RSV_PROBE_TIMEOUT_MS);
+	} else {
+		set_reason(d, "%s fails its health probe: %s", path, strerror(-err));
+	}
+}
+
+/* A configured path that failed its probe before anything else touched it. */
+static int unavailable_path(const struct ctx *c, struct drive *d, int err)
+{
+	const struct rsv_mount *m = mount_at(c, d->want_path);
+	int rc = 0;
+
+	if (m && !is_view_mount(m) && identity_matches(d, m, d->reason, sizeof(d->reason))) {
+		rc = take_mount(d, m);
+	}
+	mark_unavailable(d, d->want_path, err);
+	if (!m || is_view_mount(m)) {
+		d->state = DRIVE_OFFLINE; /* not a drive anyway: say only why it was not examined */
+	}
+	return rc;
+}
+
 static int examine(const struct ctx *c, struct drive *d)
 {
 	int rc = 0;
+	int health = 0;
 
+	/* a hung drive blocks every syscall on it: probe (bounded) before any */
+	if (d->configured && d->want_path && (health = probe(c, d->want_path, false)) != 0) {
+		return unavailable_path(c, d, health);
+	}
 	if (d->configured) {
 		rc = d->want_path ? find_by_path(c, d) : find_by_tag(c, d);
-	} else {
-		/* discovered: the mount was found already */
-		rc = 0;
+	}
+	/* discovered: the mount was found already */
+	if (rc == 0 && d->state == DRIVE_ONLINE) {
+		health = probe(c, d->mount_path, !d->read_only);
+		if (health == -EROFS) {
+			d->read_only = true; /* writable as mounted, but refuses writes */
+		} else if (health != 0) {
+			mark_unavailable(d, d->mount_path, health);
+		}
 	}
 	if (rc == 0 && d->state == DRIVE_ONLINE) {
 		rc = find_images(c, d);

@@ -45,7 +45,21 @@ struct rsv_sys_ops {
 	/* Device node of an unmounted filesystem with TAG=VALUE ("UUID" or
 	 * "LABEL"), for a better message; may be NULL. */
 	int (*find_device)(void *ctx, const char *tag, const char *value, char **devname);
+	/* Health of the filesystem at PATH, answered within TIMEOUT_MS whatever the
+	 * filesystem does: statfs, stat and a directory read of PATH, and with WRITE
+	 * an unnamed file created and dropped there (O_TMPFILE; nothing shows).
+	 * Returns 0 when healthy or when it cannot tell (no such path, no
+	 * O_TMPFILE, ...), -ETIMEDOUT when PATH did not answer in time (or an earlier
+	 * probe of it still waits), else the error that makes the filesystem
+	 * unusable (-EIO, -ENOTCONN, ...; -EROFS: it refuses writes). May be NULL. */
+	int (*probe)(void *ctx, const char *path, bool write, unsigned timeout_ms);
 };
+
+/* How long the resolver waits for a drive's probe. */
+#define RSV_PROBE_TIMEOUT_MS 3000
+
+/* rsv_probe -- the live system's probe (probe.c), as rsv_sys_ops.probe describes. */
+int rsv_probe(const char *path, bool write, unsigned timeout_ms);
 
 struct rsv_sys {
 	const struct rsv_sys_ops *ops; /* borrowed */
@@ -58,7 +72,9 @@ const struct rsv_sys *rsv_sys_real(void);
 
 void rsv_mounts_free(struct rsv_mount *mounts, size_t n);
 
-enum drive_state { DRIVE_OFFLINE = 0, DRIVE_ONLINE };
+/* UNAVAILABLE: mounted, but it failed its health probe (hung, or failing with
+ * EIO): left out of the view like an offline drive. */
+enum drive_state { DRIVE_OFFLINE = 0, DRIVE_ONLINE, DRIVE_UNAVAILABLE };
 
 /* One candidate drive, with everything that was found about it. All strings
  * owned by the view that holds the drive; NULL when unknown or not set. */

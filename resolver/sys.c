@@ -1,8 +1,9 @@
 /* sys.c -- the live system behind struct rsv_sys: libmount and libblkid.
  *
  * Reads /proc/self/mountinfo with libmount (never by hand) and asks libblkid
- * for the UUID and LABEL of block devices. Keeps no state between calls, so
- * it is safe from any thread. Probing a device needs read access to it; when
+ * for the UUID and LABEL of block devices; probes drives with rsv_probe
+ * (probe.c, bounded). Keeps no state between calls, so it is safe from any
+ * thread. Probing a device needs read access to it; when
  * that fails the mount simply has no UUID/LABEL.
  */
 #include <blkid.h>
@@ -195,12 +196,19 @@ static int real_find_device(void *ctx, const char *tag, const char *value, char 
 	return *devname ? 0 : -ENOENT;
 }
 
+static int real_probe(void *ctx, const char *path, bool write, unsigned timeout_ms)
+{
+	(void)ctx;
+	return rsv_probe(path, write, timeout_ms);
+}
+
 static const struct rsv_sys_ops real_ops = {
     .mounts = real_mounts,
     .lstat = real_lstat,
     .list = real_list,
     .realpath = real_realpath,
     .find_device = real_find_device,
+    .probe = real_probe,
 };
 
 static const struct rsv_sys real_sys = {.ops = &real_ops, .ctx = NULL};
