@@ -205,13 +205,12 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 		if (cfg->require_drives) {
 			fprintf(
 			    stderr,
-			    "pxeimagesfs mount: drive %s is still offline after %u ms (%s), and "
+			    "pxeimagesfs mount: drive %s is still %s after %u ms (%s), and "
 			    "'require drives = yes'; mount it or set 'require drives = no'\n",
-			    d->name, cfg->mount_timeout_ms, d->reason);
+			    d->name, drive_state_name(d->state), cfg->mount_timeout_ms, d->reason);
 		} else {
-			log_warnx(
-			    "drive %s is offline (%s); serving without it until it comes online",
-			    d->name, d->reason);
+			log_warnx("drive %s is %s (%s); serving without it until it comes online",
+			          d->name, drive_state_name(d->state), d->reason);
 		}
 	}
 	return cfg->require_drives && !all_online(*view) ? -1 : 0;

@@ -270,11 +270,9 @@ static int daemonize_begin(const char *mountpoint)
 	_exit(daemonize_wait(p[0], pid, mountpoint));
 }
 
-/* The child's word: "0" serving, else "2" and a message. Stdio goes to
- * /dev/null after it. */
+/* The child's word: "0" serving, else "2" and a message. */
 static void daemonize_done(int fd, const char *error)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	char msg[600];
 	int len = snprintf(msg, sizeof(msg), "%s%s", error ? "2" : "0", error ? error : "");
 
@@ -282,6 +280,14 @@ static void daemonize_done(int fd, const char *error)
 		log_debug("the parent is gone");
 	}
 	close(fd);
+}
+
+/* A daemon's stdio is /dev/null (before any thread or child starts: the
+ * private smbd must not hold the caller's terminal or pipe open). */
+static void stdio_to_null(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 	for (int i = 0; null >= 0 && i < 3; i++) {
 		dup2(null, i);
 	}
@@ -310,6 +316,7 @@ static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf
 	}
 	if (!o->foreground) {
 		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
+		stdio_to_null();
 	}
 	dw_start(fs); /* without it, names are cached for entry_timeout only */
 	if (o->live_cfg && live_start(fs, o) < 0) {
@@ -354,7 +361,8 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	fs->se = se;
 	raise_readahead(o->mountpoint);
 	if (answer_init(fs, se) < 0) {
-		snprintf(errbuf, errlen, "the kernel's INIT failed (a -o option it refuses?); unmounted");
+		snprintf(errbuf, errlen,
+		         "the kernel's INIT failed (a -o option it refuses?); unmounted");
 		goto out_unmount;
 	}
 	if (start_serving(fs, o, errbuf, errlen) < 0) {

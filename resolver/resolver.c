@@ -2,8 +2,9 @@
  *
  * Pure policy over struct rsv_sys: it never touches the system directly, so
  * the unit tests drive it with a fake. Every drive is probed (bounded) before
- * anything else touches it: a hung or failing drive is unavailable. It does not watch for changes (the
- * daemon calls it again) and keeps no state: safe from any thread.
+ * anything else touches it: a hung or failing drive is unavailable. It does
+ * not watch for changes (the daemon calls it again) and keeps no state: safe
+ * from any thread.
  */
 #include <errno.h>
 #include <libmount.h>
@@ -335,8 +336,7 @@ static void mark_unavailable(struct drive *d, const char *path, int err)
 {
 	d->state = DRIVE_UNAVAILABLE;
 	if (err == -ETIMEDOUT) {
-		set_reason(d, "%s did not answer within %u ms (hung?)", path,
-		           RSV_PROBE_TIMEOUT_MS);
+		set_reason(d, "%s did not answer within %u ms (hung?)", path, RSV_PROBE_TIMEOUT_MS);
 	} else {
 		set_reason(d, "%s fails its health probe: %s", path, strerror(-err));
 	}

@@ -12,7 +12,9 @@
 
 const char *drive_state_name(enum drive_state state)
 {
-	return state == DRIVE_ONLINE ? "online" : state == DRIVE_UNAVAILABLE ? "unavailable" : "offline";
+	return state == DRIVE_ONLINE        ? "online"
+	       : state == DRIVE_UNAVAILABLE ? "unavailable"
+	                                    : "offline";
 }
 
 static void drive_fini(struct drive *d)

@@ -129,7 +129,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = hang ]; then
 [drive:H]
     path = $H
     priority = 10"
-	ls "$V" | grep -qx PKGH0001 && ls "$V" | grep -qx PKGC0001 || fail "hang: the view lacks a package: $(ls "$V")"
+	[ -d "$V/PKGH0001" ] && [ -d "$V/PKGC0001" ] || fail "hang: the view lacks a package: $(ls "$V")"
 	[ "$(cat "$V/PKGH0001/hang.txt")" = "served by hangfs" ] || fail "hang: H's file reads wrong"
 	[ "$(st "d['H']['in_view'] and s['healthy']")" = True ] || fail "hang: H not in view at start"
 

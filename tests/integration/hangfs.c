@@ -30,12 +30,8 @@ static const struct {
 	const char *name;
 	bool dir;
 } tree[] = {
-    {0, "", true},
-    {1, "RemoteInstall", true},
-    {2, "SMSImages", true},
-    {3, "SMSPKG", true},
-    {4, "PKGH0001", true},
-    {5, "hang.txt", false},
+    {0, "", true},       {1, "RemoteInstall", true}, {2, "SMSImages", true},
+    {3, "SMSPKG", true}, {4, "PKGH0001", true},      {5, "hang.txt", false},
 };
 #define N_TREE (sizeof(tree) / sizeof(tree[0]))
 static const char content[] = "served by hangfs\n";

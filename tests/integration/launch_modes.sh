@@ -69,7 +69,6 @@ if [ -z "${PXE_LM_INNER:-}" ]; then
 	T=$(mktemp -d /tmp/pxeimagesfs-launch.XXXXXX) || fail "mktemp"
 	CONF=$T/pxe.conf
 	SVC=pxeimagesfs.service
-	MACHINE=
 	outer_cleanup() {
 		local rc=$? pid
 		if [ "$rc" != 0 ] && [ -n "$SDC_PID1" ]; then

@@ -112,15 +112,18 @@ int main(int argc, char **argv)
 		double took = now_ms() - t0;
 		worst = took > worst ? took : worst;
 		if (took > 200) {
-			printf("publish_hang: fsview_get took %.0f ms while a view was being published "
-			       "(call %d)\n", took, i);
+			printf("publish_hang: fsview_get took %.0f ms while a view was being "
+			       "published "
+			       "(call %d)\n",
+			       took, i);
 			fflush(stdout);
 			_exit(1);
 		}
 		usleep(1000);
 	}
 	printf("publish_hang: 200 fsview_get calls while publishing over a hung drive, the slowest "
-	       "%.2f ms\n", worst);
+	       "%.2f ms\n",
+	       worst);
 	fflush(stdout);
 	_exit(0);
 }

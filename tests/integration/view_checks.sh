@@ -40,7 +40,7 @@ mkdir -p "$DRIVE/PKGLM001" || fail "mkdir on the drive"
 echo first >"$DRIVE/PKGLM001/first.txt" || fail "writing on the drive"
 # twice: the first listing makes the daemon watch the folder, the second one is what the kernel
 # keeps (for a minute in a watched folder: only the watcher's invalidation shows a change)
-for pass in 1 2; do
+for _ in 1 2; do
 	t ls -l "$V" >/dev/null 2>&1 || fail "cannot list $V"
 	t ls -l "$V/PKGLM001" >/dev/null 2>&1 || fail "cannot list $V/PKGLM001"
 	t cat "$V/PKGLM001/first.txt" >/dev/null 2>&1 || fail "cannot read $V/PKGLM001/first.txt"
