@@ -335,6 +335,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	int rc = -1;
+	int served = 0;
 
 	install_ops(&ops);
 	if (o->entry_timeout > 0) {
@@ -368,11 +369,16 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	if (start_serving(fs, o, errbuf, errlen) < 0) {
 		goto out_unmount;
 	}
-	rc = serve(se) >= 0 ? 0 : -1; /* > 0: ended by SIGTERM/SIGINT, a clean stop */
+	served = serve(se); /* > 0: ended by SIGTERM/SIGINT, a clean stop */
+	rc = served >= 0 ? 0 : -1;
 	live_stop(fs);
 	dw_stop(fs);
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "the FUSE session ended with an error");
+	} else {
+		log_info("stopping: %s; unmounting %s",
+		         served > 0 ? "asked to (SIGTERM or SIGINT)" : "the view was unmounted",
+		         o->mountpoint);
 	}
 out_unmount:
 	fuse_session_unmount(se);

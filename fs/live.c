@@ -123,11 +123,25 @@ static const char *cause_of(unsigned ev)
 	                            : "periodic rescan";
 }
 
+/* got_worse -- from OLD to NV a drive that was online is not any more, or the view lost its
+ * primary or its last root: logged as a warning, not as news. */
+static bool got_worse(const struct resolver_view *old, const struct resolver_view *nv)
+{
+	for (size_t i = 0; i < old->n_drives; i++) {
+		const struct drive *d = by_name(nv, old->drives[i].name);
+		if (old->drives[i].state == DRIVE_ONLINE && (!d || d->state != DRIVE_ONLINE)) {
+			return true;
+		}
+	}
+	return (old->primary >= 0 && nv->primary < 0) || (old->n_roots > 0 && nv->n_roots == 0);
+}
+
 static void rescan(struct live *l, unsigned ev)
 {
 	struct resolver_view *nv = NULL;
 	struct fsview *cur = NULL;
 	char what[900];
+	bool worse = false;
 	int rc = resolver_resolve(*l->cfg, rsv_sys_real(), &nv);
 
 	if (rc < 0) {
@@ -145,6 +159,7 @@ static void rescan(struct live *l, unsigned ev)
 		return;
 	}
 	describe(cur->rv, nv, what, sizeof(what));
+	worse = got_worse(cur->rv, nv);
 	fsview_put(cur);
 	watch_follow(l->w, nv);
 	if (fs_publish(l->fs, nv) < 0) {
@@ -153,7 +168,11 @@ static void rescan(struct live *l, unsigned ev)
 	}
 	dw_reset(l->fs); /* folders are watched again on the new set of drives */
 	nodes_invalidate_all(l->fs);
-	log_info("view: %s", what);
+	if (worse) {
+		log_warnx("view: %s", what); /* a drive lost, or no primary: an administrator's matter */
+	} else {
+		log_info("view: %s", what);
+	}
 	cur = fsview_get(l->fs);
 	notify_status(cur, "");
 	fsview_put(cur);
@@ -216,6 +235,9 @@ static void *live_main(void *arg)
 			               (unsigned long long)now.tv_nsec / 1000);
 			reload(l);
 			live_notify_ready(l->fs);
+		}
+		if (ev & WATCH_RESCAN) {
+			log_info("SIGUSR1: looking at the drives again");
 		}
 		if (l->hook) {
 			l->hook(l->hook_arg, *l->cfg, ev);

@@ -225,6 +225,15 @@ cx journalctl --no-pager -o cat -u "$SVC" | grep -q "left by a daemon that died"
 	fail "after the restart: the journal has no line of the new daemon detaching the dead view"
 ok "crash: kill -9 of $P1, systemd restarted it as $P2 after $RESTART_MS ms (RestartSec=1), the dead view detached, one view, served again"
 
+# ---- the journal: a rescan on SIGUSR1 is logged; a drive going away is a warning ---------------
+cx systemctl kill -s USR1 --kill-whom=main "$SVC" || fail "systemctl kill -s USR1"
+usr1_logged() { cx journalctl --no-pager -o cat -u "$SVC" _PID="$P2" | grep -q "SIGUSR1"; }
+wait_for 10 usr1_logged || fail "SIGUSR1: no line in the journal"
+cx umount -l /srv/drives/d || fail "umount D inside"
+d_warned() { cx journalctl --no-pager -o cat -p warning -u "$SVC" _PID="$P2" | grep -q "D offline"; }
+wait_for 10 d_warned || fail "D unmounted: no 'D offline' at priority warning in the journal: $(cx journalctl --no-pager -o cat -u "$SVC" _PID="$P2" | tail -5)"
+ok "journal: SIGUSR1 rescan logged; a drive going offline logged at priority warning"
+
 # ---- stop --------------------------------------------------------------------------------------------
 t0=$(now_ms)
 out=$(cx timeout 30 systemctl stop "$SVC" 2>&1) || fail "systemctl stop $SVC: $out"
@@ -235,7 +244,9 @@ STOP_MS=$(($(now_ms) - t0))
 [ "$(views_at_mp)" = 0 ] || fail "after stop: $MP still mounted inside"
 cx test ! -e "$STATUS" || fail "after stop: the status file $STATUS was left"
 cx timeout 10 ls "$MP" >/dev/null 2>&1 || fail "after stop: $MP is not a plain directory again"
-ok "stop: exit 0 after $STOP_MS ms, unmounted, status file removed"
+cx journalctl --no-pager -o cat -u "$SVC" _PID="$P2" | grep -q "^stopping: asked to" ||
+	fail "after stop: the journal has no 'stopping: asked to ...' line of the daemon"
+ok "stop: exit 0 after $STOP_MS ms, unmounted, status file removed, the stop logged"
 
 [ "$(host_views)" = "$HOST_VIEWS" ] || fail "the host sees a mount at /srv/pxeimages or under $SDC_DIR"
 echo "systemd_unit: all checks passed (boot $SDC_BOOT_MS ms, start $START_MS ms, reload $RELOAD_MS ms, restart $RESTART_MS ms, stop $STOP_MS ms)"
