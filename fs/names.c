@@ -415,6 +415,13 @@ out:
 	return rc;
 }
 
+int names_check_new(const char *name)
+{
+	int rc = names_check_component(name);
+
+	return rc < 0 ? rc : names_is_hidden_temp(name) ? -EPERM : 0;
+}
+
 bool names_is_hidden_temp(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;

@@ -110,4 +110,10 @@ int names_parent(const char *vpath, char *out, size_t outlen);
  * NULL. */
 bool names_is_hidden_temp(const char *name);
 
+/* Checks NAME as the name of a new entry (create, mkdir, mknod, symlink, and the
+ * target of link and rename): names_check_component, then -EPERM for a
+ * reserved temporary name (names_is_hidden_temp: any case), which no listing
+ * or lookup would show again. The one check every way into a name goes through. */
+int names_check_new(const char *name);
+
 #endif /* PXE_NAMES_H */

@@ -353,16 +353,13 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
 	char rel[PATH_MAX];
 	char child[PATH_MAX];
 	struct loc l;
-	int rc = names_check_component(name);
+	int rc = names_check_new(name);
 
 	if (rc < 0) {
 		return rc;
 	}
 	if (parent->kind == NODE_SYNTH) {
 		return -EROFS;
-	}
-	if (names_is_hidden_temp(name)) {
-		return -EPERM;
 	}
 	rc = node_rel(fs, parent, rel, sizeof(rel));
 	rc = rc < 0 ? rc : names_join(rel, name, child, sizeof(child));

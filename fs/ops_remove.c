@@ -235,7 +235,9 @@ static int move_copy(struct fsview *v, struct mv *m, const struct copy *c)
 static int do_rename(struct fs *fs, struct node *p, const char *name, struct node *np, struct mv *m)
 {
 	struct fsview *v = fsview_get(fs);
-	int rc = child_rel(fs, p, name, m->src, sizeof(m->src));
+	int rc = names_check_new(m->newname); /* never into a reserved name */
+
+	rc = rc < 0 ? rc : child_rel(fs, p, name, m->src, sizeof(m->src));
 
 	rc = rc < 0 ? rc : child_rel(fs, np, m->newname, m->dst, sizeof(m->dst));
 	rc = rc < 0 ? rc : gather(v, m->src, &m->s);
@@ -291,6 +293,7 @@ static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *n
 	int rc = node_rel(fs, n, rel, sizeof(rel));
 
 	(void)req;
+	rc = rc < 0 ? rc : names_check_new(newname); /* never into a reserved name */
 	rc = rc < 0 ? rc : child_rel(fs, np, newname, dst, sizeof(dst));
 	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
 	if (rc == 0 && loc_find(v, dst, 0, &exist) == 0) {

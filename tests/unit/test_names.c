@@ -481,6 +481,18 @@ static void test_names_is_hidden_temp_matches_only_the_prefix(void **state)
 	assert_false(names_is_hidden_temp(NULL));
 }
 
+static void test_names_check_new_refuses_reserved_names(void **state)
+{
+	(void)state;
+	assert_int_equal(names_check_new(".pxeimagesfs-tmp.1"), -EPERM);
+	assert_int_equal(names_check_new(".PXEIMAGESFS-TMP.x"), -EPERM);
+	assert_int_equal(names_check_new(NAMES_TEMP_PREFIX), -EPERM);
+	assert_int_equal(names_check_new(".."), -EINVAL);
+	assert_int_equal(names_check_new("a/b"), -EINVAL);
+	assert_int_equal(names_check_new(".pxeimagesfs-tmp"), 0);
+	assert_int_equal(names_check_new("boot.wim"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_names_last_returns_final_component),
 	    cmocka_unit_test(test_names_parent_strips_last_component),
 	    cmocka_unit_test(test_names_is_hidden_temp_matches_only_the_prefix),
+	    cmocka_unit_test(test_names_check_new_refuses_reserved_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
