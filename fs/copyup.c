@@ -60,13 +60,10 @@ static int make_primary_images(struct fsview *v, struct fsdrive *p)
 	char spelt[PATH_MAX];
 	char *path = NULL;
 	char *expect = NULL;
-	struct stat st;
-	int mnt = open(p->d->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int rc = mnt < 0 ? -errno : 0;
+	/* the mount root as published, else -ENOENT: never the bare mountpoint */
+	int mnt = root_mount_open(v, (size_t)(p - v->roots));
+	int rc = mnt < 0 ? mnt : 0;
 
-	if (rc == 0 && (fstat(mnt, &st) < 0 || st.st_dev != p->mnt_dev)) {
-		rc = -ENOENT; /* the drive is gone: never write into the bare mountpoint */
-	}
 	rc = rc < 0 ? rc : make_images_dir(mnt, v->rv->images_path, spelt, sizeof(spelt));
 	if (rc == 0 && asprintf(&path, "%s/%s", p->d->mount_path, spelt) < 0) {
 		rc = -ENOMEM;

@@ -84,14 +84,19 @@ struct node {
 };
 
 /* One drive of a view. No descriptor is kept open on a drive (that would
- * make it impossible to unmount): each operation opens its images folder and
- * checks it is still the same filesystem (st_dev) before using it. */
+ * make it impossible to unmount): each operation opens its mount root (no
+ * symlink followed), then its images folder beneath it with no symlink
+ * followed (view.c), and checks both are still the very folders published
+ * (st_dev and st_ino) before using them. */
 struct fsdrive {
 	const struct drive *d; /* borrowed from fsview->rv */
-	dev_t mnt_dev;         /* st_dev of the mount root when published */
-	dev_t img_dev;         /* st_dev of the images folder when published (0: none) */
+	dev_t mnt_dev;         /* st_dev, st_ino of the mount root when published */
+	ino_t mnt_ino;
+	dev_t img_dev;         /* st_dev, st_ino of the images folder when published (0: none) */
+	ino_t img_ino;
 	_Atomic(char *) made;  /* images folder created on the primary after publishing;
 	                        * set at most once, freed with the view */
+	_Atomic(ino_t) made_ino; /* st_ino of `made` at its first open (0: not opened yet) */
 	atomic_bool no_passthrough; /* the kernel refused to pass a file of it through */
 	bool read_only;
 };
@@ -222,6 +227,7 @@ int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi);
 
 /* view.c */
 int root_open(struct fsview *v, size_t r); /* O_PATH fd of root R's images folder, or -errno */
+int root_mount_open(struct fsview *v, size_t r); /* O_PATH fd of root R's mount root, or -errno */
 bool root_has_images(struct fsview *v, size_t r);
 int root_walk(struct fsview *v, size_t r, const char *rel, char *spelt, size_t len);
 int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, size_t len);

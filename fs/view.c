@@ -1,14 +1,19 @@
-/* view.c -- the resolver's view, opened for serving: one fd per drive.
+/* view.c -- the resolver's view, opened for serving: the drives' images folders.
  *
- * An fsview holds O_PATH fds of each root's images folder and of the
- * primary drive, so every operation resolves beneath them with openat-family
- * calls. Immutable once built; reference-counted: fsview_get() takes a
- * reference under fs->view_lock, the last fsview_put() frees it.
+ * An fsview records, for each root, the mount root and images folder it
+ * published (st_dev, st_ino); root_open gives an O_PATH fd of the images
+ * folder, opened beneath the mount root without following any symlink and
+ * checked to be that very folder, so every operation resolves beneath it with
+ * openat-family calls. Immutable once built; reference-counted: fsview_get()
+ * takes a reference under fs->view_lock, the last fsview_put() frees it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fs_int.h"
@@ -19,26 +24,87 @@ static void fsdrive_close(struct fsdrive *d)
 	atomic_store(&d->made, NULL);
 }
 
-/* Record the drive's identity as published. A drive that vanished between
- * resolving and publishing is left out (-errno). */
+/* The fallback of dir_beneath where the kernel lacks openat2: one component
+ * at a time, each opened with O_NOFOLLOW as a directory; "." and ".." refused. */
+static int dir_walk(int dirfd, const char *rel)
+{
+	char buf[PATH_MAX];
+	char *save = NULL;
+	int cur = -1;
+	int rc = snprintf(buf, sizeof(buf), "%s", rel) < (int)sizeof(buf) ? 0 : -ENAMETOOLONG;
+
+	cur = rc < 0 ? -1 : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	rc = rc < 0 ? rc : cur < 0 ? -errno : 0;
+	for (char *c = rc < 0 ? NULL : strtok_r(buf, "/", &save); c && rc == 0;
+	     c = strtok_r(NULL, "/", &save)) {
+		int next = -1;
+		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0) {
+			rc = -EXDEV;
+			break;
+		}
+		next = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		rc = next < 0 ? -errno : 0;
+		close(cur);
+		cur = next;
+	}
+	if (rc < 0 && cur >= 0) {
+		close(cur);
+	}
+	return rc < 0 ? rc : cur;
+}
+
+/* An O_PATH fd of the folder REL ('/'-separated, spelt exactly; "" is DIRFD
+ * itself) beneath DIRFD, following no symlink and never leaving DIRFD (no
+ * "..", no absolute path, no magic link). Returns the fd or -errno: -ELOOP or
+ * -ENOTDIR for a symlink, -EXDEV for a way out. */
+static int dir_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
+
+	if (fd >= 0) {
+		return fd;
+	}
+	return errno == ENOSYS ? dir_walk(dirfd, rel) : -errno;
+}
+
+/* Record the drive's identity as published: its mount root, and its images
+ * folder opened beneath it without following a symlink. A drive that vanished
+ * (or whose images path became a symlink) between resolving and publishing is
+ * left out (-errno). */
 static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 {
 	struct stat st;
+	int mnt = open(d->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int img = -1;
+	int rc = mnt < 0 ? -errno : fstat(mnt, &st) == 0 ? 0 : -errno;
 
 	fd->d = d;
 	fd->read_only = d->read_only;
 	atomic_init(&fd->made, NULL);
-	if (stat(d->mount_path, &st) < 0) {
-		return -errno;
+	atomic_init(&fd->made_ino, 0);
+	if (rc == 0) {
+		fd->mnt_dev = st.st_dev;
+		fd->mnt_ino = st.st_ino;
 	}
-	fd->mnt_dev = st.st_dev;
-	if (d->holds_images) {
-		if (stat(d->images_dir, &st) < 0) {
-			return -errno;
-		}
+	if (rc == 0 && d->holds_images) {
+		img = dir_beneath(mnt, d->images_spelling);
+		rc = img < 0 ? img : fstat(img, &st) == 0 ? 0 : -errno;
+	}
+	if (rc == 0 && d->holds_images) {
 		fd->img_dev = st.st_dev;
+		fd->img_ino = st.st_ino;
 	}
-	return 0;
+	if (img >= 0) {
+		close(img);
+	}
+	if (mnt >= 0) {
+		close(mnt);
+	}
+	return rc;
 }
 
 bool root_has_images(struct fsview *v, size_t r)
@@ -46,26 +112,84 @@ bool root_has_images(struct fsview *v, size_t r)
 	return v->roots[r].d->holds_images || atomic_load(&v->roots[r].made) != NULL;
 }
 
-/* root_open -- an O_PATH fd of root R's images folder (caller closes), or
- * -ENOENT when it has none or its filesystem is no longer the one published
- * (unmounted: never touch the bare mountpoint directory below it). */
-int root_open(struct fsview *v, size_t r)
+/* root_mount_open -- an O_PATH fd of root R's mount root (caller closes), or
+ * -ENOENT when the folder at its mount path is no longer the one published
+ * (unmounted: never touch the bare mountpoint directory; or a symlink). */
+int root_mount_open(struct fsview *v, size_t r)
 {
-	struct fsdrive *d = &v->roots[r];
-	const char *made = atomic_load(&d->made);
-	const char *path = d->d->holds_images ? d->d->images_dir : made;
-	dev_t want = d->d->holds_images ? d->img_dev : d->mnt_dev;
+	const struct fsdrive *d = &v->roots[r];
 	struct stat st;
-	int fd = -1;
+	int fd = open(d->d->mount_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (!path) {
-		return -ENOENT;
-	}
-	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
 	}
-	if (fstat(fd, &st) < 0 || st.st_dev != want) {
+	if (fstat(fd, &st) < 0 || st.st_dev != d->mnt_dev || st.st_ino != d->mnt_ino) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* The path of root D's images folder below its mount root: the resolver's
+ * spelling, or the folder made after publishing (MADE, absolute below the
+ * mount path or relative to it); NULL when it has none. */
+static const char *images_rel(const struct fsdrive *d, const char *made)
+{
+	size_t len = strlen(d->d->mount_path);
+	const char *rel = made;
+
+	if (d->d->holds_images) {
+		return d->d->images_spelling;
+	}
+	if (made && made[0] == '/') {
+		if (strncmp(made, d->d->mount_path, len) != 0 || (made[len] != '/' && len > 1)) {
+			return NULL;
+		}
+		rel = made + len;
+	}
+	while (rel && *rel == '/') {
+		rel++;
+	}
+	return rel;
+}
+
+/* Is ST root D's images folder as published? One made after publishing is
+ * known by its first open (made beneath the mount root by copyup.c just
+ * before). */
+static bool is_published(struct fsdrive *d, const struct stat *st)
+{
+	ino_t want = 0;
+
+	if (d->d->holds_images) {
+		return st->st_dev == d->img_dev && st->st_ino == d->img_ino;
+	}
+	if (st->st_dev != d->mnt_dev) {
+		return false;
+	}
+	return atomic_compare_exchange_strong(&d->made_ino, &want, st->st_ino) ||
+	       want == st->st_ino;
+}
+
+/* root_open -- an O_PATH fd of root R's images folder (caller closes), or
+ * -ENOENT when it has none or it is no longer the folder published: its
+ * filesystem went away (never touch the bare mountpoint directory below it),
+ * or a component of its path is now a symlink or another folder. */
+int root_open(struct fsview *v, size_t r)
+{
+	struct fsdrive *d = &v->roots[r];
+	const char *rel = images_rel(d, atomic_load(&d->made));
+	struct stat st;
+	int mnt = rel ? root_mount_open(v, r) : -ENOENT;
+	int fd = mnt < 0 ? mnt : dir_beneath(mnt, rel);
+
+	if (mnt >= 0) {
+		close(mnt);
+	}
+	if (fd < 0) {
+		return fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV ? -ENOENT : fd;
+	}
+	if (fstat(fd, &st) < 0 || !is_published(d, &st)) {
 		close(fd);
 		return -ENOENT;
 	}
@@ -85,6 +209,18 @@ void fsview_free(struct fsview *v)
 	free(v);
 }
 
+/* Drive D could not be opened as resolved (ERR): it is left out, and the view
+ * says so, so the next rescan finds the drive changed and publishes again. */
+static void left_out(struct drive *d, int err)
+{
+	d->holds_images = false;
+	d->in_view = false;
+	snprintf(d->reason, sizeof(d->reason),
+	         "left out: its mount root or images folder changed while the view was "
+	         "published (%s)",
+	         strerror(-err));
+}
+
 int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **out)
 {
 	struct fsview *v = calloc(1, sizeof(*v));
@@ -100,16 +236,20 @@ int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **ou
 	v->generation = generation;
 	v->primary_root = -1;
 	for (size_t i = 0; i < rv->n_drives; i++) {
-		const struct drive *d = &rv->drives[i];
+		struct drive *d = &rv->drives[i];
+		int rc = 0;
 		if (!d->in_view && !d->primary) {
 			continue;
 		}
-		if (fsdrive_open(&v->roots[v->n_roots], d) == 0) {
-			if (d->primary) {
-				v->primary_root = (int)v->n_roots;
-			}
-			v->n_roots++;
+		rc = fsdrive_open(&v->roots[v->n_roots], d);
+		if (rc < 0) {
+			left_out(d, rc);
+			continue;
 		}
+		if (d->primary) {
+			v->primary_root = (int)v->n_roots;
+		}
+		v->n_roots++;
 	}
 	*out = v;
 	return 0;
@@ -226,6 +366,7 @@ int fh_check(struct fs *fs, struct fh *fh)
 	v = fsview_get(fs);
 	for (size_t r = 0; r < v->n_roots && !online; r++) {
 		online = v->roots[r].mnt_dev == fh->drive->mnt_dev &&
+		         v->roots[r].mnt_ino == fh->drive->mnt_ino &&
 		         strcmp(v->roots[r].d->mount_path, fh->drive->d->mount_path) == 0;
 	}
 	gen = v->generation;

@@ -30,7 +30,7 @@
 #define DEBOUNCE_MAX_MS 150
 #define DIR_MASK                                                                                   \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |     \
-	 IN_ONLYDIR)
+	 IN_ONLYDIR | IN_DONT_FOLLOW)
 
 struct watch {
 	struct libmnt_monitor *mon;
