@@ -24,7 +24,7 @@ static void fsdrive_close(struct fsdrive *d)
 	atomic_store(&d->made, NULL);
 }
 
-/* The fallback of dir_beneath where the kernel lacks openat2: one component
+/* The fallback of dir_nofollow where the kernel lacks openat2: one component
  * at a time, each opened with O_NOFOLLOW as a directory; "." and ".." refused. */
 static int dir_walk(int dirfd, const char *rel)
 {
@@ -53,22 +53,34 @@ static int dir_walk(int dirfd, const char *rel)
 	return rc < 0 ? rc : cur;
 }
 
-/* An O_PATH fd of the folder REL ('/'-separated, spelt exactly; "" is DIRFD
- * itself) beneath DIRFD, following no symlink and never leaving DIRFD (no
- * "..", no absolute path, no magic link). Returns the fd or -errno: -ELOOP or
- * -ENOTDIR for a symlink, -EXDEV for a way out. */
-static int dir_beneath(int dirfd, const char *rel)
+/* An O_PATH fd of the folder PATH ('/'-separated, spelt exactly) through no
+ * symlink in any component. A relative PATH ("" is DIRFD itself) stays
+ * beneath DIRFD (no "..", no magic link); an absolute one (DIRFD unused) is
+ * walked from "/". Returns the fd or -errno: -ELOOP or -ENOTDIR for a
+ * symlink, -EXDEV for a way out. */
+static int dir_nofollow(int dirfd, const char *path)
 {
+	bool abs = path[0] == '/';
 	struct open_how how = {
 	    .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (abs ? 0 : RESOLVE_BENEATH),
 	};
-	int fd = (int)syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how, sizeof(how));
+	int fd = (int)syscall(SYS_openat2, abs ? AT_FDCWD : dirfd, path[0] ? path : ".", &how,
+	                      sizeof(how));
+	int root = -1;
 
-	if (fd >= 0) {
-		return fd;
+	if (fd >= 0 || errno != ENOSYS) {
+		return fd >= 0 ? fd : -errno;
 	}
-	return errno == ENOSYS ? dir_walk(dirfd, rel) : -errno;
+	if (!abs) {
+		return dir_walk(dirfd, path);
+	}
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = root < 0 ? -errno : dir_walk(root, path);
+	if (root >= 0) {
+		close(root);
+	}
+	return fd;
 }
 
 /* Record the drive's identity as published: its mount root, and its images
@@ -91,7 +103,7 @@ static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 		fd->mnt_ino = st.st_ino;
 	}
 	if (rc == 0 && d->holds_images) {
-		img = dir_beneath(mnt, d->images_spelling);
+		img = dir_nofollow(mnt, d->images_spelling);
 		rc = img < 0 ? img : fstat(img, &st) == 0 ? 0 : -errno;
 	}
 	if (rc == 0 && d->holds_images) {
@@ -131,17 +143,14 @@ int root_mount_open(struct fsview *v, size_t r)
 	return fd;
 }
 
-/* The path of root D's images folder below its mount root: the resolver's
- * spelling, or the folder made after publishing (MADE, absolute below the
- * mount path or relative to it); NULL when it has none. */
-static const char *images_rel(const struct fsdrive *d, const char *made)
+/* The path below root D's mount root of the images folder MADE after
+ * publishing (absolute below the mount path, or relative to it); NULL when
+ * it has none. */
+static const char *made_rel(const struct fsdrive *d, const char *made)
 {
 	size_t len = strlen(d->d->mount_path);
 	const char *rel = made;
 
-	if (d->d->holds_images) {
-		return d->d->images_spelling;
-	}
 	if (made && made[0] == '/') {
 		if (strncmp(made, d->d->mount_path, len) != 0 || (made[len] != '/' && len > 1)) {
 			return NULL;
@@ -171,21 +180,33 @@ static bool is_published(struct fsdrive *d, const struct stat *st)
 	       want == st->st_ino;
 }
 
-/* root_open -- an O_PATH fd of root R's images folder (caller closes), or
- * -ENOENT when it has none or it is no longer the folder published: its
- * filesystem went away (never touch the bare mountpoint directory below it),
- * or a component of its path is now a symlink or another folder. */
-int root_open(struct fsview *v, size_t r)
+/* An O_PATH fd of the images folder made on root R after publishing: beneath
+ * its mount root, through no symlink. */
+static int made_open(struct fsview *v, size_t r)
 {
-	struct fsdrive *d = &v->roots[r];
-	const char *rel = images_rel(d, atomic_load(&d->made));
-	struct stat st;
+	const char *rel = made_rel(&v->roots[r], atomic_load(&v->roots[r].made));
 	int mnt = rel ? root_mount_open(v, r) : -ENOENT;
-	int fd = mnt < 0 ? mnt : dir_beneath(mnt, rel);
+	int fd = mnt < 0 ? mnt : dir_nofollow(mnt, rel);
 
 	if (mnt >= 0) {
 		close(mnt);
 	}
+	return fd;
+}
+
+/* root_open -- an O_PATH fd of root R's images folder (caller closes), or
+ * -ENOENT when it has none or it is no longer the folder published: its
+ * filesystem went away (never touch the bare mountpoint directory below it),
+ * or a component of its path is now a symlink or another folder. The
+ * published folder was found beneath the mount root (fsdrive_open); that very
+ * folder (device and inode) reached by its path through no symlink is safe,
+ * at the cost of the one open the path needs. */
+int root_open(struct fsview *v, size_t r)
+{
+	struct fsdrive *d = &v->roots[r];
+	struct stat st;
+	int fd = d->d->holds_images ? dir_nofollow(AT_FDCWD, d->d->images_dir) : made_open(v, r);
+
 	if (fd < 0) {
 		return fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV ? -ENOENT : fd;
 	}
