@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,16 +218,61 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 	return cfg->require_drives && !all_online(*view) ? -1 : 0;
 }
 
-/* The share, tended from the daemon's live thread (see fs_options.hook). */
+/* The share, tended from the daemon's live thread (see fs_options.hook). The system export
+ * (testparm, smbcontrol, reading smb.conf and what it includes) runs on a thread of its own,
+ * with its own copy of the configuration, so the live thread never waits on Samba: it goes on
+ * following the drives and answers SIGTERM. */
 struct share_ctx {
 	const char *mountpoint;
 	struct samba_private *smbd; /* samba = private */
 };
 
+/* One export, owned by its detached thread: a stop never waits for Samba's tools (the
+ * export writes smb.conf by rename, so a process that ends mid-export leaves the old or the
+ * new file, never half of one). */
+struct export_job {
+	char *file;       /* the configuration file (owned) */
+	char *mountpoint; /* owned */
+};
+
+/* export_log -- the report of samba_export at the priority each line asks for. */
+static void export_log(char *msg, bool failed)
+{
+	for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n")) {
+		if (failed || strncmp(line, "error: ", 7) == 0) {
+			log_error("export: %s", line);
+		} else if (strncmp(line, "warning: ", 9) == 0) {
+			log_warnx("export: %s", line + 9);
+		} else {
+			log_info("export: %s", line);
+		}
+	}
+}
+
+static void *export_main(void *arg)
+{
+	struct export_job *j = arg;
+	struct pxe_config *cfg = NULL;
+	struct samba_export_opts eo = {0};
+	char *msg = calloc(1, 65536);
+
+	if (!msg || cfg_load_file(j->file, &cfg, msg, 65536) < 0) {
+		log_error("export: cannot read %s again: %s", j->file, msg ? msg : "out of memory");
+	} else {
+		int rc = samba_export(cfg, j->mountpoint, &eo, msg, 65536);
+		export_log(msg, rc < 0);
+	}
+	cfg_free(cfg);
+	free(msg);
+	free(j->file);
+	free(j->mountpoint);
+	free(j);
+	return NULL;
+}
+
 static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 {
 	char msg[8192] = "";
-	struct samba_export_opts eo = {0};
 
 	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
 		if (samba_private_start(cfg, s->mountpoint, &s->smbd, msg, sizeof(msg)) < 0) {
@@ -235,9 +282,18 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 			         cfg->share.port);
 		}
 	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
-		int rc = samba_export(cfg, s->mountpoint, &eo, msg, sizeof(msg));
-		for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n")) {
-			rc < 0 ? log_error("export: %s", line) : log_info("export: %s", line);
+		struct export_job *j = calloc(1, sizeof(*j));
+		pthread_t t;
+		if (!j || !(j->file = strdup(cfg->file)) || !(j->mountpoint = strdup(s->mountpoint)) ||
+		    pthread_create(&t, NULL, export_main, j) != 0) {
+			log_error("export: cannot start the export (out of memory or threads)");
+			if (j) {
+				free(j->file);
+				free(j->mountpoint);
+			}
+			free(j);
+		} else {
+			pthread_detach(t);
 		}
 	}
 }

@@ -577,6 +577,14 @@ static int commit(struct sys_export *x)
 
 /* ---- after the commit ------------------------------------------------------------------------ */
 
+/* smbd_not_running -- smbcontrol found no smbd to talk to (its pid file names no live
+ * process): Samba's own words, "Can't find pid for destination 'smbd'". */
+static bool smbd_not_running(const struct prog *p)
+{
+	return p->status != 0 && ((p->err && strstr(p->err, "Can't find pid for destination")) ||
+	                          (p->out && strstr(p->out, "Can't find pid for destination")));
+}
+
 static void reload(struct sys_export *x)
 {
 	char cf[PATH_MAX + 32];
@@ -598,6 +606,11 @@ static void reload(struct sys_export *x)
 	rc = prog_run(argv, &p);
 	if (rc == 0 && p.status == 0) {
 		sb_put(&x->rep, "reloaded smbd (smbcontrol smbd reload-config)\n");
+	} else if (rc == 0 && smbd_not_running(&p)) {
+		/* at boot pxeimagesfs starts before smbd (Before=smbd.service): nothing to say
+		 * but that it reads the configuration as it starts */
+		sb_put(&x->rep, "note: smbd is not running; it reads the new configuration when it "
+		                "starts\n");
 	} else {
 		prog_msg(rc, &p, msg, sizeof(msg));
 		sb_put(&x->rep,

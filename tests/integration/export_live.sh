@@ -1,0 +1,67 @@
+#!/bin/bash
+# export_live.sh -- with samba = system, the daemon exports the share at start without ever
+# making the thread that follows the drives wait on Samba's tools: while a testparm hangs, a
+# drive mounted meanwhile shows in the view at once, and SIGTERM stops the daemon at once.
+# (A fake testparm first on PATH sleeps; the real smb.conf is never touched: the config names
+# files under the test's directory.) Needs root and /dev/fuse; exit 77 = skipped (a failure
+# under CI=true).
+set -u
+BIN=${1:?usage: export_live.sh PXEIMAGESFS_BINARY}
+export LC_ALL=C
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, view_sandbox
+
+need_root_fuse
+need_tools fusermount3:fuse3 timeout:coreutils
+view_sandbox export-live
+mkdir -p "$T/fake" "$T/state" "$T/run" "$C/PKGC0001"
+echo c >"$C/PKGC0001/boot.wim"
+umount "$T/d" # D comes later
+cat >"$T/fake/testparm" <<FAKE
+#!/bin/sh
+echo \$\$ >"$T/testparm-started"
+exec sleep 50
+FAKE
+chmod +x "$T/fake/testparm"
+printf '[global]\n    workgroup = LAB\n' >"$T/smb.conf"
+cat >"$T/pxe.conf" <<CONF
+[global]
+    mountpoint = $T/view
+    state directory = $T/state
+    run directory = $T/run
+    mount timeout = 0
+    rescan interval = 0
+[drive:C]
+    path = $T/c
+    priority = 10
+[drive:D]
+    path = $T/d
+    priority = 20
+[share]
+    samba = system
+    smb.conf = $T/smb.conf
+    include file = $T/inc.conf
+CONF
+PATH="$T/fake:$PATH" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
+VIEW_PID=$!
+for ((i = 0; i < 200; i++)); do [ -e "$T/testparm-started" ] && [ -d "$V/PKGC0001" ] && break; sleep 0.05; done
+[ -e "$T/testparm-started" ] || { cat "$T/log" >&2; fail "the export did not start testparm"; }
+[ -d "$V/PKGC0001" ] || fail "the view does not serve C"
+
+# the export hangs in testparm; D arrives: the live thread must follow it at once
+mount -t tmpfs -o size=16m pxe-d "$T/d" || fail "mount D"
+mkdir -p "$D/PKGD0001" && echo d >"$D/PKGD0001/boot.wim"
+t0=$(date +%s%N)
+for ((i = 0; i < 150; i++)); do [ -e "$V/PKGD0001/boot.wim" ] && break; sleep 0.02; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ -e "$V/PKGD0001/boot.wim" ] || fail "D mounted while the export hangs: not in the view after 3 s (the live thread waits on Samba)"
+ok "while the export's testparm hangs, D shows in the view after $ms ms"
+
+t0=$(date +%s%N)
+kill -TERM "$VIEW_PID"
+timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "SIGTERM while the export hangs: still running after 10 s"
+VIEW_PID=
+ms=$((($(date +%s%N) - t0) / 1000000))
+grep -q " $T/view " /proc/self/mountinfo && fail "the view is still mounted after the stop"
+[ "$(cat "$T/smb.conf")" = "$(printf '[global]\n    workgroup = LAB')" ] || fail "smb.conf changed"
+kill "$(cat "$T/testparm-started")" 2>/dev/null # the fake testparm, by its pid
+ok "SIGTERM while the export hangs: stopped and unmounted after $ms ms; smb.conf untouched"
