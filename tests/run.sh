@@ -19,13 +19,15 @@ run_build() {
 		echo "build $name failed" >&2; failed=$((failed + 1)); status=1; return 1
 	fi
 }
-# run_tests NAME [LABEL] -- every test of build-test-NAME, counted (LABEL names the run)
+# run_tests NAME [LABEL [CTEST ARGS...]] -- the tests of build-test-NAME, counted (LABEL names
+# the run)
 run_tests() {
 	local name=$1 label=${2:-$1}
+	shift 2 2>/dev/null || shift $#
 	local dir="$PXE_ROOT/build-test-$name"
 	echo "== test $label"
 	local log="$dir/ctest-$label.log"
-	(cd "$dir" && ctest --output-on-failure --timeout 600 2>&1) | tee "$log"
+	(cd "$dir" && ctest --output-on-failure --timeout 900 "$@" 2>&1) | tee "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 	local total fail skip
 	total=$(sed -nE 's/.* tests failed out of ([0-9]+).*/\1/p' "$log" | tail -1)
@@ -38,17 +40,21 @@ run_tests() {
 # libfuse 3.17+ (bundled on Debian 12): kernel passthrough where the kernel offers it, then
 # the whole suite again with it forced off (the daemon-served path); ASan+UBSan on the same
 # library; and a build against the system's libfuse (3.14 on Debian 12: no passthrough).
+# fuzz and packaging build their own binaries (clang's libFuzzer; a fresh release build for the
+# packages), whatever the build under test: they run in the first run only.
+ONCE='^(fuzz|packaging)$'
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-	run_tests release
-	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off
+	run_tests release release
+	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off -E "$ONCE"
 fi
 if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_build sanitize -DCMAKE_BUILD_TYPE=Debug -DPXE_SANITIZE=ON; then
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 run_tests sanitize
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_tests sanitize sanitize -E "$ONCE"
 fi
 if [ -n "$(pkg-config --modversion fuse3 2>/dev/null)" ] &&
 	run_build system-libfuse -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_LIBFUSE=system; then
-	run_tests system-libfuse
+	run_tests system-libfuse system-libfuse -E "$ONCE"
 fi
 
 echo "all builds: $passed passed, $failed failed, $skipped skipped"
