@@ -3,15 +3,19 @@
  * A create below a folder the primary lacks clones the missing folders there
  * (mode, owner, times of the highest-ranked drive that has them). Before a
  * file held only by a read-only drive is changed, it is copied to the primary
- * under a hidden temporary name, fsynced and renamed into place, so it is
- * never visible half-copied. Stateless; safe from any thread (two racing
- * copy-ups of one file: the second finds the first's result).
+ * as a nameless O_TMPFILE (or, where the drive lacks it, under a random hidden
+ * name), fsynced and linked into place, so it is never visible half-copied.
+ * Stateless; safe from any thread (two racing copy-ups of one file: the
+ * second finds the first's result). copyup_clean runs once at start, before
+ * the mount is served.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -262,12 +266,88 @@ static int copy_file(int in, int out, const struct stat *st)
 	return rc;
 }
 
+/* The root a file of SRC_ROOT is copied up to: the primary, or, when its
+ * filesystem turned read-only (errors=remount-ro), the first other writable
+ * root holding the images. -EROFS when there is none. */
+static int copy_target(struct fsview *v, int src_root)
+{
+	if (v->primary_root >= 0 && v->primary_root != src_root &&
+	    !root_read_only(v, (size_t)v->primary_root)) {
+		return v->primary_root;
+	}
+	for (size_t r = 0; r < v->n_roots; r++) {
+		if ((int)r != src_root && root_has_images(v, r) && !root_read_only(v, r)) {
+			return (int)r;
+		}
+	}
+	return -EROFS;
+}
+
+/* copyup_tmp_name -- a fresh temporary name (see fs_int.h). */
+int copyup_tmp_name(char *out, size_t len)
+{
+	unsigned char rnd[16];
+	int n = 0;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		return -errno;
+	}
+	n = snprintf(out, len, "%s", COPYUP_TMP_PREFIX);
+	for (size_t i = 0; i < sizeof(rnd) && n >= 0 && (size_t)n < len; i++) {
+		n += snprintf(out + n, len - (size_t)n, "%02x", rnd[i]);
+	}
+	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* A new file for the copy in DIRFD: nameless (O_TMPFILE, TMP set to "") where
+ * the drive supports it, else under a fresh hidden name written to TMP.
+ * Returns the fd or -errno. */
+static int open_tmp(int dirfd, char *tmp, size_t len)
+{
+	int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	tmp[0] = '\0';
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) {
+		return fd >= 0 ? fd : -errno;
+	}
+	rc = copyup_tmp_name(tmp, len);
+	fd = rc < 0 ? -1
+	            : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                     0600);
+	if (fd < 0) {
+		tmp[0] = '\0';
+	}
+	return rc < 0 ? rc : fd >= 0 ? fd : -errno;
+}
+
+/* Give the complete, fsynced copy OUTFD (named TMP, or nameless) the name
+ * NAME in DIRFD, never replacing what is there: an existing NAME is another
+ * thread's copy-up that got there first (0). */
+static int land(int dirfd, int outfd, const char *tmp, const char *name)
+{
+	char proc[64];
+	int rc = 0;
+
+	if (tmp[0] != '\0') {
+		rc = renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0 ? 0 : -errno;
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", outfd);
+		rc = linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+	}
+	return rc == -EEXIST ? 0 : rc;
+}
+
 /* copyup_file -- copy the regular file SRC (found at REL on a read-only
- * drive) to the same path on the primary. OUT describes the copy. */
+ * drive) to the same path on the primary (or another writable drive, see
+ * copy_target), where loc_find then finds it first. OUT describes the copy.
+ * No name exists before the copy is complete and fsynced; a crash leaves
+ * nothing, or a named fallback temporary that copyup_clean removes. */
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out)
 {
 	char dir[PATH_MAX];
-	char tmp[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1] = "";
+	int target = copy_target(v, src->root);
 	int dirfd = -1;
 	int in = -1;
 	int outfd = -1;
@@ -276,23 +356,19 @@ int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct
 	if (!S_ISREG(src->st.st_mode)) {
 		return -EROFS;
 	}
-	rc = rc < 0 ? rc : copyup_dirs(v, v->primary_root, dir, &dirfd);
+	rc = rc < 0 ? rc : target < 0 ? target : copyup_dirs(v, target, dir, &dirfd);
 	if (rc < 0) {
 		return rc;
 	}
-	snprintf(tmp, sizeof(tmp), NAMES_TEMP_PREFIX "%lx.%x", (unsigned long)src->st.st_ino,
-	         (unsigned)random());
 	in = walk_reopen(src->fd, O_RDONLY);
-	outfd = in < 0 ? -1 : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	rc = in < 0 ? in : outfd < 0 ? -errno : copy_file(in, outfd, &src->st);
-	if (rc == 0 && renameat2(dirfd, tmp, dirfd, names_last(src->spelt), RENAME_NOREPLACE) < 0) {
-		rc = errno == EEXIST ? 0 : -errno; /* someone else copied it up first */
+	outfd = in < 0 ? -1 : open_tmp(dirfd, tmp, sizeof(tmp));
+	rc = in < 0 ? in : outfd < 0 ? outfd : copy_file(in, outfd, &src->st);
+	rc = rc < 0 ? rc : land(dirfd, outfd, tmp, names_last(src->spelt));
+	if (tmp[0] != '\0') {
+		unlinkat(dirfd, tmp, 0); /* gone already unless it failed or lost the race */
 	}
-	if (rc < 0 && outfd >= 0) {
-		unlinkat(dirfd, tmp, 0);
-	} else if (rc == 0) {
+	if (rc == 0) {
 		int sync = walk_reopen(dirfd, O_RDONLY | O_DIRECTORY);
-		unlinkat(dirfd, tmp, 0); /* gone already unless the rename lost the race */
 		if (sync >= 0) {
 			fsync(sync);
 			close(sync);
@@ -305,5 +381,110 @@ int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct
 		close(outfd);
 	}
 	close(dirfd);
-	return rc == 0 ? loc_find(v, rel, v->primary_root, out) : rc;
+	return rc == 0 ? loc_find(v, rel, target, out) : rc;
+}
+
+/* True for the names only the view's copy-up makes: COPYUP_TMP_PREFIX and 32
+ * hex digits, and the older ".<hex ino>.<hex random()>" (never migrate's,
+ * MIGRATE_TMP_PREFIX: "migrate" is not hex). Exact bytes: it never makes
+ * another spelling. */
+static bool stale_tmp(const char *name)
+{
+	const char *p = name + strlen(NAMES_TEMP_PREFIX);
+	size_t a = 0;
+	size_t b = 0;
+
+	if (strncmp(name, NAMES_TEMP_PREFIX, strlen(NAMES_TEMP_PREFIX)) != 0) {
+		return false;
+	}
+	if (strncmp(name, COPYUP_TMP_PREFIX, strlen(COPYUP_TMP_PREFIX)) == 0) {
+		p = name + strlen(COPYUP_TMP_PREFIX);
+		return strlen(p) == 32 && strspn(p, "0123456789abcdef") == 32;
+	}
+	a = strspn(p, "0123456789abcdef");
+	if (a == 0 || a > 16 || p[a] != '.') {
+		return false;
+	}
+	b = strspn(p + a + 1, "0123456789abcdef");
+	return b > 0 && b <= 8 && p[a + 1 + b] == '\0';
+}
+
+#define CLEAN_MAX_DEPTH 64         /* folders deeper than this are not looked into */
+#define CLEAN_MAX_ENTRIES 1000000 /* per drive */
+
+struct clean {
+	dev_t dev;      /* the drive's filesystem: never cross into another */
+	size_t seen;    /* entries looked at */
+	size_t removed; /* stale temporaries removed */
+};
+
+/* Remove the stale temporaries below the folder FD (taken and closed). */
+static void clean_dir(int fd, int depth, struct clean *c)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de = NULL;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while (c->seen < CLEAN_MAX_ENTRIES && (de = readdir(d)) != NULL) {
+		struct stat st;
+		int sub = -1;
+		c->seen++;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+			continue;
+		}
+		if (stale_tmp(de->d_name)) {
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode) && st.st_dev == c->dev &&
+			    unlinkat(dirfd(d), de->d_name, 0) == 0) {
+				c->removed++;
+			}
+			continue;
+		}
+		if (depth >= CLEAN_MAX_DEPTH || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) {
+			continue;
+		}
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0 && fstat(sub, &st) == 0 && st.st_dev == c->dev) {
+			clean_dir(sub, depth + 1, c);
+		} else if (sub >= 0) {
+			close(sub);
+		}
+	}
+	closedir(d);
+}
+
+/* copyup_clean -- remove stale copy-up temporaries (see fs_int.h). */
+void copyup_clean(struct fs *fs)
+{
+	struct fsview *v = fsview_get(fs);
+
+	for (size_t r = 0; r < v->n_roots; r++) {
+		struct clean c = {.dev = 0};
+		struct stat st;
+		int img = root_read_only(v, r) ? -EROFS : root_open(v, r);
+		int fd = img < 0 ? -1 : walk_reopen(img, O_RDONLY | O_DIRECTORY);
+		if (img >= 0) {
+			close(img);
+		}
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			if (fd >= 0) {
+				close(fd);
+			}
+			continue;
+		}
+		c.dev = st.st_dev;
+		clean_dir(fd, 0, &c);
+		if (c.removed > 0) {
+			log_info("removed %zu stale copy-up temporaries from %s", c.removed,
+			         v->roots[r].d->images_dir);
+		}
+		if (c.seen >= CLEAN_MAX_ENTRIES) {
+			log_warnx("looked for stale copy-up temporaries in the first %d entries of %s only",
+			          CLEAN_MAX_ENTRIES, v->roots[r].d->images_dir);
+		}
+	}
+	fsview_put(v);
 }

@@ -338,6 +338,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	int served = 0;
 
 	install_ops(&ops);
+	copyup_clean(fs); /* before the mount is served: no copy-up of this daemon runs yet */
 	if (o->entry_timeout > 0) {
 		fs->entry_timeout = o->entry_timeout;
 	}

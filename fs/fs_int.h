@@ -98,8 +98,10 @@ struct fsdrive {
 	                        * set at most once, freed with the view */
 	_Atomic(ino_t) made_ino; /* st_ino of `made` at its first open (0: not opened yet) */
 	atomic_bool no_passthrough; /* the kernel refused to pass a file of it through */
+	atomic_int ro_state;        /* FSDRIVE_RO_*: its filesystem read-only now (view.c) */
 	bool read_only;
 };
+enum { FSDRIVE_RO_UNKNOWN = 0, FSDRIVE_RO_NO, FSDRIVE_RO_YES };
 
 /* The view as the filesystem serves it: immutable once published. */
 struct fsview {
@@ -273,7 +275,8 @@ int walk_find(int dirfd, const char *name, char *found, size_t found_len);
 int walk_reopen(int pathfd, int flags);
 int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len);
 
-/* Where a virtual path lives: the first root (in rank order) that has it. */
+/* Where a virtual path lives: the first root (in rank order) that has it,
+ * except that a writable root's non-folder beats a read-only root's (loc_find). */
 struct loc {
 	int root; /* index into view->roots, or -1 */
 	int fd;   /* O_PATH fd of the object, owned by the caller */
@@ -281,11 +284,24 @@ struct loc {
 	char spelt[PATH_MAX]; /* on-disk spelling, relative to the images folder */
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
+bool root_read_only(struct fsview *v, size_t r);
+void root_mark_read_only(struct fsview *v, size_t r);
 void loc_close(struct loc *l);
 
 /* copyup.c */
 int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out);
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out);
+/* The named temporaries of a copy-up (drives without O_TMPFILE): the prefix
+ * and 32 random hex digits (getrandom), never a name a restart repeats.
+ * copyup_tmp_name writes a fresh one to OUT; 0 or -errno. */
+#define COPYUP_TMP_PREFIX NAMES_TEMP_PREFIX "copyup."
+int copyup_tmp_name(char *out, size_t len);
+/* copyup_clean -- at start, before the mount is served: remove the copy-up
+ * temporaries a crash left on the view's writable drives (regular files with
+ * the names above, or the older ".<ino>.<random>"; never migrate's), without
+ * following symlinks or leaving a drive's filesystem, at most 64 folders deep
+ * and 1,000,000 entries per drive. */
+void copyup_clean(struct fs *fs);
 int primary_images_fd(struct fsview *v);
 /* copy_data -- copy SIZE bytes of IN to OUT, keeping holes (SEEK_DATA/SEEK_HOLE,
  * copy_file_range with a read/write fallback), then set OUT's size. PROGRESS,

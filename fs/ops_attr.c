@@ -227,7 +227,7 @@ static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct
 	}
 	rc = node_rel(fs, n, rel, sizeof(rel));
 	rc = rc < 0 ? rc : loc_find(v, rel, 0, &src);
-	if (rc < 0 || !v->roots[src.root].read_only) {
+	if (rc < 0 || !root_read_only(v, (size_t)src.root)) {
 		*l = src;
 		return rc;
 	}
@@ -349,11 +349,17 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct node *n = node_of(fs, ino);
 	struct fsview *v = fsview_get(fs);
 	struct stat st;
-	struct loc l = {.fd = -1};
+	struct loc l = {.root = -1, .fd = -1};
 	int rc = fh_node_online(fs, n, fi); /* an offline drive is never touched again */
 
 	rc = rc < 0 ? rc : setattr_loc(fs, n, v, fi, &l);
 	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
+	if (rc == -EROFS && l.root >= 0 && !root_read_only(v, (size_t)l.root)) {
+		root_mark_read_only(v, (size_t)l.root); /* read-only since published */
+		loc_close(&l);
+		rc = node_writable(fs, n, v, &l);
+		rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
+	}
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
 	loc_close(&l);
 	fsview_put(v);

@@ -217,6 +217,9 @@ static int stat_listed(struct fsview *v, struct plus_ctx *c, const struct dent *
 	    r >= (int)(sizeof(c->fds) / sizeof(int))) {
 		return -1;
 	}
+	if (!S_ISDIR(e->type) && root_read_only(v, (size_t)r)) {
+		return -1; /* a writable drive's copy may win (loc_find) */
+	}
 	if (c->fds[r] < 0) {
 		c->fds[r] = root_walk(v, (size_t)r, c->rel, NULL, 0);
 	}

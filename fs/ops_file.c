@@ -63,7 +63,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 }
 
 /* Open node N with FLAGS on the drive that serves it. */
-static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
                    struct stat *st)
 {
 	char rel[PATH_MAX];
@@ -79,7 +79,7 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 	if (rc < 0) {
 		return rc;
 	}
-	fh->read_only = v->roots[l.root].read_only;
+	fh->read_only = root_read_only(v, (size_t)l.root);
 	fh->drive = &v->roots[l.root];
 	atomic_init(&fh->checked, v->generation);
 	if (fh->read_only && writes(flags)) {
@@ -96,6 +96,21 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 	*st = l.st;
 	loc_close(&l);
 	return fh->fd < 0 ? fh->fd : 0;
+}
+
+/* Open N; when the drive refuses the write (EROFS: read-only since it was
+ * published), it is read-only from now on and the file is copied up. */
+static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                   struct stat *st)
+{
+	int rc = do_open_once(fs, n, v, flags, fh, st);
+	size_t r = fh->drive ? (size_t)(fh->drive - v->roots) : 0;
+
+	if (rc == -EROFS && writes(flags) && fh->drive && !root_read_only(v, r)) {
+		root_mark_read_only(v, r);
+		rc = do_open_once(fs, n, v, flags, fh, st);
+	}
+	return rc;
 }
 
 static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v,

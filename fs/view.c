@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -340,31 +341,111 @@ int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, si
 	return fd;
 }
 
-/* loc_find -- the first root, from FROM_ROOT on, that has REL. */
+/* Whether the filesystem of the images folder FD refuses writes now: statvfs
+ * says so, or it refuses a nameless file (ext4's errors=remount-ro sets no
+ * flag statvfs or the mount table shows; O_TMPFILE leaves no name behind). */
+static bool fs_refuses_writes(int fd)
+{
+	struct statvfs sv;
+	int probe = -1;
+
+	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY)) {
+		return true;
+	}
+	probe = openat(fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (probe >= 0) {
+		close(probe);
+		return false;
+	}
+	return errno == EROFS;
+}
+
+/* root_read_only -- whether root R cannot be written: configured or mounted
+ * read-only when published, its filesystem read-only now (fs_refuses_writes,
+ * asked once per view: errors=remount-ro leaves the mount table saying rw),
+ * or a write there failed with EROFS since (root_mark_read_only). */
+bool root_read_only(struct fsview *v, size_t r)
+{
+	struct fsdrive *d = &v->roots[r];
+	int state = atomic_load(&d->ro_state);
+	int expect = FSDRIVE_RO_UNKNOWN;
+	int fd = -1;
+
+	if (d->read_only || state != FSDRIVE_RO_UNKNOWN) {
+		return d->read_only || state == FSDRIVE_RO_YES;
+	}
+	fd = root_open(v, r);
+	if (fd < 0) {
+		return false; /* no images folder (yet): nothing of it to shadow */
+	}
+	state = fs_refuses_writes(fd) ? FSDRIVE_RO_YES : FSDRIVE_RO_NO;
+	close(fd);
+	atomic_compare_exchange_strong(&d->ro_state, &expect, state);
+	return atomic_load(&d->ro_state) == FSDRIVE_RO_YES;
+}
+
+void root_mark_read_only(struct fsview *v, size_t r)
+{
+	atomic_store(&v->roots[r].ro_state, FSDRIVE_RO_YES);
+}
+
+/* Where REL is on root R, or -errno. */
+static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
+{
+	int fd = root_walk(v, r, rel, l->spelt, sizeof(l->spelt));
+
+	if (fd < 0) {
+		return fd;
+	}
+	if (fstat(fd, &l->st) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	l->root = (int)r;
+	l->fd = fd;
+	return 0;
+}
+
+/* loc_find -- the first root, from FROM_ROOT on, that has REL; but a
+ * read-only root's copy of a non-folder is beaten by the next writable
+ * root's copy of a non-folder (where a write to it was copied up, so the
+ * written copy wins, also after a restart). Folders merge as before. */
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 {
+	struct loc *more = NULL;
 	int rc = -ENOENT;
 
 	out->root = -1;
 	out->fd = -1;
 	for (size_t r = (size_t)from_root; r < v->n_roots; r++) {
-		int fd = root_walk(v, r, rel, out->spelt, sizeof(out->spelt));
-		if (fd < 0) {
-			if (fd != -ENOENT && fd != -ENOTDIR) {
-				rc = fd;
+		struct loc *l = out->root < 0 ? out : more;
+		int got = loc_at(v, r, rel, l);
+		if (got < 0) {
+			if (got != -ENOENT && got != -ENOTDIR && out->root < 0) {
+				rc = got;
 			}
 			continue;
 		}
-		if (fstat(fd, &out->st) < 0) {
-			rc = -errno;
-			close(fd);
+		if (l == out) {
+			if (S_ISDIR(out->st.st_mode) || !root_read_only(v, r)) {
+				return 0;
+			}
+			more = malloc(sizeof(*more)); /* rare: a read-only drive's file */
+			if (!more) {
+				return 0;
+			}
 			continue;
 		}
-		out->root = (int)r;
-		out->fd = fd;
-		return 0;
+		if (!S_ISDIR(l->st.st_mode) && !root_read_only(v, r)) {
+			loc_close(out);
+			memcpy(out, l, sizeof(*out));
+			break;
+		}
+		loc_close(l);
 	}
-	return rc;
+	free(more);
+	return out->root >= 0 ? 0 : rc;
 }
 
 void loc_close(struct loc *l)
