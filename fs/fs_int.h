@@ -99,6 +99,7 @@ struct fsdrive {
 	_Atomic(ino_t) made_ino; /* st_ino of `made` at its first open (0: not opened yet) */
 	atomic_bool no_passthrough; /* the kernel refused to pass a file of it through */
 	atomic_int ro_state;        /* FSDRIVE_RO_*: its filesystem read-only now (view.c) */
+	_Atomic int64_t rw_until;   /* CLOCK_MONOTONIC ns until which RO_NO is trusted */
 	bool read_only;
 };
 enum { FSDRIVE_RO_UNKNOWN = 0, FSDRIVE_RO_NO, FSDRIVE_RO_YES };
@@ -285,6 +286,7 @@ struct loc {
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
 bool root_read_only(struct fsview *v, size_t r);
+bool root_read_only_now(struct fsview *v, size_t r);
 void root_mark_read_only(struct fsview *v, size_t r);
 void loc_close(struct loc *l);
 

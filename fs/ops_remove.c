@@ -51,6 +51,9 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 		}
 		close(fd);
 	}
+	for (size_t i = 0; out->n > 1 && i < out->n; i++) {
+		out->any_ro |= root_read_only_now(v, (size_t)out->c[i].root); /* maybe since */
+	}
 	return 0;
 }
 

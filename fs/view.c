@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -341,6 +342,8 @@ int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, si
 	return fd;
 }
 
+#define ROOT_RW_TRUST_NS 1000000000LL /* 1 s: one probe a second per drive at most */
+
 /* Whether the filesystem of the images folder FD refuses writes now: statvfs
  * says so, or it refuses a nameless file (ext4's errors=remount-ro sets no
  * flag statvfs or the mount table shows; O_TMPFILE leaves no name behind). */
@@ -360,28 +363,54 @@ static bool fs_refuses_writes(int fd)
 	return errno == EROFS;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* root_read_only -- whether root R cannot be written: configured or mounted
- * read-only when published, its filesystem read-only now (fs_refuses_writes,
- * asked once per view: errors=remount-ro leaves the mount table saying rw),
- * or a write there failed with EROFS since (root_mark_read_only). */
+ * read-only when published, its filesystem read-only now (fs_refuses_writes:
+ * errors=remount-ro leaves the mount table saying rw; a "writable" answer is
+ * trusted for ROOT_RW_TRUST_NS), or a write there failed with EROFS since
+ * (root_mark_read_only). Read-only stays so for the view's life. */
 bool root_read_only(struct fsview *v, size_t r)
 {
 	struct fsdrive *d = &v->roots[r];
 	int state = atomic_load(&d->ro_state);
-	int expect = FSDRIVE_RO_UNKNOWN;
+	int64_t now = 0;
 	int fd = -1;
 
-	if (d->read_only || state != FSDRIVE_RO_UNKNOWN) {
-		return d->read_only || state == FSDRIVE_RO_YES;
+	if (d->read_only || state == FSDRIVE_RO_YES) {
+		return true;
+	}
+	now = now_ns();
+	if (state == FSDRIVE_RO_NO && now < atomic_load(&d->rw_until)) {
+		return false;
 	}
 	fd = root_open(v, r);
 	if (fd < 0) {
 		return false; /* no images folder (yet): nothing of it to shadow */
 	}
-	state = fs_refuses_writes(fd) ? FSDRIVE_RO_YES : FSDRIVE_RO_NO;
+	if (fs_refuses_writes(fd)) {
+		atomic_store(&d->ro_state, FSDRIVE_RO_YES);
+	} else {
+		atomic_store(&d->rw_until, now + ROOT_RW_TRUST_NS);
+		state = FSDRIVE_RO_UNKNOWN;
+		atomic_compare_exchange_strong(&d->ro_state, &state, FSDRIVE_RO_NO);
+	}
 	close(fd);
-	atomic_compare_exchange_strong(&d->ro_state, &expect, state);
 	return atomic_load(&d->ro_state) == FSDRIVE_RO_YES;
+}
+
+/* root_read_only_now -- root_read_only, asking the drive again unless it is
+ * known read-only (before a change that must not half happen). */
+bool root_read_only_now(struct fsview *v, size_t r)
+{
+	atomic_store(&v->roots[r].rw_until, 0);
+	return root_read_only(v, r);
 }
 
 void root_mark_read_only(struct fsview *v, size_t r)

@@ -152,6 +152,27 @@ check_errors() {
 	ok "errors/$m: a write to a drive turned read-only by an error is what every later read sees"
 }
 
+# check_unlink_errors -- an unlink that meets a copy on a drive an error turned read-only (ranked
+# below the primary D) fails with EROFS and removes nothing (as for a configured read-only drive)
+check_unlink_errors() {
+	local img=$T/e-unlink.img E=$T/e/$IMG dev
+	trap stop_view EXIT
+	truncate -s 32M "$img" && mkfs.ext4 -q -F "$img" >/dev/null || fail "unlink: mkfs.ext4"
+	mkdir -p "$T/e" && mount -o loop,errors=remount-ro "$img" "$T/e" || fail "unlink: mount"
+	mkdir -p "$E/pkg" && echo low >"$E/pkg/two.bin" && echo high >"$D/pkg/two.bin" && sync
+	view_start "$BIN" "$(printf '[drive:D]\n    path = %s\n    priority = 20\n[drive:E]\n    path = %s\n    priority = 10\n' "$T/d" "$T/e")"
+	dev=$(basename "$(findmnt -no SOURCE "$T/e")")
+	echo 1 >"/sys/fs/ext4/$dev/trigger_fs_error" || fail "unlink: cannot trigger an error"
+	rm "$V/pkg/two.bin" 2>"$T/rm.err" && fail "unlink: rm succeeded with a copy on a read-only drive"
+	grep -q "Read-only file system" "$T/rm.err" || fail "unlink: rm failed with '$(cat "$T/rm.err")'"
+	[ "$(cat "$D/pkg/two.bin" 2>/dev/null)" = high ] || fail "unlink: D's copy was removed"
+	[ "$(cat "$V/pkg/two.bin")" = high ] || fail "unlink: the view no longer shows D's copy"
+	view_stop
+	umount "$T/e" || fail "unlink: umount"
+	rm -f "$D/pkg/two.bin" "$img"
+	ok "unlink: a copy on a drive an error made read-only: EROFS, nothing removed"
+}
+
 # check_crash -- kill -9 during the copy-up of a 512 MiB file; restart cleans up, copy-up works
 check_crash() {
 	local i used0 used ino pid got
@@ -202,6 +223,7 @@ check_crash() {
 
 FAILED=()
 (check_ro_ways) || FAILED+=(ro_ways)
+(check_unlink_errors) || FAILED+=(unlink_errors)
 (check_crash) || FAILED+=(crash)
 [ ${#FAILED[@]} = 0 ] || fail "failed checks: ${FAILED[*]}"
 echo "all copy-up checks passed"
