@@ -312,9 +312,9 @@ static int open_tmp(int dirfd, char *tmp, size_t len)
 		return fd >= 0 ? fd : -errno;
 	}
 	rc = copyup_tmp_name(tmp, len);
-	fd = rc < 0 ? -1
-	            : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	                     0600);
+	fd = rc < 0
+	         ? -1
+	         : openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		tmp[0] = '\0';
 	}
@@ -409,7 +409,7 @@ static bool stale_tmp(const char *name)
 	return b > 0 && b <= 8 && p[a + 1 + b] == '\0';
 }
 
-#define CLEAN_MAX_DEPTH 64         /* folders deeper than this are not looked into */
+#define CLEAN_MAX_DEPTH   64      /* folders deeper than this are not looked into */
 #define CLEAN_MAX_ENTRIES 1000000 /* per drive */
 
 struct clean {
@@ -443,7 +443,8 @@ static void clean_dir(int fd, int depth, struct clean *c)
 			}
 			continue;
 		}
-		if (depth >= CLEAN_MAX_DEPTH || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) {
+		if (depth >= CLEAN_MAX_DEPTH ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) {
 			continue;
 		}
 		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -482,7 +483,8 @@ void copyup_clean(struct fs *fs)
 			         v->roots[r].d->images_dir);
 		}
 		if (c.seen >= CLEAN_MAX_ENTRIES) {
-			log_warnx("looked for stale copy-up temporaries in the first %d entries of %s only",
+			log_warnx("looked for stale copy-up temporaries in the first %d entries of "
+			          "%s only",
 			          CLEAN_MAX_ENTRIES, v->roots[r].d->images_dir);
 		}
 	}

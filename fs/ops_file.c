@@ -64,7 +64,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 
 /* Open node N with FLAGS on the drive that serves it. */
 static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
-                   struct stat *st)
+                        struct stat *st)
 {
 	char rel[PATH_MAX];
 	struct loc l;
