@@ -27,15 +27,17 @@ struct dh {
 	struct dent *e;
 	size_t n;
 	size_t cap;
-	bool pending;        /* listed at the first READDIR: the kernel may never ask */
-	uint64_t changes;    /* the folder's change count before it was listed */
-	uint64_t generation; /* the view it was listed in */
+	bool pending;              /* listed at the first READDIR: the kernel may never ask */
+	uint64_t changes;          /* the folder's change count before it was listed */
+	uint64_t generation;       /* the view it was listed in */
+	struct names_set shadowed; /* non-folders a writable root has after an earlier root */
 };
 
 /* One READDIRPLUS request's folder descriptors, a root each (opened when first
  * needed, closed at the end of the request: no descriptor outlives it). */
 struct plus_ctx {
-	bool fresh; /* nothing changed in the folder since the listing */
+	bool fresh;                       /* nothing changed in the folder since the listing */
+	const struct names_set *shadowed; /* the listing's (struct dh) */
 	char rel[PATH_MAX];
 	int fds[16];
 };
@@ -63,13 +65,15 @@ static void dh_free(struct dh *d)
 		free(d->e[i].name);
 	}
 	if (d) {
+		names_set_fini(&d->shadowed);
 		free(d->e);
 		free(d);
 	}
 }
 
-/* Add the entries of root ROOT's copy of the folder, skipping names seen. */
-static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root)
+/* Add the entries of root ROOT's copy of the folder, skipping names seen (a
+ * writable root's non-folder among them is noted in D->shadowed). */
+static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, bool ro)
 {
 	struct dirent *de = NULL;
 	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
@@ -89,9 +93,14 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root)
 			continue;
 		}
 		rc = names_set_add(seen, de->d_name);
-		rc = rc <= 0 ? rc : dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
-		if (rc == 0) {
-			d->e[d->n - 1].root = root;
+		if (rc == 0 && !ro && de->d_type != DT_DIR) {
+			rc = names_set_add(&d->shadowed, de->d_name) < 0 ? -ENOMEM : 0;
+		} else if (rc > 0) {
+			rc = dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
+			if (rc == 0) {
+				d->e[d->n - 1].root =
+				    root; /* only a name new here is this root's */
+			}
 		}
 	}
 	closedir(dir);
@@ -119,7 +128,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 			complete = complete && (fd == -ENOENT || fd == -ENOTDIR);
 			continue;
 		}
-		if (list_one(fd, seen, d, (int)r) == 0) {
+		if (list_one(fd, seen, d, (int)r, root_read_only(v, r)) == 0) {
 			found = true;
 		} else {
 			complete = false;
@@ -148,6 +157,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	bool cache = false;
 	int rc = d ? dh_add(d, ".", S_IFDIR) : -ENOMEM;
 
+	if (d) {
+		names_set_init(&d->shadowed);
+	}
 	rc = rc < 0 ? rc : dh_add(d, "..", S_IFDIR);
 	if (rc == 0 && n->kind == NODE_SYNTH) {
 		const char *part = fs->img_parts[n->depth];
@@ -217,7 +229,8 @@ static int stat_listed(struct fsview *v, struct plus_ctx *c, const struct dent *
 	    r >= (int)(sizeof(c->fds) / sizeof(int))) {
 		return -1;
 	}
-	if (!S_ISDIR(e->type) && root_read_only(v, (size_t)r)) {
+	if (!S_ISDIR(e->type) && names_set_has(c->shadowed, e->name) &&
+	    root_read_only(v, (size_t)r)) {
 		return -1; /* a writable drive's copy may win (loc_find) */
 	}
 	if (c->fds[r] < 0) {
@@ -263,7 +276,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fsview *v = plus ? fsview_get(fs) : NULL;
 	char *buf = malloc(size);
 	size_t used = 0;
-	struct plus_ctx c = {.fresh = false};
+	struct plus_ctx c = {.fresh = false, .shadowed = &d->shadowed};
 
 	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
 		c.fds[r] = -1;

@@ -173,6 +173,37 @@ check_unlink_errors() {
 	ok "unlink: a copy on a drive an error made read-only: EROFS, nothing removed"
 }
 
+# check_listing -- a listing (READDIRPLUS) shows each name's attributes from the copy a lookup
+# finds: R (ranked first, writable here) and D both hold x, y and z, created in other orders so
+# the drives list them in other orders; R's sizes must show. Then R's files made read-only
+# (configured) with only y written through the view: y shows the written size, x and z R's.
+check_listing() {
+	local got m
+	trap stop_view EXIT
+	mkdir -p "$R/lst" "$D/lst"
+	for n in x y z; do head -c 1 /dev/zero >"$R/lst/$n"; done
+	for n in z y x; do head -c 22 /dev/zero >"$D/lst/$n"; done
+	for m in "${MODES[@]}"; do
+		start "" "$m"
+		drop
+		got=$(ls -l "$V/lst" | awk 'NF > 3 {printf "%s=%s ", $NF, $5}')
+		[ "$got" = "x=1 y=1 z=1 " ] || fail "listing/$m: shows '$got', want R's sizes x=1 y=1 z=1"
+		view_stop
+	done
+	rm -f "$D/lst/x" "$D/lst/y" "$D/lst/z"
+	for m in "${MODES[@]}"; do
+		start "    read only = yes" "$m"
+		head -c 333 /dev/zero >"$V/lst/y" || fail "listing/$m: the write failed"
+		drop
+		got=$(ls -l "$V/lst" | awk 'NF > 3 {printf "%s=%s ", $NF, $5}')
+		[ "$got" = "x=1 y=333 z=1 " ] || fail "listing/$m: shows '$got', want x=1 y=333 z=1"
+		view_stop
+		rm -f "$D/lst/y"
+	done
+	rm -rf "$R/lst" "$D/lst"
+	ok "listing: sizes from the copy a lookup finds, in both modes"
+}
+
 # check_crash -- kill -9 during the copy-up of a 512 MiB file; restart cleans up, copy-up works
 check_crash() {
 	local i used0 used ino pid got
@@ -223,6 +254,7 @@ check_crash() {
 
 FAILED=()
 (check_ro_ways) || FAILED+=(ro_ways)
+(check_listing) || FAILED+=(listing)
 (check_unlink_errors) || FAILED+=(unlink_errors)
 (check_crash) || FAILED+=(crash)
 [ ${#FAILED[@]} = 0 ] || fail "failed checks: ${FAILED[*]}"
