@@ -449,7 +449,7 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 	out->fd = -1;
 	for (size_t r = (size_t)from_root; r < v->n_roots; r++) {
 		struct loc *l = out->root < 0 ? out : more;
-		int got = loc_at(v, r, rel, l);
+		int got = l == more && root_read_only(v, r) ? -ENOENT : loc_at(v, r, rel, l);
 		if (got < 0) {
 			if (got != -ENOENT && got != -ENOTDIR && out->root < 0) {
 				rc = got;
