@@ -221,10 +221,13 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 /* The share, tended from the daemon's live thread (see fs_options.hook). The system export
  * (testparm, smbcontrol, reading smb.conf and what it includes) runs on a thread of its own,
  * with its own copy of the configuration, so the live thread never waits on Samba: it goes on
- * following the drives and answers SIGTERM. */
+ * following the drives and answers SIGTERM. What it
+ * finds of samba = private goes to `state`, which the status and metrics files report
+ * (samba = system: not reported yet, the export runs on its own thread). */
 struct share_ctx {
 	const char *mountpoint;
 	struct samba_private *smbd; /* samba = private */
+	struct fs_share_state state;
 };
 
 /* One export, owned by its detached thread: a stop never waits for Samba's tools (the
@@ -270,16 +273,29 @@ static void *export_main(void *arg)
 	return NULL;
 }
 
+/* Record the share's state: UP, else why not (WHY: its first line). */
+static void share_set(struct share_ctx *s, bool up, const char *why)
+{
+	s->state.up = up;
+	snprintf(s->state.reason, sizeof(s->state.reason), "%.*s", (int)strcspn(why, "\n"), why);
+	s->state.changed = true;
+}
+
 static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 {
 	char msg[8192] = "";
+	char first[512] = "";
 
 	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
+		s->state.kind = FS_SHARE_PRIVATE;
 		if (samba_private_start(cfg, s->mountpoint, &s->smbd, msg, sizeof(msg)) < 0) {
 			log_error("share: cannot start the private smbd: %s", msg);
+			snprintf(first, sizeof(first), "cannot start the private smbd: %s", msg);
+			share_set(s, false, first);
 		} else {
 			log_info("share: private smbd serves %s on port %d", cfg->share.name,
 			         cfg->share.port);
+			share_set(s, true, "");
 		}
 	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
 		struct export_job *j = calloc(1, sizeof(*j));
@@ -298,6 +314,23 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 	}
 }
 
+/* samba = private: restart smbd if it died; count the restarts. */
+static void share_tend(struct share_ctx *s)
+{
+	char msg[1024] = "";
+	pid_t before = samba_private_pid(s->smbd);
+	int rc = samba_private_tend(s->smbd, msg, sizeof(msg));
+	pid_t after = samba_private_pid(s->smbd);
+
+	if (after > 0 && after != before) {
+		s->state.restarts++;
+		share_set(s, true, "");
+	} else if (rc < 0) {
+		log_error("share: %s", msg);
+		share_set(s, false, msg);
+	}
+}
+
 static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
 {
 	struct share_ctx *s = arg;
@@ -311,8 +344,8 @@ static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
 	    samba_private_update(s->smbd, cfg, msg, sizeof(msg)) < 0) {
 		log_error("share: %s", msg);
 	}
-	if ((events & WATCH_CHILD) && s->smbd && samba_private_tend(s->smbd, msg, sizeof(msg)) < 0) {
-		log_error("share: %s", msg);
+	if ((events & WATCH_CHILD) && s->smbd) {
+		share_tend(s);
 	}
 }
 
@@ -369,7 +402,8 @@ int cmd_mount(int argc, char **argv)
 	                       .fuse_opts = a.opts,
 	                       .foreground = a.foreground,
 	                       .debug = a.debug,
-	                       .live_cfg = &cfg, .hook = share_hook, .hook_arg = &share};
+	                       .live_cfg = &cfg, .hook = share_hook, .hook_arg = &share,
+	                       .share = &share.state};
 	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
 		goto out;

@@ -4,7 +4,11 @@
  * cfg_status_path) as untrusted data: only a regular file, not through a symlink,
  * never blocking, at most STATUS_MAX bytes, every field checked for its type and range
  * before anything is believed; then checks that the daemon is alive and the view
- * mounted. Changes nothing. Single-threaded.
+ * mounted, and probes the view as a client would: statfs of the mountpoint and a
+ * stat of its images folder, in a child process given PROBE_MS (a stopped or hung
+ * daemon blocks whoever touches the view: the child is killed, `status` never
+ * waits longer). Never stats the mountpoint itself. Changes nothing.
+ * Single-threaded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,7 +32,12 @@
 #define STATUS_DEPTH 16            /* JSON nesting */
 #define PID_LIMIT    4194304       /* the kernel's PID_MAX_LIMIT */
 
-enum { ST_HEALTHY = 0, ST_DEGRADED = 1, ST_NOT_RUNNING = 2, ST_UNKNOWN = 3 };
+#define PROBE_MS     2000          /* the view must answer the probe within this */
+
+enum { ST_HEALTHY = 0, ST_DEGRADED = 1, ST_NOT_RUNNING = 2, ST_UNKNOWN = 3, ST_NOT_RESPONDING = 4 };
+
+static const char *const st_words[] = {"healthy", "degraded", "not running", "unknown",
+                                       "not responding"};
 
 static void status_usage(FILE *out)
 {
@@ -36,11 +48,15 @@ static void status_usage(FILE *out)
 	        "-c, a missing or broken configuration file means the default run directory.\n"
 	        "  -c, --config FILE  configuration (default: $%s, else %s)\n"
 	        "  -j, --json         print the status file (JSON, schema 1)\n\n"
-	        "exit status: 0 healthy, 1 degraded (a configured drive offline, or no\n"
-	        "             images), 2 not running (no status file, the daemon is gone, or\n"
-	        "             nothing is mounted there), 3 unknown: the status file is corrupt\n"
-	        "             or cannot be read (it says whether a view is mounted there)\n",
-	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
+	        "exit status: 0 healthy, 1 degraded (a configured drive offline, no images,\n"
+	        "             the share not exported or its smbd down, the primary drive not\n"
+	        "             answering), 2 not running (no status file, the daemon is gone,\n"
+	        "             or nothing is mounted there), 3 unknown: the status file is\n"
+	        "             corrupt or cannot be read (it says whether a view is mounted\n"
+	        "             there), 4 not responding: the view did not answer a statfs and a\n"
+	        "             stat of its images folder within %d s (a stopped or hung daemon)\n"
+	        "With --json a JSON object is printed in every case (\"status\" names it).\n",
+	        CFG_ENV_PATH, CFG_DEFAULT_PATH, PROBE_MS / 1000);
 }
 
 static json_object *jget(json_object *o, const char *key)
@@ -278,6 +294,15 @@ static bool check_fields(json_object *st, char *why, size_t len)
 	       all_of(jget(st, "counters"), "counters", json_type_int, why, len) &&
 	       all_of(jget(st, "degraded_reasons"), "degraded_reasons", json_type_string, why,
 	              len) &&
+	       typed(st, "written", json_type_string, true, why, len) &&
+	       typed(st, "share", json_type_object, true, why, len) &&
+	       typed(jget(st, "share"), "samba", json_type_string, !jget(st, "share"), why, len) &&
+	       typed(jget(st, "share"), "up", json_type_boolean, true, why, len) &&
+	       typed(jget(st, "share"), "restarts", json_type_int, true, why, len) &&
+	       typed(jget(st, "share"), "reason", json_type_string, true, why, len) &&
+	       typed(st, "primary_space", json_type_object, true, why, len) &&
+	       typed(jget(st, "primary_space"), "free_bytes", json_type_int, true, why, len) &&
+	       typed(jget(st, "primary_space"), "size_bytes", json_type_int, true, why, len) &&
 	       typed(st, "passthrough", json_type_object, true, why, len) &&
 	       (!pt || (typed(pt, "active", json_type_boolean, false, why, len) &&
 	                typed(pt, "reason", json_type_string, true, why, len))) &&
@@ -361,7 +386,41 @@ static void print_counters(json_object *st)
 	}
 }
 
-static void print_status(json_object *st, bool healthy)
+/* Share, free space of the primary, when written: absent in older status files. */
+static void print_extra(json_object *st)
+{
+	json_object *sh = jget(st, "share");
+	json_object *sp = jget(st, "primary_space");
+	json_object *w = jget(st, "written_unix");
+	char t[3][512];
+
+	if (sh && strcmp(jtext(sh, "samba", t[0], 64), "none") != 0) {
+		bool up = json_object_get_boolean(jget(sh, "up"));
+		printf("share: samba = %s, %s%s%s (%s restarts)\n", t[0],
+		       up ? (strcmp(t[0], "system") == 0 ? "exported" : "smbd up")
+		          : (strcmp(t[0], "system") == 0 ? "NOT exported" : "smbd DOWN"),
+		       up ? "" : ": ", up ? "" : jtext(sh, "reason", t[1], sizeof(t[1])),
+		       jtext(sh, "restarts", t[2], 32));
+	} else if (sh) {
+		printf("share: none (samba = none)\n");
+	}
+	if (sp && jget(sp, "free_bytes")) {
+		double f = (double)json_object_get_int64(jget(sp, "free_bytes"));
+		double z = (double)json_object_get_int64(jget(sp, "size_bytes"));
+		printf("primary %s: %.1f GiB free of %.1f GiB (%.0f%%)\n",
+		       jtext(sp, "drive", t[0], 128), f / 1073741824.0, z / 1073741824.0,
+		       z > 0 ? 100.0 * f / z : 0.0);
+	} else if (sp) {
+		printf("primary %s: free space unknown: %s\n", jtext(sp, "drive", t[0], 128),
+		       jtext(sp, "error", t[1], sizeof(t[1])));
+	}
+	if (w) {
+		printf("status written: %s (%lld s ago)\n", jtext(st, "written", t[0], 64),
+		       (long long)(time(NULL) - json_object_get_int64(w)));
+	}
+}
+
+static void print_status(json_object *st, int rc)
 {
 	json_object *ch = jget(st, "last_change");
 	json_object *reasons = jget(st, "degraded_reasons");
@@ -369,7 +428,7 @@ static void print_status(json_object *st, bool healthy)
 	char t[6][PATH_MAX];
 
 	printf("pxeimagesfs on %s: %s (pid %s, since %s)\n",
-	       jtext(st, "mountpoint", t[0], PATH_MAX), healthy ? "healthy" : "degraded",
+	       jtext(st, "mountpoint", t[0], PATH_MAX), st_words[rc],
 	       jtext(st, "pid", t[1], 32), jtext(st, "started", t[2], 64));
 	printf("config: %s, mode %s, view generation %s\n", jtext(st, "config", t[0], PATH_MAX),
 	       jtext(st, "mode", t[1], 64), jtext(st, "generation", t[2], 32));
@@ -379,6 +438,7 @@ static void print_status(json_object *st, bool healthy)
 	       jtext(ch, "cause", t[4], 256), jtext(ch, "summary", t[5], PATH_MAX));
 	print_drives(view);
 	print_counters(st);
+	print_extra(st);
 	for (size_t i = 0; i < json_object_array_length(reasons); i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(reasons, i));
 		size_t n = 0;
@@ -386,12 +446,13 @@ static void print_status(json_object *st, bool healthy)
 			t[0][n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
 		}
 		t[0][n] = '\0';
-		printf("degraded: %s\n", t[0]);
+		printf("%s: %s\n", rc == ST_NOT_RESPONDING ? "unhealthy" : "degraded", t[0]);
 	}
 }
 
-/* The status file at PATH: checked into *out, or the exit status with the message. */
-static int load_status(const char *path, const char *mp, json_object **out)
+/* The status file at PATH: checked into *out, or the exit status with why in WHY. */
+static int load_status(const char *path, const char *mp, json_object **out, char *msg,
+                       size_t mlen)
 {
 	char why[512] = "";
 	char *buf = NULL;
@@ -400,8 +461,7 @@ static int load_status(const char *path, const char *mp, json_object **out)
 
 	*out = NULL;
 	if (rc == -ENOENT) {
-		fprintf(stderr, "pxeimagesfs status: not running on %s (no status file %s)\n", mp,
-		        path);
+		snprintf(msg, mlen, "not running on %s (no status file %s)", mp, path);
 		return ST_NOT_RUNNING;
 	}
 	*out = rc == 0 ? parse_status(buf, n, why, sizeof(why)) : NULL;
@@ -411,46 +471,179 @@ static int load_status(const char *path, const char *mp, json_object **out)
 		*out = NULL;
 	}
 	if (!*out) {
-		fprintf(
-		    stderr,
-		    "pxeimagesfs status: the status file %s is corrupt: %s; state unknown (%s)\n",
-		    path, why,
-		    mounted_view(mp) ? "a pxeimagesfs view is mounted there"
-		                     : "no pxeimagesfs view is mounted there");
+		snprintf(msg, mlen, "the status file %s is corrupt: %s; state unknown (%s)", path,
+		         why,
+		         mounted_view(mp) ? "a pxeimagesfs view is mounted there"
+		                          : "no pxeimagesfs view is mounted there");
 		return ST_UNKNOWN;
 	}
 	return 0;
 }
 
-/* Exit status for the status file at PATH of mountpoint MP. */
-static int show(const char *path, const char *mp, bool json)
-{
-	json_object *st = NULL;
-	int rc = load_status(path, mp, &st);
-	pid_t pid = st ? (pid_t)json_object_get_int64(jget(st, "pid")) : 0;
+/* ---- the probe: the view answers as it would a client, within PROBE_MS ------------------ */
 
-	if (!st) {
-		return rc;
+/* One character of /proc/PID/stat: R, S, D, T (stopped) ...; '?' when unknown. */
+static char proc_state(pid_t pid)
+{
+	char path[64];
+	char buf[512];
+	const char *paren = NULL;
+	ssize_t n = 0;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0) {
+		close(fd);
 	}
-	if (kill(pid, 0) < 0 && errno == ESRCH) {
-		fprintf(stderr,
-		        "pxeimagesfs status: not running on %s (pid %d is gone; stale %s)\n", mp,
-		        (int)pid, path);
+	if (n <= 0) {
+		return '?';
+	}
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
+}
+
+/* In the child: statfs of MP, then stat of MP/IMAGES; its exit status is 0 or the
+ * errno of the first that failed (ENOENT of the images folder is an answer: 0). */
+static void probe_child(const char *mp, const char *images)
+{
+	char path[2 * PATH_MAX];
+	struct statfs sf;
+	struct stat st;
+
+	alarm(PROBE_MS / 1000 + 5); /* should the parent be gone */
+	if (statfs(mp, &sf) < 0) {
+		_exit(errno & 0xff ? errno & 0xff : 1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", mp, images);
+	_exit(stat(path, &st) < 0 && errno != ENOENT ? (errno & 0xff ? errno & 0xff : 1) : 0);
+}
+
+/* Probe the view at MP: 0 when it answered (time in *ms), else ST_NOT_RESPONDING with
+ * why in WHY. */
+static int probe_view(const char *mp, const char *images, pid_t daemon, long *ms, char *why,
+                      size_t len)
+{
+	struct timespec nap = {0, 5 * 1000 * 1000};
+	struct timespec t0;
+	struct timespec t1;
+	int status = 0;
+	pid_t got = 0;
+	pid_t child = 0;
+
+	fflush(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	child = fork();
+	if (child < 0) {
+		return snprintf(why, len, "cannot probe the view: fork: %s", strerror(errno)),
+		       ST_NOT_RESPONDING;
+	}
+	if (child == 0) {
+		probe_child(mp, images);
+	}
+	do {
+		got = waitpid(child, &status, WNOHANG);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		*ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	} while (got == 0 && *ms < PROBE_MS && nanosleep(&nap, NULL) == 0);
+	if (got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		return 0;
+	}
+	if (got == child) {
+		return snprintf(why, len, "not responding: the view at %s answers a statfs or a stat "
+		                "with an error: %s", mp,
+		                WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed"),
+		       ST_NOT_RESPONDING;
+	}
+	kill(child, SIGKILL); /* a FUSE request waits killably */
+	for (int i = 0; i < 100 && waitpid(child, NULL, WNOHANG) == 0; i++) {
+		nanosleep(&nap, NULL);
+	}
+	snprintf(why, len,
+	         "not responding: the view at %s did not answer a statfs and a stat of its images "
+	         "folder within %d s (daemon pid %d is %s)",
+	         mp, PROBE_MS / 1000, (int)daemon,
+	         proc_state(daemon) == 'T' ? "stopped (SIGSTOP): every access to the view blocks"
+	                                   : "running but hung");
+	return ST_NOT_RESPONDING;
+}
+
+/* --json when there is no status to show: what is known, as JSON. */
+static void print_json_none(const char *mp, const char *path, int rc, const char *why)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "mountpoint", json_object_new_string(mp));
+	json_object_object_add(o, "status_file", json_object_new_string(path));
+	json_object_object_add(o, "status", json_object_new_string(st_words[rc]));
+	json_object_object_add(o, "healthy", json_object_new_boolean(false));
+	json_object_object_add(o, "reason", json_object_new_string(why));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	                                                     JSON_C_TO_STRING_SPACED |
+	                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* --json: the status file with the verdict of this look at it: "status", "healthy",
+ * "probe", and a failed probe among the degraded reasons. */
+static void print_json(json_object *st, int rc, bool probed, long ms, const char *why)
+{
+	json_object *probe = json_object_new_object();
+
+	json_object_object_add(probe, "responding", json_object_new_boolean(probed && rc != ST_NOT_RESPONDING));
+	json_object_object_add(probe, "ms", json_object_new_int64(ms));
+	if (rc == ST_NOT_RESPONDING) {
+		json_object_object_add(probe, "error", json_object_new_string(why));
+		json_object_array_add(jget(st, "degraded_reasons"), json_object_new_string(why));
+	}
+	json_object_object_add(st, "probe", probe);
+	json_object_object_add(st, "status", json_object_new_string(st_words[rc]));
+	json_object_object_add(st, "healthy", json_object_new_boolean(rc == ST_HEALTHY));
+	printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY |
+	                                                      JSON_C_TO_STRING_SPACED |
+	                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Exit status for the status file at PATH of mountpoint MP (images folder IMAGES). */
+static int show(const char *path, const char *mp, const char *images, bool json)
+{
+	char why[4 * PATH_MAX] = "";
+	json_object *st = NULL;
+	int rc = load_status(path, mp, &st, why, sizeof(why));
+	pid_t pid = st ? (pid_t)json_object_get_int64(jget(st, "pid")) : 0;
+	long ms = 0;
+
+	if (st && kill(pid, 0) < 0 && errno == ESRCH) {
+		snprintf(why, sizeof(why), "not running on %s (pid %d is gone; stale %s)", mp,
+		         (int)pid, path);
 		rc = ST_NOT_RUNNING;
-	} else if (!mounted_view(mp)) {
-		fprintf(stderr,
-		        "pxeimagesfs status: not running: no pxeimagesfs view is mounted on %s\n",
-		        mp);
+	} else if (st && !mounted_view(mp)) {
+		snprintf(why, sizeof(why), "not running: no pxeimagesfs view is mounted on %s", mp);
 		rc = ST_NOT_RUNNING;
-	} else {
-		rc = json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
-		if (json) {
-			printf("%s\n", json_object_to_json_string_ext(
-			                   st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			                           JSON_C_TO_STRING_NOSLASHESCAPE));
-		} else {
-			print_status(st, rc == ST_HEALTHY);
+	} else if (st) {
+		rc = probe_view(mp, images, pid, &ms, why, sizeof(why));
+		if (rc == 0) {
+			rc = json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
 		}
+		if (json) {
+			print_json(st, rc, true, ms, why);
+		} else {
+			print_status(st, rc);
+			if (rc != ST_NOT_RESPONDING) {
+				printf("probe: the view answered in %ld ms\n", ms);
+			}
+		}
+		json_object_put(st);
+		st = NULL;
+		if (rc != ST_NOT_RESPONDING) {
+			return rc;
+		}
+	}
+	fprintf(stderr, "pxeimagesfs status: %s\n", why);
+	if (json && rc != ST_NOT_RESPONDING) {
+		print_json_none(mp, path, rc, why);
 	}
 	json_object_put(st);
 	return rc;
@@ -478,6 +671,35 @@ static struct pxe_config *status_config(const char *config, bool have_mp)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* GIVEN as the mountpoint's canonical path in OUT (PATH_MAX): its folder's real path and
+ * its last name, when a view is mounted there (the mountpoint itself is never stat'ed:
+ * a stopped daemon would block that); else realpath(GIVEN), else GIVEN. */
+static void canonical_mp(const char *given, char *out)
+{
+	char dir[PATH_MAX];
+	char real[PATH_MAX];
+	char *slash = NULL;
+	size_t n = strlen(given);
+
+	snprintf(dir, sizeof(dir), "%s", given);
+	while (n > 1 && dir[n - 1] == '/') {
+		dir[--n] = '\0';
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash[1] && strcmp(slash + 1, ".") != 0 && strcmp(slash + 1, "..") != 0) {
+		*slash = '\0';
+		if (realpath(dir[0] ? dir : "/", real) &&
+		    snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1) <
+		        PATH_MAX &&
+		    mounted_view(out)) {
+			return;
+		}
+	}
+	if (!realpath(given, out)) {
+		snprintf(out, PATH_MAX, "%s", given);
+	}
 }
 
 int cmd_status(int argc, char **argv)
@@ -512,14 +734,15 @@ int cmd_status(int argc, char **argv)
 	if (!cfg) {
 		return 2;
 	}
-	if (!realpath(optind < argc ? argv[optind] : cfg->mountpoint, mp)) {
-		snprintf(mp, sizeof(mp), "%s", optind < argc ? argv[optind] : cfg->mountpoint);
-	}
+	canonical_mp(optind < argc ? argv[optind] : cfg->mountpoint, mp);
 	if (cfg_status_path(cfg, mp, path, sizeof(path)) < 0) {
 		fprintf(stderr, "pxeimagesfs status: %s: name too long for a status file\n", mp);
 		c = ST_NOT_RUNNING;
+		if (json) {
+			print_json_none(mp, "", c, "name too long for a status file");
+		}
 	} else {
-		c = show(path, mp, json);
+		c = show(path, mp, cfg->images_path, json);
 	}
 	cfg_free(cfg);
 	return c;

@@ -83,6 +83,10 @@ int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, 
  * smbd's port (the first IPv4 address of `interfaces`, else 127.0.0.1)? */
 bool samba_private_listening(const struct pxe_config *cfg);
 
+/* samba_private_pid -- the running smbd's pid, or -1 (none: it died and was not
+ * restarted, or P is NULL). */
+pid_t samba_private_pid(const struct samba_private *p);
+
 /* samba_private_stop -- stop smbd by its pid and free P (NULL is a no-op). */
 void samba_private_stop(struct samba_private *p);
 

@@ -329,6 +329,11 @@ static void stop_helpers(const char *conf)
 	}
 }
 
+pid_t samba_private_pid(const struct samba_private *p)
+{
+	return p && p->pid > 0 ? p->pid : -1;
+}
+
 void samba_private_stop(struct samba_private *p)
 {
 	struct timespec nap = {0, 50 * 1000 * 1000};

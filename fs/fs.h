@@ -35,6 +35,22 @@ struct fs_options {
 	 * configuration (borrowed; valid until the next call). */
 	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
 	void *hook_arg;
+	/* The share's state as the hook sees it, for the status and metrics files, or
+	 * NULL (no share). Borrowed: must outlive the mount. */
+	struct fs_share_state *share;
+};
+
+/* The share's state (the hook in cli/mount_cmd.c writes it, fs/status.c reads it).
+ * Both run on the live thread only (the hook is called there, and status_write runs
+ * there or before that thread starts), so the fields are plain; set `changed` after
+ * a change and the live thread rewrites the status and metrics files at once. */
+enum fs_share_kind { FS_SHARE_NONE = 0, FS_SHARE_SYSTEM, FS_SHARE_PRIVATE };
+struct fs_share_state {
+	enum fs_share_kind kind;
+	bool up;           /* system: exported; private: our smbd runs and listened */
+	unsigned restarts; /* private: smbd restarted after it died, since the start */
+	char reason[512];  /* why not up ("" while up) */
+	bool changed;
 };
 
 #define FS_EVENT_START (1u << 16)

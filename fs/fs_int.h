@@ -337,6 +337,7 @@ struct live {
 	struct pxe_config **cfg; /* swapped on a good SIGHUP */
 	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
 	void *hook_arg;
+	struct fs_share_state *share; /* NULL: no share (fs.h) */
 	struct watch *w;
 	pthread_t thread;
 	char mountpoint[PATH_MAX];
@@ -349,6 +350,20 @@ struct live {
 
 int status_write(struct live *l);
 void status_remove(struct live *l);
+
+/* metrics.c: the Prometheus text-format twin of the status file, <run directory>/<the
+ * status file's name with .prom for .json>, written atomically beside it. */
+struct metrics_extra {
+	bool healthy;
+	bool have_free; /* free_bytes and size_bytes known */
+	uint64_t free_bytes, size_bytes;
+	struct timespec written;
+};
+int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x);
+void metrics_remove(struct live *l);
+/* status.c: write TEXT to PATH atomically (PATH.tmp, fsync, rename; no symlink
+ * followed; mode 0644). Returns 0 or a negative errno. */
+int status_write_file(const char *path, const char *text);
 int live_start(struct fs *fs, const struct fs_options *o);
 void live_notify_ready(struct fs *fs); /* systemd: READY=1 with a STATUS= summary */
 void live_stop(struct fs *fs);

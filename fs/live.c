@@ -223,6 +223,9 @@ static void *live_main(void *arg)
 	if (l->hook) {
 		l->hook(l->hook_arg, *l->cfg, FS_EVENT_START);
 	}
+	if (l->share && l->share->changed) {
+		status_write(l); /* the share's state at start */
+	}
 	while (!((ev = watch_wait(l->w)) & WATCH_STOP)) {
 		if (ev & WATCH_TICK) {
 			sd_notify(0, "WATCHDOG=1");
@@ -244,6 +247,9 @@ static void *live_main(void *arg)
 		}
 		if (ev & ~(unsigned)(WATCH_CHILD | WATCH_TICK)) {
 			rescan(l, ev);
+		}
+		if (l->share && l->share->changed) {
+			status_write(l); /* smbd died, restarted or given up */
 		}
 	}
 	return NULL;
@@ -267,6 +273,7 @@ int live_start(struct fs *fs, const struct fs_options *o)
 		watch_set_tick(l->w, (unsigned)(usec / 2000)); /* ping twice per period */
 	}
 	l->hook_arg = o->hook_arg;
+	l->share = o->share;
 	snprintf(l->mountpoint, sizeof(l->mountpoint), "%s", o->mountpoint);
 	clock_gettime(CLOCK_REALTIME, &l->started);
 	l->changed = l->started;

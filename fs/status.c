@@ -1,20 +1,183 @@
 /* status.c -- the live state as JSON in <run directory>/<mount-name>.json.
  *
  * Written atomically (temporary file, fsync, rename) at start, on every
- * change and on the periodic rescan; removed on a clean exit. Runs on the
- * live thread only. The schema (1) is documented in README.md.
+ * change, on a change of the share's state and on the periodic rescan, with
+ * its Prometheus twin (metrics.c); both removed on a clean exit. Runs on the
+ * live thread only (and once before it starts). The schema (1) is documented
+ * in README.md. The free space of the primary is asked of the drive on a
+ * helper thread and waited for at most SPACE_WAIT_MS, with no lock held: a hung
+ * drive leaves that thread behind (one at most), never the live thread.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fs_int.h"
+
+#define SPACE_WAIT_MS 1000
+
+/* ---- free space: statvfs on a helper thread, waited for a bounded time ------------- */
+
+struct space_probe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char path[PATH_MAX];
+	struct statvfs sv;
+	int rc;
+	bool done;
+	bool abandoned; /* the caller gave up: the thread frees the probe */
+};
+
+static atomic_bool space_busy; /* an abandoned probe still waits on its drive */
+
+static void space_probe_free(struct space_probe *p)
+{
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+	atomic_store(&space_busy, false);
+}
+
+static void *space_thread(void *arg)
+{
+	struct space_probe *p = arg;
+	struct statvfs sv = {0};
+	int rc = statvfs(p->path, &sv) == 0 ? 0 : -errno;
+	bool abandoned = false;
+
+	pthread_mutex_lock(&p->mu);
+	p->sv = sv;
+	p->rc = rc;
+	p->done = true;
+	abandoned = p->abandoned;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (abandoned) {
+		space_probe_free(p);
+	}
+	return NULL;
+}
+
+/* statvfs(PATH) into *OUT within SPACE_WAIT_MS: 0, -ETIMEDOUT, -EBUSY (an earlier
+ * probe still hangs) or the negative errno of statvfs. */
+static int space_of(const char *path, struct statvfs *out)
+{
+	struct space_probe *p = NULL;
+	struct timespec until;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = 0;
+
+	if (atomic_exchange(&space_busy, true)) {
+		return -EBUSY;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		atomic_store(&space_busy, false);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, space_thread, p);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		space_probe_free(p);
+		return -rc;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)SPACE_WAIT_MS % 1000 * 1000000L;
+	until.tv_sec += SPACE_WAIT_MS / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&p->mu);
+	while (!p->done && pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT) {
+	}
+	if (!p->done) {
+		p->abandoned = true;
+		pthread_mutex_unlock(&p->mu);
+		return -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&p->mu);
+	rc = p->rc;
+	*out = p->sv;
+	space_probe_free(p);
+	return rc;
+}
+
+/* The primary's free space into X and a JSON object for it; NULL without a primary.
+ * A primary that does not answer is a degraded reason in WHY. */
+static json_object *primary_space(const struct resolver_view *rv, struct metrics_extra *x,
+                                  json_object *why)
+{
+	const struct drive *d = rv->primary >= 0 ? &rv->drives[rv->primary] : NULL;
+	const char *path = d && d->holds_images && d->images_dir ? d->images_dir
+	                   : d                                   ? d->mount_path
+	                                                         : NULL;
+	json_object *o = NULL;
+	struct statvfs sv = {0};
+	char buf[600];
+	int rc = 0;
+
+	if (!path) {
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "drive", json_object_new_string(d->name));
+	rc = space_of(path, &sv);
+	if (rc < 0) {
+		snprintf(buf, sizeof(buf), "%s",
+		         rc == -ETIMEDOUT || rc == -EBUSY ? "the drive did not answer statvfs"
+		                                          : strerror(-rc));
+		json_object_object_add(o, "error", json_object_new_string(buf));
+		if (rc == -ETIMEDOUT || rc == -EBUSY) {
+			snprintf(buf, sizeof(buf), "primary drive %s does not answer (statvfs of %s "
+			         "took more than %d ms)", d->name, path, SPACE_WAIT_MS);
+			json_object_array_add(why, json_object_new_string(buf));
+		}
+		return o;
+	}
+	x->have_free = true;
+	x->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	x->size_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
+	json_object_object_add(o, "free_bytes", json_object_new_int64((int64_t)x->free_bytes));
+	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)x->size_bytes));
+	return o;
+}
+
+/* {"samba": "none"|"system"|"private", "up", "restarts", "reason"}; a share that
+ * is not up is a degraded reason in WHY. */
+static json_object *share_json(const struct fs_share_state *sh, json_object *why)
+{
+	static const char *const kinds[] = {"none", "system", "private"};
+	json_object *o = json_object_new_object();
+	char buf[700];
+
+	json_object_object_add(o, "samba", json_object_new_string(sh ? kinds[sh->kind] : "none"));
+	if (!sh || sh->kind == FS_SHARE_NONE) {
+		return o;
+	}
+	json_object_object_add(o, "up", json_object_new_boolean(sh->up));
+	json_object_object_add(o, "restarts", json_object_new_int64((int64_t)sh->restarts));
+	if (!sh->up) {
+		json_object_object_add(o, "reason", json_object_new_string(sh->reason));
+		snprintf(buf, sizeof(buf), "share %s: %s",
+		         sh->kind == FS_SHARE_SYSTEM ? "not exported" : "private smbd down",
+		         sh->reason[0] ? sh->reason : "not started yet");
+		json_object_array_add(why, json_object_new_string(buf));
+	}
+	return o;
+}
 
 static json_object *iso_time(const struct timespec *ts)
 {
@@ -77,11 +240,13 @@ static json_object *degraded(const struct resolver_view *v)
 	return a;
 }
 
-static json_object *status_json(struct live *l, struct fsview *v)
+static json_object *status_json(struct live *l, struct fsview *v, struct metrics_extra *x)
 {
 	json_object *o = json_object_new_object();
 	json_object *change = json_object_new_object();
 	json_object *why = degraded(v->rv);
+	json_object *share = share_json(l->share, why);
+	json_object *space = primary_space(v->rv, x, why);
 
 	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
@@ -90,14 +255,20 @@ static json_object *status_json(struct live *l, struct fsview *v)
 	json_object_object_add(o, "mode", json_object_new_string(cfg_mode_name(v->rv->mode)));
 	json_object_object_add(o, "generation", json_object_new_int64((int64_t)v->generation));
 	json_object_object_add(o, "started", iso_time(&l->started));
+	json_object_object_add(o, "written", iso_time(&x->written));
+	json_object_object_add(o, "written_unix", json_object_new_int64((int64_t)x->written.tv_sec));
 	json_object_object_add(change, "time", iso_time(&l->changed));
 	json_object_object_add(change, "cause", json_object_new_string(l->cause));
 	json_object_object_add(change, "summary", json_object_new_string(l->summary));
 	json_object_object_add(o, "last_change", change);
 	json_object_object_add(o, "counters", counters(l->fs));
 	json_object_object_add(o, "passthrough", passthrough(l->fs));
-	json_object_object_add(o, "healthy",
-	                       json_object_new_boolean(json_object_array_length(why) == 0));
+	json_object_object_add(o, "share", share);
+	if (space) {
+		json_object_object_add(o, "primary_space", space);
+	}
+	x->healthy = json_object_array_length(why) == 0;
+	json_object_object_add(o, "healthy", json_object_new_boolean(x->healthy));
 	json_object_object_add(o, "degraded_reasons", why);
 	json_object_object_add(o, "view", resolver_view_json_object(v->rv, (*l->cfg)->file));
 	return o;
@@ -117,36 +288,57 @@ static int write_all(int fd, const char *text)
 	return fsync(fd) == 0 ? 0 : -errno;
 }
 
-int status_write(struct live *l)
+int status_write_file(const char *path, const char *text)
 {
 	char tmp[PATH_MAX + 16];
-	struct fsview *v = fsview_get(l->fs);
-	json_object *o = status_json(l, v);
 	int fd = -1;
 	int rc = 0;
 
-	fsview_put(v);
-	if (cfg_status_path(*l->cfg, l->mountpoint, l->status_path, sizeof(l->status_path)) < 0) {
-		json_object_put(o);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
 	}
-	mkdir((*l->cfg)->run_dir, 0755);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", l->status_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	rc = fd < 0 ? -errno
-	            : write_all(fd, json_object_to_json_string_ext(
-	                                o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+	unlink(tmp); /* what a crash left, or anything else by that name */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	rc = fd < 0 ? -errno : fchmod(fd, 0644) < 0 ? -errno : write_all(fd, text);
 	if (fd >= 0) {
 		close(fd);
 	}
-	if (rc == 0 && rename(tmp, l->status_path) < 0) {
+	if (rc == 0 && rename(tmp, path) < 0) {
 		rc = -errno;
 	}
 	if (rc < 0) {
 		unlink(tmp);
+	}
+	return rc;
+}
+
+int status_write(struct live *l)
+{
+	struct fsview *v = fsview_get(l->fs);
+	struct metrics_extra x = {0};
+	json_object *o = NULL;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &x.written);
+	if (l->share) {
+		l->share->changed = false;
+	}
+	o = status_json(l, v, &x);
+	if (cfg_status_path(*l->cfg, l->mountpoint, l->status_path, sizeof(l->status_path)) < 0) {
+		fsview_put(v);
+		json_object_put(o);
+		return -ENAMETOOLONG;
+	}
+	mkdir((*l->cfg)->run_dir, 0755);
+	rc = status_write_file(l->status_path,
+	                       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	                                                             JSON_C_TO_STRING_SPACED |
+	                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (rc < 0) {
 		log_warnx("status: cannot write %s: %s", l->status_path, strerror(-rc));
 	}
+	metrics_write(l, v, &x);
+	fsview_put(v);
 	json_object_put(o);
 	return rc;
 }
@@ -155,5 +347,6 @@ void status_remove(struct live *l)
 {
 	if (l->status_path[0]) {
 		unlink(l->status_path);
+		metrics_remove(l);
 	}
 }

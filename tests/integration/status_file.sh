@@ -6,8 +6,8 @@
 # "pid" 0, -1, "abc", 1.5 or above the kernel's limit, "healthy" the string "false", "healthy"
 # true beside degraded reasons, another mountpoint's status, counters that are not counts, a
 # FIFO, a symlink to /dev/zero, a folder. Each must give exit 3 and "is corrupt" within 5 s
-# (never "healthy", never a hang), saying that a view is mounted there; --json prints nothing
-# then. The real file back gives exit 0 again; a dead pid gives 2 ("is gone").
+# (never "healthy", never a hang), saying that a view is mounted there; --json prints a JSON
+# object then ("status": "unknown"). The real file back gives exit 0 again; a dead pid gives 2 ("is gone").
 # Two views whose mountpoints differ only in '/' versus '-' (.../srv/pxe-images, degraded, and
 # .../srv/pxe/images, healthy) share one run directory: each `status` shows its own view, and
 # after the first stops cleanly the second is still reported serving.
@@ -123,7 +123,7 @@ edit() {
 		"$T/good.json" "$F" || fail "python3: $1"
 }
 # corrupt NAME WHY-REGEX: status exits 3 within 5 s, says corrupt and why, and that the view
-# is mounted; never healthy; --json prints nothing
+# is mounted; never healthy; --json prints a JSON object: "status" "unknown", healthy false
 corrupt() {
 	st "$1" -c "$T/b.conf"
 	if [ "$RC" != 3 ] || ! grep -q "is corrupt: " "$T/$1.err" ||
@@ -134,7 +134,10 @@ corrupt() {
 		return
 	fi
 	st "$1-json" -c "$T/b.conf" --json
-	[ "$RC" = 3 ] && [ ! -s "$T/$1-json.out" ] || bad "$1: --json exited $RC or printed something"
+	[ "$RC" = 3 ] && python3 -c 'import json,sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["status"] == "unknown" and s["healthy"] is False else 1)' "$T/$1-json.out" ||
+		bad "$1: --json exited $RC or did not print {status: unknown, healthy: false}"
 	ok "$1: $(sed 's/.*is corrupt: //' "$T/$1.err")"
 }
 restore() { rm -rf "$F" && cp "$T/good.json" "$F"; }
