@@ -402,7 +402,9 @@ int cmd_mount(int argc, char **argv)
 	                       .fuse_opts = a.opts,
 	                       .foreground = a.foreground,
 	                       .debug = a.debug,
-	                       .live_cfg = &cfg, .hook = share_hook, .hook_arg = &share,
+	                       .live_cfg = &cfg,
+	                       .hook = share_hook,
+	                       .hook_arg = &share,
 	                       .share = &share.state};
 	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);

@@ -32,7 +32,7 @@
 #define STATUS_DEPTH 16            /* JSON nesting */
 #define PID_LIMIT    4194304       /* the kernel's PID_MAX_LIMIT */
 
-#define PROBE_MS     2000          /* the view must answer the probe within this */
+#define PROBE_MS 2000 /* the view must answer the probe within this */
 
 enum { ST_HEALTHY = 0, ST_DEGRADED = 1, ST_NOT_RUNNING = 2, ST_UNKNOWN = 3, ST_NOT_RESPONDING = 4 };
 
@@ -428,8 +428,8 @@ static void print_status(json_object *st, int rc)
 	char t[6][PATH_MAX];
 
 	printf("pxeimagesfs on %s: %s (pid %s, since %s)\n",
-	       jtext(st, "mountpoint", t[0], PATH_MAX), st_words[rc],
-	       jtext(st, "pid", t[1], 32), jtext(st, "started", t[2], 64));
+	       jtext(st, "mountpoint", t[0], PATH_MAX), st_words[rc], jtext(st, "pid", t[1], 32),
+	       jtext(st, "started", t[2], 64));
 	printf("config: %s, mode %s, view generation %s\n", jtext(st, "config", t[0], PATH_MAX),
 	       jtext(st, "mode", t[1], 64), jtext(st, "generation", t[2], 32));
 	jtext(jget(view, "view"), "primary", t[0], 128);
@@ -451,8 +451,7 @@ static void print_status(json_object *st, int rc)
 }
 
 /* The status file at PATH: checked into *out, or the exit status with why in WHY. */
-static int load_status(const char *path, const char *mp, json_object **out, char *msg,
-                       size_t mlen)
+static int load_status(const char *path, const char *mp, json_object **out, char *msg, size_t mlen)
 {
 	char why[512] = "";
 	char *buf = NULL;
@@ -552,9 +551,10 @@ static int probe_view(const char *mp, const char *images, pid_t daemon, long *ms
 		return 0;
 	}
 	if (got == child) {
-		return snprintf(why, len, "not responding: the view at %s answers a statfs or a stat "
-		                "with an error: %s", mp,
-		                WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed"),
+		return snprintf(why, len,
+		                "not responding: the view at %s answers a statfs or a stat "
+		                "with an error: %s",
+		                mp, WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed"),
 		       ST_NOT_RESPONDING;
 	}
 	kill(child, SIGKILL); /* a FUSE request waits killably */
@@ -580,9 +580,9 @@ static void print_json_none(const char *mp, const char *path, int rc, const char
 	json_object_object_add(o, "status", json_object_new_string(st_words[rc]));
 	json_object_object_add(o, "healthy", json_object_new_boolean(false));
 	json_object_object_add(o, "reason", json_object_new_string(why));
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	                                                     JSON_C_TO_STRING_SPACED |
-	                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n",
+	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -592,7 +592,8 @@ static void print_json(json_object *st, int rc, bool probed, long ms, const char
 {
 	json_object *probe = json_object_new_object();
 
-	json_object_object_add(probe, "responding", json_object_new_boolean(probed && rc != ST_NOT_RESPONDING));
+	json_object_object_add(probe, "responding",
+	                       json_object_new_boolean(probed && rc != ST_NOT_RESPONDING));
 	json_object_object_add(probe, "ms", json_object_new_int64(ms));
 	if (rc == ST_NOT_RESPONDING) {
 		json_object_object_add(probe, "error", json_object_new_string(why));
@@ -625,7 +626,8 @@ static int show(const char *path, const char *mp, const char *images, bool json)
 	} else if (st) {
 		rc = probe_view(mp, images, pid, &ms, why, sizeof(why));
 		if (rc == 0) {
-			rc = json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
+			rc =
+			    json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
 		}
 		if (json) {
 			print_json(st, rc, true, ms, why);
@@ -691,8 +693,8 @@ static void canonical_mp(const char *given, char *out)
 	if (slash && slash[1] && strcmp(slash + 1, ".") != 0 && strcmp(slash + 1, "..") != 0) {
 		*slash = '\0';
 		if (realpath(dir[0] ? dir : "/", real) &&
-		    snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1) <
-		        PATH_MAX &&
+		    snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" : real,
+		             slash + 1) < PATH_MAX &&
 		    mounted_view(out)) {
 			return;
 		}

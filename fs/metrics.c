@@ -146,8 +146,9 @@ static void build(struct text *t, struct live *l, const struct fsview *v,
 
 	gauge(t, "healthy", "1 when the status file says healthy (no degraded reason)", mp,
 	      x->healthy);
-	gauge(t, "status_written_timestamp_seconds", "when this file and the status file were written",
-	      mp, (unsigned long long)x->written.tv_sec);
+	gauge(t, "status_written_timestamp_seconds",
+	      "when this file and the status file were written", mp,
+	      (unsigned long long)x->written.tv_sec);
 	gauge(t, "started_timestamp_seconds", "when the daemon started", mp,
 	      (unsigned long long)l->started.tv_sec);
 	gauge(t, "view_generation", "the view's generation (bumped at every change)", mp,

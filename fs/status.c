@@ -141,8 +141,10 @@ static json_object *primary_space(const struct resolver_view *rv, struct metrics
 		                                          : strerror(-rc));
 		json_object_object_add(o, "error", json_object_new_string(buf));
 		if (rc == -ETIMEDOUT || rc == -EBUSY) {
-			snprintf(buf, sizeof(buf), "primary drive %s does not answer (statvfs of %s "
-			         "took more than %d ms)", d->name, path, SPACE_WAIT_MS);
+			snprintf(buf, sizeof(buf),
+			         "primary drive %s does not answer (statvfs of %s "
+			         "took more than %d ms)",
+			         d->name, path, SPACE_WAIT_MS);
 			json_object_array_add(why, json_object_new_string(buf));
 		}
 		return o;
@@ -256,7 +258,8 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	json_object_object_add(o, "generation", json_object_new_int64((int64_t)v->generation));
 	json_object_object_add(o, "started", iso_time(&l->started));
 	json_object_object_add(o, "written", iso_time(&x->written));
-	json_object_object_add(o, "written_unix", json_object_new_int64((int64_t)x->written.tv_sec));
+	json_object_object_add(o, "written_unix",
+	                       json_object_new_int64((int64_t)x->written.tv_sec));
 	json_object_object_add(change, "time", iso_time(&l->changed));
 	json_object_object_add(change, "cause", json_object_new_string(l->cause));
 	json_object_object_add(change, "summary", json_object_new_string(l->summary));
@@ -330,10 +333,10 @@ int status_write(struct live *l)
 		return -ENAMETOOLONG;
 	}
 	mkdir((*l->cfg)->run_dir, 0755);
-	rc = status_write_file(l->status_path,
-	                       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	                                                             JSON_C_TO_STRING_SPACED |
-	                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+	rc = status_write_file(
+	    l->status_path,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                                          JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (rc < 0) {
 		log_warnx("status: cannot write %s: %s", l->status_path, strerror(-rc));
 	}
