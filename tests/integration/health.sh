@@ -15,6 +15,9 @@
 #    (degraded) naming the share, JSON share.up false, metrics share_up 0, healthy 0.
 # Needs root, /dev/fuse, python3; exit 77 = skipped (a failure under CI=true).
 # shellcheck disable=SC2317 # functions called from traps
+# shellcheck disable=SC2015 # `a && b || bad` is meant: bad unless both hold
+# shellcheck disable=SC2012 # the run directory holds names we made
+# shellcheck source=tests/integration/lib.sh
 set -u
 BIN=${1:?usage: health.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
