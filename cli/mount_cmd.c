@@ -290,7 +290,7 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 		s->state.kind = FS_SHARE_PRIVATE;
 		if (samba_private_start(cfg, s->mountpoint, &s->smbd, msg, sizeof(msg)) < 0) {
 			log_error("share: cannot start the private smbd: %s", msg);
-			snprintf(first, sizeof(first), "cannot start the private smbd: %s", msg);
+			snprintf(first, sizeof(first), "cannot start the private smbd: %.400s", msg);
 			share_set(s, false, first);
 		} else {
 			log_info("share: private smbd serves %s on port %d", cfg->share.name,
