@@ -10,7 +10,8 @@
 #    the per-drive online state and health, view generation, opens, errors, stale opens,
 #    folder events, passthrough state, primary free bytes and the written timestamp.
 # 3. The daemon stopped (SIGSTOP): `status` exits 4 ("not responding", says it is stopped)
-#    within 6 s, never hangs; --json says so as JSON; after SIGCONT it is healthy again.
+#    within 6 s, never hangs; --json says so as JSON; after SIGCONT it is healthy again; a
+#    clean stop removes both the status and the metrics file.
 # 4. samba = private with an smbd that exits at once: the share is down, `status` exits 1
 #    (degraded) naming the share, JSON share.up false, metrics share_up 0, healthy 0.
 # Needs root, /dev/fuse, python3; exit 77 = skipped (a failure under CI=true).
@@ -142,6 +143,7 @@ kill -CONT "$VIEW_PID" && STOPPED=
 ok "a stopped daemon: status exits 4 in $took ms saying why; healthy again after SIGCONT"
 view_stop
 fusermount3 -u "$T/view" 2>/dev/null
+[ -z "$(ls "$T"/run/ 2>/dev/null)" ] || fail "a clean stop left $(ls "$T/run") in the run directory"
 
 # ---- 4. samba = private with an smbd that cannot start -----------------------------------------
 mkdir -p "$T/bin" && printf '#!/bin/sh\necho "bogus smbd" >&2\nexit 1\n' >"$T/bin/smbd" &&
