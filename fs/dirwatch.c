@@ -350,7 +350,7 @@ static void *dw_main(void *arg)
 				          "kernel's "
 				          "cached names");
 				dw_reset(dw->fs);
-				nodes_invalidate_all(dw->fs);
+				nodes_invalidate_cached(dw->fs);
 			} else {
 				handle(dw, ev);
 			}

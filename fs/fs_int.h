@@ -201,7 +201,9 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir);
 void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr);
 void dw_reset(struct fs *fs);
 /* The names of folder DIR change (a create, rename or link through the view,
- * or an event): its index is stale. */
+ * or an event): its index is stale. The view's own changes call it before
+ * the change (no lookup may miss the name) and after it (a listing read
+ * before the change must not become the index). */
 void dw_changed(struct fs *fs, struct node *dir);
 /* dw_index_begin before listing DIR (returns its change count), then
  * dw_index_store with the merged names of a complete listing (takes SET);
@@ -329,6 +331,9 @@ void ops_reply_err(fuse_req_t req, int err);
 /* node.c: drop the kernel's cached names and attributes of every known node
  * (after a view change). Never call it from a FUSE handler. */
 void nodes_invalidate_all(struct fs *fs);
+/* The same without a view change (the folder watch lost events): nodes stay
+ * as they are, open or not (a detached node would no longer follow a rename). */
+void nodes_invalidate_cached(struct fs *fs);
 
 /* live.c: the thread that follows the drives (SPEC section 5). Its fields
  * belong to that thread (status.c runs on it too). */

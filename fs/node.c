@@ -530,8 +530,10 @@ struct inval {
 	char *name;
 };
 
-/* Collect (parent id, node id, name) of every hashed node (locked). */
-static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap)
+/* Collect (parent id, node id, name) of every hashed node (locked). DETACH:
+ * the view changed, so an open file's name gets a new node (the open file
+ * keeps its drive). */
+static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool detach)
 {
 	size_t n = 0;
 
@@ -542,8 +544,7 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap)
 		v[n].parent = node_id(fs, p->parent);
 		v[n].node = node_id(fs, p);
 		n++;
-		if (p->nopen > 0) {
-			/* open files keep their drive: the name gets a new node */
+		if (detach && p->nopen > 0) {
 			hash_out(fs, p);
 			p->detached = true;
 		}
@@ -551,7 +552,7 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap)
 	return n;
 }
 
-void nodes_invalidate_all(struct fs *fs)
+static void invalidate(struct fs *fs, bool detach)
 {
 	struct inval *v = NULL;
 	size_t n = 0;
@@ -561,7 +562,7 @@ void nodes_invalidate_all(struct fs *fs)
 	}
 	pthread_mutex_lock(&fs->lock);
 	v = calloc(fs->n_nodes + 1, sizeof(*v));
-	n = v ? collect_locked(fs, v, fs->n_nodes) : 0;
+	n = v ? collect_locked(fs, v, fs->n_nodes, detach) : 0;
 	pthread_mutex_unlock(&fs->lock);
 	/* outside the lock: the kernel may call back into handlers that take it */
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
@@ -571,4 +572,14 @@ void nodes_invalidate_all(struct fs *fs)
 		free(v[i].name);
 	}
 	free(v);
+}
+
+void nodes_invalidate_all(struct fs *fs)
+{
+	invalidate(fs, true);
+}
+
+void nodes_invalidate_cached(struct fs *fs)
+{
+	invalidate(fs, false);
 }

@@ -431,6 +431,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const 
 	struct node *n = NULL;
 	struct stat st;
 
+	dw_changed(fs, parent); /* after the create too: no listing in between counts */
 	rc = rc < 0 ? rc : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	rc = rc < 0 ? rc : node_get(fs, parent, name, &n);

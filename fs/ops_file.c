@@ -196,6 +196,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct stat st; /* the drive's file: the kernel's backing file, not what clients see */
 	int rc = fh ? do_create(req, p, name, mode, fi, v, &st) : -ENOMEM;
 
+	dw_changed(fs, p); /* after the create too: no listing in between counts */
+
 	if (rc >= 0) {
 		fh->fd = rc;
 		fh->drive = &v->roots[v->primary_root];

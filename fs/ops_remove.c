@@ -278,6 +278,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		m->flags = flags;
 		dw_changed(fs, node_of(fs, newparent)); /* before the new name exists */
 		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
+		dw_changed(fs, node_of(fs, newparent)); /* and after: no listing in between counts */
 	}
 	free(m);
 	ops_reply_err(req, -rc);
@@ -330,6 +331,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 
 	dw_changed(fs, np); /* before the new name exists */
 	rc = do_link(req, fs, n, np, newname, &st);
+	dw_changed(fs, np); /* and after: no listing in between counts */
 
 	if (rc < 0) {
 		ops_reply_err(req, -rc);
