@@ -271,6 +271,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	struct node *dir = find_rel_locked(fs, rel);
 	struct node *child = dir && ev->len ? node_find_locked(fs, dir, ev->name) : NULL;
 	if (dir) {
+		node_pin_locked(dir); /* its id must name it until notified */
 		dir_id = node_id(fs, dir);
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
 			atomic_store(&dir->watched, 0);
@@ -288,35 +289,57 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	 * for a name that still exists stays right (nodes are found by name; its
 	 * attributes are dropped below); dropping it anyway raced with the kernel's
 	 * bookkeeping of hard links made through the view (a stale nlink after
-	 * unlink, 3 in 80 runs of posix_checks). */
+	 * unlink, 3 in 80 runs of posix_checks). When another spelling of the name
+	 * has a node (a.txt, A.txt), the kernel may hold an entry for any spelling a
+	 * client asked (A.TXT) naming the other file: the whole folder's entries are
+	 * dropped (through its own entry: PRUNE). */
+	bool variant = dir && ev->len && (ev->mask & DW_ENTRIES) &&
+	               node_variant_locked(fs, dir, ev->name);
 	bool drop_entry =
-	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) ||
+	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) || variant ||
 	    ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (!child || (ev->mask & IN_ISDIR)));
+	struct node *up = variant && dir->parent ? dir->parent : NULL;
+	char *prune = up ? strdup(dir->name) : NULL;
+	if (up) {
+		node_pin_locked(up);
+	}
 	if (child) {
+		node_pin_locked(child);
 		child_id = node_id(fs, child);
-		/* the kernel's spelling (the node's), unless the event names another link */
-		name = strdup(names_casecmp(child->name, ev->name) == 0 ? child->name : ev->name);
 		if (ev->mask & DW_ENTRIES) {
 			atomic_store(&child->watched, 0); /* maybe a new copy on another drive */
 		}
-	} else if (dir && ev->len) {
-		name = strdup(ev->name);
+	}
+	if (dir && ev->len) {
+		name = strdup(ev->name); /* as the kernel has it: nodes are named as served */
 	}
 	pthread_mutex_unlock(&fs->lock);
 	free(rel);
-	if (!dir_id || !fs->se) {
-		free(name);
-		return;
-	}
 	/* outside the lock: the kernel may call back into handlers that take it */
-	if (name && drop_entry) {
-		fuse_lowlevel_notify_inval_entry(fs->se, dir_id, name, strlen(name));
+	if (dir_id && fs->se) {
+		if (name && drop_entry) {
+			fuse_lowlevel_notify_inval_entry(fs->se, dir_id, name, strlen(name));
+		}
+		if (child_id) {
+			fuse_lowlevel_notify_inval_inode(fs->se, child_id, 0, 0); /* attrs and data */
+		}
+		if (!ev->len || (ev->mask & DW_ENTRIES)) {
+			fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* listing, times */
+		}
+		if (prune) {
+			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, up), prune,
+			                                 strlen(prune));
+		}
 	}
-	if (child_id) {
-		fuse_lowlevel_notify_inval_inode(fs->se, child_id, 0, 0); /* attributes and data */
+	if (up) {
+		node_unpin(fs, up);
 	}
-	if (!ev->len || (ev->mask & DW_ENTRIES)) {
-		fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* its listing, its times */
+	free(prune);
+	if (child) {
+		node_unpin(fs, child);
+	}
+	if (dir) {
+		node_unpin(fs, dir);
 	}
 	free(name);
 }

@@ -47,6 +47,8 @@ struct node {
 	uint64_t ino;        /* st_ino shown to clients: names_ino(vpath, salt) */
 	uint64_t nlookup;    /* protected by fs->lock: the kernel's references */
 	uint64_t nchildren;  /* protected by fs->lock: nodes naming this as parent */
+	uint64_t pins;       /* protected by fs->lock: kernel notifications being sent that
+	                      * name it (its id must not be freed and reused meanwhile) */
 	uint64_t fold;       /* names_fold_hash of name; protected by fs->lock */
 	unsigned depth;      /* 0 for the root */
 	enum node_kind kind;
@@ -245,11 +247,14 @@ void fsview_free(struct fsview *v);
 struct fs *fs_of(fuse_req_t req);
 struct node *node_of(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t node_id(struct fs *fs, struct node *n);
+/* node_get -- PARENT's child named exactly NAME (the spelling the serving drive
+ * has: resolve a client's spelling first), made if new, with a kernel lookup. */
 int node_get(struct fs *fs, struct node *parent, const char *name, struct node **out);
 void node_forget(struct fs *fs, struct node *n, uint64_t nlookup);
 /* Virtual path relative to the images folder ("" is the folder itself). */
 int node_rel(struct fs *fs, struct node *n, char *out, size_t len);
 int node_vpath(struct fs *fs, struct node *n, char *out, size_t len);
+/* node_move, node_unhash: NAME is spelt as served (the node's name). */
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
                const char *newname);
 void node_unhash(struct fs *fs, struct node *parent, const char *name);
@@ -266,8 +271,17 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only);
  * open handles. Returns a copy of the name it had (and its parent's id) for the
  * caller to invalidate in the kernel, or NULL when it was detached already. */
 char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent);
-/* node_find_locked -- the child NAME (any case) of PARENT the table holds, or NULL. */
+/* node_pin_locked keeps N (and so its id) alive while a notification naming
+ * it is sent outside the lock; node_unpin ends that (and frees N if unused). */
+void node_pin_locked(struct node *n);
+void node_unpin(struct fs *fs, struct node *n);
+/* node_find_locked -- the child NAME of PARENT the table holds: named exactly
+ * so, else one spelt differently (case only), else NULL. */
 struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name);
+/* node_variant_locked -- PARENT has a child node spelt like NAME but for case. */
+bool node_variant_locked(struct fs *fs, struct node *parent, const char *name);
+/* node_child_ino -- st_ino of PARENT's child node named exactly NAME, or 0. */
+uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name);
 int nodes_init(struct fs *fs);
 void nodes_fini(struct fs *fs);
 

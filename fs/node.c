@@ -166,14 +166,33 @@ int node_rel(struct fs *fs, struct node *n, char *out, size_t len)
 	return 0;
 }
 
-static struct node *find_locked(struct fs *fs, struct node *parent, const char *name, uint64_t fold)
+/* The node named exactly NAME in PARENT (FOLD: its names_fold_hash), or with
+ * ANY_CASE, else one whose name differs from it only in case. */
+static struct node *find_any_locked(struct fs *fs, struct node *parent, const char *name,
+                                    uint64_t fold, bool any_case)
 {
+	struct node *variant = NULL;
+
 	for (struct node *n = fs->by_name[name_slot(fs, parent, fold)]; n; n = n->next_name) {
-		if (n->parent == parent && n->fold == fold && names_casecmp(n->name, name) == 0) {
+		if (n->parent != parent || n->fold != fold) {
+			continue;
+		}
+		if (strcmp(n->name, name) == 0) {
 			return n;
 		}
+		if (any_case && !variant && names_casecmp(n->name, name) == 0) {
+			variant = n;
+		}
 	}
-	return NULL;
+	return variant;
+}
+
+/* Nodes are named as the drive that serves them spells the name: a.txt and
+ * A.txt on one drive are two nodes, and every spelling a client asks for is
+ * resolved to the served one before its node is found (ops_lookup_entry). */
+static struct node *find_locked(struct fs *fs, struct node *parent, const char *name, uint64_t fold)
+{
+	return find_any_locked(fs, parent, name, fold, false);
 }
 
 static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name,
@@ -189,9 +208,36 @@ static struct node *alias_owner_locked(struct fs *fs, struct node *parent, const
 
 struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name)
 {
-	struct node *n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+	uint64_t fold = names_fold_hash(name, strlen(name));
+	struct node *n = find_locked(fs, parent, name, fold);
 
-	return n ? n : alias_owner_locked(fs, parent, name);
+	n = n ? n : alias_owner_locked(fs, parent, name);
+	return n ? n : find_any_locked(fs, parent, name, fold, true);
+}
+
+bool node_variant_locked(struct fs *fs, struct node *parent, const char *name)
+{
+	uint64_t fold = names_fold_hash(name, strlen(name));
+
+	for (struct node *n = fs->by_name[name_slot(fs, parent, fold)]; n; n = n->next_name) {
+		if (n->parent == parent && n->fold == fold && strcmp(n->name, name) != 0 &&
+		    names_casecmp(n->name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name)
+{
+	struct node *n = NULL;
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+	ino = n ? n->ino : 0;
+	pthread_mutex_unlock(&fs->lock);
+	return ino;
 }
 
 static bool ino_taken_locked(struct fs *fs, uint64_t ino)
@@ -273,7 +319,7 @@ static void free_aliases_locked(struct fs *fs, struct node *n);
 
 static void maybe_free_locked(struct fs *fs, struct node *n)
 {
-	while (n && n != &fs->root && n->nlookup == 0 && n->nchildren == 0) {
+	while (n && n != &fs->root && n->nlookup == 0 && n->nchildren == 0 && n->pins == 0) {
 		struct node *parent = n->parent;
 		free_aliases_locked(fs, n);
 		hash_out(fs, n);
@@ -294,6 +340,19 @@ void node_forget(struct fs *fs, struct node *n, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+	maybe_free_locked(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void node_pin_locked(struct node *n)
+{
+	n->pins++;
+}
+
+void node_unpin(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	n->pins--;
 	maybe_free_locked(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -354,7 +413,7 @@ static struct alias **find_alias_locked(struct fs *fs, struct node *parent, cons
 	}
 	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
 		for (struct alias **a = &n->aliases; *a; a = &(*a)->next) {
-			if ((*a)->parent == parent && names_casecmp((*a)->name, name) == 0) {
+			if ((*a)->parent == parent && strcmp((*a)->name, name) == 0) {
 				*owner = n;
 				return a;
 			}
@@ -525,12 +584,12 @@ char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent)
 }
 
 struct inval {
-	fuse_ino_t parent;
-	fuse_ino_t node;
+	struct node *parent; /* both pinned until notified */
+	struct node *node;
 	char *name;
 };
 
-/* Collect (parent id, node id, name) of every hashed node (locked). DETACH:
+/* Collect (parent, node, name) of every hashed node (locked), pinned. DETACH:
  * the view changed, so an open file's name gets a new node (the open file
  * keeps its drive). */
 static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool detach)
@@ -541,8 +600,10 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool de
 		if (!p->hashed || !(v[n].name = strdup(p->name))) {
 			continue;
 		}
-		v[n].parent = node_id(fs, p->parent);
-		v[n].node = node_id(fs, p);
+		v[n].parent = p->parent;
+		v[n].node = p;
+		node_pin_locked(p->parent);
+		node_pin_locked(p);
 		n++;
 		if (detach && p->nopen > 0) {
 			hash_out(fs, p);
@@ -567,8 +628,11 @@ static void invalidate(struct fs *fs, bool detach)
 	/* outside the lock: the kernel may call back into handlers that take it */
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
 	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_entry(fs->se, v[i].parent, v[i].name, strlen(v[i].name));
-		fuse_lowlevel_notify_inval_inode(fs->se, v[i].node, 0, 0); /* attrs and data */
+		fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent), v[i].name,
+		                                 strlen(v[i].name));
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0); /* attrs, data */
+		node_unpin(fs, v[i].node);
+		node_unpin(fs, v[i].parent);
 		free(v[i].name);
 	}
 	free(v);

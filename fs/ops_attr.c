@@ -131,7 +131,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	}
 	*st = l.st;
 	loc_close(&l);
-	rc = pt_node_get(fs, parent, name, st, out);
+	rc = pt_node_get(fs, parent, names_last(l.spelt), st, out); /* the spelling served */
 	st->st_ino = rc == 0 ? (*out)->ino : 0;
 	return rc;
 }

@@ -2,7 +2,8 @@
  * rmdir, rename and link across drives.
  *
  * A listing merges every root in rank order; a name appears once (ignoring
- * case), spelt as the highest-ranked drive has it. unlink and rmdir remove
+ * case), spelt as the highest-ranked drive that has it spells it; names that
+ * differ only in case on that drive all appear (each is its own file). unlink and rmdir remove
  * every copy or, when one is on a read-only drive, nothing (EROFS). rename
  * moves each copy within its own drive (cloning the destination folder
  * there), so it never returns EXDEV. Handlers only reply; helpers do the work.
@@ -71,13 +72,17 @@ static void dh_free(struct dh *d)
 	}
 }
 
-/* Add the entries of root ROOT's copy of the folder, skipping names seen (a
- * writable root's non-folder among them is noted in D->shadowed). */
+/* Add the entries of root ROOT's copy of the folder, skipping names a
+ * higher-ranked root had (ignoring case): those lookups find there (a writable
+ * root's non-folder among them is noted in D->shadowed: its copy wins over a
+ * read-only root's). Names of this root that differ only in case are all
+ * listed: each is its own file. */
 static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, bool ro)
 {
 	struct dirent *de = NULL;
 	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	size_t first = d->n;
 	int rc = 0;
 
 	if (!dir) {
@@ -92,18 +97,21 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, 
 		    names_is_hidden_temp(de->d_name)) {
 			continue;
 		}
-		rc = names_set_add(seen, de->d_name);
-		if (rc == 0 && !ro && de->d_type != DT_DIR) {
-			rc = names_set_add(&d->shadowed, de->d_name) < 0 ? -ENOMEM : 0;
-		} else if (rc > 0) {
-			rc = dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
-			if (rc == 0) {
-				d->e[d->n - 1].root =
-				    root; /* only a name new here is this root's */
+		if (names_set_has(seen, de->d_name)) {
+			if (!ro && de->d_type != DT_DIR) {
+				rc = names_set_add(&d->shadowed, de->d_name) < 0 ? -ENOMEM : 0;
 			}
+			continue;
+		}
+		rc = dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
+		if (rc == 0) {
+			d->e[d->n - 1].root = root;
 		}
 	}
 	closedir(dir);
+	for (size_t i = first; rc == 0 && i < d->n; i++) {
+		rc = names_set_add(seen, d->e[i].name) < 0 ? -ENOMEM : 0;
+	}
 	return rc;
 }
 
@@ -202,13 +210,18 @@ static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
 	return ino;
 }
 
-/* st_ino of entry NAME of DIR without a lookup: the unsalted number. */
+/* st_ino of entry NAME of DIR without a lookup: its node's, else the unsalted
+ * number. */
 static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
 {
 	char vpath[PATH_MAX + NAME_MAX + 2];
+	uint64_t ino = 0;
 
 	if (!strcmp(name, ".") || !strcmp(name, "..")) {
 		return dot_ino(fs, dir, name);
+	}
+	if ((ino = node_child_ino(fs, dir, name)) != 0) {
+		return ino;
 	}
 	if (node_vpath(fs, dir, vpath, sizeof(vpath)) < 0 ||
 	    names_join(vpath, name, vpath, sizeof(vpath)) < 0) {

@@ -134,7 +134,7 @@ static int do_remove(struct fs *fs, struct node *parent, const char *name, bool 
 		rc = remove_copy(v, &cs.c[i]);
 	}
 	if (rc == 0) {
-		node_unhash(fs, parent, name);
+		node_unhash(fs, parent, names_last(cs.c[0].spelt)); /* the spelling served */
 	}
 	free(cs.c);
 	fsview_put(v);
@@ -258,7 +258,7 @@ static int do_rename(struct fs *fs, struct node *p, const char *name, struct nod
 		}
 	}
 	if (rc == 0) {
-		node_move(fs, p, name, np, m->newname);
+		node_move(fs, p, names_last(m->s.c[0].spelt), np, m->newname); /* as served */
 	}
 	free(m->s.c);
 	free(m->d.c);
