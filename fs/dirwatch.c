@@ -298,7 +298,9 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	bool drop_entry =
 	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) || variant ||
 	    ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (!child || (ev->mask & IN_ISDIR)));
-	struct node *up = variant && dir->parent ? dir->parent : NULL;
+	/* the kernel refuses an entry below a node it knows as a file (ENOTDIR) */
+	bool as_dir = dir && !dir->not_dir;
+	struct node *up = as_dir && variant && dir->parent ? dir->parent : NULL;
 	char *prune = up ? strdup(dir->name) : NULL;
 	if (up) {
 		node_pin_locked(up);
@@ -317,7 +319,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	free(rel);
 	/* outside the lock: the kernel may call back into handlers that take it */
 	if (dir_id && fs->se) {
-		if (name && drop_entry) {
+		if (name && drop_entry && as_dir) {
 			fuse_lowlevel_notify_inval_entry(fs->se, dir_id, name, strlen(name));
 		}
 		if (child_id) {
@@ -451,6 +453,8 @@ void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, doub
 	bool in_watched = false;
 
 	pthread_mutex_lock(&fs->lock);
+	n->not_dir = !is_dir; /* a name may be a folder on one drive, a file on another */
+	n->told = true;
 	parent = n->parent;
 	in_watched = fs->dw && (n->kind == NODE_SYNTH || watched(fs, parent));
 	pthread_mutex_unlock(&fs->lock);

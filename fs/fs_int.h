@@ -49,6 +49,9 @@ struct node {
 	uint64_t nchildren;  /* protected by fs->lock: nodes naming this as parent */
 	uint64_t pins;       /* protected by fs->lock: kernel notifications being sent that
 	                      * name it (its id must not be freed and reused meanwhile) */
+	bool not_dir;        /* protected by fs->lock: the kernel was last told it is not a
+	                      * folder (dw_timeouts), so no entry is invalidated below it */
+	bool told;           /* not_dir is set: the kernel was told the node's type */
 	uint64_t fold;       /* names_fold_hash of name; protected by fs->lock */
 	unsigned depth;      /* 0 for the root */
 	enum node_kind kind;
@@ -250,6 +253,12 @@ fuse_ino_t node_id(struct fs *fs, struct node *n);
 /* node_get -- PARENT's child named exactly NAME (the spelling the serving drive
  * has: resolve a client's spelling first), made if new, with a kernel lookup. */
 int node_get(struct fs *fs, struct node *parent, const char *name, struct node **out);
+/* node_get_as -- the same for an entry of type MODE: a node the kernel knows as
+ * a folder is not reused for a file, nor the other way round (the name moved to
+ * another drive): it goes on for the kernel under its id, the name gets a new
+ * node, so no notification names an id the kernel knows as another type. */
+int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mode,
+                struct node **out);
 void node_forget(struct fs *fs, struct node *n, uint64_t nlookup);
 /* Virtual path relative to the images folder ("" is the folder itself). */
 int node_rel(struct fs *fs, struct node *n, char *out, size_t len);

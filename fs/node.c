@@ -297,12 +297,22 @@ static int node_new_locked(struct fs *fs, struct node *parent, const char *name,
  * kernel lookup counted. */
 int node_get(struct fs *fs, struct node *parent, const char *name, struct node **out)
 {
+	return node_get_as(fs, parent, name, 0, out);
+}
+
+int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mode,
+                struct node **out)
+{
 	uint64_t fold = names_fold_hash(name, strlen(name));
 	struct node *n = NULL;
 	int rc = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	n = find_locked(fs, parent, name, fold);
+	if (n && mode && n->told && n->not_dir == (bool)S_ISDIR(mode) && !n->aliases) {
+		hash_out(fs, n); /* a folder now a file, or back: a new node, a new id */
+		n = NULL;
+	}
 	n = n ? n : alias_owner_locked(fs, parent, name); /* a hard link made through the view */
 	if (!n) {
 		rc = node_new_locked(fs, parent, name, &n);
@@ -587,6 +597,7 @@ struct inval {
 	struct node *parent; /* both pinned until notified */
 	struct node *node;
 	char *name;
+	bool entry; /* the kernel knows the parent as a folder */
 };
 
 /* Collect (parent, node, name) of every hashed node (locked), pinned. DETACH:
@@ -602,6 +613,7 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool de
 		}
 		v[n].parent = p->parent;
 		v[n].node = p;
+		v[n].entry = !p->parent->not_dir;
 		node_pin_locked(p->parent);
 		node_pin_locked(p);
 		n++;
@@ -628,8 +640,10 @@ static void invalidate(struct fs *fs, bool detach)
 	/* outside the lock: the kernel may call back into handlers that take it */
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
 	for (size_t i = 0; i < n; i++) {
-		fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent), v[i].name,
-		                                 strlen(v[i].name));
+		if (v[i].entry) {
+			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent),
+			                                 v[i].name, strlen(v[i].name));
+		}
 		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0); /* attrs, data */
 		node_unpin(fs, v[i].node);
 		node_unpin(fs, v[i].parent);

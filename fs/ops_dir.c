@@ -265,7 +265,7 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 		return fuse_add_direntry_plus(req, p, rem, e->name, &ep, next);
 	}
 	if (stat_listed(v, c, e, &ep.attr) == 0) {
-		if (node_get(fs, dir, e->name, &n) < 0) {
+		if (node_get_as(fs, dir, e->name, ep.attr.st_mode, &n) < 0) {
 			return SIZE_MAX;
 		}
 		ep.attr.st_ino = n->ino;
@@ -447,7 +447,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const 
 	dw_changed(fs, parent); /* after the create too: no listing in between counts */
 	rc = rc < 0 ? rc : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
-	rc = rc < 0 ? rc : node_get(fs, parent, name, &n);
+	rc = rc < 0 ? rc : node_get_as(fs, parent, name, st.st_mode, &n);
 	if (rc < 0) {
 		ops_reply_err(req, -rc);
 	} else {

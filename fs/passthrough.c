@@ -203,7 +203,7 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 {
 	fuse_ino_t pid = 0;
 	bool moved = false;
-	int rc = node_get(fs, parent, name, out);
+	int rc = node_get_as(fs, parent, name, st->st_mode, out);
 
 	if (rc < 0) {
 		return rc;
@@ -218,7 +218,7 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 	 * node id in the reply replaces its entry */
 	free(node_detach(fs, *out, &pid));
 	node_forget(fs, *out, 1);
-	return node_get(fs, parent, name, out);
+	return node_get_as(fs, parent, name, st->st_mode, out);
 }
 
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh)
