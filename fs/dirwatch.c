@@ -299,7 +299,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) || variant ||
 	    ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (!child || (ev->mask & IN_ISDIR)));
 	/* the kernel refuses an entry below a node it knows as a file (ENOTDIR) */
-	bool as_dir = dir && !dir->not_dir;
+	bool as_dir = dir && node_known_dir_locked(fs, dir);
 	struct node *up = as_dir && variant && dir->parent ? dir->parent : NULL;
 	char *prune = up ? strdup(dir->name) : NULL;
 	if (up) {
@@ -453,8 +453,6 @@ void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, doub
 	bool in_watched = false;
 
 	pthread_mutex_lock(&fs->lock);
-	n->not_dir = !is_dir; /* a name may be a folder on one drive, a file on another */
-	n->told = true;
 	parent = n->parent;
 	in_watched = fs->dw && (n->kind == NODE_SYNTH || watched(fs, parent));
 	pthread_mutex_unlock(&fs->lock);

@@ -49,9 +49,9 @@ struct node {
 	uint64_t nchildren;  /* protected by fs->lock: nodes naming this as parent */
 	uint64_t pins;       /* protected by fs->lock: kernel notifications being sent that
 	                      * name it (its id must not be freed and reused meanwhile) */
-	bool not_dir;        /* protected by fs->lock: the kernel was last told it is not a
-	                      * folder (dw_timeouts), so no entry is invalidated below it */
-	bool told;           /* not_dir is set: the kernel was told the node's type */
+	bool not_dir;        /* protected by fs->lock: the kernel's inode for this id was
+	                      * made a file, not a folder (node_get_as) */
+	bool told;           /* not_dir is set: an entry reply gave the node's type */
 	uint64_t fold;       /* names_fold_hash of name; protected by fs->lock */
 	unsigned depth;      /* 0 for the root */
 	enum node_kind kind;
@@ -287,6 +287,9 @@ void node_unpin(struct fs *fs, struct node *n);
 /* node_find_locked -- the child NAME of PARENT the table holds: named exactly
  * so, else one spelt differently (case only), else NULL. */
 struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name);
+/* node_known_dir_locked -- the kernel knows N as a folder (an entry may be
+ * invalidated below it: the kernel refuses one below a file with ENOTDIR). */
+bool node_known_dir_locked(struct fs *fs, struct node *n);
 /* node_variant_locked -- PARENT has a child node spelt like NAME but for case. */
 bool node_variant_locked(struct fs *fs, struct node *parent, const char *name);
 /* node_child_ino -- st_ino of PARENT's child node named exactly NAME, or 0. */

@@ -319,10 +319,20 @@ int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mod
 	}
 	if (rc == 0) {
 		n->nlookup++;
+		if (mode) { /* the type the kernel's inode for this id gets */
+			n->not_dir = !S_ISDIR(mode);
+			n->told = true;
+		}
 		*out = n;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return rc;
+}
+
+bool node_known_dir_locked(struct fs *fs, struct node *n)
+{
+	/* the root, the images path's parents and the images folder are folders */
+	return n == &fs->root || n->kind != NODE_TREE || (n->told && !n->not_dir);
 }
 
 static void free_aliases_locked(struct fs *fs, struct node *n);
@@ -613,7 +623,7 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool de
 		}
 		v[n].parent = p->parent;
 		v[n].node = p;
-		v[n].entry = !p->parent->not_dir;
+		v[n].entry = node_known_dir_locked(fs, p->parent);
 		node_pin_locked(p->parent);
 		node_pin_locked(p);
 		n++;
