@@ -456,6 +456,10 @@ static const char *cfg_norm_windows_path(const char *v, char *out)
 			return "it contains a character not allowed in Windows names "
 			       "(: * ? \" < > | or a control character)";
 		}
+		if (isspace((unsigned char)v[len - 1])) {
+			return "a folder name ends with a space, which Windows drops and Samba "
+			       "trims from the share's path: rename the folder";
+		}
 		if (n > 0) {
 			out[n++] = '/';
 		}

@@ -1064,6 +1064,18 @@ static void test_cfg_rejects_percent_macros_in_smb_paths(void **state)
 	expect_error_has("[global]\nmountpoint = /srv/../\n", 2, "'..' components");
 }
 
+/* Windows drops a trailing space of a folder name, and Samba trims the end of a path value:
+ * "SMSPKG\ = \" would share another folder than the view's (a fuzz_config finding). */
+static void test_cfg_rejects_images_folders_ending_in_space(void **state)
+{
+	(void)state;
+	expect_error_has("[global]\nimages path = RemoteInstall\\SMSPKG\\ = /\n", 2,
+	                 "ends with a space");
+	expect_error_has("[global]\nimages path = RemoteInstall /SMSPKG\n", 2,
+	                 "ends with a space");
+	cfg_free(load_ok("[global]\nimages path = Remote Install/.SMSPKG/ x\n"));
+}
+
 static void test_cfg_rejects_samba_params_the_share_owns(void **state)
 {
 	static const char *const keys[] = {"path",        "Path",      "directory", "include",
@@ -1846,6 +1858,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_rejects_control_characters_in_smb_values),
 	    cmocka_unit_test(test_cfg_rejects_samba_keys_that_start_a_section),
 	    cmocka_unit_test(test_cfg_rejects_percent_macros_in_smb_paths),
+	    cmocka_unit_test(test_cfg_rejects_images_folders_ending_in_space),
 	    cmocka_unit_test(test_cfg_rejects_samba_params_the_share_owns),
 	    cmocka_unit_test(test_cfg_rejects_folders_that_cannot_work),
 	    cmocka_unit_test(test_cfg_rejects_two_drives_with_one_path_or_uuid),
