@@ -9,6 +9,8 @@ set -u -o pipefail
 pxe_install "${PXE_BUILD_DEPS[@]}" "${PXE_RUN_DEPS[@]}" "${PXE_TEST_DEPS[@]}" || exit 1
 
 passed=0 failed=0 skipped=0 status=0
+FAILURES=$(mktemp "${TMPDIR:-/tmp}/pxe-failures.XXXXXX")
+trap 'rm -f "$FAILURES"' EXIT
 # run_build NAME CMAKE_ARGS... -- configure and build build-test-NAME
 run_build() {
 	local name=$1; shift
@@ -34,6 +36,13 @@ run_tests() {
 	fail=$(sed -nE 's/.*, ([0-9]+) tests failed out of.*/\1/p' "$log" | tail -1)
 	skip=$(grep -c '(Skipped)' "$log")
 	total=${total:-0} fail=${fail:-1}
+	# each failed test's own output, kept for the summary at the end (a CI report shows the end)
+	awk -v label="$label" '
+		/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: .*\*\*\*/ { grab = 1; n = 0; print "--- " label ": " $0; next }
+		/^ +Start +[0-9]+: / || /^[0-9]+% tests passed/ { grab = 0 }
+		grab { buf[n++ % 25] = $0 }
+		!grab && n { for (i = (n > 25 ? n - 25 : 0); i < n; i++) print buf[i % 25]; n = 0 }
+	' "$log" >>"$FAILURES"
 	passed=$((passed + total - fail - skip)) failed=$((failed + fail)) skipped=$((skipped + skip))
 }
 
@@ -57,5 +66,9 @@ if [ -n "$(pkg-config --modversion fuse3 2>/dev/null)" ] &&
 	run_tests system-libfuse system-libfuse -E "$ONCE"
 fi
 
+if [ -s "$FAILURES" ]; then
+	echo "== the failed tests' last lines of output"
+	cat "$FAILURES"
+fi
 echo "all builds: $passed passed, $failed failed, $skipped skipped"
 exit $status
