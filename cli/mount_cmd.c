@@ -299,17 +299,14 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 		}
 	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
 		struct export_job *j = calloc(1, sizeof(*j));
-		pthread_t t;
 		if (!j || !(j->file = strdup(cfg->file)) || !(j->mountpoint = strdup(s->mountpoint)) ||
-		    pthread_create(&t, NULL, export_main, j) != 0) {
+		    pxe_thread_start(NULL, 0, export_main, j) != 0) {
 			log_error("export: cannot start the export (out of memory or threads)");
 			if (j) {
 				free(j->file);
 				free(j->mountpoint);
 			}
 			free(j);
-		} else {
-			pthread_detach(t);
 		}
 	}
 }

@@ -8,6 +8,7 @@
 #ifndef PXE_CONFIG_H
 #define PXE_CONFIG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -121,5 +122,10 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* pxe_thread_start (thread.c) -- a thread running FN(ARG) with every signal blocked (only the
+ * main thread takes SIGTERM/SIGINT); joinable into *OUT, or detached when OUT is NULL; STACK
+ * bytes of stack, or 0 for the default. Returns 0 or -errno. */
+int pxe_thread_start(pthread_t *out, size_t stack, void *(*fn)(void *), void *arg);
 
 #endif /* PXE_CONFIG_H */

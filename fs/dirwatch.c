@@ -397,7 +397,7 @@ int dw_start(struct fs *fs)
 		pthread_mutex_init(&dw->lock, NULL);
 		rc = dw->ifd < 0 || dw->stop_fd < 0 ? -errno : 0;
 	}
-	rc = rc < 0 ? rc : -pthread_create(&dw->thread, NULL, dw_main, dw);
+	rc = rc < 0 ? rc : pxe_thread_start(&dw->thread, 0, dw_main, dw);
 	if (rc < 0) {
 		log_warnx("cannot watch folders for changes made outside the view (%s); names are "
 		          "cached for %g s only",

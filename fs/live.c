@@ -283,12 +283,12 @@ int live_start(struct fs *fs, const struct fs_options *o)
 	watch_follow(l->w, v->rv);
 	fsview_put(v);
 	status_write(l);
-	rc = pthread_create(&l->thread, NULL, live_main, l);
+	rc = pxe_thread_start(&l->thread, 0, live_main, l);
 	if (rc != 0) {
 		status_remove(l);
 		watch_free(l->w);
 		free(l);
-		return -rc;
+		return rc;
 	}
 	fs->live = l;
 	return 0;

@@ -73,8 +73,6 @@ static int space_of(const char *path, struct statvfs *out)
 {
 	struct space_probe *p = NULL;
 	struct timespec until;
-	pthread_attr_t attr;
-	pthread_t t;
 	int rc = 0;
 
 	if (atomic_exchange(&space_busy, true)) {
@@ -88,13 +86,10 @@ static int space_of(const char *path, struct statvfs *out)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	snprintf(p->path, sizeof(p->path), "%s", path);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, space_thread, p);
-	pthread_attr_destroy(&attr);
+	rc = pxe_thread_start(NULL, 0, space_thread, p);
 	if (rc != 0) {
 		space_probe_free(p);
-		return -rc;
+		return rc;
 	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += (long)SPACE_WAIT_MS % 1000 * 1000000L;

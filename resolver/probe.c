@@ -182,21 +182,7 @@ static struct probe *probe_new(const char *path, bool write)
  * no signal meant for the process may land on it). */
 static int probe_start(struct probe *p)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t all;
-	sigset_t old;
-	int rc = 0;
-
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 128 * 1024);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t, &attr, probe_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	return -rc;
+	return pxe_thread_start(NULL, 128 * 1024, probe_main, p);
 }
 
 int rsv_probe(const char *path, bool write, unsigned timeout_ms)

@@ -217,6 +217,11 @@ for mode in foreground daemon fstab; do
 	fi
 	ok "$mode: mounted after $(($(now_ms) - t0)) ms ($(our_daemons | wc -w) daemon)"
 	bash "$CHECKS" "$MP" "$IMGS" "$mode" || fail "$mode: the view checks failed"
+	for p in $(our_daemons); do
+		bad=$(threads_take_stop_signals "$p")
+		[ -z "$bad" ] || fail "$mode: threads of the daemon that can take SIGTERM/SIGINT (a stop would wait for the next request): $bad"
+	done
+	ok "$mode: only the daemon's main thread takes SIGTERM and SIGINT"
 	stop "$mode"
 done
 echo "# host modes: all checks passed"

@@ -75,8 +75,27 @@ CONF
 }
 view_stop() {
 	kill "$VIEW_PID" 2>/dev/null
-	timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "mount -f still running 10 s after SIGTERM"
+	timeout 10 tail --pid="$VIEW_PID" -f /dev/null || {
+		local t
+		for t in /proc/"$VIEW_PID"/task/*; do
+			echo "# thread ${t##*/} $(cat "$t/comm" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null): $(tr '\n' ' ' <"$t/stack" 2>/dev/null | cut -c1-300)" >&2
+		done
+		fail "mount -f still running 10 s after SIGTERM"
+	}
 	VIEW_PID=
+}
+# threads_take_stop_signals PID -- prints the threads of PID, other than its main thread, that
+# do not block SIGINT and SIGTERM. libfuse's handler runs in whichever thread the kernel picks
+# and only the main thread's wait is woken by it: a stop signal taken by another thread leaves
+# the daemon running until the next FUSE request.
+threads_take_stop_signals() {
+	local t blk
+	for t in /proc/"$1"/task/*; do
+		[ "${t##*/}" = "$1" ] && continue
+		blk=$(awk '/^SigBlk:/ { print $2 }' "$t/status" 2>/dev/null) || continue
+		[ -n "$blk" ] || continue
+		(((0x$blk & 0x4002) == 0x4002)) || echo "${t##*/}($(cat "$t/comm" 2>/dev/null))"
+	done
 }
 view_status_file() { ls "$T"/run/*.json 2>/dev/null | head -1; }
 # view_status EXPR -- a fresh status file (SIGUSR1 rewrites it), then the Python expression
