@@ -5,11 +5,11 @@
 # daemon chooses it and with PXEIMAGESFS_PASSTHROUGH=no, with processes listing the folders
 # meanwhile. Bounded: RENAME_STRESS_COUNT renames (100000 unless set) or RENAME_STRESS_SECONDS
 # (60) per run, whichever comes first; a run cut by time must still have done a quarter of the
-# count. Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
+# count. PXE_TEST_SHORT=1 (tests/run.sh's later runs): 20000 unless set. Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: rename_stress.sh PXEIMAGESFS_BINARY RENAME_STRESS_BINARY}
 STRESS=${2:?usage: rename_stress.sh PXEIMAGESFS_BINARY RENAME_STRESS_BINARY}
-COUNT=${RENAME_STRESS_COUNT:-100000}
+COUNT=${RENAME_STRESS_COUNT:-$([ "${PXE_TEST_SHORT:-}" = 1 ] && echo 20000 || echo 100000)}
 SECONDS_MAX=${RENAME_STRESS_SECONDS:-60}
 export LC_ALL=C
 
