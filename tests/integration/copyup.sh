@@ -46,7 +46,7 @@ drives() { # drives R_EXTRA_LINE [R_PATH]
 	printf '[drive:D]\n    path = %s\n    priority = 20\n' "$T/d"
 }
 MODES=(pt nopt)
-mode_env() { [ "$1" = nopt ] && echo PXEIMAGESFS_PASSTHROUGH=no; }
+mode_env() { if [ "$1" = nopt ]; then echo PXEIMAGESFS_PASSTHROUGH=no; else echo PXEIMAGESFS_PASSTHROUGH=yes; fi; }
 start() { # start R_EXTRA_LINE MODE [R_PATH]
 	local e
 	e=$(mode_env "$2")

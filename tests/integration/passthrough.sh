@@ -30,7 +30,8 @@ DRIVES="[drive:C]
 [drive:D]
     path = $T/d
     priority = 20"
-start() { view_start "$BIN" "$DRIVES" "$@"; }
+# "" = as the kernel offers it, whatever the suite's PXEIMAGESFS_PASSTHROUGH
+start() { if [ $# -le 1 ]; then view_start "$BIN" "$DRIVES" "${1:-}" PXEIMAGESFS_PASSTHROUGH=yes; else view_start "$BIN" "$DRIVES" "$@"; fi; }
 stop() { view_stop; }
 status() { view_status "$@"; }
 

@@ -29,7 +29,7 @@ modes=served
 "$BIN" --version | grep -q 'kernel passthrough: built in' && modes="passthrough served"
 for mode in $modes; do
 	if [ "$mode" = passthrough ]; then
-		view_start "$BIN" "$DRIVES" ""
+		view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=yes
 		why=$(view_status 's["passthrough"].get("reason")')
 		if [ "$(view_status 's["passthrough"]["active"]')" != True ]; then
 			case $why in
