@@ -189,6 +189,7 @@ static json_object *iso_time(const struct timespec *ts)
 static json_object *counters(struct fs *fs)
 {
 	json_object *c = json_object_new_object();
+	size_t nodes = 0;
 
 	json_object_object_add(c, "opens", json_object_new_int64((int64_t)fs->n_opens));
 	json_object_object_add(c, "reads", json_object_new_int64((int64_t)fs->n_reads));
@@ -200,6 +201,10 @@ static json_object *counters(struct fs *fs)
 	                       json_object_new_int64((int64_t)fs->n_pt_opens));
 	json_object_object_add(c, "stale_opens", json_object_new_int64((int64_t)fs->n_stale_opens));
 	json_object_object_add(c, "folder_events", json_object_new_int64((int64_t)fs->n_dw_events));
+	pthread_mutex_lock(&fs->lock);
+	nodes = fs->n_nodes; /* the names the kernel knows (goes down as it forgets) */
+	pthread_mutex_unlock(&fs->lock);
+	json_object_object_add(c, "nodes", json_object_new_int64((int64_t)nodes));
 	return c;
 }
 
