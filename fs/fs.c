@@ -361,6 +361,8 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 		goto out_signals;
 	}
 	fs->se = se;
+	/* before any lookup is served; not in fs_new, which may not mount */
+	nodes_load_inomap(fs, o->live_cfg ? (*o->live_cfg)->state_dir : NULL, o->mountpoint);
 	raise_readahead(o->mountpoint);
 	if (answer_init(fs, se) < 0) {
 		snprintf(errbuf, errlen,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "fs.h"
+#include "inomap.h"
 #include "names.h"
 #include "resolver.h"
 
@@ -44,7 +45,9 @@ struct alias {
 struct node {
 	struct node *parent; /* protected by fs->lock; holds a child count on it */
 	char *name;          /* protected by fs->lock; NULL for the root */
-	uint64_t ino;        /* st_ino shown to clients: names_ino(vpath, salt) */
+	uint64_t ino;        /* st_ino shown to clients: names_ino_of(state) */
+	uint64_t state;      /* names_ino_child(parent's state, name, salt), or the state it
+	                      * had before a rename (fs->inomap); children's derive from it */
 	uint64_t nlookup;    /* protected by fs->lock: the kernel's references */
 	uint64_t nchildren;  /* protected by fs->lock: nodes naming this as parent */
 	uint64_t pins;       /* protected by fs->lock: kernel notifications being sent that
@@ -130,6 +133,7 @@ struct fs {
 	size_t n_buckets;          /* protected by lock */
 	size_t n_nodes;            /* protected by lock */
 	size_t n_aliases;          /* protected by lock */
+	struct inomap *inomap;     /* numbers kept across renames; protected by lock */
 	pthread_mutex_t view_lock; /* guards view (pointer swap and ref taking) */
 	struct fsview *view;       /* protected by view_lock */
 	atomic_uint_fast64_t generation; /* written under view_lock, read anywhere */
@@ -295,6 +299,9 @@ bool node_variant_locked(struct fs *fs, struct node *parent, const char *name);
 /* node_child_ino -- st_ino of PARENT's child node named exactly NAME, or 0. */
 uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name);
 int nodes_init(struct fs *fs);
+/* nodes_load_inomap -- once, before the first lookup: keep the inode map of the
+ * mount at MOUNTPOINT in STATE_DIR (both borrowed; NULL: in memory only). */
+void nodes_load_inomap(struct fs *fs, const char *state_dir, const char *mountpoint);
 void nodes_fini(struct fs *fs);
 
 /* walk.c -- paths beneath a drive's images folder; never follows a symlink

@@ -216,6 +216,35 @@ out:
 	return ino;
 }
 
+uint64_t names_ino_root_state(void)
+{
+	return FNV_OFFSET;
+}
+
+uint64_t names_ino_child(uint64_t parent_state, bool parent_is_root, const char *name,
+                         unsigned salt)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name);
+	uint64_t h = parent_is_root ? parent_state : fnv_key(parent_state, '/');
+	uint32_t key = 0;
+
+	while (len > 0) { /* as names_fold_hash: a name holds no '/' to cut a unit */
+		size_t n = fold_unit(p, len, &key);
+		h = fnv_key(h, key);
+		p += n;
+		len -= n;
+	}
+	return h ^ ((uint64_t)salt * SALT_MUL);
+}
+
+uint64_t names_ino_of(uint64_t state)
+{
+	uint64_t ino = mix64(state);
+
+	return ino < FIRST_INO ? ino + FIRST_INO : ino;
+}
+
 void names_set_init(struct names_set *s)
 {
 	s->slots = NULL;

@@ -48,6 +48,17 @@ uint64_t names_fold_hash(const char *s, size_t len);
  * and machines, and users see it, so it must never change. */
 uint64_t names_ino(const char *vpath, unsigned salt);
 
+/* The same numbers built one component at a time, so that a node's number
+ * can follow it (rename) while its children keep theirs. A "state" is the
+ * hash a number is made from: names_ino_child(state of VPATH, NAME, 0) is the
+ * state of VPATH "/" NAME (of NAME when VPATH is the root, whose state is
+ * names_ino_root_state()), and names_ino_of(state of VPATH) ==
+ * names_ino(VPATH, 0). SALT != 0 gives another state, as names_ino does. */
+uint64_t names_ino_root_state(void);
+uint64_t names_ino_child(uint64_t parent_state, bool parent_is_root, const char *name,
+                         unsigned salt);
+uint64_t names_ino_of(uint64_t state);
+
 /* A set of names compared with names_casecmp, for merging directory
  * listings across drives. Open addressing, linear probing, grows by
  * doubling. Embed it and use names_set_init/_fini; the fields are private. */

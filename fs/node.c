@@ -3,8 +3,10 @@
  * A node id is the node's address (the root is FUSE_ROOT_ID). Nodes are kept
  * while the kernel holds a lookup count or a child names them as parent; no
  * file descriptor is held per node. st_ino is names_ino() of the case-folded
- * virtual path, salted on a collision with another live node. Every function
- * here takes fs->lock itself.
+ * virtual path (built from the parent's state and the name), salted on a
+ * collision with another live node; an entry renamed through the view keeps
+ * its number and state (fs->inomap), so its children keep theirs. Every
+ * function here takes fs->lock itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -250,11 +252,33 @@ static bool ino_taken_locked(struct fs *fs, uint64_t ino)
 	return false;
 }
 
+/* N's state and number (locked): the one a rename left it (fs->inomap) unless
+ * a live node has that number, else made from its parent's state and its
+ * name, salted while a live node or a renamed entry has the number. The root,
+ * the images path and the images folder never take a recorded one. */
+static void number_locked(struct fs *fs, struct node *n)
+{
+	struct node *p = n->parent;
+	bool tree = n->kind == NODE_TREE;
+
+	if (tree && inomap_get(fs->inomap, p->state, n->name, &n->state)) {
+		n->ino = names_ino_of(n->state);
+		if (!ino_taken_locked(fs, n->ino)) {
+			return;
+		}
+	}
+	for (unsigned salt = 0;; salt++) {
+		n->state = names_ino_child(p->state, p == &fs->root, n->name, salt);
+		n->ino = names_ino_of(n->state);
+		if (!ino_taken_locked(fs, n->ino) && !(tree && inomap_taken(fs->inomap, n->ino))) {
+			break;
+		}
+	}
+}
+
 static int node_new_locked(struct fs *fs, struct node *parent, const char *name, struct node **out)
 {
-	char vpath[PATH_MAX + NAME_MAX];
 	struct node *n = calloc(1, sizeof(*n));
-	int rc = 0;
 
 	if (!n || !(n->name = strdup(name))) {
 		free(n);
@@ -267,18 +291,7 @@ static int node_new_locked(struct fs *fs, struct node *parent, const char *name,
 	n->kind = n->depth < fs->img_depth    ? NODE_SYNTH
 	          : n->depth == fs->img_depth ? NODE_IMAGES
 	                                      : NODE_TREE;
-	rc = vpath_locked(fs, n, vpath, sizeof(vpath));
-	for (unsigned salt = 0; rc == 0; salt++) {
-		n->ino = names_ino(vpath, salt);
-		if (!ino_taken_locked(fs, n->ino)) {
-			break;
-		}
-	}
-	if (rc < 0) {
-		free(n->name);
-		free(n);
-		return rc;
-	}
+	number_locked(fs, n);
 	parent->nchildren++;
 	hash_in(fs, n);
 	n->next_all = fs->root.next_all;
@@ -462,6 +475,7 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	struct node *n = NULL;
 
 	pthread_mutex_lock(&fs->lock);
+	inomap_del(fs->inomap, parent->state, name); /* the name is gone; so is its number */
 	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
 	if (n && n->aliases) {
 		take_alias_locked(fs, n);
@@ -477,13 +491,44 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* Record (locked) that (PARENT, NAME) has state STATE now (a rename): no
+ * record when that is the state the name gives anyway. */
+static void keep_state_locked(struct fs *fs, struct node *parent, const char *name,
+                              uint64_t state)
+{
+	if (state == names_ino_child(parent->state, parent == &fs->root, name, 0)) {
+		inomap_del(fs->inomap, parent->state, name);
+	} else {
+		inomap_set(fs->inomap, parent->state, name, state);
+	}
+}
+
+/* The state (locked) the entry (PARENT, NAME) has: its node's, else the one
+ * recorded for it, else the one its name gives. */
+static uint64_t state_of_locked(struct fs *fs, struct node *parent, const char *name,
+                                struct node *n)
+{
+	uint64_t state = 0;
+
+	if (n) {
+		return n->state;
+	}
+	if (inomap_get(fs->inomap, parent->state, name, &state)) {
+		return state;
+	}
+	return names_ino_child(parent->state, parent == &fs->root, name, 0);
+}
+
 /* node_move -- after a rename: the node of (PARENT, NAME) is now (NEWPARENT,
- * NEWNAME). Its inode number stays while the kernel knows it. */
+ * NEWNAME). It keeps its inode number, recorded for the new name (fs->inomap)
+ * so that it keeps it after the kernel forgot it and after a restart. */
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
                const char *newname)
 {
 	struct node *n = NULL;
 	struct node *old = NULL;
+	struct node *owner = NULL;
+	struct alias **a = NULL;
 	uint64_t nfold = names_fold_hash(newname, strlen(newname));
 	char *copy = strdup(newname);
 
@@ -493,18 +538,19 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 	if (old && old != n) {
 		hash_out(fs, old);
 	}
-	if (!n && copy) {
-		struct node *owner = NULL;
-		struct alias **a = find_alias_locked(fs, parent, name, &owner);
-		if (a) {
-			free((*a)->name);
-			(*a)->name = copy;
-			copy = NULL;
-			newparent->nchildren++;
-			(*a)->parent = newparent;
-			parent->nchildren--;
-			maybe_free_locked(fs, parent);
-		}
+	a = n ? NULL : find_alias_locked(fs, parent, name, &owner);
+	keep_state_locked(fs, newparent, newname, state_of_locked(fs, parent, name, n ? n : owner));
+	if (parent != newparent || strcmp(name, newname) != 0) {
+		inomap_del(fs->inomap, parent->state, name);
+	}
+	if (a && copy) {
+		free((*a)->name);
+		(*a)->name = copy;
+		copy = NULL;
+		newparent->nchildren++;
+		(*a)->parent = newparent;
+		parent->nchildren--;
+		maybe_free_locked(fs, parent);
 	} else if (n && copy) {
 		hash_out(fs, n);
 		free(n->name);
@@ -521,15 +567,24 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 	free(copy);
 }
 
+void nodes_load_inomap(struct fs *fs, const char *state_dir, const char *mountpoint)
+{
+	pthread_mutex_lock(&fs->lock);
+	inomap_open(fs->inomap, state_dir, mountpoint);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 int nodes_init(struct fs *fs)
 {
+	fs->inomap = inomap_new();
+	fs->root.state = names_ino_root_state();
 	fs->n_buckets = MIN_BUCKETS;
 	fs->by_name = calloc(fs->n_buckets, sizeof(*fs->by_name));
 	fs->by_ino = calloc(fs->n_buckets, sizeof(*fs->by_ino));
 	fs->root.ino = FUSE_ROOT_ID;
 	fs->root.kind = fs->img_depth == 0 ? NODE_IMAGES : NODE_SYNTH;
 	fs->root.nlookup = 1;
-	return fs->by_name && fs->by_ino ? 0 : -ENOMEM;
+	return fs->by_name && fs->by_ino && fs->inomap ? 0 : -ENOMEM;
 }
 
 void nodes_fini(struct fs *fs)
@@ -552,6 +607,8 @@ void nodes_fini(struct fs *fs)
 	fs->root.next_all = NULL;
 	free(fs->by_name);
 	free(fs->by_ino);
+	inomap_free(fs->inomap);
+	fs->inomap = NULL;
 	fs->by_name = NULL;
 	fs->by_ino = NULL;
 }

@@ -207,6 +207,23 @@ static void test_names_ino_is_stable_and_case_insensitive(void **state)
 	assert_true(names_ino("ab", 0) != names_ino("a/b", 0));
 }
 
+/* A number built one component at a time is the number of the whole path,
+ * so every number a user saw before stays the same. */
+static void test_names_ino_child_matches_whole_path(void **state)
+{
+	uint64_t root = names_ino_root_state();
+	uint64_t a = names_ino_child(root, true, "A", 0);
+	uint64_t ab = names_ino_child(a, false, "Boot.WIM", 0);
+	uint64_t u = names_ino_child(names_ino_child(root, true, "ÄRGER", 0), false, "x\xc3", 0);
+
+	(void)state;
+	assert_true(names_ino_of(a) == names_ino("a", 0));
+	assert_true(names_ino_of(ab) == names_ino("a/boot.wim", 0));
+	assert_true(names_ino_of(u) == names_ino("ärger/X\xc3", 0));
+	assert_true(names_ino_of(names_ino_child(a, false, "b", 1)) == names_ino("a/b", 1));
+	assert_true(names_ino_of(names_ino_child(a, false, "b", 1)) != names_ino("a/b", 0));
+}
+
 static void test_names_ino_salt_gives_another_number(void **state)
 {
 	const char *paths[] = {"a", "A/Boot.WIM", "", "x/y/z"};
@@ -505,6 +522,7 @@ int main(void)
 	    cmocka_unit_test(test_names_ino_root_is_one),
 	    cmocka_unit_test(test_names_ino_is_stable_and_case_insensitive),
 	    cmocka_unit_test(test_names_ino_salt_gives_another_number),
+	    cmocka_unit_test(test_names_ino_child_matches_whole_path),
 	    cmocka_unit_test(test_names_ino_spreads_100k_paths_without_collision),
 	    cmocka_unit_test(test_names_ino_pins_known_values),
 	    cmocka_unit_test(test_names_set_merges_case_variants_keeping_first),
