@@ -252,27 +252,41 @@ static bool ino_taken_locked(struct fs *fs, uint64_t ino)
 	return false;
 }
 
+static void keep_state_locked(struct fs *fs, struct node *parent, const char *name,
+                              uint64_t state);
+
 /* N's state and number (locked): the one a rename left it (fs->inomap) unless
  * a live node has that number, else made from its parent's state and its
- * name, salted while a live node or a renamed entry has the number. The root,
- * the images path and the images folder never take a recorded one. */
+ * name, salted while a live node or a renamed entry has the number. One
+ * salted for a renamed entry is recorded too: it stays when that entry goes
+ * (one salted for a live node is not: that node may be the same entry, open
+ * and detached at a view change). The root, the images path and the images
+ * folder never take a recorded one. */
 static void number_locked(struct fs *fs, struct node *n)
 {
 	struct node *p = n->parent;
 	bool tree = n->kind == NODE_TREE;
+	bool had = tree && inomap_get(fs->inomap, p->state, n->name, &n->state);
+	bool by_map = false;
+	unsigned salt = 0;
 
-	if (tree && inomap_get(fs->inomap, p->state, n->name, &n->state)) {
+	if (had) {
 		n->ino = names_ino_of(n->state);
 		if (!ino_taken_locked(fs, n->ino)) {
 			return;
 		}
 	}
-	for (unsigned salt = 0;; salt++) {
+	for (;; salt++) {
 		n->state = names_ino_child(p->state, p == &fs->root, n->name, salt);
 		n->ino = names_ino_of(n->state);
-		if (!ino_taken_locked(fs, n->ino) && !(tree && inomap_taken(fs->inomap, n->ino))) {
+		bool renamed = tree && inomap_taken(fs->inomap, n->ino);
+		by_map |= renamed;
+		if (!renamed && !ino_taken_locked(fs, n->ino)) {
 			break;
 		}
+	}
+	if (by_map && !had) {
+		keep_state_locked(fs, p, n->name, n->state);
 	}
 }
 

@@ -4,8 +4,8 @@
 # file on the lower-ranked drive, and two files swapped through a third name keep their
 # numbers (a) at once, (b) after the kernel forgot them (echo 2 > drop_caches; the daemon's
 # node count shows it did) and (c) after the view was stopped and started again. New entries
-# made at the old names (through the view, and on a drive directly) get numbers of their own:
-# no two entries of the view ever share one. A corrupt map in the state directory is survived.
+# made at the old names (through the view, and on a drive directly) get numbers of their own,
+# and keep them when the renamed entry is removed: no two entries of the view ever share one. A corrupt map in the state directory is survived.
 # Both passthrough modes. Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: ino_rename.sh PXEIMAGESFS_BINARY}
@@ -104,6 +104,18 @@ run_mode() {
 	forget
 	same f "$I_f" "renamed back"
 	unique "renamed back"
+
+	# the new entry at an old name keeps its own number when the renamed one is gone
+	echo x >"$W/x" && mv "$W/x" "$W/y" && echo new >"$W/x" || fail "$MODE: cannot make x, y"
+	I_x=$(ino "$W/x")
+	rm "$W/y" || fail "$MODE: cannot remove y"
+	forget
+	same x "$I_x" "the renamed entry removed"
+	view_stop
+	view_start "$BIN" "$DRIVES" "" $env
+	same x "$I_x" "the renamed entry removed, after a restart"
+	unique "the renamed entry removed, after a restart"
+	ok "$MODE: an entry made at a renamed entry's old name keeps its number when that one is gone"
 	view_stop
 }
 
