@@ -51,6 +51,8 @@ check_all() {
 	same a "$I_b" "$1"
 	same b "$I_a" "$1"
 	unique "$1"
+	[ "$(ino "$V")" = "$I_img" ] && [ "$(ino "$T/view")" = 1 ] ||
+		fail "$MODE ($1): the images folder or the root changed its number"
 }
 
 # forget -- make the kernel forget every unused name and inode of the view, and see that it
@@ -73,6 +75,7 @@ run_mode() {
 	W=$V/$w
 	mkdir -p "$C/$w" && echo on-c >"$C/$w/onc"
 	view_start "$BIN" "$DRIVES" "" $env
+	I_img=${I_img:-$(ino "$V")}
 	mkdir "$W/d" "$W/d/sub" "$W/e" && echo f >"$W/f" && echo c >"$W/d/c" && echo g >"$W/d/sub/g" &&
 		echo a >"$W/a" && echo b >"$W/b" || fail "$MODE: cannot make the tree through the view"
 	I_f=$(ino "$W/f") I_d=$(ino "$W/d") I_c=$(ino "$W/d/c") I_sub=$(ino "$W/d/sub")
