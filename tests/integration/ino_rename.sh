@@ -76,6 +76,7 @@ run_mode() {
 	mkdir -p "$C/$w" && echo on-c >"$C/$w/onc"
 	view_start "$BIN" "$DRIVES" "" $env
 	I_img=${I_img:-$(ino "$V")}
+	echo "# $MODE: passthrough active: $(view_status "s['passthrough']['active']")"
 	mkdir "$W/d" "$W/d/sub" "$W/e" && echo f >"$W/f" && echo c >"$W/d/c" && echo g >"$W/d/sub/g" &&
 		echo a >"$W/a" && echo b >"$W/b" || fail "$MODE: cannot make the tree through the view"
 	I_f=$(ino "$W/f") I_d=$(ino "$W/d") I_c=$(ino "$W/d/c") I_sub=$(ino "$W/d/sub")
@@ -122,7 +123,7 @@ run_mode() {
 	view_stop
 }
 
-run_mode passthrough ""
+run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
 run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
 
 # a corrupt map in the state directory: the daemon starts, numbers stay unique
