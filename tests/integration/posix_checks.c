@@ -10,11 +10,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,161 @@ cleanup:
 			bad = not_ok(check, "rmdir level %zu: %s", i, strerror(errno));
 		}
 	}
+	if (!bad) {
+		ok(check);
+	}
+}
+
+/* --- a tree deeper than PATH_MAX, reached with short relative paths ------------------------ */
+
+#define LONG_LEVELS 20
+#define LONG_COMP   240
+
+/* The operations a client deep in the tree does with short names from its working
+ * directory; each is checked for the native answer. Returns 0 or -1 (reported). */
+static int long_path_ops(const char *check)
+{
+	char buf[16];
+	struct stat st;
+	int fd = open("f", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+
+	if (fd < 0) {
+		return not_ok(check, "open O_CREAT: %s", strerror(errno));
+	}
+	if (write(fd, "longpath\n", 9) != 9 || pread(fd, buf, 9, 0) != 9 || memcmp(buf, "longpath\n", 9)) {
+		close(fd);
+		return not_ok(check, "write/read: %s", strerror(errno));
+	}
+	if (ftruncate(fd, 6) != 0) {
+		close(fd);
+		return not_ok(check, "ftruncate: %s", strerror(errno));
+	}
+	close(fd);
+	if (stat("f", &st) != 0 || st.st_size != 6) {
+		return not_ok(check, "stat after ftruncate: %s", strerror(errno));
+	}
+	if (chmod("f", 0600) != 0 || stat("f", &st) != 0 || (st.st_mode & 07777) != 0600) {
+		return not_ok(check, "chmod: %s", strerror(errno));
+	}
+	if (chown("f", NOBODY, NOBODY) != 0 || stat("f", &st) != 0 || st.st_uid != NOBODY ||
+	    st.st_gid != NOBODY) {
+		return not_ok(check, "chown: %s", strerror(errno));
+	}
+	if (truncate("f", 3) != 0 || stat("f", &st) != 0 || st.st_size != 3) {
+		return not_ok(check, "truncate: %s", strerror(errno));
+	}
+	if (link("f", "g") != 0 || stat("g", &st) != 0 || st.st_nlink != 2) {
+		return not_ok(check, "link: %s", strerror(errno));
+	}
+	if (symlink("f", "s") != 0 || readlink("s", buf, sizeof(buf)) != 1) {
+		return not_ok(check, "symlink: %s", strerror(errno));
+	}
+	if (mkfifo("p", 0600) != 0 || lstat("p", &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		return not_ok(check, "mkfifo: %s", strerror(errno));
+	}
+	if (mknod("n", S_IFREG | 0600, 0) != 0 || lstat("n", &st) != 0 || !S_ISREG(st.st_mode)) {
+		return not_ok(check, "mknod S_IFREG: %s", strerror(errno));
+	}
+	if (mkdir("d", 0700) != 0 || lstat("d", &st) != 0 || !S_ISDIR(st.st_mode)) {
+		return not_ok(check, "mkdir: %s", strerror(errno));
+	}
+	if (rename("g", "d/h") != 0 || lstat("d/h", &st) != 0 || lstat("g", &st) == 0) {
+		return not_ok(check, "rename: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* readdir of the working directory: exactly the names long_path_ops left. */
+static int long_path_list(const char *check)
+{
+	static const char *const want[] = {"d", "f", "n", "p", "s"};
+	DIR *d = opendir(".");
+	struct dirent *de = NULL;
+	unsigned seen = 0;
+	int n = 0;
+
+	if (!d) {
+		return not_ok(check, "opendir: %s", strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+			continue;
+		}
+		n++;
+		for (unsigned i = 0; i < 5; i++) {
+			seen |= strcmp(de->d_name, want[i]) == 0 ? 1u << i : 0;
+		}
+	}
+	closedir(d);
+	return n == 5 && seen == 0x1f ? 0 : not_ok(check, "readdir: %d names, mask %#x", n, seen);
+}
+
+/* Remove what long_path_ops made; returns 0 or -1 (reported unless QUIET). */
+static int long_path_clean(const char *check, bool quiet)
+{
+	static const char *const files[] = {"d/h", "f", "s", "p", "n"};
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (unlink(files[i]) != 0 && !quiet) {
+			bad = not_ok(check, "unlink %s: %s", files[i], strerror(errno));
+		}
+	}
+	if (rmdir("d") != 0 && !quiet) {
+		bad = not_ok(check, "rmdir: %s", strerror(errno));
+	}
+	return bad;
+}
+
+static void check_long_path(void)
+{
+	const char *check = "long-path: short relative names below a PATH_MAX+ deep cwd work";
+	char comp[LONG_COMP + 1];
+	int fds[LONG_LEVELS + 1];
+	int home = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t made = 0;
+	int bad = 0;
+
+	if (home < 0) {
+		not_ok(check, "open of the cwd: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i <= LONG_LEVELS; i++) {
+		fds[i] = i == 0 ? dfd : -1;
+	}
+	for (size_t i = 0; i < LONG_LEVELS && !bad; i++) {
+		snprintf(comp, sizeof(comp), "pxc%ld-long%02zu-", (long)getpid(), i);
+		memset(comp + strlen(comp), 'L', LONG_COMP - strlen(comp));
+		comp[LONG_COMP] = '\0';
+		if (fchdir(fds[i]) != 0 || mkdir(comp, 0755) != 0) {
+			bad = not_ok(check, "mkdir level %zu (%zu bytes deep): %s", i,
+			             i * (LONG_COMP + 1), strerror(errno));
+		} else if (made = i + 1, chdir(comp) != 0 ||
+		           (fds[i + 1] = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			bad = not_ok(check, "chdir level %zu: %s", i, strerror(errno));
+		}
+	}
+	if (!bad) {
+		bad = long_path_ops(check);
+		bad = bad ? bad : long_path_list(check);
+		bad = long_path_clean(check, bad != 0) || bad;
+	}
+	if (fchdir(home) != 0 && !bad) {
+		bad = not_ok(check, "fchdir back: %s", strerror(errno));
+	}
+	while (made > 0) {
+		snprintf(comp, sizeof(comp), "pxc%ld-long%02zu-", (long)getpid(), made - 1);
+		memset(comp + strlen(comp), 'L', LONG_COMP - strlen(comp));
+		comp[LONG_COMP] = '\0';
+		if (fds[made] >= 0) {
+			close(fds[made]);
+		}
+		if (unlinkat(fds[made - 1], comp, AT_REMOVEDIR) != 0 && !bad) {
+			bad = not_ok(check, "rmdir level %zu: %s", made - 1, strerror(errno));
+		}
+		made--;
+	}
+	close(home);
 	if (!bad) {
 		ok(check);
 	}
@@ -1160,6 +1317,7 @@ int main(int argc, char **argv)
 	umask(cur_umask);
 	check_name_max();
 	check_deep_path();
+	check_long_path();
 	check_links();
 	check_mmap_shared();
 	check_fallocate();
