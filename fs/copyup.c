@@ -144,18 +144,21 @@ static int root_images_fd(struct fsview *v, int root)
  * *dirfd_out (caller closes). */
 int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
 {
-	char buf[PATH_MAX];
-	char sofar[PATH_MAX] = "";
+	char buf[REL_MAX];
+	char sofar[REL_MAX] = "";
 	char found[NAME_MAX + 1];
 	char *save = NULL;
 	int cur = root_images_fd(v, root);
 	int rc = cur < 0 ? cur : 0;
 
-	snprintf(buf, sizeof(buf), "%s", rel_dir);
-	for (char *c = strtok_r(buf, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
+	if (rc == 0 && snprintf(buf, sizeof(buf), "%s", rel_dir) >= (int)sizeof(buf)) {
+		rc = -ENAMETOOLONG;
+	}
+	for (char *c = rc < 0 ? NULL : strtok_r(buf, "/", &save); c && rc == 0;
+	     c = strtok_r(NULL, "/", &save)) {
 		int next = -1;
-		names_join(sofar, c, sofar, sizeof(sofar));
-		rc = walk_find(cur, c, found, sizeof(found));
+		rc = names_join(sofar, c, sofar, sizeof(sofar));
+		rc = rc < 0 ? rc : walk_find(cur, c, found, sizeof(found));
 		if (rc == -ENOENT) {
 			rc = clone_dir(v, cur, c, sofar);
 			snprintf(found, sizeof(found), "%s", c);
@@ -345,7 +348,7 @@ static int land(int dirfd, int outfd, const char *tmp, const char *name)
  * nothing, or a named fallback temporary that copyup_clean removes. */
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out)
 {
-	char dir[PATH_MAX];
+	char dir[REL_MAX];
 	char tmp[NAME_MAX + 1] = "";
 	int target = copy_target(v, src->root);
 	int dirfd = -1;

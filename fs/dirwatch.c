@@ -108,7 +108,7 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 {
 	struct dirwatch *dw = fs->dw;
 	uint64_t epoch = atomic_load(&fs->dw_epoch);
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	bool all = true;
 
 	if (dir->kind == NODE_SYNTH) {
@@ -170,13 +170,15 @@ void dw_reset(struct fs *fs)
 static struct node *find_rel_locked(struct fs *fs, const char *rel)
 {
 	struct node *n = &fs->root;
-	char buf[PATH_MAX];
+	char buf[REL_MAX];
 	char *save = NULL;
 
 	for (unsigned i = 0; n && i < fs->img_depth; i++) {
 		n = node_find_locked(fs, n, fs->img_parts[i]);
 	}
-	snprintf(buf, sizeof(buf), "%s", rel);
+	if (snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf)) {
+		return NULL;
+	}
 	for (char *c = n ? strtok_r(buf, "/", &save) : NULL; n && c;
 	     c = strtok_r(NULL, "/", &save)) {
 		n = node_find_locked(fs, n, c);

@@ -304,6 +304,12 @@ int nodes_init(struct fs *fs);
 void nodes_load_inomap(struct fs *fs, const char *state_dir, const char *mountpoint);
 void nodes_fini(struct fs *fs);
 
+/* The longest path below the images folder the daemon serves. A client deep
+ * in the tree uses short relative paths, so the tree may go far below
+ * PATH_MAX: walk.c resolves a longer path in pieces shorter than PATH_MAX
+ * (what openat2 takes), each beneath the folder the one before reached. */
+#define REL_MAX (16 * PATH_MAX)
+
 /* walk.c -- paths beneath a drive's images folder; never follows a symlink
  * or ".." out of it. REL is '/'-separated and relative ("" = the folder). */
 int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len);
@@ -317,7 +323,7 @@ struct loc {
 	int root; /* index into view->roots, or -1 */
 	int fd;   /* O_PATH fd of the object, owned by the caller */
 	struct stat st;
-	char spelt[PATH_MAX]; /* on-disk spelling, relative to the images folder */
+	char spelt[REL_MAX]; /* on-disk spelling, relative to the images folder */
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
 bool root_read_only(struct fsview *v, size_t r);

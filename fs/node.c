@@ -110,28 +110,36 @@ static void maybe_grow(struct fs *fs)
 	free(old_names);
 }
 
-static int vpath_locked(struct fs *fs, struct node *n, char *out, size_t len)
+/* The names from N up to (not including) the first node that is not below
+ * the images folder (TREE_ONLY) or the root, joined by '/', into OUT. Any
+ * depth: no limit but LEN. */
+static int path_locked(struct fs *fs, struct node *n, bool tree_only, char *out, size_t len)
 {
-	const char *parts[PATH_MAX / 2];
-	size_t k = 0;
-	size_t used = 0;
+	size_t end = 0;
 
-	for (struct node *p = n; p && p != &fs->root && k < PATH_MAX / 2; p = p->parent) {
-		parts[k++] = p->name;
+	for (struct node *p = n; p && p != &fs->root && (!tree_only || p->kind == NODE_TREE);
+	     p = p->parent) {
+		end += strlen(p->name) + (end ? 1 : 0);
 	}
-	out[0] = '\0';
-	while (k-- > 0) {
-		size_t l = strlen(parts[k]);
-		if (used + l + 2 > len) {
-			return -ENAMETOOLONG;
+	if (end >= len) {
+		return -ENAMETOOLONG;
+	}
+	out[end] = '\0';
+	for (struct node *p = n; p && p != &fs->root && (!tree_only || p->kind == NODE_TREE);
+	     p = p->parent) {
+		size_t l = strlen(p->name);
+		end -= l;
+		memcpy(out + end, p->name, l);
+		if (end) {
+			out[--end] = '/';
 		}
-		if (used) {
-			out[used++] = '/';
-		}
-		memcpy(out + used, parts[k], l + 1);
-		used += l;
 	}
 	return 0;
+}
+
+static int vpath_locked(struct fs *fs, struct node *n, char *out, size_t len)
+{
+	return path_locked(fs, n, false, out, len);
 }
 
 int node_vpath(struct fs *fs, struct node *n, char *out, size_t len)
@@ -147,25 +155,15 @@ int node_vpath(struct fs *fs, struct node *n, char *out, size_t len)
 /* The path relative to the images folder; -ENOENT for synthetic nodes. */
 int node_rel(struct fs *fs, struct node *n, char *out, size_t len)
 {
-	char full[PATH_MAX + NAME_MAX];
-	size_t skip = 0;
 	int rc = 0;
 
 	if (n->kind == NODE_SYNTH) {
 		return -ENOENT;
 	}
-	rc = node_vpath(fs, n, full, sizeof(full));
-	if (rc < 0) {
-		return rc;
-	}
-	for (unsigned i = 0; i < fs->img_depth; i++) {
-		skip += strlen(fs->img_parts[i]) + 1;
-	}
-	skip = skip > strlen(full) ? strlen(full) : skip;
-	if (snprintf(out, len, "%s", full + skip) >= (int)len) {
-		return -ENAMETOOLONG;
-	}
-	return 0;
+	pthread_mutex_lock(&fs->lock);
+	rc = path_locked(fs, n, true, out, len);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
 }
 
 /* The node named exactly NAME in PARENT (FOLD: its names_fold_hash), or with

@@ -48,7 +48,7 @@ static void synth_attr(struct fs *fs, struct node *n, struct stat *st)
 /* Find where node N lives now (TREE and IMAGES nodes). */
 static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
 {
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	int rc = node_rel(fs, n, rel, sizeof(rel));
 
 	return rc < 0 ? rc : loc_find(v, rel, 0, l);
@@ -103,7 +103,7 @@ static int synth_child(struct fs *fs, struct node *parent, const char *name, str
 int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                      struct node **out, struct stat *st)
 {
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	struct loc l;
 	int rc = names_check_component(name);
 
@@ -218,7 +218,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 /* A writable location for node N: copy it up when it is on a read-only drive. */
 static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
 {
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	struct loc src;
 	int rc = 0;
 

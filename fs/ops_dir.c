@@ -39,7 +39,7 @@ struct dh {
 struct plus_ctx {
 	bool fresh;                       /* nothing changed in the folder since the listing */
 	const struct names_set *shadowed; /* the listing's (struct dh) */
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	int fds[16];
 };
 
@@ -119,7 +119,7 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, 
  * read, its names become N's index for lookups (dirwatch.c). */
 static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d)
 {
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	struct names_set *seen = malloc(sizeof(*seen));
 	bool found = false;
 	bool complete = true;
@@ -214,7 +214,7 @@ static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
  * number. */
 static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
 {
-	char vpath[PATH_MAX + NAME_MAX + 2];
+	char vpath[REL_MAX + PATH_MAX];
 	uint64_t ino = 0;
 
 	if (!strcmp(name, ".") || !strcmp(name, "..")) {
@@ -379,8 +379,8 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
                     int *dirfd)
 {
 	dw_changed(fs, parent); /* before the name exists: no lookup may miss it */
-	char rel[PATH_MAX];
-	char child[PATH_MAX];
+	char rel[REL_MAX];
+	char child[REL_MAX];
 	struct loc l;
 	int rc = names_check_new(name);
 

@@ -66,7 +66,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
                         struct stat *st)
 {
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	struct loc l;
 	struct loc up;
 	int rc = n->kind == NODE_TREE ? open_pinned(fs, n, v, flags, fh, st) : -EISDIR;

@@ -19,7 +19,7 @@
 struct copy {
 	int root;
 	mode_t mode;
-	char spelt[PATH_MAX];
+	char spelt[REL_MAX];
 };
 
 struct copies {
@@ -112,7 +112,7 @@ static int child_rel(struct fs *fs, struct node *parent, const char *name, char 
 static int do_remove(struct fs *fs, struct node *parent, const char *name, bool dir)
 {
 	struct fsview *v = fsview_get(fs);
-	char rel[PATH_MAX];
+	char rel[REL_MAX];
 	struct copies cs = {0};
 	int rc = child_rel(fs, parent, name, rel, sizeof(rel));
 
@@ -156,8 +156,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 struct mv {
-	char src[PATH_MAX];
-	char dst[PATH_MAX];
+	char src[REL_MAX];
+	char dst[REL_MAX];
 	const char *newname;
 	struct copies s;
 	struct copies d;
@@ -210,7 +210,7 @@ static int rename_check(struct fsview *v, struct mv *m)
 /* Move the copy C within its own drive to m->dst. */
 static int move_copy(struct fsview *v, struct mv *m, const struct copy *c)
 {
-	char dir[PATH_MAX];
+	char dir[REL_MAX];
 	char leaf[NAME_MAX + 1];
 	const struct copy *old = copy_on(&m->d, c->root);
 	int sfd = root_walk_parent(v, (size_t)c->root, c->spelt, leaf, sizeof(leaf));
@@ -288,9 +288,9 @@ static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *n
                    const char *newname, struct stat *st)
 {
 	struct fsview *v = fsview_get(fs);
-	char rel[PATH_MAX];
-	char dst[PATH_MAX];
-	char dir[PATH_MAX];
+	char rel[REL_MAX];
+	char dst[REL_MAX];
+	char dir[REL_MAX];
 	struct loc l = {.fd = -1};
 	struct loc exist = {.fd = -1};
 	int dfd = -1;

@@ -4,7 +4,8 @@
  * symlink nor ".." can take the daemon out of the folder; where the kernel
  * lacks openat2, a component walk with O_NOFOLLOW does the same. Names are
  * matched exactly first, then case-insensitively (the smallest spelling when
- * several differ only in case). Stateless and thread-safe.
+ * several differ only in case). A path longer than openat2 takes is walked in
+ * pieces (walk_long). Stateless and thread-safe.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -297,9 +298,8 @@ static int walk_leaf(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 	return fd;
 }
 
-/* walk_open -- an O_PATH fd of REL beneath IMGFD (a symlink as itself).
- * SPELT, when not NULL, receives the on-disk spelling. Returns fd or -errno. */
-int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
+/* One piece of a path, shorter than PATH_MAX (what openat2 takes). */
+static int walk_piece(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 {
 	int fd = -1;
 
@@ -330,6 +330,60 @@ int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 	return walk_slow(imgfd, rel, spelt, spelt_len);
 }
 
+/* A path of PATH_MAX bytes or more (a tree deeper than the kernel's path
+ * limit): walked in pieces cut at a '/', each by walk_piece beneath the folder
+ * the piece before reached, with the same rules (no symlink, no ".." above
+ * that folder, exact spelling first). */
+static int walk_long(int imgfd, const char *rel, char *spelt, size_t spelt_len)
+{
+	char piece[PATH_MAX];
+	size_t used = 0;
+	int cur = imgfd; /* not owned while it is IMGFD */
+
+	for (;;) {
+		size_t len = strlen(rel);
+		const char *cut = len < PATH_MAX ? rel + len : memrchr(rel, '/', PATH_MAX - 1);
+		struct stat st;
+		int fd = -1;
+
+		if (!cut || cut == rel) {
+			fd = -ENAMETOOLONG; /* no '/' in PATH_MAX bytes: a name longer than NAME_MAX */
+		} else {
+			memcpy(piece, rel, (size_t)(cut - rel));
+			piece[cut - rel] = '\0';
+			fd = walk_piece(cur, piece, spelt ? spelt + used : NULL, spelt ? spelt_len - used : 0);
+		}
+		if (cur != imgfd) {
+			close(cur);
+		}
+		if (fd < 0 || *cut == '\0') {
+			return fd;
+		}
+		used += spelt ? strlen(spelt + used) : 0;
+		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || (spelt && used + 1 >= spelt_len)) {
+			int rc = spelt && used + 1 >= spelt_len ? -ENAMETOOLONG : -ENOTDIR;
+			close(fd);
+			return rc;
+		}
+		if (spelt) {
+			spelt[used++] = '/';
+			spelt[used] = '\0';
+		}
+		cur = fd;
+		rel = cut + 1;
+	}
+}
+
+/* walk_open -- an O_PATH fd of REL beneath IMGFD (a symlink as itself).
+ * SPELT, when not NULL, receives the on-disk spelling. Returns fd or -errno. */
+int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
+{
+	if (strlen(rel) < PATH_MAX) {
+		return walk_piece(imgfd, rel, spelt, spelt_len);
+	}
+	return walk_long(imgfd, rel, spelt, spelt_len);
+}
+
 /* walk_reopen -- a real fd with FLAGS for the object behind an O_PATH fd. */
 int walk_reopen(int pathfd, int flags)
 {
@@ -345,7 +399,7 @@ int walk_reopen(int pathfd, int flags)
  * component in LEAF as the client spelt it. */
 int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len)
 {
-	char dir[PATH_MAX];
+	char dir[REL_MAX];
 
 	if (names_parent(rel, dir, sizeof(dir)) < 0 ||
 	    snprintf(leaf, leaf_len, "%s", names_last(rel)) >= (int)leaf_len) {
