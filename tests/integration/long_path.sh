@@ -6,7 +6,8 @@
 # LEVELS folders of 240-byte names (about 4,800 bytes, more than PATH_MAX) is reached by a
 # client that chdir's into it level by level and then uses short names:
 #  1. posix_checks inside the view (its long-path check: open, write, read, chmod, chown,
-#     truncate, ftruncate, link, symlink, mkfifo, mknod, mkdir, rename, readdir, unlink, rmdir);
+#     truncate, ftruncate, link, symlink, mkfifo, mknod, mkdir, rename, utimensat, xattrs,
+#     statfs, readdir, unlink, rmdir);
 #  2. a file D holds at the bottom of a deep chain is read, then written: copied up to C at the
 #     same depth, D unchanged;
 #  3. the folder watch at depth: a name made on C directly in a deep folder the view listed

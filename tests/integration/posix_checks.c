@@ -22,8 +22,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define KIB 1024L
@@ -314,6 +316,32 @@ cleanup:
 #define LONG_LEVELS 20
 #define LONG_COMP   240
 
+/* utimensat, xattrs (where the filesystem has user xattrs), statfs from the deep cwd. */
+static int long_path_more(const char *check)
+{
+	struct timespec ts[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1100000000}};
+	struct statfs sf;
+	struct stat st;
+	char val[8] = "";
+
+	if (utimensat(AT_FDCWD, "f", ts, 0) != 0 || stat("f", &st) != 0 ||
+	    st.st_mtime != 1100000000) {
+		return not_ok(check, "utimensat: %s", strerror(errno));
+	}
+	if (setxattr("f", "user.pxc", "deep", 4, 0) == 0) {
+		if (getxattr("f", "user.pxc", val, sizeof(val)) != 4 || memcmp(val, "deep", 4) ||
+		    removexattr("f", "user.pxc") != 0) {
+			return not_ok(check, "getxattr/removexattr: %s", strerror(errno));
+		}
+	} else if (errno != ENOTSUP) {
+		return not_ok(check, "setxattr: %s", strerror(errno));
+	}
+	if (statfs(".", &sf) != 0) {
+		return not_ok(check, "statfs: %s", strerror(errno));
+	}
+	return 0;
+}
+
 /* The operations a client deep in the tree does with short names from its working
  * directory; each is checked for the native answer. Returns 0 or -1 (reported). */
 static int long_path_ops(const char *check)
@@ -365,7 +393,7 @@ static int long_path_ops(const char *check)
 	if (rename("g", "d/h") != 0 || lstat("d/h", &st) != 0 || lstat("g", &st) == 0) {
 		return not_ok(check, "rename: %s", strerror(errno));
 	}
-	return 0;
+	return long_path_more(check);
 }
 
 /* readdir of the working directory: exactly the names long_path_ops left. */
