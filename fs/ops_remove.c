@@ -32,7 +32,7 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 {
 	out->n = 0;
 	out->any_ro = false;
-	out->c = calloc(v->n_roots + 1, sizeof(*out->c));
+	out->c = malloc((v->n_roots + 1) * sizeof(*out->c)); /* big: filled as found */
 	if (!out->c) {
 		return -ENOMEM;
 	}
