@@ -353,7 +353,8 @@ static int long_path_ops(const char *check)
 	if (fd < 0) {
 		return not_ok(check, "open O_CREAT: %s", strerror(errno));
 	}
-	if (write(fd, "longpath\n", 9) != 9 || pread(fd, buf, 9, 0) != 9 || memcmp(buf, "longpath\n", 9)) {
+	if (write(fd, "longpath\n", 9) != 9 || pread(fd, buf, 9, 0) != 9 ||
+	    memcmp(buf, "longpath\n", 9)) {
 		close(fd);
 		return not_ok(check, "write/read: %s", strerror(errno));
 	}
@@ -461,8 +462,10 @@ static void check_long_path(void)
 		if (fchdir(fds[i]) != 0 || mkdir(comp, 0755) != 0) {
 			bad = not_ok(check, "mkdir level %zu (%zu bytes deep): %s", i,
 			             i * (LONG_COMP + 1), strerror(errno));
-		} else if (made = i + 1, chdir(comp) != 0 ||
-		           (fds[i + 1] = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			break;
+		}
+		made = i + 1;
+		if (chdir(comp) != 0 || (fds[i + 1] = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			bad = not_ok(check, "chdir level %zu: %s", i, strerror(errno));
 		}
 	}
