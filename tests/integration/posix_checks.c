@@ -465,7 +465,8 @@ static void check_long_path(void)
 			break;
 		}
 		made = i + 1;
-		if (chdir(comp) != 0 || (fds[i + 1] = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (chdir(comp) != 0 ||
+		    (fds[i + 1] = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			bad = not_ok(check, "chdir level %zu: %s", i, strerror(errno));
 		}
 	}
