@@ -161,7 +161,7 @@ if bad:
 
 for mode in default no; do
 	if [ "$mode" = default ]; then
-		view_start "$BIN" "$DRIVES" ""
+		view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=yes
 	else
 		view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=no
 	fi
