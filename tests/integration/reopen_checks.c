@@ -1,6 +1,7 @@
 /* reopen_checks.c -- a file reopened while it is open: by path, through /proc/self/fd, locked.
  *
  * usage: reopen_checks reopen VIEWDIR FROMDIR TODIR
+ *        reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS
  *        reopen_checks offline VIEWDIR DRIVEDIR DRIVEMOUNT passthrough|served
  * "reopen": creates VIEWDIR/<name> (it must land in FROMDIR, a drive's folder behind VIEWDIR)
  * and keeps the creating descriptor open, then opens the file again as smbd and lock users
@@ -8,6 +9,10 @@
  * through /proc/self/fd, conflicting POSIX locks from a second process and OFD locks; then
  * "moves" the file to another drive (new bytes in TODIR, the old one unlinked from FROMDIR)
  * and checks a path open sees the new file while a reopen of the old descriptor sees the old.
+ * "moves": ROUNDS times (at most 10000) the move alone, counted: create through the view and keep
+ * open, move outside, wait for the new size, then O_PATH + /proc reopen and a path open must
+ * read the new file and a /proc reopen of the creator's descriptor the old one (a race: the
+ * view's name for the old file must be gone before stat shows the new one).
  * "offline": opens a file of DRIVEDIR through the view, lazily unmounts DRIVEMOUNT, and checks
  * every handle operation fails with EIO (read and write only when daemon-served).
  * Prints "ok - NAME" or "not ok - NAME: detail"; exits 1 if any failed, 2 on bad usage.
@@ -352,6 +357,85 @@ static int run_reopen(const char *dir, const char *from, const char *to)
 	return failures ? 1 : 0;
 }
 
+/* One round of "moves" in VIEWDIR (file PATH, NAME): 0, or a bit per check that failed. */
+static int move_round(const char *path, const char *name, const char *from, const char *to)
+{
+	int bad = 0;
+	int a = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int p = -1;
+	int fd = -1;
+
+	if (a < 0 || pwrite(a, OLD_BYTES, strlen(OLD_BYTES), 0) != (ssize_t)strlen(OLD_BYTES) ||
+	    move_outside(name, from, to) < 0 || !wait_new_size(path)) {
+		bad = 1;
+		goto out;
+	}
+	p = open(path, O_PATH | O_CLOEXEC);
+	fd = p < 0 ? -1 : proc_reopen(p, O_RDONLY);
+	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? 2 : 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? 4 : 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	fd = proc_reopen(a, O_RDONLY);
+	bad |= fd < 0 || !reads(fd, OLD_BYTES) ? 8 : 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+out:
+	if (p >= 0) {
+		close(p);
+	}
+	if (a >= 0) {
+		close(a);
+	}
+	unlink(path);
+	return bad;
+}
+
+static int run_moves(const char *dir, const char *from, const char *to, const char *rounds)
+{
+	static const char *what[] = {"setup (create, move, new size within the wait)",
+	                             "O_PATH by path + /proc reopen: not the new file",
+	                             "a path open: not the new file",
+	                             "/proc reopen of the old descriptor: not its own file"};
+	unsigned counts[4] = {0};
+	char name[64];
+	char path[4096];
+	long n = strtol(rounds, NULL, 10);
+	struct timespec t0;
+	struct timespec t1;
+
+	if (n < 1 || n > 10000) {
+		return not_ok("moves", "ROUNDS %s: want 1..10000", rounds), 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "move-%d-%ld.bin", (int)getpid(), i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		int bad = move_round(path, name, from, to);
+		for (int b = 0; b < 4; b++) {
+			counts[b] += (bad >> b) & 1;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("# moves: %ld rounds in %.1f s\n", n,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	for (int b = 0; b < 4; b++) {
+		if (counts[b]) {
+			not_ok("moves", "%u of %ld rounds: %s", counts[b], n, what[b]);
+		}
+	}
+	if (!failures) {
+		ok("moves: every round read the new file by path and the old one by the old fd");
+	}
+	return failures ? 1 : 0;
+}
+
 /* ---- offline -------------------------------------------------------------------------- */
 
 static void expect_eio(const char *what, int rc)
@@ -416,10 +500,14 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "reopen") == 0) {
 		return run_reopen(argv[2], argv[3], argv[4]);
 	}
+	if (argc == 6 && strcmp(argv[1], "moves") == 0) {
+		return run_moves(argv[2], argv[3], argv[4], argv[5]);
+	}
 	if (argc == 6 && strcmp(argv[1], "offline") == 0) {
 		return run_offline(argv[2], argv[3], argv[4], strcmp(argv[5], "passthrough") == 0);
 	}
 	fprintf(stderr, "usage: reopen_checks reopen VIEWDIR FROMDIR TODIR\n"
+	                "       reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS\n"
 	                "       reopen_checks offline VIEWDIR DRIVEDIR DRIVEMOUNT "
 	                "passthrough|served\n");
 	return 2;
