@@ -256,6 +256,31 @@ bool dw_absent(struct fs *fs, struct node *dir, const char *name)
 	return absent;
 }
 
+/* Open file node N's name now names another drive file than its handles are
+ * on (moved to another drive or replaced on the drives): N keeps its handles,
+ * its name is detached (the next lookup makes a node for the new file) and
+ * the kernel's entry must be dropped. N is pinned. */
+static bool moved_away(struct fs *fs, struct node *n)
+{
+	struct fsview *v = fsview_get(fs);
+	char rel[PATH_MAX];
+	fuse_ino_t parent = 0;
+	struct loc l;
+	bool moved = false;
+	int rc = node_rel(fs, n, rel, sizeof(rel));
+
+	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	fsview_put(v);
+	if (rc == 0) {
+		loc_close(&l);
+		moved = S_ISREG(l.st.st_mode) && pt_elsewhere(fs, n, &l.st);
+	}
+	if (moved) {
+		free(node_detach(fs, n, &parent));
+	}
+	return moved;
+}
+
 static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 {
 	struct fs *fs = dw->fs;
@@ -307,6 +332,8 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	if (up) {
 		node_pin_locked(up);
 	}
+	/* an open file's name may now name another file (checked outside the lock) */
+	bool open = child && (ev->mask & DW_ENTRIES) && child->n_cached + child->pt_refs > 0;
 	if (child) {
 		node_pin_locked(child);
 		child_id = node_id(fs, child);
@@ -319,6 +346,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	free(rel);
+	drop_entry = (open && moved_away(fs, child)) || drop_entry;
 	/* outside the lock: the kernel may call back into handlers that take it */
 	if (dir_id && fs->se) {
 		if (name && drop_entry && as_dir) {

@@ -198,6 +198,9 @@ void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
  * name looked up after a move never reaches the old file. */
 int pt_node_get(struct fs *fs, struct node *parent, const char *name, const struct stat *st,
                 struct node **out);
+/* pt_elsewhere -- N (not detached) has open handles on another drive file than ST, the
+ * file its name now names (moved or replaced outside the view): N's name must be detached. */
+bool pt_elsewhere(struct fs *fs, struct node *n, const struct stat *st);
 
 /* dirwatch.c -- dw_watch_dir watches folder node DIR on every drive of V that
  * has it (before a lookup in it or a listing of it) and says whether it is;

@@ -123,15 +123,26 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	if (dw_watch_dir(fs, v, parent) && dw_absent(fs, parent, name)) {
 		return -ENOENT;
 	}
-	rc = node_rel(fs, parent, rel, sizeof(rel));
-	rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
-	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
-	if (rc < 0) {
-		return rc;
+	/* A change in the folder while looking (the folder watch detached an open
+	 * file's node: its name names another file now) makes the name look again:
+	 * a new node from what was found before it would carry the old file. */
+	for (unsigned tries = 0;; tries++) {
+		uint64_t epoch = 0;
+		uint64_t changes = dw_index_begin(fs, parent, &epoch);
+		rc = node_rel(fs, parent, rel, sizeof(rel));
+		rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
+		rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+		if (rc < 0) {
+			return rc;
+		}
+		*st = l.st;
+		loc_close(&l);
+		rc = pt_node_get(fs, parent, names_last(l.spelt), st, out); /* the spelling served */
+		if (rc < 0 || tries == 2 || dw_index_begin(fs, parent, &epoch) == changes) {
+			break;
+		}
+		node_forget(fs, *out, 1);
 	}
-	*st = l.st;
-	loc_close(&l);
-	rc = pt_node_get(fs, parent, names_last(l.spelt), st, out); /* the spelling served */
 	st->st_ino = rc == 0 ? (*out)->ino : 0;
 	return rc;
 }
@@ -191,6 +202,39 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
 	fuse_reply_attr(req, st, attr);
 }
 
+/* The attributes of node N by its path. When N's open handles are on another
+ * file than its name now names (moved to another drive or replaced outside the
+ * view), N is that other file for the kernel (its locks, a /proc/self/fd reopen
+ * of its handles): the name is detached, so its next lookup makes a node for
+ * the new file, and N keeps answering with its own file's attributes (a stat
+ * by path never shows the new file through the old node). No notification
+ * here (the kernel may hold the folder locked): the folder watch's event for
+ * the change drops the kernel's entry (a name without a node), and unwatched
+ * folders have short entry timeouts. */
+static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
+{
+	fuse_ino_t parent = 0;
+	bool ro = false;
+	int pin = -1;
+	struct loc l;
+	int rc = n->kind == NODE_TREE ? node_loc(fs, n, v, &l) : ops_stat_node(fs, n, v, st);
+
+	if (rc < 0 || n->kind != NODE_TREE) {
+		return rc;
+	}
+	*st = l.st; /* the drive's st_dev and st_ino: reply_attr shows the node's */
+	loc_close(&l);
+	if (S_ISREG(st->st_mode) && pt_elsewhere(fs, n, st)) {
+		free(node_detach(fs, n, &parent));
+		pin = node_pinned(fs, n, &ro);
+		if (pin >= 0) { /* else every handle closed meanwhile */
+			rc = fstat(pin, st) == 0 ? 0 : -errno;
+			close(pin);
+		}
+	}
+	return rc;
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -209,7 +253,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		close(pin);
 	} else {
 		v = fsview_get(fs);
-		rc = ops_stat_node(fs, n, v, &st);
+		rc = getattr_node(fs, n, v, &st);
 		fsview_put(v);
 	}
 	reply_attr(req, fs, n, rc, &st);

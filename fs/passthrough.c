@@ -160,6 +160,16 @@ static bool elsewhere_locked(const struct node *n, const struct stat *st)
 	return !(n->detached && n->pt_refs == 0);
 }
 
+bool pt_elsewhere(struct fs *fs, struct node *n, const struct stat *st)
+{
+	bool other = false;
+
+	pthread_mutex_lock(&fs->lock);
+	other = !n->detached && elsewhere_locked(n, st);
+	pthread_mutex_unlock(&fs->lock);
+	return other;
+}
+
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi)
 {
