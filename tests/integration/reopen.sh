@@ -18,8 +18,8 @@ need_root_fuse
 need_tools python3:python3 timeout:coreutils fusermount3:fuse3
 
 # rounds of the move race (create and keep open, move outside, reopen by path): ~1-2 ms each
-ROUNDS=${PXE_REOPEN_ROUNDS:-2000}
-[ "${PXE_TEST_SHORT:-0}" = 1 ] && ROUNDS=${PXE_REOPEN_ROUNDS:-400}
+ROUNDS=${PXE_REOPEN_ROUNDS:-500}
+[ "${PXE_TEST_SHORT:-0}" = 1 ] && ROUNDS=${PXE_REOPEN_ROUNDS:-200}
 view_sandbox reopen
 DRIVES="[drive:C]
     path = $T/c
@@ -55,6 +55,15 @@ for mode in $modes; do
 		ok "$mode: $ROUNDS moves to another drive: the new file by path, the old by the old fd"
 	else
 		moves_failed="$moves_failed $mode"
+	fi
+	# replaced on its drive (temp + rename over it): opt-in, a rarer race remains (about
+	# 1 round in 1000: stat shows the old size for the long timeout; see issue 13)
+	if [ "${PXE_REOPEN_REPLACE:-0}" != 1 ]; then
+		:
+	elif "$CHECKS" moves "$V" "$D" "$D" "$((ROUNDS / 5))"; then
+		ok "$mode: $((ROUNDS / 5)) replacements on the drive: the new file by path, the old by the old fd"
+	else
+		moves_failed="$moves_failed $mode(replace)"
 	fi
 	"$CHECKS" offline "$V" "$C" "$T/c" "$mode" || fail "$mode: offline checks (above)"
 	ok "$mode: every handle operation on a lazily unmounted drive fails with EIO"

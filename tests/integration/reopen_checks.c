@@ -12,7 +12,8 @@
  * "moves": ROUNDS times (at most 10000) the move alone, counted: create through the view and keep
  * open, move outside, wait for the new size, then O_PATH + /proc reopen and a path open must
  * read the new file and a /proc reopen of the creator's descriptor the old one (a race: the
- * view's name for the old file must be gone before stat shows the new one).
+ * view's name for the old file must be gone before stat shows the new one). FROMDIR ==
+ * TODIR: the file is replaced on its drive (temp + rename over it) instead.
  * "offline": opens a file of DRIVEDIR through the view, lazily unmounts DRIVEMOUNT, and checks
  * every handle operation fails with EIO (read and write only when daemon-served).
  * Prints "ok - NAME" or "not ok - NAME: detail"; exits 1 if any failed, 2 on bad usage.
@@ -231,7 +232,8 @@ static void check_ofd_locks(const char *path, int a)
 	}
 }
 
-/* Put NEW_BYTES under NAME in TODIR (temp + rename) and unlink it from FROMDIR. */
+/* Put NEW_BYTES under NAME in TODIR (temp + rename) and unlink it from FROMDIR (unless
+ * it is TODIR: then the file was replaced on its drive). */
 static int move_outside(const char *name, const char *fromdir, const char *todir)
 {
 	char path[4096];
@@ -244,6 +246,9 @@ static int move_outside(const char *name, const char *fromdir, const char *todir
 	if (fd < 0 || write(fd, NEW_BYTES, strlen(NEW_BYTES)) != (ssize_t)strlen(NEW_BYTES) ||
 	    close(fd) != 0 || rename(tmp, path) != 0) {
 		return -errno;
+	}
+	if (strcmp(fromdir, todir) == 0) {
+		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/%s", fromdir, name);
 	return unlink(path) == 0 ? 0 : -errno;
@@ -365,8 +370,15 @@ static int move_round(const char *path, const char *name, const char *from, cons
 	int p = -1;
 	int fd = -1;
 
-	if (a < 0 || pwrite(a, OLD_BYTES, strlen(OLD_BYTES), 0) != (ssize_t)strlen(OLD_BYTES) ||
-	    move_outside(name, from, to) < 0 || !wait_new_size(path)) {
+	int rc = a < 0 || pwrite(a, OLD_BYTES, strlen(OLD_BYTES), 0) != (ssize_t)strlen(OLD_BYTES)
+	             ? -errno
+	             : move_outside(name, from, to);
+	struct stat st = {0};
+
+	if (rc < 0 || !wait_new_size(path)) {
+		stat(path, &st);
+		printf("# %s: %s (size %jd)\n", name, rc < 0 ? strerror(-rc) : "not the new size",
+		       (intmax_t)st.st_size);
 		bad = 1;
 		goto out;
 	}
@@ -420,6 +432,9 @@ static int run_moves(const char *dir, const char *from, const char *to, const ch
 		int bad = move_round(path, name, from, to);
 		for (int b = 0; b < 4; b++) {
 			counts[b] += (bad >> b) & 1;
+		}
+		if (bad & 1) {
+			n = i + 1; /* each may wait WAIT_MS: stop at the first */
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
