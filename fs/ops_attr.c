@@ -224,13 +224,17 @@ static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct 
 	}
 	*st = l.st; /* the drive's st_dev and st_ino: reply_attr shows the node's */
 	loc_close(&l);
-	if (S_ISREG(st->st_mode) && pt_elsewhere(fs, n, st)) {
+	if (!S_ISREG(st->st_mode)) {
+		return 0;
+	}
+	if (pt_elsewhere(fs, n, st)) {
 		free(node_detach(fs, n, &parent));
-		pin = node_pinned(fs, n, &ro);
-		if (pin >= 0) { /* else every handle closed meanwhile */
-			rc = fstat(pin, st) == 0 ? 0 : -errno;
-			close(pin);
-		}
+	}
+	/* detached here, or meanwhile by the folder watch: never the path's file */
+	pin = node_pinned(fs, n, &ro);
+	if (pin >= 0) { /* else not detached, or every handle closed meanwhile */
+		rc = fstat(pin, st) == 0 ? 0 : -errno;
+		close(pin);
 	}
 	return rc;
 }
