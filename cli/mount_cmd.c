@@ -218,30 +218,83 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 	return cfg->require_drives && !all_online(*view) ? -1 : 0;
 }
 
-/* The share, tended from the daemon's live thread (see fs_options.hook). The system export
- * (testparm, smbcontrol, reading smb.conf and what it includes) runs on a thread of its own,
- * with its own copy of the configuration, so the live thread never waits on Samba: it goes on
- * following the drives and answers SIGTERM. What it
- * finds of samba = private goes to `state`, which the status and metrics files report
- * (samba = system: not reported yet, the export runs on its own thread). */
+/* The share, tended from the daemon's live thread (see fs_options.hook). samba = private: the
+ * hook starts our smbd and restarts it when it dies. samba = system: the export (testparm,
+ * smbcontrol, reading smb.conf and what it includes) runs on a thread of its own with its own
+ * copy of the configuration, so the live thread never waits on Samba: it goes on following
+ * the drives and answers SIGTERM. Both post what they find to `sh` (thread-safe), which the
+ * status and metrics files show. */
 struct share_ctx {
 	const char *mountpoint;
 	struct samba_private *smbd; /* samba = private */
-	struct fs_share_state state;
+	struct fs_share *sh;        /* a reference of ours */
+	struct exporter *exp;       /* samba = system: a reference of ours */
 };
 
-/* One export, owned by its detached thread: a stop never waits for Samba's tools (the
+/* The system export. At most one export thread runs at a time (samba_export does not
+ * serialise two runs on one smb.conf): asked for again while it runs, it runs once more. The
+ * thread is detached and holds a reference, so a stop never waits for Samba's tools (the
  * export writes smb.conf by rename, so a process that ends mid-export leaves the old or the
  * new file, never half of one). */
-struct export_job {
-	char *file;       /* the configuration file (owned) */
-	char *mountpoint; /* owned */
+struct exporter {
+	pthread_mutex_t mu;  /* guards refs, running, again, quiet */
+	unsigned refs;       /* share_ctx's and the running thread's */
+	bool running;        /* an export thread runs */
+	bool again;          /* asked for while it ran: one more round */
+	bool quiet;          /* the next round is only a retry: log its outcome if it changed */
+	char *file;          /* the configuration file (owned; fixed) */
+	char *mountpoint;    /* owned; fixed */
+	struct fs_share *sh; /* a reference of ours */
+	char last[512];      /* the last outcome: the export thread's alone (one runs at a time;
+	                      * the next one is started after `running` was cleared under mu) */
+	bool last_failed;
 };
+
+static void exporter_drop(struct exporter *e)
+{
+	unsigned left = 0;
+
+	if (!e) {
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	left = --e->refs;
+	pthread_mutex_unlock(&e->mu);
+	if (left == 0) {
+		fs_share_drop(e->sh);
+		free(e->file);
+		free(e->mountpoint);
+		pthread_mutex_destroy(&e->mu);
+		free(e);
+	}
+}
+
+static struct exporter *exporter_new(const char *file, const char *mountpoint,
+                                     struct fs_share *sh)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+
+	if (!e || pthread_mutex_init(&e->mu, NULL) != 0) {
+		free(e);
+		return NULL;
+	}
+	e->refs = 1;
+	e->sh = fs_share_hold(sh);
+	e->file = strdup(file);
+	e->mountpoint = strdup(mountpoint);
+	if (!e->file || !e->mountpoint) {
+		exporter_drop(e);
+		return NULL;
+	}
+	return e;
+}
 
 /* export_log -- the report of samba_export at the priority each line asks for. */
 static void export_log(char *msg, bool failed)
 {
-	for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+
+	for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (failed || strncmp(line, "error: ", 7) == 0) {
 			log_error("export: %s", line);
 		} else if (strncmp(line, "warning: ", 9) == 0) {
@@ -252,33 +305,85 @@ static void export_log(char *msg, bool failed)
 	}
 }
 
-static void *export_main(void *arg)
+/* export_once -- one samba_export, its outcome posted to the share's state. */
+static void export_once(struct exporter *e, bool quiet)
 {
-	struct export_job *j = arg;
-	struct pxe_config *cfg = NULL;
 	struct samba_export_opts eo = {0};
+	struct pxe_config *cfg = NULL;
 	char *msg = calloc(1, 65536);
+	char sum[512] = "";
+	int rc = -1;
 
-	if (!msg || cfg_load_file(j->file, &cfg, msg, 65536) < 0) {
-		log_error("export: cannot read %s again: %s", j->file, msg ? msg : "out of memory");
+	if (!msg || cfg_load_file(e->file, &cfg, msg, 65536) < 0) {
+		log_error("export: cannot read %s again: %s", e->file, msg ? msg : "out of memory");
+		snprintf(sum, sizeof(sum), "cannot read %s again (see the journal)", e->file);
+	} else if (cfg->share.samba != CFG_SAMBA_SYSTEM) {
+		log_warnx("export: [share] samba = %s in %s now: restart the daemon to apply it",
+		          cfg_samba_name(cfg->share.samba), e->file);
+		goto out; /* the state stays what the last export made it */
 	} else {
-		int rc = samba_export(cfg, j->mountpoint, &eo, msg, 65536);
-		export_log(msg, rc < 0);
+		rc = samba_export(cfg, e->mountpoint, &eo, msg, 65536);
+		samba_export_summary(msg, rc < 0, sum, sizeof(sum));
+		if (!quiet || (rc < 0) != e->last_failed || strcmp(sum, e->last) != 0) {
+			export_log(msg, rc < 0);
+		} else {
+			log_debug("export: %s again: %s", rc < 0 ? "failed" : "done", sum);
+		}
 	}
+	snprintf(e->last, sizeof(e->last), "%s", sum);
+	e->last_failed = rc < 0;
+	fs_share_post(e->sh, rc == 0, sum, sum);
+out:
 	cfg_free(cfg);
 	free(msg);
-	free(j->file);
-	free(j->mountpoint);
-	free(j);
+}
+
+static void *export_main(void *arg)
+{
+	struct exporter *e = arg;
+	bool quiet = false;
+	bool more = true;
+
+	pthread_mutex_lock(&e->mu);
+	quiet = e->quiet;
+	pthread_mutex_unlock(&e->mu);
+	while (more) {
+		export_once(e, quiet);
+		pthread_mutex_lock(&e->mu);
+		more = e->again;
+		quiet = e->quiet;
+		e->again = false;
+		e->running = more;
+		pthread_mutex_unlock(&e->mu);
+	}
+	exporter_drop(e);
 	return NULL;
 }
 
-/* Record the share's state: UP, else why not (WHY: its first line). */
-static void share_set(struct share_ctx *s, bool up, const char *why)
+/* export_request -- export now, on the export thread (started unless it runs: then once more
+ * when it is done). QUIET: a retry of a failed export (logged only when the outcome changes). */
+static void export_request(struct exporter *e, bool quiet)
 {
-	s->state.up = up;
-	snprintf(s->state.reason, sizeof(s->state.reason), "%.*s", (int)strcspn(why, "\n"), why);
-	s->state.changed = true;
+	bool start = false;
+
+	pthread_mutex_lock(&e->mu);
+	e->quiet = (e->running && e->again ? e->quiet : true) && quiet;
+	e->again = e->running;
+	start = !e->running;
+	e->running = true;
+	e->refs += start ? 1 : 0;
+	pthread_mutex_unlock(&e->mu);
+	if (!start) {
+		return;
+	}
+	if (pxe_thread_start(NULL, 0, export_main, e) != 0) { /* detached, signals blocked */
+		pthread_mutex_lock(&e->mu);
+		e->running = false;
+		e->refs--; /* share_ctx holds one still */
+		pthread_mutex_unlock(&e->mu);
+		log_error("export: cannot start a thread for the export");
+		fs_share_set(e->sh, false, "cannot start a thread for the export", NULL);
+	}
 }
 
 static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
@@ -287,26 +392,22 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 	char first[512] = "";
 
 	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
-		s->state.kind = FS_SHARE_PRIVATE;
 		if (samba_private_start(cfg, s->mountpoint, &s->smbd, msg, sizeof(msg)) < 0) {
 			log_error("share: cannot start the private smbd: %s", msg);
 			snprintf(first, sizeof(first), "cannot start the private smbd: %.400s", msg);
-			share_set(s, false, first);
+			fs_share_set(s->sh, false, first, NULL);
 		} else {
 			log_info("share: private smbd serves %s on port %d", cfg->share.name,
 			         cfg->share.port);
-			share_set(s, true, "");
+			fs_share_set(s->sh, true, NULL, NULL);
 		}
 	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
-		struct export_job *j = calloc(1, sizeof(*j));
-		if (!j || !(j->file = strdup(cfg->file)) || !(j->mountpoint = strdup(s->mountpoint)) ||
-		    pxe_thread_start(NULL, 0, export_main, j) != 0) {
-			log_error("export: cannot start the export (out of memory or threads)");
-			if (j) {
-				free(j->file);
-				free(j->mountpoint);
-			}
-			free(j);
+		s->exp = exporter_new(cfg->file, s->mountpoint, s->sh);
+		if (!s->exp) {
+			log_error("export: cannot start the export (out of memory)");
+			fs_share_set(s->sh, false, "cannot start the export (out of memory)", NULL);
+		} else {
+			export_request(s->exp, false);
 		}
 	}
 }
@@ -320,11 +421,24 @@ static void share_tend(struct share_ctx *s)
 	pid_t after = samba_private_pid(s->smbd);
 
 	if (after > 0 && after != before) {
-		s->state.restarts++;
-		share_set(s, true, "");
+		fs_share_restarted(s->sh);
 	} else if (rc < 0) {
 		log_error("share: %s", msg);
-		share_set(s, false, msg);
+		fs_share_set(s->sh, false, msg, NULL);
+	}
+}
+
+/* samba = system: export again after a reload (the share may have changed) and on SIGUSR1;
+ * retry a failed export at each periodic rescan (Samba installed, smb.conf fixed). */
+static void share_reexport(struct share_ctx *s, unsigned events)
+{
+	struct fs_share_state st;
+
+	fs_share_get(s->sh, &st);
+	if (events & (WATCH_RELOAD | WATCH_RESCAN)) {
+		export_request(s->exp, false);
+	} else if ((events & WATCH_TIMER) && !st.up && !st.pending) {
+		export_request(s->exp, true);
 	}
 }
 
@@ -336,6 +450,9 @@ static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
 	if (events & FS_EVENT_START) {
 		share_start(s, cfg);
 		return;
+	}
+	if (s->exp) {
+		share_reexport(s, events);
 	}
 	if ((events & WATCH_RELOAD) && s->smbd &&
 	    samba_private_update(s->smbd, cfg, msg, sizeof(msg)) < 0) {
@@ -389,6 +506,13 @@ int cmd_mount(int argc, char **argv)
 	}
 	announce(mp, view);
 	share.mountpoint = mp;
+	share.sh = fs_share_new(cfg->share.samba == CFG_SAMBA_SYSTEM    ? FS_SHARE_SYSTEM
+	                        : cfg->share.samba == CFG_SAMBA_PRIVATE ? FS_SHARE_PRIVATE
+	                                                                : FS_SHARE_NONE);
+	if (!share.sh) {
+		fprintf(stderr, "pxeimagesfs mount: out of memory\n");
+		goto out;
+	}
 	if (fs_new(cfg, view, &fs, err, sizeof(err)) < 0) {
 		view = NULL;
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
@@ -402,7 +526,7 @@ int cmd_mount(int argc, char **argv)
 	                       .live_cfg = &cfg,
 	                       .hook = share_hook,
 	                       .hook_arg = &share,
-	                       .share = &share.state};
+	                       .share = share.sh};
 	if (fs_mount_run(fs, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxeimagesfs mount: %s\n", err);
 		goto out;
@@ -410,6 +534,8 @@ int cmd_mount(int argc, char **argv)
 	rc = 0;
 out:
 	samba_private_stop(share.smbd);
+	exporter_drop(share.exp); /* a running export thread keeps its reference */
+	fs_share_drop(share.sh);
 	fs_free(fs);
 	resolver_view_free(view);
 	cfg_free(cfg);

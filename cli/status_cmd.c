@@ -300,6 +300,8 @@ static bool check_fields(json_object *st, char *why, size_t len)
 	       typed(jget(st, "share"), "up", json_type_boolean, true, why, len) &&
 	       typed(jget(st, "share"), "restarts", json_type_int, true, why, len) &&
 	       typed(jget(st, "share"), "reason", json_type_string, true, why, len) &&
+	       typed(jget(st, "share"), "state", json_type_string, true, why, len) &&
+	       typed(jget(st, "share"), "note", json_type_string, true, why, len) &&
 	       typed(st, "primary_space", json_type_object, true, why, len) &&
 	       typed(jget(st, "primary_space"), "free_bytes", json_type_int, true, why, len) &&
 	       typed(jget(st, "primary_space"), "size_bytes", json_type_int, true, why, len) &&
@@ -386,6 +388,33 @@ static void print_counters(json_object *st)
 	}
 }
 
+/* share: not shared | samba = system, exported[; note] | NOT exported: why | exporting |
+ * samba = private, smbd up | smbd DOWN: why (N restarts). */
+static void print_share(json_object *sh)
+{
+	bool up = json_object_get_boolean(jget(sh, "up"));
+	char samba[64];
+	char state[64];
+	char why[512];
+	bool sys = false;
+
+	jtext(sh, "samba", samba, sizeof(samba));
+	jtext(sh, "state", state, sizeof(state));
+	jtext(sh, up ? "note" : "reason", why, sizeof(why));
+	sys = strcmp(samba, "system") == 0;
+	if (strcmp(samba, "none") == 0) {
+		printf("share: not shared (samba = none)\n");
+	} else if (sys && strcmp(state, "exporting") == 0) {
+		printf("share: samba = system, NOT exported yet: the export runs\n");
+	} else if (sys) {
+		printf("share: samba = system, %s%s%s\n", up ? "exported" : "NOT exported",
+		       why[0] ? (up ? "; " : ": ") : "", why);
+	} else {
+		printf("share: samba = %s, %s%s%s (%s restarts)\n", samba, up ? "smbd up" : "smbd DOWN",
+		       why[0] ? (up ? "; " : ": ") : "", why, jtext(sh, "restarts", state, 32));
+	}
+}
+
 /* Share, free space of the primary, when written: absent in older status files. */
 static void print_extra(json_object *st)
 {
@@ -394,15 +423,8 @@ static void print_extra(json_object *st)
 	json_object *w = jget(st, "written_unix");
 	char t[3][512];
 
-	if (sh && strcmp(jtext(sh, "samba", t[0], 64), "none") != 0) {
-		bool up = json_object_get_boolean(jget(sh, "up"));
-		printf("share: samba = %s, %s%s%s (%s restarts)\n", t[0],
-		       up ? (strcmp(t[0], "system") == 0 ? "exported" : "smbd up")
-		          : (strcmp(t[0], "system") == 0 ? "NOT exported" : "smbd DOWN"),
-		       up ? "" : ": ", up ? "" : jtext(sh, "reason", t[1], sizeof(t[1])),
-		       jtext(sh, "restarts", t[2], 32));
-	} else if (sh) {
-		printf("share: none (samba = none)\n");
+	if (sh) {
+		print_share(sh);
 	}
 	if (sp && jget(sp, "free_bytes")) {
 		double f = (double)json_object_get_int64(jget(sp, "free_bytes"));

@@ -55,6 +55,11 @@ struct samba_export_opts {
 int samba_export(const struct pxe_config *cfg, const char *mountpoint,
                  const struct samba_export_opts *o, char *report, size_t len);
 
+/* samba_export_summary -- from samba_export's REPORT, one line for the status file: FAILED,
+ * why (its "error: " line); else what is worth showing beside "exported" (its first warning,
+ * else the note that smbd is not running), or "" when nothing is. */
+void samba_export_summary(const char *report, bool failed, char *out, size_t len);
+
 /* samba_check_config -- testparm (TESTPARM; NULL: "testparm" from PATH) on the smb.conf text
  * CFG generates, alone: each parameter it does not know or rejects as "file:line: ..."
  * lines in ERR. Returns 0 (valid, or samba = none), -1 (ERR has the lines) or 1 when

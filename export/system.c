@@ -808,3 +808,30 @@ out:
 	prog_budget(0);
 	return rc;
 }
+
+/* report_line -- the first line of REPORT starting with PREFIX, from its SKIP-th byte on,
+ * into OUT; false when there is none. */
+static bool report_line(const char *report, const char *prefix, size_t skip, char *out,
+                        size_t len)
+{
+	for (const char *l = report; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, prefix, strlen(prefix)) == 0) {
+			samba_copy_out(out, len, l + skip, l + skip + strcspn(l + skip, "\n"));
+			return true;
+		}
+	}
+	return false;
+}
+
+void samba_export_summary(const char *report, bool failed, char *out, size_t len)
+{
+	if (len == 0) {
+		return;
+	}
+	out[0] = '\0';
+	if (failed && !report_line(report, "error: ", 7, out, len)) {
+		snprintf(out, len, "failed");
+	} else if (!failed && !report_line(report, "warning: ", 9, out, len)) {
+		report_line(report, "note: smbd is not running", 6, out, len);
+	}
+}

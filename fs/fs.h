@@ -35,23 +35,54 @@ struct fs_options {
 	 * configuration (borrowed; valid until the next call). */
 	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
 	void *hook_arg;
-	/* The share's state as the hook sees it, for the status and metrics files, or
-	 * NULL (no share). Borrowed: must outlive the mount. */
-	struct fs_share_state *share;
+	/* The share's state for the status and metrics files, or NULL (no share).
+	 * Borrowed: must outlive the mount. */
+	struct fs_share *share;
 };
 
-/* The share's state (the hook in cli/mount_cmd.c writes it, fs/status.c reads it).
- * Both run on the live thread only (the hook is called there, and status_write runs
- * there or before that thread starts), so the fields are plain; set `changed` after
- * a change and the live thread rewrites the status and metrics files at once. */
+/* The share's state (fs/status.c owns it). The daemon's share code posts to it from any
+ * thread -- the live thread (samba = private, in the hook) or the export's own thread
+ * (samba = system) -- and the live thread reads a snapshot for the status and metrics files.
+ * Every field is behind one mutex of status.c; a post from another thread wakes the live
+ * thread, which then rewrites both files at once. */
 enum fs_share_kind { FS_SHARE_NONE = 0, FS_SHARE_SYSTEM, FS_SHARE_PRIVATE };
+
+/* A snapshot: plain data. */
 struct fs_share_state {
 	enum fs_share_kind kind;
 	bool up;           /* system: exported; private: our smbd runs and listened */
+	bool pending;      /* nothing posted yet (system: the first export still runs) */
 	unsigned restarts; /* private: smbd restarted after it died, since the start */
 	char reason[512];  /* why not up ("" while up) */
-	bool changed;
+	char note[512];    /* while up, worth knowing (system: smbd not running, not reloaded) */
 };
+
+struct fs_share;
+
+/* fs_share_new -- a share of KIND, pending (not up, no reason yet), with one reference
+ * (the caller's); NULL when out of memory. */
+struct fs_share *fs_share_new(enum fs_share_kind kind);
+
+/* fs_share_hold -- one more reference, e.g. for a thread that posts later; returns SH. */
+struct fs_share *fs_share_hold(struct fs_share *sh);
+
+/* fs_share_drop -- drop one reference; the last one frees SH. NULL is a no-op. */
+void fs_share_drop(struct fs_share *sh);
+
+/* fs_share_set -- record UP, else why not (REASON, its first line); NOTE (NULL: none) is
+ * kept only while up. From the live thread (the hook) the files are rewritten when the
+ * hook returns. Thread-safe. */
+void fs_share_set(struct fs_share *sh, bool up, const char *reason, const char *note);
+
+/* fs_share_post -- fs_share_set from another thread: also wakes the live thread (a SIGCHLD
+ * to the process, which only its watch reads) so it rewrites the files at once. */
+void fs_share_post(struct fs_share *sh, bool up, const char *reason, const char *note);
+
+/* fs_share_restarted -- samba = private: smbd was restarted (counted); it is up. */
+void fs_share_restarted(struct fs_share *sh);
+
+/* fs_share_get -- a snapshot of SH into OUT (SH NULL: kind none). Thread-safe. */
+void fs_share_get(struct fs_share *sh, struct fs_share_state *out);
 
 #define FS_EVENT_START (1u << 16)
 

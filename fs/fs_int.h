@@ -384,7 +384,7 @@ struct live {
 	struct pxe_config **cfg; /* swapped on a good SIGHUP */
 	void (*hook)(void *arg, const struct pxe_config *cfg, unsigned events);
 	void *hook_arg;
-	struct fs_share_state *share; /* NULL: no share (fs.h) */
+	struct fs_share *share; /* NULL: no share (fs.h; thread-safe) */
 	struct watch *w;
 	pthread_t thread;
 	char mountpoint[PATH_MAX];
@@ -397,6 +397,8 @@ struct live {
 
 int status_write(struct live *l);
 void status_remove(struct live *l);
+/* status.c: was the share's state posted since the files were last written? */
+bool fs_share_changed(struct fs_share *sh);
 
 /* metrics.c: the Prometheus text-format twin of the status file, <run directory>/<the
  * status file's name with .prom for .json>, written atomically beside it. */
@@ -405,6 +407,7 @@ struct metrics_extra {
 	bool have_free; /* free_bytes and size_bytes known */
 	uint64_t free_bytes, size_bytes;
 	struct timespec written;
+	struct fs_share_state share; /* the snapshot the status file shows */
 };
 int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x);
 void metrics_remove(struct live *l);

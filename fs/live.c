@@ -223,7 +223,7 @@ static void *live_main(void *arg)
 	if (l->hook) {
 		l->hook(l->hook_arg, *l->cfg, FS_EVENT_START);
 	}
-	if (l->share && l->share->changed) {
+	if (fs_share_changed(l->share)) {
 		status_write(l); /* the share's state at start */
 	}
 	while (!((ev = watch_wait(l->w)) & WATCH_STOP)) {
@@ -248,8 +248,8 @@ static void *live_main(void *arg)
 		if (ev & ~(unsigned)(WATCH_CHILD | WATCH_TICK)) {
 			rescan(l, ev);
 		}
-		if (l->share && l->share->changed) {
-			status_write(l); /* smbd died, restarted or given up */
+		if (fs_share_changed(l->share)) {
+			status_write(l); /* smbd died, restarted or given up; an export's outcome */
 		}
 	}
 	return NULL;

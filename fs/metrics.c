@@ -4,7 +4,8 @@
  * Written atomically beside the status file each time that is written (status.c),
  * removed with it. Every metric is named pxeimagesfs_*, has HELP and TYPE lines and
  * carries the label mountpoint (and drive for the per-drive ones), escaped as the
- * text format wants (backslash, double quote, newline). Runs on the live thread.
+ * text format wants (backslash, double quote, newline). Runs on the live thread; the share's
+ * state comes as the snapshot the status file was written from (struct metrics_extra).
  * The metrics are documented in README.md.
  */
 #include <errno.h>
@@ -129,7 +130,7 @@ static void drives(struct text *t, const struct resolver_view *rv, const char *m
 
 static void share(struct text *t, const struct fs_share_state *sh, const char *mp)
 {
-	if (!sh || sh->kind == FS_SHARE_NONE) {
+	if (sh->kind == FS_SHARE_NONE) {
 		return;
 	}
 	gauge(t, "share_up",
@@ -175,7 +176,7 @@ static void build(struct text *t, struct live *l, const struct fsview *v,
 	        &fs->n_stale_opens);
 	counter(t, "folder_events_total", "changes seen in watched folders on the drives", mp,
 	        &fs->n_dw_events);
-	share(t, l->share, mp);
+	share(t, &x->share, mp);
 }
 
 /* The metrics file's path: the status file's with .prom for .json. */

@@ -7,11 +7,14 @@
  * in README.md. The free space of the primary is asked of the drive on a
  * helper thread and waited for at most SPACE_WAIT_MS, with no lock held: a hung
  * drive leaves that thread behind (one at most), never the live thread.
+ * The share's state (struct fs_share) is the one thing here other threads write: every
+ * field sits behind its mutex, taken only for a copy, never across a call out.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,25 +155,160 @@ static json_object *primary_space(const struct resolver_view *rv, struct metrics
 	return o;
 }
 
-/* {"samba": "none"|"system"|"private", "up", "restarts", "reason"}; a share that
- * is not up is a degraded reason in WHY. */
+/* ---- the share's state: posted from any thread, read on the live thread ------------- */
+
+/* No data race by construction: every field below `mu` is read and written with `mu` held,
+ * by fs_share_set/get/changed only, which copy bounded strings and call nothing else (no
+ * lock order to get wrong). `refs` counts the holders: the mount command's and each export
+ * thread's, which may outlive the mount (a stop never waits for Samba's tools). The wake-up
+ * (kill) happens after the unlock: the live thread that reads the signal then finds
+ * `changed` set, or a later snapshot already took it -- either way no post is lost. */
+struct fs_share {
+	pthread_mutex_t mu;
+	unsigned refs;
+	bool changed; /* posted since the last snapshot the files were written from */
+	struct fs_share_state st;
+};
+
+struct fs_share *fs_share_new(enum fs_share_kind kind)
+{
+	struct fs_share *sh = calloc(1, sizeof(*sh));
+
+	if (!sh || pthread_mutex_init(&sh->mu, NULL) != 0) {
+		free(sh);
+		return NULL;
+	}
+	sh->refs = 1;
+	sh->st.kind = kind;
+	sh->st.pending = kind != FS_SHARE_NONE;
+	return sh;
+}
+
+struct fs_share *fs_share_hold(struct fs_share *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->refs++;
+	pthread_mutex_unlock(&sh->mu);
+	return sh;
+}
+
+void fs_share_drop(struct fs_share *sh)
+{
+	unsigned left = 0;
+
+	if (!sh) {
+		return;
+	}
+	pthread_mutex_lock(&sh->mu);
+	left = --sh->refs;
+	pthread_mutex_unlock(&sh->mu);
+	if (left == 0) {
+		pthread_mutex_destroy(&sh->mu);
+		free(sh);
+	}
+}
+
+void fs_share_set(struct fs_share *sh, bool up, const char *reason, const char *note)
+{
+	const char *why = up || !reason ? "" : reason;
+	const char *n = up && note ? note : "";
+
+	pthread_mutex_lock(&sh->mu);
+	sh->st.up = up;
+	sh->st.pending = false;
+	snprintf(sh->st.reason, sizeof(sh->st.reason), "%.*s", (int)strcspn(why, "\n"), why);
+	snprintf(sh->st.note, sizeof(sh->st.note), "%.*s", (int)strcspn(n, "\n"), n);
+	sh->changed = true;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+void fs_share_post(struct fs_share *sh, bool up, const char *reason, const char *note)
+{
+	fs_share_set(sh, up, reason, note);
+	/* SIGCHLD is blocked in every thread (watch_block_signals, before any thread) and read
+	 * by the live thread's signalfd: it wakes with WATCH_CHILD and, finding `changed`,
+	 * writes the files. Nothing else takes SIGCHLD as more than "look again". */
+	kill(getpid(), SIGCHLD);
+}
+
+void fs_share_restarted(struct fs_share *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->st.restarts++;
+	pthread_mutex_unlock(&sh->mu);
+	fs_share_set(sh, true, NULL, NULL);
+}
+
+/* fs_share_snapshot -- a copy of the state; TAKE: also clear `changed` (the files are about
+ * to be written from this copy). */
+static void fs_share_snapshot(struct fs_share *sh, struct fs_share_state *out, bool take)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sh) {
+		return;
+	}
+	pthread_mutex_lock(&sh->mu);
+	*out = sh->st;
+	sh->changed = take ? false : sh->changed;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+void fs_share_get(struct fs_share *sh, struct fs_share_state *out)
+{
+	fs_share_snapshot(sh, out, false);
+}
+
+bool fs_share_changed(struct fs_share *sh)
+{
+	bool changed = false;
+
+	if (sh) {
+		pthread_mutex_lock(&sh->mu);
+		changed = sh->changed;
+		pthread_mutex_unlock(&sh->mu);
+	}
+	return changed;
+}
+
+/* The share's state in words: "not shared"; system: "exported", "not exported" or
+ * "exporting" (the first export still runs); private: "up", "down" or "starting". */
+static const char *share_state_word(const struct fs_share_state *sh)
+{
+	if (sh->kind == FS_SHARE_NONE) {
+		return "not shared";
+	}
+	if (sh->kind == FS_SHARE_SYSTEM) {
+		return sh->up ? "exported" : sh->pending ? "exporting" : "not exported";
+	}
+	return sh->up ? "up" : sh->pending ? "starting" : "down";
+}
+
+/* {"samba": "none"|"system"|"private", "state", "up", "restarts", "reason", "note"}; a
+ * share that is not up (also while its first export or start runs) is a degraded reason
+ * in WHY: clients do not see it. */
 static json_object *share_json(const struct fs_share_state *sh, json_object *why)
 {
 	static const char *const kinds[] = {"none", "system", "private"};
 	json_object *o = json_object_new_object();
 	char buf[700];
 
-	json_object_object_add(o, "samba", json_object_new_string(sh ? kinds[sh->kind] : "none"));
-	if (!sh || sh->kind == FS_SHARE_NONE) {
+	json_object_object_add(o, "samba", json_object_new_string(kinds[sh->kind]));
+	json_object_object_add(o, "state", json_object_new_string(share_state_word(sh)));
+	if (sh->kind == FS_SHARE_NONE) {
 		return o;
 	}
 	json_object_object_add(o, "up", json_object_new_boolean(sh->up));
 	json_object_object_add(o, "restarts", json_object_new_int64((int64_t)sh->restarts));
+	if (sh->up && sh->note[0]) {
+		json_object_object_add(o, "note", json_object_new_string(sh->note));
+	}
 	if (!sh->up) {
-		json_object_object_add(o, "reason", json_object_new_string(sh->reason));
+		const char *r = sh->reason[0]             ? sh->reason
+		                : sh->kind == FS_SHARE_SYSTEM ? "the export has not finished yet"
+		                                              : "not started yet";
+		json_object_object_add(o, "reason", json_object_new_string(r));
 		snprintf(buf, sizeof(buf), "share %s: %s",
-		         sh->kind == FS_SHARE_SYSTEM ? "not exported" : "private smbd down",
-		         sh->reason[0] ? sh->reason : "not started yet");
+		         sh->kind == FS_SHARE_SYSTEM ? "not exported" : "private smbd down", r);
 		json_object_array_add(why, json_object_new_string(buf));
 	}
 	return o;
@@ -247,7 +385,7 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	json_object *o = json_object_new_object();
 	json_object *change = json_object_new_object();
 	json_object *why = degraded(v->rv);
-	json_object *share = share_json(l->share, why);
+	json_object *share = share_json(&x->share, why);
 	json_object *space = primary_space(v->rv, x, why);
 
 	json_object_object_add(o, "schema", json_object_new_int(1));
@@ -323,9 +461,7 @@ int status_write(struct live *l)
 	int rc = 0;
 
 	clock_gettime(CLOCK_REALTIME, &x.written);
-	if (l->share) {
-		l->share->changed = false;
-	}
+	fs_share_snapshot(l->share, &x.share, true);
 	o = status_json(l, v, &x);
 	if (cfg_status_path(*l->cfg, l->mountpoint, l->status_path, sizeof(l->status_path)) < 0) {
 		fsview_put(v);
