@@ -7,6 +7,8 @@
 PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config meson ninja-build dpkg-dev
 	libfuse3-dev libsmbclient-dev libmount-dev libblkid-dev libsystemd-dev libssl-dev
 	libjson-c-dev)
+# Packages (cpack -G DEB, cpack -G RPM): dpkg-shlibdeps and dpkg-buildflags, file, rpmbuild.
+PXE_PACKAGE_DEPS=(dpkg-dev file rpm)
 # Run: FUSE helpers and the mount tools.
 PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.

@@ -46,6 +46,18 @@ render() {
 render "$MAN8"
 render "$MAN5"
 
+# The README's package build step installs what cpack needs: deps.sh's PXE_PACKAGE_DEPS holds
+# the Debian packages that give dpkg-shlibdeps, dpkg-buildflags, file and rpmbuild here.
+grep -q 'pxe_install .*PXE_PACKAGE_DEPS' "$SRC/README.md" ||
+	fail "the README's package build step does not install \${PXE_PACKAGE_DEPS[@]} (what cpack -G DEB/RPM needs)"
+for tool in dpkg-shlibdeps dpkg-buildflags file rpmbuild; do
+	pkg=$(dpkg -S "$(command -v "$tool")" 2>/dev/null | head -1 | cut -d: -f1)
+	[ -n "$pkg" ] || fail "dpkg -S: no package gives $(command -v "$tool")"
+	(. "$SRC/packaging/deps.sh" && [[ " ${PXE_PACKAGE_DEPS[*]} " == *" $pkg "* ]]) ||
+		fail "packaging/deps.sh: PXE_PACKAGE_DEPS lacks $pkg (it gives $tool, which cpack needs)"
+done
+ok "the README's package build step installs dpkg-dev, file and rpm (PXE_PACKAGE_DEPS)"
+
 # Every subcommand of --help, and every long option of each subcommand's --help, is in pxeimagesfs(8).
 cmds=$("$BIN" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\) .*/\1/p')
 [ "$(echo "$cmds" | wc -w)" -ge 8 ] || fail "--help lists too few commands: $cmds"
