@@ -718,6 +718,28 @@ static void test_generated_text_never_continues_a_line(void **state)
 	cfg_free(cfg);
 }
 
+static void test_export_summary_takes_the_error_else_a_warning_else_smbd_down(void **state)
+{
+	char out[128];
+
+	(void)state;
+	samba_export_summary("wrote x\nnote: a macro\nerror: cannot write x: EROFS\n", true, out,
+	                     sizeof(out));
+	assert_string_equal(out, "cannot write x: EROFS");
+	samba_export_summary("", true, out, sizeof(out));
+	assert_string_equal(out, "failed");
+	samba_export_summary("note: a macro\nnote: smbd is not running; it reads\n", false, out,
+	                     sizeof(out));
+	assert_string_equal(out, "smbd is not running; it reads");
+	samba_export_summary("note: smbd is not running\nwarning: 1 other definition\n", false,
+	                     out, sizeof(out));
+	assert_string_equal(out, "1 other definition");
+	samba_export_summary("wrote x\nnote: a macro\nreloaded smbd\n", false, out, sizeof(out));
+	assert_string_equal(out, "");
+	samba_export_summary("error: a very long reason that does not fit", true, out, 8);
+	assert_string_equal(out, "a very ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +776,7 @@ int main(void)
 	        test_export_refuses_an_include_it_cannot_read_to_the_end, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_export_is_time_bounded, tmp_setup, tmp_teardown),
 	    cmocka_unit_test(test_generated_text_never_continues_a_line),
+	    cmocka_unit_test(test_export_summary_takes_the_error_else_a_warning_else_smbd_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
