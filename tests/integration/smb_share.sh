@@ -14,7 +14,7 @@ export LC_ALL=C
 
 [ "$(id -u)" = 0 ] || need "needs root"
 [ -c /dev/fuse ] || need "no /dev/fuse"
-for tool in smbd smbclient sha256sum useradd userdel; do
+for tool in smbd smbclient sha256sum useradd userdel python3; do
 	command -v "$tool" >/dev/null || need "$tool not found (packages samba, smbclient, passwd)"
 done
 BIN=$(readlink -f "$BIN")
@@ -133,7 +133,20 @@ for ((i = 0; i < 200; i++)); do
 done
 [ -n "$NEW" ] && [ "$NEW" != "$SMBD" ] || { cat "$T/daemon.log"; fail "smbd was not restarted"; }
 guest "ls" | grep -q SMS00001 || fail "the restarted smbd does not serve"
-ok "a smbd that died is restarted (pid $SMBD -> $NEW)"
+# the status and metrics files count the restart, and say the share is up
+for ((i = 0; i < 100; i++)); do
+	python3 -c 'import glob,json,sys
+s = json.load(open(glob.glob(sys.argv[1] + "/*.json")[0]))["share"]
+sys.exit(0 if (s["samba"], s["state"], s["up"], s["restarts"]) == ("private", "up", True, 1) else 1)' \
+		"$T/run" 2>/dev/null && break
+	sleep 0.1
+done
+"$BIN" status -c "$CONF" >"$T/status.out" 2>&1 || { cat "$T/status.out"; fail "status after the restart: exit $?"; }
+grep -q "share: samba = private, smbd up (1 restarts)" "$T/status.out" ||
+	{ cat "$T/status.out"; fail "status does not count the restart"; }
+grep -q '^pxeimagesfs_share_restarts_total{.*} 1$' "$T"/run/*.prom && grep -q '^pxeimagesfs_share_up{.*} 1$' "$T"/run/*.prom ||
+	{ cat "$T"/run/*.prom; fail "the metrics do not count the restart"; }
+ok "a smbd that died is restarted (pid $SMBD -> $NEW); status and metrics: up, 1 restart"
 
 kill "$DAEMON"; wait "$DAEMON"; rc=$?
 DAEMON=
