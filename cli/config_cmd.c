@@ -63,6 +63,35 @@ static void check_usage(FILE *out)
 	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
+/* How each drive is identified, or what is missing when there is none. */
+static void print_drives(const struct pxe_config *cfg)
+{
+	const char *hint = cfg_no_drive_hint(cfg);
+
+	for (size_t i = 0; i < cfg->n_drives; i++) {
+		const struct cfg_drive *d = &cfg->drives[i];
+		printf("drive %s: configured by", d->name);
+		if (d->path) {
+			printf(" path %s%s", d->path, d->uuid || d->label ? " and" : "");
+		}
+		if (d->uuid) {
+			printf(" uuid %s%s", d->uuid, d->label ? " and" : "");
+		}
+		if (d->label) {
+			printf(" label %s", d->label);
+		}
+		printf(", priority %d%s\n", d->priority, d->read_only ? ", read-only" : "");
+	}
+	if (cfg->discover) {
+		printf("discover = yes: every mounted local filesystem%s that holds %s is a drive "
+		       "too (see 'pxeimagesfs resolve')\n",
+		       cfg->discover_network ? " or network filesystem" : "", cfg->images_path);
+	}
+	if (hint) {
+		printf("%s\n", hint);
+	}
+}
+
 /* config_check_samba -- the same testparm check of the generated [share] block as
  * `export` makes; frees CFG. Returns the exit status. */
 static int config_check_samba(struct pxe_config *cfg)
@@ -80,6 +109,7 @@ static int config_check_samba(struct pxe_config *cfg)
 		if (rc > 0) {
 			fprintf(stderr, "%s\n", err);
 		}
+		print_drives(cfg);
 		printf("configuration OK\n");
 	}
 	free(err);

@@ -190,6 +190,12 @@ static int wait_for_drives(const struct pxe_config *cfg, struct resolver_view **
 	struct timespec nap = {0, 100 * 1000 * 1000};
 	unsigned waited = 0;
 
+	if (cfg->require_drives && (*view)->no_drive[0]) {
+		fprintf(stderr, "pxeimagesfs mount: 'require drives = yes', and %s\n",
+		        (*view)->no_drive);
+		return -1;
+	}
+
 	while (!all_online(*view) && waited < cfg->mount_timeout_ms) {
 		struct resolver_view *nv = NULL;
 		nanosleep(&nap, NULL);
@@ -472,6 +478,9 @@ static void announce(const char *mp, const struct resolver_view *v)
 		int w = snprintf(roots + n, sizeof(roots) - n, " %s%s", v->drives[v->roots[r]].name,
 		                 r + 1 < v->n_roots ? "," : "");
 		n += w > 0 ? (size_t)w : 0;
+	}
+	if (v->no_drive[0]) {
+		log_warnx("%s", v->no_drive);
 	}
 	log_info("serving %s/%s from%s; primary %s", mp, v->images_path,
 	         v->n_roots ? roots : " no drive (images absent)",

@@ -72,12 +72,27 @@ static void print_table(const struct resolver_view *v)
 		const struct drive *d = &v->drives[i];
 		drive_where(d, where, sizeof(where));
 		drive_images(d, imgs, sizeof(imgs));
-		printf("%-4zu  %-*s  %-*s  %-7s  %-3s  %-8s  %s\n", i + 1, wn, d->name, ww, where,
+		printf("%-4zu  %-*s  %-*s  %-7s  %-3s  %-8s  %s", i + 1, wn, d->name, ww, where,
 		       drive_state_name(d->state),
 		       d->state != DRIVE_ONLINE ? "-"
 		       : d->read_only           ? "ro"
 		                                : "rw",
 		       imgs, d->reason);
+		if (d->origin[0]) {
+			printf("%s%s", d->reason[0] ? "; " : "", d->origin);
+		}
+		printf("\n");
+	}
+}
+
+/* Discovery: the mounts it did not take, and why. */
+static void print_left_out(const struct resolver_view *v)
+{
+	printf("\nleft out by discovery: %zu system or pseudo filesystem%s (/proc, /sys, /dev, "
+	       "/run, ...)%s\n",
+	       v->n_left_system, v->n_left_system == 1 ? "" : "s", v->n_left_out ? ", and:" : "");
+	for (size_t i = 0; i < v->n_left_out; i++) {
+		printf("  %s  %s\n", v->left_out[i].target, v->left_out[i].why);
 	}
 }
 
@@ -103,15 +118,22 @@ static void print_view(const struct resolver_view *v)
 static void print_resolution(const struct resolver_view *v, const struct pxe_config *cfg)
 {
 	printf("config: %s\n", cfg->file);
+	if (v->no_drive[0]) {
+		printf("%s\n", v->no_drive);
+	}
 	if (v->discovery) {
-		printf("no [drive:*] sections: candidates discovered from the mount table%s\n",
-		       cfg->discover_network ? " (network filesystems included)" : "");
+		printf("discover = yes: every mounted local filesystem%s is a candidate%s\n",
+		       cfg->discover_network ? " (network filesystems included)" : "",
+		       cfg->n_drives ? ", besides the [drive:*] sections" : "");
 	}
 	if (v->n_drives == 0) {
 		printf("no candidate drives\n");
 	} else {
 		printf("\n");
 		print_table(v);
+	}
+	if (v->discovery) {
+		print_left_out(v);
 	}
 	print_view(v);
 }

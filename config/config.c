@@ -536,6 +536,17 @@ static void cfg_check_config(struct cfg_parser *p)
 	cfg_check_apart(p, "mountpoint", c->mountpoint, "run directory", c->run_dir);
 }
 
+const char *cfg_no_drive_hint(const struct pxe_config *cfg)
+{
+	if (cfg->n_drives > 0 || cfg->discover) {
+		return NULL;
+	}
+	if (cfg->discover_set) {
+		return CFG_NO_DRIVE_HINT;
+	}
+	return CFG_NO_DRIVE_HINT " (a file without [drive:*] no longer discovers drives by itself)";
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4))) static void cfg_msg(char *errbuf, size_t errlen,
@@ -641,6 +652,7 @@ static int cfg_load_buffer(char *text, const char *name, bool files, struct pxe_
 	cfg_parse_text(&p, text);
 	if (p.errs.n_total == 0) {
 		cfg_fill_defaults(&p);
+		p.cfg->discover_set = cfg_key_line(&p, "discover") != 0;
 	}
 	if (p.errs.n_total == 0) {
 		cfg_check_config(&p);

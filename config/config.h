@@ -15,6 +15,11 @@
 #define CFG_DEFAULT_PATH "/etc/pxeimagesfs/pxeimagesfs.conf"
 #define CFG_ENV_PATH     "PXEIMAGESFS_CONFIG"
 
+/* What a configuration without any drive lacks (see cfg_no_drive_hint). */
+#define CFG_NO_DRIVE_HINT                                                                  \
+	"no drive configured: add a [drive:NAME] section with path=, uuid= or label= "      \
+	"(examples in " CFG_DEFAULT_PATH "), or set 'discover = yes' in [global]"
+
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
 enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARNING, CFG_LOG_INFO, CFG_LOG_DEBUG };
@@ -65,7 +70,10 @@ struct pxe_config {
 	unsigned mount_timeout_ms;    /* 0..1h, default 30 s */
 	unsigned rescan_interval_ms;  /* 0 (off) or 1 s..1 day, default 30 s */
 	bool require_drives;          /* default no */
-	bool discover_network;        /* default no */
+	bool discover;                /* discovery: mounted filesystems holding the images are
+	                               * drives too; default no */
+	bool discover_set;            /* "discover" was written in the file (yes or no) */
+	bool discover_network;        /* discovery also takes network filesystems; default no */
 	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
 	enum cfg_log_level log_level; /* default info */
 
@@ -99,6 +107,12 @@ int cfg_parse_bool(const char *s, bool *out);
 int cfg_parse_duration_ms(const char *s, unsigned *out); /* "30", "30s", "500ms", "2m", "1h" */
 
 const char *cfg_mode_name(enum cfg_mode mode);
+
+/* cfg_no_drive_hint -- when CFG can have no drive at all (no [drive:*] section and no
+ * discover = yes), what to add, in one line; NULL when it names drives or discovers them.
+ * When "discover" is not written at all, the line also says that such a file discovered
+ * drives by itself in earlier versions (the migration hint). Returns a borrowed, constant string. */
+const char *cfg_no_drive_hint(const struct pxe_config *cfg);
 const char *cfg_samba_name(enum cfg_samba samba);
 
 /* cfg_status_path -- the live status file of the view mounted at MOUNTPOINT:

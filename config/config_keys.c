@@ -65,6 +65,8 @@ static const struct cfg_key cfg_global_keys[] = {
 	 .max = 86400000, .zero_ok = true},
 	{.name = "require drives", .set = cfg_set_bool, .off = CFG_G(require_drives),
 	 .expect = CFG_EXPECT_BOOL},
+	{.name = "discover", .set = cfg_set_bool, .off = CFG_G(discover),
+	 .expect = CFG_EXPECT_BOOL},
 	{.name = "discover network", .set = cfg_set_bool, .off = CFG_G(discover_network),
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "passthrough", .set = cfg_set_bool, .off = CFG_G(passthrough),

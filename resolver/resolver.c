@@ -402,34 +402,47 @@ static int drive_from_cfg(struct drive *d, const struct cfg_drive *cd, int order
 	return 0;
 }
 
-/* Is M a candidate for discovery: a local block-device filesystem or tmpfs,
- * never a pseudo filesystem, never a pxeimagesfs view, network filesystems
- * only when asked for. System trees (/proc, /sys, /dev, /run) are left out. */
-static bool discoverable(const struct ctx *c, const struct rsv_mount *m)
+/* Why discovery does not take M, in WHY; NULL when M is a candidate: a local block-device
+ * filesystem or tmpfs, never a pseudo filesystem, never a pxeimagesfs view, network
+ * filesystems only when asked for. System trees (/proc, /sys, /dev, /run) and pseudo
+ * filesystems are "system" (only counted: there are dozens of them). */
+static const char *refused(const struct ctx *c, const struct rsv_mount *m, char *why, size_t len)
 {
 	static const char *const system_trees[] = {"/proc", "/sys", "/dev", "/run"};
 	const char *t = m->fstype ? m->fstype : "";
 
 	for (size_t i = 0; i < sizeof(system_trees) / sizeof(system_trees[0]); i++) {
-		size_t len = strlen(system_trees[i]);
-		if (strncmp(m->target, system_trees[i], len) == 0 &&
-		    (m->target[len] == '/' || m->target[len] == '\0')) {
-			return false;
+		size_t tl = strlen(system_trees[i]);
+		if (strncmp(m->target, system_trees[i], tl) == 0 &&
+		    (m->target[tl] == '/' || m->target[tl] == '\0')) {
+			return "system";
 		}
 	}
 	if (is_view_mount(m)) {
-		return false;
+		snprintf(why, len, "a pxeimagesfs view");
+	} else if (strcmp(t, "tmpfs") == 0) {
+		return NULL;
+	} else if (mnt_fstype_is_netfs(t)) {
+		if (c->cfg->discover_network) {
+			return NULL;
+		}
+		snprintf(why, len, "network filesystem (%s): only with 'discover network = yes'", t);
+	} else if (mnt_fstype_is_pseudofs(t)) {
+		return "system";
+	} else if (m->source && strncmp(m->source, "/dev/", 5) == 0) {
+		return NULL;
+	} else {
+		snprintf(why, len, "not a local block device (%s from %s)", t,
+		         m->source ? m->source : "no source");
 	}
-	if (strcmp(t, "tmpfs") == 0) {
-		return true;
-	}
-	if (mnt_fstype_is_netfs(t)) {
-		return c->cfg->discover_network;
-	}
-	if (mnt_fstype_is_pseudofs(t)) {
-		return false;
-	}
-	return m->source && strncmp(m->source, "/dev/", 5) == 0;
+	return why;
+}
+
+static bool discoverable(const struct ctx *c, const struct rsv_mount *m)
+{
+	char why[160];
+
+	return refused(c, m, why, sizeof(why)) == NULL;
 }
 
 /* Hidden: another mount sits on the same target later in the table, or the
@@ -464,24 +477,136 @@ static int drive_from_mount(struct drive *d, const struct rsv_mount *m, int orde
 	return take_mount(d, m);
 }
 
-static int build_candidates(const struct ctx *c, struct resolver_view *v)
+/* Why a configured drive is a candidate: the identity it was given. */
+static void configured_origin(struct drive *d)
 {
-	size_t cap = c->cfg->n_drives ? c->cfg->n_drives : c->n_mounts;
+	size_t n = 0;
+	const char *sep = "";
+
+	n += (size_t)snprintf(d->origin, sizeof(d->origin), "configured by");
+	if (d->want_path) {
+		n += (size_t)snprintf(d->origin + n, sizeof(d->origin) - n, " path %s", d->want_path);
+		sep = " and";
+	}
+	if (d->want_uuid && n < sizeof(d->origin)) {
+		n += (size_t)snprintf(d->origin + n, sizeof(d->origin) - n, "%s uuid %s", sep,
+		                      d->want_uuid);
+		sep = " and";
+	}
+	if (d->want_label && n < sizeof(d->origin)) {
+		snprintf(d->origin + n, sizeof(d->origin) - n, "%s label %s", sep, d->want_label);
+	}
+}
+
+/* Why a discovered drive is a candidate (after its images were looked for):
+ * "discovered: /mnt/x (ext4, /dev/sdb1) has RemoteInstall/SMSImages/SMSPKG". */
+static void discovered_origin(const struct ctx *c, struct drive *d)
+{
+	const char *type = d->fstype ? d->fstype : "?";
+	bool own_source = d->source && strcmp(d->source, type) != 0;
+	const char *images = d->holds_images && d->images_spelling ? d->images_spelling
+	                                                            : c->cfg->images_path;
+
+	snprintf(d->origin, sizeof(d->origin), "discovered: %s (%s%s%s) %s %s", d->mount_path,
+	         type, own_source ? ", " : "", own_source ? d->source : "",
+	         d->holds_images ? "has" : "is mounted but lacks", images);
+}
+
+static int build_configured(const struct ctx *c, struct resolver_view *v)
+{
 	int rc = 0;
 
-	v->drives = calloc(cap + 1, sizeof(*v->drives));
+	for (size_t i = 0; i < c->cfg->n_drives && rc == 0; i++) {
+		struct drive *d = &v->drives[v->n_drives++];
+		rc = drive_from_cfg(d, &c->cfg->drives[i], (int)i);
+		if (rc == 0) {
+			configured_origin(d);
+			rc = examine(c, d);
+		}
+	}
+	return rc;
+}
+
+/* The configured drive already on mount M's filesystem, or NULL. */
+static const struct drive *configured_on(const struct resolver_view *v,
+                                         const struct rsv_mount *m)
+{
+	for (size_t i = 0; i < v->n_drives; i++) {
+		const struct drive *d = &v->drives[i];
+		if (d->configured && d->mount_path &&
+		    (strcmp(d->mount_path, m->target) == 0 || d->dev == m->dev)) {
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static int left_out(struct resolver_view *v, const struct rsv_mount *m, const char *why)
+{
+	struct rsv_left_out *l = &v->left_out[v->n_left_out];
+
+	if (strcmp(why, "system") == 0) {
+		v->n_left_system++;
+		return 0;
+	}
+	l->target = strdup(m->target);
+	snprintf(l->why, sizeof(l->why), "%s", why);
+	v->n_left_out++;
+	return l->target ? 0 : -ENOMEM;
+}
+
+/* discover = yes: every mount that may be a drive and is not one already is a candidate. */
+static int build_discovered(const struct ctx *c, struct resolver_view *v)
+{
+	int rc = 0;
+	char why[160];
+
+	v->left_out = calloc(c->n_mounts + 1, sizeof(*v->left_out));
+	if (!v->left_out) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_mounts && rc == 0; i++) {
+		const struct rsv_mount *m = &c->mounts[i];
+		const char *no = refused(c, m, why, sizeof(why));
+		const struct drive *cd = no ? NULL : configured_on(v, m);
+		if (!no && cd) {
+			snprintf(why, sizeof(why), "the filesystem of drive %s", cd->name);
+			no = why;
+		} else if (!no && shadowed(c, i)) {
+			no = "hidden: another mount on the same path, or the same filesystem as an "
+			     "earlier candidate";
+		}
+		if (no) {
+			rc = left_out(v, m, no);
+			continue;
+		}
+		struct drive *d = &v->drives[v->n_drives];
+		rc = drive_from_mount(d, m, (int)v->n_drives);
+		v->n_drives++;
+		if (rc == 0) {
+			rc = examine(c, d);
+		}
+		if (rc == 0) {
+			discovered_origin(c, d);
+		}
+	}
+	return rc;
+}
+
+static int build_candidates(const struct ctx *c, struct resolver_view *v)
+{
+	const char *hint = cfg_no_drive_hint(c->cfg);
+	int rc = 0;
+
+	v->drives = calloc(c->cfg->n_drives + c->n_mounts + 1, sizeof(*v->drives));
 	if (!v->drives) {
 		return -ENOMEM;
 	}
-	v->discovery = c->cfg->n_drives == 0;
-	for (size_t i = 0; i < cap && rc == 0; i++) {
-		if (!v->discovery) {
-			rc = drive_from_cfg(&v->drives[v->n_drives++], &c->cfg->drives[i], (int)i);
-		} else if (discoverable(c, &c->mounts[i]) && !shadowed(c, i)) {
-			rc = drive_from_mount(&v->drives[v->n_drives], &c->mounts[i],
-			                      (int)v->n_drives);
-			v->n_drives++;
-		}
+	v->discovery = c->cfg->discover;
+	snprintf(v->no_drive, sizeof(v->no_drive), "%s", hint ? hint : "");
+	rc = build_configured(c, v);
+	if (rc == 0 && v->discovery) {
+		rc = build_discovered(c, v);
 	}
 	return rc;
 }
@@ -613,9 +738,6 @@ int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
 	rc = v->images_path ? sys->ops->mounts(sys->ctx, &c.mounts, &c.n_mounts) : -ENOMEM;
 	if (rc == 0) {
 		rc = build_candidates(&c, v);
-	}
-	for (size_t i = 0; i < v->n_drives && rc == 0; i++) {
-		rc = examine(&c, &v->drives[i]);
 	}
 	if (rc == 0) {
 		qsort(v->drives, v->n_drives, sizeof(*v->drives), rank_cmp);

@@ -103,18 +103,31 @@ struct drive {
 	bool in_view;
 	bool primary;
 	char reason[320]; /* why it is offline, skipped or taken, in plain words */
+	char origin[320]; /* why it is a candidate: "configured by path /mnt/c", "discovered:
+	                   * /mnt/x (ext4, /dev/sdb1) has RemoteInstall/SMSImages/SMSPKG" */
+};
+
+/* A mount that discovery did not take as a drive, and why. */
+struct rsv_left_out {
+	char *target; /* owned */
+	char why[160];
 };
 
 struct resolver_view {
 	enum cfg_mode mode;
 	char *images_path;    /* virtual, '/'-separated (owned) */
-	bool discovery;       /* no [drive:*] section: candidates came from the mount table */
+	bool discovery;       /* discover = yes: mounts holding the images are candidates too */
 	struct drive *drives; /* owned, in rank order */
 	size_t n_drives;
 	int primary;   /* index into drives, or -1 (no writable drive online) */
 	size_t *roots; /* owned; indices into drives, in rank order */
 	size_t n_roots;
 	char primary_reason[320];
+	char no_drive[400]; /* cfg_no_drive_hint: what to add, when nothing can be a drive */
+	/* discovery only: the mounts left out (system trees and pseudo filesystems only counted) */
+	struct rsv_left_out *left_out; /* owned, in mount-table order */
+	size_t n_left_out;
+	size_t n_left_system; /* mounts under /proc, /sys, /dev, /run, or pseudo filesystems */
 };
 
 /* resolver_resolve -- compute the view for CFG on SYS. On success returns 0

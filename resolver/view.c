@@ -41,6 +41,10 @@ void resolver_view_free(struct resolver_view *view)
 		drive_fini(&view->drives[i]);
 	}
 	free(view->drives);
+	for (size_t i = 0; i < view->n_left_out; i++) {
+		free(view->left_out[i].target);
+	}
+	free(view->left_out);
 	free(view->roots);
 	free(view->images_path);
 	free(view);
@@ -117,6 +121,7 @@ static json_object *drive_json(const struct drive *d, size_t rank)
 	json_object_object_add(o, "in_view", json_object_new_boolean(d->in_view));
 	json_object_object_add(o, "primary", json_object_new_boolean(d->primary));
 	json_object_object_add(o, "reason", jstr(d->reason));
+	json_object_object_add(o, "origin", jstr(d->origin));
 	return o;
 }
 
@@ -141,6 +146,23 @@ static json_object *summary_json(const struct resolver_view *v)
 	return o;
 }
 
+/* {"system": N, "mounts": [{"mount_path", "why"}]}: the mounts discovery did not take. */
+static json_object *left_out_json(const struct resolver_view *v)
+{
+	json_object *o = json_object_new_object();
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < v->n_left_out; i++) {
+		json_object *m = json_object_new_object();
+		json_object_object_add(m, "mount_path", jstr(v->left_out[i].target));
+		json_object_object_add(m, "why", jstr(v->left_out[i].why));
+		json_object_array_add(a, m);
+	}
+	json_object_object_add(o, "system", json_object_new_int64((int64_t)v->n_left_system));
+	json_object_object_add(o, "mounts", a);
+	return o;
+}
+
 struct json_object *resolver_view_json_object(const struct resolver_view *v,
                                               const char *config_file)
 {
@@ -156,6 +178,10 @@ struct json_object *resolver_view_json_object(const struct resolver_view *v,
 		json_object_array_add(drives, drive_json(&v->drives[i], i + 1));
 	}
 	json_object_object_add(top, "drives", drives);
+	json_object_object_add(top, "no_drive", v->no_drive[0] ? jstr(v->no_drive) : NULL);
+	if (v->discovery) {
+		json_object_object_add(top, "left_out", left_out_json(v));
+	}
 	json_object_object_add(top, "view", summary_json(v));
 	return top;
 }

@@ -190,7 +190,7 @@ static void test_live_discovery_sees_tmpfs_drives(void **state)
 	bool found = false;
 
 	(void)state;
-	v = resolve("[global]\nmode=union\n");
+	v = resolve("[global]\nmode=union\ndiscover=yes\n");
 	assert_true(v->discovery);
 	for (size_t r = 0; r < v->n_roots; r++) {
 		found |= strcmp(v->drives[v->roots[r]].mount_path, live_path("c")) == 0;
@@ -200,6 +200,13 @@ static void test_live_discovery_sees_tmpfs_drives(void **state)
 		assert_string_not_equal(v->drives[i].fstype, "proc");
 		assert_string_not_equal(v->drives[i].fstype, "sysfs");
 	}
+	resolver_view_free(v);
+
+	/* without discover = yes, the same tmpfs is no drive */
+	v = resolve("[global]\nmode=union\n");
+	assert_false(v->discovery);
+	assert_int_equal(v->n_drives, 0);
+	assert_non_null(strstr(v->no_drive, "no drive configured"));
 	resolver_view_free(v);
 }
 

@@ -431,11 +431,10 @@ static void test_resolver_same_mount_twice_is_skipped(void **state)
 	assert_string_equal(drive(v, "P")->reason, "skipped: same images folder as drive D");
 }
 
-static void test_resolver_discovery_filters(void **state)
+/* The mount table of the discovery tests: system trees, a tmpfs, NFS, an overlay, a drive
+ * with the images and a bind of it, a pxeimagesfs view, an NTFS drive. */
+static void discovery_mounts(struct t *t)
 {
-	struct t *t = *state;
-	const struct resolver_view *v = NULL;
-
 	fake_mount(&t->f, "/", "/dev/vda1", "ext4", NULL, NULL, 0xfe01, false);
 	fake_mount(&t->f, "/proc", "proc", "proc", NULL, NULL, 0x04, false);
 	fake_mount(&t->f, "/sys", "sysfs", "sysfs", NULL, NULL, 0x05, false);
@@ -448,11 +447,21 @@ static void test_resolver_discovery_filters(void **state)
 	fake_mount(&t->f, "/srv/pxeimages", "pxeimagesfs", "fuse.pxeimagesfs", NULL, NULL, 0x2f,
 	           false);
 	fake_mount(&t->f, "/mnt/ntfs", "/dev/sde1", "fuseblk", NULL, "WIN", 0x841, false);
+	fake_mount(&t->f, "/mnt/h", "hangfs", "fuse.hangfs", NULL, NULL, 0x851, false);
 	fake_dir(&t->f, "/mnt/d/" IMG "/PKG1");
 	fake_dir(&t->f, "/mnt/nfs/" IMG "/PKG1");
 	fake_dir(&t->f, "/srv/pxeimages/" IMG "/PKG1");
-	v = resolve(t, "");
+}
+
+static void test_resolver_discovery_filters(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	discovery_mounts(t);
+	v = resolve(t, "[global]\ndiscover = yes\n");
 	assert_true(v->discovery);
+	assert_string_equal(v->no_drive, "");
 	assert_int_equal(v->n_drives, 4); /* /, /mnt/t, PXEIMAGES, WIN */
 	assert_string_equal(v->drives[0].name, "/");
 	assert_string_equal(v->drives[1].name, "/mnt/t");
@@ -461,11 +470,114 @@ static void test_resolver_discovery_filters(void **state)
 	assert_int_equal(v->n_roots, 1);
 	assert_string_equal(root_name(v, 0), "PXEIMAGES");
 
-	v = resolve(t, "[global]\ndiscover network = yes\n");
+	v = resolve(t, "[global]\ndiscover = yes\ndiscover network = yes\n");
 	assert_int_equal(v->n_drives, 5);
 	assert_int_equal(v->n_roots, 2);
 	assert_string_equal(root_name(v, 0), "/mnt/nfs"); /* mount-table order */
 	assert_string_equal(root_name(v, 1), "PXEIMAGES");
+}
+
+/* No [drive:*] and no discover = yes: not one mount is taken, and the view says what to add
+ * (with the migration note only when "discover" is not written at all). */
+static void test_resolver_takes_no_mount_without_drives_or_discover(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	discovery_mounts(t);
+	v = resolve(t, "");
+	assert_false(v->discovery);
+	assert_int_equal(v->n_drives, 0);
+	assert_int_equal(v->n_roots, 0);
+	assert_int_equal(v->primary, -1);
+	assert_false(resolver_view_has_images(v));
+	assert_non_null(strstr(v->no_drive, "no drive configured: add a [drive:NAME] section"));
+	assert_non_null(strstr(v->no_drive, "set 'discover = yes'"));
+	assert_non_null(strstr(v->no_drive, "no longer discovers drives by itself"));
+
+	v = resolve(t, "[global]\ndiscover = no\ndiscover network = yes\n");
+	assert_int_equal(v->n_drives, 0);
+	assert_string_equal(v->no_drive, CFG_NO_DRIVE_HINT);
+
+	v = resolve(t, "[drive:D]\nlabel = PXEIMAGES\n");
+	assert_int_equal(v->n_drives, 1);
+	assert_string_equal(v->no_drive, "");
+}
+
+/* Discovery says why it left each mount out; system trees and pseudo filesystems are counted. */
+static void test_resolver_discovery_says_what_it_left_out(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+	const char *want[][2] = {
+	    {"/mnt/nfs", "network filesystem (nfs4): only with 'discover network = yes'"},
+	    {"/mnt/d2", "hidden: another mount on the same path, or the same filesystem as an "
+	                "earlier candidate"},
+	    {"/srv/pxeimages", "a pxeimagesfs view"},
+	    {"/mnt/h", "not a local block device (fuse.hangfs from hangfs)"},
+	};
+
+	discovery_mounts(t);
+	v = resolve(t, "[global]\ndiscover = yes\n");
+	assert_int_equal(v->n_left_system, 4); /* /proc, /sys, /run, overlay (libmount: pseudo) */
+	assert_int_equal(v->n_left_out, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(v->left_out[i].target, want[i][0]);
+		assert_string_equal(v->left_out[i].why, want[i][1]);
+	}
+	assert_string_equal(drive(v, "PXEIMAGES")->origin,
+	                    "discovered: /mnt/d (ext4, /dev/sdc1) has " IMG);
+	assert_string_equal(drive(v, "/mnt/t")->origin,
+	                    "discovered: /mnt/t (tmpfs) is mounted but lacks " IMG);
+	v = resolve(t, "[global]\ndiscover = yes\ndiscover network = yes\n");
+	assert_int_equal(v->n_left_out, 3);
+	assert_string_equal(drive(v, "/mnt/nfs")->origin,
+	                    "discovered: /mnt/nfs (nfs4, srv:/x) has " IMG);
+}
+
+/* discover = yes beside [drive:*]: the configured drives keep their identity and rank; a
+ * mount that is a configured drive's filesystem is not taken twice. */
+static void test_resolver_discovery_joins_configured_drives(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	discovery_mounts(t);
+	v = resolve(t, "[global]\ndiscover = yes\n[drive:D]\npath = /mnt/d\npriority = 5\n");
+	assert_int_equal(v->n_drives, 4); /* D, /, /mnt/t, WIN */
+	assert_string_equal(v->drives[0].name, "D");
+	assert_true(v->drives[0].configured);
+	assert_string_equal(v->drives[0].origin, "configured by path /mnt/d");
+	assert_int_equal(v->n_roots, 1);
+	assert_string_equal(root_name(v, 0), "D");
+	assert_int_equal(v->n_left_out, 5); /* /mnt/nfs, /mnt/d, /mnt/d2, the view, /mnt/h */
+	assert_string_equal(v->left_out[1].target, "/mnt/d");
+	assert_string_equal(v->left_out[1].why, "the filesystem of drive D");
+	assert_string_equal(v->left_out[2].target, "/mnt/d2");
+	assert_string_equal(v->left_out[2].why, "the filesystem of drive D");
+}
+
+/* Each configured drive says which identity made it a candidate. */
+static void test_resolver_configured_drive_says_how(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	two_drives(t);
+	v = resolve(t, "[drive:C]\npath = /mnt/c\n[drive:U]\nuuid = 2222-BBBB\n"
+	               "[drive:L]\nlabel = PXEIMAGES\n[drive:A]\nuuid = 1111-aaaa\nlabel = OLDC\n"
+	               "[drive:E]\npath = /mnt/e\nuuid = 3333\nlabel = NEW\n[drive:X]\n"
+	               "label = NOWHERE\n");
+	assert_string_equal(drive(v, "C")->origin, "configured by path /mnt/c");
+	assert_string_equal(drive(v, "U")->origin, "configured by uuid 2222-BBBB");
+	assert_string_equal(drive(v, "L")->origin, "configured by label PXEIMAGES");
+	assert_string_equal(drive(v, "A")->origin, "configured by uuid 1111-aaaa and label OLDC");
+	assert_string_equal(drive(v, "E")->origin,
+	                    "configured by path /mnt/e and uuid 3333 and label NEW");
+	assert_string_equal(drive(v, "X")->origin, "configured by label NOWHERE");
+	assert_int_equal(drive(v, "X")->state, DRIVE_OFFLINE);
+	assert_int_equal(v->n_left_out, 0);
+	assert_false(v->discovery);
 }
 
 static void test_resolver_json_carries_the_same_facts(void **state)
@@ -540,6 +652,10 @@ int main(void)
 	    T(test_resolver_symlink_component_not_followed),
 	    T(test_resolver_same_mount_twice_is_skipped),
 	    T(test_resolver_discovery_filters),
+	    T(test_resolver_takes_no_mount_without_drives_or_discover),
+	    T(test_resolver_discovery_says_what_it_left_out),
+	    T(test_resolver_discovery_joins_configured_drives),
+	    T(test_resolver_configured_drive_says_how),
 	    T(test_resolver_json_carries_the_same_facts),
 	    T(test_resolver_view_same_detects_changes),
 	};
