@@ -199,6 +199,8 @@ static void assert_all_defaults(const struct pxe_config *cfg)
 	assert_int_equal(cfg->mount_timeout_ms, 30000);
 	assert_int_equal(cfg->rescan_interval_ms, 30000);
 	assert_false(cfg->require_drives);
+	assert_false(cfg->discover);
+	assert_false(cfg->discover_set);
 	assert_false(cfg->discover_network);
 	assert_int_equal(cfg->log_level, CFG_LOG_INFO);
 	assert_int_equal(cfg->n_drives, 0);
@@ -260,6 +262,7 @@ static void test_cfg_accepts_every_global_key(void **state)
 	                                 "mount timeout = 1h\n"
 	                                 "rescan interval = 24h\n"
 	                                 "require drives = yes\n"
+	                                 "discover = yes\n"
 	                                 "discover network = on\n"
 	                                 "log level = warning\n");
 
@@ -272,9 +275,52 @@ static void test_cfg_accepts_every_global_key(void **state)
 	assert_int_equal(cfg->mount_timeout_ms, 3600000);
 	assert_int_equal(cfg->rescan_interval_ms, 86400000);
 	assert_true(cfg->require_drives);
+	assert_true(cfg->discover);
+	assert_true(cfg->discover_set);
 	assert_true(cfg->discover_network);
 	assert_int_equal(cfg->log_level, CFG_LOG_WARNING);
 	cfg_free(cfg);
+}
+
+/* Discovery only when asked for: the hint says what a file without any drive lacks, with the
+ * migration note only when "discover" is not written at all. */
+static void test_cfg_no_drive_hint_only_without_drives_or_discover(void **state)
+{
+	static const struct {
+		const char *text;
+		bool discover;
+		bool discover_set;
+		const char *hint; /* NULL: no hint; "" : exactly CFG_NO_DRIVE_HINT; else a part */
+	} cases[] = {
+	    {"", false, false, "(a file without [drive:*] no longer discovers drives by itself)"},
+	    {"[global]\ndiscover network = yes\n", false, false, "no longer discovers"},
+	    {"[global]\ndiscover = no\n", false, true, ""},
+	    {"[global]\nDiscover = Off\n", false, true, ""},
+	    {"[global]\ndiscover = yes\n", true, true, NULL},
+	    {"[global]\ndiscover = 1\n[drive:C]\npath = /mnt/c\n", true, true, NULL},
+	    {"[drive:C]\nlabel = PXE\n", false, false, NULL},
+	    {"[global]\ndiscover = no\n[drive:C]\nuuid = 1234-abcd\n", false, true, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pxe_config *cfg = load_ok(cases[i].text);
+		const char *hint = cfg_no_drive_hint(cfg);
+		assert_int_equal(cfg->discover, cases[i].discover);
+		assert_int_equal(cfg->discover_set, cases[i].discover_set);
+		if (!cases[i].hint) {
+			assert_null(hint);
+		} else if (!cases[i].hint[0]) {
+			assert_string_equal(hint, CFG_NO_DRIVE_HINT);
+		} else {
+			assert_non_null(hint);
+			assert_true(strncmp(hint, CFG_NO_DRIVE_HINT, strlen(CFG_NO_DRIVE_HINT)) == 0);
+			assert_non_null(strstr(hint, cases[i].hint));
+		}
+		cfg_free(cfg);
+	}
+	expect_error("[global]\ndiscover = yes\ndiscover = no\n",
+	             "t.conf:3: duplicate key 'discover' (first set at line 2)");
 }
 
 static void test_cfg_accepts_every_drive_key(void **state)
@@ -643,6 +689,7 @@ static void test_cfg_rejects_bad_bool_for_every_bool_key(void **state)
 {
 	static const char *const keys[][2] = {
 	    {"global", "require drives"},
+	    {"global", "discover"},
 	    {"global", "discover network"},
 	    {"share", "read only"},
 	    {"share", "guest ok"},
@@ -944,6 +991,7 @@ static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
 	    {"global", "mount timeout"},
 	    {"global", "rescan interval"},
 	    {"global", "require drives"},
+	    {"global", "discover"},
 	    {"global", "discover network"},
 	    {"global", "log level"},
 	    {"share", "name"},
@@ -1314,6 +1362,8 @@ static void test_cfg_rejects_unknown_key_with_hint(void **state)
 	(void)state;
 	expect_error("[global]\nmountpiont = /x\n",
 	             "t.conf:2: unknown key 'mountpiont' in [global]; did you mean 'mountpoint'?");
+	expect_error("[global]\ndiscovery = yes\n",
+	             "t.conf:2: unknown key 'discovery' in [global]; did you mean 'discover'?");
 	expect_error(
 	    "[global]\nImage  Path = x\n",
 	    "t.conf:2: unknown key 'Image  Path' in [global]; did you mean 'images path'?");
@@ -1546,6 +1596,7 @@ static void test_cfg_file_full_sets_every_key(void **state)
 	assert_int_equal(cfg->mount_timeout_ms, 120000);
 	assert_int_equal(cfg->rescan_interval_ms, 0);
 	assert_true(cfg->require_drives);
+	assert_true(cfg->discover);
 	assert_true(cfg->discover_network);
 	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
 	assert_int_equal(cfg->n_drives, 2);
@@ -1556,7 +1607,7 @@ static void test_cfg_file_full_sets_every_key(void **state)
 	assert_string_equal(d->label, "OLD;IMAGES # part of the label, not a comment");
 	assert_int_equal(d->priority, -5);
 	assert_true(d->read_only);
-	assert_int_equal(d->line, 16);
+	assert_int_equal(d->line, 17);
 	d = &cfg->drives[1];
 	assert_string_equal(d->name, "data.disk_2");
 	assert_null(d->path);
@@ -1578,7 +1629,7 @@ static void test_cfg_file_full_sets_every_key(void **state)
 	assert_string_equal(cfg->share.params[0].value, "no");
 	assert_string_equal(cfg->share.params[1].key, "Store DOS Attributes");
 	assert_string_equal(cfg->share.params[1].value, "yes");
-	assert_int_equal(cfg->share.params[1].line, 39);
+	assert_int_equal(cfg->share.params[1].line, 40);
 	cfg_free(cfg);
 }
 
@@ -1796,6 +1847,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_empty_sections_give_every_default),
 	    cmocka_unit_test(test_cfg_null_name_is_string),
 	    cmocka_unit_test(test_cfg_accepts_every_global_key),
+	    cmocka_unit_test(test_cfg_no_drive_hint_only_without_drives_or_discover),
 	    cmocka_unit_test(test_cfg_accepts_every_drive_key),
 	    cmocka_unit_test(test_cfg_accepts_every_share_key),
 	    cmocka_unit_test(test_cfg_accepts_every_enum_word_in_any_case),
