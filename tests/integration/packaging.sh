@@ -98,10 +98,18 @@ done <<<"$keys"
 
 # The default config is valid as shipped, and still valid with every example uncommented.
 out=$("$BIN" config check -c "$CONF" 2>&1) || fail "config check of the default config: $out"
+echo "$out" | grep -q "no drive configured: add a \[drive:NAME\] section" ||
+	fail "config check of the default config does not say what to add: $out"
 sed 's/^;\( *[a-z]\)/\1/; s/^;\[/[/' "$CONF" >"$T/uncommented.conf"
 out=$("$BIN" config check -c "$T/uncommented.conf" 2>&1) ||
 	fail "config check of the default config with its examples uncommented: $out"
-grep -q '^\[drive:' "$CONF" && fail "the default config must use discovery (no [drive:*] section)"
+# Safe by default: no drive and no discovery as shipped (a USB disk with an old tree must not join
+# the share); commented examples of a drive by path, by uuid and by label, and of discover = yes.
+grep -q '^\[drive:' "$CONF" && fail "the default config must configure no drive (examples only)"
+grep -Eiq '^ *discover *= *(yes|true|on|1)' "$CONF" && fail "the default config must not turn discovery on"
+for ex in '^;\[drive:' '^; +path = /' '^; +uuid = [0-9a-f-]+$' '^; +label = ' '^; +discover = yes$'; do
+	grep -Eq "$ex" "$CONF" || fail "the default config lacks a commented example matching '$ex'"
+done
 grep -Eq '^ *samba = system$' "$CONF" || fail "the default config must say samba = system"
 
 # ---- a fresh release build, packaged ----------------------------------------------------------
