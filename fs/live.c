@@ -99,7 +99,8 @@ static void notify_status(struct fsview *v, const char *prefix)
 		add_part(roots, sizeof(roots), "%s", rv->drives[rv->roots[r]].name);
 	}
 	if (rv->n_roots == 0) {
-		sd_notifyf(0, "%sSTATUS=degraded: no drive holds the images", prefix);
+		sd_notifyf(0, "%sSTATUS=degraded: %s", prefix,
+		           rv->no_drive[0] ? rv->no_drive : "no drive holds the images");
 	} else {
 		sd_notifyf(0, "%sSTATUS=serving %s; primary %s", prefix, roots,
 		           rv->primary >= 0 ? rv->drives[rv->primary].name : "none (read-only)");
