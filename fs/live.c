@@ -206,6 +206,9 @@ static void reload(struct live *l)
 		log_set_level(nc->log_level);
 		watch_set_interval(l->w, nc->rescan_interval_ms);
 		log_info("reload: %s loaded", nc->file);
+		if (cfg_no_drive_hint(nc)) {
+			log_warnx("reload: %s", cfg_no_drive_hint(nc));
+		}
 	}
 	free(err);
 }

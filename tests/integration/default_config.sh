@@ -78,9 +78,24 @@ assert s["healthy"] is False, "healthy"
 assert any(r.startswith("no drive configured: add a [drive:NAME] section") for r in s["degraded_reasons"]), s["degraded_reasons"]
 assert all(d.get("mount_path") != sys.argv[2] for d in s["view"]["drives"]), s["view"]["drives"]
 PY
+ok "mount: the shipped default mounts an empty view and says why it is not healthy"
+
+# the administrator adds a drive and reloads: served; takes it out again: the reload says why
+sed "s|^\[share\]|[drive:USB]\n    path = $T/usb\n[share]|" "$T/shipped.conf" >"$T/live.conf.new"
+cp "$T/shipped.conf" "$T/shipped.orig"
+mv -f "$T/live.conf.new" "$T/shipped.conf"
+kill -HUP "$VIEW_PID"
+for ((i = 0; i < 100; i++)); do [ -e "$T/view/RemoteInstall/SMSImages/SMSPKG/OLD00001" ] && break; sleep 0.1; done
+[ -e "$T/view/RemoteInstall/SMSImages/SMSPKG/OLD00001" ] || { cat "$T/log"; fail "a drive added by SIGHUP is not served within 10 s"; }
+mv -f "$T/shipped.orig" "$T/shipped.conf"
+kill -HUP "$VIEW_PID"
+for ((i = 0; i < 100; i++)); do [ -e "$T/view/RemoteInstall/SMSImages/SMSPKG" ] || break; sleep 0.1; done
+[ -e "$T/view/RemoteInstall/SMSImages/SMSPKG" ] && fail "the drive is still served after a reload without it"
+grep -q "reload: no drive configured: add a \[drive:NAME\] section" "$T/log" ||
+	{ cat "$T/log"; fail "the reload to a file without drives does not say what to add"; }
 kill "$VIEW_PID"; timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "mount -f did not stop"
 VIEW_PID=
-ok "mount: the shipped default mounts an empty view and says why it is not healthy"
+ok "reload: a drive added is served, a file without drives says what to add"
 
 # ---- discover = yes: the tmpfs is in, and resolve says why -----------------------------------
 out=$("$BIN" resolve -c "$T/discover.conf" 2>&1); rc=$?
