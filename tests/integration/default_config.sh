@@ -97,6 +97,15 @@ kill "$VIEW_PID"; timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "mount 
 VIEW_PID=
 ok "reload: a drive added is served, a file without drives says what to add"
 
+# require drives = yes on a file without drives: no start, and it says why
+sed "s|^;   require drives = .*|    require drives = yes|" "$T/shipped.conf" >"$T/require.conf"
+out=$(timeout 30 "$BIN" mount -f -c "$T/require.conf" 2>&1); rc=$?
+echo "--- mount -f (require drives = yes, no drive) -> exit $rc"; echo "$out"
+grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo && fail "require drives = yes mounted a view without drives"
+[ $rc = 2 ] || fail "require drives = yes without drives: exit $rc, want 2"
+echo "$out" | grep -q "'require drives = yes', and no drive configured" || fail "require drives: no reason given"
+ok "require drives = yes refuses a file without drives"
+
 # ---- discover = yes: the tmpfs is in, and resolve says why -----------------------------------
 out=$("$BIN" resolve -c "$T/discover.conf" 2>&1); rc=$?
 echo "--- resolve (discover = yes) -> exit $rc"; echo "$out"
