@@ -16,8 +16,8 @@
 #define CFG_ENV_PATH     "PXEIMAGESFS_CONFIG"
 
 /* What a configuration without any drive lacks (see cfg_no_drive_hint). */
-#define CFG_NO_DRIVE_HINT                                                                  \
-	"no drive configured: add a [drive:NAME] section with path=, uuid= or label= "      \
+#define CFG_NO_DRIVE_HINT                                                                          \
+	"no drive configured: add a [drive:NAME] section with path=, uuid= or label= "             \
 	"(examples in " CFG_DEFAULT_PATH "), or set 'discover = yes' in [global]"
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
@@ -111,7 +111,8 @@ const char *cfg_mode_name(enum cfg_mode mode);
 /* cfg_no_drive_hint -- when CFG can have no drive at all (no [drive:*] section and no
  * discover = yes), what to add, in one line; NULL when it names drives or discovers them.
  * When "discover" is not written at all, the line also says that such a file discovered
- * drives by itself in earlier versions (the migration hint). Returns a borrowed, constant string. */
+ * drives by itself in earlier versions (the migration hint). Returns a borrowed, constant string.
+ */
 const char *cfg_no_drive_hint(const struct pxe_config *cfg);
 const char *cfg_samba_name(enum cfg_samba samba);
 

@@ -375,8 +375,8 @@ static json_object *degraded(const struct resolver_view *v)
 		}
 	}
 	if (v->n_roots == 0) {
-		json_object_array_add(a, json_object_new_string(v->no_drive[0] ? v->no_drive
-		                                                               : "no drive holds the images"));
+		const char *why = v->no_drive[0] ? v->no_drive : "no drive holds the images";
+		json_object_array_add(a, json_object_new_string(why));
 	}
 	return a;
 }

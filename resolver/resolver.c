@@ -426,7 +426,8 @@ static const char *refused(const struct ctx *c, const struct rsv_mount *m, char 
 		if (c->cfg->discover_network) {
 			return NULL;
 		}
-		snprintf(why, len, "network filesystem (%s): only with 'discover network = yes'", t);
+		snprintf(why, len, "network filesystem (%s): only with 'discover network = yes'",
+		         t);
 	} else if (mnt_fstype_is_pseudofs(t)) {
 		return "system";
 	} else if (m->source && strncmp(m->source, "/dev/", 5) == 0) {
@@ -485,7 +486,8 @@ static void configured_origin(struct drive *d)
 
 	n += (size_t)snprintf(d->origin, sizeof(d->origin), "configured by");
 	if (d->want_path) {
-		n += (size_t)snprintf(d->origin + n, sizeof(d->origin) - n, " path %s", d->want_path);
+		n += (size_t)snprintf(d->origin + n, sizeof(d->origin) - n, " path %s",
+		                      d->want_path);
 		sep = " and";
 	}
 	if (d->want_uuid && n < sizeof(d->origin)) {
@@ -504,11 +506,11 @@ static void discovered_origin(const struct ctx *c, struct drive *d)
 {
 	const char *type = d->fstype ? d->fstype : "?";
 	bool own_source = d->source && strcmp(d->source, type) != 0;
-	const char *images = d->holds_images && d->images_spelling ? d->images_spelling
-	                                                            : c->cfg->images_path;
+	const char *images =
+	    d->holds_images && d->images_spelling ? d->images_spelling : c->cfg->images_path;
 
-	snprintf(d->origin, sizeof(d->origin), "discovered: %s (%s%s%s) %s %s", d->mount_path,
-	         type, own_source ? ", " : "", own_source ? d->source : "",
+	snprintf(d->origin, sizeof(d->origin), "discovered: %s (%s%s%s) %s %s", d->mount_path, type,
+	         own_source ? ", " : "", own_source ? d->source : "",
 	         d->holds_images ? "has" : "is mounted but lacks", images);
 }
 
@@ -528,8 +530,7 @@ static int build_configured(const struct ctx *c, struct resolver_view *v)
 }
 
 /* The configured drive already on mount M's filesystem, or NULL. */
-static const struct drive *configured_on(const struct resolver_view *v,
-                                         const struct rsv_mount *m)
+static const struct drive *configured_on(const struct resolver_view *v, const struct rsv_mount *m)
 {
 	for (size_t i = 0; i < v->n_drives; i++) {
 		const struct drive *d = &v->drives[i];

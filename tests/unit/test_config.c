@@ -314,7 +314,7 @@ static void test_cfg_no_drive_hint_only_without_drives_or_discover(void **state)
 			assert_string_equal(hint, CFG_NO_DRIVE_HINT);
 		} else {
 			assert_non_null(hint);
-			assert_true(strncmp(hint, CFG_NO_DRIVE_HINT, strlen(CFG_NO_DRIVE_HINT)) == 0);
+			assert_memory_equal(hint, CFG_NO_DRIVE_HINT, strlen(CFG_NO_DRIVE_HINT));
 			assert_non_null(strstr(hint, cases[i].hint));
 		}
 		cfg_free(cfg);
