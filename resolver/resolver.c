@@ -402,10 +402,13 @@ static int drive_from_cfg(struct drive *d, const struct cfg_drive *cd, int order
 	return 0;
 }
 
+/* refused()'s answer for the mounts left out without a word: only counted. */
+static const char SYSTEM_MOUNT[] = "system tree or pseudo filesystem";
+
 /* Why discovery does not take M, in WHY; NULL when M is a candidate: a local block-device
  * filesystem or tmpfs, never a pseudo filesystem, never a pxeimagesfs view, network
  * filesystems only when asked for. System trees (/proc, /sys, /dev, /run) and pseudo
- * filesystems are "system" (only counted: there are dozens of them). */
+ * filesystems give SYSTEM_MOUNT (only counted: there are dozens of them). */
 static const char *refused(const struct ctx *c, const struct rsv_mount *m, char *why, size_t len)
 {
 	static const char *const system_trees[] = {"/proc", "/sys", "/dev", "/run"};
@@ -415,7 +418,7 @@ static const char *refused(const struct ctx *c, const struct rsv_mount *m, char 
 		size_t tl = strlen(system_trees[i]);
 		if (strncmp(m->target, system_trees[i], tl) == 0 &&
 		    (m->target[tl] == '/' || m->target[tl] == '\0')) {
-			return "system";
+			return SYSTEM_MOUNT;
 		}
 	}
 	if (is_view_mount(m)) {
@@ -429,7 +432,7 @@ static const char *refused(const struct ctx *c, const struct rsv_mount *m, char 
 		snprintf(why, len, "network filesystem (%s): only with 'discover network = yes'",
 		         t);
 	} else if (mnt_fstype_is_pseudofs(t)) {
-		return "system";
+		return SYSTEM_MOUNT;
 	} else if (m->source && strncmp(m->source, "/dev/", 5) == 0) {
 		return NULL;
 	} else {
@@ -546,7 +549,7 @@ static int left_out(struct resolver_view *v, const struct rsv_mount *m, const ch
 {
 	struct rsv_left_out *l = &v->left_out[v->n_left_out];
 
-	if (strcmp(why, "system") == 0) {
+	if (why == SYSTEM_MOUNT) {
 		v->n_left_system++;
 		return 0;
 	}
