@@ -677,11 +677,11 @@ struct inval {
 	struct node *node;
 	char *name;
 	bool entry; /* the kernel knows the parent as a folder */
+	bool open;  /* the view changed while it had open handles */
 };
 
 /* Collect (parent, node, name) of every hashed node (locked), pinned. DETACH:
- * the view changed, so an open file's name gets a new node (the open file
- * keeps its drive). */
+ * the view changed, so open nodes are marked to be checked (detach_moved). */
 static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool detach)
 {
 	size_t n = 0;
@@ -695,13 +695,32 @@ static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool de
 		v[n].entry = node_known_dir_locked(fs, p->parent);
 		node_pin_locked(p->parent);
 		node_pin_locked(p);
+		v[n].open = detach && p->nopen > 0;
 		n++;
-		if (detach && p->nopen > 0) {
-			hash_out(fs, p);
-			p->detached = true;
-		}
 	}
 	return n;
+}
+
+/* After a view change, an open node whose name now leads to another file (or
+ * whose drive left) gets a new node for its name; its open handles keep their
+ * file (fsview_moved, outside the lock: it reaches the drives). A node whose
+ * file is still there keeps its name: it may be being renamed right now, and a
+ * detached node would no longer follow the rename. */
+static void detach_moved(struct fs *fs, struct inval *v, size_t n)
+{
+	struct fsview *view = NULL;
+	fuse_ino_t parent = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].open) {
+			continue;
+		}
+		view = view ? view : fsview_get(fs);
+		if (fsview_moved(fs, view, v[i].node)) {
+			free(node_detach(fs, v[i].node, &parent));
+		}
+	}
+	fsview_put(view);
 }
 
 static void invalidate(struct fs *fs, bool detach)
@@ -716,6 +735,7 @@ static void invalidate(struct fs *fs, bool detach)
 	v = calloc(fs->n_nodes + 1, sizeof(*v));
 	n = v ? collect_locked(fs, v, fs->n_nodes, detach) : 0;
 	pthread_mutex_unlock(&fs->lock);
+	detach_moved(fs, v, n);
 	/* outside the lock: the kernel may call back into handlers that take it */
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
 	for (size_t i = 0; i < n; i++) {

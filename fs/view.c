@@ -485,6 +485,43 @@ void loc_close(struct loc *l)
 	l->fd = -1;
 }
 
+/* Is a root of V on the filesystem DEV? */
+static bool on_a_root(struct fsview *v, dev_t dev)
+{
+	for (size_t r = 0; r < v->n_roots; r++) {
+		if (v->roots[r].mnt_dev == dev || v->roots[r].img_dev == dev) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
+{
+	char rel[PATH_MAX];
+	struct loc l = {.fd = -1};
+	bool open = false;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	open = n->n_cached + n->pt_refs > 0;
+	dev = n->open_dev;
+	ino = n->open_ino;
+	pthread_mutex_unlock(&fs->lock);
+	if (!open || node_rel(fs, n, rel, sizeof(rel)) < 0) {
+		return false;
+	}
+	rc = loc_find(v, rel, 0, &l);
+	if (rc < 0) {
+		/* nowhere: being renamed or removed, or its drive left the view */
+		return rc == -ENOENT && !on_a_root(v, dev);
+	}
+	loc_close(&l);
+	return l.st.st_dev != dev || l.st.st_ino != ino;
+}
+
 int fh_check(struct fs *fs, struct fh *fh)
 {
 	uint64_t gen = atomic_load(&fs->generation);

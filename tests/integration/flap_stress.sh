@@ -6,14 +6,14 @@
 # fast as the view publishes it (each mount and each unmount waits until the view shows it).
 # Run with kernel passthrough as the daemon chooses it and with PXEIMAGESFS_PASSTHROUGH=no.
 # Bounded: FLAP_STRESS_COUNT renames (60000 unless set) or FLAP_STRESS_SECONDS (20) per run,
-# whichever comes first; a run must see at least FLAP_STRESS_MIN_FLAPS (10) view changes each
+# whichever comes first; a run must see at least FLAP_STRESS_MIN_FLAPS (5) view changes each
 # way. Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: flap_stress.sh PXEIMAGESFS_BINARY RENAME_STRESS_BINARY}
 STRESS=${2:?usage: flap_stress.sh PXEIMAGESFS_BINARY RENAME_STRESS_BINARY}
 COUNT=${FLAP_STRESS_COUNT:-60000}
 SECONDS_MAX=${FLAP_STRESS_SECONDS:-20}
-MIN_FLAPS=${FLAP_STRESS_MIN_FLAPS:-10}
+MIN_FLAPS=${FLAP_STRESS_MIN_FLAPS:-5}
 export LC_ALL=C
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, view_sandbox, view_start
@@ -54,7 +54,7 @@ wait_view() {
 flap() {
 	local i
 	for ((i = 0; i < 100000; i++)); do
-		mount -t tmpfs -o size=4m pxe-e "$T/e" || return 1
+		mount -t tmpfs -o size=4m pxe-e "$T/e" || { echo "flap: cannot mount drive E" >&2; return 1; }
 		mkdir -p "$T/e/$IMG/PKGE$i" && echo e >"$T/e/$IMG/PKGE$i/boot.wim"
 		wait_view -e "$V/PKGE$i" || echo "drive E's package $i not seen" >>"$T/flaps"
 		umount -l "$T/e"
