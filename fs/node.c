@@ -635,14 +635,21 @@ void node_opened(struct fs *fs, struct node *n, int fd, bool read_only)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* The pinned descriptor is closed outside the lock: a close may flush to the
+ * drive (a network filesystem), and a hung drive must not stall every request. */
 void node_closed(struct fs *fs, struct node *n)
 {
+	int fd = -1;
+
 	pthread_mutex_lock(&fs->lock);
 	if (n->nopen > 0 && --n->nopen == 0 && n->pin_fd >= 0) {
-		close(n->pin_fd);
+		fd = n->pin_fd;
 		n->pin_fd = -1;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (fd >= 0) {
+		close(fd);
+	}
 }
 
 int node_pinned(struct fs *fs, struct node *n, bool *read_only)
