@@ -330,7 +330,8 @@ struct loc {
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
 /* fsview_moved -- whether open node N's name leads, in view V, to another file
- * than its handles are on, or to none while no root of V is on their drive. */
+ * than its handles are on, or to none (or an error) while no root of V is on
+ * their drive. */
 bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n);
 bool root_read_only(struct fsview *v, size_t r);
 bool root_read_only_now(struct fsview *v, size_t r);

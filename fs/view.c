@@ -515,8 +515,9 @@ bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
 	}
 	rc = loc_find(v, rel, 0, &l);
 	if (rc < 0) {
-		/* nowhere: being renamed or removed, or its drive left the view */
-		return rc == -ENOENT && !on_a_root(v, dev);
+		/* nowhere (or failing): being renamed or removed on a drive that stays,
+		 * or its drive left the view */
+		return !on_a_root(v, dev);
 	}
 	loc_close(&l);
 	return l.st.st_dev != dev || l.st.st_ino != ino;
