@@ -8,7 +8,7 @@
 # Bounded: FLAP_STRESS_COUNT renames (60000 unless set) or FLAP_STRESS_SECONDS (15) per run,
 # whichever comes first; a run must see at least FLAP_STRESS_MIN_FLAPS (3) view changes each
 # way. PXE_TEST_SHORT=1 (tests/run.sh's later runs): 6 s and 3 changes unless set. Before the
-# fix about one rename in three view changes failed. Needs root and /dev/fuse; exit 77 =
+# fix about one rename per view change failed. Needs root and /dev/fuse; exit 77 =
 # skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: flap_stress.sh PXEIMAGESFS_BINARY RENAME_STRESS_BINARY}
