@@ -17,10 +17,12 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "copy.h"
 #include "fs.h"
 #include "inomap.h"
 #include "names.h"
 #include "resolver.h"
+#include "walk.h"
 
 /* Kernel FUSE passthrough (fuse_passthrough_open, fi->backing_id): libfuse 3.17 */
 #if defined(FUSE_CAP_PASSTHROUGH) && FUSE_MAJOR_VERSION * 100 + FUSE_MINOR_VERSION >= 317
@@ -307,19 +309,6 @@ int nodes_init(struct fs *fs);
 void nodes_load_inomap(struct fs *fs, const char *state_dir, const char *mountpoint);
 void nodes_fini(struct fs *fs);
 
-/* The longest path below the images folder the daemon serves. A client deep
- * in the tree uses short relative paths, so the tree may go far below
- * PATH_MAX: walk.c resolves a longer path in pieces shorter than PATH_MAX
- * (what openat2 takes), each beneath the folder the one before reached. */
-#define REL_MAX (16 * PATH_MAX)
-
-/* walk.c -- paths beneath a drive's images folder; never follows a symlink
- * or ".." out of it. REL is '/'-separated and relative ("" = the folder). */
-int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len);
-int walk_find(int dirfd, const char *name, char *found, size_t found_len);
-int walk_reopen(int pathfd, int flags);
-int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len);
-
 /* Where a virtual path lives: the first root (in rank order) that has it,
  * except that a writable root's non-folder beats a read-only root's (loc_find). */
 struct loc {
@@ -353,15 +342,6 @@ int copyup_tmp_name(char *out, size_t len);
  * and 1,000,000 entries per drive. */
 void copyup_clean(struct fs *fs);
 int primary_images_fd(struct fsview *v);
-/* copy_data -- copy SIZE bytes of IN to OUT, keeping holes (SEEK_DATA/SEEK_HOLE,
- * copy_file_range with a read/write fallback), then set OUT's size. PROGRESS,
- * when not NULL, is called with the offset reached after each slice; a nonzero
- * return stops the copy with -ECANCELED. Returns 0 or a negative errno. */
-typedef int (*copy_progress_fn)(void *arg, off_t pos);
-int copy_data(int in, int out, off_t size, copy_progress_fn progress, void *arg);
-/* copy_xattrs -- copy every xattr of IN to OUT (real fds, not O_PATH). Tries
- * each one; returns 0 or the first negative errno (none to copy is 0). */
-int copy_xattrs(int in, int out);
 
 /* ops_*.c: each installs its handlers into the table fs.c hands to libfuse */
 void ops_attr_install(struct fuse_lowlevel_ops *ops);

@@ -5,20 +5,27 @@
  * lacks openat2, a component walk with O_NOFOLLOW does the same. Names are
  * matched exactly first, then case-insensitively (the smallest spelling when
  * several differ only in case). A path longer than openat2 takes is walked in
- * pieces (walk_long). Stateless and thread-safe.
+ * pieces (walk_long). Thread-safe. Shared by the FUSE filesystem (fs/) and
+ * migrate (migrate/); no FUSE here.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "fs_int.h"
+#include "names.h"
+#include "walk.h"
 
 static atomic_int have_openat2 = 1;
 
