@@ -1,6 +1,6 @@
 /* migrate_cmd.c -- `pxeimagesfs migrate`: copy or move the images to another drive.
  *
- * Resolves the drives, plans (fs/migrate.c), prints the plan (--dry-run) or carries
+ * Resolves the drives, plans (migrate/migrate.c), prints the plan (--dry-run) or carries
  * it out with a progress bar on a terminal and one line per entry otherwise, then a
  * summary; --json prints the plan or the result as JSON instead. SIGINT and SIGTERM
  * stop the run cleanly (a rerun finishes it). Single-threaded.
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fs.h"
+#include "migrate.h"
 #include "resolver.h"
 
 #define REDRAW_NS 100000000LL /* the bar at most ten times a second */

@@ -23,7 +23,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "migrate.h"
 #include "resolver.h"
 
 #define IMAGES "RemoteInstall/SMSImages/SMSPKG"

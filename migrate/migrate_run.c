@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs_int.h"
 #include "migrate_int.h"
 
 /* A folder of the images path the run created on the target (times set last). */

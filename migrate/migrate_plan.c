@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs_int.h"
 #include "migrate_int.h"
 
 #define HASH_CHUNK (1024 * 1024)

@@ -4,7 +4,8 @@
  * beneath their mount roots with openat-family calls), never through the view, so
  * it is safe while the view serves. The walk is in migrate_plan.c, the copying in
  * migrate_run.c. A plan belongs to one thread. One migrate at a time per target:
- * the plan holds an flock on the target's mount root (not for a dry run).
+ * the plan holds an flock on the target's mount root (not for a dry run). The API is
+ * migrate.h; the module uses the resolver and common/, never the FUSE code (fs/).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "fs_int.h"
 #include "migrate_int.h"
 
 static void close_fd(int fd)

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fs.h"
+#include "copy.h"
+#include "migrate.h"
 #include "names.h"
+#include "walk.h"
 
 #define MIGRATE_SHA_LEN 32
 /* A replaced target copy, without a backup, between its move aside and its removal */
