@@ -259,7 +259,8 @@ bool dw_absent(struct fs *fs, struct node *dir, const char *name)
 /* Open file node N's name now names another drive file than its handles are
  * on (moved to another drive or replaced on the drives): N keeps its handles,
  * its name is detached (the next lookup makes a node for the new file) and
- * the kernel's entry must be dropped. N is pinned. */
+ * the kernel's entry must be dropped (also when N was detached meanwhile).
+ * N is pinned. */
 static bool moved_away(struct fs *fs, struct node *n)
 {
 	struct fsview *v = fsview_get(fs);
@@ -278,7 +279,13 @@ static bool moved_away(struct fs *fs, struct node *n)
 	if (moved) {
 		free(node_detach(fs, n, &parent));
 	}
-	return moved;
+	/* detached meanwhile (a GETATTR found the new file first, and sends no
+	 * notification): the kernel's entry still names N, which answers with its
+	 * own file */
+	pthread_mutex_lock(&fs->lock);
+	bool late = !moved && n->detached;
+	pthread_mutex_unlock(&fs->lock);
+	return moved || late;
 }
 
 static void handle(struct dirwatch *dw, const struct inotify_event *ev)

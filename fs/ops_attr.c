@@ -209,8 +209,9 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
  * the new file, and N keeps answering with its own file's attributes (a stat
  * by path never shows the new file through the old node). No notification
  * here (the kernel may hold the folder locked): the folder watch's event for
- * the change drops the kernel's entry (a name without a node), and unwatched
- * folders have short entry timeouts. */
+ * the change drops the kernel's entry (a name without a node, or its node
+ * detached here while the watch checked it), and unwatched folders have short
+ * entry timeouts. */
 static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
 {
 	fuse_ino_t parent = 0;
