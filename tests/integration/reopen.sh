@@ -23,8 +23,8 @@ ROUNDS=${PXE_REOPEN_ROUNDS:-500}
 [ "${PXE_TEST_SHORT:-0}" = 1 ] && ROUNDS=${PXE_REOPEN_ROUNDS:-200}
 # rounds of the replacement race (new bytes renamed over the open file's name on its drive):
 # ~2 ms each; before the fix about 1 round in 300 kept the old file for the whole wait
-REPLACES=${PXE_REOPEN_REPLACES:-1200}
-[ "${PXE_TEST_SHORT:-0}" = 1 ] && REPLACES=${PXE_REOPEN_REPLACES:-500}
+REPLACES=${PXE_REOPEN_REPLACES:-1000}
+[ "${PXE_TEST_SHORT:-0}" = 1 ] && REPLACES=${PXE_REOPEN_REPLACES:-400}
 view_sandbox reopen
 DRIVES="[drive:C]
     path = $T/c
