@@ -1,0 +1,242 @@
+/* check_tree.c -- the two trees of the check: listing the view, walking a tree folder by folder
+ * (the share's through check_smb.c's list_fn), and comparing them ignoring ASCII case, as over
+ * SMB: names, types, sizes and with deep, SHA-256 contents.
+ *
+ * It does not talk SMB itself: the share's side comes in as list_fn/hash_fn. Writes nothing.
+ * One struct run per thread; nothing locks.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_int.h"
+
+int check_tree_add(struct tree *t, const char *rel, const char *name, bool dir, long long size)
+{
+	struct entry *e = NULL;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		e = realloc(t->v, cap * sizeof(*e));
+		if (!e) {
+			return -ENOMEM;
+		}
+		t->v = e;
+		t->cap = cap;
+	}
+	e = &t->v[t->n];
+	if (rel[0] ? asprintf(&e->path, "%s/%s", rel, name) < 0 : !(e->path = strdup(name))) {
+		return -ENOMEM;
+	}
+	e->dir = dir;
+	e->size = size;
+	t->n++;
+	return 0;
+}
+
+void check_tree_fini(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].path);
+	}
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+bool check_dots(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..");
+}
+
+/* One folder of the view. Symlinks are followed, as smbd does; a dangling one is left out
+ * (smbd cannot show it either). */
+int check_local_list(struct run *r, void *ctx, const char *rel, struct tree *t)
+{
+	char dir[PATH_MAX];
+	DIR *d = NULL;
+	const struct dirent *de = NULL;
+	struct stat st;
+	int rc = 0;
+
+	(void)ctx;
+	if (snprintf(dir, sizeof(dir), "%s%s%s", r->view, rel[0] ? "/" : "", rel) >=
+	    (int)sizeof(dir)) {
+		return -ENAMETOOLONG;
+	}
+	d = opendir(dir);
+	if (!d) {
+		return -errno;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (!check_dots(de->d_name) && fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
+			rc = check_tree_add(t, rel, de->d_name, S_ISDIR(st.st_mode),
+			                    (long long)st.st_size);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Lists REL with LIST, then its subfolders. The first level's error is returned; below it
+ * a folder that cannot be listed is a difference. */
+int check_walk(struct run *r, list_fn list, void *ctx, struct tree *t, const char *rel, int depth,
+               const char *where)
+{
+	size_t first = t->n;
+	size_t end = 0;
+	int rc = list(r, ctx, rel, t);
+
+	for (end = t->n; rc == 0 && first < end; first++) {
+		const char *sub = t->v[first].path;
+		int e = 0;
+		if (!t->v[first].dir) {
+			continue;
+		}
+		e = depth < MAX_DEPTH ? check_walk(r, list, ctx, t, sub, depth + 1, where) : -ELOOP;
+		if (e == -ENOMEM) {
+			rc = e;
+		} else if (e < 0) {
+			check_differ(r, "%s/: cannot be listed %s: %s", sub, where, strerror(-e));
+		}
+	}
+	return rc;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcasecmp(((const struct entry *)a)->path, ((const struct entry *)b)->path);
+}
+
+static ssize_t read_local(void *h, void *buf, size_t n)
+{
+	ssize_t got = 0;
+
+	do {
+		got = read(*(int *)h, buf, n);
+	} while (got < 0 && errno == EINTR);
+	return got < 0 ? -errno : got;
+}
+
+/* SHA-256 of everything READ gives, as 64 hex digits in HEX. Returns 0 or a negative errno. */
+int check_sha256(struct run *r, read_fn rd, void *h, char hex[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	ssize_t got = 0;
+	int rc = -ENOMEM;
+
+	if (!md || (!r->buf && !(r->buf = malloc(READ_CHUNK))) ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		goto out;
+	}
+	while ((got = rd(h, r->buf, READ_CHUNK)) > 0) {
+		EVP_DigestUpdate(md, r->buf, (size_t)got);
+	}
+	rc = (int)got;
+	if (rc == 0 && EVP_DigestFinal_ex(md, sum, &n)) {
+		for (unsigned int i = 0; i < n && i < 32; i++) {
+			snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+		}
+	}
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static int sha256_local(struct run *r, const char *rel, char hex[65])
+{
+	char path[PATH_MAX];
+	int fd = -1;
+	int rc = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", r->view, rel) >= (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	rc = check_sha256(r, read_local, &fd, hex);
+	close(fd);
+	return rc;
+}
+
+static void compare_content(struct run *r, hash_fn remote_hash, void *ctx, const struct entry *a,
+                            const struct entry *b)
+{
+	char ha[65] = "";
+	char hb[65] = "";
+	int ea = remote_hash(r, ctx, a->path, ha);
+	int eb = ea < 0 ? 0 : sha256_local(r, b->path, hb);
+
+	if (ea < 0) {
+		check_differ(r, "%s: cannot be read over SMB: %s", a->path, strerror(-ea));
+	} else if (eb < 0) {
+		check_differ(r, "%s: cannot be read in the view: %s", b->path, strerror(-eb));
+	} else if (strcmp(ha, hb) != 0) {
+		check_differ(
+		    r, "%s: content differs (SHA-256 %.12s... over SMB, %.12s... in the view)",
+		    a->path, ha, hb);
+	}
+}
+
+static void compare_pair(struct run *r, hash_fn remote_hash, void *ctx, const struct entry *a,
+                         const struct entry *b)
+{
+	if (a->dir != b->dir) {
+		check_differ(r, "%s: a %s over SMB, a %s in the view", a->path,
+		             a->dir ? "folder" : "file", b->dir ? "folder" : "file");
+	} else if (!a->dir && a->size != b->size) {
+		check_differ(r, "%s: %lld bytes over SMB, %lld in the view", a->path, a->size,
+		             b->size);
+	} else if (!a->dir && r->o->deep) {
+		compare_content(r, remote_hash, ctx, a, b);
+	}
+}
+
+/* Both listings, sorted ignoring case and merged: every name on one side only, and every
+ * type, size (and with deep, SHA-256: REMOTE_HASH on CTX for the share's side) that differs,
+ * is a difference. */
+void check_compare(struct run *r, hash_fn remote_hash, void *ctx)
+{
+	const struct tree *a = &r->remote;
+	const struct tree *b = &r->local;
+	size_t i = 0;
+	size_t j = 0;
+
+	if (a->n > 1) {
+		qsort(r->remote.v, a->n, sizeof(*a->v), entry_cmp);
+	}
+	if (b->n > 1) {
+		qsort(r->local.v, b->n, sizeof(*b->v), entry_cmp);
+	}
+	while (i < a->n || j < b->n) {
+		int c = i == a->n ? 1 : j == b->n ? -1 : strcasecmp(a->v[i].path, b->v[j].path);
+		if (c < 0) {
+			check_differ(r, "%s: on the share, not in the view", a->v[i++].path);
+		} else if (c > 0) {
+			check_differ(r, "%s: in the view, missing from the share", b->v[j++].path);
+		} else {
+			compare_pair(r, remote_hash, ctx, &a->v[i++], &b->v[j++]);
+		}
+	}
+}
+
+size_t check_count_files(const struct tree *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		n += !t->v[i].dir;
+	}
+	return n;
+}
