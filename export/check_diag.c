@@ -5,88 +5,37 @@
  * It lists nothing itself (check_tree.c, check_smb.c do). One struct run per thread.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check_int.h"
 #include "resolver.h"
+#include "run.h"
 #include "smbconf.h"
-#include "sys_int.h"
 
-extern char **environ;
-
-/* Reads FD to EOF into OUT (trailing newlines cut) within TESTPARM_MS. */
-static int drain(int fd, char *out, size_t len)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	struct timespec t0;
-	struct timespec now;
-	size_t used = 0;
-	ssize_t got = 1;
-	long left = TESTPARM_MS;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (got > 0 && left > 0 && poll(&pfd, 1, (int)left) > 0) {
-		char tmp[512];
-		got = read(fd, tmp, sizeof(tmp));
-		if (got > 0 && used + (size_t)got < len) {
-			memcpy(out + used, tmp, (size_t)got);
-			used += (size_t)got;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = TESTPARM_MS - (now.tv_sec - t0.tv_sec) * 1000 -
-		       (now.tv_nsec - t0.tv_nsec) / 1000000;
-	}
-	while (used > 0 && out[used - 1] == '\n') {
-		used--;
-	}
-	out[used] = '\0';
-	return got == 0 ? 0 : -ETIMEDOUT;
-}
-
-/* Runs ARGV (found in PATH) with stdin and stderr on /dev/null and its stdout in OUT.
- * Returns its exit status, or a negative errno (cannot run it, or killed after a while). */
+/* capture -- ARGV (found in PATH, through run.c) within TESTPARM_MS; its stdout, trailing
+ * newlines cut, into OUT. Returns its exit status (-1: killed after TESTPARM_MS), or a
+ * negative errno when it could not run. */
 static int capture(char *const argv[], char *out, size_t len)
 {
-	posix_spawn_file_actions_t fa;
-	int p[2] = {-1, -1};
-	pid_t pid = -1;
-	int status = 0;
-	int rc = 0;
+	struct prog p;
+	size_t n = 0;
+	int rc = prog_run_within(argv, TESTPARM_MS, &p);
 
 	out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		return -errno;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
 	if (rc == 0) {
-		rc = drain(p[0], out, len);
-		if (rc < 0) {
-			kill(pid, SIGKILL);
+		n = strlen(p.out);
+		while (n > 0 && p.out[n - 1] == '\n') {
+			n--;
 		}
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-		}
-		rc = rc < 0 ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
-	} else {
-		rc = -rc;
+		samba_copy_out(out, len, p.out, p.out + n);
+		rc = p.status;
 	}
-	close(p[0]);
+	prog_fini(&p);
 	return rc;
 }
 

@@ -1,9 +1,11 @@
 /* run.c -- running testparm, net, smbcontrol and smbpasswd: posix_spawnp (no shell) with stdin
  * from /dev/null (or a short input through a pipe), stdout and stderr captured, and the child
- * killed after 60 s or when the calling thread's budget (prog_budget) is spent.
+ * killed after 60 s (or the caller's bound, prog_run_within) or when the calling thread's
+ * budget (prog_budget) is spent. The one program runner of export/ (the check uses it too).
  *
- * It does not read what a program says (smbconf.c and system*.c do). SIGCHLD must not be
- * ignored: the child is reaped with waitpid. No state of its own besides the caller's.
+ * It does not read what a program says (smbconf.c, system*.c and check_diag.c do). SIGCHLD
+ * must not be ignored: the child is reaped with waitpid. No state of its own besides the
+ * caller's and the thread-local budget.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sys_int.h"
+#include "run.h"
+#include "smbconf.h"
 
 extern char **environ;
 
@@ -69,17 +72,17 @@ void prog_budget(long ms)
 	budget_ms = ms > 0 ? ms : 0;
 }
 
-/* time_left -- what is left of PROG_TIMEOUT_MS since T0 and of the thread's budget. */
-static long time_left(const struct timespec *t0)
+/* time_left -- what is left of LIMIT_MS since T0 and of the thread's budget. */
+static long time_left(const struct timespec *t0, long limit_ms)
 {
-	long left = PROG_TIMEOUT_MS - ms_since(t0);
+	long left = limit_ms - ms_since(t0);
 	long budget = budget_ms > 0 ? budget_ms - ms_since(&budget_t0) : left;
 
 	return budget < left ? budget : left;
 }
 
-/* prog_collect -- read FO and FE into OUT/ERR until both end; false on timeout. */
-static bool prog_collect(int fo, int fe, struct sbuf *out, struct sbuf *err)
+/* prog_collect -- read FO and FE into OUT/ERR until both end; false on timeout (LIMIT_MS). */
+static bool prog_collect(int fo, int fe, long limit_ms, struct sbuf *out, struct sbuf *err)
 {
 	struct pollfd pf[2] = {{.fd = fo, .events = POLLIN}, {.fd = fe, .events = POLLIN}};
 	struct timespec t0;
@@ -88,7 +91,7 @@ static bool prog_collect(int fo, int fe, struct sbuf *out, struct sbuf *err)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
-		long left = time_left(&t0);
+		long left = time_left(&t0, limit_ms);
 		if (left <= 0) {
 			return false;
 		}
@@ -151,22 +154,58 @@ static void feed(int fd, const char *input)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output.
- * Returns 0 when it ran (see P->status) or a negative errno when it could not start. */
-int prog_run(char *const argv[], struct prog *p)
+/* The pipes of one child: stdout, stderr and (with an input) stdin; -1 when closed. */
+struct pipes {
+	int po[2];
+	int pe[2];
+	int pi[2];
+};
+
+static void pipes_close(struct pipes *pp)
 {
-	return prog_run_input(argv, NULL, p);
+	for (int i = 0; i < 2; i++) {
+		if (pp->po[i] >= 0) {
+			close(pp->po[i]);
+		}
+		if (pp->pe[i] >= 0) {
+			close(pp->pe[i]);
+		}
+		if (pp->pi[i] >= 0) {
+			close(pp->pi[i]);
+		}
+	}
 }
 
-/* prog_run_input -- prog_run with INPUT (NULL: /dev/null) as the child's stdin. */
-int prog_run_input(char *const argv[], const char *input, struct prog *p)
+/* spawn -- start ARGV with its stdin from PP->pi (INPUT) or /dev/null, stdout and stderr
+ * into PP's pipes. Returns 0 or a negative errno. */
+static int spawn(char *const argv[], const char *input, struct pipes *pp, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
+	char **env = NULL;
+	int rc = 0;
+
+	posix_spawn_file_actions_init(&fa);
+	if (input) {
+		posix_spawn_file_actions_adddup2(&fa, pp->pi[0], 0);
+	} else {
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	}
+	posix_spawn_file_actions_adddup2(&fa, pp->po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pp->pe[1], 2);
+	env = child_env();
+	rc = env ? -posix_spawnp(pid, argv[0], &fa, NULL, argv, env) : -ENOMEM;
+	free(env);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/* prog_spawn -- run ARGV with INPUT (NULL: /dev/null) as its stdin, killed after
+ * LIMIT_MS; see prog_run. */
+static int prog_spawn(char *const argv[], const char *input, long limit_ms, struct prog *p)
+{
+	struct pipes pp = {{-1, -1}, {-1, -1}, {-1, -1}};
 	struct sbuf out = {0};
 	struct sbuf err = {0};
-	int po[2] = {-1, -1};
-	int pe[2] = {-1, -1};
-	int pi[2] = {-1, -1};
 	pid_t pid = -1;
 	int rc = 0;
 
@@ -177,53 +216,51 @@ int prog_run_input(char *const argv[], const char *input, struct prog *p)
 	if (budget_ms > 0 && ms_since(&budget_t0) >= budget_ms) {
 		return -ETIMEDOUT; /* the thread's budget is spent: start nothing more */
 	}
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
-	    (input && pipe2(pi, O_CLOEXEC) < 0)) {
+	if (pipe2(pp.po, O_CLOEXEC) < 0 || pipe2(pp.pe, O_CLOEXEC) < 0 ||
+	    (input && pipe2(pp.pi, O_CLOEXEC) < 0)) {
 		rc = -errno;
 		goto out;
 	}
-	posix_spawn_file_actions_init(&fa);
-	if (input) {
-		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
-	} else {
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	}
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	char **env = child_env();
-	rc = env ? -posix_spawnp(&pid, argv[0], &fa, NULL, argv, env) : -ENOMEM;
-	free(env);
-	posix_spawn_file_actions_destroy(&fa);
+	rc = spawn(argv, input, &pp, &pid);
 	if (rc < 0) {
 		goto out;
 	}
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
+	close(pp.po[1]);
+	close(pp.pe[1]);
+	pp.po[1] = pp.pe[1] = -1;
 	if (input) {
-		close(pi[0]);
-		feed(pi[1], input);
-		pi[0] = pi[1] = -1;
+		close(pp.pi[0]);
+		feed(pp.pi[1], input);
+		pp.pi[0] = pp.pi[1] = -1;
 	}
-	p->status = prog_wait(pid, prog_collect(po[0], pe[0], &out, &err));
+	p->status = prog_wait(pid, prog_collect(pp.po[0], pp.pe[0], limit_ms, &out, &err));
 	p->out = sb_take(&out);
 	p->err = sb_take(&err);
 	rc = p->out && p->err ? 0 : -ENOMEM;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0) {
-			close(po[i]);
-		}
-		if (pe[i] >= 0) {
-			close(pe[i]);
-		}
-		if (pi[i] >= 0) {
-			close(pi[i]);
-		}
-	}
+	pipes_close(&pp);
 	free(out.s);
 	free(err.s);
 	return rc;
+}
+
+/* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output.
+ * Returns 0 when it ran (see P->status) or a negative errno when it could not start. */
+int prog_run(char *const argv[], struct prog *p)
+{
+	return prog_run_input(argv, NULL, p);
+}
+
+/* prog_run_within -- prog_run with the child killed after TIMEOUT_MS instead of 60 s. */
+int prog_run_within(char *const argv[], long timeout_ms, struct prog *p)
+{
+	return prog_spawn(argv, NULL, timeout_ms, p);
+}
+
+/* prog_run_input -- prog_run with INPUT (NULL: /dev/null) as the child's stdin. */
+int prog_run_input(char *const argv[], const char *input, struct prog *p)
+{
+	return prog_spawn(argv, input, PROG_TIMEOUT_MS, p);
 }
 
 /* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */

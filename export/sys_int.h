@@ -1,5 +1,5 @@
-/* sys_int.h -- internals of samba = system shared by system.c, system_check.c and run.c
- * (not a public header; smbconf.h has the pure text helpers).
+/* sys_int.h -- internals of samba = system shared by system.c and system_check.c
+ * (not a public header; smbconf.h has the pure text helpers, run.h the program runner).
  *
  * One struct sys_export is one run of samba_export(): it belongs to the calling thread
  * and nothing here locks.
@@ -13,39 +13,10 @@
 #include <sys/stat.h>
 
 #include "export.h"
+#include "run.h"
 #include "smbconf.h"
 
 #define SYS_ERR_MAX 4096
-
-/* ---- run.c: running testparm, net and smbcontrol --------------------------------------------- */
-
-struct prog {
-	int status; /* exit status; 128+signal; -1 timed out or lost */
-	char *out;
-	char *err;
-};
-
-/* prog_run -- run ARGV (found in PATH), stdin /dev/null, capturing its output into P
- * (owned by P: free with prog_fini). Returns 0 when it ran (see P->status) or a negative
- * errno when it could not start. */
-int prog_run(char *const argv[], struct prog *p);
-
-/* prog_run_input -- prog_run with INPUT (NULL: /dev/null; at most PROG_INPUT_MAX bytes,
- * else -E2BIG) written to the child's stdin. */
-#define PROG_INPUT_MAX 4096
-int prog_run_input(char *const argv[], const char *input, struct prog *p);
-void prog_fini(struct prog *p);
-
-/* prog_budget -- from now on, all programs the calling thread runs together get at most MS
- * milliseconds (each still at most 60 s); once spent, prog_run returns -ETIMEDOUT without
- * starting anything. MS <= 0: no budget. Thread-local. */
-void prog_budget(long ms);
-
-/* prog_msg -- why a program failed: RC from prog_run, else its first line of output. */
-void prog_msg(int rc, const struct prog *p, char *out, size_t len);
-
-/* prog_name -- NAME (a program option of samba_export_opts), or DEF when it is NULL. */
-const char *prog_name(const char *name, const char *def);
 
 /* ---- one run of samba_export ----------------------------------------------------------------- */
 
