@@ -1,8 +1,8 @@
-/* sys_int.h -- internals of samba = system shared by system.c and system_check.c
+/* sys_int.h -- internals of samba = system shared by system.c, system_check.c and sys_file.c
  * (not a public header; smbconf.h has the pure text helpers, run.h the program runner).
  *
- * One struct sys_export is one run of samba_export(): it belongs to the calling thread
- * and nothing here locks.
+ * Calls go one way: system.c -> system_check.c -> sys_file.c. One struct sys_export is one
+ * run of samba_export(): it belongs to the calling thread and nothing here locks.
  */
 #ifndef PXE_SYS_INT_H
 #define PXE_SYS_INT_H
@@ -76,13 +76,18 @@ struct sys_export {
 	char err[SYS_ERR_MAX];
 };
 
-/* ---- system.c -------------------------------------------------------------------------------- */
+/* ---- sys_file.c: files and the failure reason, for system.c and system_check.c ------------- */
 
 /* sys_fail -- the reason of a failure into x->err; returns -1. */
 int sys_fail(struct sys_export *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* sys_real_path -- PATH with symlinks resolved (PATH itself when that fails) into OUT. */
 void sys_real_path(const char *path, char *out, size_t len);
+
+/* sys_dir_of -- the folder of PATH (an absolute path; "/" at the top) into OUT; sys_fsync_dir --
+ * fsync the folder of PATH, so that a rename in it is on disk (errors ignored). */
+void sys_dir_of(const char *path, char *out, size_t len);
+void sys_fsync_dir(const char *path);
 
 /* sys_push_file -- add a file we read to x->files; takes ownership of TEXT. */
 int sys_push_file(struct sys_export *x, const char *path, const char *real, char *text);

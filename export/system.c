@@ -2,7 +2,8 @@
  *
  * Plans every change in memory, has system_check.c look for other definitions and check the plan
  * with testparm on copies, then renames the real files into place (rolling back on failure) and
- * reloads smbd. Programs run through run.c (SIGCHLD must not be ignored). Not thread-safe;
+ * reloads smbd. Files are read and written through sys_file.c, programs run through run.c
+ * (SIGCHLD must not be ignored). Not thread-safe;
  * concurrent runs on one smb.conf are not serialised.
  */
 #include <errno.h>
@@ -20,199 +21,11 @@
 
 #define SYS_EXPORT_BUDGET_MS 120000 /* all programs of one samba_export together */
 
-/* ---- files ----------------------------------------------------------------------------------- */
-
-/* sys_file_read -- the whole of PATH, malloc'd: a regular file only (opened with
- * O_NONBLOCK, so a FIFO cannot block us), at most SYS_FILE_MAX bytes, with no NUL byte.
- * Returns 0 or a negative errno: -EINVAL not a regular file, -EFBIG too large, -EILSEQ
- * not text (a NUL byte: binary, or UTF-16). */
-int sys_file_read(const char *path, char **out)
-{
-	struct sbuf b = {0};
-	struct stat st;
-	char chunk[8192];
-	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	int rc = 0;
-
-	*out = NULL;
-	if (fd < 0) {
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	if (st.st_size > SYS_FILE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno != EINTR) {
-			rc = -errno;
-			goto out;
-		}
-		if (n > 0 && (b.len + (size_t)n > SYS_FILE_MAX)) {
-			rc = -EFBIG;
-			goto out;
-		}
-		if (n > 0 && memchr(chunk, '\0', (size_t)n)) {
-			rc = -EILSEQ;
-			goto out;
-		}
-		sb_add(&b, chunk, n > 0 ? (size_t)n : 0);
-	}
-	*out = sb_take(&b);
-	rc = *out ? 0 : -ENOMEM;
-out:
-	free(b.s);
-	close(fd);
-	return rc;
-}
-
-/* sys_read_why -- RC of sys_file_read in words. */
-const char *sys_read_why(int rc)
-{
-	switch (rc) {
-	case -EINVAL:
-		return "it is not a regular file (a FIFO, device or socket)";
-	case -EFBIG:
-		return "it is larger than " SYS_FILE_MAX_TEXT ", too large for an smb.conf";
-	case -EILSEQ:
-		return "it is not a text file (a NUL byte: binary data, or UTF-16 text; smbd reads "
-		       "UTF-8): convert it to UTF-8 text";
-	default:
-		return strerror(-rc);
-	}
-}
-
-static int write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	ssize_t n = 0;
-
-	while (len > 0) {
-		n = write(fd, s, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return -errno;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
-static void dir_of(const char *path, char *out, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash || slash == path) {
-		samba_copy_out(out, len, "/", "/" + 1);
-	} else {
-		samba_copy_out(out, len, path, slash);
-	}
-}
-
-static void fsync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd = -1;
-
-	dir_of(path, dir, sizeof(dir));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* sys_file_write -- replace PATH by TEXT atomically (a temporary file in its
- * folder, fsync, rename), with the mode and owner of LIKE (NULL: 0644). EXCL:
- * create PATH, failing when it exists. Returns 0 or a negative errno. */
-int sys_file_write(const char *path, const char *text, const struct stat *like, bool excl)
-{
-	char dir[PATH_MAX];
-	char tmp[PATH_MAX + 64];
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int fd = -1;
-	int rc = 0;
-
-	dir_of(path, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s/.%s.pxeimagesfs-tmp.XXXXXX", dir, base);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0 ||
-	    (like && geteuid() == 0 && fchown(fd, like->st_uid, like->st_gid) < 0)) {
-		rc = -errno;
-	}
-	rc = rc ? rc : write_all(fd, text);
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-	}
-	if (rc == 0 && excl && link(tmp, path) < 0) {
-		rc = -errno;
-	} else if (rc == 0 && !excl && rename(tmp, path) < 0) {
-		rc = -errno;
-	}
-	if (rc != 0 || excl) {
-		unlink(tmp);
-	}
-	if (rc == 0) {
-		fsync_dir(path);
-	}
-	return rc;
-}
-
 /* ---- the run: plan, check, commit ------------------------------------------------------------ */
-
-int sys_fail(struct sys_export *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->err, sizeof(x->err), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static const char *verb(const struct sys_export *x, const char *would, const char *did)
 {
 	return x->o->dry_run ? would : did;
-}
-
-void sys_real_path(const char *path, char *out, size_t len)
-{
-	char *r = realpath(path, NULL);
-
-	samba_copy_out(out, len, r ? r : path, (r ? r : path) + strlen(r ? r : path));
-	free(r);
-}
-
-int sys_push_file(struct sys_export *x, const char *path, const char *real, char *text)
-{
-	struct sys_file *nv = realloc(x->files, (x->n_files + 1) * sizeof(*nv));
-	struct sys_file f = {strdup(path), strdup(real), text};
-
-	if (nv) {
-		x->files = nv;
-	}
-	if (!nv || !f.path || !f.real) {
-		free(f.path);
-		free(f.real);
-		free(text);
-		return sys_fail(x, "out of memory");
-	}
-	x->files[x->n_files++] = f;
-	return 0;
 }
 
 /* push_change -- takes ownership of TEXT (and of nothing else). */
@@ -506,7 +319,7 @@ static int commit_one(struct sys_export *x, struct sys_change *c)
 	} else if (unlink(c->path) < 0 && errno != ENOENT) {
 		rc = -errno;
 	} else {
-		fsync_dir(c->path);
+		sys_fsync_dir(c->path);
 	}
 	if (rc < 0) {
 		return sys_fail(x, "cannot %s %s: %s%s; nothing was changed",
@@ -672,7 +485,7 @@ static int read_current(struct sys_export *x)
 		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", x->include,
 		                sys_read_why(rc), root_hint(rc));
 	}
-	dir_of(x->inc_real, dir, sizeof(dir));
+	sys_dir_of(x->inc_real, dir, sizeof(dir));
 	if (!x->o->remove && access(dir, F_OK) < 0) {
 		return sys_fail(
 		    x,
@@ -811,8 +624,7 @@ out:
 
 /* report_line -- the first line of REPORT starting with PREFIX, from its SKIP-th byte on,
  * into OUT; false when there is none. */
-static bool report_line(const char *report, const char *prefix, size_t skip, char *out,
-                        size_t len)
+static bool report_line(const char *report, const char *prefix, size_t skip, char *out, size_t len)
 {
 	for (const char *l = report; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		if (strncmp(l, prefix, strlen(prefix)) == 0) {
