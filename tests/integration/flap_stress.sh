@@ -105,5 +105,5 @@ run() {
 	ok "$label: $done renames on C, each followed by a good stat and open, while drive E came and went $flaps times"
 }
 
-run "passthrough as chosen"
+run "passthrough as chosen" PXEIMAGESFS_PASSTHROUGH=yes
 run "PXEIMAGESFS_PASSTHROUGH=no" PXEIMAGESFS_PASSTHROUGH=no

@@ -45,5 +45,5 @@ run() {
 	ok "$label: $done renames, each followed by a good stat and open"
 }
 
-run "passthrough as chosen, 2 listers" 2
+run "passthrough as chosen, 2 listers" 2 PXEIMAGESFS_PASSTHROUGH=yes
 run "PXEIMAGESFS_PASSTHROUGH=no, 2 listers" 2 PXEIMAGESFS_PASSTHROUGH=no
