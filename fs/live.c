@@ -83,6 +83,9 @@ static void describe(const struct resolver_view *old, const struct resolver_view
 	if (old->n_roots > 0 && nv->n_roots == 0) {
 		add_part(buf, len, "no drive holds the images: the images folder is gone");
 	}
+	if (nv->no_drive[0] && strcmp(old->no_drive, nv->no_drive) != 0) {
+		add_part(buf, len, "%s", nv->no_drive); /* a reload changed what to add */
+	}
 	if (!buf[0]) {
 		add_part(buf, len, "%zu root%s, order or folders changed", nv->n_roots,
 		         nv->n_roots == 1 ? "" : "s");

@@ -144,7 +144,7 @@ void resolver_view_free(struct resolver_view *view);
 bool resolver_view_has_images(const struct resolver_view *view);
 
 /* resolver_view_same -- true when A and B would serve the same view (same
- * roots, same primary, same mounts, same images folders). */
+ * roots, same primary, same mounts, same images folders, same no-drive hint). */
 bool resolver_view_same(const struct resolver_view *a, const struct resolver_view *b);
 
 /* resolver_view_json -- the view as JSON text (schema in README, "schema": 1).

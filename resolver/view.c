@@ -72,8 +72,8 @@ bool resolver_view_same(const struct resolver_view *a, const struct resolver_vie
 {
 	if (!a || !b || a->mode != b->mode || a->n_drives != b->n_drives ||
 	    a->n_roots != b->n_roots || a->primary != b->primary ||
-	    !str_same(a->images_path, b->images_path)) {
-		return false;
+	    !str_same(a->images_path, b->images_path) || strcmp(a->no_drive, b->no_drive) != 0) {
+		return false; /* the no-drive hint too: the status and STATUS= show it */
 	}
 	for (size_t i = 0; i < a->n_drives; i++) {
 		if (!drive_same(&a->drives[i], &b->drives[i])) {

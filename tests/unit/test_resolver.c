@@ -625,6 +625,21 @@ static void test_resolver_view_same_detects_changes(void **state)
 	resolver_view_free(a);
 }
 
+/* A reload from a file without 'discover' to one with 'discover = no': no drive either way,
+ * but the view's no-drive hint loses its migration note, so the view is not the same. */
+static void test_resolver_view_same_compares_the_no_drive_hint(void **state)
+{
+	struct t *t = *state;
+	struct resolver_view *a = NULL;
+
+	discovery_mounts(t);
+	a = resolve(t, "");
+	t->v = NULL;
+	assert_true(resolver_view_same(a, resolve(t, "[global]\nrescan interval = 5s\n")));
+	assert_false(resolver_view_same(a, resolve(t, "[global]\ndiscover = no\n")));
+	resolver_view_free(a);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -658,6 +673,7 @@ int main(void)
 	    T(test_resolver_configured_drive_says_how),
 	    T(test_resolver_json_carries_the_same_facts),
 	    T(test_resolver_view_same_detects_changes),
+	    T(test_resolver_view_same_compares_the_no_drive_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
