@@ -115,6 +115,9 @@ static void view_state(const struct run *r, char *out, size_t len)
 	if (!mounted) {
 		snprintf(out, len, "the view is not mounted at %s (pxeimagesfs mount)",
 		         r->mountpoint);
+	} else if (cfg_no_drive_hint(r->cfg)) { /* the words status and resolve use */
+		snprintf(out, len, "%s; the view at %s has no images folder until then",
+		         cfg_no_drive_hint(r->cfg), r->mountpoint);
 	} else {
 		snprintf(out, len,
 		         "no drive holds the images, so the view at %s has no images folder "

@@ -5,8 +5,9 @@
 # its exit status: share not defined, wrong password (never OK as a guest, though the share
 # has `guest ok = yes`), server not reachable, and, on a throwaway smbd (44472), a stale share
 # path, access denied and an empty share; last, the images folder gone from every drive
-# (path missing) and back. Needs root, /dev/fuse, smbd and testparm; exit 77 = skipped (a
-# failure under CI=true). Stops only the processes it started, by PID; takes about 6 s.
+# (path missing) and back; then no drive configured at all (the hint). Needs root, /dev/fuse,
+# smbd and testparm; exit 77 = skipped (a failure under CI=true). Stops only the processes it
+# started, by PID; takes about 6 s.
 set -u
 BIN=${1:?usage: smb_check.sh PXEIMAGESFS_BINARY}
 PORT=44471  # the private smbd of `pxeimagesfs mount`
@@ -322,5 +323,15 @@ done
 wait_for "the view to show the images again" timeout 2 test -d "$V/SMS00002"
 expect "images back" 0 ok -c "$CONF" --guest
 ok "the images back: OK again"
+
+# --- no drive configured at all (a reload without [drive:*]): the hint, not "no drive holds" --
+sed -i '/^\[drive:/,/^\[share\]/{/^\[share\]/!d}' "$CONF"
+grep -q '^\[drive:' "$CONF" && fail "test setup: drive sections left in $CONF"
+kill -HUP "$DAEMON"
+wait_for "the view to lose its drives after the reload" timeout 2 test ! -e "$V"
+expect "no drive configured" 2 path_missing -c "$CONF" --guest
+has "no drive configured: add a [drive:NAME] section" "no drive configured"
+grep -qF "no drive holds the images" <<<"$OUT" && fail "no drive configured: says 'no drive holds the images': $OUT"
+ok "no drive configured: CRITICAL path_missing with what to add (as status and resolve say)"
 
 echo "smb_check: all checks passed"
