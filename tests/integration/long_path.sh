@@ -15,7 +15,11 @@
 #  4. a symlink swapped into C's deep chain on the drive (a folder renamed away, a symlink to an
 #     outside tree holding a secret in its place; once in the first PATH_MAX bytes, once beyond)
 #     is never followed: from a working directory below it, the secret's name is not found,
-#     not listed, and a create there lands nowhere outside.
+#     not listed, and a create there lands nowhere outside;
+#  5. a tree deeper than the old 64 KiB limit (DEEP = 300 levels, about 72 KB below the images
+#     folder): posix_checks -l 300 at its bottom (every operation above from the deep cwd), a
+#     file of D 300 levels deep copied up to C at its depth, and find(1) with a stat of every
+#     entry over the whole chain through the view.
 # Run with passthrough as the kernel offers it, then with PXEIMAGESFS_PASSTHROUGH=no.
 # Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
@@ -30,6 +34,7 @@ need_tools fusermount3:fuse3 timeout:coreutils python3:python3
 view_sandbox longpath
 chmod 755 "$T"
 LEVELS=20
+DEEP=300
 
 DRIVES="[drive:C]
     path = $T/c
@@ -159,6 +164,24 @@ if bad:
 	ok "symlink: a symlink swapped in at level $2 of a deep chain is never followed"
 }
 
+# deep_far TAG -- the checks of item 5, DEEP levels down
+deep_far() {
+	local LEVELS=$DEEP top n out rc
+	out=$(timeout 600 "$PC" -l "$DEEP" "$V" 2>&1)
+	rc=$?
+	printf '# %s\n' "${out//$'\n'/$'\n'# }"
+	[ "$rc" = 0 ] || fail "far: posix_checks -l $DEEP (about $((DEEP * 241)) bytes deep) failed"
+	ok "far: posix_checks at the bottom of a $DEEP-level (about $((DEEP * 241)) bytes) tree"
+	deep_copyup "$1"
+	top=$(py 'print(chain(sys.argv[1])[0])' "$1") || fail "far: chain name"
+	out=$(cd "$V" && timeout 300 find "$top" -printf '%y %s\n' 2>&1)
+	rc=$?
+	n=$(printf '%s\n' "$out" | grep -c '^[df] ')
+	[ "$rc" = 0 ] && [ "$n" = $((DEEP + 1)) ] ||
+		fail "far: find over the $DEEP-level chain: rc $rc, $n entries (want $((DEEP + 1))): $(printf '%s\n' "$out" | grep -v '^[df] ' | head -c 300)"
+	ok "far: find(1) stats all $((DEEP + 1)) entries of the $DEEP-level chain"
+}
+
 for mode in default no; do
 	if [ "$mode" = default ]; then
 		view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=yes
@@ -175,5 +198,6 @@ for mode in default no; do
 	deep_watch "ro$mode"
 	deep_symlink "sa$mode" 5
 	deep_symlink "sb$mode" 18
+	deep_far "far$mode"
 	view_stop
 done
