@@ -402,15 +402,73 @@ int walk_reopen(int pathfd, int flags)
 	return fd >= 0 ? fd : -errno;
 }
 
+/* The longest spelling a walk of REL can write: each name as found on the
+ * drive is at most NAME_MAX bytes, and at most 4 bytes per byte of the name
+ * asked for (a case-insensitive match pairs code points of 1 to 4 bytes). */
+static size_t spelt_bound(const char *rel)
+{
+	size_t most = 1;
+
+	for (const char *c = rel; *c;) {
+		const char *slash = strchr(c, '/');
+		size_t len = slash ? (size_t)(slash - c) : strlen(c);
+		most += (len * 4 < NAME_MAX ? len * 4 : len > NAME_MAX ? len : NAME_MAX) + 1;
+		c += len + (slash ? 1 : 0);
+	}
+	return most;
+}
+
+int walk_open_alloc(int imgfd, const char *rel, char *small, size_t small_len, char **spelt)
+{
+	size_t most = 0;
+	char *buf = NULL;
+	int fd = -ENAMETOOLONG;
+
+	*spelt = NULL;
+	if (strlen(rel) < small_len) {
+		fd = walk_open(imgfd, rel, small, small_len);
+		if (fd != -ENAMETOOLONG) {
+			*spelt = fd >= 0 ? small : NULL;
+			return fd;
+		}
+	}
+	most = spelt_bound(rel);
+	if (most <= small_len) {
+		return fd; /* it did fit: the name or path itself is too long */
+	}
+	buf = malloc(most);
+	if (!buf) {
+		return -ENOMEM;
+	}
+	fd = walk_open(imgfd, rel, buf, most);
+	if (fd < 0) {
+		free(buf);
+	} else {
+		*spelt = buf;
+	}
+	return fd;
+}
+
 /* walk_parent -- an O_PATH fd of the directory holding REL, and REL's last
  * component in LEAF as the client spelt it. */
 int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len)
 {
-	char dir[REL_MAX];
+	char small[PATH_MAX];
+	const char *last = names_last(rel);
+	size_t len = last > rel ? (size_t)(last - rel) - 1 : 0;
+	char *dir = len < sizeof(small) ? small : malloc(len + 1);
+	int fd = -ENAMETOOLONG;
 
-	if (names_parent(rel, dir, sizeof(dir)) < 0 ||
-	    snprintf(leaf, leaf_len, "%s", names_last(rel)) >= (int)leaf_len) {
-		return -ENAMETOOLONG;
+	if (!dir) {
+		return -ENOMEM;
 	}
-	return walk_open(imgfd, dir, NULL, 0);
+	memcpy(dir, rel, len);
+	dir[len] = '\0';
+	if (snprintf(leaf, leaf_len, "%s", last) < (int)leaf_len) {
+		fd = walk_open(imgfd, dir, NULL, 0);
+	}
+	if (dir != small) {
+		free(dir);
+	}
+	return fd;
 }

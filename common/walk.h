@@ -8,15 +8,18 @@
 #include <limits.h>
 #include <stddef.h>
 
-/* The longest path below the images folder the daemon serves. A client deep
- * in the tree uses short relative paths, so the tree may go far below
- * PATH_MAX: walk.c resolves a longer path in pieces shorter than PATH_MAX
- * (what openat2 takes), each beneath the folder the one before reached. */
-#define REL_MAX (16 * PATH_MAX)
-
 /* walk.c -- paths beneath a drive's images folder; never follows a symlink
- * or ".." out of it. REL is '/'-separated and relative ("" = the folder). */
+ * or ".." out of it. REL is '/'-separated and relative ("" = the folder), of
+ * any length: a client deep in the tree uses short relative paths, so the
+ * tree may go far below PATH_MAX; a path that long is resolved in pieces
+ * shorter than PATH_MAX (what openat2 takes), each beneath the folder the one
+ * before reached. */
 int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len);
+/* walk_open_alloc -- walk_open with the on-disk spelling of any length: in
+ * SMALL (SMALL_LEN bytes) when it fits, else in memory allocated for it;
+ * *SPELT is the one used (the caller frees it when it is not SMALL), NULL on
+ * error. -ENOMEM when that allocation fails. */
+int walk_open_alloc(int imgfd, const char *rel, char *small, size_t small_len, char **spelt);
 int walk_find(int dirfd, const char *name, char *found, size_t found_len);
 int walk_reopen(int pathfd, int flags);
 int walk_parent(int imgfd, const char *rel, char *leaf, size_t leaf_len);

@@ -141,23 +141,30 @@ static int root_images_fd(struct fsview *v, int root)
  * *dirfd_out (caller closes). */
 int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
 {
-	char buf[REL_MAX];
-	char sofar[REL_MAX] = "";
+	struct rel sofar;
+	char c[NAME_MAX + 1];
 	char found[NAME_MAX + 1];
-	char *save = NULL;
 	int cur = root_images_fd(v, root);
 	int rc = cur < 0 ? cur : 0;
 
-	if (rc == 0 && snprintf(buf, sizeof(buf), "%s", rel_dir) >= (int)sizeof(buf)) {
-		rc = -ENAMETOOLONG;
-	}
-	for (char *c = rc < 0 ? NULL : strtok_r(buf, "/", &save); c && rc == 0;
-	     c = strtok_r(NULL, "/", &save)) {
+	rel_init(&sofar);
+	for (const char *p = rel_dir; rc == 0 && *p;) {
+		size_t len = strcspn(p, "/");
 		int next = -1;
-		rc = names_join(sofar, c, sofar, sizeof(sofar));
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		rc = len < sizeof(c) ? 0 : -ENAMETOOLONG;
+		if (rc == 0) {
+			memcpy(c, p, len);
+			c[len] = '\0';
+			p += len;
+			rc = rel_join(&sofar, c);
+		}
 		rc = rc < 0 ? rc : walk_find(cur, c, found, sizeof(found));
 		if (rc == -ENOENT) {
-			rc = clone_dir(v, cur, c, sofar);
+			rc = clone_dir(v, cur, c, sofar.s);
 			snprintf(found, sizeof(found), "%s", c);
 		}
 		if (rc == 0) {
@@ -167,6 +174,7 @@ int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out)
 		close(cur);
 		cur = next;
 	}
+	rel_fini(&sofar);
 	if (rc < 0) {
 		if (cur >= 0) {
 			close(cur);
@@ -272,25 +280,31 @@ static int land(int dirfd, int outfd, const char *tmp, const char *name)
  * nothing, or a named fallback temporary that copyup_clean removes. */
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out)
 {
-	char dir[REL_MAX];
+	struct rel dir;
 	char tmp[NAME_MAX + 1] = "";
 	int target = copy_target(v, src->root);
 	int dirfd = -1;
 	int in = -1;
 	int outfd = -1;
-	int rc = names_parent(rel, dir, sizeof(dir));
+	int rc = 0;
 
 	if (!S_ISREG(src->st.st_mode)) {
 		return -EROFS;
 	}
-	rc = rc < 0 ? rc : target < 0 ? target : copyup_dirs(v, target, dir, &dirfd);
+	rel_init(&dir);
+	rc = rel_set(&dir, rel, strlen(rel));
+	if (rc == 0) {
+		rel_up(&dir);
+		rc = target < 0 ? target : copyup_dirs(v, target, dir.s, &dirfd);
+	}
+	rel_fini(&dir);
 	if (rc < 0) {
 		return rc;
 	}
 	in = walk_reopen(src->fd, O_RDONLY);
 	outfd = in < 0 ? -1 : open_tmp(dirfd, tmp, sizeof(tmp));
 	rc = in < 0 ? in : outfd < 0 ? outfd : copy_file(in, outfd, &src->st);
-	rc = rc < 0 ? rc : land(dirfd, outfd, tmp, names_last(src->spelt));
+	rc = rc < 0 ? rc : land(dirfd, outfd, tmp, src->leaf);
 	if (tmp[0] != '\0') {
 		unlinkat(dirfd, tmp, 0); /* gone already unless it failed or lost the race */
 	}

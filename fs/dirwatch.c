@@ -108,7 +108,7 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 {
 	struct dirwatch *dw = fs->dw;
 	uint64_t epoch = atomic_load(&fs->dw_epoch);
-	char rel[REL_MAX];
+	struct rel rel;
 	bool all = true;
 
 	if (dir->kind == NODE_SYNTH) {
@@ -120,7 +120,9 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 	if (atomic_load(&dir->watched) == epoch) {
 		return true;
 	}
-	if (node_rel(fs, dir, rel, sizeof(rel)) < 0) {
+	rel_init(&rel);
+	if (node_rel(fs, dir, &rel) < 0) {
+		rel_fini(&rel);
 		return false;
 	}
 	for (size_t r = 0; r < v->n_roots && all; r++) {
@@ -132,7 +134,7 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 			all = false;
 			break;
 		}
-		fd = root_walk(v, r, rel, NULL, 0);
+		fd = root_walk(v, r, rel.s, NULL, 0);
 		if (fd == -ENOENT || fd == -ENOTDIR) {
 			continue; /* not on this drive: its parent's watch sees it appear */
 		}
@@ -152,8 +154,9 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 			    fs->entry_timeout);
 		}
 		close(fd);
-		all = wd >= 0 && map_set(dw, wd, rel) == 0;
+		all = wd >= 0 && map_set(dw, wd, rel.s) == 0;
 	}
+	rel_fini(&rel);
 	if (all) {
 		atomic_store(&dir->watched, epoch);
 	}
@@ -170,18 +173,20 @@ void dw_reset(struct fs *fs)
 static struct node *find_rel_locked(struct fs *fs, const char *rel)
 {
 	struct node *n = &fs->root;
-	char buf[REL_MAX];
-	char *save = NULL;
+	char c[NAME_MAX + 1];
 
 	for (unsigned i = 0; n && i < fs->img_depth; i++) {
 		n = node_find_locked(fs, n, fs->img_parts[i]);
 	}
-	if (snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf)) {
-		return NULL;
-	}
-	for (char *c = n ? strtok_r(buf, "/", &save) : NULL; n && c;
-	     c = strtok_r(NULL, "/", &save)) {
-		n = node_find_locked(fs, n, c);
+	for (const char *p = rel; n && *p; p += *p == '/') {
+		size_t len = strcspn(p, "/");
+		if (len >= sizeof(c)) {
+			return NULL;
+		}
+		memcpy(c, p, len);
+		c[len] = '\0';
+		p += len;
+		n = len ? node_find_locked(fs, n, c) : n;
 	}
 	return n;
 }
@@ -264,13 +269,16 @@ bool dw_absent(struct fs *fs, struct node *dir, const char *name)
 static bool moved_away(struct fs *fs, struct node *n)
 {
 	struct fsview *v = fsview_get(fs);
-	char rel[PATH_MAX];
+	struct rel rel;
 	fuse_ino_t parent = 0;
 	struct loc l;
 	bool moved = false;
-	int rc = node_rel(fs, n, rel, sizeof(rel));
+	int rc = 0;
 
-	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	rel_init(&rel);
+	rc = node_rel(fs, n, &rel);
+	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
+	rel_fini(&rel);
 	fsview_put(v);
 	if (rc == 0) {
 		loc_close(&l);

@@ -269,9 +269,32 @@ int node_get(struct fs *fs, struct node *parent, const char *name, struct node *
 int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mode,
                 struct node **out);
 void node_forget(struct fs *fs, struct node *n, uint64_t nlookup);
-/* Virtual path relative to the images folder ("" is the folder itself). */
-int node_rel(struct fs *fs, struct node *n, char *out, size_t len);
-int node_vpath(struct fs *fs, struct node *n, char *out, size_t len);
+/* A path below the images folder, of any length up to REL_MAX: in the struct
+ * while shorter than PATH_MAX (no allocation on the hot path), on the heap
+ * beyond. REL_MAX is no buffer size, only a bound against a hostile tree
+ * making each request allocate without limit (README: "Long paths"). S may
+ * point into the struct: never copy one. rel_fini frees it (and may be
+ * called on a rel that only had rel_init). */
+#define REL_MAX (1024 * 1024)
+struct rel {
+	char *s;   /* the path, NUL-terminated */
+	size_t len;
+	size_t cap; /* bytes at s */
+	char small[PATH_MAX];
+};
+void rel_init(struct rel *r);
+void rel_fini(struct rel *r);
+/* rel_reserve -- room for LEN bytes and a NUL (-ENAMETOOLONG past REL_MAX,
+ * -ENOMEM); the string is kept. */
+int rel_reserve(struct rel *r, size_t len);
+int rel_set(struct rel *r, const char *s, size_t len); /* the first LEN bytes of S */
+int rel_join(struct rel *r, const char *name);         /* append "/NAME" (or NAME to "") */
+void rel_up(struct rel *r);                            /* drop the last component */
+/* node_rel -- N's virtual path relative to the images folder ("" is the folder
+ * itself) into OUT (rel_init'ed); -ENOENT for synthetic nodes. */
+int node_rel(struct fs *fs, struct node *n, struct rel *out);
+/* node_rel_child -- the same for PARENT's child NAME. */
+int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct rel *out);
 /* node_move, node_unhash: NAME is spelt as served (the node's name). */
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
                const char *newname);
@@ -301,7 +324,8 @@ struct node *node_find_locked(struct fs *fs, struct node *parent, const char *na
 bool node_known_dir_locked(struct fs *fs, struct node *n);
 /* node_variant_locked -- PARENT has a child node spelt like NAME but for case. */
 bool node_variant_locked(struct fs *fs, struct node *parent, const char *name);
-/* node_child_ino -- st_ino of PARENT's child node named exactly NAME, or 0. */
+/* node_child_ino -- st_ino of PARENT's child named exactly NAME: its node's,
+ * else the number a lookup would give it (unsalted). */
 uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name);
 int nodes_init(struct fs *fs);
 /* nodes_load_inomap -- once, before the first lookup: keep the inode map of the
@@ -315,7 +339,7 @@ struct loc {
 	int root; /* index into view->roots, or -1 */
 	int fd;   /* O_PATH fd of the object, owned by the caller */
 	struct stat st;
-	char spelt[REL_MAX]; /* on-disk spelling, relative to the images folder */
+	char leaf[NAME_MAX + 1]; /* on-disk spelling of its last component */
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
 /* fsview_moved -- whether open node N's name leads, in view V, to another file

@@ -110,23 +110,104 @@ static void maybe_grow(struct fs *fs)
 	free(old_names);
 }
 
-/* The names from N up to (not including) the first node that is not below
- * the images folder (TREE_ONLY) or the root, joined by '/', into OUT. Any
- * depth: no limit but LEN. */
-static int path_locked(struct fs *fs, struct node *n, bool tree_only, char *out, size_t len)
+void rel_init(struct rel *r)
 {
-	size_t end = 0;
+	r->s = r->small;
+	r->s[0] = '\0';
+	r->len = 0;
+	r->cap = sizeof(r->small);
+}
 
-	for (struct node *p = n; p && p != &fs->root && (!tree_only || p->kind == NODE_TREE);
-	     p = p->parent) {
-		end += strlen(p->name) + (end ? 1 : 0);
+void rel_fini(struct rel *r)
+{
+	if (r->s != r->small) {
+		free(r->s);
 	}
-	if (end >= len) {
+	rel_init(r);
+}
+
+int rel_reserve(struct rel *r, size_t len)
+{
+	size_t cap = r->cap;
+	char *s = NULL;
+
+	if (len >= REL_MAX) {
 		return -ENAMETOOLONG;
 	}
+	if (len < cap) {
+		return 0;
+	}
+	while (cap <= len) {
+		cap *= 2;
+	}
+	cap = cap > REL_MAX ? REL_MAX : cap;
+	s = r->s == r->small ? malloc(cap) : realloc(r->s, cap);
+	if (!s) {
+		return -ENOMEM;
+	}
+	if (r->s == r->small) {
+		memcpy(s, r->small, r->len + 1);
+	}
+	r->s = s;
+	r->cap = cap;
+	return 0;
+}
+
+int rel_set(struct rel *r, const char *s, size_t len)
+{
+	int rc = rel_reserve(r, len);
+
+	if (rc == 0) {
+		memmove(r->s, s, len);
+		r->s[len] = '\0';
+		r->len = len;
+	}
+	return rc;
+}
+
+int rel_join(struct rel *r, const char *name)
+{
+	size_t nlen = strlen(name);
+	size_t sep = r->len ? 1 : 0;
+	int rc = rel_reserve(r, r->len + sep + nlen);
+
+	if (rc == 0) {
+		if (sep) {
+			r->s[r->len] = '/';
+		}
+		memcpy(r->s + r->len + sep, name, nlen + 1);
+		r->len += sep + nlen;
+	}
+	return rc;
+}
+
+void rel_up(struct rel *r)
+{
+	const char *last = names_last(r->s);
+
+	r->len = last > r->s ? (size_t)(last - r->s) - 1 : 0;
+	r->s[r->len] = '\0';
+}
+
+/* The length (locked) of the names from N up to the images folder (not
+ * included), joined by '/'. */
+static size_t rel_len_locked(struct fs *fs, struct node *n)
+{
+	size_t len = 0;
+
+	for (struct node *p = n; p && p != &fs->root && p->kind == NODE_TREE; p = p->parent) {
+		len += strlen(p->name) + (len ? 1 : 0);
+	}
+	return len;
+}
+
+/* Those names (locked) into OUT, LEN bytes and a NUL (it has the room). */
+static void rel_fill_locked(struct fs *fs, struct node *n, char *out, size_t len)
+{
+	size_t end = len;
+
 	out[end] = '\0';
-	for (struct node *p = n; p && p != &fs->root && (!tree_only || p->kind == NODE_TREE);
-	     p = p->parent) {
+	for (struct node *p = n; p && p != &fs->root && p->kind == NODE_TREE; p = p->parent) {
 		size_t l = strlen(p->name);
 		end -= l;
 		memcpy(out + end, p->name, l);
@@ -134,36 +215,40 @@ static int path_locked(struct fs *fs, struct node *n, bool tree_only, char *out,
 			out[--end] = '/';
 		}
 	}
-	return 0;
 }
 
-static int vpath_locked(struct fs *fs, struct node *n, char *out, size_t len)
+int node_rel(struct fs *fs, struct node *n, struct rel *out)
 {
-	return path_locked(fs, n, false, out, len);
-}
-
-int node_vpath(struct fs *fs, struct node *n, char *out, size_t len)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	rc = vpath_locked(fs, n, out, len);
-	pthread_mutex_unlock(&fs->lock);
-	return rc;
-}
-
-/* The path relative to the images folder; -ENOENT for synthetic nodes. */
-int node_rel(struct fs *fs, struct node *n, char *out, size_t len)
-{
+	size_t len = 0;
 	int rc = 0;
 
 	if (n->kind == NODE_SYNTH) {
 		return -ENOENT;
 	}
-	pthread_mutex_lock(&fs->lock);
-	rc = path_locked(fs, n, true, out, len);
-	pthread_mutex_unlock(&fs->lock);
-	return rc;
+	/* no allocation under the lock: a longer path (a rename meanwhile) asks again */
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		len = rel_len_locked(fs, n);
+		if (len < out->cap) {
+			rel_fill_locked(fs, n, out->s, len);
+			out->len = len;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		if (len < out->cap) {
+			return 0;
+		}
+		rc = rel_reserve(out, len);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+}
+
+int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct rel *out)
+{
+	int rc = node_rel(fs, parent, out);
+
+	return rc < 0 ? rc : rel_join(out, name);
 }
 
 /* The node named exactly NAME in PARENT (FOLD: its names_fold_hash), or with
@@ -228,6 +313,9 @@ bool node_variant_locked(struct fs *fs, struct node *parent, const char *name)
 	return false;
 }
 
+static uint64_t state_of_locked(struct fs *fs, struct node *parent, const char *name,
+                                struct node *n);
+
 uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name)
 {
 	struct node *n = NULL;
@@ -235,7 +323,7 @@ uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name)
 
 	pthread_mutex_lock(&fs->lock);
 	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
-	ino = n ? n->ino : 0;
+	ino = n ? n->ino : names_ino_of(state_of_locked(fs, parent, name, NULL));
 	pthread_mutex_unlock(&fs->lock);
 	return ino;
 }

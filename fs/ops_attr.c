@@ -48,10 +48,14 @@ static void synth_attr(struct fs *fs, struct node *n, struct stat *st)
 /* Find where node N lives now (TREE and IMAGES nodes). */
 static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
 {
-	char rel[REL_MAX];
-	int rc = node_rel(fs, n, rel, sizeof(rel));
+	struct rel rel;
+	int rc = 0;
 
-	return rc < 0 ? rc : loc_find(v, rel, 0, l);
+	rel_init(&rel);
+	rc = node_rel(fs, n, &rel);
+	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, l);
+	rel_fini(&rel);
+	return rc;
 }
 
 int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
@@ -103,7 +107,7 @@ static int synth_child(struct fs *fs, struct node *parent, const char *name, str
 int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                      struct node **out, struct stat *st)
 {
-	char rel[REL_MAX];
+	struct rel rel;
 	struct loc l;
 	int rc = names_check_component(name);
 
@@ -129,15 +133,16 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	for (unsigned tries = 0;; tries++) {
 		uint64_t epoch = 0;
 		uint64_t changes = dw_index_begin(fs, parent, &epoch);
-		rc = node_rel(fs, parent, rel, sizeof(rel));
-		rc = rc < 0 ? rc : names_join(rel, name, rel, sizeof(rel));
-		rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+		rel_init(&rel);
+		rc = node_rel_child(fs, parent, name, &rel);
+		rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
+		rel_fini(&rel);
 		if (rc < 0) {
 			return rc;
 		}
 		*st = l.st;
 		loc_close(&l);
-		rc = pt_node_get(fs, parent, names_last(l.spelt), st, out); /* the spelling served */
+		rc = pt_node_get(fs, parent, l.leaf, st, out); /* the spelling served */
 		if (rc < 0 || tries == 2 || dw_index_begin(fs, parent, &epoch) == changes) {
 			break;
 		}
@@ -264,18 +269,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	reply_attr(req, fs, n, rc, &st);
 }
 
-/* A writable location for node N: copy it up when it is on a read-only drive. */
-static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
+/* A writable location for REL: copied up when it is on a read-only drive. */
+static int writable_at(struct fsview *v, const char *rel, struct loc *l)
 {
-	char rel[REL_MAX];
 	struct loc src;
-	int rc = 0;
+	int rc = loc_find(v, rel, 0, &src);
 
-	if (n->kind == NODE_SYNTH) {
-		return -EROFS;
-	}
-	rc = node_rel(fs, n, rel, sizeof(rel));
-	rc = rc < 0 ? rc : loc_find(v, rel, 0, &src);
 	if (rc < 0 || !root_read_only(v, (size_t)src.root)) {
 		*l = src;
 		return rc;
@@ -292,6 +291,22 @@ static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct
 	}
 	rc = copyup_file(v, rel, &src, l);
 	loc_close(&src);
+	return rc;
+}
+
+/* A writable location for node N: copy it up when it is on a read-only drive. */
+static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
+{
+	struct rel rel;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		return -EROFS;
+	}
+	rel_init(&rel);
+	rc = node_rel(fs, n, &rel);
+	rc = rc < 0 ? rc : writable_at(v, rel.s, l);
+	rel_fini(&rel);
 	return rc;
 }
 

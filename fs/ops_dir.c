@@ -39,7 +39,7 @@ struct dh {
 struct plus_ctx {
 	bool fresh;                       /* nothing changed in the folder since the listing */
 	const struct names_set *shadowed; /* the listing's (struct dh) */
-	char rel[REL_MAX];
+	struct rel rel;
 	int fds[16];
 };
 
@@ -119,19 +119,21 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, 
  * read, its names become N's index for lookups (dirwatch.c). */
 static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct dh *d)
 {
-	char rel[REL_MAX];
+	struct rel rel;
 	struct names_set *seen = malloc(sizeof(*seen));
 	bool found = false;
 	bool complete = true;
 	uint64_t epoch = 0;
 	uint64_t changes = dw_index_begin(fs, n, &epoch);
-	int rc = seen ? node_rel(fs, n, rel, sizeof(rel)) : -ENOMEM;
+	int rc = 0;
 
+	rel_init(&rel);
+	rc = seen ? node_rel(fs, n, &rel) : -ENOMEM;
 	if (seen) {
 		names_set_init(seen);
 	}
 	for (size_t r = 0; r < v->n_roots && rc == 0; r++) {
-		int fd = root_walk(v, r, rel, NULL, 0);
+		int fd = root_walk(v, r, rel.s, NULL, 0);
 		if (fd < 0) {
 			complete = complete && (fd == -ENOENT || fd == -ENOTDIR);
 			continue;
@@ -143,6 +145,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 		}
 		close(fd);
 	}
+	rel_fini(&rel);
 	d->changes = changes;
 	d->generation = v->generation;
 	if (rc == 0 && found && complete) {
@@ -211,23 +214,13 @@ static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
 }
 
 /* st_ino of entry NAME of DIR without a lookup: its node's, else the unsalted
- * number. */
+ * number (made from DIR's state and NAME: no path, so any depth). */
 static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
 {
-	char vpath[REL_MAX + PATH_MAX];
-	uint64_t ino = 0;
-
 	if (!strcmp(name, ".") || !strcmp(name, "..")) {
 		return dot_ino(fs, dir, name);
 	}
-	if ((ino = node_child_ino(fs, dir, name)) != 0) {
-		return ino;
-	}
-	if (node_vpath(fs, dir, vpath, sizeof(vpath)) < 0 ||
-	    names_join(vpath, name, vpath, sizeof(vpath)) < 0) {
-		return 0;
-	}
-	return names_ino(vpath, 0);
+	return node_child_ino(fs, dir, name);
 }
 
 /* E's attributes now, from the copy the listing found: one fstatat in that
@@ -247,7 +240,7 @@ static int stat_listed(struct fsview *v, struct plus_ctx *c, const struct dent *
 		return -1; /* a writable drive's copy may win (loc_find) */
 	}
 	if (c->fds[r] < 0) {
-		c->fds[r] = root_walk(v, (size_t)r, c->rel, NULL, 0);
+		c->fds[r] = root_walk(v, (size_t)r, c->rel.s, NULL, 0);
 	}
 	return c->fds[r] >= 0 && fstatat(c->fds[r], e->name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -1;
 }
@@ -291,12 +284,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 	struct plus_ctx c = {.fresh = false, .shadowed = &d->shadowed};
 
+	rel_init(&c.rel);
 	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
 		c.fds[r] = -1;
 	}
 	if (!buf) {
 		fsview_put(v);
-		ops_reply_err(req, ENOMEM);
+		ops_reply_err(req, ENOMEM); /* c.rel has nothing allocated yet */
 		return;
 	}
 	if (d->pending) {
@@ -314,7 +308,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (plus) {
 		struct node *dn = node_of(fs, ino);
 		c.fresh = v->generation == d->generation && dw_unchanged(fs, dn, d->changes) &&
-		          node_rel(fs, dn, c.rel, sizeof(c.rel)) == 0;
+		          node_rel(fs, dn, &c.rel) == 0;
 	}
 	for (size_t i = (size_t)off; i < d->n; i++) {
 		struct stat st = {.st_mode = d->e[i].type};
@@ -341,6 +335,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			close(c.fds[r]);
 		}
 	}
+	rel_fini(&c.rel);
 	fsview_put(v);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
@@ -379,8 +374,7 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
                     int *dirfd)
 {
 	dw_changed(fs, parent); /* before the name exists: no lookup may miss it */
-	char rel[REL_MAX];
-	char child[REL_MAX];
+	struct rel rel;
 	struct loc l;
 	int rc = names_check_new(name);
 
@@ -390,16 +384,21 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
 	if (parent->kind == NODE_SYNTH) {
 		return -EROFS;
 	}
-	rc = node_rel(fs, parent, rel, sizeof(rel));
-	rc = rc < 0 ? rc : names_join(rel, name, child, sizeof(child));
-	if (rc == 0 && loc_find(v, child, 0, &l) == 0) {
+	rel_init(&rel);
+	rc = node_rel_child(fs, parent, name, &rel);
+	if (rc == 0 && loc_find(v, rel.s, 0, &l) == 0) {
 		loc_close(&l);
-		return -EEXIST;
+		rc = -EEXIST;
 	}
 	if (rc == 0 && v->primary_root < 0) {
-		return -EROFS;
+		rc = -EROFS;
 	}
-	return rc < 0 ? rc : copyup_dirs(v, v->primary_root, rel, dirfd);
+	if (rc == 0) {
+		rel_up(&rel);
+		rc = copyup_dirs(v, v->primary_root, rel.s, dirfd);
+	}
+	rel_fini(&rel);
+	return rc;
 }
 
 /* Give the new entry NAME in DIRFD to the caller, as a local filesystem would:

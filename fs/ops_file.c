@@ -66,7 +66,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
                         struct stat *st)
 {
-	char rel[REL_MAX];
+	struct rel rel;
 	struct loc l;
 	struct loc up;
 	int rc = n->kind == NODE_TREE ? open_pinned(fs, n, v, flags, fh, st) : -EISDIR;
@@ -74,24 +74,28 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	if (rc <= 0) {
 		return rc;
 	}
-	rc = node_rel(fs, n, rel, sizeof(rel));
-	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
+	rel_init(&rel);
+	rc = node_rel(fs, n, &rel);
+	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
 	if (rc < 0) {
+		rel_fini(&rel);
 		return rc;
 	}
 	fh->read_only = root_read_only(v, (size_t)l.root);
 	fh->drive = &v->roots[l.root];
 	atomic_init(&fh->checked, v->generation);
 	if (fh->read_only && writes(flags)) {
-		rc = copyup_file(v, rel, &l, &up);
+		rc = copyup_file(v, rel.s, &l, &up);
 		loc_close(&l);
 		if (rc < 0) {
+			rel_fini(&rel);
 			return rc;
 		}
 		l = up;
 		fh->read_only = false;
 		fh->drive = &v->roots[l.root];
 	}
+	rel_fini(&rel);
 	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
 	*st = l.st;
 	loc_close(&l);

@@ -19,7 +19,8 @@
 struct copy {
 	int root;
 	mode_t mode;
-	char spelt[REL_MAX];
+	char *spelt; /* its path as the drive spells it: small, or owned */
+	char small[PATH_MAX];
 };
 
 struct copies {
@@ -27,6 +28,18 @@ struct copies {
 	size_t n;
 	bool any_ro;
 };
+
+static void copies_free(struct copies *cs)
+{
+	for (size_t i = 0; cs->c && i < cs->n; i++) {
+		if (cs->c[i].spelt != cs->c[i].small) {
+			free(cs->c[i].spelt);
+		}
+	}
+	free(cs->c);
+	cs->c = NULL;
+	cs->n = 0;
+}
 
 static int gather(struct fsview *v, const char *rel, struct copies *out)
 {
@@ -39,7 +52,15 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 	for (size_t r = 0; r < v->n_roots; r++) {
 		struct copy *c = &out->c[out->n];
 		struct stat st;
-		int fd = root_walk(v, r, rel, c->spelt, sizeof(c->spelt));
+		int img = root_open(v, r);
+		int fd = img < 0 ? img : walk_open_alloc(img, rel, c->small, sizeof(c->small), &c->spelt);
+		if (img >= 0) {
+			close(img);
+		}
+		if (fd == -ENOMEM) {
+			copies_free(out);
+			return fd;
+		}
 		if (fd < 0) {
 			continue;
 		}
@@ -48,6 +69,8 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 			c->mode = st.st_mode;
 			out->any_ro |= v->roots[r].read_only;
 			out->n++;
+		} else if (c->spelt != c->small) {
+			free(c->spelt);
 		}
 		close(fd);
 	}
@@ -98,25 +121,27 @@ static int remove_copy(struct fsview *v, const struct copy *c)
 	return rc;
 }
 
-static int child_rel(struct fs *fs, struct node *parent, const char *name, char *out, size_t len)
+static int child_rel(struct fs *fs, struct node *parent, const char *name, struct rel *out)
 {
 	int rc = names_check_component(name);
 
 	if (rc == 0 && parent->kind == NODE_SYNTH) {
 		rc = -EROFS;
 	}
-	rc = rc < 0 ? rc : node_rel(fs, parent, out, len);
-	return rc < 0 ? rc : names_join(out, name, out, len);
+	return rc < 0 ? rc : node_rel_child(fs, parent, name, out);
 }
 
 static int do_remove(struct fs *fs, struct node *parent, const char *name, bool dir)
 {
 	struct fsview *v = fsview_get(fs);
-	char rel[REL_MAX];
+	struct rel rel;
 	struct copies cs = {0};
-	int rc = child_rel(fs, parent, name, rel, sizeof(rel));
+	int rc = 0;
 
-	rc = rc < 0 ? rc : gather(v, rel, &cs);
+	rel_init(&rel);
+	rc = child_rel(fs, parent, name, &rel);
+	rc = rc < 0 ? rc : gather(v, rel.s, &cs);
+	rel_fini(&rel);
 	if (rc == 0 && cs.n == 0) {
 		rc = -ENOENT;
 	}
@@ -136,7 +161,7 @@ static int do_remove(struct fs *fs, struct node *parent, const char *name, bool 
 	if (rc == 0) {
 		node_unhash(fs, parent, names_last(cs.c[0].spelt)); /* the spelling served */
 	}
-	free(cs.c);
+	copies_free(&cs);
 	fsview_put(v);
 	return rc;
 }
@@ -156,8 +181,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 struct mv {
-	char src[REL_MAX];
-	char dst[REL_MAX];
+	struct rel src;
+	struct rel dst;
 	const char *newname;
 	struct copies s;
 	struct copies d;
@@ -178,7 +203,9 @@ static const struct copy *copy_on(const struct copies *cs, int root)
 static int rename_check(struct fsview *v, struct mv *m)
 {
 	bool src_dir = S_ISDIR(m->s.c[0].mode);
-	bool same = names_casecmp(m->src, m->dst) == 0;
+	const char *src = m->src.s;
+	const char *dst = m->dst.s;
+	bool same = names_casecmp(src, dst) == 0;
 
 	if (m->flags & ~RENAME_NOREPLACE) {
 		return -EINVAL; /* RENAME_EXCHANGE and WHITEOUT are not offered */
@@ -192,7 +219,7 @@ static int rename_check(struct fsview *v, struct mv *m)
 	if (m->d.n > 0 && (m->flags & RENAME_NOREPLACE)) {
 		return -EEXIST;
 	}
-	if (!strncmp(m->dst, m->src, strlen(m->src)) && m->dst[strlen(m->src)] == '/') {
+	if (!strncmp(dst, src, m->src.len) && dst[m->src.len] == '/') {
 		return -EINVAL; /* into itself */
 	}
 	for (size_t i = 0; i < m->d.n; i++) {
@@ -210,14 +237,20 @@ static int rename_check(struct fsview *v, struct mv *m)
 /* Move the copy C within its own drive to m->dst. */
 static int move_copy(struct fsview *v, struct mv *m, const struct copy *c)
 {
-	char dir[REL_MAX];
+	struct rel dir;
 	char leaf[NAME_MAX + 1];
 	const struct copy *old = copy_on(&m->d, c->root);
 	int sfd = root_walk_parent(v, (size_t)c->root, c->spelt, leaf, sizeof(leaf));
 	int dfd = -1;
-	int rc = sfd < 0 ? sfd : names_parent(m->dst, dir, sizeof(dir));
+	int rc = 0;
 
-	rc = rc < 0 ? rc : copyup_dirs(v, c->root, dir, &dfd);
+	rel_init(&dir);
+	rc = sfd < 0 ? sfd : rel_set(&dir, m->dst.s, m->dst.len);
+	if (rc == 0) {
+		rel_up(&dir);
+		rc = copyup_dirs(v, c->root, dir.s, &dfd);
+	}
+	rel_fini(&dir);
 	if (rc == 0 && renameat(sfd, leaf, dfd, m->newname) < 0) {
 		rc = -errno;
 	}
@@ -240,11 +273,10 @@ static int do_rename(struct fs *fs, struct node *p, const char *name, struct nod
 	struct fsview *v = fsview_get(fs);
 	int rc = names_check_new(m->newname); /* never into a reserved name */
 
-	rc = rc < 0 ? rc : child_rel(fs, p, name, m->src, sizeof(m->src));
-
-	rc = rc < 0 ? rc : child_rel(fs, np, m->newname, m->dst, sizeof(m->dst));
-	rc = rc < 0 ? rc : gather(v, m->src, &m->s);
-	rc = rc < 0 ? rc : gather(v, m->dst, &m->d);
+	rc = rc < 0 ? rc : child_rel(fs, p, name, &m->src);
+	rc = rc < 0 ? rc : child_rel(fs, np, m->newname, &m->dst);
+	rc = rc < 0 ? rc : gather(v, m->src.s, &m->s);
+	rc = rc < 0 ? rc : gather(v, m->dst.s, &m->d);
 	if (rc == 0 && m->s.n == 0) {
 		rc = -ENOENT;
 	}
@@ -253,15 +285,15 @@ static int do_rename(struct fs *fs, struct node *p, const char *name, struct nod
 		rc = move_copy(v, m, &m->s.c[i]);
 	}
 	for (size_t i = 0; rc == 0 && i < m->d.n; i++) {
-		if (!copy_on(&m->s, m->d.c[i].root) && names_casecmp(m->src, m->dst) != 0) {
+		if (!copy_on(&m->s, m->d.c[i].root) && names_casecmp(m->src.s, m->dst.s) != 0) {
 			rc = remove_copy(v, &m->d.c[i]);
 		}
 	}
 	if (rc == 0) {
 		node_move(fs, p, names_last(m->s.c[0].spelt), np, m->newname); /* as served */
 	}
-	free(m->s.c);
-	free(m->d.c);
+	copies_free(&m->s);
+	copies_free(&m->d);
 	fsview_put(v);
 	return rc;
 }
@@ -274,11 +306,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int rc = m ? 0 : -ENOMEM;
 
 	if (m) {
+		rel_init(&m->src);
+		rel_init(&m->dst);
 		m->newname = newname;
 		m->flags = flags;
 		dw_changed(fs, node_of(fs, newparent)); /* before the new name exists */
 		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
 		dw_changed(fs, node_of(fs, newparent)); /* and after: no listing in between counts */
+		rel_fini(&m->src);
+		rel_fini(&m->dst);
 	}
 	free(m);
 	ops_reply_err(req, -rc);
@@ -288,27 +324,33 @@ static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *n
                    const char *newname, struct stat *st)
 {
 	struct fsview *v = fsview_get(fs);
-	char rel[REL_MAX];
-	char dst[REL_MAX];
-	char dir[REL_MAX];
+	struct rel rel;
+	struct rel dst;
 	struct loc l = {.fd = -1};
 	struct loc exist = {.fd = -1};
 	int dfd = -1;
-	int rc = node_rel(fs, n, rel, sizeof(rel));
+	int rc = 0;
 
 	(void)req;
+	rel_init(&rel);
+	rel_init(&dst);
+	rc = node_rel(fs, n, &rel);
 	rc = rc < 0 ? rc : names_check_new(newname); /* never into a reserved name */
-	rc = rc < 0 ? rc : child_rel(fs, np, newname, dst, sizeof(dst));
-	rc = rc < 0 ? rc : loc_find(v, rel, 0, &l);
-	if (rc == 0 && loc_find(v, dst, 0, &exist) == 0) {
+	rc = rc < 0 ? rc : child_rel(fs, np, newname, &dst);
+	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
+	if (rc == 0 && loc_find(v, dst.s, 0, &exist) == 0) {
 		loc_close(&exist);
 		rc = -EEXIST;
 	}
 	if (rc == 0 && v->roots[l.root].read_only) {
 		rc = -EROFS;
 	}
-	rc = rc < 0 ? rc : names_parent(dst, dir, sizeof(dir));
-	rc = rc < 0 ? rc : copyup_dirs(v, l.root, dir, &dfd);
+	if (rc == 0) {
+		rel_up(&dst);
+		rc = copyup_dirs(v, l.root, dst.s, &dfd);
+	}
+	rel_fini(&rel);
+	rel_fini(&dst);
 	if (rc == 0 && linkat(l.fd, "", dfd, newname, AT_EMPTY_PATH) < 0) {
 		rc = -errno;
 	}

@@ -421,8 +421,22 @@ void root_mark_read_only(struct fsview *v, size_t r)
 /* Where REL is on root R, or -errno. */
 static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
 {
-	int fd = root_walk(v, r, rel, l->spelt, sizeof(l->spelt));
+	char small[PATH_MAX];
+	char *spelt = NULL;
+	int img = root_open(v, r);
+	int fd = img < 0 ? img : walk_open_alloc(img, rel, small, sizeof(small), &spelt);
 
+	if (img >= 0) {
+		close(img);
+	}
+	if (fd >= 0 && snprintf(l->leaf, sizeof(l->leaf), "%s", names_last(spelt)) >=
+	                   (int)sizeof(l->leaf)) {
+		close(fd);
+		fd = -ENAMETOOLONG;
+	}
+	if (spelt != small) {
+		free(spelt);
+	}
 	if (fd < 0) {
 		return fd;
 	}
@@ -498,7 +512,7 @@ static bool on_a_root(struct fsview *v, dev_t dev)
 
 bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
 {
-	char rel[PATH_MAX];
+	struct rel rel;
 	struct loc l = {.fd = -1};
 	bool open = false;
 	dev_t dev = 0;
@@ -510,10 +524,13 @@ bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
 	dev = n->open_dev;
 	ino = n->open_ino;
 	pthread_mutex_unlock(&fs->lock);
-	if (!open || node_rel(fs, n, rel, sizeof(rel)) < 0) {
+	rel_init(&rel);
+	if (!open || node_rel(fs, n, &rel) < 0) {
+		rel_fini(&rel);
 		return false;
 	}
-	rc = loc_find(v, rel, 0, &l);
+	rc = loc_find(v, rel.s, 0, &l);
+	rel_fini(&rel);
 	if (rc < 0) {
 		/* nowhere (or failing): being renamed or removed on a drive that stays,
 		 * or its drive left the view */
