@@ -340,17 +340,17 @@ static int walk_piece(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 /* A path of PATH_MAX bytes or more (a tree deeper than the kernel's path
  * limit): walked in pieces cut at a '/', each by walk_piece beneath the folder
  * the piece before reached, with the same rules (no symlink, no ".." above
- * that folder, exact spelling first). */
+ * that folder, exact spelling first). A piece that reached a non-folder makes
+ * the next one fail with ENOTDIR (openat2 and openat say so themselves). */
 static int walk_long(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 {
 	char piece[PATH_MAX];
 	size_t used = 0;
+	size_t len = strlen(rel);
 	int cur = imgfd; /* not owned while it is IMGFD */
 
 	for (;;) {
-		size_t len = strlen(rel);
 		const char *cut = len < PATH_MAX ? rel + len : memrchr(rel, '/', PATH_MAX - 1);
-		struct stat st;
 		int fd = -1;
 
 		if (!cut || cut == rel) {
@@ -367,16 +367,16 @@ static int walk_long(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 			return fd;
 		}
 		used += spelt ? strlen(spelt + used) : 0;
-		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || (spelt && used + 1 >= spelt_len)) {
-			int rc = spelt && used + 1 >= spelt_len ? -ENAMETOOLONG : -ENOTDIR;
+		if (spelt && used + 1 >= spelt_len) {
 			close(fd);
-			return rc;
+			return -ENAMETOOLONG;
 		}
 		if (spelt) {
 			spelt[used++] = '/';
 			spelt[used] = '\0';
 		}
 		cur = fd;
+		len -= (size_t)(cut + 1 - rel);
 		rel = cut + 1;
 	}
 }

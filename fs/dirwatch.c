@@ -33,6 +33,10 @@
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE |        \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 #define DW_ENTRIES (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+/* Each watch keeps its folder's path: a folder deeper than this below the
+ * images folder is not watched (short timeouts there), so a hostile chain of
+ * folders cannot make the watches hold the square of its depth (gigabytes). */
+#define DW_REL_MAX (64 * 1024)
 
 static bool watched(struct fs *fs, struct node *dir);
 
@@ -121,7 +125,7 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 		return true;
 	}
 	rel_init(&rel);
-	if (node_rel(fs, dir, &rel) < 0) {
+	if (node_rel(fs, dir, &rel) < 0 || rel.len >= DW_REL_MAX) {
 		rel_fini(&rel);
 		return false;
 	}

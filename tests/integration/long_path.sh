@@ -19,7 +19,12 @@
 #  5. a tree deeper than the old 64 KiB limit (DEEP = 300 levels, about 72 KB below the images
 #     folder): posix_checks -l 300 at its bottom (every operation above from the deep cwd), a
 #     file of D 300 levels deep copied up to C at its depth, and find(1) with a stat of every
-#     entry over the whole chain through the view.
+#     entry over the whole chain through the view;
+#  6. the bound (README: 1 MiB below the images folder): in a chain of 4,400 levels made on C
+#     directly, a client chdir's through the view down to level 4,350 (1,048,349 bytes) and gets
+#     ENAMETOOLONG for level 4,351 (1,048,590 bytes), and the daemon goes on serving (with
+#     passthrough only: the walk is the same in both modes, and each level costs a walk from
+#     the images folder).
 # Run with passthrough as the kernel offers it, then with PXEIMAGESFS_PASSTHROUGH=no.
 # Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
@@ -49,7 +54,7 @@ DRIVES="[drive:C]
 py() {
 	local code=$1
 	shift
-	timeout 60 python3 - "$@" <<PY
+	timeout "${PY_TIMEOUT:-60}" python3 - "$@" <<PY
 import os, sys, errno, time
 LEVELS = $LEVELS
 def chain(tag):
@@ -182,6 +187,34 @@ deep_far() {
 	ok "far: find(1) stats all $((DEEP + 1)) entries of the $DEEP-level chain"
 }
 
+# deep_bound TAG -- item 6
+deep_bound() {
+	local LEVELS=4400 PY_TIMEOUT=300 t0=$SECONDS
+	py '
+into(sys.argv[1], sys.argv[3], make=True)
+os.chdir(sys.argv[2])
+names = chain(sys.argv[3])
+t0 = time.time()
+depth = 0
+for i, c in enumerate(names):
+    assert (i + 1) * 241 - 1 == len("/".join(names[:i + 1]))
+    try:
+        os.chdir(c)
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:
+            sys.exit("level %d: %s" % (i + 1, e))
+        break
+    depth = i + 1
+if depth != 4350:
+    sys.exit("deepest level reached: %d, want 4350" % depth)
+print("# %.1f s down the chain through the view" % (time.time() - t0))
+os.chdir(sys.argv[2])
+os.stat(names[0])
+' "$C" "$V" "$1" || fail "bound: the 1 MiB bound is not where the README says, or the view broke"
+	kill -0 "$VIEW_PID" || fail "bound: the daemon died"
+	ok "bound: 4,350 levels (1,048,349 bytes) deep work, level 4,351 gives ENAMETOOLONG ($((SECONDS - t0)) s)"
+}
+
 for mode in default no; do
 	if [ "$mode" = default ]; then
 		view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=yes
@@ -199,5 +232,6 @@ for mode in default no; do
 	deep_symlink "sa$mode" 5
 	deep_symlink "sb$mode" 18
 	deep_far "far$mode"
+	[ "$mode" = no ] || deep_bound "bd$mode" # the same walk in both modes: once is enough
 	view_stop
 done
