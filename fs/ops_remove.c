@@ -53,7 +53,8 @@ static int gather(struct fsview *v, const char *rel, struct copies *out)
 		struct copy *c = &out->c[out->n];
 		struct stat st;
 		int img = root_open(v, r);
-		int fd = img < 0 ? img : walk_open_alloc(img, rel, c->small, sizeof(c->small), &c->spelt);
+		int fd = img < 0 ? img
+		                 : walk_open_alloc(img, rel, c->small, sizeof(c->small), &c->spelt);
 		if (img >= 0) {
 			close(img);
 		}

@@ -429,8 +429,8 @@ static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
 	if (img >= 0) {
 		close(img);
 	}
-	if (fd >= 0 && snprintf(l->leaf, sizeof(l->leaf), "%s", names_last(spelt)) >=
-	                   (int)sizeof(l->leaf)) {
+	if (fd >= 0 &&
+	    snprintf(l->leaf, sizeof(l->leaf), "%s", names_last(spelt)) >= (int)sizeof(l->leaf)) {
 		close(fd);
 		fd = -ENAMETOOLONG;
 	}
@@ -456,6 +456,7 @@ static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
  * written copy wins, also after a restart). Folders merge as before. */
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 {
+	struct loc extra = {.fd = -1};
 	struct loc *more = NULL;
 	int rc = -ENOENT;
 
@@ -464,6 +465,12 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 	for (size_t r = (size_t)from_root; r < v->n_roots; r++) {
 		struct loc *l = out->root < 0 ? out : more;
 		int got = l == more && root_read_only(v, r) ? -ENOENT : loc_at(v, r, rel, l);
+		if (got == -ENOMEM) {
+			rc = got; /* never a lower-ranked drive's copy for want of memory */
+			loc_close(out);
+			out->root = -1;
+			break;
+		}
 		if (got < 0) {
 			if (got != -ENOENT && got != -ENOTDIR && out->root < 0) {
 				rc = got;
@@ -474,10 +481,7 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 			if (S_ISDIR(out->st.st_mode) || !root_read_only(v, r)) {
 				return 0;
 			}
-			more = malloc(sizeof(*more)); /* rare: a read-only drive's file */
-			if (!more) {
-				return 0;
-			}
+			more = &extra; /* rare: a read-only drive's file */
 			continue;
 		}
 		if (!S_ISDIR(l->st.st_mode) && !root_read_only(v, r)) {
@@ -487,7 +491,6 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 		}
 		loc_close(l);
 	}
-	free(more);
 	return out->root >= 0 ? 0 : rc;
 }
 

@@ -318,7 +318,7 @@ cleanup:
 #define LONG_COMP   240
 
 static size_t long_levels = LONG_LEVELS; /* -l */
-static bool long_only;                    /* -l given: only that check */
+static bool long_only;                   /* -l given: only that check */
 
 /* utimensat, xattrs (where the filesystem has user xattrs), statfs from the deep cwd. */
 static int long_path_more(const char *check)
