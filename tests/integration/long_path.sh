@@ -24,7 +24,7 @@
 #     directly, a client chdir's through the view down to level 4,350 (1,048,349 bytes) and gets
 #     ENAMETOOLONG for level 4,351 (1,048,590 bytes), and the daemon goes on serving (with
 #     passthrough only: the walk is the same in both modes, and each level costs a walk from
-#     the images folder).
+#     the images folder; not in a sanitizer build, where that takes minutes).
 # Run with passthrough as the kernel offers it, then with PXEIMAGESFS_PASSTHROUGH=no.
 # Needs root and /dev/fuse; exit 77 = skipped (a failure under CI=true).
 set -u
@@ -232,6 +232,12 @@ for mode in default no; do
 	deep_symlink "sa$mode" 5
 	deep_symlink "sb$mode" 18
 	deep_far "far$mode"
-	[ "$mode" = no ] || deep_bound "bd$mode" # the same walk in both modes: once is enough
+	if [ "$mode" = no ]; then
+		: # the same walk in both modes: once is enough
+	elif grep -qa __asan_init "$BIN"; then
+		echo "# bound: not under a sanitizer (each of 4,350 levels walks its whole path: minutes)"
+	else
+		deep_bound "bd$mode"
+	fi
 	view_stop
 done
