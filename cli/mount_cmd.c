@@ -22,6 +22,7 @@
 #include "export.h"
 #include "fs.h"
 #include "resolver.h"
+#include "thread.h"
 
 static void mount_usage(FILE *out)
 {

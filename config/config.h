@@ -8,9 +8,10 @@
 #ifndef PXE_CONFIG_H
 #define PXE_CONFIG_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "log.h" /* common/: the level type; and the logger for every module above */
 
 #define CFG_DEFAULT_PATH "/etc/pxeimagesfs/pxeimagesfs.conf"
 #define CFG_ENV_PATH     "PXEIMAGESFS_CONFIG"
@@ -22,7 +23,11 @@
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
-enum cfg_log_level { CFG_LOG_ERROR = 0, CFG_LOG_WARNING, CFG_LOG_INFO, CFG_LOG_DEBUG };
+/* The "log level" key's values are the logger's own levels (common/log.h), by these names. */
+#define CFG_LOG_ERROR   LOG_LEVEL_ERROR
+#define CFG_LOG_WARNING LOG_LEVEL_WARNING
+#define CFG_LOG_INFO    LOG_LEVEL_INFO
+#define CFG_LOG_DEBUG   LOG_LEVEL_DEBUG
 
 /* One [drive:NAME] section. All strings owned by the config. */
 struct cfg_drive {
@@ -75,7 +80,7 @@ struct pxe_config {
 	bool discover_set;            /* "discover" was written in the file (yes or no) */
 	bool discover_network;        /* discovery also takes network filesystems; default no */
 	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
-	enum cfg_log_level log_level; /* default info */
+	enum log_level log_level; /* default info */
 
 	struct cfg_drive *drives; /* owned array, in config order */
 	size_t n_drives;
@@ -127,20 +132,5 @@ int cfg_status_path(const struct pxe_config *cfg, const char *mountpoint, char *
  * (and a leading '.') made \xNN; "/" is "-". Two paths give one name only when they
  * are the same path. Returns 0 or -ENAMETOOLONG (LEN too small). */
 int cfg_escape_path(const char *path, char *out, size_t len);
-
-/* Logging (log.c): stderr ("pxeimagesfs: message") until log_init(true, ...)
- * switches to syslog. log_warn appends strerror(errno). Thread-safe. */
-void log_init(bool to_syslog, enum cfg_log_level level);
-void log_set_level(enum cfg_log_level level);
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* pxe_thread_start (thread.c) -- a thread running FN(ARG) with every signal blocked (only the
- * main thread takes SIGTERM/SIGINT); joinable into *OUT, or detached when OUT is NULL; STACK
- * bytes of stack, or 0 for the default. Returns 0 or -errno. */
-int pxe_thread_start(pthread_t *out, size_t stack, void *(*fn)(void *), void *arg);
 
 #endif /* PXE_CONFIG_H */

@@ -550,7 +550,7 @@ static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void
 	if (i < 0) {
 		return cfg_bad_value(p, k, v);
 	}
-	*(enum cfg_log_level *)dst = (enum cfg_log_level)i;
+	*(enum log_level *)dst = (enum log_level)i;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "inomap.h"
 #include "names.h"
 #include "resolver.h"
+#include "thread.h"
 #include "walk.h"
 
 /* Kernel FUSE passthrough (fuse_passthrough_open, fi->backing_id): libfuse 3.17 */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "resolver.h"
+#include "thread.h"
 
 #define PROBE_MAX_HUNG 16
 

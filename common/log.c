@@ -19,9 +19,9 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "log.h"
 
-static atomic_int log_level = CFG_LOG_INFO;
+static atomic_int log_level = LOG_LEVEL_INFO;
 static atomic_bool log_syslog;
 static atomic_int log_journal = -1; /* -1: not decided yet, 0 stderr, 1 the journal */
 
@@ -39,7 +39,7 @@ static bool stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-void log_init(bool to_syslog, enum cfg_log_level level)
+void log_init(bool to_syslog, enum log_level level)
 {
 	atomic_store(&log_syslog, to_syslog);
 	atomic_store(&log_level, (int)level);
@@ -48,12 +48,12 @@ void log_init(bool to_syslog, enum cfg_log_level level)
 	}
 }
 
-void log_set_level(enum cfg_log_level level)
+void log_set_level(enum log_level level)
 {
 	atomic_store(&log_level, (int)level);
 }
 
-static void vlog(enum cfg_log_level level, const char *errstr, const char *fmt, va_list ap)
+static void vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char msg[2048];
@@ -88,25 +88,25 @@ static void vlog(enum cfg_log_level level, const char *errstr, const char *fmt, 
 void log_warn(const char *fmt, ...)
 {
 	const char *err = strerror(errno);
-	LOG_BODY(CFG_LOG_WARNING, err);
+	LOG_BODY(LOG_LEVEL_WARNING, err);
 }
 
 void log_warnx(const char *fmt, ...)
 {
-	LOG_BODY(CFG_LOG_WARNING, NULL);
+	LOG_BODY(LOG_LEVEL_WARNING, NULL);
 }
 
 void log_error(const char *fmt, ...)
 {
-	LOG_BODY(CFG_LOG_ERROR, NULL);
+	LOG_BODY(LOG_LEVEL_ERROR, NULL);
 }
 
 void log_info(const char *fmt, ...)
 {
-	LOG_BODY(CFG_LOG_INFO, NULL);
+	LOG_BODY(LOG_LEVEL_INFO, NULL);
 }
 
 void log_debug(const char *fmt, ...)
 {
-	LOG_BODY(CFG_LOG_DEBUG, NULL);
+	LOG_BODY(LOG_LEVEL_DEBUG, NULL);
 }

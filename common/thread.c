@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include "config.h"
+#include "thread.h"
 
 int pxe_thread_start(pthread_t *out, size_t stack, void *(*fn)(void *), void *arg)
 {
