@@ -451,6 +451,20 @@ int names_check_new(const char *name)
 	return rc < 0 ? rc : names_is_hidden_temp(name) ? -EPERM : 0;
 }
 
+bool names_match_better(const char *want, const char *cand, const char *best)
+{
+	if (names_casecmp(cand, want) != 0) {
+		return false;
+	}
+	if (best == NULL) {
+		return true;
+	}
+	if (strcmp(best, want) == 0) {
+		return false; /* the exact spelling is never beaten */
+	}
+	return strcmp(cand, want) == 0 || strcmp(cand, best) < 0;
+}
+
 bool names_is_hidden_temp(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;

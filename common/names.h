@@ -59,6 +59,16 @@ uint64_t names_ino_child(uint64_t parent_state, bool parent_is_root, const char 
                          unsigned salt);
 uint64_t names_ino_of(uint64_t state);
 
+/* THE rule for which entry of a folder a file name means, ignoring case: the exact
+ * spelling WANT when the folder holds it, else the smallest spelling (strcmp) of those
+ * equal to WANT under names_casecmp, so the choice does not depend on the folder's
+ * order. The resolver (the images path), its folder watcher and the FUSE view (walk.c)
+ * all choose by it; a new matcher of file names must too. (Config keywords -- section
+ * and key names, drive names -- are not file names: they compare with strcasecmp.)
+ * Scan the folder keeping BEST (NULL before the first match): true when CAND should
+ * replace BEST. */
+bool names_match_better(const char *want, const char *cand, const char *best);
+
 /* A set of names compared with names_casecmp, for merging directory
  * listings across drives. Open addressing, linear probing, grows by
  * doubling. Embed it and use names_set_init/_fini; the fields are private. */

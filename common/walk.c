@@ -152,8 +152,9 @@ static long long ns_of(const struct timespec *t)
 	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
-/* Scan the folder DIRFD (stat DIR): the match for NAME (the smallest spelling when several
- * differ only in case) and, when E is not NULL, every name into E. */
+/* Scan the folder DIRFD (stat DIR): the match for NAME by the one rule (names_match_better:
+ * exact, else the smallest spelling when several differ only in case) and, when E is not
+ * NULL, every name into E. */
 static int dc_scan(int dirfd, const char *name, char *found, size_t len, struct dc_entry *e)
 {
 	struct dirent *de = NULL;
@@ -172,7 +173,7 @@ static int dc_scan(int dirfd, const char *name, char *found, size_t len, struct 
 		if (e && names_set_add(&e->names, de->d_name) == 0) {
 			e->dups = true;
 		}
-		if (names_casecmp(de->d_name, name) == 0 && (rc != 0 || strcmp(de->d_name, found) < 0) &&
+		if (names_match_better(name, de->d_name, rc == 0 ? found : NULL) &&
 		    strlen(de->d_name) < len) {
 			strcpy(found, de->d_name);
 			rc = 0;

@@ -151,6 +151,8 @@ static int cfg_bad_range(struct cfg_parser *p, const struct cfg_key *k, const ch
 	return -1;
 }
 
+/* Config keywords compare with ASCII strcasecmp: they are keywords, not file names (those
+ * follow names_match_better in common/names.h). */
 static int cfg_find_word(const char *const *words, const char *v)
 {
 	int i = 0;

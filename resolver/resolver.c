@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "names.h"
 #include "resolver.h"
 
 #define VIEW_FSTYPE "fuse.pxeimagesfs"
@@ -101,6 +102,7 @@ static const struct rsv_mount *mount_below(const struct ctx *c, const char *path
 static bool identity_matches(const struct drive *d, const struct rsv_mount *m, char *why,
                              size_t len)
 {
+	/* a UUID is hex, not a file name: ASCII case only */
 	if (d->want_uuid && (!m->uuid || strcasecmp(d->want_uuid, m->uuid) != 0)) {
 		snprintf(why, len, "uuid mismatch: %s has uuid %s, want %s", m->target,
 		         m->uuid ? m->uuid : "(none)", d->want_uuid);
@@ -212,8 +214,8 @@ static int find_by_tag(const struct ctx *c, struct drive *d)
 	return 0;
 }
 
-/* Find the entry of DIR that matches NAME: exactly first, then ignoring case
- * (the smallest such name when several differ only in case). */
+/* Find the entry of DIR that matches NAME by the one rule (names_match_better): exactly
+ * first, then ignoring case (the smallest such name when several differ only in case). */
 static int match_component(const struct ctx *c, const char *dir, const char *name, char **found)
 {
 	char **names = NULL;
@@ -226,11 +228,7 @@ static int match_component(const struct ctx *c, const char *dir, const char *nam
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(names[i], name) == 0) {
-			best = names[i];
-			break;
-		}
-		if (strcasecmp(names[i], name) == 0 && (!best || strcmp(names[i], best) < 0)) {
+		if (names_match_better(name, names[i], best)) {
 			best = names[i];
 		}
 	}

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libmount.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "resolver.h"
 
 #define DEBOUNCE_MS     25
@@ -125,8 +126,8 @@ int watch_new(unsigned interval_ms, struct watch **out)
 	return 0;
 }
 
-/* Watch PATH and the folders below it down to the images path, matching
- * names ignoring case, as far as they exist. */
+/* Watch PATH and the folders below it down to the images path, as far as they exist,
+ * matching each name by the resolver's rule (names_match_better). */
 static void follow_tree(struct watch *w, const char *root, const char *images_path)
 {
 	char path[PATH_MAX];
@@ -137,21 +138,22 @@ static void follow_tree(struct watch *w, const char *root, const char *images_pa
 	snprintf(buf, sizeof(buf), "%s", images_path);
 	inotify_add_watch(w->ino_fd, path, DIR_MASK);
 	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		char best[NAME_MAX + 1] = "";
 		DIR *d = opendir(path);
 		struct dirent *de = NULL;
-		bool found = false;
-		while (d && !found && (de = readdir(d)) != NULL) {
-			found = strcasecmp(de->d_name, c) == 0;
-		}
-		if (found && strlen(path) + strlen(de->d_name) + 2 < sizeof(path)) {
-			strcat(strcat(path, "/"), de->d_name);
-		} else {
-			found = false;
+		while (d && (de = readdir(d)) != NULL) {
+			if (names_match_better(c, de->d_name, best[0] ? best : NULL)) {
+				snprintf(best, sizeof(best), "%s", de->d_name);
+			}
 		}
 		if (d) {
 			closedir(d);
 		}
-		if (!found || inotify_add_watch(w->ino_fd, path, DIR_MASK) < 0) {
+		if (!best[0] || strlen(path) + strlen(best) + 2 > sizeof(path)) {
+			break;
+		}
+		strcat(strcat(path, "/"), best);
+		if (inotify_add_watch(w->ino_fd, path, DIR_MASK) < 0) {
 			break;
 		}
 	}

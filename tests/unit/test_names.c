@@ -510,6 +510,35 @@ static void test_names_check_new_refuses_reserved_names(void **state)
 	assert_int_equal(names_check_new("boot.wim"), 0);
 }
 
+/* ---- names_match_better: the one rule for which entry a name means ------ */
+
+static const char *pick(const char *want, const char *const *folder)
+{
+	const char *best = NULL;
+
+	for (size_t i = 0; folder[i]; i++) {
+		if (names_match_better(want, folder[i], best)) {
+			best = folder[i];
+		}
+	}
+	return best ? best : "(none)";
+}
+
+static void test_names_match_better_exact_then_smallest_in_any_order(void **state)
+{
+	const char *a[] = {"images", "IMAGES", "Images", "other", NULL};
+	const char *b[] = {"Images", "other", "IMAGES", "images", NULL};
+	const char *u[] = {"\xc3\xa4pfel", "\xc3\xa4PFEL", NULL}; /* "äpfel", "äPFEL" */
+
+	(void)state;
+	assert_string_equal(pick("imageS", a), "IMAGES"); /* no exact: the smallest */
+	assert_string_equal(pick("imageS", b), "IMAGES"); /* whatever the folder's order */
+	assert_string_equal(pick("images", a), "images"); /* exact, though not the smallest */
+	assert_string_equal(pick("images", b), "images");
+	assert_string_equal(pick("\xc3\x84pfel", u), "\xc3\xa4PFEL"); /* "Äpfel": a non-ASCII fold */
+	assert_string_equal(pick("nothing", a), "(none)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +566,7 @@ int main(void)
 	    cmocka_unit_test(test_names_parent_strips_last_component),
 	    cmocka_unit_test(test_names_is_hidden_temp_matches_only_the_prefix),
 	    cmocka_unit_test(test_names_check_new_refuses_reserved_names),
+	    cmocka_unit_test(test_names_match_better_exact_then_smallest_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
