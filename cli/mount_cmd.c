@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "export.h"
 #include "fs.h"
+#include "refcount.h"
 #include "resolver.h"
 #include "thread.h"
 
@@ -244,30 +245,22 @@ struct share_ctx {
  * export writes smb.conf by rename, so a process that ends mid-export leaves the old or the
  * new file, never half of one). */
 struct exporter {
-	pthread_mutex_t mu;  /* guards refs, running, again, quiet */
-	unsigned refs;       /* share_ctx's and the running thread's */
-	bool running;        /* an export thread runs */
-	bool again;          /* asked for while it ran: one more round */
-	bool quiet;          /* the next round is only a retry: log its outcome if it changed */
-	char *file;          /* the configuration file (owned; fixed) */
-	char *mountpoint;    /* owned; fixed */
-	struct fs_share *sh; /* a reference of ours */
-	char last[512];      /* the last outcome: the export thread's alone (one runs at a time;
-	                      * the next one is started after `running` was cleared under mu) */
+	pthread_mutex_t mu;   /* guards running, again, quiet */
+	struct refcount refs; /* share_ctx's and the running thread's (atomic) */
+	bool running;         /* an export thread runs */
+	bool again;           /* asked for while it ran: one more round */
+	bool quiet;           /* the next round is only a retry: log its outcome if it changed */
+	char *file;           /* the configuration file (owned; fixed) */
+	char *mountpoint;     /* owned; fixed */
+	struct fs_share *sh;  /* a reference of ours */
+	char last[512];       /* the last outcome: the export thread's alone (one runs at a time;
+	                       * the next one is started after `running` was cleared under mu) */
 	bool last_failed;
 };
 
 static void exporter_drop(struct exporter *e)
 {
-	unsigned left = 0;
-
-	if (!e) {
-		return;
-	}
-	pthread_mutex_lock(&e->mu);
-	left = --e->refs;
-	pthread_mutex_unlock(&e->mu);
-	if (left == 0) {
+	if (e && refcount_drop(&e->refs)) {
 		fs_share_drop(e->sh);
 		free(e->file);
 		free(e->mountpoint);
@@ -285,7 +278,7 @@ static struct exporter *exporter_new(const char *file, const char *mountpoint,
 		free(e);
 		return NULL;
 	}
-	e->refs = 1;
+	refcount_init(&e->refs);
 	e->sh = fs_share_hold(sh);
 	e->file = strdup(file);
 	e->mountpoint = strdup(mountpoint);
@@ -378,16 +371,17 @@ static void export_request(struct exporter *e, bool quiet)
 	e->again = e->running;
 	start = !e->running;
 	e->running = true;
-	e->refs += start ? 1 : 0;
 	pthread_mutex_unlock(&e->mu);
 	if (!start) {
 		return;
 	}
+	/* the export thread's reference */
+	refcount_hold(&e->refs);
 	if (pxe_thread_start(NULL, 0, export_main, e) != 0) { /* detached, signals blocked */
 		pthread_mutex_lock(&e->mu);
 		e->running = false;
-		e->refs--; /* share_ctx holds one still */
 		pthread_mutex_unlock(&e->mu);
+		exporter_drop(e); /* the thread's; share_ctx holds one still */
 		log_error("export: cannot start a thread for the export");
 		fs_share_set(e->sh, false, "cannot start a thread for the export", NULL);
 	}

@@ -80,7 +80,7 @@ struct pxe_config {
 	bool discover_set;            /* "discover" was written in the file (yes or no) */
 	bool discover_network;        /* discovery also takes network filesystems; default no */
 	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
-	enum log_level log_level; /* default info */
+	enum log_level log_level;     /* default info */
 
 	struct cfg_drive *drives; /* owned array, in config order */
 	size_t n_drives;

@@ -250,6 +250,5 @@ void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct 
 	stdout_on(saved);
 	check_tree_fini(&r.remote);
 	check_tree_fini(&r.local);
-	free(r.buf);
 	explicit_bzero(r.password, sizeof(r.password));
 }

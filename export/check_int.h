@@ -18,7 +18,6 @@
 
 #define MAX_DEPTH   64             /* folders deeper than this are not listed */
 #define MAX_DETAILS 100            /* detail lines kept; the rest are counted */
-#define READ_CHUNK  (1024 * 1024)  /* --deep reads */
 #define URL_MAX     (3 * PATH_MAX) /* a percent-encoded smb:// URL */
 #define TESTPARM_MS 10000          /* bound on one testparm run */
 
@@ -62,7 +61,6 @@ struct run {
 	struct tree local;
 	size_t details_len;
 	size_t n_details;
-	unsigned char *buf; /* owned; READ_CHUNK bytes for --deep */
 };
 
 /* One folder REL of a tree (the share over CTX, or the view) appended to T. */
@@ -90,8 +88,8 @@ void check_tree_fini(struct tree *t);
 size_t check_count_files(const struct tree *t);
 /* check_dots -- NAME is "." or "..". */
 bool check_dots(const char *name);
-/* check_sha256 -- SHA-256 of everything RD gives from H (r->buf as the buffer). */
-int check_sha256(struct run *r, read_fn rd, void *h, char hex[65]);
+/* check_sha256 -- SHA-256 of everything RD gives from H, as 64 hex digits. */
+int check_sha256(read_fn rd, void *h, char hex[65]);
 /* check_local_list -- a list_fn for the view (CTX unused). */
 int check_local_list(struct run *r, void *ctx, const char *rel, struct tree *t);
 /* check_walk -- REL listed with LIST, then its subfolders; the first level's error is

@@ -336,7 +336,7 @@ int check_smb_sha256(struct run *r, void *ctx, const char *rel, char hex[65])
 	if (!s.f) {
 		return -errno;
 	}
-	rc = check_sha256(r, read_smb, &s, hex);
+	rc = check_sha256(read_smb, &s, hex);
 	smbc_getFunctionClose(c)(c, s.f);
 	return rc;
 }

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_int.h"
+#include "sha256.h"
 
 int check_tree_add(struct tree *t, const char *rel, const char *name, bool dir, long long size)
 {
@@ -115,45 +115,21 @@ static int entry_cmp(const void *a, const void *b)
 	return strcasecmp(((const struct entry *)a)->path, ((const struct entry *)b)->path);
 }
 
-static ssize_t read_local(void *h, void *buf, size_t n)
+/* SHA-256 of everything RD gives from H, as 64 hex digits in HEX (common/sha256.c). */
+int check_sha256(read_fn rd, void *h, char hex[65])
 {
-	ssize_t got = 0;
+	unsigned char sum[SHA256_LEN];
+	int rc = sha256_stream(rd, h, NULL, NULL, sum);
 
-	do {
-		got = read(*(int *)h, buf, n);
-	} while (got < 0 && errno == EINTR);
-	return got < 0 ? -errno : got;
-}
-
-/* SHA-256 of everything READ gives, as 64 hex digits in HEX. Returns 0 or a negative errno. */
-int check_sha256(struct run *r, read_fn rd, void *h, char hex[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char sum[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	ssize_t got = 0;
-	int rc = -ENOMEM;
-
-	if (!md || (!r->buf && !(r->buf = malloc(READ_CHUNK))) ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		goto out;
+	if (rc == 0) {
+		sha256_hex(sum, hex);
 	}
-	while ((got = rd(h, r->buf, READ_CHUNK)) > 0) {
-		EVP_DigestUpdate(md, r->buf, (size_t)got);
-	}
-	rc = (int)got;
-	if (rc == 0 && EVP_DigestFinal_ex(md, sum, &n)) {
-		for (unsigned int i = 0; i < n && i < 32; i++) {
-			snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-		}
-	}
-out:
-	EVP_MD_CTX_free(md);
 	return rc;
 }
 
 static int sha256_local(struct run *r, const char *rel, char hex[65])
 {
+	unsigned char sum[SHA256_LEN];
 	char path[PATH_MAX];
 	int fd = -1;
 	int rc = 0;
@@ -165,8 +141,11 @@ static int sha256_local(struct run *r, const char *rel, char hex[65])
 	if (fd < 0) {
 		return -errno;
 	}
-	rc = check_sha256(r, read_local, &fd, hex);
+	rc = sha256_fd(fd, NULL, NULL, sum);
 	close(fd);
+	if (rc == 0) {
+		sha256_hex(sum, hex);
+	}
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "fileio.h"
 #include "smbconf.h"
 #include "sys_int.h"
 
@@ -90,37 +91,35 @@ static int validate(const char *conf, const struct pxe_config *cfg, char *err, s
 static int write_conf(const struct pxe_config *cfg, const char *mountpoint, const char *conf,
                       char *err, size_t len)
 {
-	char tmp[4300];
+	struct fileio_opts o = {.mode = 0644};
+	struct fileio_tmp t = {.fd = -1};
 	char *text = samba_private_conf(cfg, mountpoint);
-	FILE *f = NULL;
-	int rc = -1;
+	int rc = text ? fileio_begin(&t, conf, &o) : -ENOMEM;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", conf);
-	f = text ? fopen(tmp, "w") : NULL;
-	if (!f) {
-		snprintf(err, len, "cannot write %s: %s", tmp, text ? strerror(errno) : "out of memory");
+	if (rc < 0) {
+		snprintf(err, len, "cannot write %s.tmp: %s", conf,
+		         text ? strerror(-rc) : "out of memory");
 		goto out;
 	}
-	if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		snprintf(err, len, "cannot write %s: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
+	rc = fileio_write_all(t.fd, text, strlen(text));
+	rc = rc < 0 ? rc : fileio_sync(&t);
+	if (rc < 0) {
+		snprintf(err, len, "cannot write %s: %s", t.tmp, strerror(-rc));
+		fileio_abort(&t);
 		goto out;
 	}
-	fclose(f);
-	if (validate(tmp, cfg, err, len) < 0) {
-		unlink(tmp);
+	if (validate(t.tmp, cfg, err, len) < 0) {
+		fileio_abort(&t);
+		rc = -1;
 		goto out;
 	}
-	if (rename(tmp, conf) < 0) {
-		snprintf(err, len, "cannot replace %s: %s", conf, strerror(errno));
-		unlink(tmp);
-		goto out;
+	rc = fileio_commit(&t);
+	if (rc < 0) {
+		snprintf(err, len, "cannot replace %s: %s", conf, strerror(-rc));
 	}
-	rc = 0;
 out:
 	free(text);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 static int prepare(const struct pxe_config *cfg, const char *mountpoint, char *dir, size_t dlen,

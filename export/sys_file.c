@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "sys_int.h"
 
 /* ---- files ----------------------------------------------------------------------------------- */
@@ -87,25 +88,6 @@ const char *sys_read_why(int rc)
 	}
 }
 
-static int write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	ssize_t n = 0;
-
-	while (len > 0) {
-		n = write(fd, s, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return -errno;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 void sys_dir_of(const char *path, char *out, size_t len)
 {
 	const char *slash = strrchr(path, '/');
@@ -117,56 +99,17 @@ void sys_dir_of(const char *path, char *out, size_t len)
 	}
 }
 
-void sys_fsync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd = -1;
-
-	sys_dir_of(path, dir, sizeof(dir));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 /* sys_file_write -- replace PATH by TEXT atomically (a temporary file in its
  * folder, fsync, rename), with the mode and owner of LIKE (NULL: 0644). EXCL:
  * create PATH, failing when it exists. Returns 0 or a negative errno. */
 int sys_file_write(const char *path, const char *text, const struct stat *like, bool excl)
 {
-	char dir[PATH_MAX];
-	char tmp[PATH_MAX + 64];
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int fd = -1;
-	int rc = 0;
+	struct fileio_opts o = {.mode = like ? like->st_mode & 07777 : 0644,
+	                        .owner = like,
+	                        .unique_tmp = true,
+	                        .excl = excl};
 
-	sys_dir_of(path, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s/.%s.pxeimagesfs-tmp.XXXXXX", dir, base);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	if (fchmod(fd, like ? like->st_mode & 07777 : 0644) < 0 ||
-	    (like && geteuid() == 0 && fchown(fd, like->st_uid, like->st_gid) < 0)) {
-		rc = -errno;
-	}
-	rc = rc ? rc : write_all(fd, text);
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-	}
-	if (rc == 0 && excl && link(tmp, path) < 0) {
-		rc = -errno;
-	} else if (rc == 0 && !excl && rename(tmp, path) < 0) {
-		rc = -errno;
-	}
-	if (rc != 0 || excl) {
-		unlink(tmp);
-	}
-	if (rc == 0) {
-		sys_fsync_dir(path);
-	}
-	return rc;
+	return fileio_replace(path, text, strlen(text), &o);
 }
 
 /* ---- one run: its failure reason and the files it read ----------------------------------- */

@@ -84,10 +84,9 @@ int sys_fail(struct sys_export *x, const char *fmt, ...) __attribute__((format(p
 /* sys_real_path -- PATH with symlinks resolved (PATH itself when that fails) into OUT. */
 void sys_real_path(const char *path, char *out, size_t len);
 
-/* sys_dir_of -- the folder of PATH (an absolute path; "/" at the top) into OUT; sys_fsync_dir --
- * fsync the folder of PATH, so that a rename in it is on disk (errors ignored). */
+/* sys_dir_of -- the folder of PATH (an absolute path; "/" at the top) into OUT. (To fsync
+ * it: fileio_fsync_dir, common/fileio.h.) */
 void sys_dir_of(const char *path, char *out, size_t len);
-void sys_fsync_dir(const char *path);
 
 /* sys_push_file -- add a file we read to x->files; takes ownership of TEXT. */
 int sys_push_file(struct sys_export *x, const char *path, const char *real, char *text);

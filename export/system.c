@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "sys_int.h"
 
 #define SYS_EXPORT_BUDGET_MS 120000 /* all programs of one samba_export together */
@@ -319,7 +320,7 @@ static int commit_one(struct sys_export *x, struct sys_change *c)
 	} else if (unlink(c->path) < 0 && errno != ENOENT) {
 		rc = -errno;
 	} else {
-		sys_fsync_dir(c->path);
+		fileio_fsync_dir(c->path);
 	}
 	if (rc < 0) {
 		return sys_fail(x, "cannot %s %s: %s%s; nothing was changed",

@@ -21,6 +21,7 @@
 
 #include "inomap.h"
 #include "config.h"
+#include "fileio.h"
 #include "names.h"
 
 #define MAGIC       "PXEINO1\n"
@@ -268,46 +269,27 @@ out:
 	}
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Rewrite the log with one record per entry (a temporary, fsynced, renamed
  * over it), then append to the new one. */
 static int compact(struct inomap *m)
 {
 	unsigned char rec[REC_MAX];
-	char *tmp = NULL;
-	int fd = -1;
-	int rc = asprintf(&tmp, "%s.tmp", m->path) < 0 ? -ENOMEM : 0;
+	struct fileio_opts o = {.mode = 0600};
+	struct fileio_tmp t;
+	int rc = fileio_begin(&t, m->path, &o);
 
-	if (rc == 0) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		rc = fd < 0 ? -errno : write_all(fd, (const unsigned char *)MAGIC, MAGIC_LEN);
-	}
+	rc = rc < 0 ? rc : fileio_write_all(t.fd, MAGIC, MAGIC_LEN);
 	for (size_t s = 0; rc == 0 && s < m->n_buckets; s++) {
 		for (struct ient *e = m->by_key[s]; rc == 0 && e; e = e->next_key) {
-			rc = write_all(fd, rec, encode(rec, 'S', e->parent, e->name, e->state));
+			rc = fileio_write_all(t.fd, rec,
+			                      encode(rec, 'S', e->parent, e->name, e->state));
 		}
 	}
-	rc = rc < 0 ? rc : fsync(fd) == 0 ? 0 : -errno;
-	rc = rc < 0 ? rc : rename(tmp, m->path) == 0 ? 0 : -errno;
-	if (fd >= 0) {
-		close(fd);
+	if (rc < 0 && t.fd >= 0) {
+		fileio_abort(&t);
+	} else if (rc == 0) {
+		rc = fileio_commit(&t);
 	}
-	if (rc < 0 && tmp) {
-		unlink(tmp);
-	}
-	free(tmp);
 	if (m->fd >= 0) {
 		close(m->fd);
 	}
@@ -325,7 +307,7 @@ static void append(struct inomap *m, char op, uint64_t parent, const char *name,
 	if (m->fd < 0) {
 		return;
 	}
-	rc = write_all(m->fd, rec, encode(rec, op, parent, name, state));
+	rc = fileio_write_all(m->fd, rec, encode(rec, op, parent, name, state));
 	m->records++;
 	if (rc == 0 && m->records > 2 * m->count + 4096) {
 		rc = compact(m);

@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fs_int.h"
+#include "refcount.h"
 
 #define SPACE_WAIT_MS 1000
 
@@ -159,13 +161,13 @@ static json_object *primary_space(const struct resolver_view *rv, struct metrics
 
 /* No data race by construction: every field below `mu` is read and written with `mu` held,
  * by fs_share_set/get/changed only, which copy bounded strings and call nothing else (no
- * lock order to get wrong). `refs` counts the holders: the mount command's and each export
- * thread's, which may outlive the mount (a stop never waits for Samba's tools). The wake-up
- * (kill) happens after the unlock: the live thread that reads the signal then finds
- * `changed` set, or a later snapshot already took it -- either way no post is lost. */
+ * lock order to get wrong). `refs` (atomic, not under `mu`) counts the holders: the mount
+ * command's and each export thread's, which may outlive the mount (a stop never waits for Samba's
+ * tools). The wake-up (kill) happens after the unlock: the live thread that reads the signal then
+ * finds `changed` set, or a later snapshot already took it -- either way no post is lost. */
 struct fs_share {
 	pthread_mutex_t mu;
-	unsigned refs;
+	struct refcount refs;
 	bool changed; /* posted since the last snapshot the files were written from */
 	struct fs_share_state st;
 };
@@ -178,7 +180,7 @@ struct fs_share *fs_share_new(enum fs_share_kind kind)
 		free(sh);
 		return NULL;
 	}
-	sh->refs = 1;
+	refcount_init(&sh->refs);
 	sh->st.kind = kind;
 	sh->st.pending = kind != FS_SHARE_NONE;
 	return sh;
@@ -186,23 +188,13 @@ struct fs_share *fs_share_new(enum fs_share_kind kind)
 
 struct fs_share *fs_share_hold(struct fs_share *sh)
 {
-	pthread_mutex_lock(&sh->mu);
-	sh->refs++;
-	pthread_mutex_unlock(&sh->mu);
+	refcount_hold(&sh->refs);
 	return sh;
 }
 
 void fs_share_drop(struct fs_share *sh)
 {
-	unsigned left = 0;
-
-	if (!sh) {
-		return;
-	}
-	pthread_mutex_lock(&sh->mu);
-	left = --sh->refs;
-	pthread_mutex_unlock(&sh->mu);
-	if (left == 0) {
+	if (sh && refcount_drop(&sh->refs)) {
 		pthread_mutex_destroy(&sh->mu);
 		free(sh);
 	}
@@ -416,42 +408,11 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	return o;
 }
 
-static int write_all(int fd, const char *text)
-{
-	size_t len = strlen(text);
-
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0) {
-			return -errno;
-		}
-		off += (size_t)n;
-	}
-	return fsync(fd) == 0 ? 0 : -errno;
-}
-
 int status_write_file(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 16];
-	int fd = -1;
-	int rc = 0;
+	struct fileio_opts o = {.mode = 0644};
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-		return -ENAMETOOLONG;
-	}
-	unlink(tmp); /* what a crash left, or anything else by that name */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	rc = fd < 0 ? -errno : fchmod(fd, 0644) < 0 ? -errno : write_all(fd, text);
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-	}
-	if (rc < 0) {
-		unlink(tmp);
-	}
-	return rc;
+	return fileio_replace(path, text, strlen(text), &o);
 }
 
 int status_write(struct live *l)

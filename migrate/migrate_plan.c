@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,8 @@
 #include <unistd.h>
 
 #include "migrate_int.h"
+#include "sha256.h"
 
-#define HASH_CHUNK (1024 * 1024)
 #define MAX_DEPTH  128
 
 /* A folder's names without "." and "..", sorted with strcmp. */
@@ -549,33 +548,19 @@ int migrate_walk(struct migrate_plan *plan, size_t src, bool verify, char *errbu
 	return plan_dir(&w, w.p->src_img[src], w.p->tgt_img, idx, 0);
 }
 
-/* SHA-256 of FD into SUM; TICK gets BASE + the bytes read of TOTAL. */
-static int sha256_fd(int fd, unsigned char sum[MIGRATE_SHA_LEN], migrate_tick_fn tick, void *arg,
-                     uint64_t base, uint64_t total)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char *buf = malloc(HASH_CHUNK);
-	unsigned int n = 0;
-	off_t pos = 0;
-	ssize_t got = 0;
-	int rc = md && buf && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? 0 : -ENOMEM;
+/* A hash pass's progress for the caller's TICK: BASE + the bytes read, of TOTAL. */
+struct hash_tick {
+	migrate_tick_fn tick;
+	void *arg;
+	uint64_t base;
+	uint64_t total;
+};
 
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (rc == 0 && (got = pread(fd, buf, HASH_CHUNK, pos)) != 0) {
-		if (got < 0) {
-			rc = errno == EINTR ? 0 : -errno;
-			continue;
-		}
-		rc = EVP_DigestUpdate(md, buf, (size_t)got) ? 0 : -EIO;
-		pos += got;
-		rc = rc == 0 && tick && tick(arg, base + (uint64_t)pos, total) ? -ECANCELED : rc;
-	}
-	if (rc == 0 && (!EVP_DigestFinal_ex(md, sum, &n) || n != MIGRATE_SHA_LEN)) {
-		rc = -EIO;
-	}
-	EVP_MD_CTX_free(md);
-	free(buf);
-	return rc;
+static int hash_tick(void *arg, uint64_t done)
+{
+	struct hash_tick *h = arg;
+
+	return h->tick ? h->tick(h->arg, h->base + done, h->total) : 0;
 }
 
 int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
@@ -583,15 +568,20 @@ int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
 {
 	struct stat st_a;
 	struct stat st_b;
-	uint64_t total = 0;
+	struct hash_tick ha = {.tick = tick, .arg = arg};
+	struct hash_tick hb = {.tick = tick, .arg = arg};
 	int rc = fstat(a, &st_a) < 0 || fstat(b, &st_b) < 0 ? -errno : 0;
 
-	if (rc == 0 && (!S_ISREG(st_a.st_mode) || !S_ISREG(st_b.st_mode))) {
+	if (rc < 0) {
+		return rc;
+	}
+	if (!S_ISREG(st_a.st_mode) || !S_ISREG(st_b.st_mode)) {
 		return -EINVAL;
 	}
-	total = rc < 0 ? 0 : (uint64_t)st_a.st_size + (uint64_t)st_b.st_size;
-	rc = rc < 0 ? rc : sha256_fd(a, sa, tick, arg, 0, total);
-	rc = rc < 0 ? rc : sha256_fd(b, sb, tick, arg, (uint64_t)st_a.st_size, total);
+	ha.total = hb.total = (uint64_t)st_a.st_size + (uint64_t)st_b.st_size;
+	hb.base = (uint64_t)st_a.st_size;
+	rc = sha256_fd(a, hash_tick, &ha, sa);
+	rc = rc < 0 ? rc : sha256_fd(b, hash_tick, &hb, sb);
 	return rc;
 }
 

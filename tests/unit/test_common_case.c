@@ -70,8 +70,8 @@ static void both_dir(struct t *t, const char *rel)
 	fake_dir(&t->f, path);
 	for (const char *p = rel;; p++) {
 		if (*p == '/' || *p == '\0') {
-			assert_true(snprintf(part, sizeof(part), "%s/%.*s", t->root, (int)(p - rel), rel) <
-			            (int)sizeof(part));
+			assert_true(snprintf(part, sizeof(part), "%s/%.*s", t->root, (int)(p - rel),
+			                     rel) < (int)sizeof(part));
 			assert_true(mkdir(part, 0755) == 0 || errno == EEXIST);
 		}
 		if (*p == '\0') {
@@ -86,7 +86,8 @@ static const char *resolver_spelling(struct t *t, const char *images)
 	char conf[512];
 	char err[4096] = "";
 
-	snprintf(conf, sizeof(conf), "[global]\nimages path = %s\n[drive:C]\npath=/mnt/c\n", images);
+	snprintf(conf, sizeof(conf), "[global]\nimages path = %s\n[drive:C]\npath=/mnt/c\n",
+	         images);
 	if (cfg_load_string(conf, "test.conf", &t->cfg, err, sizeof(err)) != 0) {
 		fail_msg("config did not parse: %s", err);
 	}
@@ -189,9 +190,9 @@ static void test_case_rule_agrees_on_tie_break(void **state)
 	view_spelling(t, "imageS", spelt, sizeof(spelt));
 	assert_string_equal(spelt, "IMAGES");
 	assert_string_equal(resolver_spelling(t, "imageS"), spelt);
-	assert_watcher_follows(t, "imageS", spelt,
-	                       (const char *const[]){"imAges", "Images", "images", "iMages",
-	                                             "imaGes", NULL});
+	assert_watcher_follows(
+	    t, "imageS", spelt,
+	    (const char *const[]){"imAges", "Images", "images", "iMages", "imaGes", NULL});
 }
 
 /* An exact spelling wins over smaller case variants, in all three. */
