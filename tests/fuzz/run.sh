@@ -35,7 +35,7 @@ declare -A SRC=(
 )
 declare -A CORPUS=([fuzz_config]=config [fuzz_smbconf]=smbconf)
 FLAGS=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I"$ROOT/config" -I"$ROOT/export")
+	-fno-sanitize-recover=undefined -I"$ROOT/common" -I"$ROOT/config" -I"$ROOT/export")
 
 # libFuzzer itself: a trivial harness must link, else the runtime is missing
 printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$WORK/probe.c"
