@@ -1,8 +1,8 @@
 /* config_errors.c -- the messages of one parse: collected "file:line: message" errors,
  * the quoting of user text in them, and "did you mean" hints.
  *
- * It words and orders messages; it never decides what is wrong (config.c and
- * config_keys.c do). State lives in the struct cfg_parser of one call, so
+ * It words and orders messages; it never decides what is wrong (config_parse.c,
+ * config_check.c and config_keys.c do). State lives in the struct cfg_parser of one call, so
  * separate parses may run in parallel.
  */
 #include "config_int.h"

@@ -1,8 +1,9 @@
 /* config_int.h -- internals shared by the files of config/ (not a public header).
  *
- * The parser state of one parse (config.c), the key tables (config_keys.c) and
- * the message helpers (config_errors.c). A struct cfg_parser belongs to one call
- * of cfg_load_*: nothing here locks; the key tables are constant.
+ * The parser state of one parse (config.c loads, config_parse.c parses the lines,
+ * config_check.c checks the whole), the key tables (config_keys.c) and the message
+ * helpers (config_errors.c). A struct cfg_parser belongs to one call of cfg_load_*:
+ * nothing here locks; the key tables are constant.
  */
 #ifndef PXE_CONFIG_INT_H
 #define PXE_CONFIG_INT_H
@@ -65,6 +66,28 @@ struct cfg_section_def {
 	const struct cfg_key *keys;
 	size_t n_keys;
 };
+
+/* ---- config_parse.c ---------------------------------------------------- */
+
+/* cfg_parse_text -- parse TEXT (modified in place: lines are cut) into P->cfg, every
+ * error kept in P->errs; a UTF-8 byte order mark at the start is skipped. */
+void cfg_parse_text(struct cfg_parser *p, char *text);
+
+/* cfg_find_key -- the index of the normalised key NKEY in section SEC's table, or -1. */
+int cfg_find_key(enum cfg_section sec, const char *nkey);
+
+/* ---- config_check.c ---------------------------------------------------- */
+
+/* cfg_key_line -- the line where key NAME of [global] was set, 0 when not set. */
+int cfg_key_line(const struct cfg_parser *p, const char *name);
+
+/* cfg_check_config -- what no key alone can see (the folders of [global]: not /, not in
+ * a kernel filesystem, none inside another); the defaults are filled in. */
+void cfg_check_config(struct cfg_parser *p);
+
+/* cfg_check_run_dir -- nobody but root (or us) may plant a file in the run directory
+ * (checked on the filesystem: for a file, not for a string). */
+void cfg_check_run_dir(struct cfg_parser *p);
 
 /* ---- config_keys.c ----------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * parsers (cfg_parse_bool and cfg_parse_duration_ms are public) and one setter per kind.
  *
  * It checks the form of a value, never the filesystem (paths need not exist); lines and
- * sections are config.c's. The tables are constant and setters write only into their
+ * sections are config_parse.c's. The tables are constant and setters write only into their
  * parser's config, so separate parses may run in parallel.
  */
 #include "config_int.h"

@@ -27,8 +27,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/pxe-fuzz.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # the sources each harness needs: no I/O beyond what the parser and text helpers do
-CONFIG_SRC=("$ROOT"/config/config.c "$ROOT"/config/config_keys.c "$ROOT"/config/config_errors.c
-	"$ROOT"/config/paths.c)
+CONFIG_SRC=("$ROOT"/config/config.c "$ROOT"/config/config_parse.c "$ROOT"/config/config_check.c
+	"$ROOT"/config/config_keys.c "$ROOT"/config/config_errors.c "$ROOT"/config/paths.c)
 declare -A SRC=(
 	[fuzz_config]="${CONFIG_SRC[*]} $ROOT/export/share.c $ROOT/export/smbconf.c"
 	[fuzz_smbconf]="$ROOT/export/smbconf.c"
