@@ -2,10 +2,11 @@
  *
  * Works on the drives directly (their folders from the resolver's view, opened
  * beneath their mount roots with openat-family calls), never through the view, so
- * it is safe while the view serves. The walk is in migrate_plan.c, the copying in
- * migrate_run.c. A plan belongs to one thread. One migrate at a time per target:
- * the plan holds an flock on the target's mount root (not for a dry run). The API is
- * migrate.h; the module uses the resolver and common/, never the FUSE code (fs/).
+ * it is safe while the view serves. The walk is in migrate_plan.c, carrying the plan
+ * out in migrate_run.c (with migrate_copy.c, migrate_land.c and migrate_dirs.c). A plan
+ * belongs to one thread. One migrate at a time per target: the plan holds an flock on
+ * the target's mount root (not for a dry run). The API is migrate.h; the module uses
+ * the resolver and common/, never the FUSE code (fs/).
  */
 #include <errno.h>
 #include <fcntl.h>

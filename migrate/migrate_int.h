@@ -1,4 +1,5 @@
-/* migrate_int.h -- internals shared by migrate.c, migrate_plan.c and migrate_run.c.
+/* migrate_int.h -- internals shared by the files of migrate/ (the plan and its walk,
+ * hashing, temporary names); those of the run alone are in migrate_run_int.h.
  *
  * Not a public header. Every descriptor here is opened beneath a drive's mount
  * root or images folder and owned by the plan; one thread uses a plan at a time.

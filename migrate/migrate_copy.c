@@ -1,0 +1,269 @@
+/* migrate_copy.c -- copy one entry of a plan: a file, symlink or node to a verified temporary.
+ *
+ * A file's data, xattrs, owner and mode go into a temporary that is fsynced and compared
+ * by SHA-256 with the source (which must not have changed meanwhile); a symlink is read
+ * back, a fifo, socket or device node made anew. Then migrate_land.c puts it in place.
+ * With --move the source entry is removed once its copy, or the target's equal copy, is
+ * verified. Does not follow symlinks, does not copy hard links as links.
+ * Single-threaded, as the run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrate_run_int.h"
+
+static int on_bytes(void *arg, off_t pos)
+{
+	struct mrun *r = arg;
+
+	r->pr.bytes_done = r->base + (uint64_t)pos;
+	return mrun_emit(r, MIGRATE_EV_BYTES, r->pr.item, NULL);
+}
+
+static int on_tick(void *arg, uint64_t done, uint64_t total)
+{
+	struct mrun *r = arg;
+
+	r->pr.verify_done = done;
+	r->pr.verify_total = total;
+	return mrun_emit(r, MIGRATE_EV_VERIFY, r->pr.item, NULL);
+}
+
+/* Data, xattrs, owner and mode of the open source IN into the new OUT; fsynced and
+ * compared by SHA-256; then the times, fsynced again. */
+static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
+                     const struct stat *before)
+{
+	struct timespec ts[2] = {before->st_atim, before->st_mtim};
+	struct stat after;
+	int rc = 0;
+
+	r->step = "copying";
+	rc = copy_data(in, out, before->st_size, on_bytes, r);
+	r->step = "copying the xattrs";
+	rc = rc < 0 ? rc : copy_xattrs(in, out);
+	r->step = "setting owner and mode";
+	rc = rc < 0 ? rc : mrun_set_owner_mode(out, before);
+	r->step = "fsync";
+	rc = rc < 0 ? rc : fsync(out) < 0 ? -errno : 0;
+	r->step = "verifying the copy";
+	rc = rc < 0 ? rc : migrate_same_data(in, out, on_tick, r);
+	rc = rc == 0 ? -EBADMSG : rc == 1 ? 0 : rc;
+	if (rc == 0 && (fstat(in, &after) < 0 || mrun_changed(before, &after) ||
+	                after.st_ctim.tv_sec != before->st_ctim.tv_sec ||
+	                after.st_ctim.tv_nsec != before->st_ctim.tv_nsec)) {
+		rc = -ESTALE;
+	}
+	it->verified = rc == 0;
+	r->step = "setting the times";
+	rc = rc < 0 ? rc : futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0;
+	return rc;
+}
+
+static int copy_regular(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
+                        const char *tmp, struct stat *before)
+{
+	int in = openat(sdir, names_last(it->path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int out = -1;
+	int rc = in < 0 ? -errno : fstat(in, before) < 0 ? -errno : 0;
+
+	r->step = "opening the source";
+	rc = rc == 0 && !S_ISREG(before->st_mode) ? -ESTALE : rc;
+	if (rc == 0) {
+		r->step = "creating the temporary";
+		out = openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		rc = out < 0 ? -errno : 0;
+	}
+	rc = rc < 0 ? rc : fill_file(r, it, in, out, before);
+	close_fd(in);
+	close_fd(out);
+	return rc;
+}
+
+static int copy_symlink(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
+                        const char *tmp, struct stat *before)
+{
+	const char *name = names_last(it->path);
+	char text[PATH_MAX];
+	char back[PATH_MAX];
+	ssize_t n = 0;
+	ssize_t m = 0;
+
+	r->step = "reading the link";
+	if (fstatat(sdir, name, before, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (n = readlinkat(sdir, name, text, sizeof(text))) < 0) {
+		return -errno;
+	}
+	if (!S_ISLNK(before->st_mode) || n >= (ssize_t)sizeof(text)) {
+		return S_ISLNK(before->st_mode) ? -ENAMETOOLONG : -ESTALE;
+	}
+	text[n] = '\0';
+	r->step = "creating the link";
+	if (symlinkat(text, tdir, tmp) < 0 ||
+	    fchownat(tdir, tmp, before->st_uid, before->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    utimensat(tdir, tmp, (struct timespec[2]){before->st_atim, before->st_mtim},
+	              AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	r->step = "verifying the link";
+	m = readlinkat(tdir, tmp, back, sizeof(back));
+	if (m < 0) {
+		return -errno;
+	}
+	it->verified = m == n && memcmp(text, back, (size_t)n) == 0;
+	return it->verified ? 0 : -EBADMSG;
+}
+
+/* A fifo, socket or device node: made anew with the same type, rdev and attributes. */
+static int copy_node(struct mrun *r, struct migrate_item *it, int sdir, int tdir, const char *tmp,
+                     struct stat *before)
+{
+	r->step = "making the node";
+	if (fstatat(sdir, names_last(it->path), before, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	if ((before->st_mode & S_IFMT) != (it->st.st_mode & S_IFMT)) {
+		return -ESTALE;
+	}
+	if (mknodat(tdir, tmp, (before->st_mode & S_IFMT) | 0600, before->st_rdev) < 0 ||
+	    fchownat(tdir, tmp, before->st_uid, before->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(tdir, tmp, before->st_mode & 07777, 0) < 0 ||
+	    utimensat(tdir, tmp, (struct timespec[2]){before->st_atim, before->st_mtim},
+	              AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+/* --move: remove the source entry, unless it changed since WAS. */
+static int remove_source(struct mrun *r, struct migrate_item *it, int sdir, const struct stat *was)
+{
+	const char *name = names_last(it->path);
+	struct stat now;
+
+	r->step = "removing the source";
+	if (fstatat(sdir, name, &now, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	if (mrun_changed(was, &now)) {
+		return -ESTALE;
+	}
+	if (unlinkat(sdir, name, 0) < 0) {
+		return -errno;
+	}
+	it->source_removed = true;
+	return 0;
+}
+
+static int copy_entry(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
+                      struct stat *before)
+{
+	char tmp[NAME_MAX + 1];
+	int rc = 0;
+
+	migrate_tmp_name(mrun_tgt_name(r, it), tmp, sizeof(tmp));
+	r->step = "removing an old temporary";
+	rc = migrate_remove_tmp(tdir, tmp);
+	if (rc == 0 && it->kind == MIGRATE_FILE) {
+		rc = copy_regular(r, it, sdir, tdir, tmp, before);
+	} else if (rc == 0) {
+		rc = it->kind == MIGRATE_SYMLINK ? copy_symlink(r, it, sdir, tdir, tmp, before)
+		                                 : copy_node(r, it, sdir, tdir, tmp, before);
+	}
+	rc = rc < 0 ? rc : mrun_land(r, it, tdir, tmp);
+	if (rc < 0) {
+		unlinkat(tdir, tmp, 0);
+	}
+	return rc;
+}
+
+void mrun_copy_item(struct mrun *r, struct migrate_item *it)
+{
+	struct stat before = it->st;
+	int sdir = mrun_src_dir(r, it);
+	int tdir = sdir < 0 ? -1 : mrun_tgt_dir(r, it);
+	int rc = sdir < 0 ? sdir : tdir < 0 ? tdir : 0;
+
+	r->step = sdir < 0 ? "opening the source folder" : "opening the target folder";
+	rc = rc < 0 ? rc : copy_entry(r, it, sdir, tdir, &before);
+	if (rc == 0) {
+		it->result = MIGRATE_DONE;
+		r->copied += it->kind == MIGRATE_FILE ? (uint64_t)before.st_size : 0;
+	}
+	if (rc == 0 && r->plan->move) {
+		rc = remove_source(r, it, sdir, &before);
+	}
+	if (rc < 0 && rc != -ECANCELED) {
+		mrun_item_fail(r, it, rc);
+	}
+	close_fd(sdir);
+	close_fd(tdir);
+}
+
+/* 1 when the source entry of IT and the target's are the same, 0, or -errno. */
+static int same_entry(struct mrun *r, const struct migrate_item *it, int sdir, int tdir)
+{
+	const char *sn = names_last(it->path);
+	const char *tn = mrun_tgt_name(r, it);
+	struct stat a;
+	struct stat b;
+	int fa = -1;
+	int fb = -1;
+	int rc = 0;
+
+	if (it->kind == MIGRATE_FILE) {
+		fa = openat(sdir, sn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		fb = fa < 0 ? -1 : openat(tdir, tn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		rc = fa < 0 || fb < 0 ? -errno : migrate_same_data(fa, fb, on_tick, r);
+	} else if (it->kind == MIGRATE_SYMLINK) {
+		char x[PATH_MAX];
+		char y[PATH_MAX];
+		ssize_t n = readlinkat(sdir, sn, x, sizeof(x));
+		ssize_t m = n < 0 ? -1 : readlinkat(tdir, tn, y, sizeof(y));
+		rc = n < 0 || m < 0 ? -errno : n == m && memcmp(x, y, (size_t)n) == 0;
+	} else {
+		rc = fstatat(sdir, sn, &a, AT_SYMLINK_NOFOLLOW) < 0 ||
+		             fstatat(tdir, tn, &b, AT_SYMLINK_NOFOLLOW) < 0
+		         ? -errno
+		         : (a.st_mode & S_IFMT) == (b.st_mode & S_IFMT) && a.st_rdev == b.st_rdev;
+	}
+	close_fd(fa);
+	close_fd(fb);
+	return rc;
+}
+
+/* SKIP or SHADOWED: nothing to copy; with --move, remove the source once the target's
+ * entry is verified equal to it. */
+void mrun_settle_item(struct mrun *r, struct migrate_item *it)
+{
+	int sdir = -1;
+	int tdir = -1;
+	int rc = 0;
+
+	if (r->plan->move) {
+		r->step = "opening the folders";
+		sdir = mrun_src_dir(r, it);
+		tdir = sdir < 0 ? -1 : mrun_tgt_dir(r, it);
+		rc = sdir < 0 ? sdir : tdir < 0 ? tdir : 0;
+	}
+	if (rc == 0 && r->plan->move && (it->action == MIGRATE_SHADOWED || !it->verified)) {
+		r->step = "comparing with the target's copy (the source is kept)";
+		rc = same_entry(r, it, sdir, tdir);
+		rc = rc == 0 ? -EBADMSG : rc == 1 ? 0 : rc;
+		it->verified = rc == 0;
+	}
+	rc = rc == 0 && r->plan->move ? remove_source(r, it, sdir, &it->st) : rc;
+	if (rc == 0) {
+		it->result = MIGRATE_DONE;
+	} else if (rc != -ECANCELED) {
+		mrun_item_fail(r, it, rc);
+	}
+	close_fd(sdir);
+	close_fd(tdir);
+}
