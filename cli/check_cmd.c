@@ -144,72 +144,85 @@ static int option_c(struct check_args *a, const char *arg, char *err, size_t len
 	return parse_limits(arg, &a->crit, err, len);
 }
 
+static const struct option check_longopts[] = {{"config", required_argument, NULL, 'C'},
+                                               {"user", required_argument, NULL, 'u'},
+                                               {"password-file", required_argument, NULL, 'p'},
+                                               {"guest", no_argument, NULL, 'g'},
+                                               {"deep", no_argument, NULL, 'd'},
+                                               {"json", no_argument, NULL, 'j'},
+                                               {"timeout", required_argument, NULL, 't'},
+                                               {"mountpoint", required_argument, NULL, 'm'},
+                                               {"warning", required_argument, NULL, 'w'},
+                                               {"critical", required_argument, NULL, 'c'},
+                                               {"help", no_argument, NULL, 'h'},
+                                               {NULL, 0, NULL, 0}};
+
+/* check_option -- option C (getopt_long's answer, its argument in optarg) into A.
+ * Returns -1 to go on, else the exit status. */
+static int check_option(int c, char **argv, struct check_args *a)
+{
+	char err[256] = "";
+
+	switch (c) {
+	case 'C':
+		a->config = optarg;
+		break;
+	case 'c':
+		if (option_c(a, optarg, err, sizeof(err)) < 0) {
+			return unknown("-c: %s", err);
+		}
+		break;
+	case 'w':
+		if (parse_limits(optarg, &a->warn, err, sizeof(err)) < 0) {
+			return unknown("-w: %s", err);
+		}
+		break;
+	case 'u':
+		a->o.user = optarg;
+		break;
+	case 'p':
+		a->o.password_file = optarg;
+		break;
+	case 'g':
+		a->o.guest = true;
+		break;
+	case 'd':
+		a->o.deep = true;
+		break;
+	case 'j':
+		a->json = true;
+		break;
+	case 't':
+		if (parse_timeout(optarg, &a->o.timeout_ms) < 0) {
+			return unknown("--timeout: want 1..3600 seconds, not '%s'", optarg);
+		}
+		break;
+	case 'm':
+		a->o.mountpoint = optarg;
+		break;
+	case 'h':
+		check_usage(stdout);
+		return 0;
+	default:
+		check_usage(stderr);
+		return unknown("bad option '%s' (see pxeimagesfs check --help)", argv[optind - 1]);
+	}
+	return -1;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct check_args *a)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'C'},
-	                                     {"user", required_argument, NULL, 'u'},
-	                                     {"password-file", required_argument, NULL, 'p'},
-	                                     {"guest", no_argument, NULL, 'g'},
-	                                     {"deep", no_argument, NULL, 'd'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {"timeout", required_argument, NULL, 't'},
-	                                     {"mountpoint", required_argument, NULL, 'm'},
-	                                     {"warning", required_argument, NULL, 'w'},
-	                                     {"critical", required_argument, NULL, 'c'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	char err[256] = "";
 	int c = 0;
+	int rc = -1;
 
 	optind = 1;
 	opterr = 0;
 	a->warn = a->crit = (struct limits){-1, -1};
-	while ((c = getopt_long(argc, argv, "c:u:p:gdjt:m:w:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			a->config = optarg;
-			break;
-		case 'c':
-			if (option_c(a, optarg, err, sizeof(err)) < 0) {
-				return unknown("-c: %s", err);
-			}
-			break;
-		case 'w':
-			if (parse_limits(optarg, &a->warn, err, sizeof(err)) < 0) {
-				return unknown("-w: %s", err);
-			}
-			break;
-		case 'u':
-			a->o.user = optarg;
-			break;
-		case 'p':
-			a->o.password_file = optarg;
-			break;
-		case 'g':
-			a->o.guest = true;
-			break;
-		case 'd':
-			a->o.deep = true;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 't':
-			if (parse_timeout(optarg, &a->o.timeout_ms) < 0) {
-				return unknown("--timeout: want 1..3600 seconds, not '%s'", optarg);
-			}
-			break;
-		case 'm':
-			a->o.mountpoint = optarg;
-			break;
-		case 'h':
-			check_usage(stdout);
-			return 0;
-		default:
-			check_usage(stderr);
-			return unknown("bad option '%s' (see pxeimagesfs check --help)",
-			               argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "c:u:p:gdjt:m:w:h", check_longopts, NULL)) != -1) {
+		rc = check_option(c, argv, a);
+		if (rc >= 0) {
+			return rc;
 		}
 	}
 	if (optind < argc) {

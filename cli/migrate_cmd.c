@@ -653,71 +653,83 @@ static int show_plan(struct migrate_plan *plan, const char *config, bool json)
 	return 0;
 }
 
+static const struct option migrate_longopts[] = {{"to", required_argument, NULL, 't'},
+                                                 {"from", required_argument, NULL, 'f'},
+                                                 {"move", no_argument, NULL, 'm'},
+                                                 {"dry-run", no_argument, NULL, 'n'},
+                                                 {"json", no_argument, NULL, 'j'},
+                                                 {"verify-existing", no_argument, NULL, 'V'},
+                                                 {"overwrite", required_argument, NULL, 'o'},
+                                                 {"no-backup", no_argument, NULL, 'B'},
+                                                 {"config", required_argument, NULL, 'c'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
+
+/* migrate_option -- option C (getopt_long's answer, its argument in optarg) into O,
+ * FROM, CONFIG or JSON; the exit status when there is nothing more to do, else -1. */
+static int migrate_option(int c, struct migrate_options *o, const char **from, const char **config,
+                          bool *json)
+{
+	switch (c) {
+	case 't':
+		o->to = optarg;
+		break;
+	case 'f':
+		if (o->n_from == MAX_FROM) {
+			fprintf(stderr, "pxeimagesfs migrate: at most %d --from\n", MAX_FROM);
+			return 2;
+		}
+		from[o->n_from++] = optarg;
+		break;
+	case 'm':
+		o->move = true;
+		break;
+	case 'n':
+		o->dry_run = true;
+		break;
+	case 'V':
+		o->verify_existing = true;
+		break;
+	case 'o':
+		if (migrate_overwrite_parse(optarg, &o->overwrite) < 0) {
+			fprintf(stderr,
+			        "pxeimagesfs migrate: --overwrite %s: say older, never or always\n",
+			        optarg);
+			return 2;
+		}
+		break;
+	case 'B':
+		o->no_backup = true;
+		break;
+	case 'j':
+		*json = true;
+		break;
+	case 'c':
+		*config = optarg;
+		break;
+	case 'h':
+		migrate_usage(stdout);
+		return 0;
+	default:
+		migrate_usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
 /* Options into O (FROM holds the --from names); the exit status when there is nothing
  * more to do (--help, a usage error), else -1. */
 static int parse_args(int argc, char **argv, struct migrate_options *o, const char **from,
                       const char **config, bool *json)
 {
-	static const struct option opts[] = {{"to", required_argument, NULL, 't'},
-	                                     {"from", required_argument, NULL, 'f'},
-	                                     {"move", no_argument, NULL, 'm'},
-	                                     {"dry-run", no_argument, NULL, 'n'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {"verify-existing", no_argument, NULL, 'V'},
-	                                     {"overwrite", required_argument, NULL, 'o'},
-	                                     {"no-backup", no_argument, NULL, 'B'},
-	                                     {"config", required_argument, NULL, 'c'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
 	int c = 0;
+	int rc = -1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:f:mnjVo:Bc:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o->to = optarg;
-			break;
-		case 'f':
-			if (o->n_from == MAX_FROM) {
-				fprintf(stderr, "pxeimagesfs migrate: at most %d --from\n",
-				        MAX_FROM);
-				return 2;
-			}
-			from[o->n_from++] = optarg;
-			break;
-		case 'm':
-			o->move = true;
-			break;
-		case 'n':
-			o->dry_run = true;
-			break;
-		case 'V':
-			o->verify_existing = true;
-			break;
-		case 'o':
-			if (migrate_overwrite_parse(optarg, &o->overwrite) < 0) {
-				fprintf(stderr,
-				        "pxeimagesfs migrate: --overwrite %s: say older, never or "
-				        "always\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'B':
-			o->no_backup = true;
-			break;
-		case 'j':
-			*json = true;
-			break;
-		case 'c':
-			*config = optarg;
-			break;
-		case 'h':
-			migrate_usage(stdout);
-			return 0;
-		default:
-			migrate_usage(stderr);
-			return 2;
+	while ((c = getopt_long(argc, argv, "t:f:mnjVo:Bc:h", migrate_longopts, NULL)) != -1) {
+		rc = migrate_option(c, o, from, config, json);
+		if (rc >= 0) {
+			return rc;
 		}
 	}
 	if (optind < argc || !o->to) {

@@ -482,6 +482,26 @@ static void announce(const char *mp, const struct resolver_view *v)
 	         v->primary >= 0 ? v->drives[v->primary].name : "none (read-only)");
 }
 
+/* resolve_drives -- CFG's drives resolved into *VIEW (the caller's to free, also on
+ * failure), the mountpoint MP checked against them and, as configured, the drives waited
+ * for; -1 when the mount cannot go on (the reason is already told). */
+static int resolve_drives(const struct pxe_config *cfg, const char *mp, struct resolver_view **view)
+{
+	if (resolver_resolve(cfg, rsv_sys_real(), view) < 0) {
+		fprintf(stderr, "pxeimagesfs mount: cannot read the mount table\n");
+		return -1;
+	}
+	return check_mountpoint(mp, *view) < 0 || wait_for_drives(cfg, view) < 0 ? -1 : 0;
+}
+
+/* share_kind -- what the view reports as its share, from [share] samba. */
+static enum fs_share_kind share_kind(const struct pxe_config *cfg)
+{
+	return cfg->share.samba == CFG_SAMBA_SYSTEM    ? FS_SHARE_SYSTEM
+	       : cfg->share.samba == CFG_SAMBA_PRIVATE ? FS_SHARE_PRIVATE
+	                                               : FS_SHARE_NONE;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	struct mount_args a = {0};
@@ -501,18 +521,12 @@ int cmd_mount(int argc, char **argv)
 	if (!cfg || prepare_mountpoint(a.mountpoint ? a.mountpoint : cfg->mountpoint, mp) < 0) {
 		goto out;
 	}
-	if (resolver_resolve(cfg, rsv_sys_real(), &view) < 0) {
-		fprintf(stderr, "pxeimagesfs mount: cannot read the mount table\n");
-		goto out;
-	}
-	if (check_mountpoint(mp, view) < 0 || wait_for_drives(cfg, &view) < 0) {
+	if (resolve_drives(cfg, mp, &view) < 0) {
 		goto out;
 	}
 	announce(mp, view);
 	share.mountpoint = mp;
-	share.sh = fs_share_new(cfg->share.samba == CFG_SAMBA_SYSTEM    ? FS_SHARE_SYSTEM
-	                        : cfg->share.samba == CFG_SAMBA_PRIVATE ? FS_SHARE_PRIVATE
-	                                                                : FS_SHARE_NONE);
+	share.sh = fs_share_new(share_kind(cfg));
 	if (!share.sh) {
 		fprintf(stderr, "pxeimagesfs mount: out of memory\n");
 		goto out;
