@@ -1,5 +1,5 @@
 /* migrate_int.h -- internals shared by the files of migrate/ (the plan and its walk,
- * hashing, temporary names); those of the run alone are in migrate_run_int.h.
+ * SHA-256, temporary names); those of the run alone are in migrate_run_int.h.
  *
  * Not a public header. Every descriptor here is opened beneath a drive's mount
  * root or images folder and owned by the plan; one thread uses a plan at a time.
@@ -53,6 +53,8 @@ int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
 /* migrate_same_data -- 1 when the regular files A and B have the same SHA-256,
  * 0 when not (or of other sizes: then nothing is read), or a negative errno. */
 int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg);
+
+/* migrate_tmp.c */
 
 /* migrate_tmp_name -- the temporary name of NAME in its target folder:
  * MIGRATE_TMP_PREFIX NAME, or a hash of NAME when that would be too long. */

@@ -3,7 +3,8 @@
  * Reads only (lstat, readdir, readlink, and reads to compare contents), with
  * openat-family calls beneath the two images folders, never following a symlink.
  * A name matches on the target exactly first, then ignoring case as the view does,
- * unless the source has that other spelling itself. Single-threaded per plan.
+ * unless the source has that other spelling itself. Also the SHA-256 comparison of
+ * two files, which the run uses too. Single-threaded per plan.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -599,49 +600,4 @@ int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg)
 	}
 	rc = rc < 0 ? rc : migrate_hash_pair(a, b, sa, sb, tick, arg);
 	return rc < 0 ? rc : memcmp(sa, sb, sizeof(sa)) == 0;
-}
-
-static void prefixed_name(const char *prefix, const char *name, char *out, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-	if (strlen(prefix) + strlen(name) <= NAME_MAX) {
-		snprintf(out, len, "%s%s", prefix, name);
-		return;
-	}
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-		h = (h ^ *c) * 1099511628211ULL;
-	}
-	snprintf(out, len, "%s~%016llx", prefix, (unsigned long long)h);
-}
-
-void migrate_tmp_name(const char *name, char *out, size_t len)
-{
-	prefixed_name(MIGRATE_TMP_PREFIX, name, out, len);
-}
-
-void migrate_old_name(const char *name, char *out, size_t len)
-{
-	prefixed_name(MIGRATE_OLD_PREFIX, name, out, len);
-}
-
-int migrate_remove_tmp(int dirfd, const char *name)
-{
-	struct stat st;
-	int fd = -1;
-	int rc = 0;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		return errno == ENOENT ? 0 : -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
-	}
-	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		unlinkat(fd, MIGRATE_UNFINISHED, 0);
-		close(fd);
-	}
-	rc = unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -errno;
-	return rc;
 }
