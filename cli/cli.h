@@ -1,7 +1,8 @@
 /* cli.h -- subcommands of the pxeimagesfs binary (internal to cli/).
  *
  * Each cmd_* gets the arguments after its name (argv[0] is the command name)
- * and returns the process exit status; only main() exits. Single-threaded.
+ * and returns the process exit status; only main() exits. Called on the main thread;
+ * only cmd_mount starts threads (the view's and the system export's).
  */
 #ifndef PXE_CLI_H
 #define PXE_CLI_H

@@ -1,8 +1,10 @@
-/* mount_cmd.c -- `pxeimagesfs mount`: resolve the drives and serve the view.
+/* mount_cmd.c -- `pxeimagesfs mount`: resolve the drives and serve the view and its share.
  *
- * Refuses, before changing anything, a mountpoint that is already mounted and
- * one inside one of its own drives. Runs in the foreground with -f, else
- * daemonizes once mounted. Unmounts on SIGTERM/SIGINT.
+ * Detaches a view left by a daemon that died, then refuses, before changing anything, a
+ * mountpoint that is already mounted and one inside one of its own drives; waits for the
+ * drives as configured. Runs in the foreground with -f, else daemonizes once mounted.
+ * Unmounts on SIGTERM/SIGINT. The share (a private smbd, or the system export on a thread
+ * of its own) is tended from the view's live thread through a hook (struct share_ctx).
  */
 #include <errno.h>
 #include <getopt.h>

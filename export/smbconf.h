@@ -1,8 +1,8 @@
 /* smbconf.h -- the pure text helpers of export/ (smbconf.c): smb.conf lines, our marked
  * include, the definitions of a share, testparm's complaints, and a growing string.
  *
- * Internal to export/ (and tests/unit/test_samba_conf.c); the public entry
- * point is samba_export() in export.h. Everything here is string work on
+ * Internal to export/ (and its tests: test_samba_conf.c, the fuzz harnesses); the
+ * public entry point is samba_export() in export.h. Everything here is string work on
  * NUL-terminated texts: no I/O, no globals, thread-safe.
  */
 #ifndef PXE_SMBCONF_H

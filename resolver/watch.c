@@ -1,9 +1,9 @@
 /* watch.c -- what makes the daemon look again: mount-table changes, the
- * images folders appearing or vanishing, SIGHUP, SIGUSR1 and a timer.
+ * images folders appearing or vanishing, SIGHUP, SIGUSR1, SIGCHLD and a timer.
  *
  * One poll() over a libmount kernel monitor, an inotify fd (drive roots and
- * the folders down to each images folder), a signalfd, a timerfd and an
- * eventfd for watch_stop(). It reports events; it does not resolve. One
+ * the folders down to each images folder), a signalfd, two timerfds (the rescan
+ * and the heartbeat of watch_set_tick) and an eventfd for watch_stop(). It reports events; it does not resolve. One
  * thread waits; watch_stop() may be called from any thread.
  */
 #include <dirent.h>
