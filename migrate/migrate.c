@@ -3,9 +3,9 @@
  * Works on the drives directly (their folders from the resolver's view, opened beneath
  * their mount roots with openat-family calls), never through the view, so it is safe
  * while the view serves. The walk (and the SHA-256 comparison) is in migrate_plan.c,
- * carrying the plan out in migrate_run.c (with migrate_copy.c, migrate_land.c,
- * migrate_dirs.c; hidden names: migrate_tmp.c). Here also the words the CLI shows:
- * sizes, the progress line, the names of actions. A plan belongs to one
+ * carrying the plan out in migrate_run.c (with migrate_step.c, migrate_copy.c,
+ * migrate_land.c, migrate_dirs.c; hidden names: migrate_tmp.c). Here also the words the
+ * CLI shows: sizes, the progress line, the names of actions. A plan belongs to one
  * thread. One migrate at a time per target: the plan holds an flock on the target's
  * mount root (not for a dry run). The API is migrate.h; the module uses the resolver
  * and common/, never the FUSE code (fs/).

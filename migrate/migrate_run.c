@@ -5,9 +5,9 @@
  * with a move, a source entry goes only after its copy (or the target's equal copy)
  * is verified and the target folder fsynced. This file runs the items in plan order
  * (leftovers of an interrupted run first; folders are finished after their contents)
- * and holds the helpers the run's files share: copying is migrate_copy.c's, putting a
- * copy in place (and a replaced one aside) migrate_land.c's, folders migrate_dirs.c's.
- * Single-threaded; the callback runs on this thread.
+ * and sums them up: copying is migrate_copy.c's, putting a copy in place (and a replaced
+ * one aside) migrate_land.c's, folders migrate_dirs.c's, and what every step uses
+ * migrate_step.c's. Single-threaded; the callback runs on this thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,92 +19,6 @@
 #include <unistd.h>
 
 #include "migrate_run_int.h"
-
-bool mrun_emit(struct mrun *r, enum migrate_event ev, const struct migrate_item *it,
-               const char *text)
-{
-	r->pr.event = ev;
-	r->pr.item = it;
-	r->pr.text = text;
-	if (r->cb && r->cb(r->arg, &r->pr) != 0) {
-		r->stop = true;
-	}
-	return r->stop;
-}
-
-void mrun_item_fail(struct mrun *r, struct migrate_item *it, int rc)
-{
-	const char *why = rc == -EBADMSG  ? "the contents differ"
-	                  : rc == -ESTALE ? "the source changed meanwhile (run again)"
-	                  : rc == -EEXIST ? "the target got an entry of that name meanwhile"
-	                  : rc == -EAGAIN ? "the target's copy changed meanwhile: left as it is "
-	                                    "(run again)"
-	                                  : strerror(-rc);
-
-	free(it->error);
-	if (asprintf(&it->error, "%s: %s", r->step, why) < 0) {
-		it->error = NULL;
-	}
-	it->result = MIGRATE_FAILED;
-	for (size_t j = it->parent; j != SIZE_MAX; j = r->plan->items[j].parent) {
-		r->plan->items[j].incomplete = true;
-	}
-}
-
-/* O_PATH fd of the source folder holding IT. */
-int mrun_src_dir(struct mrun *r, const struct migrate_item *it)
-{
-	char dir[PATH_MAX];
-	int rc = names_parent(it->path, dir, sizeof(dir));
-
-	return rc < 0 ? rc : walk_open(r->p->src_img[it->source], dir, NULL, 0);
-}
-
-/* O_PATH fd of the target folder holding IT (for the images folder: its parent). */
-int mrun_tgt_dir(struct mrun *r, const struct migrate_item *it)
-{
-	char dir[PATH_MAX];
-	int rc = 0;
-
-	if (it->parent == SIZE_MAX) {
-		rc = r->img_parent >= 0 ? dup(r->img_parent) : -1;
-		return rc >= 0 ? rc : r->img_parent >= 0 ? -errno : -ENOENT;
-	}
-	if (r->p->tgt_img < 0) {
-		return -ENOENT;
-	}
-	rc = names_parent(it->target, dir, sizeof(dir));
-	return rc < 0 ? rc : walk_open(r->p->tgt_img, dir, NULL, 0);
-}
-
-const char *mrun_tgt_name(struct mrun *r, const struct migrate_item *it)
-{
-	return it->parent == SIZE_MAX ? names_last(r->plan->target.images_dir)
-	                              : names_last(it->target);
-}
-
-int mrun_fsync_dir(int pathfd)
-{
-	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
-	int rc = fd < 0 ? fd : fsync(fd) < 0 ? -errno : 0;
-
-	close_fd(fd);
-	return rc;
-}
-
-bool mrun_changed(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
-	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
-}
-
-int mrun_set_owner_mode(int fd, const struct stat *st)
-{
-	if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0) {
-		return -errno;
-	}
-	return 0;
-}
 
 static void run_item(struct mrun *r, struct migrate_item *it)
 {

@@ -1,5 +1,6 @@
 /* migrate_run_int.h -- internals of carrying a plan out, shared by migrate_run.c,
- * migrate_copy.c, migrate_land.c and migrate_dirs.c (not a public header).
+ * migrate_step.c, migrate_copy.c, migrate_land.c and migrate_dirs.c (not a public
+ * header). Calls go one way: run -> copy, dirs; copy -> land; all of them -> step.
  *
  * One struct mrun per migrate_run call, used by its one thread; the fds in it are
  * owned by it and closed by migrate_run. The mrun_ functions set r->step to what
@@ -44,7 +45,7 @@ static inline void close_fd(int fd)
 	}
 }
 
-/* ---- migrate_run.c: the helpers of every step ---------------------------- */
+/* ---- migrate_step.c: the helpers of every step --------------------------- */
 
 /* mrun_emit -- report EV to the callback; true when it asked to stop (r->stop). */
 bool mrun_emit(struct mrun *r, enum migrate_event ev, const struct migrate_item *it,
