@@ -218,8 +218,11 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 	if (rc < 0) {
 		return rc;
 	}
+	/* detached since it was found (the folder watch or a GETATTR saw the name
+	 * name another file): no path reaches it any more, and an entry naming it
+	 * would lead the next open by this path to its old file */
 	pthread_mutex_lock(&fs->lock);
-	moved = elsewhere_locked(*out, st);
+	moved = (*out)->detached || elsewhere_locked(*out, st);
 	pthread_mutex_unlock(&fs->lock);
 	if (!moved) {
 		return 0;

@@ -362,6 +362,29 @@ static int run_reopen(const char *dir, const char *from, const char *to)
 	return failures ? 1 : 0;
 }
 
+/* Print why check WHAT of round NAME failed (the open's errno, or the inode, size and first
+ * bytes it has; FROM: the descriptor it was reopened from, or -1); returns BIT. */
+static int explain(const char *name, const char *what, int from, int fd, int bit)
+{
+	int err = errno;
+	char buf[8] = {0};
+	struct stat sf = {0};
+	struct stat sd = {0};
+
+	if (from >= 0) {
+		fstat(from, &sf);
+	}
+	if (fd < 0) {
+		printf("# %s: %s: %s (from ino %ju)\n", name, what, strerror(err), (uintmax_t)sf.st_ino);
+	} else {
+		fstat(fd, &sd);
+		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
+		printf("# %s: %s: ino %ju (from %ju) size %jd reads %zd \"%s\"\n", name, what,
+		       (uintmax_t)sd.st_ino, (uintmax_t)sf.st_ino, (intmax_t)sd.st_size, got, buf);
+	}
+	return bit;
+}
+
 /* One round of "moves" in VIEWDIR (file PATH, NAME): 0, or a bit per check that failed. */
 static int move_round(const char *path, const char *name, const char *from, const char *to)
 {
@@ -384,17 +407,17 @@ static int move_round(const char *path, const char *name, const char *from, cons
 	}
 	p = open(path, O_PATH | O_CLOEXEC);
 	fd = p < 0 ? -1 : proc_reopen(p, O_RDONLY);
-	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? 2 : 0;
+	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? explain(name, "O_PATH + /proc", p, fd, 2) : 0;
 	if (fd >= 0) {
 		close(fd);
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? 4 : 0;
+	bad |= fd < 0 || !reads(fd, NEW_BYTES) ? explain(name, "path open", -1, fd, 4) : 0;
 	if (fd >= 0) {
 		close(fd);
 	}
 	fd = proc_reopen(a, O_RDONLY);
-	bad |= fd < 0 || !reads(fd, OLD_BYTES) ? 8 : 0;
+	bad |= fd < 0 || !reads(fd, OLD_BYTES) ? explain(name, "old fd reopen", a, fd, 8) : 0;
 	if (fd >= 0) {
 		close(fd);
 	}
