@@ -12,6 +12,9 @@
  * inotify does not see) the short timeouts stay. Watches do not pin a drive:
  * the kernel drops them when it is unmounted (IN_UNMOUNT, IN_IGNORED).
  *
+ * Request handlers that must not notify the kernel themselves (it may hold the
+ * folder locked) queue the entry to drop for this thread: dw_drop_entry.
+ *
  * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
  * per write: IN_MODIFY would drop the page cache of files being written
  * through the view itself at every write.
@@ -40,14 +43,23 @@
 
 static bool watched(struct fs *fs, struct node *dir);
 
+/* A kernel entry a request handler wants dropped (dw_drop_entry). */
+struct drop {
+	struct node *parent; /* pinned until notified */
+	char *name;
+	struct drop *next;
+};
+
 struct dirwatch {
 	struct fs *fs;
 	int ifd;
 	int stop_fd;
+	int wake_fd;          /* dw_drop_entry queued an entry */
 	pthread_t thread;
-	pthread_mutex_t lock; /* guards rels */
+	pthread_mutex_t lock; /* guards rels and drops */
 	char **rels;          /* watch descriptor -> folder, relative to the images folder */
 	size_t n_rels;
+	struct drop *drops;
 	bool warned;
 };
 
@@ -395,15 +407,69 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	free(name);
 }
 
+void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name)
+{
+	struct dirwatch *dw = fs->dw;
+	struct drop *d = dw && name ? calloc(1, sizeof(*d)) : NULL;
+	uint64_t one = 1;
+
+	if (!d) {
+		free(name); /* no watch: the kernel keeps names for entry_timeout only */
+		return;
+	}
+	d->name = name;
+	d->parent = node_of(fs, parent);
+	pthread_mutex_lock(&fs->lock);
+	node_pin_locked(d->parent);
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_lock(&dw->lock);
+	d->next = dw->drops;
+	dw->drops = d;
+	pthread_mutex_unlock(&dw->lock);
+	if (write(dw->wake_fd, &one, sizeof(one)) < 0) {
+		log_debug("folder watch: cannot wake the thread");
+	}
+}
+
+/* Drop the queued entries (NOTIFY false: only forget them, at stop). */
+static void drops_run(struct dirwatch *dw, bool notify)
+{
+	struct fs *fs = dw->fs;
+	uint64_t count = 0;
+
+	if (read(dw->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+		log_debug("folder watch: cannot read the wake counter");
+	}
+	pthread_mutex_lock(&dw->lock);
+	struct drop *d = dw->drops;
+	dw->drops = NULL;
+	pthread_mutex_unlock(&dw->lock);
+	while (d) {
+		struct drop *next = d->next;
+		pthread_mutex_lock(&fs->lock);
+		bool as_dir = node_known_dir_locked(fs, d->parent);
+		pthread_mutex_unlock(&fs->lock);
+		if (notify && as_dir && fs->se) { /* no lock held: the kernel may call back */
+			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, d->parent), d->name,
+			                                 strlen(d->name));
+		}
+		node_unpin(fs, d->parent);
+		free(d->name);
+		free(d);
+		d = next;
+	}
+}
+
 static void *dw_main(void *arg)
 {
 	struct dirwatch *dw = arg;
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd p[2] = {{.fd = dw->ifd, .events = POLLIN},
-	                      {.fd = dw->stop_fd, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = dw->ifd, .events = POLLIN},
+	                      {.fd = dw->stop_fd, .events = POLLIN},
+	                      {.fd = dw->wake_fd, .events = POLLIN}};
 
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
@@ -411,6 +477,9 @@ static void *dw_main(void *arg)
 		}
 		if (p[1].revents) {
 			break;
+		}
+		if (p[2].revents) {
+			drops_run(dw, true);
 		}
 		ssize_t len = read(dw->ifd, buf, sizeof(buf));
 		if (len <= 0) {
@@ -443,8 +512,9 @@ int dw_start(struct fs *fs)
 		dw->fs = fs;
 		dw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		dw->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		dw->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		pthread_mutex_init(&dw->lock, NULL);
-		rc = dw->ifd < 0 || dw->stop_fd < 0 ? -errno : 0;
+		rc = dw->ifd < 0 || dw->stop_fd < 0 || dw->wake_fd < 0 ? -errno : 0;
 	}
 	rc = rc < 0 ? rc : pxe_thread_start(&dw->thread, 0, dw_main, dw);
 	if (rc < 0) {
@@ -457,6 +527,9 @@ int dw_start(struct fs *fs)
 			}
 			if (dw->stop_fd >= 0) {
 				close(dw->stop_fd);
+			}
+			if (dw->wake_fd >= 0) {
+				close(dw->wake_fd);
 			}
 			pthread_mutex_destroy(&dw->lock);
 			free(dw);
@@ -480,8 +553,10 @@ void dw_stop(struct fs *fs)
 		log_debug("folder watch: cannot signal the thread to stop");
 	}
 	pthread_join(dw->thread, NULL);
+	drops_run(dw, false);
 	close(dw->ifd);
 	close(dw->stop_fd);
+	close(dw->wake_fd);
 	for (size_t i = 0; i < dw->n_rels; i++) {
 		free(dw->rels[i]);
 	}

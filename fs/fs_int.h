@@ -215,6 +215,10 @@ void dw_stop(struct fs *fs);
 bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir);
 void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr);
 void dw_reset(struct fs *fs);
+/* dw_drop_entry -- the folder watch thread tells the kernel to forget entry NAME
+ * (taken) of folder PARENT, soon: a request handler must not (the kernel may hold
+ * the folder locked during the request). */
+void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name);
 /* The names of folder DIR change (a create, rename or link through the view,
  * or an event): its index is stale. The view's own changes call it before
  * the change (no lookup may miss the name) and after it (a listing read

@@ -213,10 +213,10 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
  * of its handles): the name is detached, so its next lookup makes a node for
  * the new file, and N keeps answering with its own file's attributes (a stat
  * by path never shows the new file through the old node). No notification
- * here (the kernel may hold the folder locked): the folder watch's event for
- * the change drops the kernel's entry (a name without a node, or its node
- * detached here while the watch checked it), and unwatched folders have short
- * entry timeouts. */
+ * here (the kernel may hold the folder locked): the folder watch thread drops
+ * the kernel's entry (dw_drop_entry; also when the watch missed the change:
+ * its event queue overflowed), and unwatched folders have short entry
+ * timeouts. */
 static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
 {
 	fuse_ino_t parent = 0;
@@ -234,7 +234,8 @@ static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct 
 		return 0;
 	}
 	if (pt_elsewhere(fs, n, st)) {
-		free(node_detach(fs, n, &parent));
+		char *name = node_detach(fs, n, &parent);
+		dw_drop_entry(fs, parent, name); /* the kernel's entry names N */
 	}
 	/* detached here, or meanwhile by the folder watch: never the path's file */
 	pin = node_pinned(fs, n, &ro);
