@@ -1,7 +1,7 @@
 /* reopen_checks.c -- a file reopened while it is open: by path, through /proc/self/fd, locked.
  *
  * usage: reopen_checks reopen VIEWDIR FROMDIR TODIR
- *        reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS
+ *        reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS [SETTLE_MS]
  *        reopen_checks offline VIEWDIR DRIVEDIR DRIVEMOUNT passthrough|served
  * "reopen": creates VIEWDIR/<name> (it must land in FROMDIR, a drive's folder behind VIEWDIR)
  * and keeps the creating descriptor open, then opens the file again as smbd and lock users
@@ -13,7 +13,9 @@
  * open, move outside, wait for the new size, then O_PATH + /proc reopen and a path open must
  * read the new file and a /proc reopen of the creator's descriptor the old one (a race: the
  * view's name for the old file must be gone before stat shows the new one). FROMDIR ==
- * TODIR: the file is replaced on its drive (temp + rename over it) instead.
+ * TODIR: the file is replaced on its drive (temp + rename over it) instead. SETTLE_MS: each
+ * round waits that long after the create and stats the path before it writes and moves (the
+ * kernel has the name's entry again, so the stat after the move asks GETATTR of the old node).
  * "offline": opens a file of DRIVEDIR through the view, lazily unmounts DRIVEMOUNT, and checks
  * every handle operation fails with EIO (read and write only when daemon-served).
  * Prints "ok - NAME" or "not ok - NAME: detail"; exits 1 if any failed, 2 on bad usage.
@@ -386,17 +388,22 @@ static int explain(const char *name, const char *what, int from, int fd, int bit
 }
 
 /* One round of "moves" in VIEWDIR (file PATH, NAME): 0, or a bit per check that failed. */
-static int move_round(const char *path, const char *name, const char *from, const char *to)
+static int move_round(const char *path, const char *name, const char *from, const char *to,
+                      long settle_ms)
 {
 	int bad = 0;
 	int a = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int p = -1;
 	int fd = -1;
+	struct stat st = {0};
 
+	if (settle_ms > 0) {
+		sleep_ms(settle_ms);
+		stat(path, &st);
+	}
 	int rc = a < 0 || pwrite(a, OLD_BYTES, strlen(OLD_BYTES), 0) != (ssize_t)strlen(OLD_BYTES)
 	             ? -errno
 	             : move_outside(name, from, to);
-	struct stat st = {0};
 
 	if (rc < 0 || !wait_new_size(path)) {
 		stat(path, &st);
@@ -432,7 +439,8 @@ out:
 	return bad;
 }
 
-static int run_moves(const char *dir, const char *from, const char *to, const char *rounds)
+static int run_moves(const char *dir, const char *from, const char *to, const char *rounds,
+                     const char *settle)
 {
 	static const char *what[] = {"setup (create, move, new size within the wait)",
 	                             "O_PATH by path + /proc reopen: not the new file",
@@ -442,17 +450,21 @@ static int run_moves(const char *dir, const char *from, const char *to, const ch
 	char name[64];
 	char path[4096];
 	long n = strtol(rounds, NULL, 10);
+	long settle_ms = settle ? strtol(settle, NULL, 10) : 0;
 	struct timespec t0;
 	struct timespec t1;
 
 	if (n < 1 || n > 10000) {
 		return not_ok("moves", "ROUNDS %s: want 1..10000", rounds), 2;
 	}
+	if (settle_ms < 0 || settle_ms > 1000) {
+		return not_ok("moves", "SETTLE_MS %s: want 0..1000", settle), 2;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "move-%d-%ld.bin", (int)getpid(), i);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		int bad = move_round(path, name, from, to);
+		int bad = move_round(path, name, from, to, settle_ms);
 		for (int b = 0; b < 4; b++) {
 			counts[b] += (bad >> b) & 1;
 		}
@@ -538,14 +550,14 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "reopen") == 0) {
 		return run_reopen(argv[2], argv[3], argv[4]);
 	}
-	if (argc == 6 && strcmp(argv[1], "moves") == 0) {
-		return run_moves(argv[2], argv[3], argv[4], argv[5]);
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "moves") == 0) {
+		return run_moves(argv[2], argv[3], argv[4], argv[5], argc == 7 ? argv[6] : NULL);
 	}
 	if (argc == 6 && strcmp(argv[1], "offline") == 0) {
 		return run_offline(argv[2], argv[3], argv[4], strcmp(argv[5], "passthrough") == 0);
 	}
 	fprintf(stderr, "usage: reopen_checks reopen VIEWDIR FROMDIR TODIR\n"
-	                "       reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS\n"
+	                "       reopen_checks moves VIEWDIR FROMDIR TODIR ROUNDS [SETTLE_MS]\n"
 	                "       reopen_checks offline VIEWDIR DRIVEDIR DRIVEMOUNT "
 	                "passthrough|served\n");
 	return 2;
