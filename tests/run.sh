@@ -54,7 +54,7 @@ run_tests() {
 ONCE='^(fuzz|packaging)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
 # =no on their own) would only repeat their release run in the passthrough-off run: not run there.
-BOTH='^(fuzz|packaging|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb)$'
+BOTH='^(fuzz|packaging|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
