@@ -23,6 +23,7 @@
 
 #include "fake_sys.h"
 #include "names.h"
+#include "unit.h"
 #include "walk.h"
 
 #define MAX_TIMER_ROUNDS 3 /* periodic rescans (200 ms each) to wait for a folder event */
@@ -210,14 +211,10 @@ static void test_case_rule_prefers_exact_spelling(void **state)
 	assert_watcher_follows(t, "pxe/Boot", "pxe/boot", (const char *const[]){"PXE/Boot", NULL});
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_case_rule_agrees_on_non_ascii_letter, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_case_rule_agrees_on_tie_break, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_case_rule_prefers_exact_spelling, setup, teardown),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_case_rule_agrees_on_non_ascii_letter, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_case_rule_agrees_on_tie_break, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_case_rule_prefers_exact_spelling, setup, teardown),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)

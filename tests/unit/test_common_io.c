@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "refcount.h"
 #include "sha256.h"
+#include "unit.h"
 
 #define REPLACE_ROUNDS 300   /* replacements while a reader reads */
 #define BIG_LEN        65536 /* bytes of each replaced version */
@@ -384,27 +385,21 @@ static void test_refcount_only_the_last_drop_frees(void **state)
 	assert_true(refcount_drop(&s.refs));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_fileio_replace_writes_whole_file_with_its_mode,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_fileio_replace_never_follows_a_symlink_at_the_temporary, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fileio_excl_creates_once_and_keeps_the_old_file,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fileio_abort_leaves_the_file_as_it_was, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_fileio_refuses_a_temporary_name_too_long, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_fileio_readers_see_old_or_new_never_half, setup,
-	                                    teardown),
-	    cmocka_unit_test(test_sha256_known_vectors),
-	    cmocka_unit_test_setup_teardown(test_sha256_fd_matches_stream_and_reports_progress,
-	                                    setup, teardown),
-	    cmocka_unit_test(test_sha256_passes_on_the_readers_error),
-	    cmocka_unit_test(test_refcount_only_the_last_drop_frees),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_fileio_replace_writes_whole_file_with_its_mode, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_replace_never_follows_a_symlink_at_the_temporary,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_excl_creates_once_and_keeps_the_old_file, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_abort_leaves_the_file_as_it_was, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_refuses_a_temporary_name_too_long, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_readers_see_old_or_new_never_half, setup, teardown),
+    cmocka_unit_test(test_sha256_known_vectors),
+    cmocka_unit_test_setup_teardown(test_sha256_fd_matches_stream_and_reports_progress, setup,
+                                    teardown),
+    cmocka_unit_test(test_sha256_passes_on_the_readers_error),
+    cmocka_unit_test(test_refcount_only_the_last_drop_frees),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs_int.h"
+#include "unit.h"
 
 /* The first temporary name a fresh process makes, into OUT. */
 static void first_name_in_child(char *out, size_t len)
@@ -74,11 +75,9 @@ static void test_too_short(void **state)
 	assert_int_equal(copyup_tmp_name(small, sizeof(small)), -ENAMETOOLONG);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_two_starts_differ),
-	    cmocka_unit_test(test_too_short),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_two_starts_differ),
+    cmocka_unit_test(test_too_short),
+};
+
+UNIT_GROUP(tests, NULL, NULL)

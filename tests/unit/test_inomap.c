@@ -19,6 +19,7 @@
 
 #include "inomap.h"
 #include "names.h"
+#include "unit.h"
 
 #define MP "/srv/pxeimages"
 
@@ -181,14 +182,11 @@ static void test_inomap_second_opener_leaves_it_alone(void **state)
 	inomap_free(a);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_inomap_set_get_del_taken),
-	    cmocka_unit_test_setup_teardown(test_inomap_survives_a_restart, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_inomap_keeps_what_precedes_damage, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_inomap_second_opener_leaves_it_alone, setup,
-	                                    teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_inomap_set_get_del_taken),
+    cmocka_unit_test_setup_teardown(test_inomap_survives_a_restart, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_inomap_keeps_what_precedes_damage, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_inomap_second_opener_leaves_it_alone, setup, teardown),
+};
+
+UNIT_GROUP(tests, NULL, NULL)

@@ -25,6 +25,7 @@
 
 #include "migrate.h"
 #include "resolver.h"
+#include "unit.h"
 
 #define IMAGES "RemoteInstall/SMSImages/SMSPKG"
 
@@ -974,45 +975,37 @@ static void test_migrate_progress_line_says_verifying_and_never_cuts_a_number(vo
 	printf("80 columns, copying:   %s\n", line);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_migrate_refuses_unknown_and_equal_drives, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_refuses_offline_and_read_only_targets,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_refuses_without_a_source, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_refuses_a_second_run_on_the_same_target,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_dry_run_plan_cannot_be_run, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_plans_copy_replace_skip_and_conflict,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_matches_names_ignoring_case_like_the_view,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_verify_existing_compares_contents, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_run_copies_the_tree_exactly, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_creates_the_images_path_on_an_empty_target,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_migrate_stop_midway_leaves_no_partial_file_and_a_rerun_finishes, setup,
-	        teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_move_removes_each_source_after_its_copy,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_migrate_takes_a_path_from_the_highest_ranked_source, setup, teardown),
-	    cmocka_unit_test(test_migrate_progress_line_says_verifying_and_never_cuts_a_number),
-	    cmocka_unit_test_setup_teardown(test_migrate_never_overwrites_a_newer_target_by_default,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_migrate_overwrite_older_is_the_default_and_keeps_a_backup, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_overwrite_never_and_always, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_migrate_leaves_a_target_copy_that_changed_after_planning, setup, teardown),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_migrate_refuses_unknown_and_equal_drives, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_refuses_offline_and_read_only_targets, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_refuses_without_a_source, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_refuses_a_second_run_on_the_same_target, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_dry_run_plan_cannot_be_run, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_plans_copy_replace_skip_and_conflict, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_matches_names_ignoring_case_like_the_view, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_verify_existing_compares_contents, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_run_copies_the_tree_exactly, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_creates_the_images_path_on_an_empty_target, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(
+        test_migrate_stop_midway_leaves_no_partial_file_and_a_rerun_finishes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_move_removes_each_source_after_its_copy, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_takes_a_path_from_the_highest_ranked_source, setup,
+                                    teardown),
+    cmocka_unit_test(test_migrate_progress_line_says_verifying_and_never_cuts_a_number),
+    cmocka_unit_test_setup_teardown(test_migrate_never_overwrites_a_newer_target_by_default, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_overwrite_older_is_the_default_and_keeps_a_backup,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_overwrite_never_and_always, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_leaves_a_target_copy_that_changed_after_planning,
+                                    setup, teardown),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)

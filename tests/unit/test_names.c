@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "names.h"
+#include "unit.h"
 
 #define N_BIG 100000
 
@@ -540,35 +541,32 @@ static void test_names_match_better_exact_then_smallest_in_any_order(void **stat
 	assert_string_equal(pick("nothing", a), "(none)");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_casecmp_ignores_ascii_case),
-	    cmocka_unit_test(test_names_casecmp_folds_utf8),
-	    cmocka_unit_test(test_names_casecmp_compares_invalid_utf8_as_raw_bytes),
-	    cmocka_unit_test(test_names_casecmp_is_a_total_order),
-	    cmocka_unit_test(test_names_fold_hash_agrees_with_casecmp),
-	    cmocka_unit_test(test_names_fold_hash_is_fnv1a_of_folded_bytes),
-	    cmocka_unit_test(test_names_ino_root_is_one),
-	    cmocka_unit_test(test_names_ino_is_stable_and_case_insensitive),
-	    cmocka_unit_test(test_names_ino_salt_gives_another_number),
-	    cmocka_unit_test(test_names_ino_child_matches_whole_path),
-	    cmocka_unit_test(test_names_ino_spreads_100k_paths_without_collision),
-	    cmocka_unit_test(test_names_ino_pins_known_values),
-	    cmocka_unit_test(test_names_set_merges_case_variants_keeping_first),
-	    cmocka_unit_test(test_names_set_stores_its_own_copies),
-	    cmocka_unit_test(test_names_set_empty_and_reuse_after_fini),
-	    cmocka_unit_test(test_names_set_handles_100k_names),
-	    cmocka_unit_test(test_names_check_component_limits),
-	    cmocka_unit_test(test_names_join_builds_child_paths),
-	    cmocka_unit_test(test_names_join_rejects_overflow_leaving_out_unchanged),
-	    cmocka_unit_test(test_names_join_appends_in_place),
-	    cmocka_unit_test(test_names_last_returns_final_component),
-	    cmocka_unit_test(test_names_parent_strips_last_component),
-	    cmocka_unit_test(test_names_is_hidden_temp_matches_only_the_prefix),
-	    cmocka_unit_test(test_names_check_new_refuses_reserved_names),
-	    cmocka_unit_test(test_names_match_better_exact_then_smallest_in_any_order),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_names_casecmp_ignores_ascii_case),
+    cmocka_unit_test(test_names_casecmp_folds_utf8),
+    cmocka_unit_test(test_names_casecmp_compares_invalid_utf8_as_raw_bytes),
+    cmocka_unit_test(test_names_casecmp_is_a_total_order),
+    cmocka_unit_test(test_names_fold_hash_agrees_with_casecmp),
+    cmocka_unit_test(test_names_fold_hash_is_fnv1a_of_folded_bytes),
+    cmocka_unit_test(test_names_ino_root_is_one),
+    cmocka_unit_test(test_names_ino_is_stable_and_case_insensitive),
+    cmocka_unit_test(test_names_ino_salt_gives_another_number),
+    cmocka_unit_test(test_names_ino_child_matches_whole_path),
+    cmocka_unit_test(test_names_ino_spreads_100k_paths_without_collision),
+    cmocka_unit_test(test_names_ino_pins_known_values),
+    cmocka_unit_test(test_names_set_merges_case_variants_keeping_first),
+    cmocka_unit_test(test_names_set_stores_its_own_copies),
+    cmocka_unit_test(test_names_set_empty_and_reuse_after_fini),
+    cmocka_unit_test(test_names_set_handles_100k_names),
+    cmocka_unit_test(test_names_check_component_limits),
+    cmocka_unit_test(test_names_join_builds_child_paths),
+    cmocka_unit_test(test_names_join_rejects_overflow_leaving_out_unchanged),
+    cmocka_unit_test(test_names_join_appends_in_place),
+    cmocka_unit_test(test_names_last_returns_final_component),
+    cmocka_unit_test(test_names_parent_strips_last_component),
+    cmocka_unit_test(test_names_is_hidden_temp_matches_only_the_prefix),
+    cmocka_unit_test(test_names_check_new_refuses_reserved_names),
+    cmocka_unit_test(test_names_match_better_exact_then_smallest_in_any_order),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fake_sys.h"
+#include "unit.h"
 
 #define IMG "RemoteInstall/SMSImages/SMSPKG"
 
@@ -642,38 +643,36 @@ static void test_resolver_view_same_compares_the_no_drive_hint(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    T(test_resolver_ranks_by_priority_then_config_order),
-	    T(test_resolver_union_takes_every_drive_holding_images),
-	    T(test_resolver_single_takes_best_drive_with_packages),
-	    T(test_resolver_single_falls_back_to_empty_images_folder),
-	    T(test_resolver_matches_images_path_case_insensitively),
-	    T(test_resolver_prefers_exact_spelling_among_case_duplicates),
-	    T(test_resolver_skips_bare_mountpoint),
-	    T(test_resolver_names_filesystem_below_bare_dir),
-	    T(test_resolver_reports_missing_path),
-	    T(test_resolver_primary_skips_read_only_drive),
-	    T(test_resolver_primary_is_writable_drive_without_images),
-	    T(test_resolver_no_primary_when_all_read_only),
-	    T(test_resolver_single_read_only_root_has_no_primary),
-	    T(test_resolver_checks_uuid_and_label_at_path),
-	    T(test_resolver_finds_label_wherever_mounted),
-	    T(test_resolver_label_prefers_filesystem_root_over_bind),
-	    T(test_resolver_label_not_mounted_names_device),
-	    T(test_resolver_bind_mount_counts_and_top_mount_wins),
-	    T(test_resolver_never_takes_a_view_as_drive),
-	    T(test_resolver_symlink_component_not_followed),
-	    T(test_resolver_same_mount_twice_is_skipped),
-	    T(test_resolver_discovery_filters),
-	    T(test_resolver_takes_no_mount_without_drives_or_discover),
-	    T(test_resolver_discovery_says_what_it_left_out),
-	    T(test_resolver_discovery_joins_configured_drives),
-	    T(test_resolver_configured_drive_says_how),
-	    T(test_resolver_json_carries_the_same_facts),
-	    T(test_resolver_view_same_detects_changes),
-	    T(test_resolver_view_same_compares_the_no_drive_hint),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    T(test_resolver_ranks_by_priority_then_config_order),
+    T(test_resolver_union_takes_every_drive_holding_images),
+    T(test_resolver_single_takes_best_drive_with_packages),
+    T(test_resolver_single_falls_back_to_empty_images_folder),
+    T(test_resolver_matches_images_path_case_insensitively),
+    T(test_resolver_prefers_exact_spelling_among_case_duplicates),
+    T(test_resolver_skips_bare_mountpoint),
+    T(test_resolver_names_filesystem_below_bare_dir),
+    T(test_resolver_reports_missing_path),
+    T(test_resolver_primary_skips_read_only_drive),
+    T(test_resolver_primary_is_writable_drive_without_images),
+    T(test_resolver_no_primary_when_all_read_only),
+    T(test_resolver_single_read_only_root_has_no_primary),
+    T(test_resolver_checks_uuid_and_label_at_path),
+    T(test_resolver_finds_label_wherever_mounted),
+    T(test_resolver_label_prefers_filesystem_root_over_bind),
+    T(test_resolver_label_not_mounted_names_device),
+    T(test_resolver_bind_mount_counts_and_top_mount_wins),
+    T(test_resolver_never_takes_a_view_as_drive),
+    T(test_resolver_symlink_component_not_followed),
+    T(test_resolver_same_mount_twice_is_skipped),
+    T(test_resolver_discovery_filters),
+    T(test_resolver_takes_no_mount_without_drives_or_discover),
+    T(test_resolver_discovery_says_what_it_left_out),
+    T(test_resolver_discovery_joins_configured_drives),
+    T(test_resolver_configured_drive_says_how),
+    T(test_resolver_json_carries_the_same_facts),
+    T(test_resolver_view_same_detects_changes),
+    T(test_resolver_view_same_compares_the_no_drive_hint),
+};
+
+UNIT_GROUP(tests, NULL, NULL)

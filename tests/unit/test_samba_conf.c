@@ -27,6 +27,7 @@
 #include "export.h"
 #include "smbconf.h"
 #include "sys_int.h"
+#include "unit.h"
 
 #define IMAGES "/RemoteInstall/SMSImages/SMSPKG"
 #define INC    "/etc/samba/pxeimagesfs.conf"
@@ -740,44 +741,41 @@ static void test_export_summary_takes_the_error_else_a_warning_else_smbd_down(vo
 	assert_string_equal(out, "a very ");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_share_path_is_images_folder_inside_mount),
-	    cmocka_unit_test(test_share_path_follows_images_path_and_mountpoint),
-	    cmocka_unit_test(test_share_block_suits_a_fuse_view),
-	    cmocka_unit_test(test_share_block_has_no_inline_comments),
-	    cmocka_unit_test(test_share_block_passes_samba_params_through),
-	    cmocka_unit_test(test_share_block_access_settings),
-	    cmocka_unit_test(test_private_conf_basics),
-	    cmocka_unit_test(test_private_conf_without_interfaces_listens_everywhere),
-	    cmocka_unit_test(test_conf_line_kinds),
-	    cmocka_unit_test(test_conf_line_truncates_long_values),
-	    cmocka_unit_test(test_name_eq_ignores_case_and_spaces),
-	    cmocka_unit_test(test_add_include_makes_it_the_last_line),
-	    cmocka_unit_test(test_add_include_is_idempotent),
-	    cmocka_unit_test(test_add_include_moves_it_to_the_end),
-	    cmocka_unit_test(test_strip_include_keeps_other_includes),
-	    cmocka_unit_test(test_strip_undoes_add),
-	    cmocka_unit_test(test_comment_section_stops_at_next_section),
-	    cmocka_unit_test(test_comment_section_spares_our_include),
-	    cmocka_unit_test(test_comment_section_refuses_a_non_section_line),
-	    cmocka_unit_test(test_scan_finds_every_definition_case_insensitively),
-	    cmocka_unit_test(test_scan_joins_continuation_lines),
-	    cmocka_unit_test(test_scan_joins_only_what_smbd_joins),
-	    cmocka_unit_test(test_scan_sees_registry_only_in_global),
-	    cmocka_unit_test(test_testparm_unknown_names_each_parameter_once),
-	    cmocka_unit_test(test_testparm_errors_drop_the_chatter),
-	    cmocka_unit_test_setup_teardown(test_file_read_takes_only_bounded_regular_text,
-	                                    tmp_setup, tmp_teardown),
-	    cmocka_unit_test_setup_teardown(test_export_refuses_an_smb_conf_that_is_not_text,
-	                                    tmp_setup, tmp_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_export_refuses_an_include_it_cannot_read_to_the_end, tmp_setup, tmp_teardown),
-	    cmocka_unit_test_setup_teardown(test_export_is_time_bounded, tmp_setup, tmp_teardown),
-	    cmocka_unit_test(test_generated_text_never_continues_a_line),
-	    cmocka_unit_test(test_export_summary_takes_the_error_else_a_warning_else_smbd_down),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_share_path_is_images_folder_inside_mount),
+    cmocka_unit_test(test_share_path_follows_images_path_and_mountpoint),
+    cmocka_unit_test(test_share_block_suits_a_fuse_view),
+    cmocka_unit_test(test_share_block_has_no_inline_comments),
+    cmocka_unit_test(test_share_block_passes_samba_params_through),
+    cmocka_unit_test(test_share_block_access_settings),
+    cmocka_unit_test(test_private_conf_basics),
+    cmocka_unit_test(test_private_conf_without_interfaces_listens_everywhere),
+    cmocka_unit_test(test_conf_line_kinds),
+    cmocka_unit_test(test_conf_line_truncates_long_values),
+    cmocka_unit_test(test_name_eq_ignores_case_and_spaces),
+    cmocka_unit_test(test_add_include_makes_it_the_last_line),
+    cmocka_unit_test(test_add_include_is_idempotent),
+    cmocka_unit_test(test_add_include_moves_it_to_the_end),
+    cmocka_unit_test(test_strip_include_keeps_other_includes),
+    cmocka_unit_test(test_strip_undoes_add),
+    cmocka_unit_test(test_comment_section_stops_at_next_section),
+    cmocka_unit_test(test_comment_section_spares_our_include),
+    cmocka_unit_test(test_comment_section_refuses_a_non_section_line),
+    cmocka_unit_test(test_scan_finds_every_definition_case_insensitively),
+    cmocka_unit_test(test_scan_joins_continuation_lines),
+    cmocka_unit_test(test_scan_joins_only_what_smbd_joins),
+    cmocka_unit_test(test_scan_sees_registry_only_in_global),
+    cmocka_unit_test(test_testparm_unknown_names_each_parameter_once),
+    cmocka_unit_test(test_testparm_errors_drop_the_chatter),
+    cmocka_unit_test_setup_teardown(test_file_read_takes_only_bounded_regular_text, tmp_setup,
+                                    tmp_teardown),
+    cmocka_unit_test_setup_teardown(test_export_refuses_an_smb_conf_that_is_not_text, tmp_setup,
+                                    tmp_teardown),
+    cmocka_unit_test_setup_teardown(test_export_refuses_an_include_it_cannot_read_to_the_end,
+                                    tmp_setup, tmp_teardown),
+    cmocka_unit_test_setup_teardown(test_export_is_time_bounded, tmp_setup, tmp_teardown),
+    cmocka_unit_test(test_generated_text_never_continues_a_line),
+    cmocka_unit_test(test_export_summary_takes_the_error_else_a_warning_else_smbd_down),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 static const char *const cases[][2] = {
     {"/", "-"},
@@ -131,14 +132,11 @@ static void test_status_path_refuses_a_name_too_long(void **state)
 	cfg_free(cfg);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_status_path_escapes_like_systemd_escape),
-	    cmocka_unit_test(test_status_path_agrees_with_the_installed_systemd_escape),
-	    cmocka_unit_test(test_status_path_differs_for_slash_and_dash),
-	    cmocka_unit_test(test_status_path_refuses_a_name_too_long),
-	};
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_status_path_escapes_like_systemd_escape),
+    cmocka_unit_test(test_status_path_agrees_with_the_installed_systemd_escape),
+    cmocka_unit_test(test_status_path_differs_for_slash_and_dash),
+    cmocka_unit_test(test_status_path_refuses_a_name_too_long),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_GROUP(tests, NULL, NULL)
