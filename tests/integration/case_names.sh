@@ -28,12 +28,8 @@ echo D >"$D/ranked/boot.wim"
 echo C >"$C/ranked/BOOT.WIM"
 echo C >"$C/ranked/Boot.wim"
 echo lower >"$D/late/a.txt"
-view_start "$BIN" "[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20" ""
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_start "$BIN" "$DRIVES" ""
 
 # reads PATH WANT -- cat through the view gives WANT
 reads() {

@@ -22,18 +22,12 @@ for d in c d; do
 done
 mkdir -p "$T/e" "$T/c/RemoteInstall/SMSImages/SMSPKG/ABC00001" "$T/c/RemoteInstall/SMSImages/SMSPKG/ABC00002"
 
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e"
 cat > "$T/pxe.conf" <<CONF
 [global]
     mountpoint = $T/view
     images path = RemoteInstall\\SMSImages\\SMSPKG
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:E]
-    path = $T/e
+$DRIVES
 CONF
 
 out=$("$BIN" resolve -c "$T/pxe.conf"); rc=$?

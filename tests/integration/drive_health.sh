@@ -61,28 +61,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # dh_start DRIVE_SECTIONS: mount -f a view rescanning every second (lib.sh's view_start turns
 # the periodic rescan off); waits up to 15 s for the mount and its status file
 dh_start() {
-	local i
-	cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    rescan interval = 1s
-    mount timeout = 0
-$1
-[share]
-    samba = none
-CONF
-	"$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
-	VIEW_PID=$!
-	for ((i = 0; i < 300; i++)); do
-		grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo &&
-			[ -n "$(view_status_file)" ] && return 0
-		kill -0 "$VIEW_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$T/log" >&2
-	fail "the view did not mount"
+	view_conf "$1" "    rescan interval = 1s
+    mount timeout = 0"
+	VIEW_MOUNT_SECONDS=15 view_mount "$BIN"
 }
 # st EXPR: the Python expression EXPR over the status file as `s` (drives by name in `d`)
 st() {
@@ -123,12 +104,8 @@ fi
 # ---- hang ------------------------------------------------------------------------------------
 if [ -z "$ONLY" ] || [ "$ONLY" = hang ]; then
 	mkdir -p "$C/PKGC0001" && echo "C's file" >"$C/PKGC0001/c.txt"
-	dh_start "[drive:C]
-    path = $T/c
-    priority = 20
-[drive:H]
-    path = $H
-    priority = 10"
+	drive_sections DRIVES "C:$T/c:20" "H:$H:10"
+	dh_start "$DRIVES"
 	[ -d "$V/PKGH0001" ] && [ -d "$V/PKGC0001" ] || fail "hang: the view lacks a package: $(ls "$V")"
 	[ "$(cat "$V/PKGH0001/hang.txt")" = "served by hangfs" ] || fail "hang: H's file reads wrong"
 	[ "$(st "d['H']['in_view'] and s['healthy']")" = True ] || fail "hang: H not in view at start"
@@ -185,12 +162,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = eio ]; then
 	mount "$LOOP" "$T/e" || fail "eio: cannot mount $LOOP"
 	mkdir -p "$T/e/$IMG/PKGE0001" && echo "E's file" >"$T/e/$IMG/PKGE0001/e.txt"
 	rm -f "$T"/run/*.json
-	dh_start "[drive:E]
-    path = $T/e
-    priority = 30
-[drive:C]
-    path = $T/c
-    priority = 10"
+	drive_sections DRIVES "E:$T/e:30" "C:$T/c:10"
+	dh_start "$DRIVES"
 	[ "$(st "s['view']['view']['primary']")" = E ] || fail "eio: E is not primary at start"
 	echo before >"$V/PKGE0001/before.txt" && [ -f "$T/e/$IMG/PKGE0001/before.txt" ] ||
 		fail "eio: a create before the shutdown did not land on E"

@@ -25,24 +25,11 @@ exec sleep 50
 FAKE
 chmod +x "$T/fake/testparm"
 printf '[global]\n    workgroup = LAB\n' >"$T/smb.conf"
-cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-    rescan interval = 0
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[share]
-    samba = system
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_conf "$DRIVES" "    mount timeout = 0
+    rescan interval = 0" "    samba = system
     smb.conf = $T/smb.conf
-    include file = $T/inc.conf
-CONF
+    include file = $T/inc.conf"
 PATH="$T/fake:$PATH" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
 VIEW_PID=$!
 for ((i = 0; i < 200; i++)); do [ -e "$T/testparm-started" ] && [ -d "$V/PKGC0001" ] && break; sleep 0.05; done

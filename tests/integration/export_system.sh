@@ -37,28 +37,13 @@ run() {
 }
 want_rc() { [ "$rc" = "$1" ] || fail "$2: exit $rc, want $1"; }
 
-mkdir -p "$T"/{pid,lock,state,cache,private,ncalrpc,bind-dns,scratch}
-cat >"$T/smb.conf" <<CONF
-[global]
-	workgroup = WORKGROUP
-	server role = standalone server
+mkdir -p "$T/scratch" || fail "mkdir $T/scratch"
+smb_private_conf "$T/smb.conf" "$T" "	workgroup = WORKGROUP
 	smb ports = $PORT
 	interfaces = 127.0.0.1
 	bind interfaces only = yes
-	disable netbios = yes
-	pid directory = $T/pid
-	lock directory = $T/lock
-	state directory = $T/state
-	cache directory = $T/cache
-	private dir = $T/private
-	ncalrpc dir = $T/ncalrpc
-	binddns dir = $T/bind-dns
-	passdb backend = tdbsam:$T/private/passdb.tdb
-	log file = $T/log.smbd
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
+	disable netbios = yes"
+cat >>"$T/smb.conf" <<CONF || fail "writing $T/smb.conf"
 
 [scratch]
 	path = $T/scratch
@@ -76,10 +61,8 @@ cat >"$T/pxe.conf" <<CONF
 CONF
 VIEW_PATH="$T/view/RemoteInstall/SMSImages/SMSPKG"
 
-# the private smbd playing the system one; in a session of its own (setsid keeps the pid),
-# since without a process group of its own smbd signals its whole group when it stops
-setsid smbd --foreground --no-process-group --configfile="$T/smb.conf" </dev/null >"$T/smbd.out" 2>&1 &
-SMBD_PID=$!
+# the private smbd playing the system one
+smbd_start "$T/smb.conf" "$PORT" "$T/smbd.out"
 for _ in $(seq 100); do
 	smbcontrol --configfile="$T/smb.conf" smbd ping >/dev/null 2>&1 && break
 	kill -0 "$SMBD_PID" 2>/dev/null || fail "smbd did not start: $(cat "$T/smbd.out" "$T/log.smbd" 2>/dev/null | tail -5)"

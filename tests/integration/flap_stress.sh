@@ -36,15 +36,7 @@ flap_cleanup() {
 	view_cleanup
 }
 trap flap_cleanup EXIT
-DRIVES="[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:E]
-    path = $T/e
-    priority = 5"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:5"
 
 # wait_view TEST -- up to 5 s for `test TEST` to hold (the view published the change)
 wait_view() {

@@ -219,6 +219,7 @@ make_fixtures() {
 # shellcheck disable=SC2181
 [ $? = 0 ] || fail "setting up the drives"
 
+drive_sections DRIVES "C:$T/c:10:rw" "D:$T/d:20" "R:$T/r:5:ro"
 cat >"$CONF" <<CONF
 [global]
     mountpoint = $T/view
@@ -228,17 +229,7 @@ cat >"$CONF" <<CONF
     run directory = $T/run
     mount timeout = 5s
     log level = ${FS_VIEW_LOG_LEVEL:-info}
-[drive:C]
-    path = $T/c
-    priority = 10
-    read only = no
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:R]
-    path = $T/r
-    priority = 5
-    read only = yes
+$DRIVES
 [share]
     samba = none
 CONF

@@ -37,12 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$C/PKG1" && echo image >"$C/PKG1/boot.wim" || fail "fixture"
-DRIVES="[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 5"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:5"
 
 # json_check FILE EXPR -- the Python expression EXPR over FILE's JSON as `s` must hold
 json_check() {
@@ -52,15 +47,8 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" || { cat "$1" >&2; fail "$3: 
 }
 
 # ---- 1. nothing runs ----------------------------------------------------------------------
-cat >"$T/none.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    run directory = $T/run
-    state directory = $T/state
-[share]
-    samba = none
-CONF
-"$BIN" status -c "$T/none.conf" --json >"$T/out" 2>"$T/err"
+view_conf ""
+"$BIN" status -c "$T/pxe.conf" --json >"$T/out" 2>"$T/err"
 rc=$?
 [ "$rc" = 2 ] || fail "status --json with nothing running: exit $rc, not 2"
 json_check "$T/out" 's["status"] == "not running" and s["healthy"] is False' "--json, nothing running"
@@ -156,32 +144,20 @@ fusermount3 -u "$T/view" 2>/dev/null
 # ---- 4. samba = private with an smbd that cannot start -----------------------------------------
 mkdir -p "$T/bin" && printf '#!/bin/sh\necho "bogus smbd" >&2\nexit 1\n' >"$T/bin/smbd" &&
 	chmod 755 "$T/bin/smbd" || fail "bogus smbd"
-cat >"$T/priv.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    mode = union
-    state directory = $T/state
-    run directory = $T/run
-    rescan interval = 0
-$DRIVES
-[share]
-    samba = private
+VIEW_SHARE="    samba = private
     port = 44671
-    interfaces = 127.0.0.1
-CONF
-PATH="$T/bin:$PATH" "$BIN" mount -f -c "$T/priv.conf" >"$T/log" 2>&1 &
-VIEW_PID=$!
+    interfaces = 127.0.0.1" VIEW_MOUNT_SECONDS=15 view_start "$BIN" "$DRIVES" "" PATH="$T/bin:$PATH"
 for ((i = 0; i < 300; i++)); do
 	f=$(view_status_file)
 	[ -n "$f" ] && python3 -c 'import json,sys; sys.exit(0 if "up" in json.load(open(sys.argv[1]))["share"] else 1)' "$f" 2>/dev/null && break
 	kill -0 "$VIEW_PID" 2>/dev/null || { cat "$T/log"; fail "mount -f exited"; }
 	sleep 0.05
 done
-"$BIN" status -c "$T/priv.conf" >"$T/out" 2>&1
+"$BIN" status -c "$T/pxe.conf" >"$T/out" 2>&1
 rc=$?
 [ "$rc" = 1 ] || { cat "$T/out" "$T/log"; fail "status with the private smbd down: exit $rc, not 1"; }
 grep -q "share" "$T/out" && grep -qi "smbd DOWN" "$T/out" || { cat "$T/out"; fail "status does not name the share"; }
-"$BIN" status -c "$T/priv.conf" --json >"$T/st.json"
+"$BIN" status -c "$T/pxe.conf" --json >"$T/st.json"
 json_check "$T/st.json" 's["share"]["samba"] == "private" and s["share"]["up"] is False and s["healthy"] is False and any("share" in r for r in s["degraded_reasons"])' "share down"
 prom_check "$(ls "$T"/run/*.prom | head -1)" "$T/view" 'v("share_up") == 0 and v("healthy") == 0 and v("share_restarts_total") == 0'
 ok "samba = private, smbd cannot start: status degraded (exit 1) naming the share; share_up 0"

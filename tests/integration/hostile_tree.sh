@@ -93,15 +93,7 @@ $(diff <(echo "$BEFORE") <(echo "$now") | head -20)"
 	ok "$1: nothing outside the images folders was read, changed or added"
 }
 
-DRIVES="[drive:B]
-    path = $T/b
-    priority = 30
-[drive:C]
-    path = $T/c
-    priority = 20
-[drive:D]
-    path = $T/d
-    priority = 10"
+drive_sections DRIVES "B:$T/b:30" "C:$T/c:20" "D:$T/d:10"
 
 # d_link COMPONENT: D's images path with COMPONENT (1, 2 or 3) a symlink to D's outside tree
 d_link() {

@@ -18,12 +18,7 @@ need_tools fusermount3:fuse3 timeout:coreutils python3:python3 find:findutils
 [ -w /proc/sys/vm/drop_caches ] || need "/proc/sys/vm/drop_caches is not writable"
 
 view_sandbox ino-rename
-DRIVES="[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
 
 ino() { stat -c %i "$1" 2>/dev/null || fail "$MODE: cannot stat ${1#"$V"/}"; }
 

@@ -45,29 +45,64 @@ view_cleanup() {
 	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
 	rm -rf "$T"
 }
-# view_start BIN DRIVE_SECTIONS [GLOBAL_LINES [ENV=VALUE...]] -- mount -f in the background, in
-# the environment's passthrough mode (tests/run.sh runs the suite once with
-# PXEIMAGESFS_PASSTHROUGH=no) unless ENV says otherwise (a test of both modes passes
-# PXEIMAGESFS_PASSTHROUGH=yes for "as the kernel offers it"); waits up to 10 s for the mount and
-# its status file
-view_start() {
-	local bin=$1 drives=$2 extra=${3:-} i
-	shift 3 2>/dev/null || shift $#
-	cat >"$T/pxe.conf" <<CONF
+# drive_sections VAR NAME:PATH[:PRIORITY[:ro|:rw]]... -- sets VAR to the [drive:NAME] sections
+# of a config, in order: the path, the priority when given, and `read only = yes` (ro) or `no`
+# (rw) when given. A bad SPEC fails the test (VAR, not a $(...), so that the failure is not lost
+# in a subshell).
+drive_sections() {
+	local var=$1 spec name path prio ro rest text=
+	shift
+	for spec in "$@"; do
+		IFS=: read -r name path prio ro rest <<<"$spec"
+		[ -n "$name" ] && [ -n "$path" ] && [ -z "$rest" ] ||
+			fail "drive_sections: '$spec' is not NAME:PATH[:PRIORITY[:ro|:rw]]"
+		text+="[drive:$name]"$'\n'"    path = $path"$'\n'
+		[ -z "$prio" ] || text+="    priority = $prio"$'\n'
+		case $ro in
+		ro) text+="    read only = yes"$'\n' ;;
+		rw) text+="    read only = no"$'\n' ;;
+		"") ;;
+		*) fail "drive_sections: '$ro' in '$spec' is neither ro nor rw" ;;
+		esac
+	done
+	printf -v "$var" '%s' "${text%$'\n'}"
+}
+# view_conf DRIVE_SECTIONS [GLOBAL_LINES [SHARE_LINES]] -- writes $T/pxe.conf: the view at
+# $T/view, its state and run directories under $T, GLOBAL_LINES, the drives, and [share] with
+# SHARE_LINES (default `samba = none`)
+view_conf() {
+	cat >"$T/pxe.conf" <<CONF || fail "cannot write $T/pxe.conf"
 [global]
     mountpoint = $T/view
-    mode = union
     state directory = $T/state
     run directory = $T/run
-    rescan interval = 0
-$extra
-$drives
+${2:-}
+$1
 [share]
-    samba = none
+${3:-    samba = none}
 CONF
+}
+# view_start BIN DRIVE_SECTIONS [GLOBAL_LINES [ENV=VALUE...]] -- view_conf (union, no rescan;
+# the [share] lines in VIEW_SHARE, default samba = none), then view_mount BIN ENV...
+view_start() {
+	local bin=$1 drives=$2 extra=${3:-}
+	shift 3 2>/dev/null || shift $#
+	view_conf "$drives" "    mode = union
+    rescan interval = 0
+$extra" "${VIEW_SHARE:-}"
+	view_mount "$bin" "$@"
+}
+# view_mount BIN [ENV=VALUE...] -- mount -f of $T/pxe.conf in the background, in the
+# environment's passthrough mode (tests/run.sh runs the suite once with
+# PXEIMAGESFS_PASSTHROUGH=no) unless ENV says otherwise (a test of both modes passes
+# PXEIMAGESFS_PASSTHROUGH=yes for "as the kernel offers it"); waits up to 10 s
+# (VIEW_MOUNT_SECONDS) for the mount and its status file
+view_mount() {
+	local bin=$1 i
+	shift
 	env "$@" "$bin" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
 	VIEW_PID=$!
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < ${VIEW_MOUNT_SECONDS:-10} * 20; i++)); do
 		grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo &&
 			[ -n "$(view_status_file)" ] && return 0
 		kill -0 "$VIEW_PID" 2>/dev/null || break
@@ -110,4 +145,55 @@ view_status() {
 	kill -USR1 "$VIEW_PID"
 	for ((i = 0; i < 100; i++)); do [ -f "$f" ] && break; sleep 0.02; done
 	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print($1)" "$f"
+}
+
+# ---- Samba of the test's own ----------------------------------------------------------------
+# listening PORT -- something accepts TCP connections on 127.0.0.1:PORT
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# smb_private_conf FILE DIR [GLOBAL_LINES] -- writes FILE, the [global] of an smb.conf that keeps
+# Samba inside DIR (pid, lock, state, cache, private, ncalrpc and binddns directories, made
+# here; passdb and log), a standalone server without printers, then GLOBAL_LINES; the caller
+# appends its shares. Never the system's smb.conf.
+smb_private_conf() {
+	local file=$1 dir=$2 extra=${3:-}
+	mkdir -p "$dir"/{pid,lock,state,cache,private,ncalrpc,bind-dns} || fail "mkdir $dir/..."
+	cat >"$file" <<CONF || fail "cannot write $file"
+[global]
+	server role = standalone server
+	pid directory = $dir/pid
+	lock directory = $dir/lock
+	state directory = $dir/state
+	cache directory = $dir/cache
+	private dir = $dir/private
+	ncalrpc dir = $dir/ncalrpc
+	binddns dir = $dir/bind-dns
+	passdb backend = tdbsam:$dir/private/passdb.tdb
+	log file = $dir/log.smbd
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+$extra
+CONF
+}
+# smbd_start CONF PORT LOG -- smbd on CONF in the background (SMBD_PID; the caller stops it), in
+# a session of its own (smbd signals its whole process group as it exits, which must not be
+# ours); waits up to 20 s for 127.0.0.1:PORT, else fails with LOG (smbd's output)
+smbd_start() {
+	local i
+	setsid smbd --foreground --no-process-group --configfile="$1" </dev/null >"$3" 2>&1 &
+	SMBD_PID=$!
+	for ((i = 0; i < 400; i++)); do
+		listening "$2" && return 0
+		kill -0 "$SMBD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$3" >&2
+	fail "smbd on $1 does not listen on 127.0.0.1:$2"
+}
+# private_smbd_kill -- the private smbd of the view's daemon (samba = private, state directory
+# $T/state), by its pid file: only for a cleanup after the daemon failed to stop it
+private_smbd_kill() {
+	[ -f "$T/state/samba/pid/smbd.pid" ] && kill "$(cat "$T/state/samba/pid/smbd.pid")" 2>/dev/null
+	return 0
 }

@@ -249,6 +249,8 @@ gen_above() {
 
 # config: write_conf FILE C_PRIORITY D_PRIORITY [EXTRA [global] LINE]; replaced atomically
 write_conf() {
+	local DRIVES
+	drive_sections DRIVES "C:$T/c:$2:rw" "D:$T/d:$3"
 	cat >"$1.new" <<CONF || return 1
 # live_view.sh: two drives, events only (no periodic rescan during the test)
 [global]
@@ -262,13 +264,7 @@ write_conf() {
     require drives = no
     log level = info
 ${4:-}
-[drive:C]
-    path = $T/c
-    priority = $2
-    read only = no
-[drive:D]
-    path = $T/d
-    priority = $3
+$DRIVES
 [share]
     samba = none
 CONF
@@ -719,7 +715,8 @@ check_sigterm() {
 }
 
 check_require_drives() {
-	local rc before out
+	local rc before out DRIVES
+	drive_sections DRIVES "C:$T/c:10" "NEVER:$T/never:20"
 	cat >"$CONF2" <<CONF
 [global]
     mountpoint = $T/view2
@@ -728,12 +725,7 @@ check_require_drives() {
     run directory = $T/run2
     mount timeout = 1s
     require drives = yes
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:NEVER]
-    path = $T/never
-    priority = 20
+$DRIVES
 [share]
     samba = none
 CONF

@@ -162,6 +162,7 @@ REF=$(tree_state "$CDIR")
 BIG_SHA=$(sha "$CDIR/PKG00001/boot.PKG00001.wim")
 P2_SHA=$(sha "$CDIR/PKG00002/boot.PKG00002.wim")
 
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:1" "S:$T/small:2" "R:$T/ro:3" "W:$T/w:4:ro"
 cat >"$CONF" <<CONF || fail "writing $CONF"
 # migrate.sh: C holds the images, D is the new drive; the others are refusal cases
 [global]
@@ -170,25 +171,7 @@ cat >"$CONF" <<CONF || fail "writing $CONF"
     run directory = $T/run
     mount timeout = 0
     rescan interval = 1h
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:E]
-    path = $T/e
-    priority = 1
-[drive:S]
-    path = $T/small
-    priority = 2
-[drive:R]
-    path = $T/ro
-    priority = 3
-[drive:W]
-    path = $T/w
-    priority = 4
-    read only = yes
+$DRIVES
 [share]
     samba = none
 CONF

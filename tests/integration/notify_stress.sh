@@ -23,15 +23,8 @@ trap 'grep -q " $T/e " /proc/self/mountinfo && umount -l "$T/e"; view_cleanup' E
 mount -t tmpfs -o size=16m pxe-e "$T/e" && mkdir -p "$T/e/$IMG/w" || fail "cannot mount tmpfs"
 echo file >"$T/e/$IMG/w/x"
 mkdir -p "$C/w/x"
-view_start "$BIN" "[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:E]
-    path = $T/e
-    priority = 30" ""
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:30"
+view_start "$BIN" "$DRIVES" ""
 
 # on the drives directly: folders with a file each, and files, made and removed; through the
 # view: list, stat and read what is there; the kernel told to forget unused inodes; and a

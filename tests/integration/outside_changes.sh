@@ -18,12 +18,8 @@ view_sandbox outside
 mkdir -p "$C/PKG00001"
 echo one >"$C/PKG00001/a.wim"
 echo keep >"$C/PKG00001/b.wim"
-view_start "$BIN" "[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_start "$BIN" "$DRIVES"
 [ -d "$V/PKG00001" ] || fail "the view shows no PKG00001"
 
 # within WHAT CMD...: CMD succeeds within 3 s (polled every 20 ms); prints the latency

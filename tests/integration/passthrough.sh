@@ -23,13 +23,7 @@ BUILT_IN=yes
 view_sandbox pt
 head -c 64M /dev/urandom >"$C/boot.wim"
 SUM=$(sha256sum <"$C/boot.wim")
-DRIVES="[drive:C]
-    path = $T/c
-    priority = 10
-    read only = yes
-[drive:D]
-    path = $T/d
-    priority = 20"
+drive_sections DRIVES "C:$T/c:10:ro" "D:$T/d:20"
 # "" = as the kernel offers it, whatever the suite's PXEIMAGESFS_PASSTHROUGH
 start() { if [ $# -le 1 ]; then view_start "$BIN" "$DRIVES" "${1:-}" PXEIMAGESFS_PASSTHROUGH=yes; else view_start "$BIN" "$DRIVES" "$@"; fi; }
 stop() { view_stop; }

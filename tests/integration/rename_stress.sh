@@ -19,12 +19,7 @@ need_root_fuse
 need_tools fusermount3:fuse3 timeout:coreutils python3:python3
 
 view_sandbox rename-stress
-DRIVES="[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
 
 # run LABEL LISTERS [ENV=VALUE...] -- one bounded run on a fresh view
 run() {

@@ -36,9 +36,7 @@ stop_daemon() {
 	kill "$DAEMON" 2>/dev/null
 	for ((i = 0; i < 200; i++)); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.05; done
 	kill -9 "$DAEMON" 2>/dev/null
-	if [ -f "$T/state/samba/pid/smbd.pid" ]; then # only if the daemon failed to stop it
-		kill "$(cat "$T/state/samba/pid/smbd.pid")" 2>/dev/null
-	fi
+	private_smbd_kill
 	DAEMON=
 }
 trap cleanup EXIT
@@ -51,25 +49,12 @@ DIMG=$T/d/RemoteInstall/SMSImages/SMSPKG
 mkdir -p "$T/c/RemoteInstall/SMSImages/SMSPKG" "$DIMG"
 chmod 1777 "$DIMG"
 useradd -M -N -s /usr/sbin/nologin "$WRITER" || fail "useradd $WRITER"
-cat >"$CONF" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[share]
-    samba = private
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_conf "$DRIVES" "    mount timeout = 0" "    samba = private
     port = $PORT
     interfaces = 127.0.0.1
     read only = yes
-    write list = $WRITER
-CONF
+    write list = $WRITER"
 echo "s3cret-$$" | "$BIN" passwd -c "$CONF" "$WRITER" >/dev/null || fail "passwd $WRITER"
 writer() { timeout 60 smbclient -U "$WRITER%s3cret-$$" -p "$PORT" "//127.0.0.1/SMSPXEIMAGES\$" -c "$1" 2>&1; }
 
@@ -83,11 +68,11 @@ for mode in $modes; do
 	env -u PXEIMAGESFS_PASSTHROUGH "${env[@]}" "$BIN" mount -f -c "$CONF" 2>"$T/daemon.log" &
 	DAEMON=$!
 	for ((i = 0; i < 200; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+		listening "$PORT" && break
 		kill -0 "$DAEMON" 2>/dev/null || { cat "$T/daemon.log"; fail "$mode: the daemon exited"; }
 		sleep 0.05
 	done
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || fail "$mode: no smbd on $PORT"
+	listening "$PORT" || fail "$mode: no smbd on $PORT"
 	active=$("$BIN" status -c "$CONF" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["passthrough"]["active"])')
 	if [ "$mode" = passthrough ] && [ "$active" != True ]; then
 		"$BIN" status -c "$CONF" | grep -qi kernel && need "passthrough not offered here"

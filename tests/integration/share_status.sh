@@ -38,38 +38,16 @@ cleanup() {
 	view_cleanup
 }
 trap cleanup EXIT
-mkdir -p "$C/PKG1" "$T/etc" "$T/samba"/{pid,lock,state,cache,private} && echo image >"$C/PKG1/boot.wim" ||
-	fail "fixture"
+mkdir -p "$C/PKG1" "$T/etc" && echo image >"$C/PKG1/boot.wim" || fail "fixture"
 mount -t tmpfs -o size=4m pxe-etc "$T/etc" || fail "cannot mount tmpfs at $T/etc"
-good_smb_conf() {
-	cat >"$T/etc/smb.conf" <<CONF
-[global]
-	workgroup = WORKGROUP
-	server role = standalone server
-	pid directory = $T/samba/pid
-	lock directory = $T/samba/lock
-	state directory = $T/samba/state
-	cache directory = $T/samba/cache
-	private dir = $T/samba/private
-	load printers = no
-CONF
-}
+good_smb_conf() { smb_private_conf "$T/etc/smb.conf" "$T/samba" "	workgroup = WORKGROUP"; }
 good_smb_conf
 mount -o remount,ro "$T/etc" || fail "cannot remount $T/etc read-only"
-cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-    rescan interval = 0
-[drive:C]
-    path = $T/c
-[share]
-    samba = system
+drive_sections DRIVES "C:$T/c"
+view_conf "$DRIVES" "    mount timeout = 0
+    rescan interval = 0" "    samba = system
     smb.conf = $T/etc/smb.conf
-    include file = $T/etc/pxeimagesfs.conf
-CONF
+    include file = $T/etc/pxeimagesfs.conf"
 
 # json_check FILE EXPR WHAT -- the Python expression EXPR over FILE's JSON as `s` must hold
 json_check() {
@@ -175,8 +153,7 @@ fusermount3 -u "$T/view" 2>/dev/null
 	fail "/etc/samba changed"
 
 # ---- 5. samba = none -----------------------------------------------------------------------
-view_start "$BIN" "[drive:C]
-    path = $T/c"
+view_start "$BIN" "$DRIVES"
 "$BIN" status -c "$T/pxe.conf" --json >"$T/st.json" || { cat "$T/st.json"; fail "samba = none: status exit $?"; }
 json_check "$T/st.json" 's["share"] == {"samba": "none", "state": "not shared"} and s["healthy"] is True' "samba = none"
 "$BIN" status -c "$T/pxe.conf" | grep -q "share: not shared (samba = none)" || fail "samba = none: status text"

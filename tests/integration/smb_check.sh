@@ -26,7 +26,6 @@ done
 [ -x "$BIN" ] || fail "$BIN: not an executable"
 BIN=$(readlink -f "$BIN")
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in $PORT $PORT2 $DEAD; do
 	if listening "$p"; then fail "port $p on 127.0.0.1 is already in use"; fi
 done
@@ -40,7 +39,7 @@ V=$T/view/RemoteInstall/SMSImages/SMSPKG
 TUSER=pxechk$$
 PW=$T/password
 DAEMON=  # `pxeimagesfs mount -f`
-SMBD2=   # the throwaway smbd
+SMBD_PID= # the throwaway smbd (smbd_start)
 MOUNTED=()
 USER_MADE=
 
@@ -68,7 +67,7 @@ our_samba() {
 cleanup() {
 	local rc=$? i pid
 	if [ -n "$DAEMON" ]; then stop_pid "$DAEMON"; fi
-	if [ -n "$SMBD2" ]; then stop_pid "$SMBD2"; fi
+	if [ -n "$SMBD_PID" ]; then stop_pid "$SMBD_PID"; fi
 	# Samba processes of ours left behind: smbd's helpers, or a smbd whose parent failed
 	for pid in $(our_samba); do stop_pid "$pid"; done
 	if mountpoint -q "$T/view"; then umount "$T/view" 2>/dev/null || umount -l "$T/view"; fi
@@ -134,25 +133,12 @@ printf 'pw-%s-ok\n' $$ >"$PW"
 printf 'not-the-password\n' >"$T/bad"
 chmod 600 "$PW" "$T/bad"
 
-cat >"$CONF" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[share]
-    samba = private
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_conf "$DRIVES" "    mount timeout = 0" "    samba = private
     port = $PORT
     interfaces = 127.0.0.1
     guest ok = yes
-    read only = yes
-CONF
+    read only = yes"
 timeout 30 "$BIN" passwd -c "$CONF" "$TUSER" <"$PW" >/dev/null || fail "pxeimagesfs passwd $TUSER"
 "$BIN" mount -f -c "$CONF" 2>"$T/daemon.log" &
 DAEMON=$!
@@ -252,29 +238,14 @@ mkdir -p "$T/state2"
 timeout 30 "$BIN" passwd -c "$CONF2" "$TUSER" <"$PW" >/dev/null ||
 	fail "pxeimagesfs passwd -c $CONF2"
 # passwd wrote a generated smb.conf there; this server has its own
-cat >"$S2/smb.conf" <<SMBCONF
-[global]
-	server role = standalone server
-	netbios name = PXECHECKOLD
+smb_private_conf "$S2/smb.conf" "$S2" "	netbios name = PXECHECKOLD
 	smb ports = $PORT2
 	interfaces = 127.0.0.1
 	bind interfaces only = yes
-	private dir = $S2/private
-	lock directory = $S2/lock
-	state directory = $S2/state
-	cache directory = $S2/cache
-	pid directory = $S2/pid
-	ncalrpc dir = $S2/ncalrpc
-	binddns dir = $S2/bind-dns
-	passdb backend = tdbsam:$S2/private/passdb.tdb
-	log file = $S2/log.smbd
 	map to guest = Bad User
 	guest account = nobody
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
-	disable netbios = yes
+	disable netbios = yes"
+cat >>"$S2/smb.conf" <<SMBCONF || fail "writing $S2/smb.conf"
 # the share as it was before the images moved: the old folder, not the view
 [SMSPXEIMAGES\$]
 	path = $T/old
@@ -287,12 +258,7 @@ cat >"$S2/smb.conf" <<SMBCONF
 	path = $T/empty
 	guest ok = yes
 SMBCONF
-mkdir -p "$S2/private" "$S2/lock" "$S2/state" "$S2/cache" "$S2/pid" "$S2/ncalrpc" "$S2/bind-dns"
-# its own process group (setsid execs in place: $! is smbd): smbd signals its group at exit
-setsid smbd --foreground --no-process-group --configfile="$S2/smb.conf" </dev/null \
-	>"$T/smbd2.log" 2>&1 &
-SMBD2=$!
-wait_for "the throwaway smbd on 127.0.0.1:$PORT2" listening $PORT2
+smbd_start "$S2/smb.conf" "$PORT2" "$T/smbd2.log"
 
 expect "the old share" 2 path_stale -c "$CONF2" --guest "smb://127.0.0.1:$PORT2/SMSPXEIMAGES\$"
 has "stale: the share SMSPXEIMAGES\$ points at $T/old, not the view at $V" "the old share"

@@ -33,10 +33,7 @@ cleanup() {
 		for ((i = 0; i < 100; i++)); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.05; done
 		kill -9 "$DAEMON" 2>/dev/null
 	fi
-	# a smbd of ours left behind (only if the daemon failed to stop it): by its pid file
-	if [ -f "$T/state/samba/pid/smbd.pid" ]; then
-		kill "$(cat "$T/state/samba/pid/smbd.pid")" 2>/dev/null
-	fi
+	private_smbd_kill
 	umount "$T/view" 2>/dev/null
 	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[i]}" 2>/dev/null; done
 	userdel "$WRITER" 2>/dev/null
@@ -58,35 +55,22 @@ head -c 4096 /dev/urandom > "$CIMG/SMS00001/wdsnbp.com"
 BIG_SUM=$(sha256sum < "$CIMG/SMS00001/boot.SMS00001.wim")
 useradd -M -N -s /usr/sbin/nologin "$WRITER" || fail "useradd $WRITER"
 
-cat > "$CONF" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[share]
-    samba = private
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+view_conf "$DRIVES" "    mount timeout = 0" "    samba = private
     port = $PORT
     interfaces = 127.0.0.1
     guest ok = yes
     read only = yes
-    write list = $WRITER
-CONF
+    write list = $WRITER"
 echo "s3cret-$$" | "$BIN" passwd -c "$CONF" "$WRITER" >/dev/null || fail "passwd $WRITER"
 "$BIN" mount -f -c "$CONF" 2>"$T/daemon.log" &
 DAEMON=$!
 for ((i = 0; i < 200; i++)); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	listening "$PORT" && break
 	kill -0 "$DAEMON" 2>/dev/null || { cat "$T/daemon.log"; fail "the daemon exited"; }
 	sleep 0.05
 done
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { cat "$T/daemon.log"; fail "no smbd on $PORT"; }
+listening "$PORT" || { cat "$T/daemon.log"; fail "no smbd on $PORT"; }
 ok "mount with samba = private: smbd listens on 127.0.0.1:$PORT"
 
 SHARE="//127.0.0.1/SMSPXEIMAGES\$"
@@ -128,7 +112,7 @@ SMBD=$(cat "$T/state/samba/pid/smbd.pid" 2>/dev/null)
 [ -n "$SMBD" ] && kill -9 "$SMBD" || fail "no smbd pid file"
 for ((i = 0; i < 200; i++)); do
 	NEW=$(cat "$T/state/samba/pid/smbd.pid" 2>/dev/null)
-	[ -n "$NEW" ] && [ "$NEW" != "$SMBD" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	[ -n "$NEW" ] && [ "$NEW" != "$SMBD" ] && listening "$PORT" && break
 	sleep 0.05
 done
 [ -n "$NEW" ] && [ "$NEW" != "$SMBD" ] || { cat "$T/daemon.log"; fail "smbd was not restarted"; }
@@ -152,6 +136,6 @@ kill "$DAEMON"; wait "$DAEMON"; rc=$?
 DAEMON=
 [ $rc = 0 ] || fail "the daemon exited $rc on SIGTERM"
 kill -0 "$NEW" 2>/dev/null && fail "smbd $NEW still runs after the daemon stopped"
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && fail "port $PORT still open"
+listening "$PORT" && fail "port $PORT still open"
 ok "SIGTERM: the daemon stops its smbd by pid and unmounts"
 echo "smb_share: all checks passed"

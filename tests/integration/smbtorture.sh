@@ -26,7 +26,6 @@ need_root_fuse
 need_tools smbtorture:samba-testsuite smbd:samba fusermount3:fuse3
 LOAD=/usr/share/dbench/client.txt
 [ -r "$LOAD" ] || need "$LOAD not found (package dbench)"
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in $P1 $P2; do listening "$p" && fail "port $p on 127.0.0.1 is already in use"; done
 
 T=$(mktemp -d /tmp/pxeimagesfs-torture.XXXXXX) || fail "mktemp"
@@ -52,42 +51,23 @@ mkdir -p "$T/c/$IMG"
 chmod 777 "$T/native" "$T/c/$IMG"
 
 # the view, sharing itself through its private smbd (the generated share)
-cat >"$T/pxe.conf" <<CONF
-[global]
-    mountpoint = $T/view
-    state directory = $T/state
-    run directory = $T/run
-    mount timeout = 0
-    rescan interval = 0
-[drive:C]
-    path = $T/c
-[share]
-    samba = private
+drive_sections DRIVES "C:$T/c"
+view_conf "$DRIVES" "    mount timeout = 0
+    rescan interval = 0" "    samba = private
     port = $P1
     interfaces = 127.0.0.1
     guest ok = yes
     read only = no
-    samba:force user = root
-CONF
+    samba:force user = root"
 "$BIN" mount -f -c "$T/pxe.conf" >"$T/view.log" 2>&1 &
 VIEW_PID=$!
 # a plain smbd of our own: the native folder, and the view's images folder as any share
-cat >"$T/plain/smb.conf" <<CONF
-[global]
-    smb ports = $P2
+smb_private_conf "$T/plain/smb.conf" "$T/plain" "    smb ports = $P2
     interfaces = 127.0.0.1
     bind interfaces only = yes
     server min protocol = NT1
-    lock directory = $T/plain
-    state directory = $T/plain
-    cache directory = $T/plain
-    pid directory = $T/plain
-    private dir = $T/plain
-    ncalrpc dir = $T/plain/ncalrpc
-    log file = $T/plain/log.%m
-    disable spoolss = yes
-    load printers = no
-    map to guest = Bad User
+    map to guest = Bad User"
+cat >>"$T/plain/smb.conf" <<CONF || fail "writing $T/plain/smb.conf"
 [native]
     path = $T/native
     read only = no
@@ -109,11 +89,7 @@ listening $P1 || { cat "$T/view.log" >&2; fail "the generated share's smbd does 
 # plain smbd (which speaks SMB1 for NetBench: the private smbd is SMB2 and newer only)
 awk '/^\[/ { on = ($0 != "[global]") } on' "$(gen_conf)" >>"$T/plain/smb.conf"
 grep -q '^\[SMSPXEIMAGES\$\]' "$T/plain/smb.conf" || fail "no [SMSPXEIMAGES\$] block in $(gen_conf)"
-# its own session: smbd signals its whole process group as it exits, which must not be ours
-setsid smbd -F --no-process-group -s "$T/plain/smb.conf" </dev/null >"$T/plain/smbd.out" 2>&1 &
-SMBD_PID=$!
-for ((i = 0; i < 200; i++)); do listening $P2 && break; sleep 0.05; done
-listening $P2 || { cat "$T/plain/smbd.out" >&2; fail "the plain smbd does not listen on $P2"; }
+smbd_start "$T/plain/smb.conf" $P2 "$T/plain/smbd.out"
 PT=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s.get("passthrough",{}).get("active"))' \
 	"$(ls "$T"/run/*.json | head -1)" 2>/dev/null)
 ok "a native share, the generated share (port $P1) and a plain share of the view (port $P2); passthrough active: $PT"

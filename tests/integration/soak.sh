@@ -34,15 +34,8 @@ trap soak_cleanup EXIT
 mkdir -p "$C/PKG00001" "$D/PKG00002"
 echo c >"$C/PKG00001/boot.wim"
 echo d >"$D/PKG00002/boot.wim"
-view_start "$BIN" "[drive:C]
-    path = $T/c
-    priority = 10
-[drive:D]
-    path = $T/d
-    priority = 20
-[drive:E]
-    path = $T/e
-    priority = 5" "    mount timeout = 0"
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:5"
+view_start "$BIN" "$DRIVES" "    mount timeout = 0"
 
 # sample: "RSS_KiB FDS WATCHES" of the daemon
 sample() {
