@@ -169,6 +169,16 @@ static int load_file_both(const char *file, struct pxe_config **out)
 	return rc;
 }
 
+/* expect_file_errors -- FILE is rejected, both ways, with exactly the N given lines. */
+static void expect_file_errors(const char *file, const char *const *lines, size_t n)
+{
+	struct pxe_config *cfg = NULL;
+
+	assert_int_equal(load_file_both(file, &cfg), -1);
+	assert_null(cfg);
+	assert_errors_equal(lines, n);
+}
+
 static char *write_temp(const char *data, size_t len)
 {
 	char *path = NULL;
@@ -1700,12 +1710,9 @@ static void test_cfg_file_reports_three_mistakes_on_their_lines(void **state)
 	    F ":8: bad value 'maybe' for 'read only': expected yes or no",
 	    F ":12: 'port' must be between 1 and 65535, got '70000'",
 	};
-	struct pxe_config *cfg = NULL;
 
 	(void)state;
-	assert_int_equal(load_file_both(F, &cfg), -1);
-	assert_null(cfg);
-	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+	expect_file_errors(F, lines, N_ROWS(lines));
 #undef F
 }
 
@@ -1723,12 +1730,9 @@ static void test_cfg_file_reports_structure_errors(void **state)
 	    F ":13: section header without closing ']'",
 	    F ":14: missing key before '='",
 	};
-	struct pxe_config *cfg = NULL;
 
 	(void)state;
-	assert_int_equal(load_file_both(F, &cfg), -1);
-	assert_null(cfg);
-	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+	expect_file_errors(F, lines, N_ROWS(lines));
 #undef F
 }
 
@@ -1771,12 +1775,9 @@ static void test_cfg_file_reports_a_bad_value_for_every_key(void **state)
 	    F ":28: missing smb.conf parameter name after 'samba:'",
 	    F ":29: unknown key 'images path' in [share]; 'images path' belongs in [global]",
 	};
-	struct pxe_config *cfg = NULL;
 
 	(void)state;
-	assert_int_equal(load_file_both(F, &cfg), -1);
-	assert_null(cfg);
-	assert_errors_equal(lines, sizeof(lines) / sizeof(lines[0]));
+	expect_file_errors(F, lines, N_ROWS(lines));
 #undef F
 }
 
