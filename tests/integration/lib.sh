@@ -1,5 +1,8 @@
 #!/bin/bash
-# lib.sh -- helpers the integration scripts source: how a check fails, skips or passes.
+# lib.sh -- helpers the integration scripts source: how a check fails, skips or passes; a view's
+# drives, config and mount (drive_sections, view_conf, view_start); a Samba of the test's own
+# (smb_private_conf, smbd_start). A helper that cannot do its work fails the test (fail), so it
+# is called in the script's own shell, never in a $(...).
 # A missing prerequisite skips (exit 77, ctest's SKIP_RETURN_CODE) except under CI=true, where
 # it fails: CI must run every integration test.
 
