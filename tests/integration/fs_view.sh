@@ -39,26 +39,7 @@ WATCHDOG=
 
 # --- helpers -------------------------------------------------------------------------------
 
-# mount points under $T, in mount order (everything there was mounted by this script)
-mounts_under() { awk -v p="$T/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }
-
-# "FSTYPE SOURCE SUPER_OPTIONS" for every mount at exactly $1
-mounts_at() {
-	awk -v mp="$1" '$5 == mp { for (i = 7; i < NF; i++) if ($i == "-") {
-		print $(i + 1), $(i + 2), $(i + 3); break } }' /proc/self/mountinfo
-}
-view_mounted() { mounts_at "$1" | grep -q '^fuse\.pxeimagesfs '; }
-
-# wait_mounted MP [PID]: up to 10 s for a pxeimagesfs mount at MP (PID: give up if it exits)
-wait_mounted() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		view_mounted "$1" && return 0
-		if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then return 1; fi
-		sleep 0.05
-	done
-	return 1
-}
+# mounts_under, mounts_at, view_mounted, wait_mounted: lib.sh
 wait_unmounted() {
 	local i
 	for ((i = 0; i < 200; i++)); do

@@ -92,12 +92,7 @@ m=${MP#/}
 m=${m//-/\\x2d} # as systemd-escape --path: "-" is \x2d, then "/" is "-"
 STATUS=$T/run/${m//\//-}.json
 
-mounts_under() { awk -v p="$T/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }
-# "FSTYPE SOURCE SUPER_OPTIONS" for every mount at exactly $1
-mounts_at() {
-	awk -v mp="$1" '$5 == mp { for (i = 7; i < NF; i++) if ($i == "-") {
-		print $(i + 1), $(i + 2), $(i + 3); break } }' /proc/self/mountinfo
-}
+# mounts_under, mounts_at: lib.sh
 views_at() { mounts_at "$1" | grep -c '^fuse\.pxeimagesfs '; }
 # reads through the view are bounded: a hung daemon must not hang the test
 sha() { timeout 10 sh -c 'sha256sum <"$1"' sh "$1" 2>/dev/null | cut -d' ' -f1; }

@@ -114,6 +114,26 @@ view_mount() {
 	cat "$T/log" >&2
 	fail "the view did not mount"
 }
+# mounts_under -- the mount points under $T, in mount order (everything there was mounted by
+# the test)
+mounts_under() { awk -v p="$T/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }
+# mounts_at MP -- "FSTYPE SOURCE SUPER_OPTIONS" of every mount at exactly MP
+mounts_at() {
+	awk -v mp="$1" '$5 == mp { for (i = 7; i < NF; i++) if ($i == "-") {
+		print $(i + 1), $(i + 2), $(i + 3); break } }' /proc/self/mountinfo
+}
+view_mounted() { mounts_at "$1" | grep -q '^fuse\.pxeimagesfs '; }
+# wait_mounted MP [PID] -- up to 10 s for a pxeimagesfs mount at MP (PID: give up if it exits);
+# 1 when there is none (the caller says what failed)
+wait_mounted() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		view_mounted "$1" && return 0
+		if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then return 1; fi
+		sleep 0.05
+	done
+	return 1
+}
 view_stop() {
 	kill "$VIEW_PID" 2>/dev/null
 	timeout 10 tail --pid="$VIEW_PID" -f /dev/null || {

@@ -48,8 +48,6 @@ WATCHDOG=
 # --- helpers -------------------------------------------------------------------------------
 
 mounted_at() { awk -v mp="$1" '$5 == mp { f = 1 } END { exit !f }' /proc/self/mountinfo; }
-view_mounted() { awk -v mp="$MP" '$5 == mp && / - fuse\.pxeimagesfs / { f = 1 } END { exit !f }' \
-	/proc/self/mountinfo; }
 mnt() { mount "$@" && MOUNTED+=("${!#}"); } # mnt ARGS... MOUNTPOINT
 
 cleanup() {
@@ -59,7 +57,7 @@ cleanup() {
 		for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 		kill -KILL "$pid" 2>/dev/null
 	done
-	if view_mounted; then umount "$MP" 2>/dev/null || umount -l "$MP" 2>/dev/null; fi
+	if view_mounted "$MP"; then umount "$MP" 2>/dev/null || umount -l "$MP" 2>/dev/null; fi
 	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
 		if mounted_at "${MOUNTED[i]}"; then
 			umount "${MOUNTED[i]}" 2>/dev/null || umount -l "${MOUNTED[i]}" 2>/dev/null ||
@@ -292,11 +290,11 @@ rm -rf "$T/d/RemoteInstall" || fail "emptying D"
 VIEW_PID=$!
 PIDS+=("$VIEW_PID")
 for ((i = 0; i < 200; i++)); do
-	view_mounted && break
+	view_mounted "$MP" && break
 	kill -0 "$VIEW_PID" 2>/dev/null || break
 	sleep 0.05
 done
-view_mounted || fail "no fuse.pxeimagesfs mount at $MP within 10 s"
+view_mounted "$MP" || fail "no fuse.pxeimagesfs mount at $MP within 10 s"
 [ "$(sha "$V/PKG00002/boot.PKG00002.wim")" = "$P2_SHA" ] || fail "move: the view does not serve C's files"
 
 # the reader: through the view, the 8 MiB image's SHA-256 and the big image's presence, until
@@ -346,7 +344,7 @@ ok "--move under a mounted view: readers never saw a gap, C holds no images file
 
 kill -TERM "$VIEW_PID"
 for ((i = 0; i < 200; i++)); do kill -0 "$VIEW_PID" 2>/dev/null || break; sleep 0.05; done
-view_mounted && bad "the view is still mounted 10 s after SIGTERM"
+view_mounted "$MP" && bad "the view is still mounted 10 s after SIGTERM"
 
 # --- a newer copy on the target is never replaced by default ---------------------------------
 
