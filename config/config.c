@@ -47,7 +47,7 @@ static struct pxe_config *cfg_new(const char *file)
 	cfg->mount_timeout_ms = 30000;
 	cfg->rescan_interval_ms = 30000;
 	cfg->passthrough = true;
-	cfg->log_level = CFG_LOG_INFO;
+	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->share.samba = CFG_SAMBA_SYSTEM;
 	cfg->share.port = 445;
 	return cfg;

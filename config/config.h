@@ -23,11 +23,6 @@
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
-/* The "log level" key's values are the logger's own levels (common/log.h), by these names. */
-#define CFG_LOG_ERROR   LOG_LEVEL_ERROR
-#define CFG_LOG_WARNING LOG_LEVEL_WARNING
-#define CFG_LOG_INFO    LOG_LEVEL_INFO
-#define CFG_LOG_DEBUG   LOG_LEVEL_DEBUG
 
 /* One [drive:NAME] section. All strings owned by the config. */
 struct cfg_drive {

@@ -315,7 +315,7 @@ static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf
 		return -1;
 	}
 	if (!o->foreground) {
-		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : CFG_LOG_INFO);
+		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : LOG_LEVEL_INFO);
 		stdio_to_null();
 	}
 	dw_start(fs); /* without it, names are cached for entry_timeout only */

@@ -242,7 +242,7 @@ static const char *value_of(const struct pxe_config *cfg, const char *key, char 
 	} else if (strcmp(key, "mode") == 0) {
 		return cfg_mode_name(cfg->mode);
 	} else if (strcmp(key, "log level") == 0) {
-		return cfg->log_level <= CFG_LOG_DEBUG ? log_levels[cfg->log_level] : "?";
+		return cfg->log_level <= LOG_LEVEL_DEBUG ? log_levels[cfg->log_level] : "?";
 	} else if (strcmp(key, "mount timeout") == 0) {
 		snprintf(buf, len, "%u ms", cfg->mount_timeout_ms);
 	} else if (strcmp(key, "rescan interval") == 0) {
@@ -343,7 +343,7 @@ static void assert_all_defaults(const struct pxe_config *cfg)
 	assert_false(cfg->discover);
 	assert_false(cfg->discover_set);
 	assert_false(cfg->discover_network);
-	assert_int_equal(cfg->log_level, CFG_LOG_INFO);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg->n_drives, 0);
 	assert_null(cfg->drives);
 	assert_string_equal(cfg->share.name, "SMSPXEIMAGES$");
@@ -419,7 +419,7 @@ static void test_cfg_accepts_every_global_key(void **state)
 	assert_true(cfg->discover);
 	assert_true(cfg->discover_set);
 	assert_true(cfg->discover_network);
-	assert_int_equal(cfg->log_level, CFG_LOG_WARNING);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_WARNING);
 	cfg_free(cfg);
 }
 
@@ -587,7 +587,7 @@ static void test_cfg_skips_comments_and_blank_lines(void **state)
 
 	(void)state;
 	assert_int_equal(cfg->mode, CFG_MODE_UNION);
-	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	cfg_free(cfg);
 }
 
@@ -653,7 +653,7 @@ static void test_cfg_repeated_global_section_continues_it(void **state)
 
 	(void)state;
 	assert_int_equal(cfg->mode, CFG_MODE_SINGLE);
-	assert_int_equal(cfg->log_level, CFG_LOG_ERROR);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_ERROR);
 	assert_int_equal(cfg->share.port, 1445);
 	assert_string_equal(cfg->share.name, "X");
 	cfg_free(cfg);
@@ -1639,7 +1639,7 @@ static void test_cfg_file_full_sets_every_key(void **state)
 	assert_true(cfg->require_drives);
 	assert_true(cfg->discover);
 	assert_true(cfg->discover_network);
-	assert_int_equal(cfg->log_level, CFG_LOG_DEBUG);
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(cfg->n_drives, 2);
 	d = &cfg->drives[0];
 	assert_string_equal(d->name, "C");
