@@ -302,6 +302,7 @@ static void install_ops(struct fuse_lowlevel_ops *ops)
 	ops_dir_install(ops);
 	ops_remove_install(ops);
 	ops_file_install(ops);
+	handle_install(ops);
 }
 
 /* Mounted and INIT answered: daemonize (unless foreground), then start every

@@ -236,18 +236,24 @@ bool dw_unchanged(struct fs *fs, struct node *dir, uint64_t changes);
 /* Locked: free a node's index (the node is being freed). */
 void dw_index_free_locked(struct node *n);
 
-/* fh_check -- 0 while the drive the file was opened on is online (in the
- * current view, same filesystem), else -EIO: an offline drive is never
- * written again, and a read from a vanished drive fails. Lock-free while the
- * view does not change. */
-int fh_check(struct fs *fs, struct fh *fh);
-/* ops_file.c -- fh_get: the handle of FI into *OUT, or -EIO when its drive is
- * offline (fh_check). Every operation on an open file takes its handle
- * through it. fh_node_online: the same check for an attribute change of node
- * N, through FI's handle when there is one, else through the file N's open
- * handles pin when N is detached (fchmod and futimens send no handle). */
+/* handle.c -- the only reader of fi->fh. fh_get: the handle of FI into *OUT
+ * (NULL when FI is NULL or has none), or -EIO when the drive it was opened on
+ * is offline (not in the current view, or another filesystem there now):
+ * every operation on an open file takes its handle through it.
+ * fh_node_online: the same check for an attribute change of node N, through
+ * FI's handle when there is one (into *OUT), else through the file N's open
+ * handles pin when N is detached (fchmod and futimens send no handle).
+ * fh_stat: the attributes of N's open file (FI's handle, else the file N's
+ * handles pin when N is detached or unlinked): 0, -errno, or 1 when neither
+ * (then N's path decides). fh_dir_set/fh_dir: a folder handle (ops_dir.c)
+ * in FI. handle_install: open, create, release. */
+struct dh;
 int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out);
-int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi);
+int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct fh **out);
+int fh_stat(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st);
+void fh_dir_set(struct fuse_file_info *fi, struct dh *d);
+struct dh *fh_dir(struct fuse_file_info *fi);
+void handle_install(struct fuse_lowlevel_ops *ops);
 
 /* view.c */
 int root_open(struct fsview *v, size_t r); /* O_PATH fd of root R's images folder, or -errno */

@@ -58,23 +58,6 @@ static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc 
 	return rc;
 }
 
-int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
-{
-	struct loc l;
-	int rc = 0;
-
-	if (n->kind == NODE_SYNTH) {
-		synth_attr(fs, n, st);
-		return 0;
-	}
-	rc = node_loc(fs, n, v, &l);
-	if (rc == 0) {
-		*st = l.st;
-		st->st_ino = n->ino;
-		loc_close(&l);
-	}
-	return rc;
-}
 
 void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st)
 {
@@ -207,32 +190,23 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
 	fuse_reply_attr(req, st, attr);
 }
 
-/* The attributes of node N by its path. When N's open handles are on another
- * file than its name now names (moved to another drive or replaced outside the
- * view), N is that other file for the kernel (its locks, a /proc/self/fd reopen
- * of its handles): the name is detached, so its next lookup makes a node for
- * the new file, and N keeps answering with its own file's attributes (a stat
- * by path never shows the new file through the old node). No notification
- * here (the kernel may hold the folder locked): the folder watch thread drops
- * the kernel's entry (dw_drop_entry; also when the watch missed the change:
- * its event queue overflowed), and unwatched folders have short entry
- * timeouts. */
-static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
+/* The attributes of an open file node N whose handles are on another file
+ * than its name now names (moved to another drive or replaced outside the
+ * view; ST: the name's file). N is that other file for the kernel (its locks,
+ * a /proc/self/fd reopen of its handles): the name is detached, so its next
+ * lookup makes a node for the new file, and N keeps answering with its own
+ * file's attributes (a stat by path never shows the new file through the old
+ * node). No notification here (the kernel may hold the folder locked): the
+ * folder watch thread drops the kernel's entry (dw_drop_entry; also when the
+ * watch missed the change: its event queue overflowed), and unwatched folders
+ * have short entry timeouts. */
+static int stat_open_node(struct fs *fs, struct node *n, struct stat *st)
 {
 	fuse_ino_t parent = 0;
 	bool ro = false;
 	int pin = -1;
-	struct loc l;
-	int rc = n->kind == NODE_TREE ? node_loc(fs, n, v, &l) : ops_stat_node(fs, n, v, st);
+	int rc = 0;
 
-	if (rc < 0 || n->kind != NODE_TREE) {
-		return rc;
-	}
-	*st = l.st; /* the drive's st_dev and st_ino: reply_attr shows the node's */
-	loc_close(&l);
-	if (!S_ISREG(st->st_mode)) {
-		return 0;
-	}
 	if (pt_elsewhere(fs, n, st)) {
 		char *name = node_detach(fs, n, &parent);
 		dw_drop_entry(fs, parent, name); /* the kernel's entry names N */
@@ -246,25 +220,41 @@ static int getattr_node(struct fs *fs, struct node *n, struct fsview *v, struct 
 	return rc;
 }
 
+/* ops_stat_node -- the attributes of node N by its path in V (a regular file's
+ * open node may answer with its own file: stat_open_node), st_ino N's. */
+int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
+{
+	struct loc l;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		synth_attr(fs, n, st);
+		return 0;
+	}
+	rc = node_loc(fs, n, v, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	*st = l.st; /* the drive's st_dev and st_ino until the end */
+	loc_close(&l);
+	if (n->kind == NODE_TREE && S_ISREG(st->st_mode)) {
+		rc = stat_open_node(fs, n, st);
+	}
+	st->st_ino = n->ino;
+	return rc;
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct node *n = node_of(fs, ino);
 	struct fsview *v = NULL;
 	struct stat st;
-	int rc = 0;
+	int rc = fh_stat(fs, n, fi, &st); /* an open file keeps its drive */
 
-	bool ro = false;
-	int pin = fi && fi->fh ? -1 : node_pinned(fs, n, &ro);
-
-	if (fi && fi->fh) {
-		rc = fstat(((struct fh *)(uintptr_t)fi->fh)->fd, &st) == 0 ? 0 : -errno;
-	} else if (pin >= 0) {
-		rc = fstat(pin, &st) == 0 ? 0 : -errno; /* an open file keeps its drive */
-		close(pin);
-	} else {
+	if (rc > 0) {
 		v = fsview_get(fs);
-		rc = getattr_node(fs, n, v, &st);
+		rc = ops_stat_node(fs, n, v, &st);
 		fsview_put(v);
 	}
 	reply_attr(req, fs, n, rc, &st);
@@ -385,10 +375,9 @@ static int loc_of_fd(int fd, struct loc *l)
 /* Where a setattr goes: the handle's file (ftruncate, a write's SUID kill), an
  * open file that has no name any more (fchmod of an unlinked file), else the
  * node's writable copy. */
-static int setattr_loc(struct fs *fs, struct node *n, struct fsview *v, struct fuse_file_info *fi,
+static int setattr_loc(struct fs *fs, struct node *n, struct fsview *v, struct fh *fh,
                        struct loc *l)
 {
-	struct fh *fh = fi && fi->fh ? (struct fh *)(uintptr_t)fi->fh : NULL;
 	bool ro = false;
 	int pin = fh ? -1 : node_pinned(fs, n, &ro);
 	int rc = 0;
@@ -415,9 +404,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct fsview *v = fsview_get(fs);
 	struct stat st;
 	struct loc l = {.root = -1, .fd = -1};
-	int rc = fh_node_online(fs, n, fi); /* an offline drive is never touched again */
+	struct fh *fh = NULL;
+	int rc = fh_node_online(fs, n, fi, &fh); /* an offline drive is never touched again */
 
-	rc = rc < 0 ? rc : setattr_loc(fs, n, v, fi, &l);
+	rc = rc < 0 ? rc : setattr_loc(fs, n, v, fh, &l);
 	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	if (rc == -EROFS && l.root >= 0 && !root_read_only(v, (size_t)l.root)) {
 		root_mark_read_only(v, (size_t)l.root); /* read-only since published */

@@ -194,7 +194,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		ops_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)d;
+	fh_dir_set(fi, d);
 	fi->cache_readdir = cache;
 	fi->keep_cache = cache;
 	if (fuse_reply_open(req, fi) != 0) {
@@ -278,7 +278,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, bool plus)
 {
 	struct fs *fs = fs_of(req);
-	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	struct dh *d = fh_dir(fi);
 	struct fsview *v = plus ? fsview_get(fs) : NULL;
 	char *buf = malloc(size);
 	size_t used = 0;
@@ -356,7 +356,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dh_free((struct dh *)(uintptr_t)fi->fh);
+	dh_free(fh_dir(fi));
 	ops_reply_err(req, 0);
 }
 

@@ -542,27 +542,3 @@ bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
 	loc_close(&l);
 	return l.st.st_dev != dev || l.st.st_ino != ino;
 }
-
-int fh_check(struct fs *fs, struct fh *fh)
-{
-	uint64_t gen = atomic_load(&fs->generation);
-	struct fsview *v = NULL;
-	bool online = false;
-
-	if (!fh->drive || atomic_load(&fh->checked) == gen) {
-		return 0;
-	}
-	v = fsview_get(fs);
-	for (size_t r = 0; r < v->n_roots && !online; r++) {
-		online = v->roots[r].mnt_dev == fh->drive->mnt_dev &&
-		         v->roots[r].mnt_ino == fh->drive->mnt_ino &&
-		         strcmp(v->roots[r].d->mount_path, fh->drive->d->mount_path) == 0;
-	}
-	gen = v->generation;
-	fsview_put(v);
-	if (!online) {
-		return -EIO;
-	}
-	atomic_store(&fh->checked, gen);
-	return 0;
-}

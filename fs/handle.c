@@ -1,0 +1,367 @@
+/* handle.c -- open files: open, create, the drive each is pinned to, release.
+ *
+ * An open file holds its own fd on the drive it was opened on and a reference
+ * on that view, so it keeps working whatever the resolver does next, until
+ * that drive goes offline. fi->fh is read here only: every operation on an
+ * open file takes its handle through fh_get, which checks the drive is still
+ * the one the file was opened on and else answers EIO (an offline drive is
+ * never touched again; release alone still runs). Opening a file for writing
+ * that only a read-only drive holds copies it up to the primary first. The
+ * kernel's I/O mode and backing id of a handle are chosen at open and given
+ * back at release (passthrough.c). No lock here: node.c keeps a node's count
+ * of open handles and the descriptor they pin.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+
+static struct fh *fh_of(struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+/* 0 while the drive FH was opened on is online (in the current view, same
+ * filesystem), else -EIO: an offline drive is never written again, and a read
+ * from a vanished drive fails. Lock-free while the view does not change. */
+static int fh_check(struct fs *fs, struct fh *fh)
+{
+	uint64_t gen = atomic_load(&fs->generation);
+	struct fsview *v = NULL;
+	bool online = false;
+
+	if (!fh->drive || atomic_load(&fh->checked) == gen) {
+		return 0;
+	}
+	v = fsview_get(fs);
+	for (size_t r = 0; r < v->n_roots && !online; r++) {
+		online = v->roots[r].mnt_dev == fh->drive->mnt_dev &&
+		         v->roots[r].mnt_ino == fh->drive->mnt_ino &&
+		         strcmp(v->roots[r].d->mount_path, fh->drive->d->mount_path) == 0;
+	}
+	gen = v->generation;
+	fsview_put(v);
+	if (!online) {
+		return -EIO;
+	}
+	atomic_store(&fh->checked, gen);
+	return 0;
+}
+
+/* The one place that reads fi->fh of a file: every operation on an open file
+ * takes its handle here, so none can forget the check. */
+int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out)
+{
+	struct fh *fh = fi ? fh_of(fi) : NULL;
+	int rc = fh ? fh_check(fs, fh) : 0;
+
+	*out = rc < 0 ? NULL : fh;
+	return rc;
+}
+
+static bool writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_flags(int flags)
+{
+	return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
+}
+
+/* The drive of V a file on device DEV is on, or NULL (it left the view). */
+static const struct fsdrive *drive_of_dev(struct fsview *v, dev_t dev)
+{
+	for (size_t r = 0; r < v->n_roots; r++) {
+		if (v->roots[r].img_dev == dev || v->roots[r].mnt_dev == dev) {
+			return &v->roots[r];
+		}
+	}
+	return NULL;
+}
+
+int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct fh **out)
+{
+	struct fsview *v = NULL;
+	struct stat st;
+	bool ro = false;
+	int pin = -1;
+	int rc = fh_get(fs, fi, out);
+
+	if (rc < 0 || *out) {
+		return rc;
+	}
+	pin = node_pinned(fs, n, &ro);
+	if (pin < 0) {
+		return 0;
+	}
+	v = fsview_get(fs);
+	rc = fstat(pin, &st) < 0 ? -errno : drive_of_dev(v, st.st_dev) ? 0 : -EIO;
+	fsview_put(v);
+	close(pin);
+	return rc;
+}
+
+int fh_stat(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st)
+{
+	struct fh *fh = NULL;
+	bool ro = false;
+	int pin = -1;
+	int rc = fh_get(fs, fi, &fh);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (fh) {
+		return fstat(fh->fd, st) == 0 ? 0 : -errno;
+	}
+	pin = node_pinned(fs, n, &ro);
+	if (pin < 0) {
+		return 1;
+	}
+	rc = fstat(pin, st) == 0 ? 0 : -errno; /* an open file keeps its drive */
+	close(pin);
+	return rc;
+}
+
+/* A folder handle (ops_dir.c's listing) rides in fi->fh too. */
+void fh_dir_set(struct fuse_file_info *fi, struct dh *d)
+{
+	fi->fh = (uintptr_t)d;
+}
+
+struct dh *fh_dir(struct fuse_file_info *fi)
+{
+	return (struct dh *)(uintptr_t)fi->fh;
+}
+
+/* A detached node is reached only through a handle it already has (a reopen
+ * through /proc/self/fd): open the file its handles are on, as natively, not
+ * whatever its old path means now. Returns 1 when N is not detached, or when
+ * the open would write a file of a read-only drive (then the path decides). */
+static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                       struct stat *st)
+{
+	bool ro = false;
+	int pin = node_pinned(fs, n, &ro);
+	int rc = pin < 0 || (ro && writes(flags)) ? 1 : 0;
+
+	rc = rc != 0 ? rc : fstat(pin, st) == 0 ? 0 : -errno;
+	if (rc == 0) {
+		fh->drive = drive_of_dev(v, st->st_dev);
+		fh->read_only = ro;
+		atomic_init(&fh->checked, v->generation);
+		fh->fd = fh->drive ? walk_reopen(pin, open_flags(flags)) : -EIO;
+		rc = fh->fd < 0 ? fh->fd : 0;
+	}
+	if (pin >= 0) {
+		close(pin);
+	}
+	return rc;
+}
+
+/* Open node N with FLAGS on the drive that serves it. */
+static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                        struct stat *st)
+{
+	struct rel rel;
+	struct loc l;
+	struct loc up;
+	int rc = n->kind == NODE_TREE ? open_pinned(fs, n, v, flags, fh, st) : -EISDIR;
+
+	if (rc <= 0) {
+		return rc;
+	}
+	rel_init(&rel);
+	rc = node_rel(fs, n, &rel);
+	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
+	if (rc < 0) {
+		rel_fini(&rel);
+		return rc;
+	}
+	fh->read_only = root_read_only(v, (size_t)l.root);
+	fh->drive = &v->roots[l.root];
+	atomic_init(&fh->checked, v->generation);
+	if (fh->read_only && writes(flags)) {
+		rc = copyup_file(v, rel.s, &l, &up);
+		loc_close(&l);
+		if (rc < 0) {
+			rel_fini(&rel);
+			return rc;
+		}
+		l = up;
+		fh->read_only = false;
+		fh->drive = &v->roots[l.root];
+	}
+	rel_fini(&rel);
+	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
+	*st = l.st;
+	loc_close(&l);
+	return fh->fd < 0 ? fh->fd : 0;
+}
+
+/* Open N; when the drive refuses the write (EROFS: read-only since it was
+ * published), it is read-only from now on and the file is copied up. */
+static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
+                   struct stat *st)
+{
+	int rc = do_open_once(fs, n, v, flags, fh, st);
+	size_t r = fh->drive ? (size_t)(fh->drive - v->roots) : 0;
+
+	if (rc == -EROFS && writes(flags) && fh->drive && !root_read_only(v, r)) {
+		root_mark_read_only(v, r);
+		rc = do_open_once(fs, n, v, flags, fh, st);
+	}
+	return rc;
+}
+
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, struct fsview *v,
+                       const struct stat *st)
+{
+	struct fs *fs = fs_of(req);
+
+	fh->view = v;
+	fi->fh = (uintptr_t)fh;
+	int rc = pt_opened(req, fs, fh, st, fi);
+
+	if (rc < 0) {
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+		ops_reply_err(req, -rc);
+		return;
+	}
+	node_opened(fs, fh->node, fh->fd, fh->read_only);
+	if (fuse_reply_open(req, fi) != 0) {
+		pt_released(req, fs, fh);
+		node_closed(fs, fh->node);
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fsview *v = fsview_get(fs);
+	struct fh *fh = calloc(1, sizeof(*fh));
+	struct stat st;
+	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh, &st) : -ENOMEM;
+
+	if (rc < 0) {
+		free(fh);
+		fsview_put(v);
+		ops_reply_err(req, -rc);
+		return;
+	}
+	fh->node = node_of(fs, ino);
+	atomic_fetch_add(&fs->n_opens, 1);
+	reply_open(req, fi, fh, v, &st);
+}
+
+static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mode,
+                     struct fuse_file_info *fi, struct fsview *v, struct stat *st)
+{
+	struct fs *fs = fs_of(req);
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int fd = -1;
+
+	if (rc < 0) {
+		return rc;
+	}
+	fd = openat(dirfd, name, open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	            mode);
+	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
+	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
+	close(dirfd);
+	if (rc < 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return rc;
+	}
+	return fd;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	struct fh *fh = calloc(1, sizeof(*fh));
+	struct fuse_entry_param e = {.attr_timeout = fs->attr_timeout,
+	                             .entry_timeout = fs->entry_timeout};
+	struct node *n = NULL;
+	struct stat st; /* the drive's file: the kernel's backing file, not what clients see */
+	int rc = fh ? do_create(req, p, name, mode, fi, v, &st) : -ENOMEM;
+
+	dw_changed(fs, p); /* after the create too: no listing in between counts */
+
+	if (rc >= 0) {
+		fh->fd = rc;
+		fh->drive = &v->roots[v->primary_root];
+		atomic_init(&fh->checked, v->generation);
+		/* the name did not exist (O_EXCL): a node still holding it is stale */
+		node_unhash(fs, p, name);
+		rc = node_get(fs, p, name, &n);
+		if (rc < 0) {
+			close(fh->fd);
+		}
+	}
+	if (rc < 0) {
+		free(fh);
+		fsview_put(v);
+		ops_reply_err(req, -rc);
+		return;
+	}
+	e.ino = node_id(fs, n);
+	e.attr = st;
+	e.attr.st_ino = n->ino;
+	dw_timeouts(fs, n, false, &e.entry_timeout, &e.attr_timeout);
+	atomic_fetch_add(&fs->n_opens, 1);
+	fh->view = v;
+	fh->node = n;
+	fi->fh = (uintptr_t)fh;
+	node_opened(fs, n, fh->fd, false);
+	/* a new node, so never stale; with the drive file's identity, which later
+	 * opens of the node compare with (issue 13: the view's st_ino here made
+	 * every open while this handle lived ESTALE) */
+	pt_opened(req, fs, fh, &st, fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		pt_released(req, fs, fh);
+		node_closed(fs, n);
+		node_forget(fs, n, 1);
+		close(fh->fd);
+		fsview_put(v);
+		free(fh);
+	}
+}
+
+/* Release works whatever became of the drive: it only lets go. */
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *fh = fh_of(fi);
+
+	(void)ino;
+	pt_released(req, fs_of(req), fh);
+	node_closed(fs_of(req), fh->node);
+	close(fh->fd);
+	fsview_put(fh->view);
+	free(fh);
+	ops_reply_err(req, 0);
+}
+
+void handle_install(struct fuse_lowlevel_ops *ops)
+{
+	ops->open = op_open;
+	ops->create = op_create;
+	/* no flush: libfuse answers ENOSYS once and the kernel stops sending FLUSH on
+	 * every close (the drive's fd is closed at release) */
+	ops->release = op_release;
+}
