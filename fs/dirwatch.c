@@ -41,8 +41,6 @@
  * folders cannot make the watches hold the square of its depth (gigabytes). */
 #define DW_REL_MAX (64 * 1024)
 
-static bool watched(struct fs *fs, struct node *dir);
-
 /* A kernel entry a request handler wants dropped (dw_drop_entry). */
 struct drop {
 	struct node *parent; /* pinned until notified */
@@ -184,99 +182,6 @@ void dw_reset(struct fs *fs)
 	atomic_fetch_add(&fs->dw_epoch, 1);
 }
 
-/* Locked. The node of folder REL (relative to the images folder), or NULL
- * when the kernel does not know it. */
-static struct node *find_rel_locked(struct fs *fs, const char *rel)
-{
-	struct node *n = &fs->root;
-	char c[NAME_MAX + 1];
-
-	for (unsigned i = 0; n && i < fs->img_depth; i++) {
-		n = node_find_locked(fs, n, fs->img_parts[i]);
-	}
-	for (const char *p = rel; n && *p; p += *p == '/') {
-		size_t len = strcspn(p, "/");
-		if (len >= sizeof(c)) {
-			return NULL;
-		}
-		memcpy(c, p, len);
-		c[len] = '\0';
-		p += len;
-		n = len ? node_find_locked(fs, n, c) : n;
-	}
-	return n;
-}
-
-void dw_index_free_locked(struct node *n)
-{
-	if (n->index) {
-		names_set_fini(n->index);
-		free(n->index);
-		n->index = NULL;
-	}
-}
-
-void dw_changed(struct fs *fs, struct node *dir)
-{
-	pthread_mutex_lock(&fs->lock);
-	dir->changes++;
-	dw_index_free_locked(dir);
-	pthread_mutex_unlock(&fs->lock);
-}
-
-uint64_t dw_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch)
-{
-	uint64_t changes = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	changes = dir->changes;
-	*epoch = atomic_load(&fs->dw_epoch);
-	pthread_mutex_unlock(&fs->lock);
-	return changes;
-}
-
-void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
-                    uint64_t epoch)
-{
-	pthread_mutex_lock(&fs->lock);
-	/* only if nothing changed while listing, and the folder was watched all along */
-	if (fs->dw && dir->changes == changes && atomic_load(&fs->dw_epoch) == epoch &&
-	    atomic_load(&dir->watched) == epoch) {
-		dw_index_free_locked(dir);
-		dir->index = set;
-		dir->index_epoch = epoch;
-		set = NULL;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (set) {
-		names_set_fini(set);
-		free(set);
-	}
-}
-
-bool dw_unchanged(struct fs *fs, struct node *dir, uint64_t changes)
-{
-	bool same = false;
-
-	pthread_mutex_lock(&fs->lock);
-	same = fs->dw && dir->changes == changes && watched(fs, dir);
-	pthread_mutex_unlock(&fs->lock);
-	return same;
-}
-
-bool dw_absent(struct fs *fs, struct node *dir, const char *name)
-{
-	bool absent = false;
-
-	pthread_mutex_lock(&fs->lock);
-	if (dir->index && dir->index_epoch == atomic_load(&fs->dw_epoch) &&
-	    atomic_load(&dir->watched) == dir->index_epoch) {
-		absent = !names_set_has(dir->index, name);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	return absent;
-}
-
 /* Open file node N's name now names another drive file than its handles are
  * on (moved to another drive or replaced on the drives): N keeps its handles,
  * its name is detached (the next lookup makes a node for the new file) and
@@ -298,7 +203,7 @@ static bool moved_away(struct fs *fs, struct node *n)
 	fsview_put(v);
 	if (rc == 0) {
 		loc_close(&l);
-		moved = S_ISREG(l.st.st_mode) && pt_elsewhere(fs, n, &l.st);
+		moved = S_ISREG(l.st.st_mode) && node_elsewhere(fs, n, &l.st);
 	}
 	if (moved) {
 		free(node_detach(fs, n, &parent));
@@ -306,40 +211,67 @@ static bool moved_away(struct fs *fs, struct node *n)
 	/* detached meanwhile (a GETATTR found the new file first, and sends no
 	 * notification): the kernel's entry still names N, which answers with its
 	 * own file */
-	pthread_mutex_lock(&fs->lock);
-	bool late = !moved && n->detached;
-	pthread_mutex_unlock(&fs->lock);
-	return moved || late;
+	return moved || node_is_detached(fs, n);
+}
+
+/* Tell the kernel what event EV in folder E->dir changed (no lock held: the
+ * kernel may call back into handlers that take it). DROP_ENTRY: its entry for
+ * the name. */
+static void notify_event(struct fs *fs, const struct node_event *e,
+                         const struct inotify_event *ev, bool drop_entry)
+{
+	fuse_ino_t dir_id = e->dir ? node_id(fs, e->dir) : 0;
+
+	if (!dir_id || !fs->se) {
+		return;
+	}
+	if (ev->len && drop_entry && e->as_dir) { /* named as the kernel has it: as served */
+		fuse_lowlevel_notify_inval_entry(fs->se, dir_id, ev->name, strlen(ev->name));
+	}
+	if (e->child) {
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, e->child), 0, 0); /* attrs, data */
+	}
+	if (!ev->len || (ev->mask & DW_ENTRIES)) {
+		fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* listing, times */
+	}
+	if (e->prune) {
+		fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, e->up), e->prune,
+		                                 strlen(e->prune));
+	}
+}
+
+static void event_end(struct fs *fs, struct node_event *e)
+{
+	if (e->up) {
+		node_unpin(fs, e->up);
+	}
+	free(e->prune);
+	if (e->child) {
+		node_unpin(fs, e->child);
+	}
+	if (e->dir) {
+		node_unpin(fs, e->dir);
+	}
 }
 
 static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 {
 	struct fs *fs = dw->fs;
 	bool gone = ev->mask & (IN_IGNORED | IN_UNMOUNT);
+	bool self = ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT);
 	char *rel = map_get(dw, ev->wd, gone);
-	fuse_ino_t dir_id = 0;
-	fuse_ino_t child_id = 0;
-	char *name = NULL;
+	struct node_event e = {.rel = rel,
+	                       .name = ev->len ? ev->name : NULL,
+	                       .unwatch = self,
+	                       .names = self || (ev->mask & DW_ENTRIES),
+	                       .entries = ev->mask & DW_ENTRIES};
 
 	if (!rel) {
 		return;
 	}
 	atomic_fetch_add(&fs->n_dw_events, 1);
-	pthread_mutex_lock(&fs->lock);
-	struct node *dir = find_rel_locked(fs, rel);
-	struct node *child = dir && ev->len ? node_find_locked(fs, dir, ev->name) : NULL;
-	if (dir) {
-		node_pin_locked(dir); /* its id must name it until notified */
-		dir_id = node_id(fs, dir);
-		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
-			atomic_store(&dir->watched, 0);
-		}
-		if (ev->mask &
-		    (DW_ENTRIES | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
-			dir->changes++;
-			dw_index_free_locked(dir);
-		}
-	}
+	nodes_event(fs, &e);
+	free(rel);
 	/* The kernel's entry for the name needs dropping when the name went away, or
 	 * appeared where it may hold a negative entry (no node has that name), or a
 	 * folder appeared on another drive (dropping a folder's entry prunes the
@@ -350,61 +282,14 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	 * unlink, 3 in 80 runs of posix_checks). When another spelling of the name
 	 * has a node (a.txt, A.txt), the kernel may hold an entry for any spelling a
 	 * client asked (A.TXT) naming the other file: the whole folder's entries are
-	 * dropped (through its own entry: PRUNE). */
-	bool variant = dir && ev->len && (ev->mask & DW_ENTRIES) &&
-	               node_variant_locked(fs, dir, ev->name);
+	 * dropped (through its own entry: e.prune). */
 	bool drop_entry =
-	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) || variant ||
-	    ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (!child || (ev->mask & IN_ISDIR)));
-	/* the kernel refuses an entry below a node it knows as a file (ENOTDIR) */
-	bool as_dir = dir && node_known_dir_locked(fs, dir);
-	struct node *up = as_dir && variant && dir->parent ? dir->parent : NULL;
-	char *prune = up ? strdup(dir->name) : NULL;
-	if (up) {
-		node_pin_locked(up);
-	}
-	/* an open file's name may now name another file (checked outside the lock) */
-	bool open = child && (ev->mask & DW_ENTRIES) && child->n_cached + child->pt_refs > 0;
-	if (child) {
-		node_pin_locked(child);
-		child_id = node_id(fs, child);
-		if (ev->mask & DW_ENTRIES) {
-			atomic_store(&child->watched, 0); /* maybe a new copy on another drive */
-		}
-	}
-	if (dir && ev->len) {
-		name = strdup(ev->name); /* as the kernel has it: nodes are named as served */
-	}
-	pthread_mutex_unlock(&fs->lock);
-	free(rel);
-	drop_entry = (open && moved_away(fs, child)) || drop_entry;
-	/* outside the lock: the kernel may call back into handlers that take it */
-	if (dir_id && fs->se) {
-		if (name && drop_entry && as_dir) {
-			fuse_lowlevel_notify_inval_entry(fs->se, dir_id, name, strlen(name));
-		}
-		if (child_id) {
-			fuse_lowlevel_notify_inval_inode(fs->se, child_id, 0, 0); /* attrs and data */
-		}
-		if (!ev->len || (ev->mask & DW_ENTRIES)) {
-			fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* listing, times */
-		}
-		if (prune) {
-			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, up), prune,
-			                                 strlen(prune));
-		}
-	}
-	if (up) {
-		node_unpin(fs, up);
-	}
-	free(prune);
-	if (child) {
-		node_unpin(fs, child);
-	}
-	if (dir) {
-		node_unpin(fs, dir);
-	}
-	free(name);
+	    (ev->mask & (IN_DELETE | IN_MOVED_FROM)) || e.variant ||
+	    ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (!e.child || (ev->mask & IN_ISDIR)));
+	/* an open file's name may now name another file (checked with no lock held) */
+	drop_entry = (e.open && moved_away(fs, e.child)) || drop_entry;
+	notify_event(fs, &e, ev, drop_entry);
+	event_end(fs, &e);
 }
 
 void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name)
@@ -419,9 +304,7 @@ void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name)
 	}
 	d->name = name;
 	d->parent = node_of(fs, parent);
-	pthread_mutex_lock(&fs->lock);
-	node_pin_locked(d->parent);
-	pthread_mutex_unlock(&fs->lock);
+	node_pin(fs, d->parent);
 	pthread_mutex_lock(&dw->lock);
 	d->next = dw->drops;
 	dw->drops = d;
@@ -446,9 +329,7 @@ static void drops_run(struct dirwatch *dw, bool notify)
 	pthread_mutex_unlock(&dw->lock);
 	while (d) {
 		struct drop *next = d->next;
-		pthread_mutex_lock(&fs->lock);
-		bool as_dir = node_known_dir_locked(fs, d->parent);
-		pthread_mutex_unlock(&fs->lock);
+		bool as_dir = node_known_dir(fs, d->parent);
 		if (notify && as_dir && fs->se) { /* no lock held: the kernel may call back */
 			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, d->parent), d->name,
 			                                 strlen(d->name));
@@ -565,22 +446,11 @@ void dw_stop(struct fs *fs)
 	free(dw);
 }
 
-static bool watched(struct fs *fs, struct node *dir)
-{
-	return dir && (dir->kind == NODE_SYNTH ||
-	               atomic_load(&dir->watched) == atomic_load(&fs->dw_epoch));
-}
-
 void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, double *attr)
 {
-	struct node *parent = NULL;
-	bool in_watched = false;
+	bool in_watched = node_in_watched(fs, n);
 
-	pthread_mutex_lock(&fs->lock);
-	parent = n->parent;
-	in_watched = fs->dw && (n->kind == NODE_SYNTH || watched(fs, parent));
-	pthread_mutex_unlock(&fs->lock);
 	*entry = in_watched ? fs->long_timeout : fs->entry_timeout;
 	/* a folder's own times change with its entries: its own watch sees those */
-	*attr = in_watched && (!is_dir || watched(fs, n)) ? fs->long_timeout : fs->attr_timeout;
+	*attr = in_watched && (!is_dir || node_watched(fs, n)) ? fs->long_timeout : fs->attr_timeout;
 }

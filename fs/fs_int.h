@@ -201,10 +201,6 @@ void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
  * name looked up after a move never reaches the old file. */
 int pt_node_get(struct fs *fs, struct node *parent, const char *name, const struct stat *st,
                 struct node **out);
-/* pt_elsewhere -- N (not detached) has open handles on another drive file than ST, the
- * file its name now names (moved or replaced outside the view): N's name must be detached. */
-bool pt_elsewhere(struct fs *fs, struct node *n, const struct stat *st);
-
 /* dirwatch.c -- dw_watch_dir watches folder node DIR on every drive of V that
  * has it (before a lookup in it or a listing of it) and says whether it is;
  * dw_timeouts gives the entry and attribute timeouts for node N's reply:
@@ -219,23 +215,6 @@ void dw_reset(struct fs *fs);
  * (taken) of folder PARENT, soon: a request handler must not (the kernel may hold
  * the folder locked during the request). */
 void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name);
-/* The names of folder DIR change (a create, rename or link through the view,
- * or an event): its index is stale. The view's own changes call it before
- * the change (no lookup may miss the name) and after it (a listing read
- * before the change must not become the index). */
-void dw_changed(struct fs *fs, struct node *dir);
-/* dw_index_begin before listing DIR (returns its change count), then
- * dw_index_store with the merged names of a complete listing (takes SET);
- * dw_absent: DIR's index says NAME is on no drive. */
-uint64_t dw_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch);
-void dw_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
-                   uint64_t epoch);
-bool dw_absent(struct fs *fs, struct node *dir, const char *name);
-/* dw_unchanged: DIR is watched and its change count is still CHANGES. */
-bool dw_unchanged(struct fs *fs, struct node *dir, uint64_t changes);
-/* Locked: free a node's index (the node is being freed). */
-void dw_index_free_locked(struct node *n);
-
 /* handle.c -- the only reader of fi->fh. fh_get: the handle of FI into *OUT
  * (NULL when FI is NULL or has none), or -EIO when the drive it was opened on
  * is offline (not in the current view, or another filesystem there now):
@@ -246,13 +225,21 @@ void dw_index_free_locked(struct node *n);
  * fh_stat: the attributes of N's open file (FI's handle, else the file N's
  * handles pin when N is detached or unlinked): 0, -errno, or 1 when neither
  * (then N's path decides). fh_dir_set/fh_dir: a folder handle (ops_dir.c)
- * in FI. handle_install: open, create, release. */
+ * in FI. fh_new, then fh_reply_create: the handle of a file CREATE made (FD,
+ * taken, on V's primary; the reference on V taken; N with a lookup; E the
+ * reply, ST the drive file); fh_open_flags: a request's open flags less those
+ * the drive's open must not see. handle_install: open, release. */
 struct dh;
 int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out);
 int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct fh **out);
 int fh_stat(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st);
 void fh_dir_set(struct fuse_file_info *fi, struct dh *d);
 struct dh *fh_dir(struct fuse_file_info *fi);
+struct fh *fh_new(void);
+void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, int fd,
+                     struct fsview *v, struct node *n, const struct fuse_entry_param *e,
+                     const struct stat *st);
+int fh_open_flags(int flags);
 void handle_install(struct fuse_lowlevel_ops *ops);
 
 /* view.c */
@@ -266,8 +253,8 @@ void fsview_put(struct fsview *v);
 int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **out);
 void fsview_free(struct fsview *v);
 
-/* node.c -- every function takes fs->lock itself unless it says "locked" */
-struct fs *fs_of(fuse_req_t req);
+/* node.c -- the node table's owner (nodetab.c its data structure): every
+ * function takes fs->lock itself; no other file takes it. */
 struct node *node_of(struct fs *fs, fuse_ino_t ino);
 fuse_ino_t node_id(struct fs *fs, struct node *n);
 /* node_get -- PARENT's child named exactly NAME (the spelling the serving drive
@@ -323,21 +310,91 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only);
  * open handles. Returns a copy of the name it had (and its parent's id) for the
  * caller to invalidate in the kernel, or NULL when it was detached already. */
 char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent);
-/* node_pin_locked keeps N (and so its id) alive while a notification naming
- * it is sent outside the lock; node_unpin ends that (and frees N if unused). */
-void node_pin_locked(struct node *n);
+/* node_pin keeps N (and so its id) alive while a notification naming it is
+ * sent outside the lock; node_unpin ends that (and frees N if unused). */
+void node_pin(struct fs *fs, struct node *n);
 void node_unpin(struct fs *fs, struct node *n);
-/* node_find_locked -- the child NAME of PARENT the table holds: named exactly
- * so, else one spelt differently (case only), else NULL. */
-struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name);
-/* node_known_dir_locked -- the kernel knows N as a folder (an entry may be
+/* node_known_dir -- the kernel knows N as a folder (an entry may be
  * invalidated below it: the kernel refuses one below a file with ENOTDIR). */
-bool node_known_dir_locked(struct fs *fs, struct node *n);
-/* node_variant_locked -- PARENT has a child node spelt like NAME but for case. */
-bool node_variant_locked(struct fs *fs, struct node *parent, const char *name);
+bool node_known_dir(struct fs *fs, struct node *n);
+bool node_is_detached(struct fs *fs, struct node *n);
 /* node_child_ino -- st_ino of PARENT's child named exactly NAME: its node's,
- * else the number a lookup would give it (unsalted). */
+ * else the number a lookup would give it (unsalted). node_dot_ino: st_ino of
+ * "." (DOTDOT false) or ".." of DIR. */
 uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name);
+uint64_t node_dot_ino(struct fs *fs, struct node *dir, bool dotdot);
+/* node_lookup_add -- one more kernel lookup of N (a link through the view). */
+void node_lookup_add(struct fs *fs, struct node *n);
+size_t nodes_count(struct fs *fs); /* the nodes the kernel knows (status file) */
+/* A folder's index of names, for dirwatch.c's long caching. node_changed: the
+ * names of DIR change (a create, rename or link through the view, or an
+ * event): its index is stale. The view's own changes call it before the change
+ * (no lookup may miss the name) and after it (a listing read before the change
+ * must not become the index). node_index_begin before listing DIR (returns its
+ * change count), then node_index_store with the merged names of a complete
+ * listing (takes SET); node_absent: DIR's index says NAME is on no drive;
+ * node_unchanged: DIR is watched and its change count is still CHANGES.
+ * node_watched (lock-free): DIR is watched in the current epoch;
+ * node_in_watched: N's folder is (N's reply may have long timeouts). */
+void node_changed(struct fs *fs, struct node *dir);
+uint64_t node_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch);
+void node_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
+                      uint64_t epoch);
+bool node_absent(struct fs *fs, struct node *dir, const char *name);
+bool node_unchanged(struct fs *fs, struct node *dir, uint64_t changes);
+bool node_watched(struct fs *fs, struct node *dir);
+bool node_in_watched(struct fs *fs, struct node *n);
+/* nodes_event -- what one folder watch event means for the nodes (dirwatch.c):
+ * the folder's and the entry's nodes, pinned (node_unpin each when set). */
+struct node_event {
+	const char *rel;    /* in: the watched folder, below the images folder */
+	const char *name;   /* in: the entry, or NULL (the folder itself) */
+	bool unwatch;       /* in: the folder's watch ended (deleted, moved, unmounted) */
+	bool names;         /* in: the folder's names changed, or may have */
+	bool entries;       /* in: an entry was created, deleted or moved */
+	struct node *dir;   /* out: the folder's node, or NULL (the kernel does not know it) */
+	struct node *child; /* out: the entry's node, or NULL */
+	struct node *up;    /* out: DIR's parent when DIR's entry must go (a case variant) */
+	char *prune;        /* out: DIR's name in UP (owned), or NULL */
+	bool variant;       /* out: another spelling of NAME (case only) has a node */
+	bool as_dir;        /* out: the kernel knows DIR as a folder */
+	bool open;          /* out: CHILD has open handles */
+};
+void nodes_event(struct fs *fs, struct node_event *e);
+/* Open handles' files and I/O modes (passthrough.c decides, node.c keeps).
+ * node_elsewhere: N (not detached) has open handles on another drive file
+ * than ST, the file its name now names (moved or replaced outside the view):
+ * N's name must be detached. node_moved: N is detached or elsewhere.
+ * node_open_file: N has handles in an I/O mode, on drive file (*DEV, *INO).
+ * node_io_open: a new handle of N on backing file ST joins N's I/O: -ESTALE
+ * when N's handles are on another file, else FH_CACHED or FH_PASSTHROUGH;
+ * io->backing_open registers the backing file with the kernel when passthrough
+ * is WANTed and N has no backing id yet (an ioctl on /dev/fuse, run under
+ * fs->lock: every passthrough handle of N shares one id): an id > 0, or 0
+ * (cached). node_io_close: the handle of mode IO is released; returns the
+ * backing id to close (> 0) when it was the last on it. */
+bool node_elsewhere(struct fs *fs, struct node *n, const struct stat *st);
+bool node_moved(struct fs *fs, struct node *n, const struct stat *st);
+bool node_open_file(struct fs *fs, struct node *n, dev_t *dev, ino_t *ino);
+struct node_io {
+	bool want;                      /* in: passthrough allowed for this handle */
+	int (*backing_open)(void *arg); /* in */
+	void *arg;                      /* in */
+	int backing_id;                 /* out: with FH_PASSTHROUGH */
+	bool keep_cache;                /* out: the kernel may keep N's page cache */
+};
+int node_io_open(struct fs *fs, struct node *n, const struct stat *st, struct node_io *io);
+int node_io_close(struct fs *fs, struct node *n, enum fh_io io);
+/* nodes_collect -- every hashed node into *OUT (allocated), each and its parent
+ * pinned; DETACH: open ones marked to be checked (invalidate.c). */
+struct inval {
+	struct node *parent; /* both pinned until notified */
+	struct node *node;
+	char *name;
+	bool entry; /* the kernel knows the parent as a folder */
+	bool open;  /* the view changed while it had open handles */
+};
+size_t nodes_collect(struct fs *fs, bool detach, struct inval **out);
 int nodes_init(struct fs *fs);
 /* nodes_load_inomap -- once, before the first lookup: keep the inode map of the
  * mount at MOUNTPOINT in STATE_DIR (both borrowed; NULL: in memory only). */
@@ -383,13 +440,12 @@ void ops_attr_install(struct fuse_lowlevel_ops *ops);
 void ops_dir_install(struct fuse_lowlevel_ops *ops);
 void ops_remove_install(struct fuse_lowlevel_ops *ops);
 void ops_file_install(struct fuse_lowlevel_ops *ops);
-int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
-                    int *dirfd);
-int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode);
-/* ops_reply_err -- fuse_reply_err, counting the errors that are not routine. */
+/* reply.c: fs_of -- the filesystem of request REQ; ops_reply_err --
+ * fuse_reply_err, counting the errors that are not routine. */
+struct fs *fs_of(fuse_req_t req);
 void ops_reply_err(fuse_req_t req, int err);
 
-/* node.c: drop the kernel's cached names and attributes of every known node
+/* invalidate.c: drop the kernel's cached names and attributes of every known node
  * (after a view change). Never call it from a FUSE handler. */
 void nodes_invalidate_all(struct fs *fs);
 /* The same without a view change (the folder watch lost events): nodes stay
@@ -430,9 +486,6 @@ struct metrics_extra {
 };
 int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x);
 void metrics_remove(struct live *l);
-/* status.c: write TEXT to PATH atomically (PATH.tmp, fsync, rename; no symlink
- * followed; mode 0644). Returns 0 or a negative errno. */
-int status_write_file(const char *path, const char *text);
 int live_start(struct fs *fs, const struct fs_options *o);
 void live_notify_ready(struct fs *fs); /* systemd: READY=1 with a STATUS= summary */
 void live_stop(struct fs *fs);

@@ -1,4 +1,4 @@
-/* handle.c -- open files: open, create, the drive each is pinned to, release.
+/* handle.c -- open files: open, a created file's handle, the drive each is pinned to, release.
  *
  * An open file holds its own fd on the drive it was opened on and a reference
  * on that view, so it keeps working whatever the resolver does next, until
@@ -67,7 +67,8 @@ static bool writes(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-static int open_flags(int flags)
+/* FLAGS less those the drive's open must not see (the name was resolved). */
+int fh_open_flags(int flags)
 {
 	return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
 }
@@ -154,7 +155,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 		fh->drive = drive_of_dev(v, st->st_dev);
 		fh->read_only = ro;
 		atomic_init(&fh->checked, v->generation);
-		fh->fd = fh->drive ? walk_reopen(pin, open_flags(flags)) : -EIO;
+		fh->fd = fh->drive ? walk_reopen(pin, fh_open_flags(flags)) : -EIO;
 		rc = fh->fd < 0 ? fh->fd : 0;
 	}
 	if (pin >= 0) {
@@ -197,7 +198,7 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->drive = &v->roots[l.root];
 	}
 	rel_fini(&rel);
-	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, open_flags(flags));
+	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
 	*st = l.st;
 	loc_close(&l);
 	return fh->fd < 0 ? fh->fd : 0;
@@ -263,67 +264,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	reply_open(req, fi, fh, v, &st);
 }
 
-static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mode,
-                     struct fuse_file_info *fi, struct fsview *v, struct stat *st)
+struct fh *fh_new(void)
 {
-	struct fs *fs = fs_of(req);
-	int dirfd = -1;
-	int rc = ops_prep_create(fs, p, name, v, &dirfd);
-	int fd = -1;
-
-	if (rc < 0) {
-		return rc;
-	}
-	fd = openat(dirfd, name, open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	            mode);
-	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
-	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
-	close(dirfd);
-	if (rc < 0) {
-		if (fd >= 0) {
-			close(fd);
-		}
-		return rc;
-	}
-	return fd;
+	return calloc(1, sizeof(struct fh));
 }
 
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                      struct fuse_file_info *fi)
+void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, int fd,
+                     struct fsview *v, struct node *n, const struct fuse_entry_param *e,
+                     const struct stat *st)
 {
 	struct fs *fs = fs_of(req);
-	struct node *p = node_of(fs, parent);
-	struct fsview *v = fsview_get(fs);
-	struct fh *fh = calloc(1, sizeof(*fh));
-	struct fuse_entry_param e = {.attr_timeout = fs->attr_timeout,
-	                             .entry_timeout = fs->entry_timeout};
-	struct node *n = NULL;
-	struct stat st; /* the drive's file: the kernel's backing file, not what clients see */
-	int rc = fh ? do_create(req, p, name, mode, fi, v, &st) : -ENOMEM;
 
-	dw_changed(fs, p); /* after the create too: no listing in between counts */
-
-	if (rc >= 0) {
-		fh->fd = rc;
-		fh->drive = &v->roots[v->primary_root];
-		atomic_init(&fh->checked, v->generation);
-		/* the name did not exist (O_EXCL): a node still holding it is stale */
-		node_unhash(fs, p, name);
-		rc = node_get(fs, p, name, &n);
-		if (rc < 0) {
-			close(fh->fd);
-		}
-	}
-	if (rc < 0) {
-		free(fh);
-		fsview_put(v);
-		ops_reply_err(req, -rc);
-		return;
-	}
-	e.ino = node_id(fs, n);
-	e.attr = st;
-	e.attr.st_ino = n->ino;
-	dw_timeouts(fs, n, false, &e.entry_timeout, &e.attr_timeout);
+	fh->fd = fd;
+	fh->drive = &v->roots[v->primary_root];
+	atomic_init(&fh->checked, v->generation);
 	atomic_fetch_add(&fs->n_opens, 1);
 	fh->view = v;
 	fh->node = n;
@@ -332,8 +286,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	/* a new node, so never stale; with the drive file's identity, which later
 	 * opens of the node compare with (issue 13: the view's st_ino here made
 	 * every open while this handle lived ESTALE) */
-	pt_opened(req, fs, fh, &st, fi);
-	if (fuse_reply_create(req, &e, fi) != 0) {
+	pt_opened(req, fs, fh, st, fi);
+	if (fuse_reply_create(req, e, fi) != 0) {
 		pt_released(req, fs, fh);
 		node_closed(fs, n);
 		node_forget(fs, n, 1);
@@ -360,7 +314,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 void handle_install(struct fuse_lowlevel_ops *ops)
 {
 	ops->open = op_open;
-	ops->create = op_create;
 	/* no flush: libfuse answers ENOSYS once and the kernel stops sending FLUSH on
 	 * every close (the drive's fd is closed at release) */
 	ops->release = op_release;

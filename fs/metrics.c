@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fs_int.h"
 
 /* A growing text buffer; `failed` once out of memory. */
@@ -194,6 +195,7 @@ static int metrics_path(const struct live *l, char *out, size_t len)
 int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x)
 {
 	struct text t = {0};
+	struct fileio_opts o = {.mode = 0644}; /* as the status file */
 	char path[PATH_MAX];
 	int rc = metrics_path(l, path, sizeof(path));
 
@@ -201,7 +203,7 @@ int metrics_write(struct live *l, const struct fsview *v, const struct metrics_e
 		return rc;
 	}
 	build(&t, l, v, x);
-	rc = t.failed || !t.buf ? -ENOMEM : status_write_file(path, t.buf);
+	rc = t.failed || !t.buf ? -ENOMEM : fileio_replace(path, t.buf, strlen(t.buf), &o);
 	if (rc < 0) {
 		log_warnx("metrics: cannot write %s: %s", path, strerror(-rc));
 	}

@@ -1,28 +1,25 @@
-/* node.c -- the nodes the kernel knows: (parent, name) -> node, node ids, inode numbers.
+/* node.c -- the node table's owner: the one file that takes fs->lock.
  *
- * A node id is the node's address (the root is FUSE_ROOT_ID). Nodes are kept
- * while the kernel holds a lookup count or a child names them as parent; no
- * file descriptor is held per node. st_ino is names_ino() of the case-folded
- * virtual path (built from the parent's state and the name), salted on a
- * collision with another live node; an entry renamed through the view keeps
- * its number and state (fs->inomap), so its children keep theirs. Every
- * function here takes fs->lock itself.
+ * The nodes the kernel knows ((parent, name) -> node, node ids, inode
+ * numbers: nodetab.c), their open handles' bookkeeping (the pinned
+ * descriptor, the kernel's I/O mode and backing id) and the folders' indexes
+ * of names (dirwatch.c's long caching). Every function here takes fs->lock
+ * itself, runs a few table operations (nodetab.h) and lets go; none calls out
+ * of fs/'s bottom (node.c, nodetab.c, rel.c, inomap.c). Nothing under the lock
+ * reaches a drive: only the inode map's log append (in the state directory)
+ * and the backing-id ioctl on /dev/fuse (io_mode_locked) run there. A node
+ * id is the node's address (the root is FUSE_ROOT_ID); nodes are kept while
+ * the kernel holds a lookup count or a child names them as parent.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fs_int.h"
+#include "nodetab.h"
 
 #define MIN_BUCKETS 1024
-
-struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
 
 struct node *node_of(struct fs *fs, fuse_ino_t ino)
 {
@@ -32,110 +29,6 @@ struct node *node_of(struct fs *fs, fuse_ino_t ino)
 fuse_ino_t node_id(struct fs *fs, struct node *n)
 {
 	return n == &fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
-}
-
-static size_t name_slot(const struct fs *fs, const struct node *parent, uint64_t fold)
-{
-	uint64_t h = fold ^ ((uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL);
-	return (size_t)(h % fs->n_buckets);
-}
-
-static size_t ino_slot(const struct fs *fs, uint64_t ino)
-{
-	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) % fs->n_buckets);
-}
-
-static void hash_in(struct fs *fs, struct node *n)
-{
-	size_t s = name_slot(fs, n->parent, n->fold);
-
-	n->next_name = fs->by_name[s];
-	fs->by_name[s] = n;
-	s = ino_slot(fs, n->ino);
-	n->next_ino = fs->by_ino[s];
-	fs->by_ino[s] = n;
-	n->hashed = true;
-}
-
-static void unlink_chain(struct node **head, struct node *n, bool by_name)
-{
-	for (struct node **p = head; *p; p = by_name ? &(*p)->next_name : &(*p)->next_ino) {
-		if (*p == n) {
-			*p = by_name ? n->next_name : n->next_ino;
-			return;
-		}
-	}
-}
-
-static void hash_out(struct fs *fs, struct node *n)
-{
-	if (!n->hashed) {
-		return;
-	}
-	unlink_chain(&fs->by_name[name_slot(fs, n->parent, n->fold)], n, true);
-	unlink_chain(&fs->by_ino[ino_slot(fs, n->ino)], n, false);
-	n->hashed = false;
-}
-
-/* Double the tables when they get crowded (locked). */
-static void maybe_grow(struct fs *fs)
-{
-	struct node **names = NULL;
-	struct node **inos = NULL;
-	size_t old = fs->n_buckets;
-
-	if (fs->n_nodes < old) {
-		return;
-	}
-	names = calloc(old * 2, sizeof(*names));
-	inos = calloc(old * 2, sizeof(*inos));
-	if (!names || !inos) {
-		free(names);
-		free(inos);
-		return; /* keep the old tables: slower, still correct */
-	}
-	struct node **old_names = fs->by_name;
-	free(fs->by_ino);
-	fs->by_name = names;
-	fs->by_ino = inos;
-	fs->n_buckets = old * 2;
-	for (size_t i = 0; i < old; i++) {
-		struct node *n = old_names[i];
-		while (n) {
-			struct node *next = n->next_name;
-			hash_in(fs, n);
-			n = next;
-		}
-	}
-	free(old_names);
-}
-
-/* The length (locked) of the names from N up to the images folder (not
- * included), joined by '/'. */
-static size_t rel_len_locked(struct fs *fs, struct node *n)
-{
-	size_t len = 0;
-
-	for (struct node *p = n; p && p != &fs->root && p->kind == NODE_TREE; p = p->parent) {
-		len += strlen(p->name) + (len ? 1 : 0);
-	}
-	return len;
-}
-
-/* Those names (locked) into OUT, LEN bytes and a NUL (it has the room). */
-static void rel_fill_locked(struct fs *fs, struct node *n, char *out, size_t len)
-{
-	size_t end = len;
-
-	out[end] = '\0';
-	for (struct node *p = n; p && p != &fs->root && p->kind == NODE_TREE; p = p->parent) {
-		size_t l = strlen(p->name);
-		end -= l;
-		memcpy(out + end, p->name, l);
-		if (end) {
-			out[--end] = '/';
-		}
-	}
 }
 
 int node_rel(struct fs *fs, struct node *n, struct rel *out)
@@ -149,9 +42,9 @@ int node_rel(struct fs *fs, struct node *n, struct rel *out)
 	/* no allocation under the lock: a longer path (a rename meanwhile) asks again */
 	for (;;) {
 		pthread_mutex_lock(&fs->lock);
-		len = rel_len_locked(fs, n);
+		len = nt_rel_len(fs, n);
 		if (len < out->cap) {
-			rel_fill_locked(fs, n, out->s, len);
+			nt_rel_fill(fs, n, out->s, len);
 			out->len = len;
 		}
 		pthread_mutex_unlock(&fs->lock);
@@ -172,159 +65,16 @@ int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct 
 	return rc < 0 ? rc : rel_join(out, name);
 }
 
-/* The node named exactly NAME in PARENT (FOLD: its names_fold_hash), or with
- * ANY_CASE, else one whose name differs from it only in case. */
-static struct node *find_any_locked(struct fs *fs, struct node *parent, const char *name,
-                                    uint64_t fold, bool any_case)
-{
-	struct node *variant = NULL;
-
-	for (struct node *n = fs->by_name[name_slot(fs, parent, fold)]; n; n = n->next_name) {
-		if (n->parent != parent || n->fold != fold) {
-			continue;
-		}
-		if (strcmp(n->name, name) == 0) {
-			return n;
-		}
-		if (any_case && !variant && names_casecmp(n->name, name) == 0) {
-			variant = n;
-		}
-	}
-	return variant;
-}
-
-/* Nodes are named as the drive that serves them spells the name: a.txt and
- * A.txt on one drive are two nodes, and every spelling a client asks for is
- * resolved to the served one before its node is found (ops_lookup_entry). */
-static struct node *find_locked(struct fs *fs, struct node *parent, const char *name, uint64_t fold)
-{
-	return find_any_locked(fs, parent, name, fold, false);
-}
-
-static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name,
-                                        struct node **owner);
-
-/* The node that has the alias (PARENT, NAME), or NULL. */
-static struct node *alias_owner_locked(struct fs *fs, struct node *parent, const char *name)
-{
-	struct node *owner = NULL;
-
-	return find_alias_locked(fs, parent, name, &owner) ? owner : NULL;
-}
-
-struct node *node_find_locked(struct fs *fs, struct node *parent, const char *name)
-{
-	uint64_t fold = names_fold_hash(name, strlen(name));
-	struct node *n = find_locked(fs, parent, name, fold);
-
-	n = n ? n : alias_owner_locked(fs, parent, name);
-	return n ? n : find_any_locked(fs, parent, name, fold, true);
-}
-
-bool node_variant_locked(struct fs *fs, struct node *parent, const char *name)
-{
-	uint64_t fold = names_fold_hash(name, strlen(name));
-
-	for (struct node *n = fs->by_name[name_slot(fs, parent, fold)]; n; n = n->next_name) {
-		if (n->parent == parent && n->fold == fold && strcmp(n->name, name) != 0 &&
-		    names_casecmp(n->name, name) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static uint64_t state_of_locked(struct fs *fs, struct node *parent, const char *name,
-                                struct node *n);
-
 uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name)
 {
 	struct node *n = NULL;
 	uint64_t ino = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
-	ino = n ? n->ino : names_ino_of(state_of_locked(fs, parent, name, NULL));
+	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
+	ino = n ? n->ino : names_ino_of(nt_state_of(fs, parent, name, NULL));
 	pthread_mutex_unlock(&fs->lock);
 	return ino;
-}
-
-static bool ino_taken_locked(struct fs *fs, uint64_t ino)
-{
-	for (struct node *n = fs->by_ino[ino_slot(fs, ino)]; n; n = n->next_ino) {
-		if (n->ino == ino) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static void keep_state_locked(struct fs *fs, struct node *parent, const char *name,
-                              uint64_t state);
-
-/* N's state and number (locked): the one a rename left it (fs->inomap) unless
- * a live node has that number, else made from its parent's state and its
- * name, salted while a live node or a renamed entry has the number. One
- * salted for a renamed entry is recorded too: it stays when that entry goes
- * (one salted for a live node is not: that node may be the same entry, open
- * and detached at a view change). The root, the images path and the images
- * folder never take a recorded one. */
-static void number_locked(struct fs *fs, struct node *n)
-{
-	struct node *p = n->parent;
-	bool tree = n->kind == NODE_TREE;
-	bool had = tree && inomap_get(fs->inomap, p->state, n->name, &n->state);
-	bool by_map = false;
-	unsigned salt = 0;
-
-	if (had) {
-		n->ino = names_ino_of(n->state);
-		if (!ino_taken_locked(fs, n->ino)) {
-			return;
-		}
-	}
-	for (;; salt++) {
-		n->state = names_ino_child(p->state, p == &fs->root, n->name, salt);
-		n->ino = names_ino_of(n->state);
-		bool renamed = tree && inomap_taken(fs->inomap, n->ino);
-		by_map |= renamed;
-		if (!renamed && !ino_taken_locked(fs, n->ino)) {
-			break;
-		}
-	}
-	if (by_map && !had) {
-		keep_state_locked(fs, p, n->name, n->state);
-	}
-}
-
-static int node_new_locked(struct fs *fs, struct node *parent, const char *name, struct node **out)
-{
-	struct node *n = calloc(1, sizeof(*n));
-
-	if (!n || !(n->name = strdup(name))) {
-		free(n);
-		return -ENOMEM;
-	}
-	n->parent = parent;
-	n->pin_fd = -1;
-	n->depth = parent->depth + 1;
-	n->fold = names_fold_hash(name, strlen(name));
-	n->kind = n->depth < fs->img_depth    ? NODE_SYNTH
-	          : n->depth == fs->img_depth ? NODE_IMAGES
-	                                      : NODE_TREE;
-	number_locked(fs, n);
-	parent->nchildren++;
-	hash_in(fs, n);
-	n->next_all = fs->root.next_all;
-	n->prev_all = &fs->root;
-	if (n->next_all) {
-		n->next_all->prev_all = n;
-	}
-	fs->root.next_all = n;
-	fs->n_nodes++;
-	maybe_grow(fs);
-	*out = n;
-	return 0;
 }
 
 /* node_get -- the node for (PARENT, NAME), created if new, with one more
@@ -342,14 +92,14 @@ int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mod
 	int rc = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	n = find_locked(fs, parent, name, fold);
+	n = nt_find(fs, parent, name, fold);
 	if (n && mode && n->told && n->not_dir == (bool)S_ISDIR(mode) && !n->aliases) {
-		hash_out(fs, n); /* a folder now a file, or back: a new node, a new id */
+		nt_hash_out(fs, n); /* a folder now a file, or back: a new node, a new id */
 		n = NULL;
 	}
-	n = n ? n : alias_owner_locked(fs, parent, name); /* a hard link made through the view */
+	n = n ? n : nt_alias_owner(fs, parent, name); /* a hard link made through the view */
 	if (!n) {
-		rc = node_new_locked(fs, parent, name, &n);
+		rc = nt_node_new(fs, parent, name, &n);
 	}
 	if (rc == 0) {
 		n->nlookup++;
@@ -363,61 +113,20 @@ int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mod
 	return rc;
 }
 
-bool node_known_dir_locked(struct fs *fs, struct node *n)
-{
-	/* the root, the images path's parents and the images folder are folders */
-	return n == &fs->root || n->kind != NODE_TREE || (n->told && !n->not_dir);
-}
-
-static void free_aliases_locked(struct fs *fs, struct node *n);
-
-static void maybe_free_locked(struct fs *fs, struct node *n)
-{
-	while (n && n != &fs->root && n->nlookup == 0 && n->nchildren == 0 && n->pins == 0) {
-		struct node *parent = n->parent;
-		free_aliases_locked(fs, n);
-		hash_out(fs, n);
-		n->prev_all->next_all = n->next_all;
-		if (n->next_all) {
-			n->next_all->prev_all = n->prev_all;
-		}
-		fs->n_nodes--;
-		dw_index_free_locked(n);
-		free(n->name);
-		free(n);
-		parent->nchildren--;
-		n = parent;
-	}
-}
-
 void node_forget(struct fs *fs, struct node *n, uint64_t nlookup)
 {
 	pthread_mutex_lock(&fs->lock);
 	n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
-	maybe_free_locked(fs, n);
+	nt_maybe_free(fs, n);
 	pthread_mutex_unlock(&fs->lock);
-}
-
-void node_pin_locked(struct node *n)
-{
-	n->pins++;
 }
 
 void node_unpin(struct fs *fs, struct node *n)
 {
 	pthread_mutex_lock(&fs->lock);
 	n->pins--;
-	maybe_free_locked(fs, n);
+	nt_maybe_free(fs, n);
 	pthread_mutex_unlock(&fs->lock);
-}
-
-static void drop_alias_locked(struct fs *fs, struct alias **link);
-
-static void free_aliases_locked(struct fs *fs, struct node *n)
-{
-	while (n->aliases) {
-		drop_alias_locked(fs, &n->aliases);
-	}
 }
 
 /* node_add_alias -- N is also named (PARENT, NAME) now (a hard link). */
@@ -438,56 +147,6 @@ void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const ch
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* Rename N to its first alias (its own name was unlinked). */
-static void take_alias_locked(struct fs *fs, struct node *n)
-{
-	struct alias *a = n->aliases;
-	struct node *old_parent = n->parent;
-
-	hash_out(fs, n);
-	n->aliases = a->next;
-	fs->n_aliases--;
-	free(n->name);
-	n->name = a->name;
-	n->parent = a->parent; /* the alias's child count moves to the node */
-	n->fold = names_fold_hash(n->name, strlen(n->name));
-	free(a);
-	hash_in(fs, n);
-	old_parent->nchildren--;
-	maybe_free_locked(fs, old_parent);
-}
-
-/* The link to the alias (PARENT, NAME) of any node, or NULL (scans the nodes
- * that have aliases: hard links made through the view are rare). */
-static struct alias **find_alias_locked(struct fs *fs, struct node *parent, const char *name,
-                                        struct node **owner)
-{
-	if (fs->n_aliases == 0) {
-		return NULL;
-	}
-	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
-		for (struct alias **a = &n->aliases; *a; a = &(*a)->next) {
-			if ((*a)->parent == parent && strcmp((*a)->name, name) == 0) {
-				*owner = n;
-				return a;
-			}
-		}
-	}
-	return NULL;
-}
-
-static void drop_alias_locked(struct fs *fs, struct alias **link)
-{
-	struct alias *a = *link;
-
-	*link = a->next;
-	fs->n_aliases--;
-	a->parent->nchildren--;
-	maybe_free_locked(fs, a->parent);
-	free(a->name);
-	free(a);
-}
-
 /* node_unhash -- (PARENT, NAME) no longer names its node (unlink, rmdir,
  * replaced by rename): later lookups make a new node. A node with another
  * name from link() goes on under that name. */
@@ -497,47 +156,19 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 
 	pthread_mutex_lock(&fs->lock);
 	inomap_del(fs->inomap, parent->state, name); /* the name is gone; so is its number */
-	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
+	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
 	if (n && n->aliases) {
-		take_alias_locked(fs, n);
+		nt_take_alias(fs, n);
 	} else if (n) {
-		hash_out(fs, n);
+		nt_hash_out(fs, n);
 	} else {
 		struct node *owner = NULL;
-		struct alias **a = find_alias_locked(fs, parent, name, &owner);
+		struct alias **a = nt_find_alias(fs, parent, name, &owner);
 		if (a) {
-			drop_alias_locked(fs, a);
+			nt_drop_alias(fs, a);
 		}
 	}
 	pthread_mutex_unlock(&fs->lock);
-}
-
-/* Record (locked) that (PARENT, NAME) has state STATE now (a rename): no
- * record when that is the state the name gives anyway. */
-static void keep_state_locked(struct fs *fs, struct node *parent, const char *name,
-                              uint64_t state)
-{
-	if (state == names_ino_child(parent->state, parent == &fs->root, name, 0)) {
-		inomap_del(fs->inomap, parent->state, name);
-	} else {
-		inomap_set(fs->inomap, parent->state, name, state);
-	}
-}
-
-/* The state (locked) the entry (PARENT, NAME) has: its node's, else the one
- * recorded for it, else the one its name gives. */
-static uint64_t state_of_locked(struct fs *fs, struct node *parent, const char *name,
-                                struct node *n)
-{
-	uint64_t state = 0;
-
-	if (n) {
-		return n->state;
-	}
-	if (inomap_get(fs->inomap, parent->state, name, &state)) {
-		return state;
-	}
-	return names_ino_child(parent->state, parent == &fs->root, name, 0);
 }
 
 /* node_move -- after a rename: the node of (PARENT, NAME) is now (NEWPARENT,
@@ -554,13 +185,13 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 	char *copy = strdup(newname);
 
 	pthread_mutex_lock(&fs->lock);
-	n = find_locked(fs, parent, name, names_fold_hash(name, strlen(name)));
-	old = find_locked(fs, newparent, newname, nfold);
+	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
+	old = nt_find(fs, newparent, newname, nfold);
 	if (old && old != n) {
-		hash_out(fs, old);
+		nt_hash_out(fs, old);
 	}
-	a = n ? NULL : find_alias_locked(fs, parent, name, &owner);
-	keep_state_locked(fs, newparent, newname, state_of_locked(fs, parent, name, n ? n : owner));
+	a = n ? NULL : nt_find_alias(fs, parent, name, &owner);
+	nt_keep_state(fs, newparent, newname, nt_state_of(fs, parent, name, n ? n : owner));
 	if (parent != newparent || strcmp(name, newname) != 0) {
 		inomap_del(fs->inomap, parent->state, name);
 	}
@@ -571,18 +202,18 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 		newparent->nchildren++;
 		(*a)->parent = newparent;
 		parent->nchildren--;
-		maybe_free_locked(fs, parent);
+		nt_maybe_free(fs, parent);
 	} else if (n && copy) {
-		hash_out(fs, n);
+		nt_hash_out(fs, n);
 		free(n->name);
 		n->name = copy;
 		copy = NULL;
 		n->fold = nfold;
 		newparent->nchildren++;
 		n->parent = newparent;
-		hash_in(fs, n);
+		nt_hash_in(fs, n);
 		parent->nchildren--;
-		maybe_free_locked(fs, parent);
+		nt_maybe_free(fs, parent);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	free(copy);
@@ -620,7 +251,7 @@ void nodes_fini(struct fs *fs)
 			free(a->name);
 			free(a);
 		}
-		dw_index_free_locked(n);
+		nt_index_free(n);
 		free(n->name);
 		free(n);
 		n = next;
@@ -681,98 +312,282 @@ char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent)
 	pthread_mutex_lock(&fs->lock);
 	if (n->hashed && n->name && (name = strdup(n->name))) {
 		*parent = node_id(fs, n->parent);
-		hash_out(fs, n);
+		nt_hash_out(fs, n);
 	}
 	n->detached = true;
 	pthread_mutex_unlock(&fs->lock);
 	return name;
 }
 
-struct inval {
-	struct node *parent; /* both pinned until notified */
-	struct node *node;
-	char *name;
-	bool entry; /* the kernel knows the parent as a folder */
-	bool open;  /* the view changed while it had open handles */
-};
-
-/* Collect (parent, node, name) of every hashed node (locked), pinned. DETACH:
- * the view changed, so open nodes are marked to be checked (detach_moved). */
-static size_t collect_locked(struct fs *fs, struct inval *v, size_t cap, bool detach)
+size_t nodes_count(struct fs *fs)
 {
 	size_t n = 0;
 
-	for (struct node *p = fs->root.next_all; p && n < cap; p = p->next_all) {
-		if (!p->hashed || !(v[n].name = strdup(p->name))) {
-			continue;
-		}
-		v[n].parent = p->parent;
-		v[n].node = p;
-		v[n].entry = node_known_dir_locked(fs, p->parent);
-		node_pin_locked(p->parent);
-		node_pin_locked(p);
-		v[n].open = detach && p->nopen > 0;
-		n++;
-	}
+	pthread_mutex_lock(&fs->lock);
+	n = fs->n_nodes;
+	pthread_mutex_unlock(&fs->lock);
 	return n;
 }
 
-/* After a view change, an open node whose name now leads to another file (or
- * whose drive left) gets a new node for its name; its open handles keep their
- * file (fsview_moved, outside the lock: it reaches the drives). A node whose
- * file is still there keeps its name: it may be being renamed right now, and a
- * detached node would no longer follow the rename. */
-static void detach_moved(struct fs *fs, struct inval *v, size_t n)
+void node_lookup_add(struct fs *fs, struct node *n)
 {
-	struct fsview *view = NULL;
-	fuse_ino_t parent = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i].open) {
-			continue;
-		}
-		view = view ? view : fsview_get(fs);
-		if (fsview_moved(fs, view, v[i].node)) {
-			free(node_detach(fs, v[i].node, &parent));
-		}
-	}
-	fsview_put(view);
+	pthread_mutex_lock(&fs->lock);
+	n->nlookup++;
+	pthread_mutex_unlock(&fs->lock);
 }
 
-static void invalidate(struct fs *fs, bool detach)
+uint64_t node_dot_ino(struct fs *fs, struct node *dir, bool dotdot)
 {
-	struct inval *v = NULL;
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	ino = dotdot && dir->parent ? dir->parent->ino : dir->ino;
+	pthread_mutex_unlock(&fs->lock);
+	return ino;
+}
+
+void node_pin(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	nt_pin(n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+bool node_known_dir(struct fs *fs, struct node *n)
+{
+	bool dir = false;
+
+	pthread_mutex_lock(&fs->lock);
+	dir = nt_known_dir(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	return dir;
+}
+
+bool node_is_detached(struct fs *fs, struct node *n)
+{
+	bool detached = false;
+
+	pthread_mutex_lock(&fs->lock);
+	detached = n->detached;
+	pthread_mutex_unlock(&fs->lock);
+	return detached;
+}
+
+size_t nodes_collect(struct fs *fs, bool detach, struct inval **out)
+{
 	size_t n = 0;
 
-	if (!fs->se) {
-		return;
-	}
 	pthread_mutex_lock(&fs->lock);
-	v = calloc(fs->n_nodes + 1, sizeof(*v));
-	n = v ? collect_locked(fs, v, fs->n_nodes, detach) : 0;
+	*out = calloc(fs->n_nodes + 1, sizeof(**out));
+	n = *out ? nt_collect(fs, *out, fs->n_nodes, detach) : 0;
 	pthread_mutex_unlock(&fs->lock);
-	detach_moved(fs, v, n);
-	/* outside the lock: the kernel may call back into handlers that take it */
-	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].entry) {
-			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent),
-			                                 v[i].name, strlen(v[i].name));
-		}
-		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0); /* attrs, data */
-		node_unpin(fs, v[i].node);
-		node_unpin(fs, v[i].parent);
-		free(v[i].name);
+	return n;
+}
+
+/* A folder's index of names (dirwatch.c's long caching) lives on its node. */
+bool node_watched(struct fs *fs, struct node *dir)
+{
+	return dir && (dir->kind == NODE_SYNTH ||
+	               atomic_load(&dir->watched) == atomic_load(&fs->dw_epoch));
+}
+
+bool node_in_watched(struct fs *fs, struct node *n)
+{
+	bool in = false;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs->dw && (n->kind == NODE_SYNTH || node_watched(fs, n->parent));
+	pthread_mutex_unlock(&fs->lock);
+	return in;
+}
+
+void node_changed(struct fs *fs, struct node *dir)
+{
+	pthread_mutex_lock(&fs->lock);
+	dir->changes++;
+	nt_index_free(dir);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+uint64_t node_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch)
+{
+	uint64_t changes = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	changes = dir->changes;
+	*epoch = atomic_load(&fs->dw_epoch);
+	pthread_mutex_unlock(&fs->lock);
+	return changes;
+}
+
+void node_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
+                      uint64_t epoch)
+{
+	pthread_mutex_lock(&fs->lock);
+	/* only if nothing changed while listing, and the folder was watched all along */
+	if (fs->dw && dir->changes == changes && atomic_load(&fs->dw_epoch) == epoch &&
+	    atomic_load(&dir->watched) == epoch) {
+		nt_index_free(dir);
+		dir->index = set;
+		dir->index_epoch = epoch;
+		set = NULL;
 	}
-	free(v);
+	pthread_mutex_unlock(&fs->lock);
+	if (set) {
+		names_set_fini(set);
+		free(set);
+	}
 }
 
-void nodes_invalidate_all(struct fs *fs)
+bool node_unchanged(struct fs *fs, struct node *dir, uint64_t changes)
 {
-	invalidate(fs, true);
+	bool same = false;
+
+	pthread_mutex_lock(&fs->lock);
+	same = fs->dw && dir->changes == changes && node_watched(fs, dir);
+	pthread_mutex_unlock(&fs->lock);
+	return same;
 }
 
-void nodes_invalidate_cached(struct fs *fs)
+bool node_absent(struct fs *fs, struct node *dir, const char *name)
 {
-	invalidate(fs, false);
+	bool absent = false;
+
+	pthread_mutex_lock(&fs->lock);
+	if (dir->index && dir->index_epoch == atomic_load(&fs->dw_epoch) &&
+	    atomic_load(&dir->watched) == dir->index_epoch) {
+		absent = !names_set_has(dir->index, name);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return absent;
+}
+
+void nodes_event(struct fs *fs, struct node_event *e)
+{
+	pthread_mutex_lock(&fs->lock);
+	e->dir = nt_find_rel(fs, e->rel);
+	e->child = e->dir && e->name ? nt_find_name(fs, e->dir, e->name) : NULL;
+	if (e->dir) {
+		nt_pin(e->dir); /* its id must name it until notified */
+		if (e->unwatch) {
+			atomic_store(&e->dir->watched, 0);
+		}
+		if (e->names) {
+			e->dir->changes++;
+			nt_index_free(e->dir);
+		}
+	}
+	e->variant = e->dir && e->name && e->entries && nt_variant(fs, e->dir, e->name);
+	/* the kernel refuses an entry below a node it knows as a file (ENOTDIR) */
+	e->as_dir = e->dir && nt_known_dir(fs, e->dir);
+	e->up = e->as_dir && e->variant && e->dir->parent ? e->dir->parent : NULL;
+	e->prune = e->up ? strdup(e->dir->name) : NULL;
+	if (e->up) {
+		nt_pin(e->up);
+	}
+	/* an open file's name may now name another file (checked outside the lock) */
+	e->open = e->child && e->entries && e->child->n_cached + e->child->pt_refs > 0;
+	if (e->child) {
+		nt_pin(e->child);
+		if (e->entries) {
+			atomic_store(&e->child->watched, 0); /* maybe a new copy on another drive */
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* How the kernel does I/O on N's open handles (passthrough.c decides). */
+bool node_elsewhere(struct fs *fs, struct node *n, const struct stat *st)
+{
+	bool other = false;
+
+	pthread_mutex_lock(&fs->lock);
+	other = !n->detached && nt_elsewhere(n, st);
+	pthread_mutex_unlock(&fs->lock);
+	return other;
+}
+
+bool node_moved(struct fs *fs, struct node *n, const struct stat *st)
+{
+	bool moved = false;
+
+	pthread_mutex_lock(&fs->lock);
+	moved = n->detached || nt_elsewhere(n, st);
+	pthread_mutex_unlock(&fs->lock);
+	return moved;
+}
+
+bool node_open_file(struct fs *fs, struct node *n, dev_t *dev, ino_t *ino)
+{
+	bool open = false;
+
+	pthread_mutex_lock(&fs->lock);
+	open = n->n_cached + n->pt_refs > 0;
+	*dev = n->open_dev;
+	*ino = n->open_ino;
+	pthread_mutex_unlock(&fs->lock);
+	return open;
+}
+
+/* Locked. The mode of a new handle of N (backing file ST). The backing-id
+ * ioctl on /dev/fuse (io->backing_open) runs under fs->lock, the one syscall
+ * that does: every passthrough handle of N must share one backing id. */
+static int io_mode_locked(struct node *n, const struct stat *st, struct node_io *io)
+{
+	int id = 0;
+
+	if (!io->want || !S_ISREG(st->st_mode) || n->n_cached > 0) {
+		return FH_CACHED;
+	}
+	if (n->pt_refs > 0) { /* on the same backing file: nt_elsewhere said so */
+		n->pt_refs++;
+		io->backing_id = n->pt_id;
+		return FH_PASSTHROUGH;
+	}
+	id = io->backing_open(io->arg);
+	if (id <= 0) {
+		return FH_CACHED;
+	}
+	n->pt_refs = 1;
+	n->pt_id = id;
+	io->backing_id = id;
+	return FH_PASSTHROUGH;
+}
+
+int node_io_open(struct fs *fs, struct node *n, const struct stat *st, struct node_io *io)
+{
+	int mode = FH_CACHED;
+
+	pthread_mutex_lock(&fs->lock);
+	if (nt_elsewhere(n, st)) {
+		mode = -ESTALE;
+	} else if (n->n_cached + n->pt_refs == 0) {
+		n->open_dev = st->st_dev;
+		n->open_ino = st->st_ino;
+	}
+	mode = mode < 0 ? mode : io_mode_locked(n, st, io);
+	if (mode == FH_CACHED) {
+		n->n_cached++;
+		io->keep_cache = nt_keep_cache(n, st);
+	} else if (mode == FH_PASSTHROUGH) {
+		io->keep_cache = false;
+		n->cached = *st;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return mode;
+}
+
+int node_io_close(struct fs *fs, struct node *n, enum fh_io io)
+{
+	int id = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (io == FH_CACHED && n->n_cached > 0) {
+		n->n_cached--;
+	} else if (io == FH_PASSTHROUGH && n->pt_refs > 0 && --n->pt_refs == 0) {
+		id = n->pt_id;
+		n->pt_id = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return id;
 }

@@ -16,15 +16,6 @@
 
 #include "fs_int.h"
 
-void ops_reply_err(fuse_req_t req, int err)
-{
-	if (err != 0 && err != ENOENT && err != ENODATA && err != EEXIST && err != ENOTEMPTY &&
-	    err != ESTALE) { /* ESTALE: counted as stale_opens */
-		atomic_fetch_add(&fs_of(req)->n_errors, 1);
-	}
-	fuse_reply_err(req, err);
-}
-
 static int images_root(struct fsview *v)
 {
 	for (size_t r = 0; r < v->n_roots; r++) {
@@ -107,7 +98,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	}
 	/* watched before looking: a change after it is seen; a name the folder's
 	 * index lacks is on no drive */
-	if (dw_watch_dir(fs, v, parent) && dw_absent(fs, parent, name)) {
+	if (dw_watch_dir(fs, v, parent) && node_absent(fs, parent, name)) {
 		return -ENOENT;
 	}
 	/* A change in the folder while looking (the folder watch detached an open
@@ -115,7 +106,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	 * a new node from what was found before it would carry the old file. */
 	for (unsigned tries = 0;; tries++) {
 		uint64_t epoch = 0;
-		uint64_t changes = dw_index_begin(fs, parent, &epoch);
+		uint64_t changes = node_index_begin(fs, parent, &epoch);
 		rel_init(&rel);
 		rc = node_rel_child(fs, parent, name, &rel);
 		rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
@@ -126,7 +117,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 		*st = l.st;
 		loc_close(&l);
 		rc = pt_node_get(fs, parent, l.leaf, st, out); /* the spelling served */
-		if (rc < 0 || tries == 2 || dw_index_begin(fs, parent, &epoch) == changes) {
+		if (rc < 0 || tries == 2 || node_index_begin(fs, parent, &epoch) == changes) {
 			break;
 		}
 		node_forget(fs, *out, 1);
@@ -207,7 +198,7 @@ static int stat_open_node(struct fs *fs, struct node *n, struct stat *st)
 	int pin = -1;
 	int rc = 0;
 
-	if (pt_elsewhere(fs, n, st)) {
+	if (node_elsewhere(fs, n, st)) {
 		char *name = node_detach(fs, n, &parent);
 		dw_drop_entry(fs, parent, name); /* the kernel's entry names N */
 	}

@@ -124,7 +124,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 	bool found = false;
 	bool complete = true;
 	uint64_t epoch = 0;
-	uint64_t changes = dw_index_begin(fs, n, &epoch);
+	uint64_t changes = node_index_begin(fs, n, &epoch);
 	int rc = 0;
 
 	rel_init(&rel);
@@ -149,7 +149,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 	d->changes = changes;
 	d->generation = v->generation;
 	if (rc == 0 && found && complete) {
-		dw_index_store(fs, n, seen, changes, epoch); /* takes it */
+		node_index_store(fs, n, seen, changes, epoch); /* takes it */
 	} else if (seen) {
 		names_set_fini(seen);
 		free(seen);
@@ -205,12 +205,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 /* st_ino of "." and ".." of DIR. */
 static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
 {
-	uint64_t ino = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	ino = name[1] == '.' && dir->parent ? dir->parent->ino : dir->ino;
-	pthread_mutex_unlock(&fs->lock);
-	return ino;
+	return node_dot_ino(fs, dir, name[1] == '.');
 }
 
 /* st_ino of entry NAME of DIR without a lookup: its node's, else the unsalted
@@ -307,7 +302,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (plus) {
 		struct node *dn = node_of(fs, ino);
-		c.fresh = v->generation == d->generation && dw_unchanged(fs, dn, d->changes) &&
+		c.fresh = v->generation == d->generation && node_unchanged(fs, dn, d->changes) &&
 		          node_rel(fs, dn, &c.rel) == 0;
 	}
 	for (size_t i = (size_t)off; i < d->n; i++) {
@@ -370,10 +365,10 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 
 /* Where a new entry NAME of PARENT goes: the primary, with its folder made
  * there. Returns an O_PATH fd of that folder. */
-int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+static int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                     int *dirfd)
 {
-	dw_changed(fs, parent); /* before the name exists: no lookup may miss it */
+	node_changed(fs, parent); /* before the name exists: no lookup may miss it */
 	struct rel rel;
 	struct loc l;
 	int rc = names_check_new(name);
@@ -406,7 +401,7 @@ int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct
  * took bits away at the create, and the ownership change clears set-user-ID).
  * A folder keeps the set-group-ID bit it inherited. MODE is ignored for a
  * symlink. */
-int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
+static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stat st;
@@ -443,7 +438,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const 
 	struct node *n = NULL;
 	struct stat st;
 
-	dw_changed(fs, parent); /* after the create too: no listing in between counts */
+	node_changed(fs, parent); /* after the create too: no listing in between counts */
 	rc = rc < 0 ? rc : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	rc = rc < 0 ? rc : node_get_as(fs, parent, name, st.st_mode, &n);
@@ -528,6 +523,68 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	fsview_put(v);
 }
 
+static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mode,
+                     struct fuse_file_info *fi, struct fsview *v, struct stat *st)
+{
+	struct fs *fs = fs_of(req);
+	int dirfd = -1;
+	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int fd = -1;
+
+	if (rc < 0) {
+		return rc;
+	}
+	fd = openat(dirfd, name, fh_open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	            mode);
+	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
+	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
+	close(dirfd);
+	if (rc < 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return rc;
+	}
+	return fd;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct node *p = node_of(fs, parent);
+	struct fsview *v = fsview_get(fs);
+	struct fh *fh = fh_new();
+	struct fuse_entry_param e = {.attr_timeout = fs->attr_timeout,
+	                             .entry_timeout = fs->entry_timeout};
+	struct node *n = NULL;
+	struct stat st; /* the drive's file: the kernel's backing file, not what clients see */
+	int rc = fh ? do_create(req, p, name, mode, fi, v, &st) : -ENOMEM;
+	int fd = rc;
+
+	node_changed(fs, p); /* after the create too: no listing in between counts */
+
+	if (fd >= 0) {
+		/* the name did not exist (O_EXCL): a node still holding it is stale */
+		node_unhash(fs, p, name);
+		rc = node_get(fs, p, name, &n);
+		if (rc < 0) {
+			close(fd);
+		}
+	}
+	if (rc < 0) {
+		free(fh);
+		fsview_put(v);
+		ops_reply_err(req, -rc);
+		return;
+	}
+	e.ino = node_id(fs, n);
+	e.attr = st;
+	e.attr.st_ino = n->ino;
+	dw_timeouts(fs, n, false, &e.entry_timeout, &e.attr_timeout);
+	fh_reply_create(req, fi, fh, fd, v, n, &e, &st); /* the handle: handle.c */
+}
+
 void ops_dir_install(struct fuse_lowlevel_ops *ops)
 {
 	ops->opendir = op_opendir;
@@ -536,6 +593,7 @@ void ops_dir_install(struct fuse_lowlevel_ops *ops)
 	ops->releasedir = op_releasedir;
 	ops->fsyncdir = op_fsyncdir;
 	ops->mkdir = op_mkdir;
+	ops->create = op_create;
 	ops->mknod = op_mknod;
 	ops->symlink = op_symlink;
 }

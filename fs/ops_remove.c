@@ -311,9 +311,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rel_init(&m->dst);
 		m->newname = newname;
 		m->flags = flags;
-		dw_changed(fs, node_of(fs, newparent)); /* before the new name exists */
+		node_changed(fs, node_of(fs, newparent)); /* before the new name exists */
 		rc = do_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), m);
-		dw_changed(fs, node_of(fs, newparent)); /* and after: no listing in between counts */
+		node_changed(fs, node_of(fs, newparent)); /* and after: no listing in between counts */
 		rel_fini(&m->src);
 		rel_fini(&m->dst);
 	}
@@ -372,9 +372,9 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct stat st;
 	int rc = 0;
 
-	dw_changed(fs, np); /* before the new name exists */
+	node_changed(fs, np); /* before the new name exists */
 	rc = do_link(req, fs, n, np, newname, &st);
-	dw_changed(fs, np); /* and after: no listing in between counts */
+	node_changed(fs, np); /* and after: no listing in between counts */
 
 	if (rc < 0) {
 		ops_reply_err(req, -rc);
@@ -383,9 +383,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	/* the kernel wants the linked inode itself back, with one more lookup; it
 	 * goes on under the new name when its own name is unlinked */
 	node_add_alias(fs, n, np, newname);
-	pthread_mutex_lock(&fs->lock);
-	n->nlookup++;
-	pthread_mutex_unlock(&fs->lock);
+	node_lookup_add(fs, n);
 	ops_reply_entry(req, fs, n, &st);
 }
 

@@ -74,40 +74,29 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn)
 	         why ? why : "active (open files are read and written by the kernel)");
 }
 
-/* May the kernel keep its page cache of N? Yes when the backing file is the
- * one it cached at the last open and unchanged since (same drive file, size
- * and mtime): writes through the view went through that cache anyway. */
-static bool keep_cache_locked(struct node *n, const struct stat *st)
-{
-	bool keep = n->cached.st_dev == st->st_dev && n->cached.st_ino == st->st_ino &&
-	            n->cached.st_size == st->st_size &&
-	            n->cached.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	            n->cached.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
-
-	n->cached = *st;
-	return keep;
-}
-
 #if PXE_HAVE_PASSTHROUGH
-/* Locked. The mode for handle FH (backing file stat ST). */
-static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
-                         struct fuse_file_info *fi)
+/* What backing_open needs: the request and the handle being opened. */
+struct backing {
+	fuse_req_t req;
+	struct fs *fs;
+	struct fh *fh;
+};
+
+/* Register the handle's file with the kernel as a backing file: its id, or 0
+ * (the daemon serves it). node.c calls it under fs->lock (node_io_open): the
+ * one syscall made there, an ioctl on /dev/fuse. */
+static int backing_open(void *arg)
 {
-	struct node *n = fh->node;
+	struct backing *b = arg;
+	struct fs *fs = b->fs;
 	/* the one field of a published drive that changes (once) */
-	struct fsdrive *drive = (struct fsdrive *)fh->drive;
+	struct fsdrive *drive = (struct fsdrive *)b->fh->drive;
 	int id = 0;
 
-	if (!atomic_load(&fs->pt_active) || !S_ISREG(st->st_mode) || n->n_cached > 0 ||
-	    (drive && atomic_load(&drive->no_passthrough))) {
-		return FH_CACHED;
+	if (!atomic_load(&fs->pt_active)) {
+		return 0;
 	}
-	if (n->pt_refs > 0) { /* on the same backing file: elsewhere_locked said so */
-		n->pt_refs++;
-		fi->backing_id = n->pt_id;
-		return FH_PASSTHROUGH;
-	}
-	id = fuse_passthrough_open(req, fh->fd);
+	id = fuse_passthrough_open(b->req, b->fh->fd);
 	if (id <= 0) {
 		int err = errno;
 		if (err == EPERM) {
@@ -122,12 +111,9 @@ static int choose_locked(fuse_req_t req, struct fs *fs, struct fh *fh, const str
 			    "the daemon serves them",
 			    drive->d->name, strerror(err));
 		}
-		return FH_CACHED;
+		return 0;
 	}
-	n->pt_refs = 1;
-	n->pt_id = id;
-	fi->backing_id = id;
-	return FH_PASSTHROUGH;
+	return id;
 }
 #endif
 
@@ -144,65 +130,36 @@ static void detach(struct fs *fs, struct node *n)
 	free(name);
 }
 
-/* Locked. Are N's open handles on another drive file than ST? One kernel inode
- * is one file, as natively: its locks, its page cache and a reopen through
- * /proc/self/fd of any handle mean that file. Only a detached node (no path
- * reaches it) whose handles are all daemon-served may mix: a write open of a
- * node pinned on a read-only drive gets the written copy (see do_open). */
-static bool elsewhere_locked(const struct node *n, const struct stat *st)
-{
-	if (n->n_cached + n->pt_refs == 0) {
-		return false;
-	}
-	if (n->open_dev == st->st_dev && n->open_ino == st->st_ino) {
-		return false;
-	}
-	return !(n->detached && n->pt_refs == 0);
-}
-
-bool pt_elsewhere(struct fs *fs, struct node *n, const struct stat *st)
-{
-	bool other = false;
-
-	pthread_mutex_lock(&fs->lock);
-	other = !n->detached && elsewhere_locked(n, st);
-	pthread_mutex_unlock(&fs->lock);
-	return other;
-}
-
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi)
 {
-	struct node *n = fh->node;
-	int io = FH_CACHED;
+	struct node_io io = {.want = false};
+	int mode = 0;
 
-	pthread_mutex_lock(&fs->lock);
-	if (elsewhere_locked(n, st)) {
-		io = -ESTALE;
-	} else if (n->n_cached + n->pt_refs == 0) {
-		n->open_dev = st->st_dev;
-		n->open_ino = st->st_ino;
-	}
 #if PXE_HAVE_PASSTHROUGH
-	io = io < 0 ? io : choose_locked(req, fs, fh, st, fi);
+	struct backing b = {.req = req, .fs = fs, .fh = fh};
+
+	io.want = atomic_load(&fs->pt_active) &&
+	          !(fh->drive && atomic_load(&fh->drive->no_passthrough));
+	io.backing_open = backing_open;
+	io.arg = &b;
 #else
 	(void)req;
 #endif
-	if (io == FH_CACHED) {
-		n->n_cached++;
-		fi->keep_cache = keep_cache_locked(n, st);
-	} else if (io == FH_PASSTHROUGH) {
-		fi->keep_cache = 0;
-		n->cached = *st;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (io < 0) {
+	mode = node_io_open(fs, fh->node, st, &io);
+	if (mode < 0) {
 		atomic_fetch_add(&fs->n_stale_opens, 1);
-		detach(fs, n);
-		return io;
+		detach(fs, fh->node);
+		return mode;
 	}
-	fh->io = (enum fh_io)io;
-	if (io == FH_PASSTHROUGH) {
+	fi->keep_cache = io.keep_cache;
+#if PXE_HAVE_PASSTHROUGH
+	if (mode == FH_PASSTHROUGH) {
+		fi->backing_id = io.backing_id;
+	}
+#endif
+	fh->io = (enum fh_io)mode;
+	if (mode == FH_PASSTHROUGH) {
 		atomic_fetch_add(&fs->n_pt_opens, 1);
 	}
 	return 0;
@@ -212,7 +169,6 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
                 struct node **out)
 {
 	fuse_ino_t pid = 0;
-	bool moved = false;
 	int rc = node_get_as(fs, parent, name, st->st_mode, out);
 
 	if (rc < 0) {
@@ -221,10 +177,7 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 	/* detached since it was found (the folder watch or a GETATTR saw the name
 	 * name another file): no path reaches it any more, and an entry naming it
 	 * would lead the next open by this path to its old file */
-	pthread_mutex_lock(&fs->lock);
-	moved = (*out)->detached || elsewhere_locked(*out, st);
-	pthread_mutex_unlock(&fs->lock);
-	if (!moved) {
+	if (!node_moved(fs, *out, st)) {
 		return 0;
 	}
 	/* no invalidation: the kernel holds the folder during a lookup, and the new
@@ -236,17 +189,8 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh)
 {
-	struct node *n = fh->node;
-	int id = 0;
+	int id = node_io_close(fs, fh->node, fh->io);
 
-	pthread_mutex_lock(&fs->lock);
-	if (fh->io == FH_CACHED && n->n_cached > 0) {
-		n->n_cached--;
-	} else if (fh->io == FH_PASSTHROUGH && n->pt_refs > 0 && --n->pt_refs == 0) {
-		id = n->pt_id;
-		n->pt_id = 0;
-	}
-	pthread_mutex_unlock(&fs->lock);
 #if PXE_HAVE_PASSTHROUGH
 	if (id > 0) {
 		fuse_passthrough_close(req, id);

@@ -331,9 +331,7 @@ static json_object *counters(struct fs *fs)
 	                       json_object_new_int64((int64_t)fs->n_pt_opens));
 	json_object_object_add(c, "stale_opens", json_object_new_int64((int64_t)fs->n_stale_opens));
 	json_object_object_add(c, "folder_events", json_object_new_int64((int64_t)fs->n_dw_events));
-	pthread_mutex_lock(&fs->lock);
-	nodes = fs->n_nodes; /* the names the kernel knows (goes down as it forgets) */
-	pthread_mutex_unlock(&fs->lock);
+	nodes = nodes_count(fs); /* the names the kernel knows (goes down as it forgets) */
 	json_object_object_add(c, "nodes", json_object_new_int64((int64_t)nodes));
 	return c;
 }
@@ -408,7 +406,8 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	return o;
 }
 
-int status_write_file(const char *path, const char *text)
+/* TEXT to PATH atomically (no symlink followed; mode 0644): 0 or -errno. */
+static int status_write_file(const char *path, const char *text)
 {
 	struct fileio_opts o = {.mode = 0644};
 

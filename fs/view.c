@@ -522,11 +522,7 @@ bool fsview_moved(struct fs *fs, struct fsview *v, struct node *n)
 	ino_t ino = 0;
 	int rc = 0;
 
-	pthread_mutex_lock(&fs->lock);
-	open = n->n_cached + n->pt_refs > 0;
-	dev = n->open_dev;
-	ino = n->open_ino;
-	pthread_mutex_unlock(&fs->lock);
+	open = node_open_file(fs, n, &dev, &ino);
 	rel_init(&rel);
 	if (!open || node_rel(fs, n, &rel) < 0) {
 		rel_fini(&rel);

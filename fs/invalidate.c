@@ -1,0 +1,68 @@
+/* invalidate.c -- drop the kernel's cached names and attributes of every node.
+ *
+ * After a view change (the live thread) or when the folder watch lost events
+ * (its thread); never from a FUSE handler. The nodes are collected and pinned
+ * under fs->lock (node.c), open ones checked against the drives and the
+ * kernel notified with no lock held.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+/* After a view change, an open node whose name now leads to another file (or
+ * whose drive left) gets a new node for its name; its open handles keep their
+ * file (fsview_moved, outside the lock: it reaches the drives). A node whose
+ * file is still there keeps its name: it may be being renamed right now, and a
+ * detached node would no longer follow the rename. */
+static void detach_moved(struct fs *fs, struct inval *v, size_t n)
+{
+	struct fsview *view = NULL;
+	fuse_ino_t parent = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].open) {
+			continue;
+		}
+		view = view ? view : fsview_get(fs);
+		if (fsview_moved(fs, view, v[i].node)) {
+			free(node_detach(fs, v[i].node, &parent));
+		}
+	}
+	fsview_put(view);
+}
+
+static void invalidate(struct fs *fs, bool detach)
+{
+	struct inval *v = NULL;
+	size_t n = 0;
+
+	if (!fs->se) {
+		return;
+	}
+	n = nodes_collect(fs, detach, &v);
+	detach_moved(fs, v, n);
+	/* outside the lock: the kernel may call back into handlers that take it */
+	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, -1, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].entry) {
+			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent),
+			                                 v[i].name, strlen(v[i].name));
+		}
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0); /* attrs, data */
+		node_unpin(fs, v[i].node);
+		node_unpin(fs, v[i].parent);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+void nodes_invalidate_all(struct fs *fs)
+{
+	invalidate(fs, true);
+}
+
+void nodes_invalidate_cached(struct fs *fs)
+{
+	invalidate(fs, false);
+}
