@@ -330,15 +330,10 @@ static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf
 	return 0;
 }
 
-int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
+/* Before the session: the handler table, the copy-up leftovers, the timeouts, the signals. */
+static void prepare(struct fs *fs, const struct fs_options *o, struct fuse_lowlevel_ops *ops)
 {
-	struct fuse_lowlevel_ops ops = {.init = op_init};
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_session *se = NULL;
-	int rc = -1;
-	int served = 0;
-
-	install_ops(&ops);
+	install_ops(ops);
 	copyup_clean(fs); /* before the mount is served: no copy-up of this daemon runs yet */
 	if (o->entry_timeout > 0) {
 		fs->entry_timeout = o->entry_timeout;
@@ -347,6 +342,35 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 		fs->attr_timeout = o->attr_timeout;
 	}
 	watch_block_signals(); /* before any thread: SIGHUP/SIGUSR1 go to the live thread */
+}
+
+/* Serve SE until stopped, then stop the threads: 0, or -1 with ERRBUF. */
+static int serve_until_stopped(struct fs *fs, struct fuse_session *se, const struct fs_options *o,
+                               char *errbuf, size_t errlen)
+{
+	int served = serve(se); /* > 0: ended by SIGTERM/SIGINT, a clean stop */
+	int rc = served >= 0 ? 0 : -1;
+
+	live_stop(fs);
+	dw_stop(fs);
+	if (rc < 0) {
+		snprintf(errbuf, errlen, "the FUSE session ended with an error");
+	} else {
+		log_info("stopping: %s; unmounting %s",
+		         served > 0 ? "asked to (SIGTERM or SIGINT)" : "the view was unmounted",
+		         o->mountpoint);
+	}
+	return rc;
+}
+
+int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
+{
+	struct fuse_lowlevel_ops ops = {.init = op_init};
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int rc = -1;
+
+	prepare(fs, o, &ops);
 	if (session_args(o, &args) < 0 || !(se = fuse_session_new(&args, &ops, sizeof(ops), fs))) {
 		snprintf(errbuf, errlen, "cannot start a FUSE session (bad -o options?)");
 		goto out;
@@ -373,17 +397,7 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	if (start_serving(fs, o, errbuf, errlen) < 0) {
 		goto out_unmount;
 	}
-	served = serve(se); /* > 0: ended by SIGTERM/SIGINT, a clean stop */
-	rc = served >= 0 ? 0 : -1;
-	live_stop(fs);
-	dw_stop(fs);
-	if (rc < 0) {
-		snprintf(errbuf, errlen, "the FUSE session ended with an error");
-	} else {
-		log_info("stopping: %s; unmounting %s",
-		         served > 0 ? "asked to (SIGTERM or SIGINT)" : "the view was unmounted",
-		         o->mountpoint);
-	}
+	rc = serve_until_stopped(fs, se, o, errbuf, errlen);
 out_unmount:
 	fuse_session_unmount(se);
 	fs->se = NULL;
