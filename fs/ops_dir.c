@@ -269,54 +269,48 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 	return len;
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi, bool plus)
+/* List the folder now when opendir left that to the first READDIR. */
+static int list_pending(struct fs *fs, fuse_ino_t ino, struct dh *d)
 {
-	struct fs *fs = fs_of(req);
-	struct dh *d = fh_dir(fi);
-	struct fsview *v = plus ? fsview_get(fs) : NULL;
-	char *buf = malloc(size);
-	size_t used = 0;
-	struct plus_ctx c = {.fresh = false, .shadowed = &d->shadowed};
+	struct fsview *lv = NULL;
+	int rc = 0;
 
-	rel_init(&c.rel);
-	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
-		c.fds[r] = -1;
-	}
-	if (!buf) {
-		fsview_put(v);
-		ops_reply_err(req, ENOMEM); /* c.rel has nothing allocated yet */
-		return;
-	}
 	if (d->pending) {
-		struct fsview *lv = fsview_get(fs);
-		int rc = list_merged(fs, node_of(fs, ino), lv, d);
+		lv = fsview_get(fs);
+		rc = list_merged(fs, node_of(fs, ino), lv, d);
 		fsview_put(lv);
 		d->pending = false;
-		if (rc < 0) {
-			fsview_put(v);
-			free(buf);
-			ops_reply_err(req, -rc);
-			return;
+	}
+	return rc;
+}
+
+static void plus_fini(struct plus_ctx *c)
+{
+	for (size_t r = 0; r < sizeof(c->fds) / sizeof(c->fds[0]); r++) {
+		if (c->fds[r] >= 0) {
+			close(c->fds[r]);
 		}
 	}
-	if (plus) {
-		struct node *dn = node_of(fs, ino);
-		c.fresh = v->generation == d->generation && node_unchanged(fs, dn, d->changes) &&
-		          node_rel(fs, dn, &c.rel) == 0;
-	}
+	rel_fini(&c->rel);
+}
+
+/* The entries of D from OFF that fit in BUF (SIZE bytes): the bytes used. */
+static size_t fill(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fsview *v,
+                   struct plus_ctx *c, struct dh *d, char *buf, size_t size, off_t off)
+{
+	size_t used = 0;
+
 	for (size_t i = (size_t)off; i < d->n; i++) {
 		struct stat st = {.st_mode = d->e[i].type};
 		size_t rem = size - used;
 		size_t len = 0;
 
-		if (!plus) {
+		if (!v) {
 			st.st_ino = entry_ino(fs, node_of(fs, ino), d->e[i].name);
 		}
-		len =
-		    plus ? add_plus(req, fs, node_of(fs, ino), v, &c, &d->e[i], buf + used, rem,
-		                    (off_t)i + 1)
-		         : fuse_add_direntry(req, buf + used, rem, d->e[i].name, &st, (off_t)i + 1);
+		len = v ? add_plus(req, fs, node_of(fs, ino), v, c, &d->e[i], buf + used, rem,
+		                   (off_t)i + 1)
+		        : fuse_add_direntry(req, buf + used, rem, d->e[i].name, &st, (off_t)i + 1);
 		if (len == SIZE_MAX) {
 			continue;
 		}
@@ -325,12 +319,36 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		used += len;
 	}
+	return used;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct dh *d = fh_dir(fi);
+	struct fsview *v = plus ? fsview_get(fs) : NULL;
+	char *buf = malloc(size);
+	struct plus_ctx c = {.fresh = false, .shadowed = &d->shadowed};
+	int rc = buf ? list_pending(fs, ino, d) : -ENOMEM;
+
+	rel_init(&c.rel);
 	for (size_t r = 0; r < sizeof(c.fds) / sizeof(c.fds[0]); r++) {
-		if (c.fds[r] >= 0) {
-			close(c.fds[r]);
-		}
+		c.fds[r] = -1;
 	}
-	rel_fini(&c.rel);
+	if (rc < 0) {
+		fsview_put(v);
+		free(buf);
+		ops_reply_err(req, -rc); /* c.rel has nothing allocated yet */
+		return;
+	}
+	if (plus) {
+		struct node *dn = node_of(fs, ino);
+		c.fresh = v->generation == d->generation && node_unchanged(fs, dn, d->changes) &&
+		          node_rel(fs, dn, &c.rel) == 0;
+	}
+	size_t used = fill(req, fs, ino, v, &c, d, buf, size, off);
+	plus_fini(&c);
 	fsview_put(v);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
