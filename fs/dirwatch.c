@@ -18,6 +18,12 @@
  * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
  * per write: IN_MODIFY would drop the page cache of files being written
  * through the view itself at every write.
+ *
+ * This file owns the inotify descriptor, the watch descriptors' folders and
+ * the queue of entries to drop (dw->lock, never held with another lock). What
+ * an event means for the nodes, and each folder's index of names, are
+ * node.c's (nodes_event, node_index_*): it takes fs->lock, this file never
+ * does; the notifications go out with no lock held.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* fs.c -- the filesystem object and its libfuse low-level session.
  *
- * Builds the handler table from ops_*.c, mounts with allow_other and
+ * Builds the handler table from ops_*.c and handle.c, mounts with allow_other and
  * default_permissions (Samba reaches files as the connected user) and always
  * nosuid,nodev, answers the kernel's INIT, then daemonizes and only then
  * starts its threads and says it is ready; serves on the multi-threaded loop

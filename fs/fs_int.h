@@ -3,6 +3,14 @@
  * Threading rules are written beside the fields they guard. A node is named
  * by (parent, name); its virtual path is computed from the chain under
  * fs->lock. A struct fsview is immutable and reference-counted.
+ *
+ * Locks (ARCHITECTURE.md): fs->lock (node.c alone takes it), fs->view_lock
+ * (view.c), dw->lock (dirwatch.c), the share state's and the free-space
+ * probe's mutexes (status.c). Each is taken, used and released within one
+ * function; none is held while another is taken (a new path that needs two
+ * takes fs->lock first). No lock is held across a syscall on a drive; under
+ * fs->lock run only the inode map's log append (state directory) and the
+ * passthrough backing-id ioctl on /dev/fuse.
  */
 #ifndef PXE_FS_INT_H
 #define PXE_FS_INT_H
@@ -85,7 +93,8 @@ struct node {
 	atomic_uint_fast64_t watched;
 	/* A watched folder's merged names from its last complete listing, valid
 	 * in epoch index_epoch while no change came since: a lookup of a name it
-	 * lacks needs no drive (dirwatch.c). Protected by fs->lock. */
+	 * lacks needs no drive (node_absent; dirwatch.c's long caching). Protected
+	 * by fs->lock. */
 	struct names_set *index;
 	uint64_t index_epoch;
 	uint64_t changes; /* bumped at every change of the folder's names */
@@ -129,7 +138,8 @@ struct fsview {
 struct fs {
 	char **img_parts; /* images path components (owned) */
 	unsigned img_depth;
-	pthread_mutex_t lock; /* guards the node tables and fields marked above */
+	pthread_mutex_t lock; /* guards the node tables and fields marked above; taken in
+	                       * node.c only (the first lock, if ever two) */
 	struct node root;
 	struct node **by_name;     /* chained hash on (parent, fold); protected by lock */
 	struct node **by_ino;      /* chained hash on ino; protected by lock */

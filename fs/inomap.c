@@ -7,7 +7,8 @@
  * set/delete records with a checksum each (a torn last record is ignored),
  * rewritten compactly at start and when it holds mostly dead records. It is
  * not fsynced per record: a kill -9 loses nothing, a power cut the last few.
- * No lock of its own: the caller serialises every call (fs->lock).
+ * No lock of its own: the caller serialises every call (node.c, under fs->lock;
+ * the log append is the one write made under it, in the state directory).
  */
 #include <errno.h>
 #include <fcntl.h>

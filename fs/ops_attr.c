@@ -3,7 +3,8 @@
  * Each handler gets its state from the request (fs_of), takes a reference
  * on the current view for the whole call, does the work in a helper that
  * returns 0 or -errno, and only replies. Changes to a file held only by a
- * read-only drive copy it up to the primary first.
+ * read-only drive copy it up to the primary first. An open file's attributes
+ * and changes go through its handle (fh_stat, fh_node_online: handle.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,14 @@
-/* ops_dir.c -- directories: merged listings, creates on the primary, unlink,
- * rmdir, rename and link across drives.
+/* ops_dir.c -- folders and new names: merged listings (opendir, readdir,
+ * readdirplus, releasedir, fsyncdir) and creates on the primary (mkdir,
+ * create, mknod, symlink).
  *
  * A listing merges every root in rank order; a name appears once (ignoring
  * case), spelt as the highest-ranked drive that has it spells it; names that
- * differ only in case on that drive all appear (each is its own file). unlink and rmdir remove
- * every copy or, when one is on a read-only drive, nothing (EROFS). rename
- * moves each copy within its own drive (cloning the destination folder
- * there), so it never returns EXDEV. Handlers only reply; helpers do the work.
+ * differ only in case on that drive all appear (each is its own file). A new
+ * name goes to the primary, its missing parent folders cloned there first
+ * (copyup.c), owned by the caller. A created file's handle: handle.c. unlink,
+ * rmdir, rename and link: ops_remove.c. Handlers only reply; helpers do the
+ * work.
  */
 #include <dirent.h>
 #include <errno.h>

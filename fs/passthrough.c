@@ -18,10 +18,12 @@
  * revalidation (do_filp_open's LOOKUP_REVAL retry), gets a new node id and
  * opens that on the new file. The old handles drain on the old one, and a
  * reopen of one of them through /proc/self/fd (which reaches the detached node
- * again) opens that node's own file (do_open). st_ino is computed from the
+ * again) opens that node's own file (handle.c). st_ino is computed from the
  * path, so clients see the same number. Without
  * passthrough every handle is cached, with keep_cache when the backing file is
- * the one cached at the last open and unchanged since.
+ * the one cached at the last open and unchanged since. This file decides and
+ * registers backing files; each node's counts of handles per mode and its
+ * backing id are node.c's (node_io_open, node_io_close), under fs->lock.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -4,8 +4,12 @@
  * published (st_dev, st_ino); root_open gives an O_PATH fd of the images
  * folder, opened beneath the mount root without following any symlink and
  * checked to be that very folder, so every operation resolves beneath it with
- * openat-family calls. Immutable once built; reference-counted: fsview_get()
- * takes a reference under fs->view_lock, the last fsview_put() frees it.
+ * openat-family calls; no descriptor is kept open on a drive between
+ * operations. loc_find says where a path lives (the first root in rank order
+ * that has it), root_read_only whether a drive takes writes now, and
+ * fsview_moved whether an open node's name leads to another file after a view
+ * change. Immutable once built; reference-counted: fsview_get() takes a
+ * reference under fs->view_lock, the last fsview_put() frees it.
  */
 #include <errno.h>
 #include <fcntl.h>
