@@ -261,7 +261,6 @@ int root_walk_parent(struct fsview *v, size_t r, const char *rel, char *leaf, si
 struct fsview *fsview_get(struct fs *fs); /* a new reference; never NULL */
 void fsview_put(struct fsview *v);
 int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **out);
-void fsview_free(struct fsview *v);
 
 /* node.c -- the node table's owner (nodetab.c its data structure): every
  * function takes fs->lock itself; no other file takes it. */
@@ -499,8 +498,6 @@ void metrics_remove(struct live *l);
 int live_start(struct fs *fs, const struct fs_options *o);
 void live_notify_ready(struct fs *fs); /* systemd: READY=1 with a STATUS= summary */
 void live_stop(struct fs *fs);
-void ops_fill_attr(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
-int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st);
 void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st);
 int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                      struct node **out, struct stat *st);

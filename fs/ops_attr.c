@@ -51,6 +51,60 @@ static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc 
 }
 
 
+/* The attributes of an open file node N whose handles are on another file
+ * than its name now names (moved to another drive or replaced outside the
+ * view; ST: the name's file). N is that other file for the kernel (its locks,
+ * a /proc/self/fd reopen of its handles): the name is detached, so its next
+ * lookup makes a node for the new file, and N keeps answering with its own
+ * file's attributes (a stat by path never shows the new file through the old
+ * node). No notification here (the kernel may hold the folder locked): the
+ * folder watch thread drops the kernel's entry (dw_drop_entry; also when the
+ * watch missed the change: its event queue overflowed), and unwatched folders
+ * have short entry timeouts. */
+static int stat_open_node(struct fs *fs, struct node *n, struct stat *st)
+{
+	fuse_ino_t parent = 0;
+	bool ro = false;
+	int pin = -1;
+	int rc = 0;
+
+	if (node_elsewhere(fs, n, st)) {
+		char *name = node_detach(fs, n, &parent);
+		dw_drop_entry(fs, parent, name); /* the kernel's entry names N */
+	}
+	/* detached here, or meanwhile by the folder watch: never the path's file */
+	pin = node_pinned(fs, n, &ro);
+	if (pin >= 0) { /* else not detached, or every handle closed meanwhile */
+		rc = fstat(pin, st) == 0 ? 0 : -errno;
+		close(pin);
+	}
+	return rc;
+}
+
+/* stat_node -- the attributes of node N by its path in V (a regular file's
+ * open node may answer with its own file: stat_open_node), st_ino N's. */
+static int stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
+{
+	struct loc l;
+	int rc = 0;
+
+	if (n->kind == NODE_SYNTH) {
+		synth_attr(fs, n, st);
+		return 0;
+	}
+	rc = node_loc(fs, n, v, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	*st = l.st; /* the drive's st_dev and st_ino until the end */
+	loc_close(&l);
+	if (n->kind == NODE_TREE && S_ISREG(st->st_mode)) {
+		rc = stat_open_node(fs, n, st);
+	}
+	st->st_ino = n->ino;
+	return rc;
+}
+
 void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st)
 {
 	struct fuse_entry_param e = {
@@ -92,7 +146,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	if (parent->kind == NODE_SYNTH) {
 		rc = synth_child(fs, parent, name, v);
 		rc = rc < 0 ? rc : node_get(fs, parent, fs->img_parts[parent->depth], out);
-		return rc < 0 ? rc : ops_stat_node(fs, *out, v, st);
+		return rc < 0 ? rc : stat_node(fs, *out, v, st);
 	}
 	if (names_is_hidden_temp(name)) {
 		return -ENOENT;
@@ -182,60 +236,6 @@ static void reply_attr(fuse_req_t req, struct fs *fs, struct node *n, int rc, st
 	fuse_reply_attr(req, st, attr);
 }
 
-/* The attributes of an open file node N whose handles are on another file
- * than its name now names (moved to another drive or replaced outside the
- * view; ST: the name's file). N is that other file for the kernel (its locks,
- * a /proc/self/fd reopen of its handles): the name is detached, so its next
- * lookup makes a node for the new file, and N keeps answering with its own
- * file's attributes (a stat by path never shows the new file through the old
- * node). No notification here (the kernel may hold the folder locked): the
- * folder watch thread drops the kernel's entry (dw_drop_entry; also when the
- * watch missed the change: its event queue overflowed), and unwatched folders
- * have short entry timeouts. */
-static int stat_open_node(struct fs *fs, struct node *n, struct stat *st)
-{
-	fuse_ino_t parent = 0;
-	bool ro = false;
-	int pin = -1;
-	int rc = 0;
-
-	if (node_elsewhere(fs, n, st)) {
-		char *name = node_detach(fs, n, &parent);
-		dw_drop_entry(fs, parent, name); /* the kernel's entry names N */
-	}
-	/* detached here, or meanwhile by the folder watch: never the path's file */
-	pin = node_pinned(fs, n, &ro);
-	if (pin >= 0) { /* else not detached, or every handle closed meanwhile */
-		rc = fstat(pin, st) == 0 ? 0 : -errno;
-		close(pin);
-	}
-	return rc;
-}
-
-/* ops_stat_node -- the attributes of node N by its path in V (a regular file's
- * open node may answer with its own file: stat_open_node), st_ino N's. */
-int ops_stat_node(struct fs *fs, struct node *n, struct fsview *v, struct stat *st)
-{
-	struct loc l;
-	int rc = 0;
-
-	if (n->kind == NODE_SYNTH) {
-		synth_attr(fs, n, st);
-		return 0;
-	}
-	rc = node_loc(fs, n, v, &l);
-	if (rc < 0) {
-		return rc;
-	}
-	*st = l.st; /* the drive's st_dev and st_ino until the end */
-	loc_close(&l);
-	if (n->kind == NODE_TREE && S_ISREG(st->st_mode)) {
-		rc = stat_open_node(fs, n, st);
-	}
-	st->st_ino = n->ino;
-	return rc;
-}
-
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -246,7 +246,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (rc > 0) {
 		v = fsview_get(fs);
-		rc = ops_stat_node(fs, n, v, &st);
+		rc = stat_node(fs, n, v, &st);
 		fsview_put(v);
 	}
 	reply_attr(req, fs, n, rc, &st);

@@ -223,7 +223,7 @@ int root_open(struct fsview *v, size_t r)
 	return fd;
 }
 
-void fsview_free(struct fsview *v)
+static void fsview_free(struct fsview *v)
 {
 	if (!v) {
 		return;
