@@ -139,6 +139,11 @@ struct dh *fh_dir(struct fuse_file_info *fi)
 	return (struct dh *)(uintptr_t)fi->fh;
 }
 
+struct fh *fh_new(void)
+{
+	return calloc(1, sizeof(struct fh));
+}
+
 /* A detached node is reached only through a handle it already has (a reopen
  * through /proc/self/fd): open the file its handles are on, as natively, not
  * whatever its old path means now. Returns 1 when N is not detached, or when
@@ -249,7 +254,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct fsview *v = fsview_get(fs);
-	struct fh *fh = calloc(1, sizeof(*fh));
+	struct fh *fh = fh_new();
 	struct stat st;
 	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh, &st) : -ENOMEM;
 
@@ -262,11 +267,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fh->node = node_of(fs, ino);
 	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v, &st);
-}
-
-struct fh *fh_new(void)
-{
-	return calloc(1, sizeof(struct fh));
 }
 
 void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, int fd,
