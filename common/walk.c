@@ -5,8 +5,11 @@
  * lacks openat2, a component walk with O_NOFOLLOW does the same. Names are
  * matched exactly first, then case-insensitively (the smallest spelling when
  * several differ only in case). A path longer than openat2 takes is walked in
- * pieces (walk_long). Thread-safe. Shared by the FUSE filesystem (fs/) and
- * migrate (migrate/); no FUSE here.
+ * pieces (walk_long). Not stateless: a process-wide index of folders' names
+ * (case-insensitive, checked against each folder's times) answers misses of
+ * the exact spelling without a scan; it is this file's own, under its own
+ * lock (dc.lock), never held across a syscall. Thread-safe. Shared by the
+ * FUSE filesystem (fs/) and migrate (migrate/); no FUSE here.
  */
 #include <dirent.h>
 #include <errno.h>
