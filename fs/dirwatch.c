@@ -223,8 +223,8 @@ static bool moved_away(struct fs *fs, struct node *n)
 /* Tell the kernel what event EV in folder E->dir changed (no lock held: the
  * kernel may call back into handlers that take it). DROP_ENTRY: its entry for
  * the name. */
-static void notify_event(struct fs *fs, const struct node_event *e,
-                         const struct inotify_event *ev, bool drop_entry)
+static void notify_event(struct fs *fs, const struct node_event *e, const struct inotify_event *ev,
+                         bool drop_entry)
 {
 	fuse_ino_t dir_id = e->dir ? node_id(fs, e->dir) : 0;
 
@@ -235,7 +235,8 @@ static void notify_event(struct fs *fs, const struct node_event *e,
 		fuse_lowlevel_notify_inval_entry(fs->se, dir_id, ev->name, strlen(ev->name));
 	}
 	if (e->child) {
-		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, e->child), 0, 0); /* attrs, data */
+		/* its attributes and data */
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, e->child), 0, 0);
 	}
 	if (!ev->len || (ev->mask & DW_ENTRIES)) {
 		fuse_lowlevel_notify_inval_inode(fs->se, dir_id, 0, 0); /* listing, times */
@@ -458,5 +459,6 @@ void dw_timeouts(struct fs *fs, struct node *n, bool is_dir, double *entry, doub
 
 	*entry = in_watched ? fs->long_timeout : fs->entry_timeout;
 	/* a folder's own times change with its entries: its own watch sees those */
-	*attr = in_watched && (!is_dir || node_watched(fs, n)) ? fs->long_timeout : fs->attr_timeout;
+	*attr =
+	    in_watched && (!is_dir || node_watched(fs, n)) ? fs->long_timeout : fs->attr_timeout;
 }

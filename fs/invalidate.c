@@ -49,7 +49,8 @@ static void invalidate(struct fs *fs, bool detach)
 			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent),
 			                                 v[i].name, strlen(v[i].name));
 		}
-		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0); /* attrs, data */
+		/* its attributes and data */
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0);
 		node_unpin(fs, v[i].node);
 		node_unpin(fs, v[i].parent);
 		free(v[i].name);

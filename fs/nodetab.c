@@ -151,7 +151,7 @@ struct node *nt_find(struct fs *fs, struct node *parent, const char *name, uint6
 /* The link to the alias (PARENT, NAME) of any node, or NULL (scans the nodes
  * that have aliases: hard links made through the view are rare). */
 struct alias **nt_find_alias(struct fs *fs, struct node *parent, const char *name,
-                                        struct node **owner)
+                             struct node **owner)
 {
 	if (fs->n_aliases == 0) {
 		return NULL;
@@ -209,8 +209,7 @@ static bool ino_taken_locked(struct fs *fs, uint64_t ino)
 
 /* Record (locked) that (PARENT, NAME) has state STATE now (a rename): no
  * record when that is the state the name gives anyway. */
-void nt_keep_state(struct fs *fs, struct node *parent, const char *name,
-                              uint64_t state)
+void nt_keep_state(struct fs *fs, struct node *parent, const char *name, uint64_t state)
 {
 	if (state == names_ino_child(parent->state, parent == &fs->root, name, 0)) {
 		inomap_del(fs->inomap, parent->state, name);
@@ -221,8 +220,7 @@ void nt_keep_state(struct fs *fs, struct node *parent, const char *name,
 
 /* The state (locked) the entry (PARENT, NAME) has: its node's, else the one
  * recorded for it, else the one its name gives. */
-uint64_t nt_state_of(struct fs *fs, struct node *parent, const char *name,
-                                struct node *n)
+uint64_t nt_state_of(struct fs *fs, struct node *parent, const char *name, struct node *n)
 {
 	uint64_t state = 0;
 

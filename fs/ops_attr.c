@@ -50,7 +50,6 @@ static int node_loc(struct fs *fs, struct node *n, struct fsview *v, struct loc 
 	return rc;
 }
 
-
 /* The attributes of an open file node N whose handles are on another file
  * than its name now names (moved to another drive or replaced outside the
  * view; ST: the name's file). N is that other file for the kernel (its locks,

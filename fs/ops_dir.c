@@ -386,7 +386,7 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 /* Where a new entry NAME of PARENT goes: the primary, with its folder made
  * there. Returns an O_PATH fd of that folder. */
 static int ops_prep_create(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
-                    int *dirfd)
+                           int *dirfd)
 {
 	node_changed(fs, parent); /* before the name exists: no lookup may miss it */
 	struct rel rel;
@@ -554,8 +554,8 @@ static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mo
 	if (rc < 0) {
 		return rc;
 	}
-	fd = openat(dirfd, name, fh_open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	            mode);
+	fd = openat(dirfd, name,
+	            fh_open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
 	close(dirfd);

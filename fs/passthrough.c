@@ -141,8 +141,8 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 #if PXE_HAVE_PASSTHROUGH
 	struct backing b = {.req = req, .fs = fs, .fh = fh};
 
-	io.want = atomic_load(&fs->pt_active) &&
-	          !(fh->drive && atomic_load(&fh->drive->no_passthrough));
+	io.want =
+	    atomic_load(&fs->pt_active) && !(fh->drive && atomic_load(&fh->drive->no_passthrough));
 	io.backing_open = backing_open;
 	io.arg = &b;
 #else
