@@ -442,6 +442,7 @@ int migrate_plan_new(const struct resolver_view *view, const struct migrate_opti
 	}
 	plan->priv = p;
 	p->tgt_mnt = p->tgt_img = -1;
+	p->src = (struct msrc){.ops = &msrc_local_ops};
 	names_set_init(&p->planned_dirs);
 	names_set_init(&p->planned_other);
 	plan->move = opts->move;

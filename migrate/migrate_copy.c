@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "migrate_run_int.h"
+#include "sha256.h"
 
 static int on_bytes(void *arg, off_t pos)
 {
@@ -66,29 +67,107 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
 	return rc;
 }
 
-static int copy_regular(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
+/* The stream of a share's file: each slice read is written to OUT at once (and hashed). */
+struct tee {
+	struct mrun *r;
+	struct msrc_file *f;
+	int out;
+};
+
+static ssize_t tee_read(void *h, void *buf, size_t n)
+{
+	struct tee *t = h;
+	const struct msrc *s = &t->r->p->src;
+	ssize_t got = s->ops->read(s->ctx, t->f, buf, n);
+	uint64_t at = t->f->pos - (uint64_t)(got > 0 ? got : 0);
+
+	for (size_t off = 0; got > 0 && off < (size_t)got;) {
+		ssize_t w = pwrite(t->out, (char *)buf + off, (size_t)got - off, (off_t)(at + off));
+		if (w < 0 && errno != EINTR) {
+			return -errno;
+		}
+		off += w > 0 ? (size_t)w : 0;
+	}
+	return got;
+}
+
+static int on_stream(void *arg, uint64_t done)
+{
+	return on_bytes(arg, (off_t)done);
+}
+
+static int on_readback(void *arg, uint64_t done)
+{
+	struct mrun *r = arg;
+
+	return on_tick(r, done, (uint64_t)r->pr.item->st.st_size);
+}
+
+/* A file of a share into the new OUT: written as it is read and hashed, fsynced, read
+ * back and compared by SHA-256 with what was read; the source stat'ed again (it must not
+ * have changed meanwhile); then the times. No xattrs: a share gives none. */
+static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd,
+                       struct msrc_file *f, int out)
+{
+	const struct msrc *s = &r->p->src;
+	struct timespec ts[2] = {f->st.st_atim, f->st.st_mtim};
+	struct tee t = {.r = r, .f = f, .out = out};
+	unsigned char got[MIGRATE_SHA_LEN];
+	unsigned char back[MIGRATE_SHA_LEN];
+	struct stat after;
+	int rc = 0;
+
+	r->step = "copying";
+	rc = sha256_stream(tee_read, &t, on_stream, r, got);
+	rc = rc < 0 ? rc : f->pos != (uint64_t)f->st.st_size ? -ESTALE : 0;
+	r->step = "setting owner and mode";
+	rc = rc < 0 ? rc : mrun_set_owner_mode(out, &f->st);
+	r->step = "fsync";
+	rc = rc < 0 ? rc : fsync(out) < 0 ? -errno : 0;
+	r->step = "verifying the copy";
+	rc = rc < 0 ? rc : sha256_fd(out, on_readback, r, back);
+	rc = rc < 0 ? rc : memcmp(got, back, sizeof(got)) != 0 ? -EBADMSG : 0;
+	r->step = "checking the source again";
+	rc = rc < 0 ? rc : s->ops->lstat(s->ctx, sd, names_last(it->path), &after);
+	rc = rc < 0 ? rc : mrun_changed(&f->st, &after) ? -ESTALE : 0;
+	it->verified = rc == 0;
+	r->step = "setting the times";
+	rc = rc < 0 ? rc : futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0;
+	return rc;
+}
+
+static int copy_regular(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd, int tdir,
                         const char *tmp, struct stat *before)
 {
-	int in = openat(sdir, names_last(it->path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	const struct msrc *s = &r->p->src;
+	struct msrc_file f = {.fd = -1};
 	int out = -1;
-	int rc = in < 0 ? -errno : fstat(in, before) < 0 ? -errno : 0;
+	int rc = s->ops->open(s->ctx, sd, names_last(it->path), &f);
 
 	r->step = "opening the source";
+	*before = rc == 0 ? f.st : *before;
 	rc = rc == 0 && !S_ISREG(before->st_mode) ? -ESTALE : rc;
 	if (rc == 0) {
 		r->step = "creating the temporary";
 		out = openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		rc = out < 0 ? -errno : 0;
 	}
-	rc = rc < 0 ? rc : fill_file(r, it, in, out, before);
-	close_fd(in);
+	if (rc == 0 && f.fd >= 0) {
+		fcntl(f.fd, F_SETFL, 0); /* opened O_NONBLOCK (a fifo in its place) */
+		rc = fill_file(r, it, f.fd, out, before);
+	} else if (rc == 0) {
+		rc = fill_stream(r, it, sd, &f, out);
+	}
+	if (f.fd >= 0 || f.h) {
+		s->ops->close(s->ctx, &f);
+	}
 	close_fd(out);
 	return rc;
 }
 
 static int copy_symlink(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
                         const char *tmp, struct stat *before)
-{
+{ /* a drive's: a share shows no symlinks */
 	const char *name = names_last(it->path);
 	char text[PATH_MAX];
 	char back[PATH_MAX];
@@ -161,7 +240,7 @@ static int remove_source(struct mrun *r, struct migrate_item *it, int sdir, cons
 	return 0;
 }
 
-static int copy_entry(struct mrun *r, struct migrate_item *it, int sdir, int tdir,
+static int copy_entry(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd, int tdir,
                       struct stat *before)
 {
 	char tmp[NAME_MAX + 1];
@@ -171,10 +250,12 @@ static int copy_entry(struct mrun *r, struct migrate_item *it, int sdir, int tdi
 	r->step = "removing an old temporary";
 	rc = migrate_remove_tmp(tdir, tmp);
 	if (rc == 0 && it->kind == MIGRATE_FILE) {
-		rc = copy_regular(r, it, sdir, tdir, tmp, before);
+		rc = copy_regular(r, it, sd, tdir, tmp, before);
+	} else if (rc == 0 && sd->fd < 0) {
+		rc = -EOPNOTSUPP; /* a share shows files and folders only */
 	} else if (rc == 0) {
-		rc = it->kind == MIGRATE_SYMLINK ? copy_symlink(r, it, sdir, tdir, tmp, before)
-		                                 : copy_node(r, it, sdir, tdir, tmp, before);
+		rc = it->kind == MIGRATE_SYMLINK ? copy_symlink(r, it, sd->fd, tdir, tmp, before)
+		                                 : copy_node(r, it, sd->fd, tdir, tmp, before);
 	}
 	rc = rc < 0 ? rc : mrun_land(r, it, tdir, tmp);
 	if (rc < 0) {
@@ -186,23 +267,29 @@ static int copy_entry(struct mrun *r, struct migrate_item *it, int sdir, int tdi
 void mrun_copy_item(struct mrun *r, struct migrate_item *it)
 {
 	struct stat before = it->st;
-	int sdir = mrun_src_dir(r, it);
-	int tdir = sdir < 0 ? -1 : mrun_tgt_dir(r, it);
-	int rc = sdir < 0 ? sdir : tdir < 0 ? tdir : 0;
+	struct msrc_dir sd = {.fd = -1};
+	int tdir = -1;
+	int rc = 0;
 
-	r->step = sdir < 0 ? "opening the source folder" : "opening the target folder";
-	rc = rc < 0 ? rc : copy_entry(r, it, sdir, tdir, &before);
+	r->step = "opening the source folder";
+	rc = mrun_src_folder(r, it, &sd);
+	if (rc == 0) {
+		r->step = "opening the target folder";
+		tdir = mrun_tgt_dir(r, it);
+		rc = tdir < 0 ? tdir : 0;
+	}
+	rc = rc < 0 ? rc : copy_entry(r, it, &sd, tdir, &before);
 	if (rc == 0) {
 		it->result = MIGRATE_DONE;
 		r->copied += it->kind == MIGRATE_FILE ? (uint64_t)before.st_size : 0;
 	}
 	if (rc == 0 && r->plan->move) {
-		rc = remove_source(r, it, sdir, &before);
+		rc = remove_source(r, it, sd.fd, &before);
 	}
 	if (rc < 0 && rc != -ECANCELED) {
 		mrun_item_fail(r, it, rc);
 	}
-	close_fd(sdir);
+	msrc_dir_fini(&r->p->src, &sd);
 	close_fd(tdir);
 }
 

@@ -36,7 +36,7 @@ static int make_tmp_dir(struct mrun *r, const struct migrate_item *it, int tdir,
 		rc = dfd < 0 || mfd < 0 ? -errno : 0;
 	}
 	r->step = "copying the folder's xattrs";
-	rc = rc < 0 ? rc : copy_xattrs(sreal, dfd);
+	rc = rc < 0 || sreal < 0 ? rc : copy_xattrs(sreal, dfd); /* a share: none */
 	r->step = "setting the folder's owner and mode";
 	rc = rc < 0 ? rc : mrun_set_owner_mode(dfd, &it->st);
 	rc = rc < 0 || fsync(dfd) == 0 ? rc : -errno;
@@ -50,11 +50,13 @@ static int make_dir(struct mrun *r, struct migrate_item *it, int sdir, int tdir)
 	char tmp[NAME_MAX + 1];
 	const char *tname = mrun_tgt_name(r, it);
 	struct stat st;
-	int spath = it->parent == SIZE_MAX ? dup(r->p->src_img[it->source])
-	                                   : openat(sdir, names_last(it->path),
-	                                            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int sreal = spath < 0 ? -errno : walk_reopen(spath, O_RDONLY | O_DIRECTORY);
-	int rc = sreal < 0 ? sreal : 0;
+	bool share = r->p->src_img[it->source] < 0;
+	int spath = share                  ? -1
+	            : it->parent == SIZE_MAX ? dup(r->p->src_img[it->source])
+	                                     : openat(sdir, names_last(it->path),
+	                                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int sreal = share ? -1 : spath < 0 ? -errno : walk_reopen(spath, O_RDONLY | O_DIRECTORY);
+	int rc = sreal < 0 && !share ? sreal : 0;
 
 	r->step = "opening the source folder";
 	migrate_tmp_name(tname, tmp, sizeof(tmp));
@@ -79,9 +81,10 @@ static int make_dir(struct mrun *r, struct migrate_item *it, int sdir, int tdir)
 void mrun_mkdir_item(struct mrun *r, struct migrate_item *it)
 {
 	bool root = it->parent == SIZE_MAX;
-	int sdir = root ? -1 : mrun_src_dir(r, it);
-	int tdir = !root && sdir < 0 ? -1 : mrun_tgt_dir(r, it);
-	int rc = !root && sdir < 0 ? sdir : tdir < 0 ? tdir : 0;
+	bool nofd = root || r->p->src_img[it->source] < 0; /* the images folder, or a share */
+	int sdir = nofd ? -1 : mrun_src_dir(r, it);
+	int tdir = !nofd && sdir < 0 ? -1 : mrun_tgt_dir(r, it);
+	int rc = !nofd && sdir < 0 ? sdir : tdir < 0 ? tdir : 0;
 
 	r->step = "opening the folders";
 	rc = rc < 0 ? rc : make_dir(r, it, sdir, tdir);

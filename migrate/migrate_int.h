@@ -13,10 +13,10 @@
 
 #include "copy.h"
 #include "migrate.h"
+#include "migrate_src.h"
 #include "names.h"
 #include "walk.h"
 
-#define MIGRATE_SHA_LEN 32
 /* A replaced target copy, without a backup, between its move aside and its removal */
 #define MIGRATE_OLD_PREFIX ".pxeimagesfs-tmp.migrate-old."
 
@@ -25,7 +25,8 @@ struct migrate_priv {
 	int tgt_img;     /* O_PATH fd of the target's images folder, or -1 while it has none */
 	char *tgt_mount; /* the target's mount path (owned) */
 	int *src_mnt;    /* per source: O_PATH fd of its mount root */
-	int *src_img;    /* per source: O_PATH fd of its images folder */
+	int *src_img;    /* per source: O_PATH fd of its images folder (-1 for a share) */
+	struct msrc src; /* how the sources are read: drives, or one SMB share */
 	char **parts;    /* the images path's components, as the view spells them */
 	size_t n_parts;
 	char **src0_parts; /* the same as spelt on the first source */
@@ -36,6 +37,9 @@ struct migrate_priv {
 };
 
 /* migrate_plan.c */
+
+/* migrate_src_root -- source K's images folder as an msrc_dir (msrc_dir_fini). 0 or -errno. */
+int migrate_src_root(struct migrate_priv *p, size_t k, struct msrc_dir *out);
 
 /* migrate_walk -- plan source SRC's tree (plan->items grows). VERIFY: compare files
  * of equal size and mtime by SHA-256. Returns 0, or -1 with a message in errbuf. */

@@ -31,6 +31,7 @@ struct listing {
 struct walk {
 	struct migrate_plan *plan;
 	struct migrate_priv *p;
+	const struct msrc *s; /* how the source is read */
 	size_t src;
 	bool verify;
 	char *err;
@@ -90,6 +91,30 @@ static int list_dir(int dirfd, struct listing *out)
 	if (d) {
 		closedir(d);
 	}
+	if (rc == 0 && out->n > 1) {
+		qsort(out->names, out->n, sizeof(*out->names), cmp_names);
+	}
+	return rc;
+}
+
+struct listing_add_arg {
+	struct listing *l;
+	size_t cap;
+};
+
+static int add_name(void *arg, const char *name)
+{
+	struct listing_add_arg *a = arg;
+
+	return listing_add(a->l, name, &a->cap);
+}
+
+/* A source folder's names, sorted. */
+static int list_src(const struct walk *w, struct msrc_dir *sd, struct listing *out)
+{
+	struct listing_add_arg a = {.l = out};
+	int rc = w->s->ops->list(w->s->ctx, sd, add_name, &a);
+
 	if (rc == 0 && out->n > 1) {
 		qsort(out->names, out->n, sizeof(*out->names), cmp_names);
 	}
@@ -179,11 +204,11 @@ static enum migrate_kind kind_of(mode_t mode)
 }
 
 /* 1 when the symlinks NAME in SFD and TNAME in TFD hold the same text, 0, or -errno. */
-static int same_link(int sfd, const char *name, int tfd, const char *tname)
+static int same_link(const struct msrc_dir *sd, const char *name, int tfd, const char *tname)
 {
 	char a[PATH_MAX];
 	char b[PATH_MAX];
-	ssize_t la = readlinkat(sfd, name, a, sizeof(a));
+	ssize_t la = sd->fd < 0 ? (errno = EOPNOTSUPP, -1) : readlinkat(sd->fd, name, a, sizeof(a));
 	ssize_t lb = la < 0 ? -1 : readlinkat(tfd, tname, b, sizeof(b));
 
 	if (la < 0 || lb < 0) {
@@ -193,15 +218,12 @@ static int same_link(int sfd, const char *name, int tfd, const char *tname)
 }
 
 /* Compare two regular files of equal size and mtime by SHA-256: 1 same, 0, -errno. */
-static int same_file(int sfd, const char *name, int tfd, const char *tname)
+static int same_file(const struct walk *w, const struct msrc_dir *sd, const char *name, int tfd,
+                     const char *tname)
 {
-	int a = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	int b = a < 0 ? -1 : openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	int rc = a < 0 || b < 0 ? -errno : migrate_same_data(a, b, NULL, NULL);
+	int b = openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int rc = b < 0 ? -errno : msrc_same_file(w->s, sd, name, b, NULL, NULL);
 
-	if (a >= 0) {
-		close(a);
-	}
 	if (b >= 0) {
 		close(b);
 	}
@@ -219,17 +241,16 @@ static int cmp_mtime(const struct stat *a, const struct stat *b)
 }
 
 /* Both files' SHA-256 into the item, for the report; 1 when they are the same. */
-static int hash_both(struct walk *w, struct migrate_item *it, int sfd, const char *name, int tfd,
-                     const char *tname)
+static int hash_both(struct walk *w, struct migrate_item *it, const struct msrc_dir *sd,
+                     const char *name, int tfd, const char *tname)
 {
-	int a = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int b = a < 0
-	            ? -1
-	            : openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int rc = a < 0 || b < 0 ? -errno : migrate_hash_pair(a, b, it->sha, it->tsha, NULL, NULL);
+	struct msrc_file f = {.fd = -1};
+	int b = openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int rc = b < 0 ? -errno : w->s->ops->open(w->s->ctx, sd, name, &f);
 
-	if (a >= 0) {
-		close(a);
+	rc = rc < 0 ? rc : msrc_hash_pair(w->s, &f, b, it->sha, it->tsha, NULL, NULL);
+	if (f.fd >= 0 || f.h) {
+		w->s->ops->close(w->s->ctx, &f);
 	}
 	if (b >= 0) {
 		close(b);
@@ -244,7 +265,7 @@ static int hash_both(struct walk *w, struct migrate_item *it, int sfd, const cha
 /* The target has another version of IT (TST): replace it, or leave it as a conflict,
  * as the overwrite rule says. Two files of the same contents are a skip whatever
  * their times. */
-static int decide_other_version(struct walk *w, struct migrate_item *it, int sfd, int tfd,
+static int decide_other_version(struct walk *w, struct migrate_item *it, struct msrc_dir *sd, int tfd,
                                 const char *name, const char *tname, const struct stat *tst)
 {
 	int newer = cmp_mtime(tst, &it->st);
@@ -261,7 +282,7 @@ static int decide_other_version(struct walk *w, struct migrate_item *it, int sfd
 	             : newer > 0 ? "the target's copy is newer"
 	                         : "the same mtime but other contents: which is newer is unknown";
 	if (it->kind == MIGRATE_FILE && S_ISREG(tst->st_mode)) {
-		same = hash_both(w, it, sfd, name, tfd, tname);
+		same = hash_both(w, it, sd, name, tfd, tname);
 	}
 	if (same == 1) {
 		it->action = MIGRATE_SKIP;
@@ -272,7 +293,7 @@ static int decide_other_version(struct walk *w, struct migrate_item *it, int sfd
 }
 
 /* Decide between skip and replace for two entries of one kind (not folders). */
-static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, int tfd,
+static int decide_same_kind(struct walk *w, struct migrate_item *it, struct msrc_dir *sd, int tfd,
                             const char *name, const char *tname, const struct stat *tst)
 {
 	const struct stat *s = &it->st;
@@ -280,7 +301,7 @@ static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, in
 
 	it->action = MIGRATE_REPLACE;
 	if (it->kind == MIGRATE_SYMLINK) {
-		same = same_link(sfd, name, tfd, tname);
+		same = same_link(sd, name, tfd, tname);
 		it->reason = "link text differs";
 	} else if (it->kind == MIGRATE_SPECIAL) {
 		same =
@@ -294,14 +315,14 @@ static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, in
 		same = 0;
 		it->reason = "mtime differs";
 	} else if (w->verify) {
-		same = same_file(sfd, name, tfd, tname);
+		same = same_file(w, sd, name, tfd, tname);
 		it->reason = "SHA-256 differs";
 	}
 	if (same < 0) {
 		return walk_fail(w, "cannot compare", it->path, same);
 	}
 	if (!same) {
-		return decide_other_version(w, it, sfd, tfd, name, tname, tst);
+		return decide_other_version(w, it, sd, tfd, name, tname, tst);
 	}
 	if (same) {
 		it->action = MIGRATE_SKIP;
@@ -315,7 +336,7 @@ static int decide_same_kind(struct walk *w, struct migrate_item *it, int sfd, in
 
 /* Decide what to do with item IT (no higher-ranked source has its path). TST is the
  * target's entry or NULL. */
-static int decide(struct walk *w, struct migrate_item *it, int sfd, int tfd, const char *name,
+static int decide(struct walk *w, struct migrate_item *it, struct msrc_dir *sd, int tfd, const char *name,
                   const char *tname, const struct stat *tst)
 {
 	bool sdir = S_ISDIR(it->st.st_mode);
@@ -336,9 +357,9 @@ static int decide(struct walk *w, struct migrate_item *it, int sfd, int tfd, con
 		it->reason = "on the target";
 	} else if (kind_of(tst->st_mode) != it->kind) {
 		it->reason = "another kind of entry on the target";
-		return decide_other_version(w, it, sfd, tfd, name, tname, tst);
+		return decide_other_version(w, it, sd, tfd, name, tname, tst);
 	} else {
-		return decide_same_kind(w, it, sfd, tfd, name, tname, tst);
+		return decide_same_kind(w, it, sd, tfd, name, tname, tst);
 	}
 	return 0;
 }
@@ -369,18 +390,19 @@ static int record(struct walk *w, const struct migrate_item *it)
 	return names_set_add(set, it->target) < 0 ? walk_fail(w, "out of memory", "", -ENOMEM) : 0;
 }
 
-static int plan_dir(struct walk *w, int sfd, int tfd, size_t dir, unsigned depth);
+static int plan_dir(struct walk *w, struct msrc_dir *sd, int tfd, size_t dir, unsigned depth);
 
 /* Descend into folder item IDX (NAME in SFD, TNAME in TFD when the target has it). */
-static int descend(struct walk *w, size_t idx, int sfd, int tfd, const char *name,
+static int descend(struct walk *w, size_t idx, struct msrc_dir *sd, int tfd, const char *name,
                    const char *tname, bool tdir, unsigned depth)
 {
-	int cs = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct msrc_dir cs = {.fd = -1};
 	int ct = -1;
-	int rc = 0;
+	int rc = w->s->ops->opendir(w->s->ctx, sd, name, &cs);
 
-	if (cs < 0) {
-		return walk_fail(w, "cannot open", w->plan->items[idx].path, -errno);
+	if (rc < 0) {
+		msrc_dir_fini(w->s, &cs);
+		return walk_fail(w, "cannot open", w->plan->items[idx].path, rc);
 	}
 	if (tdir) {
 		ct = openat(tfd, tname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -388,15 +410,15 @@ static int descend(struct walk *w, size_t idx, int sfd, int tfd, const char *nam
 		                           w->plan->items[idx].target, -errno)
 		            : 0;
 	}
-	rc = rc < 0 ? rc : plan_dir(w, cs, ct, idx, depth + 1);
-	close(cs);
+	rc = rc < 0 ? rc : plan_dir(w, &cs, ct, idx, depth + 1);
+	msrc_dir_fini(w->s, &cs);
 	if (ct >= 0) {
 		close(ct);
 	}
 	return rc;
 }
 
-static int plan_entry(struct walk *w, int sfd, int tfd, const struct listing *sl,
+static int plan_entry(struct walk *w, struct msrc_dir *sd, int tfd, const struct listing *sl,
                       const struct listing *tl, size_t dir, const char *name, unsigned depth)
 {
 	char tname[NAME_MAX + 1];
@@ -408,8 +430,9 @@ static int plan_entry(struct walk *w, int sfd, int tfd, const struct listing *sl
 	size_t idx = 0;
 	int rc = 0;
 
-	if (fstatat(sfd, name, &sst, AT_SYMLINK_NOFOLLOW) < 0) {
-		return errno == ENOENT ? 0 : walk_fail(w, "cannot stat", name, -errno);
+	rc = w->s->ops->lstat(w->s->ctx, sd, name, &sst);
+	if (rc < 0) {
+		return rc == -ENOENT ? 0 : walk_fail(w, "cannot stat", name, rc);
 	}
 	target_name(sl, tl, name, tname, sizeof(tname));
 	have_t = tfd >= 0 && fstatat(tfd, tname, &tst, AT_SYMLINK_NOFOLLOW) == 0;
@@ -421,7 +444,7 @@ static int plan_entry(struct walk *w, int sfd, int tfd, const struct listing *sl
 	in_dirs = names_set_has(&w->p->planned_dirs, it->target);
 	if (in_dirs || names_set_has(&w->p->planned_other, it->target)) {
 		decide_shadowed(w, it, in_dirs);
-	} else if (decide(w, it, sfd, tfd, name, tname, have_t ? &tst : NULL) < 0 ||
+	} else if (decide(w, it, sd, tfd, name, tname, have_t ? &tst : NULL) < 0 ||
 	           record(w, it) < 0) {
 		return -1;
 	}
@@ -429,7 +452,7 @@ static int plan_entry(struct walk *w, int sfd, int tfd, const struct listing *sl
 		if (depth >= MAX_DEPTH) {
 			return walk_fail(w, "folders nested too deep in", it->path, -ELOOP);
 		}
-		rc = descend(w, idx, sfd, tfd, name, tname, have_t && S_ISDIR(tst.st_mode), depth);
+		rc = descend(w, idx, sd, tfd, name, tname, have_t && S_ISDIR(tst.st_mode), depth);
 	}
 	return rc;
 }
@@ -475,11 +498,11 @@ static int note_leftovers(struct walk *w, const struct listing *tl, size_t dir)
 	return 0;
 }
 
-static int plan_dir(struct walk *w, int sfd, int tfd, size_t dir, unsigned depth)
+static int plan_dir(struct walk *w, struct msrc_dir *sd, int tfd, size_t dir, unsigned depth)
 {
 	struct listing sl = {0};
 	struct listing tl = {0};
-	int rc = list_dir(sfd, &sl);
+	int rc = list_src(w, sd, &sl);
 
 	if (rc < 0) {
 		rc = walk_fail(w, "cannot list", w->plan->items[dir].path, rc);
@@ -493,7 +516,7 @@ static int plan_dir(struct walk *w, int sfd, int tfd, size_t dir, unsigned depth
 	rc = note_leftovers(w, &tl, dir);
 	for (size_t i = 0; i < sl.n && rc == 0; i++) {
 		if (!names_is_hidden_temp(sl.names[i])) {
-			rc = plan_entry(w, sfd, tfd, &sl, &tl, dir, sl.names[i], depth);
+			rc = plan_entry(w, sd, tfd, &sl, &tl, dir, sl.names[i], depth);
 		}
 	}
 out:
@@ -503,16 +526,17 @@ out:
 }
 
 /* The item of source SRC's images folder itself. */
-static int add_root(struct walk *w, size_t *idx)
+static int add_root(struct walk *w, struct msrc_dir *root, size_t *idx)
 {
 	struct migrate_plan *plan = w->plan;
 	struct migrate_item *it = NULL;
 	struct stat st;
 	size_t cap = w->p->cap ? w->p->cap * 2 : 64;
 	struct migrate_item *grown = NULL;
+	int rc = w->s->ops->lstat(w->s->ctx, root, NULL, &st);
 
-	if (fstat(w->p->src_img[w->src], &st) < 0) {
-		return walk_fail(w, "cannot stat", "", -errno);
+	if (rc < 0) {
+		return walk_fail(w, "cannot stat", "", rc);
 	}
 	if (plan->n_items == w->p->cap) {
 		grown = realloc(plan->items, cap * sizeof(*grown));
@@ -537,16 +561,35 @@ int migrate_walk(struct migrate_plan *plan, size_t src, bool verify, char *errbu
 {
 	struct walk w = {.plan = plan,
 	                 .p = plan->priv,
+	                 .s = &plan->priv->src,
 	                 .src = src,
 	                 .verify = verify,
 	                 .err = errbuf,
 	                 .errlen = errlen};
+	struct msrc_dir root = {.fd = -1};
 	size_t idx = 0;
+	int rc = migrate_src_root(plan->priv, src, &root);
 
-	if (add_root(&w, &idx) < 0) {
-		return -1;
+	if (rc < 0) {
+		rc = walk_fail(&w, "cannot open", "", rc);
+	} else if (add_root(&w, &root, &idx) == 0) {
+		rc = plan_dir(&w, &root, w.p->tgt_img, idx, 0);
+	} else {
+		rc = -1;
 	}
-	return plan_dir(&w, w.p->src_img[src], w.p->tgt_img, idx, 0);
+	msrc_dir_fini(w.s, &root);
+	return rc;
+}
+
+int migrate_src_root(struct migrate_priv *p, size_t k, struct msrc_dir *out)
+{
+	*out = (struct msrc_dir){.fd = -1};
+	if (p->src_img[k] >= 0) {
+		out->fd = dup(p->src_img[k]);
+		return out->fd < 0 ? -errno : 0;
+	}
+	out->rel = strdup("");
+	return out->rel ? 0 : -ENOMEM;
 }
 
 /* A hash pass's progress for the caller's TICK: BASE + the bytes read, of TOTAL. */

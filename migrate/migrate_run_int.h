@@ -58,6 +58,10 @@ void mrun_item_fail(struct mrun *r, struct migrate_item *it, int rc);
 /* mrun_src_dir, mrun_tgt_dir -- O_PATH fd (owned by the caller) of the source or target
  * folder holding IT (for the images folder on the target: its parent), or -errno. */
 int mrun_src_dir(struct mrun *r, const struct migrate_item *it);
+
+/* mrun_src_folder -- the source folder holding IT, whatever the source, into *OUT (the
+ * caller's: msrc_dir_fini). 0 or -errno. */
+int mrun_src_folder(struct mrun *r, const struct migrate_item *it, struct msrc_dir *out);
 int mrun_tgt_dir(struct mrun *r, const struct migrate_item *it);
 
 /* mrun_tgt_name -- IT's name in its target folder (borrowed from the plan). */

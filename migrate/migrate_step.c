@@ -34,9 +34,11 @@ void mrun_item_fail(struct mrun *r, struct migrate_item *it, int rc)
 	                  : rc == -EAGAIN ? "the target's copy changed meanwhile: left as it is "
 	                                    "(run again)"
 	                                  : strerror(-rc);
+	const char *note = r->p->src.ops->why(r->p->src.ctx);
 
 	free(it->error);
-	if (asprintf(&it->error, "%s: %s", r->step, why) < 0) {
+	if (asprintf(&it->error, "%s: %s%s%s", r->step, why, note ? "; " : "", note ? note : "") <
+	    0) {
 		it->error = NULL;
 	}
 	it->result = MIGRATE_FAILED;
@@ -52,6 +54,23 @@ int mrun_src_dir(struct mrun *r, const struct migrate_item *it)
 	int rc = names_parent(it->path, dir, sizeof(dir));
 
 	return rc < 0 ? rc : walk_open(r->p->src_img[it->source], dir, NULL, 0);
+}
+
+int mrun_src_folder(struct mrun *r, const struct migrate_item *it, struct msrc_dir *out)
+{
+	char dir[PATH_MAX];
+	int rc = names_parent(it->path, dir, sizeof(dir));
+
+	*out = (struct msrc_dir){.fd = -1};
+	if (rc < 0) {
+		return rc;
+	}
+	if (r->p->src_img[it->source] >= 0) {
+		out->fd = walk_open(r->p->src_img[it->source], dir, NULL, 0);
+		return out->fd < 0 ? out->fd : 0;
+	}
+	out->rel = strdup(dir);
+	return out->rel ? 0 : -ENOMEM;
 }
 
 /* O_PATH fd of the target folder holding IT (for the images folder: its parent). */
