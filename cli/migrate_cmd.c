@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 
 #include "cli.h"
 #include "migrate.h"
+#include "migrate_smb_args.h"
 #include "resolver.h"
 
 #define REDRAW_NS 100000000LL /* the bar at most ten times a second */
@@ -41,7 +43,8 @@ struct ui {
 static void migrate_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: pxeimagesfs migrate --to DRIVE [--from DRIVE ...] [--move] [--dry-run]\n"
+	        "usage: pxeimagesfs migrate --to DRIVE [--from DRIVE ... | --from smb://...]\n"
+	        "                           [--move] [--dry-run]\n"
 	        "                           [--overwrite=older|never|always] [--no-backup]\n"
 	        "                           [--json] [--verify-existing] [-c FILE]\n\n"
 	        "Copy every file and folder of the images tree that a source drive has and the\n"
@@ -70,6 +73,7 @@ static void migrate_usage(FILE *out)
 	        "             the conflicting entries are left as they are on both drives\n"
 	        "             (with --dry-run: the plan has conflicts)\n",
 	        MIGRATE_BACKUP_DIR, CFG_ENV_PATH, CFG_DEFAULT_PATH);
+	migrate_smb_usage(out);
 }
 
 static void human(uint64_t n, char *buf, size_t len)
@@ -663,13 +667,19 @@ static const struct option migrate_longopts[] = {{"to", required_argument, NULL,
                                                  {"no-backup", no_argument, NULL, 'B'},
                                                  {"config", required_argument, NULL, 'c'},
                                                  {"help", no_argument, NULL, 'h'},
+                                                 MIGRATE_SMB_LONGOPTS,
                                                  {NULL, 0, NULL, 0}};
 
 /* migrate_option -- option C (getopt_long's answer, its argument in optarg) into O,
  * FROM, CONFIG or JSON; the exit status when there is nothing more to do, else -1. */
 static int migrate_option(int c, struct migrate_options *o, const char **from, const char **config,
-                          bool *json)
+                          bool *json, struct migrate_smb_args *sa)
 {
+	int smb = migrate_smb_option(c, optarg, sa);
+
+	if (smb != 0) {
+		return smb < 0 ? 2 : -1;
+	}
 	switch (c) {
 	case 't':
 		o->to = optarg;
@@ -720,14 +730,15 @@ static int migrate_option(int c, struct migrate_options *o, const char **from, c
 /* Options into O (FROM holds the --from names); the exit status when there is nothing
  * more to do (--help, a usage error), else -1. */
 static int parse_args(int argc, char **argv, struct migrate_options *o, const char **from,
-                      const char **config, bool *json)
+                      const char **config, bool *json, struct migrate_smb_args *sa)
 {
 	int c = 0;
 	int rc = -1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:f:mnjVo:Bc:h", migrate_longopts, NULL)) != -1) {
-		rc = migrate_option(c, o, from, config, json);
+	while ((c = getopt_long(argc, argv, "t:f:mnjVo:Bc:h" MIGRATE_SMB_SHORTOPTS, migrate_longopts,
+	                        NULL)) != -1) {
+		rc = migrate_option(c, o, from, config, json, sa);
 		if (rc >= 0) {
 			return rc;
 		}
@@ -738,22 +749,24 @@ static int parse_args(int argc, char **argv, struct migrate_options *o, const ch
 		        optind < argc ? argv[optind] : "");
 		return 2;
 	}
-	return -1;
+	return migrate_smb_source(o, sa);
 }
 
 int cmd_migrate(int argc, char **argv)
 {
 	const char *from[MAX_FROM];
 	struct migrate_options o = {.from = from};
+	struct migrate_smb_args sa = MIGRATE_SMB_ARGS_INIT;
 	const char *path = NULL;
 	struct pxe_config *cfg = NULL;
 	struct resolver_view *view = NULL;
 	struct migrate_plan *plan = NULL;
 	char err[1024];
 	bool json = false;
-	int rc = parse_args(argc, argv, &o, from, &path, &json);
+	int rc = parse_args(argc, argv, &o, from, &path, &json, &sa);
 
 	if (rc >= 0) {
+		migrate_smb_wipe(&sa);
 		return rc;
 	}
 	rc = 2;
@@ -774,5 +787,6 @@ out:
 	migrate_plan_free(plan);
 	resolver_view_free(view);
 	cfg_free(cfg);
+	migrate_smb_wipe(&sa);
 	return rc;
 }

@@ -325,6 +325,35 @@ static int open_sources(struct migrate_plan *plan, const struct resolver_view *v
 	return 0;
 }
 
+/* The one source a share is (o->smb): read through libsmbclient (migrate_smb.c). */
+static int open_share(struct migrate_plan *plan, const struct migrate_options *o, char *errbuf,
+                      size_t errlen)
+{
+	struct migrate_priv *p = plan->priv;
+	char *name = NULL;
+
+	if (o->n_from > 0 || o->move) {
+		return refuse(errbuf, errlen,
+		              "%s: a share is the only source (no --from drive with it), and it is "
+		              "never written to (no --move)",
+		              o->smb->url);
+	}
+	plan->sources = calloc(1, sizeof(*plan->sources));
+	p->src_mnt = malloc(sizeof(int));
+	p->src_img = malloc(sizeof(int));
+	if (!plan->sources || !p->src_mnt || !p->src_img) {
+		return refuse(errbuf, errlen, "out of memory");
+	}
+	p->src_mnt[0] = p->src_img[0] = -1;
+	plan->n_sources = 1;
+	if (migrate_smb_open(o->smb, &p->src, &name, errbuf, errlen) < 0) {
+		return -1;
+	}
+	plan->sources[0].name = name;
+	plan->sources[0].images_dir = strdup(name);
+	return plan->sources[0].images_dir ? 0 : refuse(errbuf, errlen, "out of memory");
+}
+
 /* Count what the plan copies and what that takes on the target. */
 static void tally(struct migrate_plan *plan)
 {
@@ -408,10 +437,11 @@ static int plan_build(struct migrate_plan *plan, const struct resolver_view *vie
 	if (target < 0 || check_target(&view->drives[target], errbuf, errlen) < 0) {
 		goto out;
 	}
-	n = pick_sources(view, o, target, use, errbuf, errlen);
+	n = o->smb ? 1 : pick_sources(view, o, target, use, errbuf, errlen);
 	if (n < 0 ||
 	    open_target(plan, view, &view->drives[target], !o->dry_run, errbuf, errlen) < 0 ||
-	    open_sources(plan, view, use, (size_t)n, errbuf, errlen) < 0) {
+	    (o->smb ? open_share(plan, o, errbuf, errlen)
+	            : open_sources(plan, view, use, (size_t)n, errbuf, errlen)) < 0) {
 		goto out;
 	}
 	rc = 0;
@@ -503,6 +533,7 @@ void migrate_plan_free(struct migrate_plan *plan)
 	free(p->tgt_mount);
 	free(p->src_mnt);
 	free(p->src_img);
+	migrate_smb_close(&p->src);
 	free_strv(p->parts, p->n_parts);
 	free_strv(p->src0_parts, p->n_src0_parts);
 	names_set_fini(&p->planned_dirs);

@@ -87,6 +87,19 @@ struct migrate_drive {
 	char *images_dir; /* absolute, owned; the target's may not exist yet */
 };
 
+/* An SMB share as the only source (migrate_smb.c): read through libsmbclient, never
+ * written; a request that fails on a network fault (timeout, connection lost or refused) is
+ * retried on a fresh connection with a doubling pause (0.5 s up to 8 s), at most RETRIES
+ * times and not after RETRY_S seconds; a file then continues where its stream stopped. */
+struct migrate_smb_opts {
+	const char *url;      /* smb://server[:port]/SHARE[/path]: path is the images folder */
+	const char *user;     /* [DOMAIN\]USER, or NULL for guest (borrowed) */
+	const char *password; /* borrowed; NULL for guest */
+	int timeout_ms;       /* per request; 0: 20000 */
+	int retries;          /* < 0: the default, 4 */
+	int retry_s;          /* bound on one request's retrying; <= 0: 60 */
+};
+
 struct migrate_options {
 	const char *to;          /* target drive name (borrowed) */
 	const char *const *from; /* source drive names (borrowed); n_from 0: every other
@@ -98,6 +111,8 @@ struct migrate_options {
 	                       * (always done with move before a source is removed) */
 	enum migrate_overwrite overwrite;
 	bool no_backup; /* delete a replaced target copy instead of keeping it */
+	const struct migrate_smb_opts *smb; /* the source is this share (borrowed), not
+	                                     * drives: n_from must be 0, move false */
 };
 
 struct migrate_plan {

@@ -45,16 +45,11 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
 	struct stat after;
 	int rc = 0;
 
-	r->step = "copying";
-	rc = copy_data(in, out, before->st_size, on_bytes, r);
-	r->step = "copying the xattrs";
-	rc = rc < 0 ? rc : copy_xattrs(in, out);
-	r->step = "setting owner and mode";
-	rc = rc < 0 ? rc : mrun_set_owner_mode(out, before);
-	r->step = "fsync";
-	rc = rc < 0 ? rc : fsync(out) < 0 ? -errno : 0;
-	r->step = "verifying the copy";
-	rc = rc < 0 ? rc : migrate_same_data(in, out, on_tick, r);
+	rc = mrun_at(r, rc, "copying") ? copy_data(in, out, before->st_size, on_bytes, r) : rc;
+	rc = mrun_at(r, rc, "copying the xattrs") ? copy_xattrs(in, out) : rc;
+	rc = mrun_at(r, rc, "setting owner and mode") ? mrun_set_owner_mode(out, before) : rc;
+	rc = mrun_at(r, rc, "fsync") ? (fsync(out) < 0 ? -errno : 0) : rc;
+	rc = mrun_at(r, rc, "verifying the copy") ? migrate_same_data(in, out, on_tick, r) : rc;
 	rc = rc == 0 ? -EBADMSG : rc == 1 ? 0 : rc;
 	if (rc == 0 && (fstat(in, &after) < 0 || mrun_changed(before, &after) ||
 	                after.st_ctim.tv_sec != before->st_ctim.tv_sec ||
@@ -62,8 +57,9 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
 		rc = -ESTALE;
 	}
 	it->verified = rc == 0;
-	r->step = "setting the times";
-	rc = rc < 0 ? rc : futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0;
+	rc = mrun_at(r, rc, "setting the times")
+	         ? (futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0)
+	         : rc;
 	return rc;
 }
 
@@ -117,22 +113,20 @@ static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir 
 	struct stat after;
 	int rc = 0;
 
-	r->step = "copying";
-	rc = sha256_stream(tee_read, &t, on_stream, r, got);
+	rc = mrun_at(r, rc, "copying") ? sha256_stream(tee_read, &t, on_stream, r, got) : rc;
 	rc = rc < 0 ? rc : f->pos != (uint64_t)f->st.st_size ? -ESTALE : 0;
-	r->step = "setting owner and mode";
-	rc = rc < 0 ? rc : mrun_set_owner_mode(out, &f->st);
-	r->step = "fsync";
-	rc = rc < 0 ? rc : fsync(out) < 0 ? -errno : 0;
-	r->step = "verifying the copy";
-	rc = rc < 0 ? rc : sha256_fd(out, on_readback, r, back);
+	rc = mrun_at(r, rc, "setting owner and mode") ? mrun_set_owner_mode(out, &f->st) : rc;
+	rc = mrun_at(r, rc, "fsync") ? (fsync(out) < 0 ? -errno : 0) : rc;
+	rc = mrun_at(r, rc, "verifying the copy") ? sha256_fd(out, on_readback, r, back) : rc;
 	rc = rc < 0 ? rc : memcmp(got, back, sizeof(got)) != 0 ? -EBADMSG : 0;
-	r->step = "checking the source again";
-	rc = rc < 0 ? rc : s->ops->lstat(s->ctx, sd, names_last(it->path), &after);
+	rc = mrun_at(r, rc, "checking the source again")
+	         ? s->ops->lstat(s->ctx, sd, names_last(it->path), &after)
+	         : rc;
 	rc = rc < 0 ? rc : mrun_changed(&f->st, &after) ? -ESTALE : 0;
 	it->verified = rc == 0;
-	r->step = "setting the times";
-	rc = rc < 0 ? rc : futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0;
+	rc = mrun_at(r, rc, "setting the times")
+	         ? (futimens(out, ts) < 0 || fsync(out) < 0 ? -errno : 0)
+	         : rc;
 	return rc;
 }
 

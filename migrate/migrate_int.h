@@ -58,6 +58,17 @@ int migrate_hash_pair(int a, int b, unsigned char sa[MIGRATE_SHA_LEN],
  * 0 when not (or of other sizes: then nothing is read), or a negative errno. */
 int migrate_same_data(int a, int b, migrate_tick_fn tick, void *arg);
 
+/* migrate_smb.c */
+
+/* migrate_smb_open -- a session on the share of O (its images folder stat'ed): SRC's
+ * operations and context set (migrate_smb_close), *NAME the URL for messages (owned by
+ * the caller). -1 with a message in errbuf. */
+int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **name,
+                     char *errbuf, size_t errlen);
+/* migrate_smb_close -- the session of SRC ended (a drive source: nothing); SRC is reset to
+ * the drives' operations. */
+void migrate_smb_close(struct msrc *src);
+
 /* migrate_tmp.c */
 
 /* migrate_tmp_name -- the temporary name of NAME in its target folder:

@@ -51,6 +51,10 @@ static inline void close_fd(int fd)
 bool mrun_emit(struct mrun *r, enum migrate_event ev, const struct migrate_item *it,
                const char *text);
 
+/* mrun_at -- when RC is 0, the run is at STEP now (r->step) and true; else false and
+ * r->step still names the step that failed. */
+bool mrun_at(struct mrun *r, int rc, const char *step);
+
 /* mrun_item_fail -- IT failed at r->step with RC (a negative errno): its error text is
  * set and the folders above it are marked incomplete. */
 void mrun_item_fail(struct mrun *r, struct migrate_item *it, int rc);

@@ -26,6 +26,14 @@ bool mrun_emit(struct mrun *r, enum migrate_event ev, const struct migrate_item 
 	return r->stop;
 }
 
+bool mrun_at(struct mrun *r, int rc, const char *step)
+{
+	if (rc == 0) {
+		r->step = step;
+	}
+	return rc == 0;
+}
+
 void mrun_item_fail(struct mrun *r, struct migrate_item *it, int rc)
 {
 	const char *why = rc == -EBADMSG  ? "the contents differ"
