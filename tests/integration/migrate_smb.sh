@@ -202,6 +202,39 @@ migrate_stopped() {
 BIGTMP=$NEW/SMS00001/.pxeimagesfs-tmp.migrate.boot.SMS00001.wim
 BIGSIZE=$((BIG_MIB * 1024 * 1024))
 
+# smbd_children -- the smbd processes serving connections (not the parent of the pid file)
+smbd_children() {
+	local p parent
+	parent=$(cat "$PIDFILE")
+	for p in $(our_samba); do
+		[ "$p" != "$parent" ] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^smbd ' &&
+			echo "$p"
+	done
+}
+
+# --- a stall: the server stops answering mid-file; a fresh connection continues the file ------
+migrate_stopped stall --timeout 2 --retries 3
+python3 "$T/stopper.py" "$BIGTMP" "$MIG_PID" $((4 * 1024 * 1024)) $BIGSIZE ||
+	fail "could not stop migrate in the middle of the image: $(cat "$T/stall.out" "$T/stall.err")"
+STALLED=$(smbd_children)
+[ -n "$STALLED" ] || fail "no smbd serving the pull"
+kill -STOP $STALLED
+kill -CONT "$MIG_PID"
+wait "$MIG_PID"
+RC=$?
+MIG_PID=
+kill -CONT $STALLED
+[ "$RC" = 1 ] || fail "stalled pull: exit $RC, want 1 (the denied file): $(cat "$T/stall.out" "$T/stall.err")"
+grep -q "retry 1 of 3" "$T/stall.err" || fail "stalled pull: no retry: $(cat "$T/stall.err")"
+grep -q "copied   SMS00001/boot.SMS00001.wim .*SHA-256 verified" "$T/stall.out" ||
+	fail "stalled pull: the image not copied: $(cat "$T/stall.out" "$T/stall.err")"
+cmp -s "$OLD/SMS00001/boot.SMS00001.wim" "$NEW/SMS00001/boot.SMS00001.wim" ||
+	fail "stalled pull: the image differs"
+no_temporaries "stalled pull"
+ok "a server that stalls mid-file: timed out, the image continued on a fresh connection, verified"
+kill $STALLED 2>/dev/null
+find "$NEW" -mindepth 1 -delete || fail "cannot empty the target"
+
 # --- interrupted: the server stops while the large image streams -----------------------------
 migrate_stopped cut --retries 2 --retry-time 20
 python3 "$T/stopper.py" "$BIGTMP" "$MIG_PID" $((4 * 1024 * 1024)) $BIGSIZE ||
