@@ -46,7 +46,32 @@ static int url_share(struct run *r, const char *p, const char *end)
 	return p == end && n > 0 ? 0 : -1;
 }
 
-/* smb://host[:port]/share[/] -- no user, no folder below the share. */
+/* The folder below the share from the rest P of the URL, percent escapes decoded, no slash
+ * at its end; "." and ".." refused. */
+static int url_base(struct run *r, const char *p)
+{
+	size_t n = 0;
+
+	for (; *p && n + 1 < sizeof(r->base); p++) {
+		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			r->base[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			p += 2;
+		} else {
+			r->base[n++] = *p;
+		}
+	}
+	while (n > 0 && r->base[n - 1] == '/') {
+		n--;
+	}
+	r->base[n] = '\0';
+	return *p || strstr(r->base, "//") || !strcmp(r->base, ".") || !strcmp(r->base, "..") ||
+	               !strncmp(r->base, "../", 3) || strstr(r->base, "/../") ||
+	               (n >= 3 && !strcmp(r->base + n - 3, "/.."))
+	           ? -1
+	           : 0;
+}
+
+/* smb://host[:port]/share[/folder] -- no user; FOLDER: what to compare below the share. */
 static int parse_url(struct run *r, const char *url)
 {
 	const char *p = url + 6;
@@ -75,7 +100,7 @@ static int parse_url(struct run *r, const char *url)
 		return -1;
 	}
 	end = p + 1 + strcspn(p + 1, "/");
-	if (url_share(r, p + 1, end) < 0 || (*end && strcmp(end, "/") != 0)) {
+	if (url_share(r, p + 1, end) < 0 || url_base(r, end + strspn(end, "/")) < 0) {
 		return -1;
 	}
 	r->port = (int)port;

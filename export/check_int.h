@@ -48,6 +48,7 @@ struct run {
 	char url[512];                /* smb://host[:port]/share, for messages */
 	char host[256];               /* as written; IPv6 in brackets */
 	char share[256];
+	char base[PATH_MAX]; /* the folder below the share the URL names, decoded ("": the root) */
 	int port;
 	bool on_host; /* the server is this machine */
 	char mountpoint[PATH_MAX];

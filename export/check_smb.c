@@ -57,7 +57,7 @@ static size_t pct_encode(const char *s, bool keep_slash, char *out, size_t n, si
 	return n;
 }
 
-/* smb://host/share/REL for libsmbclient; the port is set on the context. */
+/* smb://host/share/[BASE/]REL for libsmbclient; the port is set on the context. */
 static int smb_url(const struct run *r, const char *rel, char *out, size_t len)
 {
 	size_t n = (size_t)snprintf(out, len, "smb://%s/", r->host);
@@ -67,6 +67,10 @@ static int smb_url(const struct run *r, const char *rel, char *out, size_t len)
 	}
 	n = pct_encode(r->share, false, out, n, len);
 	out[n++] = '/';
+	n = pct_encode(r->base, true, out, n, len);
+	if (r->base[0] && rel[0] && n + 4 < len) {
+		out[n++] = '/';
+	}
 	n = pct_encode(rel, true, out, n, len);
 	out[n] = '\0';
 	return n + 4 < len ? 0 : -ENAMETOOLONG;

@@ -303,4 +303,8 @@ mig always --overwrite=always
 chk --deep
 [ "$RC" = 0 ] || fail "check --deep after the move: exit $RC: $OUT"
 grep -q "^SMB OK - " <<<"$OUT" || fail "check --deep after the move: $OUT"
+OUT=$(timeout 120 "$BIN" check -c "$T/pxe.conf" "${CRED[@]}" --deep "$SRC/" 2>&1)
+RC=$?
+[ "$RC" = 0 ] || fail "check --deep of a folder below the share ($SRC/): exit $RC: $OUT"
+grep -q "^SMB OK - " <<<"$OUT" || fail "check --deep after the move: $OUT"
 ok "check --deep: the one difference named, then none once it is replaced"
