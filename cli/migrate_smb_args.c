@@ -35,8 +35,8 @@ static int number(const char *opt, const char *arg, int lo, int hi, int *out)
 	long v = strtol(arg, &end, 10);
 
 	if (end == arg || *end || v < lo || v > hi) {
-		fprintf(stderr, "pxeimagesfs migrate: %s %s: want a whole number from %d to %d\n", opt,
-		        arg, lo, hi);
+		fprintf(stderr, "pxeimagesfs migrate: %s %s: want a whole number from %d to %d\n",
+		        opt, arg, lo, hi);
 		return -1;
 	}
 	*out = (int)v;
@@ -142,7 +142,8 @@ static int read_credentials(struct migrate_smb_args *a)
 	explicit_bzero(line, sizeof(line));
 	fclose(f);
 	if (!user[0]) {
-		fprintf(stderr, "pxeimagesfs migrate: %s: no 'username = ...' line\n", a->cred_file);
+		fprintf(stderr, "pxeimagesfs migrate: %s: no 'username = ...' line\n",
+		        a->cred_file);
 		return -1;
 	}
 	snprintf(a->user_buf, sizeof(a->user_buf), "%s%s%s", domain, domain[0] ? "\\" : "", user);
@@ -157,15 +158,18 @@ int migrate_smb_finish(struct migrate_smb_args *a, const char *url)
 
 	if (!url) {
 		if (a->any) {
-			fprintf(stderr, "pxeimagesfs migrate: --user, --password-file, --guest, "
-			                "--credentials, --timeout and --retries go with --from smb://...\n");
+			fprintf(
+			    stderr,
+			    "pxeimagesfs migrate: --user, --password-file, --guest, "
+			    "--credentials, --timeout and --retries go with --from smb://...\n");
 		}
 		return a->any ? -1 : 0;
 	}
 	a->o.url = url;
 	if (ways != 1 || (a->password_file && !a->user)) {
-		fprintf(stderr, "pxeimagesfs migrate: %s: say how to log on: --user USER with "
-		                "--password-file FILE, --credentials FILE, or --guest (one of them)\n",
+		fprintf(stderr,
+		        "pxeimagesfs migrate: %s: say how to log on: --user USER with "
+		        "--password-file FILE, --credentials FILE, or --guest (one of them)\n",
 		        url);
 		return -1;
 	}
@@ -198,8 +202,8 @@ int migrate_smb_source(struct migrate_options *o, struct migrate_smb_args *sa)
 		url = strncasecmp(o->from[i], "smb://", 6) == 0 ? o->from[i] : url;
 	}
 	if (url && o->n_from > 1) {
-		fprintf(stderr, "pxeimagesfs migrate: %s: a share is the only source (one --from)\n",
-		        url);
+		fprintf(stderr,
+		        "pxeimagesfs migrate: %s: a share is the only source (one --from)\n", url);
 		return 2;
 	}
 	if (migrate_smb_finish(sa, url) < 0) {

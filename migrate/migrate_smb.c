@@ -36,13 +36,13 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#define SMB_URL_MAX   (3 * PATH_MAX + 600)
-#define PAUSE_MIN_MS  500
-#define PAUSE_MAX_MS  8000
+#define SMB_URL_MAX  (3 * PATH_MAX + 600)
+#define PAUSE_MIN_MS 500
+#define PAUSE_MAX_MS 8000
 
 struct smb {
-	SMBCCTX *ctx;  /* the current context, or NULL after a fault */
-	unsigned gen;  /* bumped with each new context: older file handles are dead */
+	SMBCCTX *ctx; /* the current context, or NULL after a fault */
+	unsigned gen; /* bumped with each new context: older file handles are dead */
 	char host[256];
 	int port;
 	char share[256];
@@ -314,8 +314,8 @@ static long long with_retries(struct smb *s, attempt_fn attempt, void *arg)
 		if (tries >= s->retries || mono_s() - start + pause_ms / 1000.0 > s->retry_s) {
 			break;
 		}
-		log_info("smb://%s:%d/%s: %s; retry %d of %d in %.1f s", s->host, s->port,
-		         s->share, strerror((int)-rc), tries + 1, s->retries, pause_ms / 1000.0);
+		log_info("smb://%s:%d/%s: %s; retry %d of %d in %.1f s", s->host, s->port, s->share,
+		         strerror((int)-rc), tries + 1, s->retries, pause_ms / 1000.0);
 		nanosleep(&(struct timespec){pause_ms / 1000, (pause_ms % 1000) * 1000000L}, NULL);
 		pause_ms = pause_ms * 2 > PAUSE_MAX_MS ? PAUSE_MAX_MS : pause_ms * 2;
 		tries++;
@@ -456,8 +456,8 @@ static int smb_lstat(void *ctx, struct msrc_dir *d, const char *name, struct sta
 	struct smb *s = ctx;
 	struct smb_cache *k = d->cache;
 	struct smb_ent key = {.name = (char *)name};
-	const struct smb_ent *e = k && name ? bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_ent)
-	                                    : NULL;
+	const struct smb_ent *e =
+	    k && name ? bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_ent) : NULL;
 	char url[SMB_URL_MAX];
 	struct stat_req q = {.url = url, .st = st};
 	int rc = 0;
@@ -474,8 +474,7 @@ static int smb_lstat(void *ctx, struct msrc_dir *d, const char *name, struct sta
 	return rc;
 }
 
-static int smb_opendir(void *ctx, const struct msrc_dir *d, const char *name,
-                       struct msrc_dir *out)
+static int smb_opendir(void *ctx, const struct msrc_dir *d, const char *name, struct msrc_dir *out)
 {
 	(void)ctx;
 	*out = (struct msrc_dir){.fd = -1};
@@ -636,8 +635,8 @@ static int load_creds(struct smb *s, const struct migrate_smb_opts *o)
 	return 0;
 }
 
-int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **name,
-                     char *errbuf, size_t errlen)
+int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **name, char *errbuf,
+                     size_t errlen)
 {
 	struct smb *s = calloc(1, sizeof(*s));
 	struct msrc_dir root = {.fd = -1};
@@ -650,8 +649,8 @@ int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **
 		return -1;
 	}
 	if (parse_url(s, o->url) < 0) {
-		snprintf(errbuf, errlen, "%s: not a share URL: want smb://server[:port]/SHARE[/path]",
-		         o->url);
+		snprintf(errbuf, errlen,
+		         "%s: not a share URL: want smb://server[:port]/SHARE[/path]", o->url);
 		free(s);
 		return -1;
 	}

@@ -53,8 +53,8 @@ static int local_opendir(void *ctx, const struct msrc_dir *d, const char *name,
                          struct msrc_dir *out)
 {
 	(void)ctx;
-	*out = (struct msrc_dir){.fd = openat(d->fd, name,
-	                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+	*out = (struct msrc_dir){
+	    .fd = openat(d->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
 	return out->fd < 0 ? -errno : 0;
 }
 
@@ -192,8 +192,8 @@ int msrc_same_file(const struct msrc *s, const struct msrc_dir *d, const char *n
 	struct stat tst;
 	int rc = fstat(t, &tst) < 0 ? -errno : s->ops->open(s->ctx, d, name, &f);
 
-	if (rc == 0 && (!S_ISREG(f.st.st_mode) || !S_ISREG(tst.st_mode) ||
-	                f.st.st_size != tst.st_size)) {
+	if (rc == 0 &&
+	    (!S_ISREG(f.st.st_mode) || !S_ISREG(tst.st_mode) || f.st.st_size != tst.st_size)) {
 		s->ops->close(s->ctx, &f);
 		return 0;
 	}
