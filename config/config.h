@@ -75,6 +75,9 @@ struct pxe_config {
 	bool discover_set;            /* "discover" was written in the file (yes or no) */
 	bool discover_network;        /* discovery also takes network filesystems; default no */
 	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
+	bool boot_tree;               /* the view merges the images path's first folder
+	                               * (RemoteInstall: SMSBoot, SMSImages, SMSTemp, Boot, ...)
+	                               * of every drive, not the images folder only; default no */
 	enum log_level log_level;     /* default info */
 
 	struct cfg_drive *drives; /* owned array, in config order */

@@ -88,11 +88,27 @@ static void cfg_check_apart(struct cfg_parser *p, const char *na, const char *a,
 	}
 }
 
+/* cfg_check_boot_tree -- "boot tree = yes" merges the images path's first folder: the images
+ * path needs a folder below it (else the option would change nothing, silently). */
+static void cfg_check_boot_tree(struct cfg_parser *p)
+{
+	const struct pxe_config *c = p->cfg;
+
+	if (c->boot_tree && c->images_path != NULL && strchr(c->images_path, '/') == NULL) {
+		cfg_err_at(p, cfg_key_line(p, "boot tree"),
+		           "'boot tree = yes' serves the images path's first folder with all it holds, "
+		           "but 'images path' %s is one folder only: use a path such as "
+		           "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out",
+		           c->images_path);
+	}
+}
+
 /* cfg_check_config -- what no key alone can see; the defaults are filled in. */
 void cfg_check_config(struct cfg_parser *p)
 {
 	const struct pxe_config *c = p->cfg;
 
+	cfg_check_boot_tree(p);
 	if (c->mountpoint == NULL || c->state_dir == NULL || c->run_dir == NULL) {
 		return; /* out of memory, already reported */
 	}

@@ -71,6 +71,8 @@ static const struct cfg_key cfg_global_keys[] = {
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "passthrough", .set = cfg_set_bool, .off = CFG_G(passthrough),
 	 .expect = CFG_EXPECT_BOOL},
+	{.name = "boot tree", .set = cfg_set_bool, .off = CFG_G(boot_tree),
+	 .expect = CFG_EXPECT_BOOL},
 	{.name = "log level", .set = cfg_set_log_level, .off = CFG_G(log_level),
 	 .expect = "error, warning, info or debug"},
 };

@@ -752,6 +752,31 @@ static const struct cfg_case images_path_empty_or_reserved[] = {
 CASES_TEST(test_cfg_images_path_rejects_empty_and_windows_reserved_chars,
            images_path_empty_or_reserved)
 
+/* ---- boot tree --------------------------------------------------------- */
+
+static void test_cfg_boot_tree_defaults_to_no_and_takes_yes(void **state)
+{
+	struct pxe_config *cfg = load_ok("[global]\nmountpoint = /srv/x\n");
+
+	(void)state;
+	assert_false(cfg->boot_tree);
+	cfg_free(cfg);
+	cfg = load_ok("[global]\nBoot Tree = yes\nimages path = ri\\img\n");
+	assert_true(cfg->boot_tree);
+	assert_string_equal(cfg->images_path, "ri/img");
+	cfg_free(cfg);
+}
+
+static void test_cfg_boot_tree_needs_an_images_path_of_two_folders(void **state)
+{
+	(void)state;
+	expect_error("[global]\nimages path = PXE\n# the line of the key is named\nboot tree = yes\n",
+	             "t.conf:4: 'boot tree = yes' serves the images path's first folder with all it "
+	             "holds, but 'images path' PXE is one folder only: use a path such as "
+	             "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out");
+	cfg_free(load_ok("[global]\nimages path = PXE\nboot tree = no\n"));
+}
+
 /* ---- absolute paths ---------------------------------------------------- */
 
 static void test_cfg_rejects_relative_paths_for_every_path_key(void **state)
@@ -814,6 +839,7 @@ static void test_cfg_rejects_bad_bool_for_every_bool_key(void **state)
 	    {"global", "require drives"},
 	    {"global", "discover"},
 	    {"global", "discover network"},
+	    {"global", "boot tree"},
 	    {"share", "read only"},
 	    {"share", "guest ok"},
 	};
@@ -1898,6 +1924,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cfg_rejects_relative_paths_for_every_path_key),
     cmocka_unit_test(test_cfg_parse_bool_accepts_samba_spellings),
     cmocka_unit_test(test_cfg_rejects_bad_bool_for_every_bool_key),
+    cmocka_unit_test(test_cfg_boot_tree_defaults_to_no_and_takes_yes),
+    cmocka_unit_test(test_cfg_boot_tree_needs_an_images_path_of_two_folders),
     cmocka_unit_test(test_cfg_parse_duration_ms_understands_units),
     cmocka_unit_test(test_cfg_mount_timeout_range),
     cmocka_unit_test(test_cfg_rescan_interval_is_off_or_one_second_to_one_day),
