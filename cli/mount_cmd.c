@@ -122,7 +122,7 @@ static int check_mountpoint(const char *mp, const struct resolver_view *v)
 	for (size_t i = 0; rc == 0 && i < v->n_drives; i++) {
 		const struct drive *d = &v->drives[i];
 		bool root = d->mount_path && strcmp(d->mount_path, "/") == 0;
-		const char *inside = root ? d->images_dir : d->mount_path;
+		const char *inside = root ? d->view_dir : d->mount_path;
 		if ((d->configured || d->in_view) && inside && below(mp, inside)) {
 			fprintf(
 			    stderr,
@@ -482,6 +482,10 @@ static void announce(const char *mp, const struct resolver_view *v)
 	log_info("serving %s/%s from%s; primary %s", mp, v->images_path,
 	         v->n_roots ? roots : " no drive (images absent)",
 	         v->primary >= 0 ? v->drives[v->primary].name : "none (read-only)");
+	if (strcmp(v->view_path, v->images_path) != 0) {
+		log_info("boot tree: %s/%s merges the whole %s folder of the same drives", mp,
+		         v->view_path, v->view_path);
+	}
 }
 
 /* resolve_drives -- CFG's drives resolved into *VIEW (the caller's to free, also on

@@ -65,7 +65,7 @@ static int make_primary_images(struct fsview *v, struct fsdrive *p)
 	int mnt = root_mount_open(v, (size_t)(p - v->roots));
 	int rc = mnt < 0 ? mnt : 0;
 
-	rc = rc < 0 ? rc : make_images_dir(mnt, v->rv->images_path, spelt, sizeof(spelt));
+	rc = rc < 0 ? rc : make_images_dir(mnt, v->rv->view_path, spelt, sizeof(spelt));
 	if (rc == 0 && asprintf(&path, "%s/%s", p->d->mount_path, spelt) < 0) {
 		rc = -ENOMEM;
 		path = NULL;
@@ -421,12 +421,12 @@ void copyup_clean(struct fs *fs)
 		clean_dir(fd, 0, &c);
 		if (c.removed > 0) {
 			log_info("removed %zu stale copy-up temporaries from %s", c.removed,
-			         v->roots[r].d->images_dir);
+			         v->roots[r].d->view_dir);
 		}
 		if (c.seen >= CLEAN_MAX_ENTRIES) {
 			log_warnx("looked for stale copy-up temporaries in the first %d entries of "
 			          "%s only",
-			          CLEAN_MAX_ENTRIES, v->roots[r].d->images_dir);
+			          CLEAN_MAX_ENTRIES, v->roots[r].d->view_dir);
 		}
 	}
 	fsview_put(v);

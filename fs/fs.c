@@ -99,7 +99,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);
-		split_images_path(fs, cfg->images_path);
+		split_images_path(fs, view->view_path); /* the images path, or its first folder */
 		rc = fs->img_parts ? nodes_init(fs) : -ENOMEM;
 	}
 	rc = rc < 0 ? rc : fsview_new(view, 1, &fs->view);

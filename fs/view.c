@@ -109,7 +109,7 @@ static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 		fd->mnt_ino = st.st_ino;
 	}
 	if (rc == 0 && d->holds_images) {
-		img = dir_nofollow(mnt, d->images_spelling);
+		img = dir_nofollow(mnt, d->view_spelling);
 		rc = img < 0 ? img : fstat(img, &st) == 0 ? 0 : -errno;
 	}
 	if (rc == 0 && d->holds_images) {
@@ -211,7 +211,7 @@ int root_open(struct fsview *v, size_t r)
 {
 	struct fsdrive *d = &v->roots[r];
 	struct stat st;
-	int fd = d->d->holds_images ? dir_nofollow(AT_FDCWD, d->d->images_dir) : made_open(v, r);
+	int fd = d->d->holds_images ? dir_nofollow(AT_FDCWD, d->d->view_dir) : made_open(v, r);
 
 	if (fd < 0) {
 		return fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV ? -ENOENT : fd;

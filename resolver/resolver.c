@@ -275,6 +275,18 @@ static void explain_walk(struct drive *d, const char *spelt, const char *comp, i
 	}
 }
 
+/* The folder of drive D the view merges: its images folder, or with 'boot tree = yes' the
+ * images path's first folder (the on-disk spelling of both). */
+static int set_view_dir(const struct ctx *c, struct drive *d)
+{
+	const char *cut = c->cfg->boot_tree ? strchr(d->images_spelling, '/') : NULL;
+	size_t tail = cut ? strlen(cut) : 0;
+
+	d->view_spelling = strndup(d->images_spelling, strlen(d->images_spelling) - tail);
+	d->view_dir = strndup(d->images_dir, strlen(d->images_dir) - tail);
+	return d->view_spelling && d->view_dir ? 0 : -ENOMEM;
+}
+
 /* Walk the images path under the drive's mount, component by component. */
 static int find_images(const struct ctx *c, struct drive *d)
 {
@@ -312,7 +324,7 @@ static int find_images(const struct ctx *c, struct drive *d)
 		d->images_spelling = strdup(spelt);
 		d->n_packages = count_packages(c, abs);
 		abs = NULL;
-		rc = d->images_spelling ? 0 : -ENOMEM;
+		rc = d->images_spelling ? set_view_dir(c, d) : -ENOMEM;
 	}
 	free(abs);
 	free(path);
@@ -737,7 +749,9 @@ int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
 	}
 	v->mode = cfg->mode;
 	v->images_path = strdup(cfg->images_path);
-	rc = v->images_path ? sys->ops->mounts(sys->ctx, &c.mounts, &c.n_mounts) : -ENOMEM;
+	v->view_path = cfg->boot_tree ? strndup(cfg->images_path, strcspn(cfg->images_path, "/"))
+	                              : strdup(cfg->images_path);
+	rc = v->images_path && v->view_path ? sys->ops->mounts(sys->ctx, &c.mounts, &c.n_mounts) : -ENOMEM;
 	if (rc == 0) {
 		rc = build_candidates(&c, v);
 	}

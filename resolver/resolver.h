@@ -99,6 +99,10 @@ struct drive {
 	bool holds_images;     /* the images path exists on it as a directory */
 	char *images_dir;      /* absolute path, real on-disk spelling */
 	char *images_spelling; /* relative path as spelt on disk */
+	char *view_dir;        /* the folder the view merges (absolute, as spelt on disk): the
+	                        * images folder, or with 'boot tree = yes' the images path's
+	                        * first folder (RemoteInstall); set when holds_images */
+	char *view_spelling;   /* the same relative to the mount root */
 	size_t n_packages;     /* entries in its images folder (hidden names excluded) */
 	bool in_view;
 	bool primary;
@@ -116,6 +120,8 @@ struct rsv_left_out {
 struct resolver_view {
 	enum cfg_mode mode;
 	char *images_path;    /* virtual, '/'-separated (owned) */
+	char *view_path;      /* the folder the view merges: images_path, or with 'boot tree =
+	                       * yes' its first folder (owned) */
 	bool discovery;       /* discover = yes: mounts holding the images are candidates too */
 	struct drive *drives; /* owned, in rank order */
 	size_t n_drives;

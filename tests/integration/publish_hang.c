@@ -39,6 +39,7 @@ static struct resolver_view *view_of(const char *const *paths, size_t n)
 	struct resolver_view *v = calloc(1, sizeof(*v));
 
 	v->images_path = strdup("RemoteInstall/SMSImages/SMSPKG");
+	v->view_path = strdup(v->images_path);
 	v->drives = calloc(n, sizeof(*v->drives));
 	v->roots = calloc(n, sizeof(*v->roots));
 	v->n_drives = n;
@@ -57,6 +58,8 @@ static struct resolver_view *view_of(const char *const *paths, size_t n)
 			return NULL;
 		}
 		d->images_spelling = strdup("RemoteInstall/SMSImages/SMSPKG");
+		d->view_dir = strdup(d->images_dir);
+		d->view_spelling = strdup(d->images_spelling);
 		v->roots[v->n_roots++] = i;
 	}
 	return v;

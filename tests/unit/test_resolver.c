@@ -174,6 +174,40 @@ static void test_resolver_matches_images_path_case_insensitively(void **state)
 	assert_int_equal(drive(v, "C")->n_packages, 1);
 }
 
+static void test_resolver_boot_tree_merges_the_first_folder_of_the_same_drives(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	two_drives(t);
+	fake_dir(&t->f, "/mnt/c/remoteinstall/SMSIMAGES/SmsPkg/ABC00001");
+	fake_dir(&t->f, "/mnt/d/RemoteInstall/SMSBoot/x64"); /* no images: not in the view */
+	v = resolve(t, "[global]\nboot tree = yes\n[drive:C]\npath=/mnt/c\n"
+	               "[drive:D]\npath=/mnt/d\n");
+	assert_string_equal(v->view_path, "RemoteInstall");
+	assert_string_equal(v->images_path, "RemoteInstall/SMSImages/SMSPKG");
+	assert_int_equal(v->n_roots, 1);
+	assert_string_equal(root_name(v, 0), "C");
+	assert_string_equal(drive(v, "C")->images_dir, "/mnt/c/remoteinstall/SMSIMAGES/SmsPkg");
+	assert_string_equal(drive(v, "C")->view_spelling, "remoteinstall");
+	assert_string_equal(drive(v, "C")->view_dir, "/mnt/c/remoteinstall");
+	assert_false(drive(v, "D")->holds_images);
+	assert_null(drive(v, "D")->view_dir);
+}
+
+static void test_resolver_without_boot_tree_merges_the_images_folder(void **state)
+{
+	struct t *t = *state;
+	const struct resolver_view *v = NULL;
+
+	two_drives(t);
+	fake_dir(&t->f, "/mnt/c/remoteinstall/SMSIMAGES/SmsPkg");
+	v = resolve(t, "[drive:C]\npath=/mnt/c\n");
+	assert_string_equal(v->view_path, IMG);
+	assert_string_equal(drive(v, "C")->view_dir, "/mnt/c/remoteinstall/SMSIMAGES/SmsPkg");
+	assert_string_equal(drive(v, "C")->view_spelling, "remoteinstall/SMSIMAGES/SmsPkg");
+}
+
 static void test_resolver_prefers_exact_spelling_among_case_duplicates(void **state)
 {
 	struct t *t = *state;
@@ -649,6 +683,8 @@ static const struct CMUnitTest tests[] = {
     T(test_resolver_single_takes_best_drive_with_packages),
     T(test_resolver_single_falls_back_to_empty_images_folder),
     T(test_resolver_matches_images_path_case_insensitively),
+    T(test_resolver_boot_tree_merges_the_first_folder_of_the_same_drives),
+    T(test_resolver_without_boot_tree_merges_the_images_folder),
     T(test_resolver_prefers_exact_spelling_among_case_duplicates),
     T(test_resolver_skips_bare_mountpoint),
     T(test_resolver_names_filesystem_below_bare_dir),
