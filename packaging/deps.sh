@@ -13,9 +13,11 @@ PXE_PACKAGE_DEPS=(dpkg-dev file rpm)
 PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # Test: cmocka, mkfs.ext4 for loop-mounted drive images.
 # clang, libclang-rt-14-dev: the libFuzzer harnesses; samba-testsuite (smbtorture), dbench
-# (its client.txt load): Samba's own protocol tests against the view.
+# (its client.txt load): Samba's own protocol tests against the view. tftpd-hpa, tftp-hpa,
+# dnsmasq-base, nginx-light, curl, iproute2: PXE servers and clients over the view (boot_servers).
 PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr python3 lintian dpkg-dev file rpm systemd systemd-container groff-base man-db
-	clang libclang-rt-14-dev samba-testsuite dbench)
+	clang libclang-rt-14-dev samba-testsuite dbench
+	tftpd-hpa tftp-hpa dnsmasq-base nginx-light curl iproute2)
 
 # pxe_install PKG... -- apt-get install the packages that are not installed yet.
 pxe_install() {
