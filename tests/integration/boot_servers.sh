@@ -44,6 +44,12 @@ cleanup_all() {
 	view_cleanup
 }
 trap cleanup_all EXIT
+# stop_checked -- view_stop, then the daemon's log must hold no sanitizer report
+stop_checked() {
+	view_stop
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
+		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
+}
 
 # ---- the drives: BIOS files on C, UEFI on D (spelt in lower case), Boot merged from both -----
 C=$T/c/RemoteInstall D=$T/d/remoteinstall
@@ -229,21 +235,23 @@ ok "nginx: $n fetches byte-exact in every spelling; Range requests byte-exact; .
 mount -t tmpfs -o size=64m pxe-h "$T/hsrc" || fail "cannot mount tmpfs"
 mkdir -p "$T/hsrc/$IMG" && mkfile "$T/hsrc/$IMG/boot.SW000001.wim" $((24 << 20))
 cmp -s "$WIM" "$T/hsrc/$IMG/boot.SW000001.wim" && fail "the new WIM is the old one"
-curl -s --limit-rate 6M -o "$T/slow" "$URL/SMSImages/SMSPKG/boot.SW000001.wim" &
+curl -s --limit-rate 4M -o "$T/slow" "$URL/SMSImages/SMSPKG/boot.SW000001.wim" &
 CURL_PID=$!
 sleep 0.5
 mount --bind "$T/hsrc" "$T/h" || fail "cannot bind H"
+NEW=$T/hsrc/$IMG/boot.SW000001.wim
 switched=
-for ((i = 0; i < 100; i++)); do
-	curl -s -o "$T/new" "$URL/SMSImages/SMSPKG/boot.SW000001.wim"
-	cmp -s "$T/new" "$T/hsrc/$IMG/boot.SW000001.wim" && { switched=1; break; }
-	sleep 0.1
+for ((i = 0; i < 400; i++)); do # the view itself first: the switch must land mid-transfer
+	head -c 65536 "$T/view/$IMG/boot.SW000001.wim" | cmp -s - <(head -c 65536 "$NEW") && { switched=1; break; }
+	sleep 0.05
 done
-[ -n "$switched" ] || fail "a new request does not get H's WIM after H came online"
-kill -0 "$CURL_PID" 2>/dev/null || fail "the slow transfer ended before the switch (no overlap)"
+[ -n "$switched" ] || fail "the view does not show H's WIM 20 s after H came online"
+kill -0 "$CURL_PID" 2>/dev/null || fail "the slow transfer ended before the view switched (no overlap)"
+curl -s -o "$T/new" "$URL/SMSImages/SMSPKG/boot.SW000001.wim"
+cmp -s "$T/new" "$NEW" || fail "a new request does not get H's WIM after H came online"
 wait "$CURL_PID" || fail "the transfer under way failed when H came online"
 cmp -s "$T/slow" "$WIM" || fail "the transfer under way did not finish with the old drive's bytes"
 ok "a drive coming online mid-transfer: the transfer finishes with the old bytes, a new request gets the new file"
 kill "$NGINX_PID"
-view_stop
+stop_checked
 echo PASS

@@ -29,6 +29,12 @@ cleanup_all() {
 	view_cleanup
 }
 trap cleanup_all EXIT
+# stop_checked -- view_stop, then the daemon's log must hold no sanitizer report
+stop_checked() {
+	view_stop
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
+		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
+}
 mkdir -p "$T/r" "$T/e" || fail "mkdir"
 mount -t tmpfs -o size=64m pxe-r "$T/r" && mount -t tmpfs -o size=64m pxe-e "$T/e" ||
 	fail "cannot mount tmpfs"
@@ -63,7 +69,7 @@ mode_of() { stat -c '%a %u:%g' "$1"; }
 view_start "$BIN" "$DRIVES"
 [ "$(names "$VR")" = "SMSImages " ] || fail "default view: RemoteInstall holds '$(names "$VR")'"
 [ ! -e "$VR/SMSBoot" ] || fail "default view: SMSBoot is in the view"
-view_stop
+stop_checked
 ok "without 'boot tree' the view's RemoteInstall holds SMSImages only"
 
 # ---- with it ---------------------------------------------------------------------------------
@@ -128,7 +134,7 @@ ok "SMSTemp's modes and owners show through the view, the kernel enforces them f
 	fail "symlinks are not shown as symlinks"
 [ -L "$VR/SMSBoot/up" ] || fail "up is not a symlink"
 ok "symlinks in the boot tree are shown as symlinks"
-view_stop
+stop_checked
 
 # ---- no drive holds the images: no RemoteInstall, until a mkdir makes it on the primary ------
 drive_sections ONLY_E E:"$T/e":10
@@ -139,6 +145,6 @@ mkdir "$T/view/RemoteInstall" || fail "mkdir RemoteInstall"
 	fail "E's own REMOTEINSTALL is not the one the view took"
 mkdir -p "$T/view/RemoteInstall/SMSImages/SMSPKG" || fail "mkdir SMSImages/SMSPKG"
 [ -d "$E/SMSImages/SMSPKG" ] || fail "SMSImages/SMSPKG not made in E's REMOTEINSTALL"
-view_stop
+stop_checked
 ok "with no images anywhere there is no RemoteInstall; mkdir takes the primary's own folder"
 echo "PASS"
