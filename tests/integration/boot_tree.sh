@@ -83,6 +83,8 @@ view_start "$BIN" "$DRIVES" "    boot tree = yes"
 [ "$(names "$VR/SMSImages/SMSPKG")" = "boot.C0000001.wim boot.R0000001.wim " ] ||
 	fail "the images folder holds '$(names "$VR/SMSImages/SMSPKG")'"
 grep -q "boot tree: $T/view/RemoteInstall merges" "$T/log" || fail "the log does not say so"
+"$BIN" config check -c "$T/pxe.conf" | grep -q "^boot tree = yes: $T/view/RemoteInstall merges" ||
+	fail "config check does not say what boot tree does"
 ok "RemoteInstall merges R's and C's boot trees; E (no images) is not merged"
 
 check_read() { # check_read PATH WANT
