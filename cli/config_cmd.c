@@ -88,9 +88,10 @@ static void print_drives(const struct pxe_config *cfg)
 		       cfg->discover_network ? " or network filesystem" : "", cfg->images_path);
 	}
 	if (cfg->boot_tree) {
-		printf("boot tree = yes: %s/%.*s merges that folder of every drive of the view (the "
-		       "TFTP and HTTP root; README \"Serving PXE clients\")\n",
-		       cfg->mountpoint, (int)strcspn(cfg->images_path, "/"), cfg->images_path);
+		printf(
+		    "boot tree = yes: %s/%.*s merges that folder of every drive of the view (the "
+		    "TFTP and HTTP root; README \"Serving PXE clients\")\n",
+		    cfg->mountpoint, (int)strcspn(cfg->images_path, "/"), cfg->images_path);
 	}
 	if (hint) {
 		printf("%s\n", hint);

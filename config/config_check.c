@@ -95,11 +95,12 @@ static void cfg_check_boot_tree(struct cfg_parser *p)
 	const struct pxe_config *c = p->cfg;
 
 	if (c->boot_tree && c->images_path != NULL && strchr(c->images_path, '/') == NULL) {
-		cfg_err_at(p, cfg_key_line(p, "boot tree"),
-		           "'boot tree = yes' serves the images path's first folder with all it holds, "
-		           "but 'images path' %s is one folder only: use a path such as "
-		           "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out",
-		           c->images_path);
+		cfg_err_at(
+		    p, cfg_key_line(p, "boot tree"),
+		    "'boot tree = yes' serves the images path's first folder with all it holds, "
+		    "but 'images path' %s is one folder only: use a path such as "
+		    "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out",
+		    c->images_path);
 	}
 }
 

@@ -199,7 +199,8 @@ static void reload(struct live *l)
 		}
 		log_error("reload: %s has errors; keeping the previous configuration", old->file);
 	} else if (strcmp(nc->images_path, old->images_path) != 0 ||
-	           strcmp(nc->mountpoint, old->mountpoint) != 0 || nc->boot_tree != old->boot_tree) {
+	           strcmp(nc->mountpoint, old->mountpoint) != 0 ||
+	           nc->boot_tree != old->boot_tree) {
 		log_error("reload: a new images path, mountpoint or boot tree needs a restart; "
 		          "keeping the previous configuration");
 		cfg_free(nc);

@@ -751,7 +751,8 @@ int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
 	v->images_path = strdup(cfg->images_path);
 	v->view_path = cfg->boot_tree ? strndup(cfg->images_path, strcspn(cfg->images_path, "/"))
 	                              : strdup(cfg->images_path);
-	rc = v->images_path && v->view_path ? sys->ops->mounts(sys->ctx, &c.mounts, &c.n_mounts) : -ENOMEM;
+	rc = v->images_path && v->view_path ? sys->ops->mounts(sys->ctx, &c.mounts, &c.n_mounts)
+	                                    : -ENOMEM;
 	if (rc == 0) {
 		rc = build_candidates(&c, v);
 	}

@@ -67,16 +67,17 @@ static bool drive_same(const struct drive *a, const struct drive *b)
 {
 	return str_same(a->name, b->name) && a->state == b->state && a->dev == b->dev &&
 	       str_same(a->mount_path, b->mount_path) && str_same(a->images_dir, b->images_dir) &&
-	       str_same(a->view_dir, b->view_dir) &&
-	       a->read_only == b->read_only && a->in_view == b->in_view &&
-	       a->primary == b->primary && a->holds_images == b->holds_images;
+	       str_same(a->view_dir, b->view_dir) && a->read_only == b->read_only &&
+	       a->in_view == b->in_view && a->primary == b->primary &&
+	       a->holds_images == b->holds_images;
 }
 
 bool resolver_view_same(const struct resolver_view *a, const struct resolver_view *b)
 {
 	if (!a || !b || a->mode != b->mode || a->n_drives != b->n_drives ||
 	    a->n_roots != b->n_roots || a->primary != b->primary ||
-	    !str_same(a->images_path, b->images_path) || !str_same(a->view_path, b->view_path) || strcmp(a->no_drive, b->no_drive) != 0) {
+	    !str_same(a->images_path, b->images_path) || !str_same(a->view_path, b->view_path) ||
+	    strcmp(a->no_drive, b->no_drive) != 0) {
 		return false; /* the no-drive hint too: the status and STATUS= show it */
 	}
 	for (size_t i = 0; i < a->n_drives; i++) {

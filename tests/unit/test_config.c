@@ -770,10 +770,11 @@ static void test_cfg_boot_tree_defaults_to_no_and_takes_yes(void **state)
 static void test_cfg_boot_tree_needs_an_images_path_of_two_folders(void **state)
 {
 	(void)state;
-	expect_error("[global]\nimages path = PXE\n# the line of the key is named\nboot tree = yes\n",
-	             "t.conf:4: 'boot tree = yes' serves the images path's first folder with all it "
-	             "holds, but 'images path' PXE is one folder only: use a path such as "
-	             "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out");
+	expect_error(
+	    "[global]\nimages path = PXE\n# the line of the key is named\nboot tree = yes\n",
+	    "t.conf:4: 'boot tree = yes' serves the images path's first folder with all it "
+	    "holds, but 'images path' PXE is one folder only: use a path such as "
+	    "RemoteInstall\\SMSImages\\SMSPKG, or leave 'boot tree' out");
 	cfg_free(load_ok("[global]\nimages path = PXE\nboot tree = no\n"));
 }
 
