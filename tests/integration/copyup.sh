@@ -11,6 +11,8 @@
 # first copy-up of that file succeeds; stale temporaries of the view's own making (the old
 # `.<ino>.<random()>` names and the new named fallback) are removed at start, migrate's and
 # anything reached through a symlink are not.
+# Every view here is started in a named I/O mode (the environment's PXEIMAGESFS_PASSTHROUGH is
+# never what decides), so tests/run.sh's passthrough-off run leaves this test out.
 # Usage: copyup.sh PXEIMAGESFS_BINARY. Needs root and /dev/fuse; exit 77 = skipped.
 set -u
 BIN=${1:?usage: copyup.sh PXEIMAGESFS_BINARY}
@@ -152,25 +154,31 @@ check_errors() {
 	ok "errors/$m: a write to a drive turned read-only by an error is what every later read sees"
 }
 
-# check_unlink_errors -- an unlink that meets a copy on a drive an error turned read-only (ranked
-# below the primary D) fails with EROFS and removes nothing (as for a configured read-only drive)
+# check_unlink_errors MODE -- an unlink that meets a copy on a drive an error turned read-only
+# (ranked below the primary D) fails with EROFS and removes nothing (as for a configured
+# read-only drive)
 check_unlink_errors() {
-	local img=$T/e-unlink.img E=$T/e/$IMG dev
+	local m=$1 img=$T/e-unlink-$1.img E=$T/e/$IMG dev e
 	trap stop_view EXIT
-	truncate -s 32M "$img" && mkfs.ext4 -q -F "$img" >/dev/null || fail "unlink: mkfs.ext4"
-	mkdir -p "$T/e" && mount -o loop,errors=remount-ro "$img" "$T/e" || fail "unlink: mount"
+	truncate -s 32M "$img" && mkfs.ext4 -q -F "$img" >/dev/null || fail "unlink/$m: mkfs.ext4"
+	mkdir -p "$T/e" && mount -o loop,errors=remount-ro "$img" "$T/e" || fail "unlink/$m: mount"
 	mkdir -p "$E/pkg" && echo low >"$E/pkg/two.bin" && echo high >"$D/pkg/two.bin" && sync
-	view_start "$BIN" "$(printf '[drive:D]\n    path = %s\n    priority = 20\n[drive:E]\n    path = %s\n    priority = 10\n' "$T/d" "$T/e")"
+	e=$(mode_env "$m")
+	view_start "$BIN" "$(printf '[drive:D]\n    path = %s\n    priority = 20\n[drive:E]\n    path = %s\n    priority = 10\n' "$T/d" "$T/e")" "" "$e"
 	dev=$(basename "$(findmnt -no SOURCE "$T/e")")
-	echo 1 >"/sys/fs/ext4/$dev/trigger_fs_error" || fail "unlink: cannot trigger an error"
-	rm "$V/pkg/two.bin" 2>"$T/rm.err" && fail "unlink: rm succeeded with a copy on a read-only drive"
-	grep -q "Read-only file system" "$T/rm.err" || fail "unlink: rm failed with '$(cat "$T/rm.err")'"
-	[ "$(cat "$D/pkg/two.bin" 2>/dev/null)" = high ] || fail "unlink: D's copy was removed"
-	[ "$(cat "$V/pkg/two.bin")" = high ] || fail "unlink: the view no longer shows D's copy"
+	echo 1 >"/sys/fs/ext4/$dev/trigger_fs_error" || fail "unlink/$m: cannot trigger an error"
+	rm "$V/pkg/two.bin" 2>"$T/rm.err" && fail "unlink/$m: rm succeeded with a copy on a read-only drive"
+	grep -q "Read-only file system" "$T/rm.err" || fail "unlink/$m: rm failed with '$(cat "$T/rm.err")'"
+	[ "$(cat "$D/pkg/two.bin" 2>/dev/null)" = high ] || fail "unlink/$m: D's copy was removed"
+	[ "$(cat "$V/pkg/two.bin")" = high ] || fail "unlink/$m: the view no longer shows D's copy"
 	view_stop
-	umount "$T/e" || fail "unlink: umount"
+	umount "$T/e" || fail "unlink/$m: umount"
 	rm -f "$D/pkg/two.bin" "$img"
-	ok "unlink: a copy on a drive an error made read-only: EROFS, nothing removed"
+	ok "unlink/$m: a copy on a drive an error made read-only: EROFS, nothing removed"
+}
+check_unlink_errors_modes() {
+	local m
+	for m in "${MODES[@]}"; do (check_unlink_errors "$m") || return 1; done
 }
 
 # check_listing -- a listing (READDIRPLUS) shows each name's attributes from the copy a lookup
@@ -255,7 +263,7 @@ check_crash() {
 FAILED=()
 (check_ro_ways) || FAILED+=(ro_ways)
 (check_listing) || FAILED+=(listing)
-(check_unlink_errors) || FAILED+=(unlink_errors)
+(check_unlink_errors_modes) || FAILED+=(unlink_errors)
 (check_crash) || FAILED+=(crash)
 [ ${#FAILED[@]} = 0 ] || fail "failed checks: ${FAILED[*]}"
 echo "all copy-up checks passed"
