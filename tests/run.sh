@@ -8,16 +8,20 @@ set -u -o pipefail
 
 pxe_install "${PXE_BUILD_DEPS[@]}" "${PXE_RUN_DEPS[@]}" "${PXE_TEST_DEPS[@]}" || exit 1
 
-# python3 as the interpreter itself, not a version manager's shim: pyenv's runs bash to pick the
-# version on every call (about 0.5 s of CPU each) and the integration tests call python3
-# hundreds of times. The directory of the interpreter the shim chose goes first in PATH (what
-# `pyenv exec` does), so the same python3 runs.
-py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) &&
-	[ "$(command -v python3)" != "$py" ] && [ -x "$py" ] && PATH=${py%/*}:$PATH
-
 passed=0 failed=0 skipped=0 status=0
 FAILURES=$(mktemp "${TMPDIR:-/tmp}/pxe-failures.XXXXXX")
-trap 'rm -f "$FAILURES"' EXIT
+# smbtorture's native-share results, run once and kept for the later builds (they do not
+# depend on the build: tests/integration/smbtorture.sh)
+PXE_SMBTORTURE_NATIVE=$(mktemp -d "${TMPDIR:-/tmp}/pxe-smbtorture-native.XXXXXX")
+export PXE_SMBTORTURE_NATIVE
+# The tests' python3 is the distribution's (PXE_TEST_DEPS), as on a fresh CI machine, not a
+# version manager's shim ahead of it in PATH: pyenv's runs bash to pick a version on every call
+# (about 0.5 s of CPU) and the integration tests call python3 hundreds of times.
+PYBIN=$(mktemp -d "${TMPDIR:-/tmp}/pxe-python.XXXXXX") && chmod 755 "$PYBIN"
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+	ln -s /usr/bin/python3 "$PYBIN/python3" && PATH=$PYBIN:$PATH
+fi
+trap 'rm -rf "$FAILURES" "$PXE_SMBTORTURE_NATIVE" "$PYBIN"' EXIT
 # run_build NAME CMAKE_ARGS... -- configure and build build-test-NAME
 run_build() {
 	local name=$1; shift

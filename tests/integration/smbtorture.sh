@@ -11,6 +11,11 @@
 # NetBench runs on the native share, a plain share of the view and the generated share's block
 # (served by the plain smbd: dbench's load is SMB1, which the private smbd does not speak).
 #
+# The native share's results depend on Samba and the kernel, not on the build under test: with
+# PXE_SMBTORTURE_NATIVE naming a directory (tests/run.sh: one for all its builds), the first run
+# keeps them there (each suite's passing subtests, NetBench's throughput) and later runs compare
+# with those instead of running the native share again.
+#
 #   smbtorture.sh PXEIMAGESFS_BINARY
 #
 # Ports 44581 (the generated share's private smbd) and 44582 (the plain smbd), 127.0.0.1 only.
@@ -106,9 +111,24 @@ torture() {
 	timeout 300 smbtorture "//127.0.0.1/$1" -p "$2" -U% "$3" 2>&1 | tee -a "$T/torture.log" |
 		sed -n 's/^success: //p' | sort -u
 }
+NATIVE_KEPT=${PXE_SMBTORTURE_NATIVE:-}
+[ -z "$NATIVE_KEPT" ] || [ -d "$NATIVE_KEPT" ] || fail "PXE_SMBTORTURE_NATIVE=$NATIVE_KEPT: not a directory"
+# native SUITE -- torture on the native share, or what an earlier run kept of it
+native() {
+	local kept=${NATIVE_KEPT:+$NATIVE_KEPT/$1} out
+	if [ -n "$kept" ] && [ -s "$kept" ]; then
+		cat "$kept"
+		return
+	fi
+	out=$(torture native $P2 "$1")
+	[ -n "$kept" ] && [ -n "$out" ] && echo "$out" >"$kept"
+	echo "$out"
+}
+[ -n "$NATIVE_KEPT" ] && [ -n "$(ls -A "$NATIVE_KEPT")" ] &&
+	echo "# the native share's results as an earlier run kept them in $NATIVE_KEPT"
 bad=()
 for s in "${SUITES[@]}"; do
-	native=$(torture native $P2 "$s")
+	native=$(native "$s")
 	[ -n "$native" ] || fail "$s: nothing passes on the native share (see smbtorture's output): $(tail -5 "$T/torture.log")"
 	for share in "SMSPXEIMAGES\$:$P1" "view:$P2"; do
 		got=$(torture "${share%:*}" "${share##*:}" "$s")
@@ -128,7 +148,12 @@ nbench() {
 		fail "NetBench on $1: $(grep -v '^ *[0-9]' "$T/nbench-$1.log" | tail -5)"
 	sed -n 's/^Throughput \([0-9.]*\) MB\/sec/\1/p' "$T/nbench-$1.log" | tail -1
 }
-n=$(nbench native)
+if [ -n "$NATIVE_KEPT" ] && [ -s "$NATIVE_KEPT/nbench" ]; then
+	n="$(cat "$NATIVE_KEPT/nbench") (an earlier run's)"
+else
+	n=$(nbench native)
+	[ -z "$NATIVE_KEPT" ] || echo "$n" >"$NATIVE_KEPT/nbench"
+fi
 v=$(nbench view)
 g=$(nbench 'SMSPXEIMAGES$')
 ok "NetBench (2 clients, 8 s, dbench client.txt): native $n MB/s; the view, plain share $v MB/s, generated share $g MB/s"
