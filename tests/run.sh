@@ -33,14 +33,15 @@ run_build() {
 	fi
 }
 # run_tests NAME [LABEL [CTEST ARGS...]] -- the tests of build-test-NAME, counted (LABEL names
-# the run)
+# the run); PXE_TEST_JOBS (2) at once, of those not RUN_SERIAL (tests/CMakeLists.txt says which)
+PXE_TEST_JOBS=${PXE_TEST_JOBS:-2}
 run_tests() {
 	local name=$1 label=${2:-$1}
 	shift 2 2>/dev/null || shift $#
 	local dir="$PXE_ROOT/build-test-$name"
 	echo "== test $label"
 	local log="$dir/ctest-$label.log"
-	(cd "$dir" && ctest --output-on-failure --timeout 900 "$@" 2>&1) | tee "$log"
+	(cd "$dir" && ctest --output-on-failure --timeout 900 -j "$PXE_TEST_JOBS" "$@" 2>&1) | tee "$log"
 	[ "${PIPESTATUS[0]}" = 0 ] || status=1
 	local total fail skip
 	total=$(sed -nE 's/.* tests failed out of ([0-9]+).*/\1/p' "$log" | tail -1)
