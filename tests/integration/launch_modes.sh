@@ -41,7 +41,7 @@ alive() {
 our_daemons() {
 	local p
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$BIN" ] || continue
+		[ "$p/exe" -ef "$BIN" ] || continue # the same file (stat, no fork per process)
 		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -e "config=$CONF" -e "$CONF" &&
 			echo "${p#/proc/}"
 	done
