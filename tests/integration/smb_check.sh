@@ -54,9 +54,10 @@ stop_pid() {
 # Samba processes running on a config under $T (smbd, and the samba-dcerpcd and rpcd_*
 # helpers smbd starts on demand, which leave its process group): pids, helpers first
 our_samba() {
-	local p cmd
+	local p cmd args
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		{ mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue # no fork per process
+		cmd="${args[*]} "
 		case "$cmd" in
 		"smbd "*" --configfile=$T/"*) echo "9 ${p#/proc/}" ;;
 		*" --configfile=$T/"*) echo "1 ${p#/proc/}" ;;
