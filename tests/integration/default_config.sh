@@ -17,7 +17,7 @@ T=$(mktemp -d /tmp/pxeimagesfs-defconf.XXXXXX) || fail "mktemp"
 VIEW_PID=
 cleanup() {
 	[ -n "$VIEW_PID" ] && kill "$VIEW_PID" 2>/dev/null &&
-		timeout 10 tail --pid="$VIEW_PID" -f /dev/null
+		timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null
 	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view"
 	grep -q " $T/usb " /proc/self/mountinfo && umount "$T/usb"
 	rm -rf --one-file-system "$T"
@@ -133,7 +133,7 @@ for ((i = 0; i < 100; i++)); do grep -q "reload: .* has errors; keeping the prev
 grep -q "shipped.conf: not a regular file" "$T/log" && grep -q "reload: .* has errors; keeping the previous" "$T/log" ||
 	{ cat "$T/log"; fail "a SIGHUP reload of a FIFO: no 'not a regular file ... keeping the previous configuration' within 10 s"; }
 grep -q " $T/view .* - fuse.pxeimagesfs " /proc/self/mountinfo || fail "the view went away after reloading a FIFO"
-kill "$VIEW_PID"; timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "mount -f did not stop after reloading a FIFO"
+kill "$VIEW_PID"; timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null || fail "mount -f did not stop after reloading a FIFO"
 VIEW_PID=
 rm -f "$T/shipped.conf" "$T/shipped.keep" && mv "$T/shipped.orig" "$T/shipped.conf"
 ok "a FIFO as the configuration: config check and mount exit 2, a reload keeps the old one, SIGTERM stops"

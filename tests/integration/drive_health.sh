@@ -93,7 +93,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = publish ]; then
 	pub=$!
 	for ((i = 0; i < 200; i++)); do grep -q . "$T/publish.out" && break; sleep 0.05; done
 	echo ok >"$CTL"
-	timeout 10 tail --pid="$pub" -f /dev/null || fail "publish: publish_hang still runs after the drive answered"
+	timeout 10 tail -s 0.05 --pid="$pub" -f /dev/null || fail "publish: publish_hang still runs after the drive answered"
 	wait "$pub"
 	rc=$?
 	out=$(cat "$T/publish.out")

@@ -47,7 +47,7 @@ ok "while the export's testparm hangs, D shows in the view after $ms ms"
 
 t0=$(date +%s%N)
 kill -TERM "$VIEW_PID"
-timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "SIGTERM while the export hangs: still running after 10 s"
+timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null || fail "SIGTERM while the export hangs: still running after 10 s"
 VIEW_PID=
 ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q " $T/view " /proc/self/mountinfo && fail "the view is still mounted after the stop"
@@ -79,7 +79,7 @@ for bad in nul fifo zero; do
 	ls "$T"/smb.conf.pxeimagesfs-bak.* >/dev/null 2>&1 && fail "$bad smb.conf: a backup of a refused smb.conf"
 	[ -e "$T/inc.conf" ] && fail "$bad smb.conf: the include file was written"
 	kill -TERM "$VIEW_PID"
-	timeout 10 tail --pid="$VIEW_PID" -f /dev/null || fail "$bad smb.conf: still running 10 s after SIGTERM"
+	timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null || fail "$bad smb.conf: still running 10 s after SIGTERM"
 	VIEW_PID=
 	ok "the daemon's export refuses an smb.conf with $bad: unchanged, no backup, stopped by SIGTERM"
 done

@@ -134,9 +134,11 @@ wait_mounted() {
 	done
 	return 1
 }
+# view_stop -- SIGTERM, and up to 10 s for the daemon to exit (tail -s 0.05 --pid: checked every
+# 50 ms; tail's default second was most of every stop's time)
 view_stop() {
 	kill "$VIEW_PID" 2>/dev/null
-	timeout 10 tail --pid="$VIEW_PID" -f /dev/null || {
+	timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null || {
 		local t
 		for t in /proc/"$VIEW_PID"/task/*; do
 			echo "# thread ${t##*/} $(cat "$t/comm" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null): $(tr '\n' ' ' <"$t/stack" 2>/dev/null | cut -c1-300)" >&2

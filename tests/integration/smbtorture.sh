@@ -41,7 +41,7 @@ cleanup() {
 	[ -n "$SMBD_PID" ] && kill "$SMBD_PID" 2>/dev/null
 	if [ -n "$VIEW_PID" ]; then
 		kill "$VIEW_PID" 2>/dev/null
-		timeout 20 tail --pid="$VIEW_PID" -f /dev/null
+		timeout 20 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null
 	fi
 	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
 	for m in "$T/c" "$T/native"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done

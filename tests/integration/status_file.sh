@@ -94,7 +94,7 @@ CONF
 }
 stop_view() { # PID: SIGTERM, wait up to 10 s
 	kill -TERM "$1"
-	timeout 10 tail --pid="$1" -f /dev/null || fail "mount -f $1 still running 10 s after SIGTERM"
+	timeout 10 tail -s 0.05 --pid="$1" -f /dev/null || fail "mount -f $1 still running 10 s after SIGTERM"
 }
 
 # st NAME ARGS...: `pxeimagesfs status ARGS` (5 s at most), output in $T/NAME.out/.err, RC
