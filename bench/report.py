@@ -20,6 +20,7 @@ LABEL = {
     "pxe2d": "pxeimagesfs, 2-drive union, daemon-served",
     "mfsdef": "mergerfs, defaults",
     "mfspart": "mergerfs, partial + dropcacheonclose",
+    "pxe1x": "pxeimagesfs, 1 drive, passthrough, share + BENCH_SMB_VIEW_OPTS",
 }
 PXE = ["pxe1", "pxe2", "pxe1d", "pxe2d"]
 
@@ -38,9 +39,17 @@ CASES = {
     "p4warm": ("4. find + stat of the small tree, warm, on one CPU", "time"),
     "p5": ("5. open + read + close of the 4 KiB files, warm, on one CPU", "time"),
     "p6": ("6. Lookups of names that do not exist, on one CPU", "time"),
+    "c6b": ("6b. The same missing names looked up a second time", "time"),
+    "p6b": ("6b. The same missing names looked up a second time, on one CPU", "time"),
+    "c10": ("10. SMB metadata: the three parts below, summed", "time"),
+    "c10ls": ("10a. SMB metadata: recursive smbclient listing of the small tree", "time"),
+    "c10get": ("10b. SMB metadata: smbclient gets of the 4 KiB files", "time"),
+    "c10neg": ("10c. SMB metadata: smbclient opens of names that do not exist", "time"),
+    "c11": ("11. dbench (file I/O backend, NetBench load), in the view", "db"),
 }
-PINNED = ["p4warm", "p5", "p6"]
-ORDER = ["c1", "c2", "c3", "c4cold", "c4warm", "c5", "c6", "c7", "c9cold", "c9warm"]
+PINNED = ["p4warm", "p5", "p6", "p6b"]
+ORDER = ["c1", "c2", "c3", "c4cold", "c4warm", "c5", "c6", "c7", "c9cold", "c9warm",
+         "c6b", "c10", "c10ls", "c10get", "c10neg", "c11"]
 
 
 def load(path):
@@ -81,7 +90,7 @@ def values(samples, c, s):
             continue
         if c.startswith("c8"):
             out.append(ns)
-        elif CASES[c][1] == "tp":
+        elif CASES[c][1] in ("tp", "db"):
             out.append(count / ns * 1000.0)  # bytes per ns -> MB/s (10^6 B/s)
         else:
             out.append(ns / 1e6)
@@ -108,6 +117,8 @@ def med(samples, c, s):
 def fmt(x, kind):
     if x is None:
         return "-"
+    if kind == "db":
+        return f"{x:,.1f} MB/s"
     if kind == "tp":
         return f"{x:,.0f} MB/s"
     if x >= 100:
@@ -122,10 +133,11 @@ def ratio(a, b):
 def case_table(samples, c):
     title, kind = CASES[c]
     n = count_of(samples, c)
-    what = f"{n / 2**20:,.0f} MiB" if kind == "tp" else f"{n:,} entries/files/lookups per run"
+    what = {"tp": f"{n / 2**20:,.0f} MiB", "db": "dbench's own throughput figure"}.get(
+        kind, f"{n:,} entries/files/lookups per run")
     rows = [f"### {title}", "",
             f"Per run: {what}. " +
-            ("Higher is better; ratios are throughput ratios." if kind == "tp" else
+            ("Higher is better; ratios are throughput ratios." if kind in ("tp", "db") else
              "Lower is better; ratios are time ratios (2.00x = twice native's time)."), "",
             "| system | median | min – max | spread | per op | x native | x mergerfs-default | busy runs |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -224,6 +236,38 @@ def targets(samples):
     return out
 
 
+def targets_18(samples):
+    """Issue 18's targets (metadata and round trips), for every pxeimagesfs system."""
+    def time_vs(c, factor, pinned=None):
+        def fn(s):
+            v, r = med(samples, c, s), med(samples, c, "native")
+            if v is None or not r:
+                return ("-", None)
+            text = f"{fmt(v, 'time')} = {v / r:.2f}x"
+            pv, pr = (med(samples, pinned, s), med(samples, pinned, "native")) if pinned else (None, None)
+            if pv is not None and pr:
+                text += f" (one CPU: {pv / pr:.2f}x)"
+            return (text, v <= factor * r)
+        return fn
+
+    def db(s):
+        v, r = med(samples, "c11", s), med(samples, "c11", "native")
+        if v is None or not r:
+            return ("-", None)
+        return (f"{fmt(v, 'db')} = {v / r:.2f}x", v >= 0.8 * r)
+
+    def each(fn):
+        return {s: fn(s) for s in PXE}
+    return [("6b", "second lookups of the same missing names: <= 1.2x native time",
+             each(time_vs("c6b", 1.2, "p6b"))),
+            ("6", "first lookups of missing names: <= 5x native time", each(time_vs("c6", 5, "p6"))),
+            ("5", "open+read+close: <= 8x native time", each(time_vs("c5", 8, "p5"))),
+            ("4 cold", "find+stat on a fresh mount: <= 3x native time", each(time_vs("c4cold", 3))),
+            ("10", "SMB metadata (listing, gets, missing names): <= 1.5x the native share's time",
+             each(time_vs("c10", 1.5))),
+            ("11", "dbench: >= 0.8x native throughput", each(db))]
+
+
 def targets_pt(samples, big):
     """Issue 7's targets, for every pxeimagesfs system."""
     def tp(c, factor):
@@ -279,11 +323,15 @@ def c_short(c):
     return {"c1": "1 read, FUSE cold", "c2": "2 re-read, warm", "c3": "3 boot storm (aggregate)",
             "c4cold": "4 find+stat, cold", "c4warm": "4 find+stat, warm", "c5": "5 open+read+close",
             "c6": "6 missing names", "c7": "7 SMB get", "c9cold": "9 find+stat large, cold",
-            "c9warm": "9 find+stat large, warm"}[c]
+            "c9warm": "9 find+stat large, warm", "c6b": "6b missing names again",
+            "c10": "10 SMB metadata (sum)", "c10ls": "10a SMB listing", "c10get": "10b SMB small gets",
+            "c10neg": "10c SMB missing names", "c11": "11 dbench"}[c]
 
 
 def main():
     samples = load(sys.argv[1])
+    if any(s == "pxe1x" for (_, s) in samples):  # case 10's A/B share (BENCH_SMB_VIEW_OPTS)
+        SYSTEMS.insert(SYSTEMS.index("pxe1") + 1, "pxe1x")
     meta = load_meta(sys.argv[2])
     conf = open(sys.argv[3]).read()
     try:
@@ -329,6 +377,12 @@ def main():
     p("## Targets (issue 7: kernel passthrough)")
     p()
     target_table(targets_pt(samples, count_of(samples, "c1")))
+    p()
+    p("## Targets (issue 18: metadata at kernel speed)")
+    p()
+    target_table(targets_18(samples))
+    p()
+    p("Case 11 runs on the one-drive views only (the unions' primary is a 64 MiB drive).")
     p()
     p("## Headline (medians; ratio to native in brackets)")
     p()
@@ -379,7 +433,9 @@ def main():
                      ("libfuse", "libfuse3 (Debian)"), ("pxeimagesfs", "pxeimagesfs"),
                      ("kernel_knobs", "kernel settings"),
                      ("commit", "source"), ("mergerfs", "mergerfs"), ("samba", "Samba"),
-                     ("smbproto", "SMB dialect negotiated")]:
+                     ("smbproto", "SMB dialect negotiated"),
+                     ("pxe_opts", "extra -o options of the pxeimagesfs mounts"),
+                     ("smb_view_opts", "extra smb.conf lines of the views' shares")]:
         p(f"- {label}: {meta.get(k, '?')}")
     p()
     p("## Mounts and options")

@@ -15,7 +15,12 @@
 # the backing store is a tmpfs at $T/c; rootfs: a directory on the root filesystem bind-mounted
 # at $T/c), BENCH_REPS (measured repetitions per case, default 5; --quick 3), BENCH_PORT (the
 # private smbd, default 44591), BENCH_IDLE_WAIT (seconds to wait for an idle machine at start,
-# default 120), BENCH_GATE_S (the same before each run, default 30).
+# default 120), BENCH_GATE_S (the same before each run, default 30), BENCH_PXE_OPTS (-o options
+# for every pxeimagesfs mount, e.g. io_uring with a binary built against libfuse 3.18: the bench
+# then sets /sys/module/fuse/parameters/enable_uring to Y and restores it at exit),
+# BENCH_SMB_VIEW_OPTS (smb.conf lines, one per line, to try a share setting before
+# export/share.c generates it: case 10 then also runs on a share "pxe1x", the one-drive view
+# with those lines added, beside the view's own share in the same run).
 set -u -o pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case ",${ONLY:-1}," in
-*[!0-9,]*) echo "run.sh: --only takes case numbers 1..9, e.g. --only 1,6" >&2; exit 2 ;;
+*[!0-9b,]*) echo "run.sh: --only takes case numbers 1..11 and 6b, e.g. --only 1,6,6b" >&2; exit 2 ;;
 esac
 want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -45,6 +50,8 @@ if [ $QUICK = 1 ]; then
 	T4_DIRS=50 T4_PER=40 T9_PER=400 # 2,000 and 20,000 files
 	SMALL_DIRS=10 SMALL_PER=100     # 1,000 files of 4 KiB
 	NEG=2000
+	SMB_N=300 SMB_REPS=2 # case 10: 300 gets of small files and 300 missing names, 2 measured runs
+	DB_T=5 DB_REPS=1     # case 11: dbench seconds per measured run, measured runs
 	OUT=$BENCH/RESULTS.quick.md
 else
 	REPS=${BENCH_REPS:-5}
@@ -52,12 +59,25 @@ else
 	T4_DIRS=50 T4_PER=200 T9_PER=2000 # 10,000 and 100,000 files in 50 directories
 	SMALL_DIRS=10 SMALL_PER=500       # 5,000 files of 4 KiB
 	NEG=10000
+	SMB_N=2000 SMB_REPS=3
+	DB_T=30 DB_REPS=2
 	OUT=$BENCH/RESULTS.md
 fi
 [ -n "$ONLY" ] && OUT=$BENCH/RESULTS.partial.md
 # pxe1, pxe2: kernel passthrough (when the kernel offers it); pxe1d, pxe2d: passthrough = no
 SYSTEMS=(native pxe1 pxe2 pxe1d pxe2d mfsdef mfspart)
 FUSE_SYSTEMS=(pxe1 pxe2 pxe1d pxe2d mfsdef mfspart)
+# case 11 writes about 100 MiB per run: not through the unions, whose primary is the 64 MiB drive D,
+# nor mergerfs, whose default minfreespace (4 GiB) is more than the backing tmpfs has
+DB_SYSTEMS=(native pxe1 pxe1d)
+# case 10 is metadata only: the daemon-served views would repeat the passthrough ones
+SMB_SYSTEMS=(native pxe1 pxe2 mfsdef)
+if [ -n "${BENCH_SMB_VIEW_OPTS:-}" ]; then # the one-drive view's share with those lines added
+	SMB_SYSTEMS+=(pxe1x)
+fi
+DB_CLIENTS=8
+PXE_OPTS=${BENCH_PXE_OPTS:-}
+URING=/sys/module/fuse/parameters/enable_uring URING_OLD=''
 IMG='RemoteInstall/SMSImages/SMSPKG'
 MFS_DEF_OPTS='allow_other'
 MFS_PART_OPTS='allow_other,cache.files=partial,dropcacheonclose=true'
@@ -70,7 +90,7 @@ die() { log "run.sh: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (it mounts tmpfs, bind mounts and FUSE filesystems)"
 [ -c /dev/fuse ] || die "no /dev/fuse"
 . "$SRC/packaging/deps.sh"
-pxe_install mergerfs samba smbclient fuse3 python3 gcc libc6-dev util-linux ||
+pxe_install mergerfs samba smbclient dbench fuse3 python3 gcc libc6-dev util-linux ||
 	die "cannot install the packages the benchmark needs"
 BUILD=$SRC/build-bench
 mkdir -p "$BUILD"
@@ -123,6 +143,9 @@ cleanup() {
 	for p in "$T/d" "$T/c"; do
 		mountpoint -q "$p" 2>/dev/null && { umount "$p" || umount -l "$p"; }
 	done
+	if [ -n "$URING_OLD" ]; then
+		echo "$URING_OLD" >"$URING" || log "cleanup: cannot restore $URING to $URING_OLD"
+	fi
 	if grep -qF " $T/" /proc/self/mountinfo; then
 		log "cleanup: something is still mounted under $T; left it in place"
 	else
@@ -143,6 +166,7 @@ for s in pxe1 pxe2 pxe1d pxe2d; do
 	ROOT[$s]=${MNT[$s]}/$IMG
 done
 ROOT[mfsdef]=${MNT[mfsdef]}
+ROOT[pxe1x]=${ROOT[pxe1]}
 ROOT[mfspart]=${MNT[mfspart]}
 
 write_pxe_conf() { # NAME PASSTHROUGH(yes|no) [D]
@@ -164,7 +188,8 @@ write_pxe_conf() { # NAME PASSTHROUGH(yes|no) [D]
 start_sys() { # SYSTEM: mount it, wait until its images folder answers
 	local s=$1
 	case $s in
-	pxe*) env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/conf/$s.conf" >>"$T/log/$s.log" 2>&1 & ;;
+	pxe*) env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/conf/$s.conf" ${PXE_OPTS:+-o "$PXE_OPTS"} \
+		>>"$T/log/$s.log" 2>&1 & ;;
 	mfsdef) mergerfs -f -o "$MFS_DEF_OPTS,fsname=mfsdef" "$T/c/$IMG" "${MNT[$s]}" >>"$T/log/$s.log" 2>&1 & ;;
 	mfspart) mergerfs -f -o "$MFS_PART_OPTS,fsname=mfspart" "$T/c/$IMG" "${MNT[$s]}" >>"$T/log/$s.log" 2>&1 & ;;
 	esac
@@ -297,7 +322,7 @@ smb_conf() {
 		    registry shares = no
 		    config backend = file
 	EOF
-	for s in "${SYSTEMS[@]}"; do
+	for s in "${SYSTEMS[@]}" ${BENCH_SMB_VIEW_OPTS:+pxe1x}; do
 		cat <<-EOF
 			[$s]
 			    path = ${ROOT[$s]}
@@ -309,7 +334,9 @@ smb_conf() {
 			    ea support = yes
 			    store dos attributes = yes
 		EOF
+		[ "$s" = pxe1x ] && printf '%s\n' "$BENCH_SMB_VIEW_OPTS" | sed 's/^[[:space:]]*/    /'
 	done
+	return 0
 }
 
 start_smbd() {
@@ -339,6 +366,12 @@ busy_now() { "$HELPER" idle 100 0; }
 
 # ---------------------------------------------------------------- mount everything
 
+if [[ ",$PXE_OPTS," == *,io_uring,* ]]; then
+	[ -w "$URING" ] || die "BENCH_PXE_OPTS has io_uring but $URING is missing (Linux 6.14 or newer)"
+	URING_OLD=$(cat "$URING") || die "cannot read $URING"
+	echo Y >"$URING" || die "cannot set $URING"
+	log "$URING: Y (was $URING_OLD; restored at exit)"
+fi
 write_pxe_conf pxe1 yes
 write_pxe_conf pxe2 yes D
 write_pxe_conf pxe1d no
@@ -431,8 +464,22 @@ fi
 
 # ---------------------------------------------------------------- cases 4, 9 warm; 5; 6
 
-if want 4 || want 9 || want 5 || want 6; then
-	log "cases 4, 9 warm, 5 (open+read+close of $((SMALL_DIRS * SMALL_PER)) x 4 KiB), 6 ($NEG missing names)"
+# case 6: NEG names never asked before; 6b: the same names at once again (recorded as CASEb)
+neg_twice() { # CASE SYSTEM REP TAG
+	local c=$1 s=$2 r=$3 tag=$4
+	want 6 || want 6b || return 0
+	if want 6; then
+		sample "$c" "$s" "$r" neg "${ROOT[$s]}/tree4/d000" "$NEG" "$tag"
+	else
+		"${PREFIX[@]}" "$HELPER" neg "${ROOT[$s]}/tree4/d000" "$NEG" "$tag" >/dev/null ||
+			die "$c on $s failed"
+	fi
+	want 6b && sample "${c}b" "$s" "$r" neg "${ROOT[$s]}/tree4/d000" "$NEG" "$tag"
+	return 0
+}
+
+if want 4 || want 9 || want 5 || want 6 || want 6b; then
+	log "cases 4, 9 warm, 5 (open+read+close of $((SMALL_DIRS * SMALL_PER)) x 4 KiB), 6 and 6b ($NEG missing names, twice)"
 	for s in "${SYSTEMS[@]}"; do
 		for r in $(seq 0 "$REPS"); do
 			want 4 && sample c4warm "$s" "$r" walk "${ROOT[$s]}/tree4"
@@ -444,7 +491,7 @@ if want 4 || want 9 || want 5 || want 6; then
 			want 5 && sample c5 "$s" "$r" openread "${ROOT[$s]}/small" "$SMALL_DIRS" "$SMALL_PER"
 		done
 		for r in $(seq 0 "$REPS"); do
-			want 6 && sample c6 "$s" "$r" neg "${ROOT[$s]}/tree4/d000" "$NEG" "$s$r"
+			neg_twice c6 "$s" "$r" "$s$r"
 		done
 	done
 fi
@@ -458,8 +505,8 @@ pin() { # SYSTEM CPULIST: every thread of the system's daemon
 	[ -n "${PID[$1]:-}" ] && taskset -a -p -c "$2" "${PID[$1]}" >/dev/null
 	return 0
 }
-if want 4 || want 5 || want 6; then
-	log "cases 4 warm, 5, 6 again with the client and every daemon on CPU 0"
+if want 4 || want 5 || want 6 || want 6b; then
+	log "cases 4 warm, 5, 6, 6b again with the client and every daemon on CPU 0"
 	PREFIX=(taskset -c 0)
 	for s in "${SYSTEMS[@]}"; do
 		pin "$s" 0
@@ -470,7 +517,7 @@ if want 4 || want 5 || want 6; then
 			want 5 && sample p5 "$s" "$r" openread "${ROOT[$s]}/small" "$SMALL_DIRS" "$SMALL_PER"
 		done
 		for r in $(seq 0 "$REPS"); do
-			want 6 && sample p6 "$s" "$r" neg "${ROOT[$s]}/tree4/d000" "$NEG" "p$s$r"
+			neg_twice p6 "$s" "$r" "p$s$r"
 		done
 		pin "$s" "0-$(($(nproc) - 1))"
 	done
@@ -482,7 +529,7 @@ fi
 SMBPROTO=
 if want 7; then
 	log "case 7: smbclient get of the ${BIG_MIB} MiB file from a private smbd on 127.0.0.1:$PORT"
-	start_smbd
+	[ -n "$SMBD_PID" ] || start_smbd
 	for s in "${SYSTEMS[@]}"; do
 		for r in $(seq 0 "$REPS"); do
 			warm_lower
@@ -496,8 +543,72 @@ if want 7; then
 			record c7 "$s" "$r" "$size" $((t1 - t0))
 		done
 	done
+fi
+
+# ---------------------------------------------------------------- case 10: SMB metadata
+
+# One smbclient per part, its commands on stdin; wall time of the whole command (connection
+# set-up included, alike for every share). Checked: every entry listed, every file read, every
+# missing name answered NT_STATUS_OBJECT_NAME_NOT_FOUND.
+smb_part() { # CASE SYSTEM REP EXPECT PATTERN COMMANDS-FILE
+	local c=$1 s=$2 r=$3 want_n=$4 pat=$5 cmds=$6 t0 t1 out n
+	gate
+	t0=$(date +%s%N)
+	out=$(smbclient "//127.0.0.1/$s" -p "$PORT" -N <"$cmds" 2>&1)
+	t1=$(date +%s%N)
+	n=$(printf '%s\n' "$out" | grep -cE -- "$pat")
+	[ "$n" = "$want_n" ] || { printf '%s\n' "$out" | tail -5 >&2; die "$c on [$s]: $n of $want_n lines match '$pat'"; }
+	record "$c" "$s" "$r" "$n" $((t1 - t0))
+	echo $((t1 - t0))
+}
+
+if want 10; then
+	SMB_DIRS=$(((SMB_N + SMALL_PER - 1) / SMALL_PER))
+	log "case 10: SMB metadata: listing of $((T4_DIRS * T4_PER)) files, $SMB_N gets of 4 KiB files, $SMB_N opens of missing names"
+	[ -n "$SMBD_PID" ] || start_smbd
+	printf 'recurse\nls tree4\\*\n' >"$T/smb-ls.txt"
+	for d in $(seq 0 $((SMB_DIRS - 1))); do
+		for f in $(seq 0 $((SMALL_PER - 1))); do
+			printf 'get small\\d%03d\\f%05d /dev/null\n' "$d" "$f"
+		done
+	done | head -n "$SMB_N" >"$T/smb-get.txt"
+	for r in $(seq 0 "$SMB_REPS"); do
+		for s in "${SMB_SYSTEMS[@]}"; do
+			seq -f "get tree4\\d000\\m10-$s-$r-%06g.wim /dev/null" 0 $((SMB_N - 1)) >"$T/smb-neg.txt"
+			a=$(smb_part c10ls "$s" "$r" $((T4_DIRS * T4_PER)) ' f[0-9]{5} ' "$T/smb-ls.txt") || exit 1
+			b=$(smb_part c10get "$s" "$r" "$SMB_N" '^getting file ' "$T/smb-get.txt") || exit 1
+			n=$(smb_part c10neg "$s" "$r" "$SMB_N" 'NT_STATUS_OBJECT_NAME_NOT_FOUND' "$T/smb-neg.txt") || exit 1
+			record c10 "$s" "$r" $((T4_DIRS * T4_PER + 2 * SMB_N)) $((a + b + n))
+		done
+	done
+fi
+if want 7 || want 10; then
 	SMBPROTO=$(smbclient "//127.0.0.1/native" -p "$PORT" -N -d 10 -c 'q' 2>&1 |
 		sed -n 's/.*[Nn]egotiated dialect\[\([A-Z0-9_]*\)\].*/\1/p' | head -1)
+fi
+
+# ---------------------------------------------------------------- case 11: dbench
+
+# Debian's dbench (its one backend: file I/O, the NetBench load of a Windows client), DB_CLIENTS
+# clients for DB_T seconds in a fresh folder of the images folder; its own figure (MB/s).
+# Rep 0, the warm-up, runs 2 s. Recorded as count = MB/s x 10^6, ns = 10^9.
+if want 11; then
+	log "case 11: dbench, $DB_CLIENTS clients, $DB_T s, on ${DB_SYSTEMS[*]}"
+	for r in $(seq 0 "$DB_REPS"); do
+		for s in "${DB_SYSTEMS[@]}"; do
+			d=${ROOT[$s]}/dbench-$s-$r
+			mkdir "$d" || die "cannot create $d"
+			gate
+			out=$(cd "$d" && dbench -c /usr/share/dbench/client.txt -D "$d" \
+				-t "$([ "$r" = 0 ] && echo 2 || echo "$DB_T")" "$DB_CLIENTS" 2>&1) ||
+				{ printf '%s\n' "$out" | tail -20 >&2; die "dbench on $s failed"; }
+			mbs=$(printf '%s\n' "$out" | sed -n 's/^Throughput \([0-9.]*\) MB\/sec.*/\1/p')
+			[ -n "$mbs" ] || { printf '%s\n' "$out" | tail -20 >&2; die "no dbench figure on $s"; }
+			printf '%s\n' "$out" >"$T/log/dbench-$s-$r.log"
+			record c11 "$s" "$r" "$(awk -v x="$mbs" 'BEGIN { printf "%.0f", x * 1e6 }')" 1000000000
+			rm -rf "$d"
+		done
+	done
 fi
 
 # ---------------------------------------------------------------- the report
@@ -531,7 +642,9 @@ else
 fi
 meta kernel_knobs "pipe-max-size $(cat /proc/sys/fs/pipe-max-size); CAP_SYS_RESOURCE $cap_res; cpuidle $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo ?)/$(cat /sys/devices/system/cpu/cpuidle/current_governor 2>/dev/null || cat /sys/devices/system/cpu/cpuidle/current_governor_ro 2>/dev/null || echo ?)"
 meta backing_mount "$(findmnt -no FSTYPE,OPTIONS "$T/c")"
-meta sizes "big=${BIG_MIB}MiB storm=${STORM_MIB}MiB readers=$READERS tree4=${T4_DIRS}x${T4_PER} tree9=${T4_DIRS}x${T9_PER} small=${SMALL_DIRS}x${SMALL_PER}x4KiB neg=$NEG"
+meta sizes "big=${BIG_MIB}MiB storm=${STORM_MIB}MiB readers=$READERS tree4=${T4_DIRS}x${T4_PER} tree9=${T4_DIRS}x${T9_PER} small=${SMALL_DIRS}x${SMALL_PER}x4KiB neg=$NEG smb=${SMB_N}x${SMB_REPS} runs (${SMB_SYSTEMS[*]}) dbench=${DB_CLIENTS} clients x${DB_T}s x${DB_REPS} runs (${DB_SYSTEMS[*]})"
+meta pxe_opts "${PXE_OPTS:-none}$([ -n "$URING_OLD" ] && echo "; enable_uring Y during the run (was $URING_OLD)")"
+meta smb_view_opts "$(printf '%s' "${BENCH_SMB_VIEW_OPTS:-}" | tr '\n' ';')"
 for s in "${FUSE_SYSTEMS[@]}"; do
 	m=$(awk -v t="${MNT[$s]}" '$5 == t { for (i = 1; $i != "-"; i++); print $(i + 1) " " $6 " " $(i + 3); exit }' /proc/self/mountinfo)
 	dev=$(awk -v t="${MNT[$s]}" '$5 == t { print $3; exit }' /proc/self/mountinfo)
