@@ -73,8 +73,11 @@ BOTH='^(fuzz|packaging|copyup|flap_stress|hostile_tree|ino_rename|long_path|pass
 # default_config (the status command, the status and metrics files, reloads: their views serve
 # lookups and status, no file data; health's one read only counts an open, which the daemon
 # serves in both modes); export_live (the export and the live thread, lookups only);
-# systemd_unit (the unit runs the daemon in a container, whose environment is the unit's).
-NODATA='^(test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit)$'
+# systemd_unit (the unit runs the daemon in a container, whose environment is the unit's);
+# migrate_smb (migrate reads the old server and writes the drive, never through the view; its
+# check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
+# the share: lookups; its few small writes are smb_share's, which runs).
+NODATA='^(test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case)$'
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
