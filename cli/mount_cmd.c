@@ -319,7 +319,7 @@ static void export_once(struct exporter *e, bool quiet)
 	if (!msg || cfg_load_file(e->file, &cfg, msg, 65536) < 0) {
 		log_error("export: cannot read %s again: %s", e->file, msg ? msg : "out of memory");
 		snprintf(sum, sizeof(sum), "cannot read %s again (see the journal)", e->file);
-	} else if (cfg->share.samba != CFG_SAMBA_SYSTEM) {
+	} else if (!cfg_samba_system(cfg)) {
 		log_warnx("export: [share] samba = %s in %s now: restart the daemon to apply it",
 		          cfg_samba_name(cfg->share.samba), e->file);
 		goto out; /* the state stays what the last export made it */
@@ -404,7 +404,7 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 			         cfg->share.port);
 			fs_share_set(s->sh, true, NULL, NULL);
 		}
-	} else if (cfg->share.samba == CFG_SAMBA_SYSTEM) {
+	} else if (cfg_samba_system(cfg)) {
 		s->exp = exporter_new(cfg->file, s->mountpoint, s->sh);
 		if (!s->exp) {
 			log_error("export: cannot start the export (out of memory)");
@@ -503,7 +503,7 @@ static int resolve_drives(const struct pxe_config *cfg, const char *mp, struct r
 /* share_kind -- what the view reports as its share, from [share] samba. */
 static enum fs_share_kind share_kind(const struct pxe_config *cfg)
 {
-	return cfg->share.samba == CFG_SAMBA_SYSTEM    ? FS_SHARE_SYSTEM
+	return cfg_samba_system(cfg)                   ? FS_SHARE_SYSTEM
 	       : cfg->share.samba == CFG_SAMBA_PRIVATE ? FS_SHARE_PRIVATE
 	                                               : FS_SHARE_NONE;
 }

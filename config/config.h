@@ -22,7 +22,8 @@
 	"(examples in " CFG_DEFAULT_PATH "), or set 'discover = yes' in [global]"
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
-enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE };
+/* CFG_SAMBA_CTDB: samba = system on a node of a CTDB cluster (clustering = yes, fileid). */
+enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE, CFG_SAMBA_CTDB };
 
 /* One [drive:NAME] section. All strings owned by the config. */
 struct cfg_drive {
@@ -118,6 +119,8 @@ const char *cfg_mode_name(enum cfg_mode mode);
  */
 const char *cfg_no_drive_hint(const struct pxe_config *cfg);
 const char *cfg_samba_name(enum cfg_samba samba);
+/* cfg_samba_system -- the share goes into the system smbd's smb.conf (system or ctdb). */
+bool cfg_samba_system(const struct pxe_config *cfg);
 
 /* cfg_status_path -- the live status file of the view mounted at MOUNTPOINT:
  * <run directory>/<cfg_escape_path(MOUNTPOINT)>.json, e.g. /srv/pxe-images ->

@@ -2,14 +2,17 @@
  *
  * After a parse without errors (config.c calls it): the mountpoint, state and run
  * directories are not / nor inside /proc, /sys or /dev, none is inside another, and (for a
- * file, not a string) the run directory cannot be written by another user. Messages name
- * the line of the key they are about. Also the hint for a file without drives
+ * file, not a string) the run directory cannot be written by another user; with samba =
+ * ctdb, the samba:KEY lines keep the fileid module and an algorithm every node agrees on.
+ * Messages name the line of the key they are about. Also the hint for a file without drives
  * (cfg_no_drive_hint). No state; it touches the filesystem only with stat.
  */
 #include "config_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,12 +107,73 @@ static void cfg_check_boot_tree(struct cfg_parser *p)
 	}
 }
 
+/* cfg_param_is -- samba:KEY names smb.conf parameter NAME (lower case, no spaces)? */
+static bool cfg_param_is(const char *key, const char *name)
+{
+	for (; *key != '\0'; key++) {
+		if (isspace((unsigned char)*key)) {
+			continue;
+		}
+		if (tolower((unsigned char)*key) != *name++) {
+			return false;
+		}
+	}
+	return *name == '\0';
+}
+
+/* cfg_has_word -- the smb.conf list V (space or comma separated) holds WORD? */
+static bool cfg_has_word(const char *v, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (*v != '\0') {
+		size_t len = strcspn(v, " \t,");
+		if (len == n && strncasecmp(v, word, n) == 0) {
+			return true;
+		}
+		v += len;
+		v += strspn(v, " \t,");
+	}
+	return false;
+}
+
+/* cfg_check_ctdb -- samba = ctdb: every node must give a file the same id, so the fileid
+ * module stays loaded and its algorithm is one that agrees across nodes on a FUSE view. */
+static void cfg_check_ctdb(struct cfg_parser *p)
+{
+	const struct cfg_share *s = &p->cfg->share;
+
+	for (size_t i = 0; s->samba == CFG_SAMBA_CTDB && i < s->n_params; i++) {
+		const struct cfg_param *q = &s->params[i];
+		if (cfg_param_is(q->key, "vfsobjects") && !cfg_has_word(q->value, "fileid")) {
+			cfg_err_at(
+			    p, q->line,
+			    "'samba:%s' leaves out fileid, which samba = ctdb needs so that "
+			    "every node gives a file the same id: add fileid to the list (or "
+			    "remove the line: pxeimagesfs sets 'vfs objects = fileid')",
+			    q->key);
+		} else if (cfg_param_is(q->key, "fileid:algorithm") &&
+		           strcasecmp(q->value, "fsname") != 0 &&
+		           strcasecmp(q->value, "fsname_nodirs") != 0) {
+			cfg_err_at(
+			    p, q->line,
+			    "'samba:%s = %s' does not give a file the same id on every node "
+			    "of the view (its device number and fsid are made by each node's "
+			    "kernel): use fsname or fsname_nodirs, or remove the line "
+			    "(pxeimagesfs sets fsname)",
+			    q->key, q->value);
+		}
+	}
+}
+
 /* cfg_check_config -- what no key alone can see; the defaults are filled in. */
 void cfg_check_config(struct cfg_parser *p)
 {
 	const struct pxe_config *c = p->cfg;
 
 	cfg_check_boot_tree(p);
+	cfg_check_ctdb(p);
+
 	if (c->mountpoint == NULL || c->state_dir == NULL || c->run_dir == NULL) {
 		return; /* out of memory, already reported */
 	}

@@ -98,7 +98,7 @@ static const struct cfg_key cfg_share_keys[] = {
 	 .expect = "a share name of 1 to 80 characters, none of \\ / [ ] : | < > + = ; , * ? \"",
 	 .def = "SMSPXEIMAGES$"},
 	{.name = "samba", .set = cfg_set_samba, .off = CFG_G(share.samba),
-	 .expect = "system, private or none"},
+	 .expect = "system, private, none or ctdb"},
 	{.name = "port", .set = cfg_set_int, .off = CFG_G(share.port),
 	 .expect = "an integer between 1 and 65535", .range = "between 1 and 65535", .min = 1,
 	 .max = 65535},
@@ -131,7 +131,7 @@ const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1] = {
 
 /* Indexed by the enums of config.h. */
 static const char *const cfg_mode_words[] = {"union", "single", NULL};
-static const char *const cfg_samba_words[] = {"system", "private", "none", NULL};
+static const char *const cfg_samba_words[] = {"system", "private", "none", "ctdb", NULL};
 static const char *const cfg_log_words[] = {"error", "warning", "info", "debug", NULL};
 
 /* ---- messages about values --------------------------------------------- */
@@ -692,4 +692,9 @@ const char *cfg_mode_name(enum cfg_mode mode)
 const char *cfg_samba_name(enum cfg_samba samba)
 {
 	return (unsigned)samba < CFG_N(cfg_samba_words) - 1 ? cfg_samba_words[samba] : "?";
+}
+
+bool cfg_samba_system(const struct pxe_config *cfg)
+{
+	return cfg->share.samba == CFG_SAMBA_SYSTEM || cfg->share.samba == CFG_SAMBA_CTDB;
 }

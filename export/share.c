@@ -4,7 +4,8 @@
  * mountpoint, so an unmounted view fails loudly instead of serving an empty
  * folder. Settings suit a FUSE view (no kernel oplocks/share modes, no POSIX
  * locking, DOS attributes in xattrs). smb.conf has no inline comments, so
- * every comment is a line of its own. Pure string work; thread-safe.
+ * every comment is a line of its own. samba = ctdb adds the fileid module, so every
+ * node of the cluster gives a file the same id. Pure string work; thread-safe.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -70,6 +71,45 @@ int samba_share_path(const struct pxe_config *cfg, const char *mountpoint, char 
 	return samba_text_bad(out) || strchr(out, '%') ? -1 : 0;
 }
 
+/* has_param -- a samba:KEY line of S names parameter NAME (lower case, no spaces)? */
+static bool has_param(const struct cfg_share *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_params; i++) {
+		const char *k = s->params[i].key;
+		const char *n = name;
+		for (; *k != '\0'; k++) {
+			if (*k == ' ' || *k == '\t') {
+				continue;
+			}
+			if (*n == '\0' || (*k | 0x20) != *n) {
+				break;
+			}
+			n++;
+		}
+		if (*k == '\0' && *n == '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ctdb_lines -- samba = ctdb: the same file id on every node. st_ino of the view is a hash
+ * of the path (the same on every node over the same store); st_dev is not (each kernel
+ * numbers its FUSE mounts), so the id's device part comes from the mount's name (fsname). */
+static void ctdb_lines(struct buf *b, const struct cfg_share *s)
+{
+	if (s->samba != CFG_SAMBA_CTDB) {
+		return;
+	}
+	put(b, "\t# samba = ctdb: every node gives a file the same id (the view's name)\n");
+	if (!has_param(s, "vfsobjects")) {
+		put(b, "\tvfs objects = fileid\n");
+	}
+	if (!has_param(s, "fileid:algorithm")) {
+		put(b, "\tfileid:algorithm = fsname\n");
+	}
+}
+
 static void share_lines(struct buf *b, const struct pxe_config *cfg, const char *path)
 {
 	const struct cfg_share *s = &cfg->share;
@@ -89,6 +129,7 @@ static void share_lines(struct buf *b, const struct pxe_config *cfg, const char 
 	put(b, "\t# a FUSE view: locks and share modes stay in smbd, DOS attributes in xattrs\n");
 	put(b, "\tkernel oplocks = no\n\tkernel share modes = no\n\tposix locking = no\n");
 	put(b, "\tea support = yes\n\tstore dos attributes = yes\n");
+	ctdb_lines(b, s);
 	if (s->n_params) {
 		char from[4096];
 		samba_comment_safe(cfg->file, from, sizeof(from));

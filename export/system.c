@@ -181,6 +181,13 @@ static char *include_text(const struct sys_export *x)
 	       "# %s -- written by 'pxeimagesfs export' from %s\n"
 	       "# Do not edit: it is rewritten on every export; change [share] there instead.\n",
 	       x->include, from);
+	if (x->cfg->share.samba == CFG_SAMBA_CTDB) {
+		/* the include is the last line of smb.conf: nothing after it undoes this */
+		sb_put(&b,
+		       "[global]\n"
+		       "\t# samba = ctdb: this smbd is one node of a CTDB cluster; ctdbd runs it\n"
+		       "\tclustering = yes\n");
+	}
 	sb_put(&b, "%s", block);
 	free(block);
 	return sb_take(&b);
@@ -458,7 +465,7 @@ static int mode_fail(struct sys_export *x)
 	return sys_fail(
 	    x,
 	    "[share] samba = %s in %s: %s, so there is nothing to export to the system "
-	    "smbd; set 'samba = system' in [share] to share the view through it (or run "
+	    "smbd; set 'samba = system' (or ctdb) in [share] to share the view through it (or run "
 	    "'pxeimagesfs export --remove' to take an earlier export out)",
 	    cfg_samba_name(x->cfg->share.samba), x->cfg->file, why);
 }
@@ -515,7 +522,7 @@ static int exp_init(struct sys_export *x, const struct pxe_config *cfg, const ch
 	x->mountpoint = mountpoint ? mountpoint : cfg->mountpoint;
 	localtime_r(&now, &tm);
 	strftime(x->stamp, sizeof(x->stamp), "%Y%m%d-%H%M%S", &tm);
-	if (cfg->share.samba != CFG_SAMBA_SYSTEM && !x->o->remove) {
+	if (!cfg_samba_system(cfg) && !x->o->remove) {
 		return mode_fail(x);
 	}
 	if (samba_share_path(cfg, x->mountpoint, x->share_path, sizeof(x->share_path)) < 0) {

@@ -533,6 +533,7 @@ static const struct cfg_case enum_words[] = {
     {"samba system", "[share]\nsamba = system\n", IS("samba", "system")},
     {"samba PRIVATE", "[share]\nsamba = PRIVATE\n", IS("samba", "private")},
     {"samba None", "[share]\nsamba = None\n", IS("samba", "none")},
+    {"samba CTDB", "[share]\nsamba = CTDB\n", IS("samba", "ctdb")},
     {"mode UNION", "[global]\nmode = UNION\n", IS("mode", "union")},
     {"mode Single", "[global]\nmode = Single\n", IS("mode", "single")},
 };
@@ -1072,7 +1073,7 @@ static const struct cfg_case bad_enum_words[] = {
      ERR("t.conf:2: bad value 'verbose' for 'log level': expected error, warning, info or "
          "debug")},
     {"samba", "[share]\nsamba = smbd\n",
-     ERR("t.conf:2: bad value 'smbd' for 'samba': expected system, private or none")},
+     ERR("t.conf:2: bad value 'smbd' for 'samba': expected system, private, none or ctdb")},
 };
 CASES_TEST(test_cfg_rejects_bad_enum_words, bad_enum_words)
 
@@ -1207,6 +1208,23 @@ static const struct cfg_case samba_keys_starting_a_section[] = {
      OK},
 };
 CASES_TEST(test_cfg_rejects_samba_keys_that_start_a_section, samba_keys_starting_a_section)
+
+/* samba = ctdb: every node must give a file the same id (fileid module, fsname algorithm). */
+static const struct cfg_case ctdb_file_ids[] = {
+    {"vfs objects without fileid",
+     "[share]\nsamba = ctdb\nsamba:vfs objects = acl_xattr\n",
+     ERR_AT(3, "leaves out fileid, which samba = ctdb needs")},
+    {"vfs objects with fileid", "[share]\nsamba:VFS Objects = acl_xattr, FileID\nsamba = ctdb\n",
+     OK},
+    {"fsid differs per node", "[share]\nsamba:fileid:algorithm = fsid\nsamba = ctdb\n",
+     ERR_AT(2, "use fsname or fsname_nodirs")},
+    {"hostname differs per node", "[share]\nsamba = ctdb\nsamba:fileid : algorithm = hostname\n",
+     ERR_AT(3, "does not give a file the same id on every node")},
+    {"fsname_nodirs", "[share]\nsamba = ctdb\nsamba:fileid:algorithm = fsname_nodirs\n", OK},
+    {"not ctdb: anything goes", "[share]\nsamba = system\nsamba:vfs objects = acl_xattr\n"
+     "samba:fileid:algorithm = fsid\n", OK},
+};
+CASES_TEST(test_cfg_ctdb_keeps_file_ids_equal_on_every_node, ctdb_file_ids)
 
 static const struct cfg_case percent_macros[] = {
     {"mountpoint", "[global]\nmountpoint = /srv/%U\n", ERR_AT(2, "macro")},
@@ -1791,7 +1809,7 @@ static void test_cfg_file_reports_a_bad_value_for_every_key(void **state)
 	    F ":16: bad value 'sometimes' for 'read only': expected yes or no",
 	    F ":19: bad value 'ten' for 'priority': expected an integer between -1000 and 1000",
 	    F ":21: bad value 'PXE/IMAGES' for 'name': '/' is not allowed in a share name",
-	    F ":22: bad value 'smbd' for 'samba': expected system, private or none",
+	    F ":22: bad value 'smbd' for 'samba': expected system, private, none or ctdb",
 	    F ":23: 'port' must be between 1 and 65535, got '0'",
 	    F ":24: bad value 'nope' for 'read only': expected yes or no",
 	    F ":25: bad value '2' for 'guest ok': expected yes or no",
@@ -1936,6 +1954,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cfg_label_is_anything_up_to_255),
     cmocka_unit_test(test_cfg_share_name_follows_windows_rules),
     cmocka_unit_test(test_cfg_rejects_bad_enum_words),
+    cmocka_unit_test(test_cfg_ctdb_keeps_file_ids_equal_on_every_node),
     cmocka_unit_test(test_cfg_optional_strings_may_be_empty),
     cmocka_unit_test(test_cfg_rejects_empty_value_for_every_other_key),
     cmocka_unit_test(test_cfg_passes_samba_params_through_verbatim),

@@ -107,6 +107,26 @@ static void test_share_path_is_images_folder_inside_mount(void **state)
 	free(b);
 }
 
+static void test_share_block_for_ctdb_has_the_same_file_ids_on_every_node(void **state)
+{
+	char *sys = block_of("[share]\nsamba = system\n", NULL);
+	char *b = block_of("[share]\nsamba = ctdb\n", NULL);
+	char *own = block_of("[share]\nsamba = ctdb\nsamba:vfs objects = acl_xattr fileid\n"
+	                     "samba:fileid:algorithm = fsname_nodirs\n",
+	                     NULL);
+
+	(void)state;
+	assert_lacks(sys, "fileid");
+	assert_has(b, "\tvfs objects = fileid\n\tfileid:algorithm = fsname\n");
+	assert_lacks(b, "clustering"); /* a global parameter: the include file's [global] */
+	assert_int_equal(count(own, "vfs objects"), 1);
+	assert_int_equal(count(own, "fileid:algorithm"), 1);
+	assert_has(own, "\tfileid:algorithm = fsname_nodirs\n");
+	free(sys);
+	free(b);
+	free(own);
+}
+
 static void test_share_path_follows_images_path_and_mountpoint(void **state)
 {
 	char *b = block_of("[global]\nmountpoint = /mnt/view\nimages path = A\\B\n"
@@ -744,6 +764,7 @@ static void test_export_summary_takes_the_error_else_a_warning_else_smbd_down(vo
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_share_path_is_images_folder_inside_mount),
     cmocka_unit_test(test_share_path_follows_images_path_and_mountpoint),
+    cmocka_unit_test(test_share_block_for_ctdb_has_the_same_file_ids_on_every_node),
     cmocka_unit_test(test_share_block_suits_a_fuse_view),
     cmocka_unit_test(test_share_block_has_no_inline_comments),
     cmocka_unit_test(test_share_block_passes_samba_params_through),
