@@ -1,0 +1,314 @@
+#!/bin/bash
+# ctdb_cluster.sh -- three PXE hosts on one machine: network namespaces n1..n3 on a private
+# bridge (10.213.7.0/24, no route out), a GlusterFS volume served from a fourth namespace (st),
+# and on each node, in a mount namespace of its own: the volume mounted, a pxeimagesfs view
+# over it with samba = ctdb (the daemon writes the share into the node's smb.conf), ctdbd with
+# one public address, and smbd. A client in a fifth namespace (c) reads a large image through
+# the public address; the node holding it is killed (link down, every process -9) mid-read;
+# the address moves, the client reconnects and the bytes match. A file written through one
+# node is read through another; the window is measured. Then the volume's brick hangs
+# (SIGSTOP): each node's bounded probe marks the drive unavailable and its view keeps
+# answering. Everything is created and removed here; processes are ended by PID (those of the
+# test's own mount namespaces). Run it under flock /tmp/pxe-it.lock (smbd, fixed names).
+#   ctdb_cluster.sh PXEIMAGESFS SMB_FAILOVER_READ
+set -u
+. "$(dirname "$0")/lib.sh"
+PXE=$(realpath "$1") READER=$(realpath "$2") # nsenter -m starts in /
+START=$SECONDS
+
+need_root_fuse
+need_tools ctdbd:ctdb ctdb:ctdb smbd:samba smbclient:smbclient testparm:samba-common-bin \
+	glusterd:glusterfs-server gluster:glusterfs-server glusterfs:glusterfs-client \
+	ethtool:ethtool ip:iproute2 nsenter:util-linux unshare:util-linux sha256sum:coreutils
+MODDIR=$(smbd -b | awk '/MODULESDIR:/ { print $2 }')
+[ -e "$MODDIR/vfs/fileid.so" ] || need "Samba's fileid module not found (package samba-vfs-modules)"
+[ -d /etc/ctdb ] && [ -d /var/lib/ctdb ] && [ -d /var/lib/glusterd ] && [ -d /var/log/glusterfs ] ||
+	need "/etc/ctdb, /var/lib/ctdb, /var/lib/glusterd or /var/log/glusterfs missing (packages ctdb, glusterfs-server)"
+
+NET=10.213.7 PUB=10.213.7.100 TAG=pxct$$
+BR=${TAG}br
+T=$(mktemp -d /tmp/pxeimagesfs-ctdb.XXXXXX) || fail "mktemp"
+chmod 755 "$T" # smbd reaches the view as the connected user (guest: nobody)
+IMG=RemoteInstall/SMSImages/SMSPKG
+declare -A ANCHOR=() MNTNS=()
+SELF_NS=$(readlink /proc/self/ns/mnt)
+BRICK=
+
+# ns_pids NODE -- every process in NODE's mount namespace (all started by this test). The
+# namespace is named by the identity recorded when it was made, never through a PID that may
+# have been reused, and is never the test's own.
+ns_pids() {
+	local want=${MNTNS[$1]:-} p
+	[ -n "$want" ] && [ "$want" != "$SELF_NS" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$want" ] && echo "${p#/proc/}"
+	done
+}
+# ns_kill NODE SIG [all] -- signal NODE's processes by PID; the anchor (which keeps the
+# namespace, and so its identity, alive) only with "all", and then the namespace is forgotten
+ns_kill() {
+	local p
+	for p in $(ns_pids "$1"); do
+		[ "$p" = "${ANCHOR[$1]}" ] && [ "${3:-}" != all ] && continue
+		kill "-$2" "$p" 2>/dev/null
+	done
+	[ "${3:-}" = all ] && MNTNS[$1]=
+	return 0
+}
+cleanup() {
+	local n k left
+	for n in "${!MNTNS[@]}"; do ns_kill "$n" CONT; ns_kill "$n" TERM; done
+	for k in $(seq 50); do
+		left=0
+		for n in "${!MNTNS[@]}"; do [ "$(ns_pids "$n" | wc -l)" -gt 1 ] && left=1; done
+		[ $left = 0 ] && break
+		sleep 0.1
+	done
+	for n in "${!MNTNS[@]}"; do ns_kill "$n" KILL all; done
+	for n in n1 n2 n3 st c; do ip netns del "$TAG-$n" 2>/dev/null; done
+	ip link del "$BR" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# on NODE CMD... -- run CMD in the node's network and mount namespaces
+on() { local n=$1; shift; nsenter -t "${ANCHOR[$n]}" -m -n "$@"; }
+# ctdb_of NODE ARGS... -- the ctdb tool of that node
+ctdb_of() { on "$1" timeout 10 ctdb "${@:2}"; }
+# client CMD... -- run CMD in the client's namespace (network only)
+client() { nsenter --net="/run/netns/$TAG-c" "$@"; }
+
+# ---- the network: a bridge with no address of the host's, five namespaces -------------------
+ip link add "$BR" type bridge 2>"$T/err" || need "cannot create a bridge: $(cat "$T/err")"
+ip link set "$BR" up
+addr_of() { case $1 in n1) echo 11 ;; n2) echo 12 ;; n3) echo 13 ;; st) echo 5 ;; c) echo 50 ;; esac; }
+for n in n1 n2 n3 st c; do
+	ip netns add "$TAG-$n" && ip link add "$TAG-$n" type veth peer name eth0 netns "$TAG-$n" &&
+		ip link set "$TAG-$n" master "$BR" up &&
+		ip -n "$TAG-$n" addr add "$NET.$(addr_of $n)/24" dev eth0 &&
+		ip -n "$TAG-$n" link set eth0 up && ip -n "$TAG-$n" link set lo up ||
+		fail "cannot set up namespace $TAG-$n"
+done
+ok "bridge $BR, namespaces n1 n2 n3 st c on $NET.0/24 (no route out)"
+
+# anchor NODE SETUP -- a process holding a mount namespace of the node's own (private
+# propagation) after running SETUP in it; every process of the node is started in it
+anchor() {
+	nsenter --net="/run/netns/$TAG-$1" unshare -m --propagation private \
+		bash -c "$2"' && exec sleep 3600' >"$T/$1.anchor.log" 2>&1 &
+	ANCHOR[$1]=$!
+	for k in $(seq 50); do
+		if [ -e "$T/$1.ready" ]; then
+			MNTNS[$1]=$(readlink "/proc/${ANCHOR[$1]}/ns/mnt")
+			[ -n "${MNTNS[$1]}" ] && [ "${MNTNS[$1]}" != "$SELF_NS" ] && return 0
+			fail "no mount namespace of its own for $1"
+		fi
+		sleep 0.1
+	done
+	fail "the namespace of $1 did not come up: $(cat "$T/$1.anchor.log")"
+}
+
+# ---- the shared store: GlusterFS in st ----------------------------------------------------------
+mkdir -p "$T/brick" "$T/glog" "$T/store" "$T/view"
+anchor st "mount -t tmpfs tmpfs /var/lib/glusterd && mount --bind $T/glog /var/log/glusterfs &&
+	mount -t tmpfs tmpfs /run && touch $T/st.ready" ||
+	fail "anchor st"
+on st glusterd -N --log-file="$T/glog/glusterd.log" &
+for k in $(seq 100); do on st gluster --mode=script volume list >/dev/null 2>&1 && break; sleep 0.1; done
+on st gluster --mode=script volume create pxe "$NET.5:$T/brick" force >"$T/gl.out" 2>&1 &&
+	on st gluster --mode=script volume set pxe network.ping-timeout 10 >>"$T/gl.out" 2>&1 &&
+	on st gluster --mode=script volume start pxe >>"$T/gl.out" 2>&1 ||
+	fail "gluster volume: $(cat "$T/gl.out" "$T/glog/glusterd.log" | tail -5)"
+for k in $(seq 50); do
+	BRICK=$(on st sh -c 'cat /run/gluster/vols/pxe/*.pid' 2>/dev/null)
+	[ -n "$BRICK" ] && break
+	sleep 0.1
+done
+[ -n "$BRICK" ] || fail "no brick process"
+ok "GlusterFS volume pxe on $NET.5 (brick pid $BRICK) after $((SECONDS - START)) s"
+
+# ---- the nodes ----------------------------------------------------------------------------------
+node_files() {
+	local n=$1 d=$T/$1
+	mkdir -p "$d"/{etc,var/volatile,var/persistent,var/state,run,state,pxrun} \
+		"$d"/smb/{private,lock,state,cache,pid,ncalrpc,binddns} || fail "mkdir $d"
+	cp -a /etc/ctdb/. "$d/etc/" || fail "copy /etc/ctdb"
+	rm -f "$d"/etc/events/legacy/*
+	ln -s /usr/share/ctdb/events/legacy/00.ctdb.script "$d/etc/events/legacy/"
+	ln -s /usr/share/ctdb/events/legacy/10.interface.script "$d/etc/events/legacy/"
+	printf '%s\n' "$NET.11" "$NET.12" "$NET.13" >"$d/etc/nodes"
+	echo "$PUB/24 eth0" >"$d/etc/public_addresses"
+	printf '[logging]\n\tlocation = file:%s/ctdb.log\n\tlog level = NOTICE\n' "$d" >"$d/etc/ctdb.conf"
+	# a dead node is noticed after 3 missed 1 s keepalives (defaults 5 x 5 s)
+	printf 'KeepaliveInterval=1\nKeepaliveLimit=3\nRecoveryBanPeriod=5\n' >"$d/etc/ctdb.tunables"
+	cat >"$d/smb.conf" <<EOF
+[global]
+	netbios name = PXECLUSTER
+	workgroup = WORKGROUP
+	server role = standalone server
+	private dir = $d/smb/private
+	lock directory = $d/smb/lock
+	state directory = $d/smb/state
+	cache directory = $d/smb/cache
+	pid directory = $d/smb/pid
+	ncalrpc dir = $d/smb/ncalrpc
+	binddns dir = $d/smb/binddns
+	log file = $d/smbd.log
+	log level = 1
+	map to guest = Bad User
+	guest account = nobody
+	server min protocol = SMB2_02
+	load printers = no
+	printcap name = /dev/null
+	disable spoolss = yes
+	disable netbios = yes
+	registry shares = no
+	usershare path =
+EOF
+	cat >"$d/pxe.conf" <<EOF
+[global]
+    mountpoint = $T/view
+    state directory = $d/state
+    run directory = $d/pxrun
+    rescan interval = 2s
+    mount timeout = 10s
+[drive:G]
+    path = $T/store
+[share]
+    samba = ctdb
+    guest ok = yes
+    read only = no
+    smb.conf = $d/smb.conf
+    include file = $d/pxeimagesfs-share.conf
+EOF
+}
+for n in n1 n2 n3; do
+	node_files $n
+	d=$T/$n
+	# ctdbd's own folders in the node's namespace; /run private (ctdbd's socket lock)
+	anchor $n "mount --bind $d/etc /etc/ctdb && mount --bind $d/var /var/lib/ctdb &&
+		mount -t tmpfs tmpfs /run && mkdir /run/ctdb && mount --bind $d/run /run/ctdb &&
+		touch $T/$n.ready"
+	on $n glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$d/glusterfs.log" \
+		"$T/store" &
+done
+for n in n1 n2 n3; do
+	for k in $(seq 100); do on $n grep -q " $T/store fuse" /proc/mounts && break; sleep 0.1; done
+	on $n grep -q " $T/store fuse" /proc/mounts || fail "$n: the volume is not mounted"
+done
+on n1 mkdir -p "$T/store/$IMG/PKG00001" && on n1 chmod 1777 "$T/store/$IMG/PKG00001" ||
+	fail "mkdir on the volume"
+for n in n1 n2 n3; do
+	on $n "$PXE" mount -f -c "$T/$n/pxe.conf" >"$T/$n/pxe.log" 2>&1 &
+done
+for n in n1 n2 n3; do
+	for k in $(seq 150); do
+		on $n grep -q " $T/view fuse.pxeimagesfs" /proc/mounts &&
+			grep -q 'clustering = yes' "$T/$n/pxeimagesfs-share.conf" 2>/dev/null && break
+		sleep 0.1
+	done
+	on $n grep -q " $T/view fuse.pxeimagesfs" /proc/mounts || fail "$n: no view: $(tail -5 "$T/$n/pxe.log")"
+	grep -q 'clustering = yes' "$T/$n/pxeimagesfs-share.conf" 2>/dev/null ||
+		fail "$n: the daemon did not export (samba = ctdb): $(tail -5 "$T/$n/pxe.log")"
+	grep -q "fileid:algorithm = fsname" "$T/$n/pxeimagesfs-share.conf" || fail "$n: no fileid"
+	grep -q "^include = $T/$n/pxeimagesfs-share.conf" "$T/$n/smb.conf" || fail "$n: no include line"
+done
+ok "views mounted over the volume on n1 n2 n3; each daemon exported the share (clustering = yes, fileid fsname) after $((SECONDS - START)) s"
+
+for n in n1 n2 n3; do
+	on $n ctdbd -i >"$T/$n/ctdbd.out" 2>&1 &
+done
+healthy=0
+for k in $(seq 60); do
+	healthy=$(ctdb_of n1 status 2>/dev/null | grep -c '^pnn:.* OK')
+	[ "$healthy" = 3 ] && ctdb_of n1 ip 2>/dev/null | grep -q "^$PUB [0-2]$" && break
+	sleep 0.5
+done
+[ "$healthy" = 3 ] || fail "ctdb: $healthy of 3 nodes OK: $(ctdb_of n1 status 2>&1 | head -5)"
+holder() { local n; for n in n1 n2 n3; do ip -n "$TAG-$n" -4 addr show eth0 | grep -q " $PUB/" && echo $n; done; }
+for k in $(seq 40); do [ -n "$(holder)" ] && break; sleep 0.25; done
+H=$(holder)
+[ "$(echo $H | wc -w)" = 1 ] || fail "public address $PUB on '$H' (want one node)"
+ok "ctdb: 3 nodes OK, $PUB on $H after $((SECONDS - START)) s"
+
+for n in n1 n2 n3; do
+	on $n smbd --foreground --no-process-group -s "$T/$n/smb.conf" >"$T/$n/smbd.out" 2>&1 &
+done
+for n in n1 n2 n3; do
+	for k in $(seq 100); do ip netns exec "$TAG-$n" ss -ltn 2>/dev/null | grep -q ':445 ' && break; sleep 0.1; done
+	ip netns exec "$TAG-$n" ss -ltn | grep -q ':445 ' || fail "$n: smbd does not listen: $(tail -5 "$T/$n/smbd.log")"
+done
+ok "smbd (clustering = yes) listens on n1 n2 n3 after $((SECONDS - START)) s"
+
+# ---- a large image through the public address, the serving node killed mid-read ------------
+SIZE=$((128 * 1024 * 1024))
+head -c $SIZE /dev/urandom >"$T/big.wim" || fail "random data"
+on n1 cp "$T/big.wim" "$T/view/$IMG/PKG00001/boot.BIG00001.wim" || fail "write through n1's view"
+want=$(sha256sum <"$T/big.wim" | cut -d' ' -f1)
+for n in n2 n3; do
+	for k in $(seq 50); do
+		[ "$(on $n stat -c %s "$T/view/$IMG/PKG00001/boot.BIG00001.wim" 2>/dev/null)" = $SIZE ] && break
+		sleep 0.1
+	done
+done
+client "$READER" "smb://$PUB/SMSPXEIMAGES\$/PKG00001/boot.BIG00001.wim" "$T/got.wim" \
+	$((SIZE / 4)) "$T/go" 60 >"$T/reader.out" 2>"$T/reader.err" &
+RD=$!
+for k in $(seq 300); do grep -q '^held' "$T/reader.out" && break; sleep 0.1; done
+grep -q '^held' "$T/reader.out" || fail "the client did not get a quarter of the image: $(cat "$T/reader.err")"
+t0=$(date +%s%N)
+ip link set "$TAG-$H" down # the node's power cord: its address goes with it
+ns_kill $H KILL all
+touch "$T/go"
+moved=
+for k in $(seq 300); do
+	moved=$(holder | grep -v "^$H$")
+	[ -n "$moved" ] && break
+	sleep 0.1
+done
+t1=$(date +%s%N)
+[ -n "$moved" ] || fail "$PUB did not move from $H in 30 s: $(ctdb_of $( [ $H = n1 ] && echo n2 || echo n1) status 2>&1 | head -5)"
+ok "$H killed mid-read; $PUB moved to $moved in $(((t1 - t0) / 1000000)) ms"
+for k in $(seq 600); do kill -0 $RD 2>/dev/null || break; sleep 0.1; done
+wait $RD || fail "the client did not finish: $(cat "$T/reader.out" "$T/reader.err")"
+t2=$(date +%s%N)
+got=$(sha256sum <"$T/got.wim" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "bytes differ after the failover: $(cat "$T/reader.out")"
+ok "the client reconnected and read all $SIZE bytes byte-exact ($(tail -1 "$T/reader.out"); $(((t2 - t0) / 1000000)) ms from the kill to the last byte)"
+sed 's/^/  reader: /' "$T/reader.err"
+
+# ---- written through one node, read through another -----------------------------------------
+A= B=
+for n in n1 n2 n3; do [ $n = $H ] && continue; [ -z "$A" ] && A=$n || B=$n; done
+head -c $((4 * 1024 * 1024 + 17)) /dev/urandom >"$T/new.wim"
+want=$(sha256sum <"$T/new.wim" | cut -d' ' -f1)
+client smbclient "//$NET.$(addr_of $A)/SMSPXEIMAGES\$" -N -m SMB3 \
+	-c "put $T/new.wim PKG00001/boot.NEW00001.wim" >"$T/put.out" 2>&1 || fail "put through $A: $(cat "$T/put.out")"
+tw=$(date +%s%N)
+seen=
+for k in $(seq 100); do
+	rm -f "$T/back.wim"
+	client smbclient "//$NET.$(addr_of $B)/SMSPXEIMAGES\$" -N -m SMB3 \
+		-c "get PKG00001/boot.NEW00001.wim $T/back.wim" >/dev/null 2>&1 &&
+		[ "$(sha256sum <"$T/back.wim" | cut -d' ' -f1)" = "$want" ] && { seen=$(date +%s%N); break; }
+	sleep 0.1
+done
+[ -n "$seen" ] || fail "a file written through $A was not read byte-exact through $B within 10 s"
+ok "written through $A, read byte-exact through $B after $(((seen - tw) / 1000000)) ms"
+
+# ---- the shared store hangs: the view must not ------------------------------------------------
+kill -STOP "$BRICK"
+th=$(date +%s%N)
+state=
+for k in $(seq 150); do
+	on $A timeout 5 "$PXE" status -c "$T/$A/pxe.conf" --json >"$T/status.json" 2>/dev/null
+	grep -q '"state": *"unavailable"' "$T/status.json" && { state=unavailable; break; }
+	sleep 0.1
+done
+tu=$(date +%s%N)
+[ "$state" = unavailable ] || fail "the hung volume is not unavailable on $A after 15 s: $(head -c 600 "$T/status.json")"
+on $A timeout 5 ls "$T/view" >/dev/null || fail "$A's view hangs with the volume"
+kill -CONT "$BRICK"
+ok "brick stopped: $A's drive unavailable after $(((tu - th) / 1000000)) ms; its view still answers"
+
+echo "ctdb_cluster: all checks passed in $((SECONDS - START)) s"
