@@ -157,10 +157,10 @@ static void cfg_check_ctdb(struct cfg_parser *p)
 		           strcasecmp(q->value, "fsname_nodirs") != 0) {
 			cfg_err_at(
 			    p, q->line,
-			    "'samba:%s = %s' does not give a file the same id on every node "
-			    "of the view (its device number and fsid are made by each node's "
-			    "kernel): use fsname or fsname_nodirs, or remove the line "
-			    "(pxeimagesfs sets fsname)",
+			    "'samba:%s = %s' does not give a file one id on every node and no "
+			    "other (the view's device number differs per node and mount; its "
+			    "fsid is 0, as every FUSE mount's): use fsname or fsname_nodirs, or "
+			    "remove the line (pxeimagesfs sets fsname)",
 			    q->key, q->value);
 		}
 	}

@@ -1219,7 +1219,7 @@ static const struct cfg_case ctdb_file_ids[] = {
     {"fsid differs per node", "[share]\nsamba:fileid:algorithm = fsid\nsamba = ctdb\n",
      ERR_AT(2, "use fsname or fsname_nodirs")},
     {"hostname differs per node", "[share]\nsamba = ctdb\nsamba:fileid : algorithm = hostname\n",
-     ERR_AT(3, "does not give a file the same id on every node")},
+     ERR_AT(3, "does not give a file one id on every node")},
     {"fsname_nodirs", "[share]\nsamba = ctdb\nsamba:fileid:algorithm = fsname_nodirs\n", OK},
     {"not ctdb: anything goes", "[share]\nsamba = system\nsamba:vfs objects = acl_xattr\n"
      "samba:fileid:algorithm = fsid\n", OK},
