@@ -78,12 +78,16 @@ BOTH='^(fuzz|packaging|copyup|flap_stress|hostile_tree|ino_rename|long_path|pass
 # check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
 # the share: lookups; its few small writes are smb_share's, which runs).
 NODATA='^(test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case)$'
+# The three-node cluster (ctdb_cluster: CTDB's failover of the share, a GlusterFS store) runs in
+# the release and sanitizer runs; its views are the ones every other test runs in each data path
+# and against each libfuse, so the passthrough-off and system-libfuse runs leave it out.
+CLUSTER='^(ctdb_cluster)$'
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
 	run_tests release release
 	export PXE_TEST_SHORT=1
-	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off -E "$BOTH|$NODATA"
+	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off -E "$BOTH|$NODATA|$CLUSTER"
 fi
 export PXE_TEST_SHORT=1
 if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -93,7 +97,7 @@ if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 fi
 if [ -n "$(pkg-config --modversion fuse3 2>/dev/null)" ] &&
 	run_build system-libfuse -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_LIBFUSE=system; then
-	run_tests system-libfuse system-libfuse -E "$ONCE"
+	run_tests system-libfuse system-libfuse -E "$ONCE|$CLUSTER"
 fi
 
 if [ -s "$FAILURES" ]; then
