@@ -104,7 +104,13 @@ static int stat_node(struct fs *fs, struct node *n, struct fsview *v, struct sta
 	return rc;
 }
 
-void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st)
+/* reply_entry -- N's entry; EXACT: the name asked is N's own spelling. A
+ * spelling that differs only in case gets entry timeout 0: the kernel looks
+ * it up on each use. Its dentry is not the one a rename or an unlink through
+ * the view moves or drops (nor the one the folder watch drops), so a cached
+ * one would still name N after N's own name is gone. */
+static void reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st,
+                        bool exact)
 {
 	struct fuse_entry_param e = {
 	    .ino = node_id(fs, n),
@@ -112,10 +118,18 @@ void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct
 	};
 
 	dw_timeouts(fs, n, S_ISDIR(st->st_mode), &e.entry_timeout, &e.attr_timeout);
+	if (!exact) {
+		e.entry_timeout = 0;
+	}
 	e.attr.st_ino = n->ino;
 	if (fuse_reply_entry(req, &e) != 0) {
 		node_forget(fs, n, 1);
 	}
+}
+
+void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st)
+{
+	reply_entry(req, fs, n, st, true);
 }
 
 /* Is NAME the next component of the images path below synthetic PARENT? */
@@ -131,9 +145,10 @@ static int synth_child(struct fs *fs, struct node *parent, const char *name, str
 	return 0;
 }
 
-/* ops_lookup_entry -- find NAME in PARENT; a new lookup count on *out. */
-int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
-                     struct node **out, struct stat *st)
+/* lookup_entry -- find NAME in PARENT; a new lookup count on *out; *EXACT:
+ * NAME is the spelling served (not one that differs only in case). */
+static int lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                        struct node **out, struct stat *st, bool *exact)
 {
 	struct rel rel;
 	struct loc l;
@@ -145,6 +160,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	if (parent->kind == NODE_SYNTH) {
 		rc = synth_child(fs, parent, name, v);
 		rc = rc < 0 ? rc : node_get(fs, parent, fs->img_parts[parent->depth], out);
+		*exact = rc < 0 || strcmp(name, fs->img_parts[parent->depth]) == 0;
 		return rc < 0 ? rc : stat_node(fs, *out, v, st);
 	}
 	if (names_is_hidden_temp(name)) {
@@ -170,6 +186,7 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 		}
 		*st = l.st;
 		loc_close(&l);
+		*exact = strcmp(name, l.leaf) == 0;
 		rc = pt_node_get(fs, parent, l.leaf, st, out); /* the spelling served */
 		if (rc < 0 || tries == 2 || node_index_begin(fs, parent, &epoch) == changes) {
 			break;
@@ -180,13 +197,23 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	return rc;
 }
 
+/* ops_lookup_entry -- find NAME in PARENT; a new lookup count on *out. */
+int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                     struct node **out, struct stat *st)
+{
+	bool exact = true;
+
+	return lookup_entry(fs, parent, name, v, out, st, &exact);
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct fsview *v = fsview_get(fs);
 	struct node *n = NULL;
 	struct stat st;
-	int rc = ops_lookup_entry(fs, node_of(fs, parent), name, v, &n, &st);
+	bool exact = true;
+	int rc = lookup_entry(fs, node_of(fs, parent), name, v, &n, &st, &exact);
 
 	fsview_put(v);
 	if (rc == -ENOENT) {
@@ -195,7 +222,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (rc < 0) {
 		ops_reply_err(req, -rc);
 	} else {
-		ops_reply_entry(req, fs, n, &st);
+		reply_entry(req, fs, n, &st, exact);
 	}
 }
 

@@ -5,7 +5,10 @@
 # whichever is asked first since the start, both listed; a third spelling (A.TXT) gets the
 # smallest (A.txt); spellings on two drives resolve to the higher-ranked drive's copy, listed
 # once; a spelling made on a drive directly while the kernel caches another one is served at
-# once; unlink and rename through the view touch only the spelling named. Drives: D (priority
+# once; unlink and rename through the view touch only the spelling named; a spelling that
+# differs in case from the file's, once looked up, is gone at once after a rename or unlink
+# through the view and within 0.5 s after one on the drive (the kernel never keeps it for the
+# entry timeout: 1 s, 60 s in watched folders). Drives: D (priority
 # 20, ranked first, the primary) and C (10). Needs root and /dev/fuse; exit 77 = skipped (a
 # failure under CI=true).
 set -u
@@ -23,7 +26,8 @@ for p in one two three four five; do
 	echo lower >"$D/$p/a.txt"
 	echo UPPER >"$D/$p/A.txt"
 done
-mkdir -p "$D/ranked" "$C/ranked" "$D/late"
+mkdir -p "$D/ranked" "$C/ranked" "$D/late" "$D/alias"
+for c in a b c d; do echo "$c" >"$D/alias/New $c.txt"; done
 echo D >"$D/ranked/boot.wim"
 echo C >"$C/ranked/BOOT.WIM"
 echo C >"$C/ranked/Boot.wim"
@@ -97,3 +101,33 @@ reads "$V/two/b.txt" UPPER
 reads "$V/two/a.txt" lower
 reads "$V/two/A.txt" lower
 ok "rm A.txt and mv A.txt leave a.txt alone"
+
+# alias CASE OP -- look up "NEW CASE.TXT" (and the exact name) for "New CASE.txt", do OP;
+# the variant spelling must then be ENOENT within WAIT polls of 20 ms (0: at once)
+alias_gone() {
+	local c=$1 wait=$2 i
+	for ((i = 0; i <= wait; i++)); do
+		stat "$V/alias/NEW $c.TXT" >/dev/null 2>&1 || return 0
+		[ "$i" -lt "$wait" ] && sleep 0.02
+	done
+	fail "alias: 'NEW $c.TXT' still found $((wait * 20)) ms after $3 of 'New $c.txt'"
+}
+alias_seen() {
+	stat "$V/alias/New $1.txt" >/dev/null || fail "alias: stat 'New $1.txt'"
+	[ "$(stat -c %i "$V/alias/NEW $1.TXT")" = "$(stat -c %i "$V/alias/New $1.txt")" ] ||
+		fail "alias: 'NEW $1.TXT' is not 'New $1.txt'"
+}
+alias_seen a
+mv "$V/alias/New a.txt" "$V/alias/tmp-a" || fail "mv New a.txt through the view"
+alias_gone a 0 "a rename through the view"
+alias_seen b
+rm "$V/alias/New b.txt" || fail "rm New b.txt through the view"
+alias_gone b 0 "an unlink through the view"
+alias_seen c
+mv "$D/alias/New c.txt" "$D/alias/tmp-c"
+alias_gone c 25 "a rename on the drive"
+alias_seen d
+rm "$D/alias/New d.txt"
+alias_gone d 25 "an unlink on the drive"
+[ "$(cat "$V/alias/tmp-a")" = a ] && [ "$(cat "$V/alias/tmp-c")" = c ] || fail "alias: renamed files"
+ok "a case variant of a renamed or unlinked name is gone (view: at once; drive: within 0.5 s)"
