@@ -251,7 +251,10 @@ for n in n2 n3; do
 		sleep 0.1
 	done
 done
-client "$READER" "smb://$PUB/SMSPXEIMAGES\$/PKG00001/boot.BIG00001.wim" "$T/got.wim" \
+# The reader is a test tool built like the product (ASan in the sanitizer run): libsmbclient
+# keeps 232 bytes in talloc for each context freed after its server died, and a leak report
+# at exit would replace the reader's status and lose its last line.
+client env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$READER" "smb://$PUB/SMSPXEIMAGES\$/PKG00001/boot.BIG00001.wim" "$T/got.wim" \
 	$((SIZE / 4)) "$T/go" 60 >"$T/reader.out" 2>"$T/reader.err" &
 RD=$!
 for k in $(seq 300); do grep -q '^held' "$T/reader.out" && break; sleep 0.1; done

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	}
 	gap = now_s() - last > gap ? now_s() - last : gap;
 	printf("done %lld reconnects %d gap_ms %.0f\n", (long long)at, reconnects, gap * 1000);
+	fflush(stdout);
 	smbc_getFunctionClose(c)(c, f);
 	smbc_free_context(c, 1);
 	return close(out) == 0 && held ? 0 : 1;
