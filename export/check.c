@@ -20,93 +20,6 @@
 
 /* ---- the URL, the credentials ------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* The share name from URL bytes [P, END), percent escapes decoded. */
-static int url_share(struct run *r, const char *p, const char *end)
-{
-	size_t n = 0;
-
-	for (; p < end && n + 1 < sizeof(r->share); p++) {
-		if (*p == '%' && end - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			r->share[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-			p += 2;
-		} else {
-			r->share[n++] = *p;
-		}
-	}
-	r->share[n] = '\0';
-	return p == end && n > 0 ? 0 : -1;
-}
-
-/* The folder below the share from the rest P of the URL, percent escapes decoded, no slash
- * at its end; "." and ".." refused. */
-static int url_base(struct run *r, const char *p)
-{
-	size_t n = 0;
-
-	for (; *p && n + 1 < sizeof(r->base); p++) {
-		if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			r->base[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-			p += 2;
-		} else {
-			r->base[n++] = *p;
-		}
-	}
-	while (n > 0 && r->base[n - 1] == '/') {
-		n--;
-	}
-	r->base[n] = '\0';
-	return *p || strstr(r->base, "//") || !strcmp(r->base, ".") || !strcmp(r->base, "..") ||
-	               !strncmp(r->base, "../", 3) || strstr(r->base, "/../") ||
-	               (n >= 3 && !strcmp(r->base + n - 3, "/.."))
-	           ? -1
-	           : 0;
-}
-
-/* smb://host[:port]/share[/folder] -- no user; FOLDER: what to compare below the share. */
-static int parse_url(struct run *r, const char *url)
-{
-	const char *p = url + 6;
-	const char *end = NULL;
-	char *num = NULL;
-	long port = 445;
-
-	if (strncasecmp(url, "smb://", 6) != 0 || strchr(p, '@')) {
-		return -1;
-	}
-	end = p + strcspn(p, *p == '[' ? "]" : ":/");
-	end += *p == '[' && *end == ']';
-	if (end == p || (size_t)(end - p) >= sizeof(r->host)) {
-		return -1;
-	}
-	snprintf(r->host, sizeof(r->host), "%.*s", (int)(end - p), p);
-	p = end;
-	if (*p == ':') {
-		port = strtol(p + 1, &num, 10);
-		if (num == p + 1 || port < 1 || port > 65535) {
-			return -1;
-		}
-		p = num;
-	}
-	if (*p != '/') {
-		return -1;
-	}
-	end = p + 1 + strcspn(p + 1, "/");
-	if (url_share(r, p + 1, end) < 0 || url_base(r, end + strspn(end, "/")) < 0) {
-		return -1;
-	}
-	r->port = (int)port;
-	return 0;
-}
-
 static int load_password(struct run *r, const char *file)
 {
 	FILE *f = fopen(file, "re");
@@ -178,7 +91,7 @@ static int setup(struct run *r)
 		url = def;
 	}
 	snprintf(r->url, sizeof(r->url), "%s", url);
-	if (parse_url(r, url) < 0) {
+	if (smb_url_parse(url, &r->loc) < 0) {
 		check_verdict(r, CHECK_UNKNOWN, "error",
 		              "%s: not a share URL: want smb://host[:port]/share", url);
 		return -1;

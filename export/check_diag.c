@@ -76,11 +76,11 @@ void check_read_share_conf(struct run *r, struct share_conf *sc)
 		snprintf(sc->file, sizeof(sc->file), "%s", r->cfg->share.smb_conf);
 	}
 	if (access(sc->file, R_OK) < 0 || capture(ports, out, sizeof(out)) != 0 ||
-	    !port_listed(out, r->port)) {
+	    !port_listed(out, r->loc.port)) {
 		return;
 	}
 	sc->known = true;
-	snprintf(sec, sizeof(sec), "--section-name=%s", r->share);
+	snprintf(sec, sizeof(sec), "--section-name=%s", r->loc.share);
 	if (capture(path, out, sizeof(out)) == 0 && out[0]) {
 		sc->defined = true;
 		snprintf(sc->path, sizeof(sc->path), "%s", out);
@@ -160,41 +160,41 @@ static void diagnose_missing(struct run *r, const struct share_conf *sc)
 
 	if (sc->known && !sc->defined) {
 		check_verdict(r, CHECK_CRITICAL, "share_not_defined",
-		              "share %s not defined on host %s (no [%s] in %s)", r->share, r->host,
-		              r->share, sc->file);
+		              "share %s not defined on host %s (no [%s] in %s)", r->loc.share, r->loc.host,
+		              r->loc.share, sc->file);
 	} else if (sc->known && !same_path(sc->path, r->view)) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "path_stale",
-		    "stale: the share %s points at %s (%s), not the view at %s", r->share, sc->path,
+		    "stale: the share %s points at %s (%s), not the view at %s", r->loc.share, sc->path,
 		    stat(sc->path, &st) == 0 ? "which smbd cannot open" : "missing", r->view);
 	} else if (sc->known && stat(sc->path, &st) < 0) {
 		view_state(r, why, sizeof(why));
 		check_verdict(r, CHECK_CRITICAL, "path_missing",
-		              "share %s is defined but its path %s does not exist: %s", r->share,
+		              "share %s is defined but its path %s does not exist: %s", r->loc.share,
 		              sc->path, why);
 	} else if (sc->known) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "path_missing",
 		    "share %s is defined and its path %s exists here, but smbd cannot open it "
 		    "(permissions, or the view mounted without allow_other?)",
-		    r->share, sc->path);
+		    r->loc.share, sc->path);
 	} else if ((e = check_share_listed(r, !r->guest, &listed)) == 0 && listed) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "path_missing",
 		    "share %s is defined on host %s but its path is missing there (the server "
 		    "lists the share but cannot open it)",
-		    r->share, r->host);
+		    r->loc.share, r->loc.host);
 	} else if (e == 0) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "share_not_defined",
 		    "share %s not defined on host %s (its list of shares has no such name)",
-		    r->share, r->host);
+		    r->loc.share, r->loc.host);
 	} else {
 		check_verdict(
 		    r, CHECK_CRITICAL, "share_not_defined",
 		    "share %s not found on host %s: not defined, or its path is missing there "
 		    "(its list of shares cannot be read: %s)",
-		    r->share, r->host, strerror(-e));
+		    r->loc.share, r->loc.host, strerror(-e));
 	}
 }
 
@@ -215,19 +215,19 @@ static void diagnose_denied(struct run *r)
 		check_verdict(r, CHECK_CRITICAL, "access_denied",
 		              "access denied: user %s may not open share %s (valid users, or the "
 		              "permissions of its folder)",
-		              r->user, r->share);
+		              r->user, r->loc.share);
 	} else if (check_share_listed(r, false, &listed) == 0) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "wrong_credentials",
 		    "wrong credentials: host %s accepts user %s only as a guest session (a "
 		    "wrong user name or password, mapped to guest); not taken as a logon",
-		    r->host, r->user);
+		    r->loc.host, r->user);
 	} else {
 		check_verdict(
 		    r, CHECK_CRITICAL, "wrong_credentials",
 		    "wrong credentials: logon failure for user %s on host %s (user name or "
 		    "password)",
-		    r->user, r->host);
+		    r->user, r->loc.host);
 	}
 }
 
@@ -248,7 +248,7 @@ void check_classify(struct run *r, const struct share_conf *sc, int e)
 	case ENETUNREACH:
 	case EHOSTDOWN:
 		check_verdict(r, CHECK_CRITICAL, "unreachable",
-		              "server not reachable: %s port %d: %s", r->host, r->port,
+		              "server not reachable: %s port %d: %s", r->loc.host, r->loc.port,
 		              check_unreachable_why(e));
 		break;
 	case ETIMEDOUT:
@@ -256,7 +256,7 @@ void check_classify(struct run *r, const struct share_conf *sc, int e)
 		    r, CHECK_CRITICAL, "unreachable",
 		    "server not reachable: %s port %d takes the connection but gives no SMB answer "
 		    "within %d ms (a hung smbd?)",
-		    r->host, r->port, r->timeout_ms);
+		    r->loc.host, r->loc.port, r->timeout_ms);
 		break;
 	case ENETRESET:
 	case ECONNRESET:
@@ -271,7 +271,7 @@ void check_classify(struct run *r, const struct share_conf *sc, int e)
 		    r, CHECK_CRITICAL, "protocol_mismatch",
 		    "protocol mismatch: %s port %d takes the connection but no SMB2/SMB3 session "
 		    "(%s): an SMB1-only server, or not an SMB server",
-		    r->host, r->port, strerror(e));
+		    r->loc.host, r->loc.port, strerror(e));
 		break;
 	default:
 		check_verdict(r, CHECK_CRITICAL, "error", "cannot open the share: %s", strerror(e));
@@ -285,16 +285,16 @@ static void judge_empty(struct run *r)
 
 	if (busiest_drive(r, drive, sizeof(drive))) {
 		check_verdict(r, CHECK_CRITICAL, "share_empty", "share %s is empty while %s",
-		              r->share, drive);
+		              r->loc.share, drive);
 	} else if (r->local.n > 0) {
 		check_verdict(r, CHECK_CRITICAL, "share_empty",
-		              "share %s is empty while the view at %s holds %zu files", r->share,
+		              "share %s is empty while the view at %s holds %zu files", r->loc.share,
 		              r->view, r->res->files_local);
 	} else {
 		check_verdict(
 		    r, CHECK_WARNING, "share_empty",
 		    "share %s and the view are both empty: no drive holds any package yet",
-		    r->share);
+		    r->loc.share);
 	}
 }
 
@@ -309,7 +309,7 @@ void check_judge(struct run *r, const struct share_conf *sc, int local_err)
 		check_verdict(
 		    r, CHECK_CRITICAL, "path_stale",
 		    "stale: the share %s points at %s, not the view at %s (%zu files there)",
-		    r->share, sc->path, r->view, res->files_remote);
+		    r->loc.share, sc->path, r->view, res->files_remote);
 	} else if (r->remote.n == 0) {
 		judge_empty(r);
 	} else if (local_err < 0) {
@@ -322,7 +322,7 @@ void check_judge(struct run *r, const struct share_conf *sc, int local_err)
 		    r, CHECK_CRITICAL, "content_differs",
 		    "share %s serves %zu files, but the view's images folder %s cannot be "
 		    "listed: %s",
-		    r->share, res->files_remote, r->view, why);
+		    r->loc.share, res->files_remote, r->view, why);
 	} else if (res->differences == 0) {
 		size_t dirs = r->remote.n - res->files_remote;
 		check_verdict(r, CHECK_OK, "ok",
@@ -335,7 +335,7 @@ void check_judge(struct run *r, const struct share_conf *sc, int local_err)
 		    "content_differs",
 		    "content differs: %zu difference%s between the share %s and the view at %s "
 		    "(%zu files over SMB, %zu in the view)",
-		    res->differences, res->differences == 1 ? "" : "s", r->share, r->view,
+		    res->differences, res->differences == 1 ? "" : "s", r->loc.share, r->view,
 		    res->files_remote, res->files_local);
 	}
 }

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "export.h"
+#include "smb_url.h"
 
 #define MAX_DEPTH   64             /* folders deeper than this are not listed */
 #define MAX_DETAILS 100            /* detail lines kept; the rest are counted */
@@ -46,10 +47,7 @@ struct run {
 	const struct check_opts *o;   /* borrowed */
 	struct check_result *res;     /* borrowed */
 	char url[512];                /* smb://host[:port]/share, for messages */
-	char host[256];               /* as written; IPv6 in brackets */
-	char share[256];
-	char base[PATH_MAX]; /* the folder below the share the URL names, decoded ("": the root) */
-	int port;
+	struct smb_url loc;           /* its parts: host, port, share, the folder below it */
 	bool on_host; /* the server is this machine */
 	char mountpoint[PATH_MAX];
 	char view[PATH_MAX]; /* the images folder inside the view */

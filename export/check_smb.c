@@ -60,15 +60,15 @@ static size_t pct_encode(const char *s, bool keep_slash, char *out, size_t n, si
 /* smb://host/share/[BASE/]REL for libsmbclient; the port is set on the context. */
 static int smb_url(const struct run *r, const char *rel, char *out, size_t len)
 {
-	size_t n = (size_t)snprintf(out, len, "smb://%s/", r->host);
+	size_t n = (size_t)snprintf(out, len, "smb://%s/", r->loc.host);
 
 	if (n >= len) {
 		return -ENAMETOOLONG;
 	}
-	n = pct_encode(r->share, false, out, n, len);
+	n = pct_encode(r->loc.share, false, out, n, len);
 	out[n++] = '/';
-	n = pct_encode(r->base, true, out, n, len);
-	if (r->base[0] && rel[0] && n + 4 < len) {
+	n = pct_encode(r->loc.base, true, out, n, len);
+	if (r->loc.base[0] && rel[0] && n + 4 < len) {
 		out[n++] = '/';
 	}
 	n = pct_encode(rel, true, out, n, len);
@@ -164,9 +164,9 @@ int check_reach(struct run *r)
 	int first = 0;
 	int e = 0;
 
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(r->host + (r->host[0] == '['), "]"),
-	         r->host + (r->host[0] == '['));
-	snprintf(port, sizeof(port), "%d", r->port);
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(r->loc.host + (r->loc.host[0] == '['), "]"),
+	         r->loc.host + (r->loc.host[0] == '['));
+	snprintf(port, sizeof(port), "%d", r->loc.port);
 	e = getaddrinfo(host, port, &hints, &ai);
 	if (e) {
 		check_verdict(r, CHECK_CRITICAL, "unreachable",
@@ -188,7 +188,7 @@ int check_reach(struct run *r)
 	freeaddrinfo(ai);
 	if (e < 0) {
 		check_verdict(r, CHECK_CRITICAL, "unreachable",
-		              "server not reachable: %s port %d: %s", host, r->port,
+		              "server not reachable: %s port %d: %s", host, r->loc.port,
 		              check_unreachable_why(-first));
 		return -1;
 	}
@@ -238,7 +238,7 @@ void *check_smb_new(struct run *r, bool encrypt)
 	smbc_setLogCallback(ctx, NULL, smb_log);
 	smbc_setOptionUserData(ctx, r);
 	smbc_setFunctionAuthDataWithContext(ctx, smb_auth);
-	smbc_setPort(ctx, (uint16_t)r->port);
+	smbc_setPort(ctx, (uint16_t)r->loc.port);
 	smbc_setTimeout(ctx, r->timeout_ms);
 	smbc_setOptionUseKerberos(ctx, 0);
 	smbc_setOptionFallbackAfterKerberos(ctx, 0);
@@ -254,7 +254,7 @@ void *check_smb_new(struct run *r, bool encrypt)
 	return ctx;
 }
 
-/* Lists the server's shares (a fresh context) and says whether r->share is one of them.
+/* Lists the server's shares (a fresh context) and says whether r->loc.share is one of them.
  * Returns 0 or a negative errno (e.g. the logon failed). */
 int check_share_listed(struct run *r, bool encrypt, bool *listed)
 {
@@ -268,14 +268,14 @@ int check_share_listed(struct run *r, bool encrypt, bool *listed)
 	if (!ctx) {
 		goto out;
 	}
-	snprintf(url, sizeof(url), "smb://%s/", r->host);
+	snprintf(url, sizeof(url), "smb://%s/", r->loc.host);
 	d = smbc_getFunctionOpendir(ctx)(ctx, url);
 	if (!d) {
 		rc = -errno;
 		goto out;
 	}
 	while ((de = smbc_getFunctionReaddir(ctx)(ctx, d))) {
-		*listed |= de->smbc_type == SMBC_FILE_SHARE && !strcasecmp(de->name, r->share);
+		*listed |= de->smbc_type == SMBC_FILE_SHARE && !strcasecmp(de->name, r->loc.share);
 	}
 	smbc_getFunctionClosedir(ctx)(ctx, d);
 	rc = 0;

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "migrate_int.h"
+#include "smb_url.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PXE_LSAN 1
@@ -43,10 +44,7 @@
 struct smb {
 	SMBCCTX *ctx; /* the current context, or NULL after a fault */
 	unsigned gen; /* bumped with each new context: older file handles are dead */
-	char host[256];
-	int port;
-	char share[256];
-	char base[PATH_MAX]; /* the images folder below the share, decoded, no slashes at ends */
+	struct smb_url loc; /* host, port, share; base: the images folder below the share */
 	char domain[128];
 	char user[256];
 	char password[512];
@@ -76,76 +74,6 @@ struct smb_cache {
 
 /* ---- the URL ----------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Bytes [P, END) with percent escapes decoded into OUT (LEN); -1 when too long. */
-static int decode(const char *p, const char *end, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; p < end && n + 1 < len; p++) {
-		if (*p == '%' && end - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-			out[n++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-			p += 2;
-		} else {
-			out[n++] = *p;
-		}
-	}
-	out[n] = '\0';
-	return p == end ? 0 : -1;
-}
-
-/* smb://host[:port]/share[/path] -- no user in it. */
-static int parse_url(struct smb *s, const char *url)
-{
-	const char *p = url + 6;
-	const char *end = NULL;
-	char *num = NULL;
-	long port = 445;
-	size_t n = 0;
-
-	if (strncasecmp(url, "smb://", 6) != 0 || strchr(p, '@')) {
-		return -1;
-	}
-	end = p + strcspn(p, *p == '[' ? "]" : ":/");
-	end += *p == '[' && *end == ']';
-	if (end == p || (size_t)(end - p) >= sizeof(s->host)) {
-		return -1;
-	}
-	snprintf(s->host, sizeof(s->host), "%.*s", (int)(end - p), p);
-	p = end;
-	if (*p == ':') {
-		port = strtol(p + 1, &num, 10);
-		if (num == p + 1 || port < 1 || port > 65535) {
-			return -1;
-		}
-		p = num;
-	}
-	s->port = (int)port;
-	if (*p != '/') {
-		return -1;
-	}
-	end = p + 1 + strcspn(p + 1, "/");
-	if (end == p + 1 || decode(p + 1, end, s->share, sizeof(s->share)) < 0) {
-		return -1;
-	}
-	p = end + strspn(end, "/");
-	if (decode(p, p + strlen(p), s->base, sizeof(s->base)) < 0) {
-		return -1;
-	}
-	for (n = strlen(s->base); n > 0 && s->base[n - 1] == '/'; n--) {
-		s->base[n - 1] = '\0';
-	}
-	return 0;
-}
-
 /* Bytes of S outside [A-Za-z0-9._~$-] (and '/') percent-encoded, appended at OUT[N]. */
 static size_t pct_encode(const char *s, char *out, size_t n, size_t len)
 {
@@ -170,16 +98,16 @@ static size_t pct_encode(const char *s, char *out, size_t n, size_t len)
 static int url_of(const struct smb *s, const char *rel, const char *name, char *out, size_t len)
 {
 	char path[3 * PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s%s%s%s", s->share, s->base,
-	                 s->base[0] && rel[0] ? "/" : "", rel,
-	                 name && (s->base[0] || rel[0]) ? "/" : "");
+	int n = snprintf(path, sizeof(path), "%s/%s%s%s%s", s->loc.share, s->loc.base,
+	                 s->loc.base[0] && rel[0] ? "/" : "", rel,
+	                 name && (s->loc.base[0] || rel[0]) ? "/" : "");
 	size_t k = 0;
 
 	if (n < 0 || (size_t)n + (name ? strlen(name) : 0) + 1 >= sizeof(path)) {
 		return -ENAMETOOLONG;
 	}
 	snprintf(path + n, sizeof(path) - (size_t)n, "%s", name ? name : "");
-	k = (size_t)snprintf(out, len, "smb://%s/", s->host);
+	k = (size_t)snprintf(out, len, "smb://%s/", s->loc.host);
 	if (k >= len) {
 		return -ENAMETOOLONG;
 	}
@@ -232,7 +160,7 @@ static SMBCCTX *ctx_get(struct smb *s)
 	smbc_setLogCallback(c, NULL, smb_log);
 	smbc_setOptionUserData(c, s);
 	smbc_setFunctionAuthDataWithContext(c, smb_auth);
-	smbc_setPort(c, (uint16_t)s->port);
+	smbc_setPort(c, (uint16_t)s->loc.port);
 	smbc_setTimeout(c, s->timeout_ms);
 	smbc_setOptionUseKerberos(c, 0);
 	smbc_setOptionFallbackAfterKerberos(c, 0);
@@ -314,14 +242,14 @@ static long long with_retries(struct smb *s, attempt_fn attempt, void *arg)
 		if (tries >= s->retries || mono_s() - start + pause_ms / 1000.0 > s->retry_s) {
 			break;
 		}
-		log_info("smb://%s:%d/%s: %s; retry %d of %d in %.1f s", s->host, s->port, s->share,
+		log_info("smb://%s:%d/%s: %s; retry %d of %d in %.1f s", s->loc.host, s->loc.port, s->loc.share,
 		         strerror((int)-rc), tries + 1, s->retries, pause_ms / 1000.0);
 		nanosleep(&(struct timespec){pause_ms / 1000, (pause_ms % 1000) * 1000000L}, NULL);
 		pause_ms = pause_ms * 2 > PAUSE_MAX_MS ? PAUSE_MAX_MS : pause_ms * 2;
 		tries++;
 	}
 	snprintf(s->note, sizeof(s->note), "smb://%s:%d/%s: gave up after %d retr%s in %.0f s",
-	         s->host, s->port, s->share, tries, tries == 1 ? "y" : "ies", mono_s() - start);
+	         s->loc.host, s->loc.port, s->loc.share, tries, tries == 1 ? "y" : "ies", mono_s() - start);
 	return rc;
 }
 
@@ -648,7 +576,7 @@ int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **
 		snprintf(errbuf, errlen, "out of memory");
 		return -1;
 	}
-	if (parse_url(s, o->url) < 0) {
+	if (smb_url_parse(o->url, &s->loc) < 0) {
 		snprintf(errbuf, errlen,
 		         "%s: not a share URL: want smb://server[:port]/SHARE[/path]", o->url);
 		free(s);
@@ -662,8 +590,8 @@ int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **
 	root.rel = "";
 	rc = smb_lstat(s, &root, NULL, &st);
 	rc = rc == 0 && !S_ISDIR(st.st_mode) ? -ENOTDIR : rc;
-	if (rc < 0 || asprintf(name, "smb://%s:%d/%s%s%s", s->host, s->port, s->share,
-	                       s->base[0] ? "/" : "", s->base) < 0) {
+	if (rc < 0 || asprintf(name, "smb://%s:%d/%s%s%s", s->loc.host, s->loc.port, s->loc.share,
+	                       s->loc.base[0] ? "/" : "", s->loc.base) < 0) {
 		snprintf(errbuf, errlen, "source %s: %s%s%s", o->url,
 		         rc == -EACCES || rc == -EPERM ? "access denied (user or password wrong, "
 		                                         "or no right to the share)"

@@ -1,5 +1,5 @@
 /* test_common_io.c -- common/'s small I/O helpers: atomic replacement (fileio.c), SHA-256 of a
- * stream or file (sha256.c) and the reference count (refcount.h).
+ * stream or file (sha256.c), the reference count (refcount.h) and smb:// URLs (smb_url.c).
  *
  * Each test works in its own mktemp folder. The concurrent tests are bounded in rounds.
  */
@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "refcount.h"
 #include "sha256.h"
+#include "smb_url.h"
 #include "unit.h"
 
 #define REPLACE_ROUNDS 300   /* replacements while a reader reads */
@@ -385,6 +386,42 @@ static void test_refcount_only_the_last_drop_frees(void **state)
 	assert_true(refcount_drop(&s.refs));
 }
 
+/* smb_url_parse: the parts of good URLs, decoded; every malformed or escaping one refused. */
+static void test_smb_url_parts_and_refusals(void **state)
+{
+	static const struct {
+		const char *url, *host, *share, *base;
+		int port;
+	} good[] = {
+	    {"smb://srv/SMSPXEIMAGES$", "srv", "SMSPXEIMAGES$", "", 445},
+	    {"SMB://127.0.0.1:4455/share/", "127.0.0.1", "share", "", 4455},
+	    {"smb://[::1]:445/REMINST//SMSImages/SMSPKG//", "[::1]", "REMINST", "SMSImages/SMSPKG", 445},
+	    {"smb://h/a%20b/c%2Fd%41", "h", "a b", "c/dA", 445},
+	    {"smb://h/s/x%zz", "h", "s", "x%zz", 445},
+	    {"smb://h/%2", "h", "%2", "", 445},
+	};
+	static const char *const bad[] = {
+	    "http://h/s", "smb://user@h/s", "smb:///s", "smb://h", "smb://h/", "smb://h:0/s",
+	    "smb://h:65536/s", "smb://h:x/s", "smb://h/s/..", "smb://h/s/a/../b", "smb://h/s/%2E%2E",
+	    "smb://h/s/.", "smb://h/s/a/..",
+	};
+	struct smb_url u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(smb_url_parse(good[i].url, &u), 0);
+		assert_string_equal(u.host, good[i].host);
+		assert_string_equal(u.share, good[i].share);
+		assert_string_equal(u.base, good[i].base);
+		assert_int_equal(u.port, good[i].port);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (smb_url_parse(bad[i], &u) == 0) {
+			fail_msg("accepted %s", bad[i]);
+		}
+	}
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_fileio_replace_writes_whole_file_with_its_mode, setup,
                                     teardown),
@@ -400,6 +437,7 @@ static const struct CMUnitTest tests[] = {
                                     teardown),
     cmocka_unit_test(test_sha256_passes_on_the_readers_error),
     cmocka_unit_test(test_refcount_only_the_last_drop_frees),
+    cmocka_unit_test(test_smb_url_parts_and_refusals),
 };
 
 UNIT_GROUP(tests, NULL, NULL)
