@@ -113,7 +113,7 @@ mkdir -p "$T/brick" "$T/glog" "$T/store" "$T/view"
 anchor st "mount -t tmpfs tmpfs /var/lib/glusterd && mount --bind $T/glog /var/log/glusterfs &&
 	mount -t tmpfs tmpfs /run && touch $T/st.ready" ||
 	fail "anchor st"
-on st glusterd -N --log-file="$T/glog/glusterd.log" &
+on st setsid glusterd -N --log-file="$T/glog/glusterd.log" &
 for k in $(seq 100); do on st gluster --mode=script volume list >/dev/null 2>&1 && break; sleep 0.1; done
 on st gluster --mode=script volume create pxe "$NET.5:$T/brick" force >"$T/gl.out" 2>&1 &&
 	on st gluster --mode=script volume set pxe network.ping-timeout 10 >>"$T/gl.out" 2>&1 &&
@@ -189,7 +189,7 @@ for n in n1 n2 n3; do
 	anchor $n "mount --bind $d/etc /etc/ctdb && mount --bind $d/var /var/lib/ctdb &&
 		mount -t tmpfs tmpfs /run && mkdir /run/ctdb && mount --bind $d/run /run/ctdb &&
 		touch $T/$n.ready"
-	on $n glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$d/glusterfs.log" \
+	on $n setsid glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$d/glusterfs.log" \
 		"$T/store" &
 done
 for n in n1 n2 n3; do
@@ -199,7 +199,7 @@ done
 on n1 mkdir -p "$T/store/$IMG/PKG00001" && on n1 chmod 1777 "$T/store/$IMG/PKG00001" ||
 	fail "mkdir on the volume"
 for n in n1 n2 n3; do
-	on $n "$PXE" mount -f -c "$T/$n/pxe.conf" >"$T/$n/pxe.log" 2>&1 &
+	on $n setsid "$PXE" mount -f -c "$T/$n/pxe.conf" >"$T/$n/pxe.log" 2>&1 &
 done
 for n in n1 n2 n3; do
 	for k in $(seq 150); do
@@ -216,7 +216,7 @@ done
 ok "views mounted over the volume on n1 n2 n3; each daemon exported the share (clustering = yes, fileid fsname) after $((SECONDS - START)) s"
 
 for n in n1 n2 n3; do
-	on $n ctdbd -i >"$T/$n/ctdbd.out" 2>&1 &
+	on $n setsid ctdbd -i >"$T/$n/ctdbd.out" 2>&1 &
 done
 healthy=0
 for k in $(seq 60); do
@@ -232,13 +232,26 @@ H=$(holder)
 ok "ctdb: 3 nodes OK, $PUB on $H after $((SECONDS - START)) s"
 
 for n in n1 n2 n3; do
-	on $n smbd --foreground --no-process-group -s "$T/$n/smb.conf" >"$T/$n/smbd.out" 2>&1 &
+	on $n setsid smbd --foreground --no-process-group -s "$T/$n/smb.conf" >"$T/$n/smbd.out" 2>&1 &
 done
 for n in n1 n2 n3; do
 	for k in $(seq 100); do ip netns exec "$TAG-$n" ss -ltn 2>/dev/null | grep -q ':445 ' && break; sleep 0.1; done
 	ip netns exec "$TAG-$n" ss -ltn | grep -q ':445 ' || fail "$n: smbd does not listen: $(tail -5 "$T/$n/smbd.log")"
 done
 ok "smbd (clustering = yes) listens on n1 n2 n3 after $((SECONDS - START)) s"
+
+# No daemon of the nodes may share the test's process group (ctest's, and CI's above it): smbd
+# signals its whole group when it stops (kill(0, SIGTERM)), and a stopped node took CI down with
+# it. Each daemon runs in a session of its own; only the anchors (sleep) stay in ours.
+MYPG=$(ps -o pgid= -p $$ | tr -d ' ')
+for n in st n1 n2 n3; do
+	for p in $(ns_pids $n); do
+		[ "$p" = "${ANCHOR[$n]}" ] && continue
+		[ "$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ')" = "$MYPG" ] &&
+			fail "$n: process $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 80)) is in the test's process group"
+	done
+done
+ok "no daemon of st n1 n2 n3 shares the test's process group"
 
 # ---- a large image through the public address, the serving node killed mid-read ------------
 SIZE=$((128 * 1024 * 1024))
