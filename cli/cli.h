@@ -19,6 +19,11 @@ int cmd_passwd(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 
+/* cmd_export_serve -- `export --tftp/--http` (serve_cmd.c); cli_serve_wanted -- argv asks
+ * for it. */
+int cmd_export_serve(int argc, char **argv);
+int cli_serve_wanted(int argc, char **argv);
+
 /* cli_load_config -- load PATH (or the default path when NULL), printing
  * every error to stderr. Returns NULL on failure. */
 struct pxe_config *cli_load_config(const char *path);

@@ -20,7 +20,9 @@ enum { OPT_REPAIR = 256, OPT_REMOVE, OPT_NO_RELOAD };
 static void export_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: pxeimagesfs export [-c FILE] [--dry-run] [--repair] [--remove] [--no-reload]\n\n"
+	        "usage: pxeimagesfs export [-c FILE] [--dry-run] [--repair] [--remove] [--no-reload]\n"
+	        "       pxeimagesfs export --tftp[=SERVER] | --http[=nginx] ... (see "
+	        "'export --tftp --help')\n\n"
 	        "Share the view through the system smbd ([share] samba = system): write the\n"
 	        "include file, make one marked 'include =' line the last line of smb.conf,\n"
 	        "check the result with testparm and reload smbd. Every other definition of the\n"
@@ -100,6 +102,9 @@ int cmd_export(int argc, char **argv)
 	char *report = NULL;
 	int rc = 2;
 
+	if (cli_serve_wanted(argc, argv)) {
+		return cmd_export_serve(argc, argv);
+	}
 	if (export_parse(argc, argv, &o, &path, &rc) < 0) {
 		return rc;
 	}

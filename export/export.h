@@ -143,4 +143,32 @@ char *check_result_json(const struct check_result *res, const struct check_opts 
 
 void check_result_fini(struct check_result *res);
 
+/* ---- serve.c, serve_install.c: TFTP and HTTP servers rooted at the view ---------------------- */
+
+enum serve_server { SERVE_TFTPD_HPA = 0, SERVE_DNSMASQ, SERVE_NGINX };
+
+struct serve_opts {
+	enum serve_server server;
+	const char *root;    /* NULL: <mountpoint>/<the images path's first folder> */
+	const char *listen;  /* [ADDR][:PORT]; NULL: the server's default (tftpd-hpa :69,
+	                      * nginx 8080; dnsmasq takes none: its TFTP port is 69) */
+	const char *unit;    /* the view's systemd unit; NULL: pxeimagesfs.service, or
+	                      * pxeimagesfs@NAME.service for a config /etc/pxeimagesfs/NAME.conf */
+	bool write;          /* install the files; else *TEXT gets them */
+	bool dry_run;        /* with write: say what would change, change nothing */
+	const char *destdir; /* with write: install below this folder instead of / (NULL: /) */
+};
+
+/* serve_export -- the configuration of server O->server for the view of CFG: its files
+ * (the server's own configuration, a systemd drop-in ordering it after the view's unit, for
+ * tftpd-hpa the backslash map). Without O->write *TEXT gets every file, each after a line
+ * "# ==> PATH <==" (malloc'd; the caller frees it); with it they are installed (a file
+ * that is not ours is kept as PATH.pxeimagesfs-bak.STAMP first; an unchanged file is left
+ * alone). A root that is one of the view's drives, inside one or above one (symlinks
+ * resolved), or that the server's configuration could not hold, is refused; writing also
+ * needs the view mounted at the mountpoint. REPORT gets "warning: " / "note: " lines, what
+ * was done, and on failure a last "error: " line. Returns 0 or -1 (nothing was changed). */
+int serve_export(const struct pxe_config *cfg, const struct serve_opts *o, char **text,
+                 char *report, size_t len);
+
 #endif /* PXE_EXPORT_H */
