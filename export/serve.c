@@ -91,7 +91,10 @@ int serve_parse_listen(struct serve_run *r)
 		return parse_port(r, l);
 	}
 	colon = strrchr(l, ':');
-	if (colon && (l[0] != '[' || colon > strchr(l, ']'))) {
+	if (colon && l[0] == '[') { /* [v6]:port, or [v6] alone */
+		colon = strchr(l, ']') && colon > strchr(l, ']') ? colon : NULL;
+	}
+	if (colon) {
 		return parse_host(r, l, (size_t)(colon - l)) < 0 ? -1 : parse_port(r, colon + 1);
 	}
 	return parse_host(r, l, strlen(l));
