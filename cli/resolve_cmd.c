@@ -5,6 +5,7 @@
  * live system through the resolver; changes nothing.
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,16 @@ static void print_view(const struct resolver_view *v)
 	}
 }
 
+/* print_boot_root -- with 'boot tree = yes': the folder TFTP and HTTP servers are rooted at. */
+static void print_boot_root(const struct resolver_view *v, const struct pxe_config *cfg)
+{
+	if (cfg->boot_tree) {
+		printf("  boot root %s/%s  (boot tree = yes: each root's %s merged; the TFTP and "
+		       "HTTP root, 'pxeimagesfs export --tftp/--http')\n",
+		       cfg->mountpoint, v->view_path, v->view_path);
+	}
+}
+
 static void print_resolution(const struct resolver_view *v, const struct pxe_config *cfg)
 {
 	printf("config: %s\n", cfg->file);
@@ -136,6 +147,45 @@ static void print_resolution(const struct resolver_view *v, const struct pxe_con
 		print_left_out(v);
 	}
 	print_view(v);
+	print_boot_root(v, cfg);
+}
+
+/* view_json -- resolver_view_json plus what only the configuration knows: "boot_tree", the
+ * folder each drive's view merges ("view_dir", in "drives" and "view"."roots"; the images folder
+ * unless boot tree = yes) and "boot_root", the TFTP/HTTP root in the view (null without boot
+ * tree). Returns malloc'd text or NULL. */
+static char *view_json(const struct resolver_view *v, const struct pxe_config *cfg)
+{
+	json_object *top = resolver_view_json_object(v, cfg->file);
+	json_object *drives = NULL;
+	json_object *view = NULL;
+	json_object *roots = NULL;
+	char root[8192];
+	char *text = NULL;
+
+	if (!top || !json_object_object_get_ex(top, "drives", &drives) ||
+	    !json_object_object_get_ex(top, "view", &view) ||
+	    !json_object_object_get_ex(view, "roots", &roots)) {
+		json_object_put(top);
+		return NULL;
+	}
+	for (size_t i = 0; i < v->n_drives && i < json_object_array_length(drives); i++) {
+		const char *d = v->drives[i].view_dir;
+		json_object_object_add(json_object_array_get_idx(drives, i), "view_dir",
+		                       d ? json_object_new_string(d) : NULL);
+	}
+	for (size_t r = 0; r < v->n_roots && r < json_object_array_length(roots); r++) {
+		const char *d = v->drives[v->roots[r]].view_dir;
+		json_object_object_add(json_object_array_get_idx(roots, r), "view_dir",
+		                       d ? json_object_new_string(d) : NULL);
+	}
+	snprintf(root, sizeof(root), "%s/%s", cfg->mountpoint, v->view_path);
+	json_object_object_add(top, "boot_tree", json_object_new_boolean(cfg->boot_tree));
+	json_object_object_add(top, "boot_root", cfg->boot_tree ? json_object_new_string(root) : NULL);
+	text = strdup(json_object_to_json_string_ext(
+	    top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(top);
+	return text;
 }
 
 int cmd_resolve(int argc, char **argv)
@@ -181,7 +231,7 @@ int cmd_resolve(int argc, char **argv)
 		goto out;
 	}
 	if (json_out) {
-		json = resolver_view_json(view, cfg->file, true);
+		json = view_json(view, cfg);
 		if (!json) {
 			fprintf(stderr, "pxeimagesfs resolve: out of memory\n");
 			goto out;

@@ -19,7 +19,8 @@ BIN=${1:?usage: serve_export.sh PXEIMAGESFS_BINARY}
 . "$(dirname "$0")/lib.sh"
 need_root_fuse
 need_tools fusermount3:fuse3 in.tftpd:tftpd-hpa tftp:tftp-hpa dnsmasq:dnsmasq-base \
-	nginx:nginx-light curl:curl unshare:util-linux nsenter:util-linux ip:iproute2 findmnt:util-linux
+	nginx:nginx-light curl:curl unshare:util-linux nsenter:util-linux ip:iproute2 findmnt:util-linux \
+	python3:python3
 for u in tftp dnsmasq www-data; do
 	getent passwd "$u" >/dev/null || need "no user $u (made by the tftpd-hpa, dnsmasq-base, nginx packages)"
 done
@@ -153,6 +154,19 @@ done
 [ "$(findmnt -n -o FSTYPE -M "$MP" 2>/dev/null)" = fuse.pxeimagesfs ] || { cat "$T/log" >&2; fail "the view did not mount at $MP"; }
 [ -f "$MP/remoteinstall/smsboot/X64/WDSNBP.COM" ] && [ -f "$MP/RemoteInstall/Boot/bcd" ] ||
 	fail "the view lacks the boot files"
+
+# resolve --json names the folder each drive merges, and the boot root
+"$BIN" resolve --json -c "$T/pxe.conf" >"$T/resolve.json" || fail "resolve --json: exit $?"
+python3 - "$T/resolve.json" "$T" "$MP" <<'PY' || fail "resolve --json: $(cat "$T/resolve.json")"
+import json, sys
+j, t, mp = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+d = {x["name"]: x["view_dir"] for x in j["drives"]}
+assert d == {"C": t + "/c/RemoteInstall", "D": t + "/d/remoteinstall"}, d
+assert [r["view_dir"] for r in j["view"]["roots"]] == [d["C"], d["D"]], j["view"]
+assert j["boot_tree"] is True and j["boot_root"] == mp + "/RemoteInstall", j["boot_root"]
+PY
+"$BIN" resolve -c "$T/pxe.conf" | grep -qF "  boot root $MP/RemoteInstall" || fail "resolve: no boot root line"
+ok "resolve --json: each drive's view_dir (its RemoteInstall) and the boot root; resolve prints it"
 
 # the drive refusals hold with the view mounted too; a root inside the view is taken
 expect 2 "of the view" --http --root "$T/c/RemoteInstall" -c "$T/pxe.conf"
