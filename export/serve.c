@@ -192,6 +192,10 @@ static int dropin(struct serve_run *r, const char *service)
 	       "# the view and stops (or restarts) with it. Then: systemctl daemon-reload.\n"
 	       "[Unit]\nAfter=%s\nRequires=%s\n",
 	       service, r->unit, r->unit, r->unit);
+	if (!strcmp(service, "nginx")) {
+		sb_put(&b, "# nginx serves other sites too? Then Wants= in place of Requires= keeps them up\n"
+		           "# while the view is down (this site answers 404 then).\n");
+	}
 	return take(r, add_file(r, path, false), &b);
 }
 
