@@ -181,9 +181,11 @@ static char *view_json(const struct resolver_view *v, const struct pxe_config *c
 	}
 	snprintf(root, sizeof(root), "%s/%s", cfg->mountpoint, v->view_path);
 	json_object_object_add(top, "boot_tree", json_object_new_boolean(cfg->boot_tree));
-	json_object_object_add(top, "boot_root", cfg->boot_tree ? json_object_new_string(root) : NULL);
-	text = strdup(json_object_to_json_string_ext(
-	    top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_add(top, "boot_root",
+	                       cfg->boot_tree ? json_object_new_string(root) : NULL);
+	text = strdup(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+	                                                      JSON_C_TO_STRING_SPACED |
+	                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(top);
 	return text;
 }

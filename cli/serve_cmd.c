@@ -19,30 +19,32 @@ enum { OPT_TFTP = 256, OPT_HTTP, OPT_ROOT, OPT_LISTEN, OPT_UNIT, OPT_WRITE, OPT_
 
 static void serve_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: pxeimagesfs export --tftp[=tftpd-hpa|dnsmasq] | --http[=nginx] [-c FILE]\n"
-	        "                          [--root DIR] [--listen [ADDR][:PORT]] [--unit UNIT]\n"
-	        "                          [--write [--dry-run] [--destdir DIR]]\n\n"
-	        "The configuration of a TFTP or HTTP server that serves PXE clients from the view\n"
-	        "(needs 'boot tree = yes'): the server's own file, a systemd drop-in that starts it\n"
-	        "after the view's unit and stops it with it, and for tftpd-hpa the map file that\n"
-	        "turns '\\' into '/'. Printed on stdout, each file after a '# ==> PATH <==' line.\n"
-	        "  --tftp[=SERVER]    tftpd-hpa (default: /etc/default/tftpd-hpa) or dnsmasq\n"
-	        "                     (/etc/dnsmasq.d/pxeimagesfs-tftp.conf)\n"
-	        "  --http[=nginx]     an nginx server block (/etc/nginx/conf.d/pxeimagesfs.conf)\n"
-	        "  -c, --config FILE  configuration (default: $%s, else %s)\n"
-	        "  --root DIR         serve DIR (inside the view) instead of <mountpoint>/RemoteInstall\n"
-	        "  --listen ADDR:PORT tftpd-hpa: TFTP_ADDRESS (default :69); nginx: listen (default\n"
-	        "                     8080); IPv6 in [], e.g. [::1]:8080\n"
-	        "  --unit UNIT        the view's systemd unit (default pxeimagesfs.service, or\n"
-	        "                     pxeimagesfs@NAME.service for /etc/pxeimagesfs/NAME.conf)\n"
-	        "  --write            install the files (a file not written by pxeimagesfs is kept\n"
-	        "                     as FILE.pxeimagesfs-bak.STAMP; needs the view mounted)\n"
-	        "  -n, --dry-run      with --write: say what would change; change nothing\n"
-	        "  --destdir DIR      with --write: install below DIR instead of /\n\n"
-	        "A root that is one of the view's drives, inside one or above one, is refused.\n"
-	        "exit status: 0 done, 1 done with warnings, 2 failed (nothing was written)\n",
-	        CFG_ENV_PATH, CFG_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "usage: pxeimagesfs export --tftp[=tftpd-hpa|dnsmasq] | --http[=nginx] [-c FILE]\n"
+	    "                          [--root DIR] [--listen [ADDR][:PORT]] [--unit UNIT]\n"
+	    "                          [--write [--dry-run] [--destdir DIR]]\n\n"
+	    "The configuration of a TFTP or HTTP server that serves PXE clients from the view\n"
+	    "(needs 'boot tree = yes'): the server's own file, a systemd drop-in that starts it\n"
+	    "after the view's unit and stops it with it, and for tftpd-hpa the map file that\n"
+	    "turns '\\' into '/'. Printed on stdout, each file after a '# ==> PATH <==' line.\n"
+	    "  --tftp[=SERVER]    tftpd-hpa (default: /etc/default/tftpd-hpa) or dnsmasq\n"
+	    "                     (/etc/dnsmasq.d/pxeimagesfs-tftp.conf)\n"
+	    "  --http[=nginx]     an nginx server block (/etc/nginx/conf.d/pxeimagesfs.conf)\n"
+	    "  -c, --config FILE  configuration (default: $%s, else %s)\n"
+	    "  --root DIR         serve DIR (inside the view) instead of "
+	    "<mountpoint>/RemoteInstall\n"
+	    "  --listen ADDR:PORT tftpd-hpa: TFTP_ADDRESS (default :69); nginx: listen (default\n"
+	    "                     8080); IPv6 in [], e.g. [::1]:8080\n"
+	    "  --unit UNIT        the view's systemd unit (default pxeimagesfs.service, or\n"
+	    "                     pxeimagesfs@NAME.service for /etc/pxeimagesfs/NAME.conf)\n"
+	    "  --write            install the files (a file not written by pxeimagesfs is kept\n"
+	    "                     as FILE.pxeimagesfs-bak.STAMP; needs the view mounted)\n"
+	    "  -n, --dry-run      with --write: say what would change; change nothing\n"
+	    "  --destdir DIR      with --write: install below DIR instead of /\n\n"
+	    "A root that is one of the view's drives, inside one or above one, is refused.\n"
+	    "exit status: 0 done, 1 done with warnings, 2 failed (nothing was written)\n",
+	    CFG_ENV_PATH, CFG_DEFAULT_PATH);
 }
 
 /* cli_serve_wanted -- argv holds --tftp or --http (before any "--"). */
@@ -147,8 +149,9 @@ static int serve_parse(int argc, char **argv, struct serve_args *a, int *rc)
 		return -1;
 	}
 	if ((a->o.dry_run || a->o.destdir) && !a->o.write) {
-		fprintf(stderr, "pxeimagesfs export: --dry-run and --destdir go with --write (without "
-		                "it nothing is written: the files are printed)\n");
+		fprintf(stderr,
+		        "pxeimagesfs export: --dry-run and --destdir go with --write (without "
+		        "it nothing is written: the files are printed)\n");
 		return -1;
 	}
 	return 0;

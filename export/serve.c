@@ -83,9 +83,10 @@ int serve_parse_listen(struct serve_run *r)
 		return 0;
 	}
 	if (r->o->server == SERVE_DNSMASQ) {
-		return serve_fail(r, "--listen does not apply to dnsmasq: its TFTP server listens on "
-		                     "port 69 of the addresses its own configuration chooses "
-		                     "(listen-address, interface)");
+		return serve_fail(r,
+		                  "--listen does not apply to dnsmasq: its TFTP server listens on "
+		                  "port 69 of the addresses its own configuration chooses "
+		                  "(listen-address, interface)");
 	}
 	if (strspn(l, "0123456789") == strlen(l)) {
 		return parse_port(r, l);
@@ -155,7 +156,8 @@ static void comment_safe(struct sbuf *b, const char *s)
 	}
 }
 
-/* ---- the files --------------------------------------------------------------------------------- */
+/* ---- the files ---------------------------------------------------------------------------------
+ */
 
 static void header(const struct serve_run *r, struct sbuf *b, const char *path, const char *what)
 {
@@ -193,7 +195,8 @@ static int dropin(struct serve_run *r, const char *service)
 	       "[Unit]\nAfter=%s\nRequires=%s\n",
 	       service, r->unit, r->unit, r->unit);
 	if (!strcmp(service, "nginx")) {
-		sb_put(&b, "# nginx serves other sites too? Then Wants= in place of Requires= keeps them up\n"
+		sb_put(&b, "# nginx serves other sites too? Then Wants= in place of Requires= "
+		           "keeps them up\n"
 		           "# while the view is down (this site answers 404 then).\n");
 	}
 	return take(r, add_file(r, path, false), &b);
@@ -209,10 +212,11 @@ static int tftpd_hpa(struct serve_run *r)
 
 	snprintf(map, sizeof(map), "/etc/pxeimagesfs/%s-tftpd-hpa.map", r->base);
 	header(r, &b, "/etc/default/tftpd-hpa", "tftpd-hpa serves the pxeimagesfs view");
-	sb_put(&b, "# The root is the view's boot tree: \\SMSBoot\\x64\\wdsnbp.com, \\Boot\\BCD, ... "
-	           "in any case.\n# in.tftpd chroots there (--secure) and drops to the tftp user: "
-	           "the view is mounted\n# allow_other; SMSTemp's 0600 secrets are not served. The "
-	           "map file turns '\\' into '/'.\nTFTP_USERNAME=\"tftp\"\nTFTP_DIRECTORY=");
+	sb_put(&b,
+	       "# The root is the view's boot tree: \\SMSBoot\\x64\\wdsnbp.com, \\Boot\\BCD, ... "
+	       "in any case.\n# in.tftpd chroots there (--secure) and drops to the tftp user: "
+	       "the view is mounted\n# allow_other; SMSTemp's 0600 secrets are not served. The "
+	       "map file turns '\\' into '/'.\nTFTP_USERNAME=\"tftp\"\nTFTP_DIRECTORY=");
 	sh_quote(&b, r->root);
 	sb_put(&b, "\nTFTP_ADDRESS=");
 	sb_put(&opt, "%s:%d", r->listen_host, r->listen_port ? r->listen_port : 69);
@@ -223,9 +227,10 @@ static int tftpd_hpa(struct serve_run *r)
 
 	f = add_file(r, map, false);
 	header(r, &b, map, "in.tftpd --map-file rules for PXE clients of the view");
-	sb_put(&b, "# Windows-style clients (wdsnbp.com, bootmgr) ask for \\SMSBoot\\x64\\pxeboot.com: "
-	           "every\n# backslash becomes a slash (r: regex, g: global). Case needs no rule: "
-	           "the view matches\n# names ignoring case.\nrg \\\\ /\n");
+	sb_put(&b,
+	       "# Windows-style clients (wdsnbp.com, bootmgr) ask for \\SMSBoot\\x64\\pxeboot.com: "
+	       "every\n# backslash becomes a slash (r: regex, g: global). Case needs no rule: "
+	       "the view matches\n# names ignoring case.\nrg \\\\ /\n");
 	rc |= take(r, f, &b);
 	return rc < 0 || dropin(r, "tftpd-hpa") < 0 ? -1 : 0;
 }
@@ -282,11 +287,12 @@ int serve_generate(struct serve_run *r)
 	const char *why = serve_root_bad(r->o->server, r->root);
 
 	if (why) {
-		return serve_fail(r,
-		                  "the root %s cannot be written into %s's configuration: %s; choose "
-		                  "another mountpoint, or give --root a symlink to it (or a bind "
-		                  "mount of it) without such characters",
-		                  r->root, serve_server_name(r->o->server), why);
+		return serve_fail(
+		    r,
+		    "the root %s cannot be written into %s's configuration: %s; choose "
+		    "another mountpoint, or give --root a symlink to it (or a bind "
+		    "mount of it) without such characters",
+		    r->root, serve_server_name(r->o->server), why);
 	}
 	switch (r->o->server) {
 	case SERVE_DNSMASQ:

@@ -158,15 +158,18 @@ static int check_drive(struct serve_run *r, const struct drive *d, const char *r
 			continue;
 		}
 		real_path(at[i], dr, sizeof(dr));
-		if (inside(dr, rr) || (inside(rr, dr) && (i == 0 || !(on_view || inside(rr, mr))))) {
+		if (inside(dr, rr) ||
+		    (inside(rr, dr) && (i == 0 || !(on_view || inside(rr, mr))))) {
 			return serve_fail(
 			    r,
 			    "the root %s (%s) %s drive %s of the view (%s): a server rooted there "
-			    "hands out the drive's own files, bypassing the view (no merge, no case "
-			    "rule, no drive switch); root it at the view: leave --root out (%s/%.*s) "
+			    "hands out the drive's own files, bypassing the view (no merge, no "
+			    "case "
+			    "rule, no drive switch); root it at the view: leave --root out "
+			    "(%s/%.*s) "
 			    "or give a folder inside the view mounted at %s",
 			    r->root, rr,
-			    !strcmp(dr, rr)    ? "is"
+			    !strcmp(dr, rr)  ? "is"
 			    : inside(dr, rr) ? "holds"
 			                     : "is inside",
 			    d->name, dr, r->cfg->mountpoint, (int)strcspn(r->cfg->images_path, "/"),
@@ -206,10 +209,12 @@ static void check_reach(struct serve_run *r, const char *mr)
 	while ((slash = strrchr(dir, '/'))) {
 		slash[slash == dir] = '\0';
 		if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH)) {
-			sb_put(&r->rep,
-			       "warning: the folder %s (mode %04o) keeps %s's user out of the view: "
-			       "chmod o+x %s\n",
-			       dir, (unsigned)(st.st_mode & 07777), serve_server_name(r->o->server), dir);
+			sb_put(
+			    &r->rep,
+			    "warning: the folder %s (mode %04o) keeps %s's user out of the view: "
+			    "chmod o+x %s\n",
+			    dir, (unsigned)(st.st_mode & 07777), serve_server_name(r->o->server),
+			    dir);
 		}
 		if (slash == dir) {
 			break;
@@ -241,10 +246,11 @@ static int check_view(struct serve_run *r)
 		return problem(r, msg);
 	}
 	if (!has_opt(mp.opts, "allow_other")) {
-		snprintf(msg, sizeof(msg),
-		         "the view at %s is mounted without allow_other: %s runs as its own user and "
-		         "would be refused every file; mount it with pxeimagesfs's own options",
-		         r->cfg->mountpoint, serve_server_name(r->o->server));
+		snprintf(
+		    msg, sizeof(msg),
+		    "the view at %s is mounted without allow_other: %s runs as its own user and "
+		    "would be refused every file; mount it with pxeimagesfs's own options",
+		    r->cfg->mountpoint, serve_server_name(r->o->server));
 		return problem(r, msg);
 	}
 	if (strcmp(at_root.fstype, "fuse.pxeimagesfs") != 0) {
@@ -308,11 +314,12 @@ static int set_root(struct serve_run *r)
 		return serve_fail(r, "the root path is too long");
 	}
 	if (!r->cfg->boot_tree) {
-		sb_put(&r->rep,
-		       "warning: 'boot tree' is not set in %s: the view holds only %s, so the root "
-		       "%s serves the images but not SMSBoot, Boot, ... that PXE clients ask for "
-		       "first; set 'boot tree = yes' in [global] (README \"Serving PXE clients\")\n",
-		       r->cfg->file, ip, r->root);
+		sb_put(
+		    &r->rep,
+		    "warning: 'boot tree' is not set in %s: the view holds only %s, so the root "
+		    "%s serves the images but not SMSBoot, Boot, ... that PXE clients ask for "
+		    "first; set 'boot tree = yes' in [global] (README \"Serving PXE clients\")\n",
+		    r->cfg->file, ip, r->root);
 	}
 	return 0;
 }
@@ -321,11 +328,11 @@ static int set_root(struct serve_run *r)
 
 /* One file being installed: where, what was there, what happened (for the rollback). */
 struct serve_put {
-	char dest[PATH_MAX];   /* destdir + path, symlinks resolved */
+	char dest[PATH_MAX]; /* destdir + path, symlinks resolved */
 	char backup[PATH_MAX + 64];
-	char *old;             /* NULL: absent */
-	struct stat st;        /* of the old file */
-	bool mkdir_parent;     /* its folder (a .service.d or /etc/pxeimagesfs) is ours to create */
+	char *old;         /* NULL: absent */
+	struct stat st;    /* of the old file */
+	bool mkdir_parent; /* its folder (a .service.d or /etc/pxeimagesfs) is ours to create */
 	bool same;
 	bool made_dir;
 	bool backup_done;
@@ -354,15 +361,18 @@ static int plan_put(struct serve_run *r, const struct serve_file *f, struct serv
 	}
 	sys_real_path(full, p->dest, sizeof(p->dest));
 	sys_dir_of(p->dest, dir, sizeof(dir));
-	p->mkdir_parent = strstr(f->path, ".service.d/") || !strncmp(f->path, "/etc/pxeimagesfs/", 17);
+	p->mkdir_parent =
+	    strstr(f->path, ".service.d/") || !strncmp(f->path, "/etc/pxeimagesfs/", 17);
 	if (access(dir, F_OK) < 0 && !p->mkdir_parent) {
-		return serve_fail(r, "the folder %s does not exist: is %s installed? (Debian: apt install %s)",
-		                  dir, serve_server_name(r->o->server),
-		                  r->o->server == SERVE_DNSMASQ ? "dnsmasq" : serve_server_name(r->o->server));
+		return serve_fail(
+		    r, "the folder %s does not exist: is %s installed? (Debian: apt install %s)",
+		    dir, serve_server_name(r->o->server),
+		    r->o->server == SERVE_DNSMASQ ? "dnsmasq" : serve_server_name(r->o->server));
 	}
 	rc = sys_file_read(p->dest, &p->old);
 	if (rc < 0 && rc != -ENOENT) {
-		return serve_fail(r, "cannot read %s: %s; nothing was written", p->dest, sys_read_why(rc));
+		return serve_fail(r, "cannot read %s: %s; nothing was written", p->dest,
+		                  sys_read_why(rc));
 	}
 	if (p->old && stat(p->dest, &p->st) < 0) {
 		p->st.st_mode = 0644;
@@ -372,8 +382,9 @@ static int plan_put(struct serve_run *r, const struct serve_file *f, struct serv
 		bool cut = (size_t)snprintf(p->backup, sizeof(p->backup), "%s.pxeimagesfs-bak.%s",
 		                            p->dest, stamp) >= sizeof(p->backup);
 		for (int i = 1; i < 100 && !cut && access(p->backup, F_OK) == 0; i++) {
-			cut = (size_t)snprintf(p->backup, sizeof(p->backup), "%s.pxeimagesfs-bak.%s.%d",
-			                       p->dest, stamp, i) >= sizeof(p->backup);
+			cut = (size_t)snprintf(p->backup, sizeof(p->backup),
+			                       "%s.pxeimagesfs-bak.%s.%d", p->dest, stamp,
+			                       i) >= sizeof(p->backup);
 		}
 		if (cut) {
 			return serve_fail(r, "%s: the name of its backup is too long", p->dest);
@@ -400,7 +411,8 @@ static int apply_put(struct serve_run *r, const struct serve_file *f, struct ser
 	rc = sys_file_write(p->dest, f->text, p->old ? &p->st : NULL, false);
 	if (rc < 0) {
 		return serve_fail(r, "cannot write %s: %s%s", p->dest, strerror(-rc),
-		                  (rc == -EACCES || rc == -EPERM) && geteuid() ? " (run it as root)" : "");
+		                  (rc == -EACCES || rc == -EPERM) && geteuid() ? " (run it as root)"
+		                                                               : "");
 	}
 	p->applied = true;
 	return 0;
@@ -434,8 +446,8 @@ static void report_put(struct serve_run *r, const struct serve_put *p)
 		sb_put(&r->rep, "%s is up to date\n", p->dest);
 	} else if (p->backup[0]) {
 		sb_put(&r->rep, "%s %s (it was not written by pxeimagesfs: the old file %s %s)\n",
-		       dry ? "would replace" : "replaced", p->dest, dry ? "would be kept as" : "is kept as",
-		       p->backup);
+		       dry ? "would replace" : "replaced", p->dest,
+		       dry ? "would be kept as" : "is kept as", p->backup);
 	} else {
 		sb_put(&r->rep, "%s %s\n", dry ? "would write" : "wrote", p->dest);
 	}
@@ -498,7 +510,10 @@ static void report_copy(struct serve_run *r, int rc, char *report, size_t len)
 		sb_put(&r->rep, "error: %s\n", r->err[0] ? r->err : "failed");
 	}
 	if (report && len > 0) {
-		snprintf(report, len, "%s", r->rep.failed ? "error: out of memory\n" : r->rep.s ? r->rep.s : "");
+		snprintf(report, len, "%s",
+		         r->rep.failed ? "error: out of memory\n"
+		         : r->rep.s    ? r->rep.s
+		                       : "");
 	}
 }
 

@@ -27,11 +27,11 @@ struct serve_file {
 struct serve_run {
 	const struct pxe_config *cfg;
 	const struct serve_opts *o;
-	char root[PATH_MAX];     /* the TFTP/HTTP root, as written into the configuration */
-	char unit[256];          /* the view's systemd unit, e.g. pxeimagesfs.service */
-	char base[256];          /* file name stem from the unit: pxeimagesfs, pxeimagesfs-lab */
-	char listen_host[64];    /* "" = every address; an IPv6 address keeps its [] */
-	int listen_port;         /* 0: the server's default */
+	char root[PATH_MAX];  /* the TFTP/HTTP root, as written into the configuration */
+	char unit[256];       /* the view's systemd unit, e.g. pxeimagesfs.service */
+	char base[256];       /* file name stem from the unit: pxeimagesfs, pxeimagesfs-lab */
+	char listen_host[64]; /* "" = every address; an IPv6 address keeps its [] */
+	int listen_port;      /* 0: the server's default */
 	struct serve_file files[SERVE_FILES_MAX];
 	size_t n_files;
 	struct sbuf rep; /* report lines so far */

@@ -25,8 +25,8 @@ static struct pxe_config *cfg_named(const char *name)
 	struct pxe_config *cfg = NULL;
 	char err[4096];
 
-	assert_int_equal(cfg_load_string("[global]\nboot tree = yes\n", name, &cfg, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    cfg_load_string("[global]\nboot tree = yes\n", name, &cfg, err, sizeof(err)), 0);
 	return cfg;
 }
 
@@ -65,9 +65,9 @@ static int listen_of(enum serve_server s, const char *l, char *host, int *port)
 
 static void test_serve_listen_takes_addresses_and_ports_and_refuses_the_rest(void **state)
 {
-	static const char *const bad[] = {"x;y",   "127.0.0.1:0", "127.0.0.1:65536", "1.2.3:69",
-	                                  "[::1",  "host:69",     ":",               "::1:69",
-	                                  "[::1]x", "8080x",      "[1.2.3.4]:69",    ""};
+	static const char *const bad[] = {
+	    "x;y", "127.0.0.1:0", "127.0.0.1:65536", "1.2.3:69", "[::1",         "host:69",
+	    ":",   "::1:69",      "[::1]x",          "8080x",    "[1.2.3.4]:69", ""};
 	char host[64];
 	int port = 0;
 
@@ -117,21 +117,25 @@ static void test_serve_quotes_the_root_for_each_language(void **state)
 
 	(void)state;
 	generate(&r, &o, cfg, "/srv/a b\"c'd\\e#f,g/RemoteInstall");
-	assert_non_null(strstr(r.files[0].text, "\ntftp-root=\"/srv/a b\\\"c'd\\\\e#f,g/RemoteInstall\"\n"));
+	assert_non_null(
+	    strstr(r.files[0].text, "\ntftp-root=\"/srv/a b\\\"c'd\\\\e#f,g/RemoteInstall\"\n"));
 	run_free(&r);
 	o.server = SERVE_NGINX;
 	generate(&r, &o, cfg, "/srv/a b\"c'd\\e#f;g}/RemoteInstall");
-	assert_non_null(strstr(r.files[0].text, "\n\troot \"/srv/a b\\\"c'd\\\\e#f;g}/RemoteInstall\";\n"));
+	assert_non_null(
+	    strstr(r.files[0].text, "\n\troot \"/srv/a b\\\"c'd\\\\e#f;g}/RemoteInstall\";\n"));
 	assert_non_null(strstr(r.files[0].text, "\n\tlisten 8080;\n"));
 	run_free(&r);
 	o.server = SERVE_TFTPD_HPA;
 	o.listen = "127.0.0.1:6969";
 	generate(&r, &o, cfg, "/srv/a'b$(x)`y`\"\\/RemoteInstall");
-	assert_non_null(strstr(r.files[0].text, "\nTFTP_DIRECTORY='/srv/a'\\''b$(x)`y`\"\\/RemoteInstall'\n"));
+	assert_non_null(
+	    strstr(r.files[0].text, "\nTFTP_DIRECTORY='/srv/a'\\''b$(x)`y`\"\\/RemoteInstall'\n"));
 	assert_non_null(strstr(r.files[0].text, "\nTFTP_ADDRESS='127.0.0.1:6969'\n"));
 	assert_string_equal(r.files[1].path, "/etc/pxeimagesfs/pxeimagesfs-tftpd-hpa.map");
 	assert_non_null(strstr(r.files[1].text, "\nrg \\\\ /\n"));
-	assert_non_null(strstr(r.files[2].text, "\nAfter=pxeimagesfs.service\nRequires=pxeimagesfs.service\n"));
+	assert_non_null(
+	    strstr(r.files[2].text, "\nAfter=pxeimagesfs.service\nRequires=pxeimagesfs.service\n"));
 	run_free(&r);
 	cfg_free(cfg);
 }
@@ -146,7 +150,8 @@ static void test_serve_comments_hold_a_hostile_config_name(void **state)
 	generate(&r, &o, cfg, "/srv/pxeimages/RemoteInstall");
 	for (size_t i = 0; i < r.n_files; i++) {
 		int units = 0;
-		for (const char *l = r.files[i].text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		for (const char *l = r.files[i].text; l;
+		     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 			assert_true(strncmp(l, "TFTP_DIRECTORY=/etc", 19) != 0);
 			units += strncmp(l, "[Unit]", 6) == 0;
 		}
