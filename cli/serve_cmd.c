@@ -200,7 +200,6 @@ int cmd_export_serve(int argc, char **argv)
 	struct serve_args a = {.tftp = -1, .http = -1};
 	struct pxe_config *cfg = NULL;
 	int rc = 2;
-	int r2 = 0;
 
 	if (serve_parse(argc, argv, &a, &rc) < 0) {
 		return rc;
@@ -211,7 +210,7 @@ int cmd_export_serve(int argc, char **argv)
 	}
 	rc = a.tftp >= 0 ? serve_one(cfg, &a.o, a.tftp, false) : 0;
 	if (rc < 2 && a.http >= 0) {
-		r2 = serve_one(cfg, &a.o, a.http, a.tftp >= 0);
+		int r2 = serve_one(cfg, &a.o, a.http, a.tftp >= 0);
 		rc = r2 > rc ? r2 : rc;
 	}
 	cfg_free(cfg);

@@ -215,7 +215,8 @@ ok "--write: the administrator's file kept as a backup, --dry-run changes nothin
 	# shellcheck disable=SC1091
 	. "$T/root/etc/default/tftpd-hpa"
 	TFTP_OPTIONS=${TFTP_OPTIONS//\/etc\/pxeimagesfs/$T/root/etc/pxeimagesfs}
-	[ "$(echo $TFTP_DIRECTORY | wc -w)" = 1 ] || exit 3 # the init script's own test
+	# shellcheck disable=SC2086 # the init script's own test, unquoted as there
+	[ "$(echo $TFTP_DIRECTORY | wc -w)" = 1 ] || exit 3
 	# shellcheck disable=SC2086
 	exec in.tftpd -L --user $TFTP_USERNAME --address $TFTP_ADDRESS $TFTP_OPTIONS $TFTP_DIRECTORY
 ) >"$T/tftpd.log" 2>&1 &
