@@ -173,6 +173,10 @@ ok "resolve --json: each drive's view_dir (its RemoteInstall) and the boot root;
 # the drive refusals hold with the view mounted too; a root inside the view is taken
 expect 2 "of the view" --http --root "$T/c/RemoteInstall" -c "$T/pxe.conf"
 expect 0 "" --http --root "$MP/RemoteInstall/SMSBoot" -c "$T/pxe.conf"
+chmod 0700 "$T"
+expect 1 "keeps nginx's user out of the view: chmod o+x $T" --http -c "$T/pxe.conf"
+chmod 0711 "$T"
+expect 0 "" --http -c "$T/pxe.conf"
 mkdir -p "$T/elsewhere"
 expect 2 "is not inside the view" --http --write --destdir "$T/root" --root "$T/elsewhere" -c "$T/pxe.conf"
 
