@@ -34,6 +34,34 @@ static bool inside(const char *a, const char *b)
 	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
 }
 
+/* under -- A is B or below B: by path, or by identity (a prefix of A is the very folder B, as a
+ * bind mount shows it elsewhere). */
+static bool under(const char *a, const char *b)
+{
+	char p[PATH_MAX];
+	struct stat sb;
+	struct stat sp;
+	char *slash = NULL;
+
+	if (inside(a, b)) {
+		return true;
+	}
+	if (stat(b, &sb) < 0 || strlen(a) >= sizeof(p)) {
+		return false;
+	}
+	snprintf(p, sizeof(p), "%s", a);
+	for (;;) {
+		if (stat(p, &sp) == 0 && sp.st_dev == sb.st_dev && sp.st_ino == sb.st_ino) {
+			return true;
+		}
+		slash = strrchr(p, '/');
+		if (!slash || (slash == p && p[1] == '\0')) {
+			return false;
+		}
+		slash[slash == p] = '\0';
+	}
+}
+
 /* real_path -- PATH with symlinks resolved; a part that does not exist (yet) is kept as
  * written after the longest existing folder's real path. */
 static void real_path(const char *path, char *out, size_t len)
@@ -88,13 +116,11 @@ struct mount_at {
 	bool found;
 };
 
-/* mount_of -- the topmost mount whose mount point is the longest prefix of PATH (EXACT: is
- * PATH) into M. */
-static void mount_of(const char *path, bool exact, struct mount_at *m)
+/* mount_at -- the topmost mount (the last entry) at exactly PATH into M. */
+static void mount_at(const char *path, struct mount_at *m)
 {
 	char target[PATH_MAX];
 	char *text = NULL;
-	size_t best = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (sys_file_read("/proc/self/mountinfo", &text) < 0) {
@@ -102,20 +128,23 @@ static void mount_of(const char *path, bool exact, struct mount_at *m)
 	}
 	for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		const char *p = l;
+		const char *end = l + strcspn(l, "\n");
 		const char *dash = strstr(l, " - ");
-		for (int f = 0; f < 4 && p; f++) {
+		for (int f = 0; f < 4 && p; f++) { /* field 5: the mount point */
 			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
 		}
-		if (!p || !dash || (unescape(p, target, sizeof(target)), false) ||
-		    (exact ? strcmp(target, path) != 0 : !inside(path, target)) ||
-		    strlen(target) < best) {
+		if (!p || !dash || dash > end || p > end) {
 			continue;
 		}
-		best = strlen(target);
+		unescape(p, target, sizeof(target));
+		if (strcmp(target, path) != 0) {
+			continue;
+		}
 		m->found = true;
 		p = unescape(dash + 3, m->fstype, sizeof(m->fstype));
-		p = strchr(p + 1, ' '); /* the source */
-		if (p) {
+		p = *p == ' ' ? strchr(p + 1, ' ') : NULL; /* past the source */
+		m->opts[0] = '\0';
+		if (p && p < end) {
 			unescape(p + 1, m->opts, sizeof(m->opts));
 		}
 	}
@@ -158,20 +187,17 @@ static int check_drive(struct serve_run *r, const struct drive *d, const char *r
 			continue;
 		}
 		real_path(at[i], dr, sizeof(dr));
-		if (inside(dr, rr) ||
-		    (inside(rr, dr) && (i == 0 || !(on_view || inside(rr, mr))))) {
+		if (under(dr, rr) || (under(rr, dr) && (i == 0 || !(on_view || inside(rr, mr))))) {
 			return serve_fail(
 			    r,
 			    "the root %s (%s) %s drive %s of the view (%s): a server rooted there "
 			    "hands out the drive's own files, bypassing the view (no merge, no "
-			    "case "
-			    "rule, no drive switch); root it at the view: leave --root out "
-			    "(%s/%.*s) "
-			    "or give a folder inside the view mounted at %s",
+			    "case rule, no drive switch); root it at the view: leave --root out "
+			    "(%s/%.*s) or give a folder inside the view mounted at %s",
 			    r->root, rr,
-			    !strcmp(dr, rr)  ? "is"
-			    : inside(dr, rr) ? "holds"
-			                     : "is inside",
+			    under(rr, dr) && under(dr, rr) ? "is"
+			    : under(dr, rr)                ? "holds"
+			                                   : "is inside",
 			    d->name, dr, r->cfg->mountpoint, (int)strcspn(r->cfg->images_path, "/"),
 			    r->cfg->images_path, r->cfg->mountpoint);
 		}
@@ -222,23 +248,34 @@ static void check_reach(struct serve_run *r, const char *mr)
 	}
 }
 
+/* same_fs -- A and B are on one filesystem (the view: a folder, symlink or bind mount of it). */
+static bool same_fs(const char *a, const char *b)
+{
+	struct stat sa;
+	struct stat sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
 static int check_view(struct serve_run *r)
 {
 	char rr[PATH_MAX];
 	char mr[PATH_MAX];
 	char msg[PATH_MAX * 2 + 256];
 	struct mount_at mp;
-	struct mount_at at_root;
 	struct stat st;
+	bool mounted = false;
+	bool on_view = false;
 
 	real_path(r->root, rr, sizeof(rr));
 	real_path(r->cfg->mountpoint, mr, sizeof(mr));
-	mount_of(rr, false, &at_root);
-	if (check_drives(r, rr, mr, !strcmp(at_root.fstype, "fuse.pxeimagesfs")) < 0) {
+	mount_at(mr, &mp);
+	mounted = mp.found && !strcmp(mp.fstype, "fuse.pxeimagesfs");
+	on_view = mounted && (inside(rr, mr) || same_fs(r->root, mr));
+	if (check_drives(r, rr, mr, on_view) < 0) {
 		return -1;
 	}
-	mount_of(mr, true, &mp);
-	if (!mp.found || strcmp(mp.fstype, "fuse.pxeimagesfs") != 0) {
+	if (!mounted) {
 		snprintf(msg, sizeof(msg),
 		         "the view is not mounted at %s: start it first (systemctl start %s, or "
 		         "pxeimagesfs mount); until then %s would serve the bare folder",
@@ -253,7 +290,7 @@ static int check_view(struct serve_run *r)
 		    r->cfg->mountpoint, serve_server_name(r->o->server));
 		return problem(r, msg);
 	}
-	if (strcmp(at_root.fstype, "fuse.pxeimagesfs") != 0) {
+	if (!on_view) {
 		snprintf(msg, sizeof(msg), "the root %s (%s) is not inside the view mounted at %s",
 		         r->root, rr, r->cfg->mountpoint);
 		return problem(r, msg);

@@ -36,6 +36,7 @@ cleanup_all() {
 	for p in "${PIDS[@]}" $NS_PID; do timeout 5 tail --pid="$p" -f /dev/null; done
 	[ -n "$VIEW_PID" ] && kill -9 "$VIEW_PID" 2>/dev/null && wait "$VIEW_PID" 2>/dev/null
 	VIEW_PID=
+	for p in "$T/bind-d" "$T/bind-view"; do findmnt -n -M "$p" >/dev/null 2>&1 && umount -l "$p"; done
 	findmnt -n -M "$MP" >/dev/null 2>&1 && fusermount3 -uz "$MP" 2>/dev/null
 	view_cleanup
 }
@@ -173,6 +174,14 @@ ok "resolve --json: each drive's view_dir (its RemoteInstall) and the boot root;
 # the drive refusals hold with the view mounted too; a root inside the view is taken
 expect 2 "of the view" --http --root "$T/c/RemoteInstall" -c "$T/pxe.conf"
 expect 0 "" --http --root "$MP/RemoteInstall/SMSBoot" -c "$T/pxe.conf"
+# bind mounts: one of a drive is refused (realpath does not see through it), one of the view taken
+mkdir -p "$T/bind-d" "$T/bind-view" || fail "mkdir"
+mount --bind "$T/d" "$T/bind-d" && mount --bind "$MP/RemoteInstall" "$T/bind-view" || fail "mount --bind"
+expect 2 "holds drive D" --http --root "$T/bind-d" -c "$T/pxe.conf"
+expect 2 "is inside drive D" --http --root "$T/bind-d/remoteinstall/boot" -c "$T/pxe.conf"
+expect 0 "" --http --root "$T/bind-view" -c "$T/pxe.conf"
+umount "$T/bind-d" "$T/bind-view" || fail "umount"
+ok "a bind mount of a drive is refused as the drive; a bind mount of the view is taken"
 chmod 0700 "$T"
 expect 1 "keeps nginx's user out of the view: chmod o+x $T" --http -c "$T/pxe.conf"
 chmod 0711 "$T"
