@@ -203,9 +203,12 @@ CONF
 }
 # smbd_start CONF PORT LOG -- smbd on CONF in the background (SMBD_PID; the caller stops it), in
 # a session of its own (smbd signals its whole process group as it exits, which must not be
-# ours); waits up to 20 s for 127.0.0.1:PORT, else fails with LOG (smbd's output)
+# ours); waits up to 20 s for 127.0.0.1:PORT, else fails with LOG (smbd's output). A PORT that
+# already listens fails at once: another server there (a leftover of an earlier run) would
+# answer for ours, which cannot bind, and the test would talk to the wrong smbd.
 smbd_start() {
 	local i
+	! listening "$2" || fail "127.0.0.1:$2 is already in use (a leftover smbd? $(ss -Hltnp "sport = :$2" 2>/dev/null | grep -o 'users:.*'))"
 	setsid smbd --foreground --no-process-group --configfile="$1" </dev/null >"$3" 2>&1 &
 	SMBD_PID=$!
 	for ((i = 0; i < 400; i++)); do
