@@ -220,8 +220,13 @@ smbd_start() {
 	fail "smbd on $1 does not listen on 127.0.0.1:$2"
 }
 # private_smbd_kill -- the private smbd of the view's daemon (samba = private, state directory
-# $T/state), by its pid file: only for a cleanup after the daemon failed to stop it
+# $T/state), by its pid file: only for a cleanup after the daemon failed to stop it. The file
+# outlives an smbd killed with -9 and its pid can be anyone's by now: only a process whose
+# command line names our private smb.conf is signalled.
 private_smbd_kill() {
-	[ -f "$T/state/samba/pid/smbd.pid" ] && kill "$(cat "$T/state/samba/pid/smbd.pid")" 2>/dev/null
+	local pid
+	pid=$(cat "$T/state/samba/pid/smbd.pid" 2>/dev/null) && [[ $pid =~ ^[1-9][0-9]*$ ]] || return 0
+	tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" |
+		grep -qxF -- "--configfile=$T/state/samba/smb.conf" && kill "$pid" 2>/dev/null
 	return 0
 }
