@@ -41,12 +41,30 @@ view_sandbox() {
 		fail "cannot mount tmpfs"
 	mkdir -p "$C" "$D"
 }
+# A daemon that does not stop (hung, stopped) must not end the cleanup half-way: view_stop's
+# failure is reported, then the view's FUSE connection is aborted, the daemon killed, and the
+# mounts undone (lazily when busy); nothing below a mount left in place is removed.
 view_cleanup() {
 	local m
-	[ -n "$VIEW_PID" ] && view_stop
-	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
-	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
-	rm -rf "$T"
+	if [ -n "$VIEW_PID" ] && ! (view_stop); then
+		view_abort
+		kill -KILL "$VIEW_PID" 2>/dev/null
+		kill -CONT "$VIEW_PID" 2>/dev/null
+		timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null
+	fi
+	VIEW_PID=
+	grep -q " $T/view " /proc/self/mountinfo && { fusermount3 -u "$T/view" 2>/dev/null || fusermount3 -uz "$T/view"; }
+	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && { umount "$m" 2>/dev/null || umount -l "$m"; }; done
+	rm -rf --one-file-system "$T"
+}
+# view_abort -- aborts the FUSE connection of the view at $T/view (every request waiting on it
+# fails at once)
+view_abort() {
+	local majmin
+	majmin=$(awk -v mp="$T/view" '$5 == mp { print $3; exit }' /proc/self/mountinfo)
+	[ -n "$majmin" ] && [ -w "/sys/fs/fuse/connections/${majmin#*:}/abort" ] &&
+		echo 1 >"/sys/fs/fuse/connections/${majmin#*:}/abort"
+	return 0
 }
 # drive_sections VAR NAME:PATH[:PRIORITY[:ro|:rw]]... -- sets VAR to the [drive:NAME] sections
 # of a config, in order: the path, the priority when given, and `read only = yes` (ro) or `no`
