@@ -41,7 +41,7 @@ mkdir -p "$H" "$T/e"
 health_cleanup() {
 	local rc=$?
 	echo ok >"$CTL" # release every request waiting in hangfs, so the view can stop
-	[ -n "$VIEW_PID" ] && view_stop
+	view_stop_or_kill # never fails: the rest of the cleanup runs
 	grep -q " $H " /proc/self/mountinfo && { fusermount3 -u "$H" 2>/dev/null || umount -l "$H"; }
 	[ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null && wait "$HANG_PID" 2>/dev/null
 	grep -q " $T/e " /proc/self/mountinfo && umount "$T/e"

@@ -33,7 +33,7 @@ RACERS=()
 cleanup() {
 	local p m
 	for p in "${RACERS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	[ -n "$VIEW_PID" ] && view_stop
+	view_stop_or_kill # never fails: the rest of the cleanup runs
 	grep -q " $T/view " /proc/self/mountinfo && fusermount3 -u "$T/view" 2>/dev/null
 	for m in "$T/b" "$T/h"; do grep -q " $m " /proc/self/mountinfo && umount "$m"; done
 	view_cleanup

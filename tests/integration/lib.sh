@@ -46,16 +46,22 @@ view_sandbox() {
 # mounts undone (lazily when busy); nothing below a mount left in place is removed.
 view_cleanup() {
 	local m
-	if [ -n "$VIEW_PID" ] && ! (view_stop); then
+	view_stop_or_kill
+	grep -q " $T/view " /proc/self/mountinfo && { fusermount3 -u "$T/view" 2>/dev/null || fusermount3 -uz "$T/view"; }
+	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && { umount "$m" 2>/dev/null || umount -l "$m"; }; done
+	rm -rf --one-file-system "$T"
+}
+# view_stop_or_kill -- view_stop for a cleanup (never fails): a daemon that does not stop is
+# reported, its FUSE connection aborted and the daemon killed
+view_stop_or_kill() {
+	[ -n "$VIEW_PID" ] || return 0
+	if ! (view_stop); then
 		view_abort
 		kill -KILL "$VIEW_PID" 2>/dev/null
 		kill -CONT "$VIEW_PID" 2>/dev/null
 		timeout 10 tail -s 0.05 --pid="$VIEW_PID" -f /dev/null
 	fi
 	VIEW_PID=
-	grep -q " $T/view " /proc/self/mountinfo && { fusermount3 -u "$T/view" 2>/dev/null || fusermount3 -uz "$T/view"; }
-	for m in "$T/c" "$T/d"; do grep -q " $m " /proc/self/mountinfo && { umount "$m" 2>/dev/null || umount -l "$m"; }; done
-	rm -rf --one-file-system "$T"
 }
 # view_abort -- aborts the FUSE connection of the view at $T/view (every request waiting on it
 # fails at once)
