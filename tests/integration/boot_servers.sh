@@ -98,7 +98,11 @@ VR=$T/view/RemoteInstall
 [ -f "$VR/SMSBoot/x64/wdsmgfw.efi" ] && [ -f "$VR/boot/BCD" ] || fail "the view lacks the boot files"
 
 # The shipped snippets, pointed at this test's view and ports.
-PORT_T=$((20000 + RANDOM % 20000)) PORT_H=$((PORT_T + 1))
+# Below the ephemeral range (32768+), and free: a server already there would answer for ours.
+for ((i = 0; i < 50; i++)); do
+	PORT_T=$((20000 + RANDOM % 12000)) PORT_H=$((PORT_T + 1))
+	listening "$PORT_T" || listening "$PORT_H" || ss -Hlun "sport = :$PORT_T" | grep -q . || break
+done
 snippet() { sed "s|/srv/pxeimages|$T/view|g" "$SERVE/$1"; }
 
 # ---- tftpd-hpa ---------------------------------------------------------------------------------
@@ -198,7 +202,8 @@ nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/
 PIDS+=($!)
 NGINX_PID=$!
 for ((i = 0; i < 100; i++)); do listening "$PORT_H" && break; sleep 0.05; done
-listening "$PORT_H" || fail "nginx does not listen: $(cat "$T/nginx/out" "$T/nginx/error.log")"
+listening "$PORT_H" && kill -0 "$NGINX_PID" 2>/dev/null ||
+	fail "nginx does not listen: $(cat "$T/nginx/out" "$T/nginx/error.log")"
 URL=http://127.0.0.1:$PORT_H
 http_code() { curl -s --path-as-is -o "$T/got" -w '%{http_code}' "$@"; }
 n=0
