@@ -5,6 +5,7 @@
  * summary; --json prints the plan or the result as JSON instead. SIGINT and SIGTERM
  * stop the run cleanly (a rerun finishes it). Single-threaded.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "migrate.h"
 #include "migrate_smb_args.h"
 #include "resolver.h"
+#include "smb_dos.h"
 
 #define REDRAW_NS 100000000LL /* the bar at most ten times a second */
 #define MAX_FROM  64
@@ -416,6 +418,7 @@ static json_object *item_json(const struct migrate_plan *plan, const struct migr
                               bool dry_run)
 {
 	json_object *o = json_object_new_object();
+	char letters[8];
 
 	json_object_object_add(o, "path", jstr(it->path));
 	json_object_object_add(o, "target", jstr(it->target));
@@ -437,6 +440,10 @@ static json_object *item_json(const struct migrate_plan *plan, const struct migr
 		json_object_object_add(o, "conflict", c);
 	}
 	json_object_object_add(o, "backup", jstr(it->backup));
+	json_object_object_add(o, "dos_attributes",
+	                       it->have_dos ? jstr(smb_dos_letters(it->dos, letters)) : NULL);
+	json_object_object_add(o, "dos_kept", json_object_new_boolean(it->dos_kept));
+	json_object_object_add(o, "resumed_bytes", json_object_new_int64((int64_t)it->resumed));
 	json_object_object_add(o, "verified", json_object_new_boolean(it->verified));
 	json_object_object_add(o, "source_removed", json_object_new_boolean(it->source_removed));
 	json_object_object_add(o, "error", jstr(it->error));
@@ -509,6 +516,12 @@ static json_object *summary_json(const struct migrate_summary *s)
 	json_object_object_add(o, "backed_up", json_object_new_int64((int64_t)s->backed_up));
 	json_object_object_add(o, "removed", json_object_new_int64((int64_t)s->removed));
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)s->bytes));
+	json_object_object_add(o, "dos_kept", json_object_new_int64((int64_t)s->dos_kept));
+	json_object_object_add(o, "dos_lost", json_object_new_int64((int64_t)s->dos_lost));
+	json_object_object_add(o, "dos_error", s->dos_error ? jstr(strerror(-s->dos_error)) : NULL);
+	json_object_object_add(o, "resumed", json_object_new_int64((int64_t)s->resumed));
+	json_object_object_add(o, "bytes_resumed",
+	                       json_object_new_int64((int64_t)s->bytes_resumed));
 	json_object_object_add(o, "interrupted", json_object_new_boolean(s->interrupted));
 	return o;
 }
@@ -553,6 +566,20 @@ static void print_summary(const struct ui *ui, const struct migrate_summary *s)
 		printf("; %zu source entr%s removed", s->removed, s->removed == 1 ? "y" : "ies");
 	}
 	printf("\n");
+	if (s->dos_kept || s->dos_lost) {
+		printf("DOS attributes: kept on %zu entr%s", s->dos_kept,
+		       s->dos_kept == 1 ? "y" : "ies");
+		if (s->dos_lost) {
+			printf(", not kept on %zu (%s)", s->dos_lost,
+			       strerror(s->dos_error ? -s->dos_error : ENOTSUP));
+		}
+		printf("\n");
+	}
+	if (s->resumed) {
+		human(s->bytes_resumed, bytes, sizeof(bytes));
+		printf("continued: %zu partial cop%s of an interrupted run (%s not read again)\n",
+		       s->resumed, s->resumed == 1 ? "y" : "ies", bytes);
+	}
 	if (s->backed_up) {
 		printf("backup: %zu replaced cop%s kept in %s\n", s->backed_up,
 		       s->backed_up == 1 ? "y" : "ies", ui->plan->backup_dir);

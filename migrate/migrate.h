@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "resolver.h"
 
@@ -74,8 +75,16 @@ struct migrate_item {
 	bool have_sha;
 	unsigned char sha[32];
 	unsigned char tsha[32];
+	/* the source's DOS attributes (a share's: SMB_DOS_* of smb_dos.h) and creation time
+	 * ({0, 0}: not known), kept on the target in Samba's user.DOSATTRIB xattr */
+	bool have_dos;
+	uint32_t dos;
+	struct timespec btime;
 	/* filled by migrate_run */
 	enum migrate_result result;
+	bool dos_kept;       /* its DOS attributes were written on the target */
+	uint64_t resumed;    /* bytes of an interrupted run's partial copy continued, not read
+	                      * again from the source (a share's file) */
 	bool verified;       /* target and source compared equal by SHA-256 (or link text) */
 	bool source_removed; /* --move: the source entry was removed */
 	char *backup;        /* REPLACE: the replaced copy, kept here (owned), or NULL */
@@ -178,6 +187,11 @@ struct migrate_summary {
 	size_t backed_up;    /* replaced target copies kept in plan->backup_dir */
 	size_t removed;      /* --move: source entries removed */
 	uint64_t bytes;      /* data copied */
+	size_t dos_kept;     /* entries whose DOS attributes were written on the target */
+	size_t dos_lost;     /* entries whose DOS attributes the target refused */
+	int dos_error;       /* why (a negative errno), 0 when none was refused */
+	size_t resumed;      /* files continued from an interrupted run's partial copy */
+	uint64_t bytes_resumed; /* of those, the bytes not read again */
 	bool interrupted;    /* the callback stopped the run */
 };
 

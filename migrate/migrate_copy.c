@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,11 +64,23 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
 	return rc;
 }
 
+/* A share's file is streamed into its temporary. When a copy stops while streaming (the
+ * server gone, the run interrupted), the temporary is kept with a record of how far it got:
+ * the source's size and mtime and the SHA-256 of the bytes written so far (also written every
+ * PARTIAL_EVERY bytes, for a run that is killed). A rerun continues it when the source still
+ * has that size and mtime and the temporary's first bytes still hash to the record; else it
+ * starts over. */
+#define PARTIAL_XATTR "user.pxeimagesfs.partial"
+#define PARTIAL_EVERY (64ULL * 1024 * 1024)
+#define PARTIAL_MAX   200 /* bytes of a record */
+
 /* The stream of a share's file: each slice read is written to OUT at once (and hashed). */
 struct tee {
 	struct mrun *r;
 	struct msrc_file *f;
 	int out;
+	struct sha256_run *h;
+	uint64_t saved; /* the length the record on OUT names */
 };
 
 static ssize_t tee_read(void *h, void *buf, size_t n)
@@ -87,9 +100,38 @@ static ssize_t tee_read(void *h, void *buf, size_t n)
 	return got;
 }
 
+/* The record on T's temporary: the bytes hashed so far (all written to it). 0 or -errno. */
+static int partial_save(struct tee *t)
+{
+	unsigned char sum[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+	char rec[PARTIAL_MAX];
+	const struct stat *st = &t->f->st;
+	uint64_t len = sha256_run_len(t->h);
+	int n = 0;
+
+	if (len == 0 || sha256_run_peek(t->h, sum) < 0) {
+		return -EIO;
+	}
+	sha256_hex(sum, hex);
+	n = snprintf(rec, sizeof(rec), "v1 %llu %lld.%09ld %llu %s",
+	             (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
+	             st->st_mtim.tv_nsec, (unsigned long long)len, hex);
+	if (fsetxattr(t->out, PARTIAL_XATTR, rec, (size_t)n, 0) < 0) {
+		return -errno;
+	}
+	t->saved = len;
+	return 0;
+}
+
 static int on_stream(void *arg, uint64_t done)
 {
-	return on_bytes(arg, (off_t)done);
+	struct tee *t = arg;
+
+	if (done - t->saved >= PARTIAL_EVERY) {
+		partial_save(t); /* best effort: on a target without xattrs a rerun starts over */
+	}
+	return on_bytes(t->r, (off_t)done);
 }
 
 static int on_readback(void *arg, uint64_t done)
@@ -99,23 +141,112 @@ static int on_readback(void *arg, uint64_t done)
 	return on_tick(r, done, (uint64_t)r->pr.item->st.st_size);
 }
 
-/* A file of a share into the new OUT: written as it is read and hashed, fsynced, read
- * back and compared by SHA-256 with what was read; the source stat'ed again (it must not
- * have changed meanwhile); then the times. No xattrs: a share gives none. */
+/* How far the partial copy in FD got (its hash into WANT) when its record still fits the
+ * source F; else 0. */
+static uint64_t partial_len(int fd, const struct msrc_file *f, unsigned char want[SHA256_LEN])
+{
+	char rec[PARTIAL_MAX + 1];
+	char hex[2 * SHA256_LEN + 1];
+	unsigned long long size = 0;
+	unsigned long long len = 0;
+	long long sec = 0;
+	long nsec = 0;
+	struct stat st;
+	ssize_t n = fgetxattr(fd, PARTIAL_XATTR, rec, PARTIAL_MAX);
+
+	if (n <= 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return 0;
+	}
+	rec[n] = '\0';
+	if (sscanf(rec, "v1 %llu %lld.%9ld %llu %64[0-9a-f]", &size, &sec, &nsec, &len, hex) != 5 ||
+	    strlen(hex) != 2 * SHA256_LEN || size != (unsigned long long)f->st.st_size ||
+	    sec != (long long)f->st.st_mtim.tv_sec || nsec != f->st.st_mtim.tv_nsec || len == 0 ||
+	    len > size || len > (unsigned long long)st.st_size) {
+		return 0;
+	}
+	for (size_t i = 0; i < SHA256_LEN; i++) {
+		unsigned int b = 0;
+		sscanf(hex + 2 * i, "%2x", &b);
+		want[i] = (unsigned char)b;
+	}
+	return len;
+}
+
+static int on_prefix(void *arg, uint64_t done)
+{
+	struct tee *t = arg;
+
+	return on_tick(t->r, done, 0);
+}
+
+/* The temporary TMP in TDIR for T's share file: an interrupted run's partial copy that fits
+ * it (T->h fed with its bytes, verified; *FROM how many), or a new one. The fd or -errno. */
+static int open_partial(struct tee *t, int tdir, const char *tmp, uint64_t *from)
+{
+	unsigned char want[SHA256_LEN];
+	unsigned char got[SHA256_LEN];
+	int fd = openat(tdir, tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	uint64_t len = fd < 0 ? 0 : partial_len(fd, t->f, want);
+	int rc = 0;
+
+	*from = 0;
+	if (len > 0) {
+		t->r->step = "checking the partial copy an interrupted run left";
+		rc = sha256_fd_prefix(t->h, fd, len, on_prefix, t);
+		rc = rc < 0 ? rc : sha256_run_peek(t->h, got);
+		if (rc == 0 && sha256_run_len(t->h) == len && memcmp(got, want, sizeof(got)) == 0 &&
+		    ftruncate(fd, (off_t)len) == 0) {
+			fcntl(fd, F_SETFL, 0);
+			t->saved = len;
+			*from = len;
+			return fd;
+		}
+		sha256_run_free(t->h); /* start over */
+		t->h = rc == -ECANCELED ? NULL : sha256_run_new();
+		rc = rc == -ECANCELED ? rc : t->h ? 0 : -ENOMEM;
+	}
+	close_fd(fd);
+	if (rc < 0) {
+		return rc;
+	}
+	t->r->step = "removing an old temporary";
+	rc = migrate_remove_tmp(tdir, tmp);
+	t->r->step = "creating the temporary";
+	fd = rc < 0 ? -1 : openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return rc < 0 ? rc : fd < 0 ? -errno : fd;
+}
+
+/* A file of a share into its temporary T->out: written as it is read and hashed (after the
+ * FROM bytes of a partial copy, hashed in T->h), fsynced, read back and compared by SHA-256
+ * with what was read; the source stat'ed again (it must not have changed meanwhile); then
+ * its DOS attributes and times. No other xattrs: a share gives none. */
 static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd,
-                       struct msrc_file *f, int out)
+                       struct tee *t, uint64_t from)
 {
 	const struct msrc *s = &r->p->src;
+	struct msrc_file *f = t->f;
 	struct timespec ts[2] = {f->st.st_atim, f->st.st_mtim};
-	struct tee t = {.r = r, .f = f, .out = out};
 	unsigned char got[MIGRATE_SHA_LEN];
 	unsigned char back[MIGRATE_SHA_LEN];
 	struct stat after;
-	int rc = 0;
+	int out = t->out;
+	int rc = from ? s->ops->seek(s->ctx, f, from) : 0;
 
-	rc = mrun_at(r, rc, "copying") ? sha256_stream(tee_read, &t, on_stream, r, got) : rc;
+	rc = mrun_at(r, rc, "copying") ? sha256_run_feed(t->h, tee_read, t, UINT64_MAX, on_stream, t)
+	                               : rc;
+	if (rc < 0 && sha256_run_len(t->h) > 0 && partial_save(t) == 0) {
+		r->keep_tmp = true; /* a rerun continues it */
+	}
+	rc = rc < 0 ? rc : sha256_run_peek(t->h, got);
 	rc = rc < 0 ? rc : f->pos != (uint64_t)f->st.st_size ? -ESTALE : 0;
+	if (rc == 0 && fremovexattr(out, PARTIAL_XATTR) < 0 && errno != ENODATA &&
+	    errno != EOPNOTSUPP) {
+		rc = -errno;
+	}
 	rc = mrun_at(r, rc, "setting owner and mode") ? mrun_set_owner_mode(out, &f->st) : rc;
+	if (rc == 0) {
+		mrun_keep_dos(r, it, out);
+	}
 	rc = mrun_at(r, rc, "fsync") ? (fsync(out) < 0 ? -errno : 0) : rc;
 	rc = mrun_at(r, rc, "verifying the copy") ? sha256_fd(out, on_readback, r, back) : rc;
 	rc = rc < 0 ? rc : memcmp(got, back, sizeof(got)) != 0 ? -EBADMSG : 0;
@@ -130,6 +261,33 @@ static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir 
 	return rc;
 }
 
+/* A share's open file F into the temporary TMP in TDIR, continuing a partial copy. */
+static int copy_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd,
+                       struct msrc_file *f, int tdir, const char *tmp)
+{
+	struct tee t = {.r = r, .f = f, .out = -1, .h = sha256_run_new()};
+	uint64_t from = 0;
+	int rc = t.h ? 0 : -ENOMEM;
+
+	t.out = rc < 0 ? rc : open_partial(&t, tdir, tmp, &from);
+	rc = t.out < 0 ? t.out : 0;
+	if (rc == 0 && from > 0) {
+		char note[PATH_MAX + 160];
+		const struct migrate_item *cur = r->pr.item;
+		it->resumed = from;
+		snprintf(note, sizeof(note),
+		         "%s: continuing the partial copy an interrupted run left at byte %llu of "
+		         "%llu (those bytes verified)",
+		         it->path, (unsigned long long)from, (unsigned long long)f->st.st_size);
+		mrun_emit(r, MIGRATE_EV_NOTE, NULL, note);
+		r->pr.item = cur;
+	}
+	rc = rc < 0 ? rc : fill_stream(r, it, sd, &t, from);
+	close_fd(t.out);
+	sha256_run_free(t.h);
+	return rc;
+}
+
 static int copy_regular(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd, int tdir,
                         const char *tmp, struct stat *before)
 {
@@ -141,16 +299,20 @@ static int copy_regular(struct mrun *r, struct migrate_item *it, struct msrc_dir
 	r->step = "opening the source";
 	*before = rc == 0 ? f.st : *before;
 	rc = rc == 0 && !S_ISREG(before->st_mode) ? -ESTALE : rc;
-	if (rc == 0) {
+	if (rc == 0 && f.fd >= 0) {
+		r->step = "removing an old temporary";
+		rc = migrate_remove_tmp(tdir, tmp);
 		r->step = "creating the temporary";
-		out = openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		rc = out < 0 ? -errno : 0;
+		out = rc < 0 ? -1
+		             : openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		                      0600);
+		rc = rc < 0 ? rc : out < 0 ? -errno : 0;
 	}
 	if (rc == 0 && f.fd >= 0) {
 		fcntl(f.fd, F_SETFL, 0); /* opened O_NONBLOCK (a fifo in its place) */
 		rc = fill_file(r, it, f.fd, out, before);
 	} else if (rc == 0) {
-		rc = fill_stream(r, it, sd, &f, out);
+		rc = copy_stream(r, it, sd, &f, tdir, tmp);
 	}
 	if (f.fd >= 0 || f.h) {
 		s->ops->close(s->ctx, &f);
@@ -241,8 +403,9 @@ static int copy_entry(struct mrun *r, struct migrate_item *it, struct msrc_dir *
 	int rc = 0;
 
 	migrate_tmp_name(mrun_tgt_name(r, it), tmp, sizeof(tmp));
+	r->keep_tmp = false;
 	r->step = "removing an old temporary";
-	rc = migrate_remove_tmp(tdir, tmp);
+	rc = it->kind == MIGRATE_FILE ? 0 : migrate_remove_tmp(tdir, tmp); /* a file's: below */
 	if (rc == 0 && it->kind == MIGRATE_FILE) {
 		rc = copy_regular(r, it, sd, tdir, tmp, before);
 	} else if (rc == 0 && sd->fd < 0) {
@@ -252,7 +415,7 @@ static int copy_entry(struct mrun *r, struct migrate_item *it, struct msrc_dir *
 		                                 : copy_node(r, it, sd->fd, tdir, tmp, before);
 	}
 	rc = rc < 0 ? rc : mrun_land(r, it, tdir, tmp);
-	if (rc < 0) {
+	if (rc < 0 && !r->keep_tmp) {
 		unlinkat(tdir, tmp, 0);
 	}
 	return rc;

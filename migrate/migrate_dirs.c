@@ -18,8 +18,8 @@
 #include "migrate_run_int.h"
 
 /* A new folder under the temporary name TMP in TDIR: marked unfinished, with the
- * source's xattrs, owner and mode. The fd of the source folder is SREAL. */
-static int make_tmp_dir(struct mrun *r, const struct migrate_item *it, int tdir, const char *tmp,
+ * source's xattrs (a share's DOS attributes), owner and mode. SREAL: the source folder's fd. */
+static int make_tmp_dir(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp,
                         int sreal)
 {
 	int dfd = -1;
@@ -39,6 +39,9 @@ static int make_tmp_dir(struct mrun *r, const struct migrate_item *it, int tdir,
 	rc = rc < 0 || sreal < 0 ? rc : copy_xattrs(sreal, dfd); /* a share: none */
 	r->step = "setting the folder's owner and mode";
 	rc = rc < 0 ? rc : mrun_set_owner_mode(dfd, &it->st);
+	if (rc == 0) {
+		mrun_keep_dos(r, it, dfd); /* a share's */
+	}
 	rc = rc < 0 || fsync(dfd) == 0 ? rc : -errno;
 	close_fd(mfd);
 	close_fd(dfd);

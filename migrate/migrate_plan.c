@@ -159,8 +159,8 @@ static int walk_fail(struct walk *w, const char *what, const char *path, int err
 }
 
 /* A new item for NAME (TNAME on the target) in folder PARENT; its index in *idx. */
-static int add_item(struct walk *w, size_t parent, const char *name, const char *tname,
-                    const struct stat *st, size_t *idx)
+static int add_item(struct walk *w, struct msrc_dir *sd, size_t parent, const char *name,
+                    const char *tname, const struct stat *st, size_t *idx)
 {
 	struct migrate_plan *plan = w->plan;
 	struct migrate_item *it = NULL;
@@ -182,6 +182,7 @@ static int add_item(struct walk *w, size_t parent, const char *name, const char 
 	}
 	it = &plan->items[plan->n_items];
 	*it = (struct migrate_item){.source = w->src, .st = *st, .parent = parent};
+	it->have_dos = w->s->ops->dos(w->s->ctx, sd, name, &it->dos, &it->btime) == 0;
 	it->path = strdup(path);
 	it->target = strdup(tpath);
 	plan->n_items++;
@@ -436,7 +437,7 @@ static int plan_entry(struct walk *w, struct msrc_dir *sd, int tfd, const struct
 	}
 	target_name(sl, tl, name, tname, sizeof(tname));
 	have_t = tfd >= 0 && fstatat(tfd, tname, &tst, AT_SYMLINK_NOFOLLOW) == 0;
-	if (add_item(w, dir, name, tname, &sst, &idx) < 0) {
+	if (add_item(w, sd, dir, name, tname, &sst, &idx) < 0) {
 		return -1;
 	}
 	it = &w->plan->items[idx];
@@ -549,6 +550,7 @@ static int add_root(struct walk *w, struct msrc_dir *root, size_t *idx)
 	it = &plan->items[plan->n_items++];
 	*it = (struct migrate_item){
 	    .source = w->src, .st = st, .parent = SIZE_MAX, .kind = MIGRATE_FOLDER};
+	it->have_dos = w->s->ops->dos(w->s->ctx, root, NULL, &it->dos, &it->btime) == 0;
 	it->path = strdup("");
 	it->target = strdup("");
 	it->action = w->p->tgt_img >= 0 || w->src > 0 ? MIGRATE_DIR : MIGRATE_MKDIR;

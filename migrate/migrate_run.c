@@ -54,7 +54,30 @@ static void run_item(struct mrun *r, struct migrate_item *it)
 	mrun_emit(r, MIGRATE_EV_END, it, NULL);
 }
 
-/* Remove what an interrupted run left on the target. */
+/* STALE (a target path) is the temporary of a share's file this run copies: a partial copy
+ * the copy may continue (migrate_copy.c checks it), so not removed here. */
+static bool partial_wanted(const struct mrun *r, const char *stale)
+{
+	char dir[PATH_MAX];
+	char tmp[NAME_MAX + 1];
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < r->plan->n_items; i++) {
+		const struct migrate_item *it = &r->plan->items[i];
+		if (it->kind != MIGRATE_FILE || r->p->src_img[it->source] >= 0 ||
+		    (it->action != MIGRATE_COPY && it->action != MIGRATE_REPLACE)) {
+			continue;
+		}
+		migrate_tmp_name(names_last(it->target), tmp, sizeof(tmp));
+		if (names_parent(it->target, dir, sizeof(dir)) == 0 &&
+		    names_join(dir, tmp, path, sizeof(path)) == 0 && strcmp(path, stale) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remove what an interrupted run left on the target (but partial copies to continue). */
 static void clean_stale(struct mrun *r)
 {
 	struct migrate_plan *plan = r->plan;
@@ -62,6 +85,9 @@ static void clean_stale(struct mrun *r)
 	char note[PATH_MAX + 128];
 
 	for (size_t i = 0; i < plan->n_stale && !r->stop; i++) {
+		if (partial_wanted(r, plan->stale[i])) {
+			continue;
+		}
 		int dfd = names_parent(plan->stale[i], dir, sizeof(dir)) < 0
 		              ? -ENAMETOOLONG
 		              : walk_open(r->p->tgt_img, dir, NULL, 0);
@@ -92,7 +118,13 @@ static void summarise(const struct mrun *r, struct migrate_summary *sum)
 		sum->conflicts += it->action == MIGRATE_CONFLICT;
 		sum->backed_up += it->backup != NULL && done;
 		sum->removed += it->source_removed;
+		sum->dos_kept += done && it->dos_kept;
+		sum->dos_lost += done && (copy || it->action == MIGRATE_MKDIR) && it->have_dos &&
+		                 !it->dos_kept;
+		sum->resumed += done && it->resumed > 0;
+		sum->bytes_resumed += done ? it->resumed : 0;
 	}
+	sum->dos_error = r->dos_error;
 	sum->bytes = r->copied;
 	sum->interrupted = r->stop;
 }

@@ -36,6 +36,8 @@ struct mrun {
 	int img_parent;   /* O_PATH fd of the target folder that holds the images folder */
 	int backup_fd;    /* O_PATH fd of this run's backup folder, or -1 before the first */
 	struct made_parent *parents; /* n_parts - 1 of them */
+	bool keep_tmp;  /* the current file's temporary holds a partial copy to continue */
+	int dos_error;  /* the target refused DOS attributes (-errno; noted once), or 0 */
 };
 
 static inline void close_fd(int fd)
@@ -79,6 +81,11 @@ bool mrun_changed(const struct stat *a, const struct stat *b);
 
 /* mrun_set_owner_mode -- ST's owner and permission bits onto FD; 0 or -errno. */
 int mrun_set_owner_mode(int fd, const struct stat *st);
+
+/* mrun_keep_dos -- IT's DOS attributes (when its source has them) onto FD as Samba's
+ * user.DOSATTRIB (it->dos_kept). A target that refuses is no failure: the first refusal
+ * is noted once (r->dos_error) and the copy goes on without them. */
+void mrun_keep_dos(struct mrun *r, struct migrate_item *it, int fd);
 
 /* ---- migrate_copy.c ------------------------------------------------------ */
 

@@ -7,7 +7,9 @@
  * continues at the offset reached. Each context: no Kerberos, no credential cache, no
  * anonymous fallback, the URL's port, SMB2_02..SMB3 and a request timeout. Modes, owners
  * and inode numbers of the share mean nothing here: files show as 0644, folders as 0755,
- * owned by the caller; times are the server's. DOS attributes are not read (nor kept).
+ * owned by the caller; times are the server's. DOS attributes (read-only, hidden, system,
+ * archive) and creation times come from the folder's listing (the images folder's own from a
+ * stat: attributes only), for the run to keep in the target's user.DOSATTRIB.
  * Not thread-safe: libsmbclient's settings are process-wide; one plan's thread uses it.
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 
 #include "log.h"
 #include "migrate_int.h"
+#include "smb_dos.h"
 #include "smb_url.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -62,10 +65,12 @@ struct smb_fh {
 	char url[];
 };
 
-/* A folder's listing (readdirplus): names and stats, sorted by name. */
+/* A folder's listing (readdirplus): names, stats, DOS attributes, sorted by name. */
 struct smb_ent {
 	char *name;
 	struct stat st;
+	uint32_t attrs;
+	struct timespec btime;
 };
 struct smb_cache {
 	struct smb_ent *v;
@@ -294,7 +299,8 @@ static int cmp_ent(const void *a, const void *b)
 	return strcmp(((const struct smb_ent *)a)->name, ((const struct smb_ent *)b)->name);
 }
 
-static int cache_add(struct smb_cache *k, size_t *cap, const char *name, const struct stat *st)
+static int cache_add(struct smb_cache *k, size_t *cap, const struct libsmb_file_info *fi,
+                     const struct stat *st)
 {
 	if (k->n == *cap) {
 		size_t n = *cap ? *cap * 2 : 32;
@@ -305,10 +311,12 @@ static int cache_add(struct smb_cache *k, size_t *cap, const char *name, const s
 		k->v = v;
 		*cap = n;
 	}
-	k->v[k->n].name = strdup(name);
+	k->v[k->n].name = strdup(fi->name);
 	if (!k->v[k->n].name) {
 		return -ENOMEM;
 	}
+	k->v[k->n].attrs = fi->attrs;
+	k->v[k->n].btime = fi->btime_ts;
 	k->v[k->n].st = *st;
 	tidy_stat(&k->v[k->n++].st);
 	return 0;
@@ -337,7 +345,7 @@ static long long list_attempt(struct smb *s, SMBCCTX *c, void *arg)
 	rc = q->k ? 0 : -ENOMEM;
 	while (rc == 0 && (errno = 0, fi = smbc_getFunctionReaddirPlus2(c)(c, d, &st))) {
 		if (strcmp(fi->name, ".") != 0 && strcmp(fi->name, "..") != 0) {
-			rc = cache_add(q->k, &cap, fi->name, &st);
+			rc = cache_add(q->k, &cap, fi, &st);
 		}
 	}
 	rc = rc == 0 && errno != 0 && errno != ENOENT ? -errno : rc;
@@ -379,25 +387,52 @@ static long long stat_attempt(struct smb *s, SMBCCTX *c, void *arg)
 	return smbc_getFunctionStat(c)(c, q->url, q->st) < 0 ? err_or(EIO) : 0;
 }
 
-static int smb_lstat(void *ctx, struct msrc_dir *d, const char *name, struct stat *st)
+/* NAME's entry in D's listing, or NULL (not listed, or NAME NULL). */
+static const struct smb_ent *cached(const struct msrc_dir *d, const char *name)
 {
-	struct smb *s = ctx;
-	struct smb_cache *k = d->cache;
+	const struct smb_cache *k = d->cache;
 	struct smb_ent key = {.name = (char *)name};
-	const struct smb_ent *e =
-	    k && name ? bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_ent) : NULL;
+
+	return k && name ? bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_ent) : NULL;
+}
+
+/* A stat of NAME in D (NULL: D) from the server, as libsmbclient gives it. */
+static int stat_raw(struct smb *s, const struct msrc_dir *d, const char *name, struct stat *st)
+{
 	char url[SMB_URL_MAX];
 	struct stat_req q = {.url = url, .st = st};
+	int rc = url_of(s, d->rel, name, url, sizeof(url));
+
+	return rc < 0 ? rc : (int)with_retries(s, stat_attempt, &q);
+}
+
+static int smb_lstat(void *ctx, struct msrc_dir *d, const char *name, struct stat *st)
+{
+	const struct smb_ent *e = cached(d, name);
 	int rc = 0;
 
 	if (e) {
 		*st = e->st;
 		return 0;
 	}
-	rc = url_of(s, d->rel, name, url, sizeof(url));
-	rc = rc < 0 ? rc : (int)with_retries(s, stat_attempt, &q);
+	rc = stat_raw(ctx, d, name, st);
 	if (rc == 0) {
 		tidy_stat(st);
+	}
+	return rc;
+}
+
+static int smb_dos(void *ctx, struct msrc_dir *d, const char *name, uint32_t *attrs,
+                   struct timespec *btime)
+{
+	const struct smb_ent *e = cached(d, name);
+	struct stat st;
+	int rc = 0;
+
+	*btime = e ? e->btime : (struct timespec){0};
+	*attrs = e ? e->attrs : 0;
+	if (!e && (rc = stat_raw(ctx, d, name, &st)) == 0) {
+		*attrs = smb_dos_from_mode(st.st_mode); /* no creation time in a stat */
 	}
 	return rc;
 }
@@ -513,6 +548,20 @@ static ssize_t smb_read(void *ctx, struct msrc_file *f, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
+static int smb_seek(void *ctx, struct msrc_file *f, uint64_t pos)
+{
+	struct smb *s = ctx;
+	struct smb_fh *h = f->h;
+
+	if (h->f && h->gen == s->gen && s->ctx &&
+	    smbc_getFunctionLseek(s->ctx)(s->ctx, h->f, (off_t)pos, SEEK_SET) < 0) {
+		smbc_getFunctionClose(s->ctx)(s->ctx, h->f);
+		h->f = NULL; /* the next read reopens it at POS */
+	}
+	f->pos = pos;
+	return 0;
+}
+
 static void smb_close(void *ctx, struct msrc_file *f)
 {
 	struct smb *s = ctx;
@@ -541,6 +590,8 @@ static const struct msrc_ops smb_ops = {
     .close = smb_close,
     .cache_free = cache_free,
     .why = smb_why,
+    .dos = smb_dos,
+    .seek = smb_seek,
 };
 
 /* ---- opening and closing ------------------------------------------------------------------ */

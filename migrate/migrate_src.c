@@ -110,6 +110,24 @@ static const char *local_why(void *ctx)
 	return NULL;
 }
 
+static int local_dos(void *ctx, struct msrc_dir *d, const char *name, uint32_t *attrs,
+                     struct timespec *btime)
+{ /* a drive's DOS attributes, if any, travel in its xattrs */
+	(void)ctx;
+	(void)d;
+	(void)name;
+	*attrs = 0;
+	*btime = (struct timespec){0};
+	return -ENODATA;
+}
+
+static int local_seek(void *ctx, struct msrc_file *f, uint64_t pos)
+{
+	(void)ctx;
+	f->pos = pos; /* reads are preads */
+	return 0;
+}
+
 const struct msrc_ops msrc_local_ops = {
     .list = local_list,
     .lstat = local_lstat,
@@ -119,6 +137,8 @@ const struct msrc_ops msrc_local_ops = {
     .close = local_close,
     .cache_free = local_cache_free,
     .why = local_why,
+    .dos = local_dos,
+    .seek = local_seek,
 };
 
 void msrc_dir_fini(const struct msrc *s, struct msrc_dir *d)

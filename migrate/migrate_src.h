@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define MIGRATE_SHA_LEN 32
 
@@ -54,6 +55,12 @@ struct msrc_ops {
 	void (*cache_free)(void *ctx, void *cache);
 	/* a note on the last failure, e.g. "gave up after 4 retries in 12 s", or NULL */
 	const char *(*why)(void *ctx);
+	/* the DOS attributes (SMB_DOS_*) and creation time ({0, 0}: not known) of the entry
+	 * NAME in D (NULL: D itself); -ENODATA when the source has none (a drive) */
+	int (*dos)(void *ctx, struct msrc_dir *d, const char *name, uint32_t *attrs,
+	           struct timespec *btime);
+	/* the next read of F starts at POS (a copy continued); 0 or -errno */
+	int (*seek)(void *ctx, struct msrc_file *f, uint64_t pos);
 };
 
 /* The drive source: folders and files through openat-family calls, never following a

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "migrate_run_int.h"
+#include "smb_dos.h"
 
 bool mrun_emit(struct mrun *r, enum migrate_event ev, const struct migrate_item *it,
                const char *text)
@@ -125,4 +127,30 @@ int mrun_set_owner_mode(int fd, const struct stat *st)
 		return -errno;
 	}
 	return 0;
+}
+
+void mrun_keep_dos(struct mrun *r, struct migrate_item *it, int fd)
+{
+	unsigned char b[SMB_DOS_BLOB_LEN];
+	const struct migrate_item *cur = r->pr.item;
+	char note[256];
+	size_t n = 0;
+
+	if (!it->have_dos) {
+		return;
+	}
+	n = smb_dos_blob(it->dos, it->kind == MIGRATE_FOLDER, &it->btime, b);
+	if (fsetxattr(fd, SMB_DOS_XATTR, b, n, 0) == 0) {
+		it->dos_kept = true;
+		return;
+	}
+	if (r->dos_error == 0) {
+		r->dos_error = -errno;
+		snprintf(note, sizeof(note),
+		         "target drive %s refuses the user.DOSATTRIB xattr (%s): the DOS attributes "
+		         "of the share's files and folders are not kept",
+		         r->plan->target.name, strerror(errno));
+		mrun_emit(r, MIGRATE_EV_NOTE, NULL, note);
+		r->pr.item = cur; /* the item being copied goes on */
+	}
 }

@@ -4,8 +4,10 @@
 # (MIGRATE_SMB_BIG_MIB, default 128), nested folders, odd but legal Windows names, and a file the
 # test user may not read. Checked: the plan (--dry-run, --json) changes nothing; a pull
 # interrupted by stopping that smbd (by its pid file) while the large file streams fails that
-# file with a clear error after bounded retries and leaves no partial file under a final name;
-# with the server back the rerun finishes, byte-exact, times kept; the denied file is reported
+# file with a clear error after bounded retries and leaves no partial file under a final name (it
+# keeps it under its temporary name, with a record of how far it got);
+# with the server back the rerun continues the image's partial copy (its bytes verified, the count
+# in --json) and finishes, byte-exact, times kept; the denied file is reported
 # and the rest copied; a newer file on the target is kept (a conflict); `check` against the
 # share and the view shows the differences before and none after. Needs root, /dev/fuse, smbd,
 # smbpasswd and python3; exit 77 = skipped (a failure under CI=true). Run it under
@@ -19,7 +21,7 @@ export LC_ALL=C.UTF-8
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, smb_private_conf, smbd_start
 
 need_root_fuse
-need_tools smbd:samba smbpasswd:samba-common-bin python3:python3 useradd:passwd \
+need_tools smbd:samba smbpasswd:samba-common-bin python3:python3 useradd:passwd getfattr:attr \
 	userdel:passwd setsid:util-linux timeout:coreutils cmp:diffutils
 [ -x "$BIN" ] || fail "$BIN: not an executable"
 BIN=$(readlink -f "$BIN")
@@ -251,15 +253,31 @@ MIG_PID=
 grep -q "FAILED .*SMS00001/boot.SMS00001.wim: copying: .*gave up after 2 retries" "$T/cut.err" ||
 	fail "interrupted pull: no clear error for the large image: $(cat "$T/cut.err")"
 [ ! -e "$NEW/SMS00001/boot.SMS00001.wim" ] || fail "interrupted pull: the image under its name"
-no_temporaries "interrupted pull"
+# the image's partial copy is kept under its temporary name, with how far it got
+LEFT=$(find "$NEW" -type f -name '.pxeimagesfs-tmp.migrate.*')
+[ "$LEFT" = "$BIGTMP" ] || fail "interrupted pull: want only the image's partial copy, have: $LEFT"
+PARTIAL=$(stat -c %s "$BIGTMP")
+[ "$PARTIAL" -gt 0 ] && [ "$PARTIAL" -lt "$BIGSIZE" ] ||
+	fail "interrupted pull: the partial copy holds $PARTIAL of $BIGSIZE bytes"
+getfattr --only-values -n user.pxeimagesfs.partial "$BIGTMP" 2>/dev/null | grep -q "^v1 $BIGSIZE .* $PARTIAL [0-9a-f]\{64\}\$" ||
+	fail "interrupted pull: no record of $PARTIAL bytes on the partial copy: $(getfattr -d "$BIGTMP" 2>&1)"
 final_names_match "interrupted pull"
-ok "server stopped mid-file: the image FAILED after 2 retries, nothing partial under a final name"
+ok "server stopped mid-file: the image FAILED after 2 retries, its first $PARTIAL bytes kept under the temporary name only"
 
 smbd_start "$SMBCONF" $PORT "$T/smbd2.out"
-mig resume
+mig resume --json
 [ "$RC" = 1 ] || fail "resumed pull: exit $RC, want 1 (the denied file): $(cat "$T/resume.err")"
-grep -q "copied   SMS00001/boot.SMS00001.wim .*SHA-256 verified" "$T/resume.out" ||
-	fail "resumed pull: the image not copied: $(cat "$T/resume.out")"
+python3 - "$T/resume.out" "$PARTIAL" "$BIGSIZE" <<'PY' || fail "resumed pull: $(cat "$T/resume.out")"
+import json, sys
+p, partial, size = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+it = {i["path"]: i for i in p["items"]}["SMS00001/boot.SMS00001.wim"]
+assert it["result"] == "done" and it["verified"], it
+assert it["resumed_bytes"] == partial, (it["resumed_bytes"], partial)
+s = p["summary"]
+assert s["resumed"] == 1 and s["bytes_resumed"] == partial, s
+print("resume: %d of %d bytes of the image kept from the interrupted run, %d read again" %
+      (partial, size, size - partial))
+PY
 grep -q "FAILED .*SMS00003/secret.wim: opening the source: Permission denied" "$T/resume.err" ||
 	fail "the denied file not reported: $(cat "$T/resume.err")"
 [ ! -e "$NEW/SMS00003/secret.wim" ] || fail "the denied file exists on the target"

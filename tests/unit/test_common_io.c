@@ -1,5 +1,6 @@
 /* test_common_io.c -- common/'s small I/O helpers: atomic replacement (fileio.c), SHA-256 of a
- * stream or file (sha256.c), the reference count (refcount.h) and smb:// URLs (smb_url.c).
+ * stream or file (sha256.c), the reference count (refcount.h), smb:// URLs (smb_url.c) and
+ * Samba's user.DOSATTRIB (smb_dos.c).
  *
  * Each test works in its own mktemp folder. The concurrent tests are bounded in rounds.
  */
@@ -24,6 +25,7 @@
 #include "fileio.h"
 #include "refcount.h"
 #include "sha256.h"
+#include "smb_dos.h"
 #include "smb_url.h"
 #include "unit.h"
 
@@ -422,6 +424,40 @@ static void test_smb_url_parts_and_refusals(void **state)
 	}
 }
 
+/* smb_dos_blob: byte for byte what smbd 4.17 wrote (getfattr -e hex) after `setmode a.txt +hrs`
+ * and `setmode d +h` over SMB, with those entries' creation times. */
+static void test_smb_dos_blob_is_what_samba_writes(void **state)
+{
+	static const unsigned char file[] = {0x00, 0x00, 0x05, 0x00, 0x05, 0x00, 0x00, 0x00,
+	                                     0x11, 0x00, 0x00, 0x00, 0x27, 0x00, 0x00, 0x00,
+	                                     0xe6, 0x56, 0xcc, 0xbe, 0xa0, 0x85, 0xdd, 0x01};
+	static const unsigned char dir[] = {0x00, 0x00, 0x05, 0x00, 0x05, 0x00, 0x00, 0x00,
+	                                    0x11, 0x00, 0x00, 0x00, 0x12, 0x00, 0x00, 0x00,
+	                                    0xf2, 0x2f, 0xd0, 0xbe, 0xa0, 0x85, 0xdd, 0x01};
+	unsigned char b[SMB_DOS_BLOB_LEN];
+	char l[8];
+
+	(void)state;
+	assert_int_equal(smb_dos_blob(0x27, 0, &(struct timespec){1796575333, 330711084}, b),
+	                 sizeof(file));
+	assert_memory_equal(b, file, sizeof(file));
+	/* a folder: the directory bit added, a file's archive bit (and 0x80 NORMAL) dropped */
+	smb_dos_blob(SMB_DOS_HIDDEN | 0x80, 1, &(struct timespec){1796575333, 355928237}, b);
+	assert_memory_equal(b, dir, sizeof(dir));
+	/* no creation time: only the attributes are valid, NTTIME 0 */
+	smb_dos_blob(SMB_DOS_READONLY, 0, NULL, b);
+	assert_int_equal(b[8], 0x01);
+	assert_int_equal(b[12], 0x01);
+	for (size_t i = 16; i < sizeof(b); i++) {
+		assert_int_equal(b[i], 0);
+	}
+	assert_int_equal(smb_dos_from_mode(S_IFREG | 0444 | S_IXUSR | S_IXOTH),
+	                 SMB_DOS_READONLY | SMB_DOS_HIDDEN | SMB_DOS_ARCHIVE);
+	assert_int_equal(smb_dos_from_mode(S_IFREG | 0644 | S_IXGRP), SMB_DOS_SYSTEM);
+	assert_string_equal(smb_dos_letters(0x27, l), "RHSA");
+	assert_string_equal(smb_dos_letters(0x80, l), "-");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_fileio_replace_writes_whole_file_with_its_mode, setup,
                                     teardown),
@@ -438,6 +474,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sha256_passes_on_the_readers_error),
     cmocka_unit_test(test_refcount_only_the_last_drop_frees),
     cmocka_unit_test(test_smb_url_parts_and_refusals),
+    cmocka_unit_test(test_smb_dos_blob_is_what_samba_writes),
 };
 
 UNIT_GROUP(tests, NULL, NULL)
