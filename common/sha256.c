@@ -67,10 +67,10 @@ int sha256_run_peek(const struct sha256_run *h, unsigned char sum[SHA256_LEN])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned int n = 0;
-	int rc = c && EVP_MD_CTX_copy_ex(c, h->md) && EVP_DigestFinal_ex(c, sum, &n) &&
-	                 n == SHA256_LEN
-	             ? 0
-	             : -EIO;
+	int rc =
+	    c && EVP_MD_CTX_copy_ex(c, h->md) && EVP_DigestFinal_ex(c, sum, &n) && n == SHA256_LEN
+	        ? 0
+	        : -EIO;
 
 	EVP_MD_CTX_free(c);
 	return rc;

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DOSINFO_ATTRIB      0x01u /* XATTR_DOSINFO_ATTRIB */
-#define DOSINFO_CREATE_TIME 0x10u /* XATTR_DOSINFO_CREATE_TIME */
+#define DOSINFO_ATTRIB      0x01u          /* XATTR_DOSINFO_ATTRIB */
+#define DOSINFO_CREATE_TIME 0x10u          /* XATTR_DOSINFO_CREATE_TIME */
 #define NTTIME_EPOCH        11644473600ULL /* seconds from 1601-01-01 to 1970-01-01 */
 
 static void put_le(unsigned char *p, uint64_t v, size_t n)

@@ -403,8 +403,8 @@ int migrate_check_space(struct migrate_plan *plan, char *errbuf, size_t errlen)
 		              strerror(errno));
 	}
 	/* a filesystem that counts no blocks at all (ramfs) does not limit them */
-	plan->space_available = sv.f_blocks == 0 ? UINT64_MAX
-	                                         : (uint64_t)sv.f_bavail * sv.f_frsize + stale_bytes(plan);
+	plan->space_available =
+	    sv.f_blocks == 0 ? UINT64_MAX : (uint64_t)sv.f_bavail * sv.f_frsize + stale_bytes(plan);
 	plan->inodes_available = sv.f_files ? (uint64_t)sv.f_favail : UINT64_MAX;
 	if (plan->space_needed > plan->space_available) {
 		return refuse(errbuf, errlen,

@@ -212,7 +212,8 @@ static int open_partial(struct tee *t, int tdir, const char *tmp, uint64_t *from
 	t->r->step = "removing an old temporary";
 	rc = migrate_remove_tmp(tdir, tmp);
 	t->r->step = "creating the temporary";
-	fd = rc < 0 ? -1 : openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = rc < 0 ? -1
+	            : openat(tdir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	return rc < 0 ? rc : fd < 0 ? -errno : fd;
 }
 
@@ -220,8 +221,8 @@ static int open_partial(struct tee *t, int tdir, const char *tmp, uint64_t *from
  * FROM bytes of a partial copy, hashed in T->h), fsynced, read back and compared by SHA-256
  * with what was read; the source stat'ed again (it must not have changed meanwhile); then
  * its DOS attributes and times. No other xattrs: a share gives none. */
-static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd,
-                       struct tee *t, uint64_t from)
+static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd, struct tee *t,
+                       uint64_t from)
 {
 	const struct msrc *s = &r->p->src;
 	struct msrc_file *f = t->f;
@@ -232,8 +233,9 @@ static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir 
 	int out = t->out;
 	int rc = from ? s->ops->seek(s->ctx, f, from) : 0;
 
-	rc = mrun_at(r, rc, "copying") ? sha256_run_feed(t->h, tee_read, t, UINT64_MAX, on_stream, t)
-	                               : rc;
+	rc = mrun_at(r, rc, "copying")
+	         ? sha256_run_feed(t->h, tee_read, t, UINT64_MAX, on_stream, t)
+	         : rc;
 	if (rc < 0 && sha256_run_len(t->h) > 0 && partial_save(t) == 0) {
 		r->keep_tmp = true; /* a rerun continues it */
 	}

@@ -77,29 +77,33 @@ static bool partial_wanted(const struct mrun *r, const char *stale)
 	return false;
 }
 
+/* Remove the temporary STALE (a target path) an interrupted run left. */
+static void clean_one(struct mrun *r, const char *stale)
+{
+	char dir[PATH_MAX];
+	char note[PATH_MAX + 128];
+	int dfd = names_parent(stale, dir, sizeof(dir)) < 0
+	              ? -ENAMETOOLONG
+	              : walk_open(r->p->tgt_img, dir, NULL, 0);
+	int rc = dfd < 0 ? dfd : migrate_remove_tmp(dfd, names_last(stale));
+
+	if (rc == 0) {
+		mrun_emit(r, MIGRATE_EV_CLEANUP, NULL, stale);
+	} else {
+		snprintf(note, sizeof(note), "cannot remove the temporary %s: %s", stale,
+		         strerror(-rc));
+		mrun_emit(r, MIGRATE_EV_NOTE, NULL, note);
+	}
+	close_fd(dfd);
+}
+
 /* Remove what an interrupted run left on the target (but partial copies to continue). */
 static void clean_stale(struct mrun *r)
 {
-	struct migrate_plan *plan = r->plan;
-	char dir[PATH_MAX];
-	char note[PATH_MAX + 128];
-
-	for (size_t i = 0; i < plan->n_stale && !r->stop; i++) {
-		if (partial_wanted(r, plan->stale[i])) {
-			continue;
+	for (size_t i = 0; i < r->plan->n_stale && !r->stop; i++) {
+		if (!partial_wanted(r, r->plan->stale[i])) {
+			clean_one(r, r->plan->stale[i]);
 		}
-		int dfd = names_parent(plan->stale[i], dir, sizeof(dir)) < 0
-		              ? -ENAMETOOLONG
-		              : walk_open(r->p->tgt_img, dir, NULL, 0);
-		int rc = dfd < 0 ? dfd : migrate_remove_tmp(dfd, names_last(plan->stale[i]));
-		if (rc == 0) {
-			mrun_emit(r, MIGRATE_EV_CLEANUP, NULL, plan->stale[i]);
-		} else {
-			snprintf(note, sizeof(note), "cannot remove the temporary %s: %s",
-			         plan->stale[i], strerror(-rc));
-			mrun_emit(r, MIGRATE_EV_NOTE, NULL, note);
-		}
-		close_fd(dfd);
 	}
 }
 
@@ -119,8 +123,8 @@ static void summarise(const struct mrun *r, struct migrate_summary *sum)
 		sum->backed_up += it->backup != NULL && done;
 		sum->removed += it->source_removed;
 		sum->dos_kept += done && it->dos_kept;
-		sum->dos_lost += done && (copy || it->action == MIGRATE_MKDIR) && it->have_dos &&
-		                 !it->dos_kept;
+		sum->dos_lost +=
+		    done && (copy || it->action == MIGRATE_MKDIR) && it->have_dos && !it->dos_kept;
 		sum->resumed += done && it->resumed > 0;
 		sum->bytes_resumed += done ? it->resumed : 0;
 	}

@@ -36,8 +36,8 @@ struct mrun {
 	int img_parent;   /* O_PATH fd of the target folder that holds the images folder */
 	int backup_fd;    /* O_PATH fd of this run's backup folder, or -1 before the first */
 	struct made_parent *parents; /* n_parts - 1 of them */
-	bool keep_tmp;  /* the current file's temporary holds a partial copy to continue */
-	int dos_error;  /* the target refused DOS attributes (-errno; noted once), or 0 */
+	bool keep_tmp; /* the current file's temporary holds a partial copy to continue */
+	int dos_error; /* the target refused DOS attributes (-errno; noted once), or 0 */
 };
 
 static inline void close_fd(int fd)

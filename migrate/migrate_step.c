@@ -147,9 +147,9 @@ void mrun_keep_dos(struct mrun *r, struct migrate_item *it, int fd)
 	if (r->dos_error == 0) {
 		r->dos_error = -errno;
 		snprintf(note, sizeof(note),
-		         "target drive %s refuses the user.DOSATTRIB xattr (%s): the DOS attributes "
-		         "of the share's files and folders are not kept",
-		         r->plan->target.name, strerror(errno));
+		         "target drive %s refuses the user.DOSATTRIB xattr (%s): the DOS "
+		         "attributes of the share's files and folders are not kept",
+		         r->plan->target.name, strerror(-r->dos_error));
 		mrun_emit(r, MIGRATE_EV_NOTE, NULL, note);
 		r->pr.item = cur; /* the item being copied goes on */
 	}

@@ -239,7 +239,7 @@ find "$NEW" -mindepth 1 -delete || fail "cannot empty the target"
 
 # --- interrupted: the server stops while the large image streams -----------------------------
 migrate_stopped cut --retries 2 --retry-time 20
-python3 "$T/stopper.py" "$BIGTMP" "$MIG_PID" $((4 * 1024 * 1024)) $BIGSIZE ||
+python3 "$T/stopper.py" "$BIGTMP" "$MIG_PID" $((BIGSIZE / 2)) $BIGSIZE ||
 	fail "could not stop migrate in the middle of the image: $(cat "$T/cut.out" "$T/cut.err")"
 kill "$(cat "$PIDFILE")" || fail "cannot stop smbd by its pid file $PIDFILE"
 for ((i = 0; i < 200; i++)); do [ -z "$(our_samba)" ] && break; sleep 0.05; done
