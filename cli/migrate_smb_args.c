@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "migrate_smb_args.h"
+#include "smb_ctx.h"
 
 void migrate_smb_usage(FILE *out)
 {
@@ -78,20 +79,15 @@ int migrate_smb_option(int c, const char *arg, struct migrate_smb_args *a)
 	return rc < 0 ? -1 : 1;
 }
 
-/* The first line of FILE into OUT. */
+/* The first line of FILE into OUT (as `check` reads it). */
 static int first_line(const char *file, char *out, size_t len)
 {
-	FILE *f = fopen(file, "re");
+	int rc = smb_password_file(file, out, len);
 
-	if (!f) {
-		fprintf(stderr, "pxeimagesfs migrate: cannot read %s: %s\n", file, strerror(errno));
+	if (rc < 0) {
+		fprintf(stderr, "pxeimagesfs migrate: cannot read %s: %s\n", file, strerror(-rc));
 		return -1;
 	}
-	if (!fgets(out, (int)len, f)) {
-		out[0] = '\0';
-	}
-	out[strcspn(out, "\r\n")] = '\0';
-	fclose(f);
 	return 0;
 }
 

@@ -20,29 +20,12 @@
 
 /* ---- the URL, the credentials ------------------------------------------------------------ */
 
-static int load_password(struct run *r, const char *file)
-{
-	FILE *f = fopen(file, "re");
-
-	if (!f) {
-		check_verdict(r, CHECK_UNKNOWN, "error", "cannot read the password file %s: %s",
-		              file, strerror(errno));
-		return -1;
-	}
-	if (!fgets(r->password, sizeof(r->password), f)) {
-		r->password[0] = '\0';
-	}
-	r->password[strcspn(r->password, "\r\n")] = '\0';
-	fclose(f);
-	return 0;
-}
-
 static int load_credentials(struct run *r)
 {
 	const char *u = r->o->user;
-	const char *sep = u ? strpbrk(u, "\\/") : NULL;
+	int rc = 0;
 
-	r->guest = !u;
+	smb_creds_user(&r->creds, u);
 	if (!u && !r->o->guest) {
 		check_verdict(
 		    r, CHECK_UNKNOWN, "error",
@@ -52,17 +35,18 @@ static int load_credentials(struct run *r)
 	if (!u) {
 		return 0;
 	}
-	if (sep) {
-		snprintf(r->domain, sizeof(r->domain), "%.*s", (int)(sep - u), u);
-		u = sep + 1;
-	}
-	snprintf(r->user, sizeof(r->user), "%s", u);
 	if (!r->o->password_file) {
 		check_verdict(r, CHECK_UNKNOWN, "error", "user %s given without a password file",
-		              u);
+		              r->creds.user);
 		return -1;
 	}
-	return load_password(r, r->o->password_file);
+	rc = smb_password_file(r->o->password_file, r->creds.password, sizeof(r->creds.password));
+	if (rc < 0) {
+		check_verdict(r, CHECK_UNKNOWN, "error", "cannot read the password file %s: %s",
+		              r->o->password_file, strerror(-rc));
+		return -1;
+	}
+	return 0;
 }
 
 /* The default URL: the private smbd on 127.0.0.1 and its port, else the system smbd on
@@ -144,7 +128,7 @@ static void check_share(struct run *r)
 
 	memset(&sc, 0, sizeof(sc));
 	check_read_share_conf(r, &sc);
-	ctx = check_smb_new(r, !r->guest);
+	ctx = check_smb_new(r, !r->creds.guest);
 	if (!ctx) {
 		check_verdict(r, CHECK_UNKNOWN, "error", "cannot set up libsmbclient: %s",
 		              strerror(errno));
@@ -188,5 +172,5 @@ void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct 
 	stdout_on(saved);
 	check_tree_fini(&r.remote);
 	check_tree_fini(&r.local);
-	explicit_bzero(r.password, sizeof(r.password));
+	smb_creds_wipe(&r.creds);
 }

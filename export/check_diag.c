@@ -178,7 +178,7 @@ static void diagnose_missing(struct run *r, const struct share_conf *sc)
 		    "share %s is defined and its path %s exists here, but smbd cannot open it "
 		    "(permissions, or the view mounted without allow_other?)",
 		    r->loc.share, sc->path);
-	} else if ((e = check_share_listed(r, !r->guest, &listed)) == 0 && listed) {
+	} else if ((e = check_share_listed(r, !r->creds.guest, &listed)) == 0 && listed) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "path_missing",
 		    "share %s is defined on host %s but its path is missing there (the server "
@@ -205,7 +205,7 @@ static void diagnose_denied(struct run *r)
 {
 	bool listed = false;
 
-	if (r->guest) {
+	if (r->creds.guest) {
 		bool logon = check_share_listed(r, false, &listed) == 0;
 		check_verdict(
 		    r, CHECK_CRITICAL, "access_denied", "access denied: %s",
@@ -215,19 +215,19 @@ static void diagnose_denied(struct run *r)
 		check_verdict(r, CHECK_CRITICAL, "access_denied",
 		              "access denied: user %s may not open share %s (valid users, or the "
 		              "permissions of its folder)",
-		              r->user, r->loc.share);
+		              r->creds.user, r->loc.share);
 	} else if (check_share_listed(r, false, &listed) == 0) {
 		check_verdict(
 		    r, CHECK_CRITICAL, "wrong_credentials",
 		    "wrong credentials: host %s accepts user %s only as a guest session (a "
 		    "wrong user name or password, mapped to guest); not taken as a logon",
-		    r->loc.host, r->user);
+		    r->loc.host, r->creds.user);
 	} else {
 		check_verdict(
 		    r, CHECK_CRITICAL, "wrong_credentials",
 		    "wrong credentials: logon failure for user %s on host %s (user name or "
 		    "password)",
-		    r->user, r->loc.host);
+		    r->creds.user, r->loc.host);
 	}
 }
 

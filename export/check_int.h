@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "export.h"
+#include "smb_ctx.h"
 #include "smb_url.h"
 
 #define MAX_DEPTH   64             /* folders deeper than this are not listed */
@@ -51,10 +52,7 @@ struct run {
 	bool on_host; /* the server is this machine */
 	char mountpoint[PATH_MAX];
 	char view[PATH_MAX]; /* the images folder inside the view */
-	char domain[128];
-	char user[256];
-	char password[512];
-	bool guest;
+	struct smb_creds creds; /* the logon */
 	int timeout_ms;
 	struct tree remote;
 	struct tree local;

@@ -1,8 +1,9 @@
 /* check_smb.c -- the check's libsmbclient session: reaching the server by TCP, a fresh context
  * per connection, the list of shares, one folder of the share, and a file's SHA-256.
  *
- * Each context: no Kerberos, no credential cache, no anonymous fallback, an explicit port,
- * SMB2_02..SMB3 and a timeout. A logon with a user asks for encryption, which makes
+ * Each context as common/smb_ctx.c sets them up (no Kerberos, no credential cache, no
+ * anonymous fallback, an explicit port, SMB2_02..SMB3, a timeout). A logon with a user asks
+ * for encryption, which makes
  * libsmbclient insist on a session keyed by the password, so a wrong password that the server
  * maps to guest cannot pass for a logon. Writes nothing. Not thread-safe: libsmbclient's
  * settings and logging are process-wide.
@@ -25,17 +26,7 @@
 
 #include "check_int.h"
 #include "resolver.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define PXE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PXE_LSAN 1
-#endif
-#endif
-#ifdef PXE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
+#include "smb_ctx.h"
 
 /* Bytes of S outside [A-Za-z0-9._~$-] (and '/', when KEEP_SLASH) percent-encoded, appended
  * at OUT[N]; returns the new length (stops short of LEN). */
@@ -195,63 +186,13 @@ int check_reach(struct run *r)
 	return 0;
 }
 
-static void smb_auth(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char *un,
-                     int unlen, char *pw, int pwlen)
-{
-	const struct run *r = smbc_getOptionUserData(c);
-
-	(void)srv;
-	(void)shr;
-	if (r->domain[0]) {
-		snprintf(wg, (size_t)wglen, "%s", r->domain);
-	}
-	snprintf(un, (size_t)unlen, "%s", r->guest ? "" : r->user);
-	snprintf(pw, (size_t)pwlen, "%s", r->guest ? "" : r->password);
-}
-
-static void smb_log(void *priv, int level, const char *msg)
-{
-	(void)priv;
-	log_debug("libsmbclient[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
-}
-
 /* A fresh context: nothing cached from another run. ENCRYPT: ask for an encrypted session;
  * libsmbclient then requires a signed session keyed by the password, which a guest session
  * cannot give (a server without SMB3 encryption still passes, signed). */
 void *check_smb_new(struct run *r, bool encrypt)
 {
-	SMBCCTX *ctx = NULL;
-
-#ifdef PXE_LSAN
-	/* libsmbclient 4.17 leaks one talloc chunk per context: not ours to report */
-	__lsan_disable();
-#endif
-	ctx = smbc_new_context();
-#ifdef PXE_LSAN
-	__lsan_enable();
-#endif
-	if (!ctx) {
-		return NULL;
-	}
-	smbc_setDebug(ctx, 0);
-	smbc_setOptionDebugToStderr(ctx, 1);
-	smbc_setLogCallback(ctx, NULL, smb_log);
-	smbc_setOptionUserData(ctx, r);
-	smbc_setFunctionAuthDataWithContext(ctx, smb_auth);
-	smbc_setPort(ctx, (uint16_t)r->loc.port);
-	smbc_setTimeout(ctx, r->timeout_ms);
-	smbc_setOptionUseKerberos(ctx, 0);
-	smbc_setOptionFallbackAfterKerberos(ctx, 0);
-	smbc_setOptionNoAutoAnonymousLogin(ctx, 1);
-	smbc_setOptionUseCCache(ctx, 0);
-	smbc_setOptionSmbEncryptionLevel(ctx, encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE
-	                                              : SMBC_ENCRYPTLEVEL_NONE);
-	if (!smbc_init_context(ctx)) {
-		smbc_free_context(ctx, 0);
-		return NULL;
-	}
-	smbc_setOptionProtocols(ctx, "SMB2_02", "SMB3");
-	return ctx;
+	return smb_ctx_new(&r->creds, r->loc.port, r->timeout_ms,
+	                   encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE : SMBC_ENCRYPTLEVEL_NONE);
 }
 
 /* Lists the server's shares (a fresh context) and says whether r->loc.share is one of them.

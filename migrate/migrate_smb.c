@@ -4,8 +4,8 @@
  * Reads only. A request that fails on a network fault is retried on a fresh context (the
  * old one and its connection dropped) after a pause that doubles from 0.5 s to 8 s, at most
  * `retries` times and never after `retry_s` seconds; a file being read is reopened and
- * continues at the offset reached. Each context: no Kerberos, no credential cache, no
- * anonymous fallback, the URL's port, SMB2_02..SMB3 and a request timeout. Modes, owners
+ * continues at the offset reached. Each context as common/smb_ctx.c sets them up (the URL's
+ * port, a request timeout, libsmbclient's own encryption default). Modes, owners
  * and inode numbers of the share mean nothing here: files show as 0644, folders as 0755,
  * owned by the caller; times are the server's. DOS attributes (read-only, hidden, system,
  * archive) and creation times come from the folder's listing (the images folder's own from a
@@ -26,19 +26,9 @@
 
 #include "log.h"
 #include "migrate_int.h"
+#include "smb_ctx.h"
 #include "smb_dos.h"
 #include "smb_url.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define PXE_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PXE_LSAN 1
-#endif
-#endif
-#ifdef PXE_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
 
 #define SMB_URL_MAX  (3 * PATH_MAX + 600)
 #define PAUSE_MIN_MS 500
@@ -48,10 +38,7 @@ struct smb {
 	SMBCCTX *ctx; /* the current context, or NULL after a fault */
 	unsigned gen; /* bumped with each new context: older file handles are dead */
 	struct smb_url loc; /* host, port, share; base: the images folder below the share */
-	char domain[128];
-	char user[256];
-	char password[512];
-	bool guest;
+	struct smb_creds creds;
 	int timeout_ms;
 	int retries;
 	int retry_s;
@@ -122,65 +109,15 @@ static int url_of(const struct smb *s, const char *rel, const char *name, char *
 
 /* ---- the session, retries ---------------------------------------------------------------- */
 
-static void smb_auth(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen, char *un,
-                     int unlen, char *pw, int pwlen)
-{
-	const struct smb *s = smbc_getOptionUserData(c);
-
-	(void)srv;
-	(void)shr;
-	if (s->domain[0]) {
-		snprintf(wg, (size_t)wglen, "%s", s->domain);
-	}
-	snprintf(un, (size_t)unlen, "%s", s->guest ? "" : s->user);
-	snprintf(pw, (size_t)pwlen, "%s", s->guest ? "" : s->password);
-}
-
-static void smb_log(void *priv, int level, const char *msg)
-{
-	(void)priv;
-	log_debug("libsmbclient[%d]: %.*s", level, (int)strcspn(msg, "\n"), msg);
-}
-
 /* The current context, made when there is none; NULL with errno set. */
 static SMBCCTX *ctx_get(struct smb *s)
 {
-	SMBCCTX *c = NULL;
-
-	if (s->ctx) {
-		return s->ctx;
+	if (!s->ctx) {
+		s->ctx =
+		    smb_ctx_new(&s->creds, s->loc.port, s->timeout_ms, SMBC_ENCRYPTLEVEL_DEFAULT);
+		s->gen += s->ctx != NULL;
 	}
-#ifdef PXE_LSAN
-	__lsan_disable(); /* libsmbclient 4.17 leaks one talloc chunk per context */
-#endif
-	c = smbc_new_context();
-#ifdef PXE_LSAN
-	__lsan_enable();
-#endif
-	if (!c) {
-		return NULL;
-	}
-	smbc_setDebug(c, 0);
-	smbc_setOptionDebugToStderr(c, 1);
-	smbc_setLogCallback(c, NULL, smb_log);
-	smbc_setOptionUserData(c, s);
-	smbc_setFunctionAuthDataWithContext(c, smb_auth);
-	smbc_setPort(c, (uint16_t)s->loc.port);
-	smbc_setTimeout(c, s->timeout_ms);
-	smbc_setOptionUseKerberos(c, 0);
-	smbc_setOptionFallbackAfterKerberos(c, 0);
-	smbc_setOptionNoAutoAnonymousLogin(c, 1);
-	smbc_setOptionUseCCache(c, 0);
-	if (!smbc_init_context(c)) {
-		int e = errno;
-		smbc_free_context(c, 0);
-		errno = e ? e : ENOMEM;
-		return NULL;
-	}
-	smbc_setOptionProtocols(c, "SMB2_02", "SMB3");
-	s->ctx = c;
-	s->gen++;
-	return c;
+	return s->ctx;
 }
 
 /* Drop the context and its connection (its file handles die with it). */
@@ -596,24 +533,6 @@ static const struct msrc_ops smb_ops = {
 
 /* ---- opening and closing ------------------------------------------------------------------ */
 
-static int load_creds(struct smb *s, const struct migrate_smb_opts *o)
-{
-	const char *u = o->user;
-	const char *sep = u ? strpbrk(u, "\\/") : NULL;
-
-	s->guest = !u;
-	if (!u) {
-		return 0;
-	}
-	if (sep) {
-		snprintf(s->domain, sizeof(s->domain), "%.*s", (int)(sep - u), u);
-		u = sep + 1;
-	}
-	snprintf(s->user, sizeof(s->user), "%s", u);
-	snprintf(s->password, sizeof(s->password), "%s", o->password ? o->password : "");
-	return 0;
-}
-
 int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **name, char *errbuf,
                      size_t errlen)
 {
@@ -633,7 +552,9 @@ int migrate_smb_open(const struct migrate_smb_opts *o, struct msrc *src, char **
 		free(s);
 		return -1;
 	}
-	load_creds(s, o);
+	smb_creds_user(&s->creds, o->user);
+	snprintf(s->creds.password, sizeof(s->creds.password), "%s",
+	         o->user && o->password ? o->password : "");
 	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 20000;
 	s->retries = o->retries >= 0 ? o->retries : 4;
 	s->retry_s = o->retry_s > 0 ? o->retry_s : 60;
@@ -661,7 +582,7 @@ void migrate_smb_close(struct msrc *src)
 
 	if (s) {
 		ctx_drop(s);
-		explicit_bzero(s->password, sizeof(s->password));
+		smb_creds_wipe(&s->creds);
 		free(s);
 	}
 	*src = (struct msrc){.ops = &msrc_local_ops};
