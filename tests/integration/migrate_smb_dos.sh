@@ -5,7 +5,9 @@
 # product's own private smbd re-exporting the view of the target shows, in `smbclient allinfo`, the
 # same attributes and times as the old server (so the view passes user.DOSATTRIB through); the
 # target's files hold Samba's own user.DOSATTRIB; mtimes are kept to the 100 ns SMB gives; --json
-# names the attributes per entry and the count kept. A target that refuses user xattrs (ramfs)
+# names the attributes per entry and the count kept. A partial copy left by an interrupted run is
+# continued only when its record fits the source and its bytes still hash to it. A target that
+# refuses user xattrs (ramfs)
 # still gets every file, byte-exact, and one note that the attributes could not be kept.
 # The old server on 127.0.0.1:44497, the view's smbd on 44498. Needs root, /dev/fuse, smbd,
 # smbclient, smbpasswd, getfattr and python3; exit 77 = skipped (a failure under CI=true). Run it
@@ -110,6 +112,7 @@ grep -qi "NT_STATUS\|error" <<<"$OUT" && fail "setting up the old server's share
 # times with nanoseconds, as the old server's disk keeps them (SMB carries 100 ns)
 touch -m -d "2019-05-06 07:08:09.123456789" "$OLD/SMS00001/readonly.com" "$OLD/Hidden Pkg/hidden.ini"
 touch -m -d "2018-01-02 03:04:05.987654321" "$OLD/SMS00001/boot.SMS00001.wim" "$OLD/Hidden Pkg"
+touch -m -d "2017-01-01 00:00:00.123456700" "$OLD/Hidden Pkg/inner/plain.txt"
 ENTRIES=("SMS00001" "SMS00001/boot.SMS00001.wim" "SMS00001/readonly.com" "SMS00001/system.n12"
 	"SMS00001/rhs.sdi" "Hidden Pkg" "Hidden Pkg/hidden.ini" "Hidden Pkg/inner"
 	"Hidden Pkg/inner/plain.txt")
@@ -185,6 +188,50 @@ $want"
 	[ "${a%?? *}" = "${b%?? *}" ] || fail "$e: mtime $b on the target, $a on the old server"
 done
 ok "pull: attributes (RHSA), creation and write times the same over the view's smbd; mtimes to 100 ns"
+
+# --- a partial copy an interrupted run left: continued only when it still fits -----------------
+# partial KIND -- the target lacks plain.txt; its temporary holds the first 100000 bytes and a
+# record (user.pxeimagesfs.partial: source size, mtime, length, SHA-256 of those bytes): a
+# valid one (KIND ok), one whose bytes changed since (corrupt), one of an older source (stale)
+P="Hidden Pkg/inner/plain.txt"
+PTMP="$NEW/Hidden Pkg/inner/.pxeimagesfs-tmp.migrate.plain.txt"
+partial() {
+	rm -f "$NEW/$P"
+	python3 - "$OLD/$P" "$PTMP" "$1" <<'PY' || fail "cannot plant the partial copy ($1)"
+import hashlib, os, sys
+src, tmp, kind = sys.argv[1:]
+data = open(src, "rb").read()
+head = bytearray(data[:100000])
+st = os.stat(src)
+sec, nsec = divmod(st.st_mtime_ns, 10**9)
+rec = "v1 %d %d.%09d %d %s" % (len(data), sec if kind != "stale" else sec - 1, nsec,
+                               len(head), hashlib.sha256(head).hexdigest())
+if kind == "corrupt":
+    head[5000] ^= 0xFF  # a byte the disk lost after the record was written
+with open(tmp, "wb") as f:
+    f.write(head + b"garbage past the record")
+os.setxattr(tmp, "user.pxeimagesfs.partial", rec.encode())
+PY
+}
+for kind in ok corrupt stale; do
+	partial $kind
+	mig part-$kind --to NEW --json
+	[ "$RC" = 0 ] || fail "partial ($kind): exit $RC: $(cat "$T/part-$kind.out" "$T/part-$kind.err")"
+	cmp -s "$OLD/$P" "$NEW/$P" || fail "partial ($kind): $P differs from the source"
+	[ ! -e "$PTMP" ] || fail "partial ($kind): the temporary is left"
+	getfattr -n user.pxeimagesfs.partial "$NEW/$P" >/dev/null 2>&1 &&
+		fail "partial ($kind): the record is left on the final file"
+	want=0
+	[ $kind = ok ] && want=100000
+	python3 - "$T/part-$kind.out" "$P" $want <<'PY' || fail "partial ($kind): $(cat "$T/part-$kind.out")"
+import json, sys
+p, path, want = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+it = {i["path"]: i for i in p["items"]}[path]
+assert it["action"] == "copy" and it["verified"] and it["dos_kept"], it
+assert it["resumed_bytes"] == want and p["summary"]["bytes_resumed"] == want, (it, p["summary"])
+PY
+done
+ok "a partial copy: continued after its 100000 bytes when it fits; started over when a byte changed or the source is another"
 
 # --- a target that refuses user xattrs ----------------------------------------------------------
 mig ram --to RAM
