@@ -388,8 +388,10 @@ static void print_counters(json_object *st)
 	}
 }
 
-/* share: not shared | samba = system, exported[; note] | NOT exported: why | exporting |
- * samba = private, smbd up | smbd DOWN: why (N restarts). */
+/* share: not shared | samba = system|ctdb, exported[; note] | NOT exported: why | exporting
+ * | samba = private, smbd up | smbd DOWN: why (N restarts). samba = ctdb is the system
+ * export plus clustering = yes and fileid: what is checked is the same (the include
+ * file written, testparm, smbd reloaded); CTDB's own health is not looked at. */
 static void print_share(json_object *sh)
 {
 	bool up = json_object_get_boolean(jget(sh, "up"));
@@ -397,18 +399,24 @@ static void print_share(json_object *sh)
 	char state[64];
 	char why[512];
 	bool sys = false;
+	bool ctdb = false;
 
 	jtext(sh, "samba", samba, sizeof(samba));
 	jtext(sh, "state", state, sizeof(state));
 	jtext(sh, up ? "note" : "reason", why, sizeof(why));
-	sys = strcmp(samba, "system") == 0;
+	ctdb = strcmp(samba, "ctdb") == 0;
+	sys = ctdb || strcmp(samba, "system") == 0;
 	if (strcmp(samba, "none") == 0) {
 		printf("share: not shared (samba = none)\n");
 	} else if (sys && strcmp(state, "exporting") == 0) {
-		printf("share: samba = system, NOT exported yet: the export runs\n");
+		printf("share: samba = %s, NOT exported yet: the export runs\n", samba);
 	} else if (sys) {
-		printf("share: samba = system, %s%s%s\n", up ? "exported" : "NOT exported",
+		printf("share: samba = %s, %s%s%s\n", samba, up ? "exported" : "NOT exported",
 		       why[0] ? (up ? "; " : ": ") : "", why);
+		if (ctdb) {
+			printf("share: checked: the include file (clustering = yes, fileid), testparm, "
+			       "smbd reloaded; not checked: CTDB itself (ctdb status)\n");
+		}
 	} else {
 		printf("share: samba = %s, %s%s%s (%s restarts)\n", samba, up ? "smbd up" : "smbd DOWN",
 		       why[0] ? (up ? "; " : ": ") : "", why, jtext(sh, "restarts", state, 32));
@@ -629,9 +637,29 @@ static void print_json(json_object *st, int rc, bool probed, long ms, const char
 	                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* Exit status for the status file at PATH of mountpoint MP (images folder IMAGES). */
-static int show(const char *path, const char *mp, const char *images, bool json)
+/* The daemon reports samba = ctdb as "system" (it exports the same way). Say "ctdb" in
+ * ST's share when the configuration CFG is the one the daemon runs on (the same real
+ * path as ST's "config") and it says samba = ctdb. */
+static void name_ctdb(json_object *st, const struct pxe_config *cfg)
 {
+	json_object *sh = jget(st, "share");
+	char samba[64];
+	char mine[PATH_MAX];
+	char theirs[PATH_MAX];
+	const char *used = json_object_get_string(jget(st, "config"));
+
+	if (!sh || cfg->share.samba != CFG_SAMBA_CTDB || !used ||
+	    strcmp(jtext(sh, "samba", samba, sizeof(samba)), "system") != 0 ||
+	    !realpath(cfg->file, mine) || !realpath(used, theirs) || strcmp(mine, theirs) != 0) {
+		return;
+	}
+	json_object_object_add(sh, "samba", json_object_new_string("ctdb"));
+}
+
+/* Exit status for the status file at PATH of mountpoint MP (configuration CFG). */
+static int show(const char *path, const char *mp, const struct pxe_config *cfg, bool json)
+{
+	const char *images = cfg->images_path;
 	char why[4 * PATH_MAX] = "";
 	json_object *st = NULL;
 	int rc = load_status(path, mp, &st, why, sizeof(why));
@@ -646,6 +674,7 @@ static int show(const char *path, const char *mp, const char *images, bool json)
 		snprintf(why, sizeof(why), "not running: no pxeimagesfs view is mounted on %s", mp);
 		rc = ST_NOT_RUNNING;
 	} else if (st) {
+		name_ctdb(st, cfg);
 		rc = probe_view(mp, images, pid, &ms, why, sizeof(why));
 		if (rc == 0) {
 			rc =
@@ -766,7 +795,7 @@ int cmd_status(int argc, char **argv)
 			print_json_none(mp, "", c, "name too long for a status file");
 		}
 	} else {
-		c = show(path, mp, cfg->images_path, json);
+		c = show(path, mp, cfg, json);
 	}
 	cfg_free(cfg);
 	return c;
