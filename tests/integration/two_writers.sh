@@ -1,0 +1,273 @@
+#!/bin/bash
+# two_writers.sh -- two PXE hosts writing one shared store at once, on one machine. Each host
+# (a, b) is a pxeimagesfs daemon with its own config, state and run directories and
+# mountpoint, over its own mount of the store as drive S (primary), beside a local read-only
+# drive L (a tmpfs of the host's own). STORE is
+#   gluster  a GlusterFS volume served inside a network namespace of the test's own
+#            (10.213.9.5 on its loopback, no link out), mounted by two GlusterFS clients
+#            (each with its own caches, as two hosts): the real case
+#   dir      one tmpfs bind-mounted twice: one kernel, so flock, RENAME_NOREPLACE, O_TMPFILE
+#            and inotify work across the "hosts" (what a local filesystem gives; the
+#            semantics of the product itself)
+# Everything runs in one private mount namespace; its processes are ended by PID. Checks,
+# each bounded in rounds and seconds:
+#   copy-up   both hosts open the same image for writing at once (it is on their read-only
+#             local drives only, a different version on each): the store ends with one
+#             complete version under the name (never a mix, never a partial), both writes in
+#             it, no temporary left; ROUNDS rounds
+#   migrate   `migrate --to S` from both hosts at once (different versions of the same
+#             package on each L): each run ends with 0, 1 (an entry the other run landed
+#             first, said so), 2 (refused: another migrate runs) or 3 (a conflict with the
+#             other's copy); every file on S is
+#             complete, one version; no temporary left; a second run then exits 0 or 3
+#   rename    a rename through a's view seen through b's view (the window measured; on
+#             GlusterFS no inotify across hosts: the view's 1 s cache plus GlusterFS's)
+#   file ids  st_ino of one file through both views (equal), and after renames through a
+#             (printed: each host numbers a renamed entry on its own, docs/scale-out.md)
+#   two_writers.sh PXEIMAGESFS gluster|dir
+set -u
+. "$(dirname "$0")/lib.sh"
+PXE=$(realpath "$1") # nsenter -m starts in /
+STORE=${2:?usage: two_writers.sh PXEIMAGESFS gluster|dir}
+[ "$STORE" = gluster ] || [ "$STORE" = dir ] || fail "STORE is gluster or dir, not '$STORE'"
+START=$SECONDS
+ROUNDS=${TWO_WRITERS_ROUNDS:-5}
+[ "${PXE_TEST_SHORT:-}" = 1 ] && ROUNDS=2
+
+need_root_fuse
+need_tools ip:iproute2 nsenter:util-linux unshare:util-linux python3:python3
+if [ "$STORE" = gluster ]; then
+	need_tools glusterd:glusterfs-server gluster:glusterfs-server glusterfs:glusterfs-client
+	[ -d /var/lib/glusterd ] && [ -d /var/log/glusterfs ] ||
+		need "/var/lib/glusterd or /var/log/glusterfs missing (package glusterfs-server)"
+fi
+
+NET=10.213.9 TAG=pxtw$$
+T=$(mktemp -d /tmp/pxeimagesfs-2w.XXXXXX) || fail "mktemp"
+IMG=RemoteInstall/SMSImages/SMSPKG
+SELF_NS=$(stat -L -c %i /proc/self/ns/mnt)
+ANCHOR= MNTNS=
+
+# ns_pids -- every process in the test's mount namespace (all started by this test), named by
+# the identity recorded when it was made, never the test's own
+ns_pids() {
+	[ -n "$MNTNS" ] && [ "$MNTNS" != "$SELF_NS" ] || return 0
+	stat -L -c '%i %n' /proc/[0-9]*/ns/mnt 2>/dev/null |
+		awk -v i="$MNTNS" '$1 == i { split($2, f, "/"); print f[3] }'
+}
+ns_kill() { # SIG [all]: the anchor only with all
+	local p
+	for p in $(ns_pids); do
+		[ "$p" = "$ANCHOR" ] && [ "${2:-}" != all ] && continue
+		kill "-$1" "$p" 2>/dev/null
+	done
+	return 0
+}
+cleanup() {
+	local k
+	ns_kill CONT
+	ns_kill TERM
+	for k in $(seq 50); do [ "$(ns_pids | wc -l)" -gt 1 ] || break; sleep 0.1; done
+	ns_kill KILL all
+	MNTNS=
+	ip netns del "$TAG" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# on CMD... -- run CMD in the test's network and mount namespaces
+on() { nsenter -t "$ANCHOR" -m -n "$@"; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# ---- the namespace: the store's address on its loopback; tmpfs for glusterd's state ---------
+ip netns add "$TAG" 2>"$T/err" || need "cannot create a network namespace: $(cat "$T/err")"
+ip -n "$TAG" link set lo up && ip -n "$TAG" addr add "$NET.5/24" dev lo || fail "cannot set up $TAG"
+mkdir -p "$T/brick" "$T/glog" || fail "mkdir"
+nsenter --net="/run/netns/$TAG" unshare -m --propagation private bash -c \
+	"mount -t tmpfs tmpfs /var/lib/glusterd && mount --bind $T/glog /var/log/glusterfs &&
+	 mount -t tmpfs tmpfs /run && touch $T/ready && exec sleep 3600" >"$T/anchor.log" 2>&1 &
+ANCHOR=$!
+disown "$ANCHOR" # ended by PID at cleanup; no "Killed" line from the shell
+for k in $(seq 50); do [ -e "$T/ready" ] && break; sleep 0.1; done
+[ -e "$T/ready" ] || fail "the namespace did not come up: $(cat "$T/anchor.log")"
+MNTNS=$(stat -L -c %i "/proc/$ANCHOR/ns/mnt")
+[ -n "$MNTNS" ] && [ "$MNTNS" != "$SELF_NS" ] || fail "no mount namespace of its own"
+
+# ---- the store: a GlusterFS volume mounted by two clients, or one tmpfs mounted twice --------
+if [ "$STORE" = gluster ]; then
+	on glusterd -N --log-file="$T/glog/glusterd.log" &
+	for k in $(seq 100); do on gluster --mode=script volume list >/dev/null 2>&1 && break; sleep 0.1; done
+	on gluster --mode=script volume create pxe "$NET.5:$T/brick" force >"$T/gl.out" 2>&1 &&
+		on gluster --mode=script volume start pxe >>"$T/gl.out" 2>&1 ||
+		fail "gluster volume: $(tail -5 "$T/gl.out" "$T/glog/glusterd.log")"
+else
+	mkdir -p "$T/shared" && on mount -t tmpfs -o size=128m pxe-shared "$T/shared" || fail "tmpfs"
+fi
+for h in a b; do
+	d=$T/$h
+	mkdir -p "$d/store" "$d/local" "$d/view" "$d/state" "$d/run" || fail "mkdir $d"
+	if [ "$STORE" = gluster ]; then
+		on glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$d/glusterfs.log" \
+			"$d/store" &
+	else
+		on mount --bind "$T/shared" "$d/store" || fail "bind mount for $h"
+	fi
+	on mount -t tmpfs -o size=64m "pxe-local-$h" "$d/local" || fail "tmpfs for $h"
+	cat >"$d/pxe.conf" <<EOF
+[global]
+    mountpoint = $d/view
+    state directory = $d/state
+    run directory = $d/run
+    mode = union
+    rescan interval = 2s
+    mount timeout = 10s
+[drive:S]
+    path = $d/store
+    priority = 20
+[drive:L]
+    path = $d/local
+    priority = 10
+    read only = yes
+[share]
+    samba = none
+EOF
+done
+for h in a b; do
+	for k in $(seq 100); do on grep -q " $T/$h/store " /proc/mounts && break; sleep 0.1; done
+	on grep -q " $T/$h/store " /proc/mounts || fail "$h: the store is not mounted: $(tail -3 "$T/$h/glusterfs.log" 2>/dev/null)"
+done
+on mkdir -p "$T/a/store/$IMG" "$T/a/local/$IMG" "$T/b/local/$IMG" || fail "mkdir images"
+ok "store ($STORE) mounted by hosts a and b after $((SECONDS - START)) s"
+
+for h in a b; do on "$PXE" mount -f -c "$T/$h/pxe.conf" >"$T/$h/pxe.log" 2>&1 & done
+for h in a b; do
+	for k in $(seq 150); do on grep -q " $T/$h/view fuse.pxeimagesfs" /proc/mounts && break; sleep 0.1; done
+	on grep -q " $T/$h/view fuse.pxeimagesfs" /proc/mounts || fail "$h: no view: $(tail -5 "$T/$h/pxe.log")"
+done
+ok "views of hosts a and b mounted over the same store after $((SECONDS - START)) s"
+VA=$T/a/view/$IMG VB=$T/b/view/$IMG SA=$T/a/store/$IMG
+BAD=0
+bad() { echo "FAIL: $*" >&2; BAD=$((BAD + 1)); }
+# fill FILE LETTER BYTES -- FILE made of BYTES copies of LETTER (in the namespace)
+fill() { on sh -c "head -c $3 /dev/zero | tr '\\0' $2 >'$1'"; }
+# seen_in VIEWFILE SIZE -- wait up to 5 s until VIEWFILE has SIZE bytes
+seen_in() {
+	local k
+	for k in $(seq 100); do [ "$(on stat -c %s "$1" 2>/dev/null)" = "$2" ] && return 0; sleep 0.05; done
+	return 1
+}
+# temps DIR -- the hidden temporaries (copy-up's, migrate's) left in DIR on the store
+temps() { on find "$1" -maxdepth 2 -name '.pxeimagesfs-tmp.*' 2>/dev/null; }
+SZ=$((2 * 1024 * 1024))
+
+# ---- copy-up of one image by both hosts at once ------------------------------------------------
+# Each host's local read-only drive has its own version of PKGCU00r/boot.wim (all 'A' on a, all
+# 'B' on b). Both open it for writing at the same moment (a writes 'a' at byte 0, b 'b' at byte
+# 1): the store must end with one complete version, both bytes written into it.
+wins_a=0 wins_b=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	p=PKGCU00$r
+	on mkdir -p "$T/a/local/$IMG/$p" "$T/b/local/$IMG/$p"
+	fill "$T/a/local/$IMG/$p/boot.wim" A $SZ
+	fill "$T/b/local/$IMG/$p/boot.wim" B $SZ
+	seen_in "$VA/$p/boot.wim" $SZ && seen_in "$VB/$p/boot.wim" $SZ || { bad "copy-up $r: not in the views"; continue; }
+	on sh -c "printf a | dd of='$VA/$p/boot.wim' bs=1 seek=0 conv=notrunc status=none" 2>"$T/cu.a" &
+	wa=$!
+	on sh -c "printf b | dd of='$VB/$p/boot.wim' bs=1 seek=1 conv=notrunc status=none" 2>"$T/cu.b" &
+	wb=$!
+	wait $wa; ra=$?
+	wait $wb; rb=$?
+	[ $ra = 0 ] || bad "copy-up $r: the write through a failed: $(cat "$T/cu.a")"
+	[ $rb = 0 ] || bad "copy-up $r: the write through b failed: $(cat "$T/cu.b")"
+	f=$SA/$p/boot.wim
+	size=$(on stat -c %s "$f" 2>/dev/null)
+	head2=$(on head -c 2 "$f" 2>/dev/null)
+	if [ $ra = 0 ] && [ $rb = 0 ]; then
+		[ "$size" = $SZ ] || bad "copy-up $r: the store's copy has ${size:-no} bytes (want $SZ)"
+		[ "$head2" = ab ] || bad "copy-up $r: the store's copy starts '$head2' (want 'ab': both writes in one copy)"
+	fi
+	if [ -n "$size" ]; then # whatever happened, never a mix of the two versions
+		v=$(on sh -c "tail -c +3 '$f' | tr -s AB | head -c 3")
+		case $v in A) wins_a=$((wins_a + 1)) ;; B) wins_b=$((wins_b + 1)) ;; *) bad "copy-up $r: the store's copy mixes the versions or is torn ('$v')" ;; esac
+	fi
+	[ -z "$(temps "$SA/$p")" ] || bad "copy-up $r: temporaries left: $(temps "$SA/$p")"
+done
+ok "copy-up by both hosts at once, $ROUNDS rounds: the store kept a's version $wins_a times, b's $wins_b times"
+on sh -c "rm -rf '$T'/a/local/$IMG/PKGCU* '$T'/b/local/$IMG/PKGCU*" # not migrate's business
+
+# ---- migrate to the store from both hosts at once ----------------------------------------------
+# PKGMI00r (two files, 2 MiB each) on both local drives, a different version on each; `migrate
+# --to S --from L` on both hosts at once. Each run ends with 0, 1 (an entry landed by the other
+# run meanwhile: failed, said so) or 2 (refused: another migrate runs); every file is on the
+# store, complete, one version; no temporary left; a second run has nothing to do (0).
+declare -A MIG_RC=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	p=PKGMI00$r
+	for h in a b; do
+		on mkdir -p "$T/$h/local/$IMG/$p"
+		L=$( [ $h = a ] && echo A || echo B)
+		fill "$T/$h/local/$IMG/$p/boot.wim" $L $SZ
+		fill "$T/$h/local/$IMG/$p/boot.sdi" $L $SZ
+		on touch -d '2020-01-01 00:00:00' "$T/$h/local/$IMG/$p/boot.wim" "$T/$h/local/$IMG/$p/boot.sdi"
+	done
+	on "$PXE" migrate --to S --from L -c "$T/a/pxe.conf" >"$T/mig.a" 2>&1 &
+	ma=$!
+	on "$PXE" migrate --to S --from L -c "$T/b/pxe.conf" >"$T/mig.b" 2>&1 &
+	mb=$!
+	wait $ma; ra=$?
+	wait $mb; rb=$?
+	MIG_RC[$ra/$rb]=$((${MIG_RC[$ra/$rb]:-0} + 1))
+	for h in a b; do
+		rc=$( [ $h = a ] && echo $ra || echo $rb)
+		case $rc in
+		0 | 2 | 3) ;;
+		1) grep -q 'FAILED' "$T/mig.$h" && ! grep -qi 'invalid argument\|not supported' "$T/mig.$h" ||
+			bad "migrate $r on $h: exit 1 for another reason than the other run: $(grep -m2 FAILED "$T/mig.$h")" ;;
+		*) bad "migrate $r on $h: exit $rc: $(tail -3 "$T/mig.$h")" ;;
+		esac
+	done
+	for f in boot.wim boot.sdi; do
+		size=$(on stat -c %s "$SA/$p/$f" 2>/dev/null)
+		[ "$size" = $SZ ] || { bad "migrate $r: $p/$f on the store has ${size:-no} bytes (want $SZ; a: exit $ra, b: exit $rb: $(grep -m1 FAILED "$T/mig.a"))"; continue; }
+		v=$(on sh -c "tr -s AB <'$SA/$p/$f' | head -c 3")
+		[ "$v" = A ] || [ "$v" = B ] || bad "migrate $r: $p/$f mixes the versions or is torn ('$v')"
+	done
+	[ -z "$(temps "$SA")" ] || bad "migrate $r: temporaries left: $(temps "$SA")"
+	for h in a b; do
+		on "$PXE" migrate --to S --from L -c "$T/$h/pxe.conf" >"$T/again.$h" 2>&1
+		rc=$?
+		[ $rc = 0 ] || [ $rc = 3 ] || bad "migrate $r: a second run on $h: exit $rc: $(tail -2 "$T/again.$h")"
+	done
+done
+ok "migrate from both hosts at once, $ROUNDS rounds; exit statuses (a/b: rounds): $(for k in "${!MIG_RC[@]}"; do printf '%s: %s  ' "$k" "${MIG_RC[$k]}"; done)"
+
+# ---- a rename through a, seen through b ------------------------------------------------------------
+on mkdir "$VA/PKGRN001" && on sh -c "echo one >'$VA/PKGRN001/f.wim'" || fail "write through a"
+seen_in "$VB/PKGRN001/f.wim" 4 || fail "a's new file not seen through b in 5 s"
+ino_a=$(on stat -c %i "$VA/PKGRN001/f.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f.wim")
+[ "$ino_a" = "$ino_b" ] || bad "one file, two numbers: $ino_a through a, $ino_b through b"
+worst=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	from=f$((r - 1)).wim to=f$r.wim
+	[ $r = 1 ] && from=f.wim
+	# moved and polled inside one shell of the namespace (a fork per poll would be the
+	# measure): every 10 ms, at most 10 s; prints the milliseconds
+	seen=$(on bash -c 't0=${EPOCHREALTIME/./}; mv "$1/$3" "$1/$4" || exit 2
+		while [ $(((${EPOCHREALTIME/./} - t0) / 1000)) -lt 10000 ]; do
+			[ -e "$2/$4" ] && [ ! -e "$2/$3" ] && { echo $(((${EPOCHREALTIME/./} - t0) / 1000)); exit 0; }
+			sleep 0.01
+		done; exit 1' rn "$VA/PKGRN001" "$VB/PKGRN001" "$from" "$to")
+	case $? in
+	0) [ "$seen" -gt "$worst" ] && worst=$seen ;;
+	2) fail "rename $r through a" ;;
+	*) bad "rename $r through a not seen through b in 10 s" ;;
+	esac
+	[ "${seen:-0}" -le 5000 ] || bad "rename $r through a seen through b after $seen ms (over 5 s)"
+done
+ok "a rename through a seen through b (old name gone, new one there) after at most $worst ms ($ROUNDS renames, polled every 10 ms)"
+ino_a=$(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim")
+ino_s=$(on stat -c %i "$T/a/store/$IMG/PKGRN001/f$ROUNDS.wim") ino_t=$(on stat -c %i "$T/b/store/$IMG/PKGRN001/f$ROUNDS.wim")
+echo "  file ids after the renames: st_ino $ino_a through a's view, $ino_b through b's; the store's own $ino_s (a's mount), $ino_t (b's)"
+
+[ $BAD = 0 ] || fail "$STORE: $BAD checks failed (see above)"
+echo "two_writers ($STORE): all checks passed in $((SECONDS - START)) s"
