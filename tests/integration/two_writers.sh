@@ -139,11 +139,16 @@ done
 on mkdir -p "$T/a/store/$IMG" "$T/a/local/$IMG" "$T/b/local/$IMG" || fail "mkdir images"
 ok "store ($STORE) mounted by hosts a and b after $((SECONDS - START)) s"
 
-for h in a b; do on "$PXE" mount -f -c "$T/$h/pxe.conf" >"$T/$h/pxe.log" 2>&1 & done
-for h in a b; do
-	for k in $(seq 150); do on grep -q " $T/$h/view fuse.pxeimagesfs" /proc/mounts && break; sleep 0.1; done
-	on grep -q " $T/$h/view fuse.pxeimagesfs" /proc/mounts || fail "$h: no view: $(tail -5 "$T/$h/pxe.log")"
-done
+declare -A DAEMON=()
+# start_view HOST -- host's daemon (nsenter execs it: $! is its PID), up to 15 s for its view
+start_view() {
+	on "$PXE" mount -f -c "$T/$1/pxe.conf" >>"$T/$1/pxe.log" 2>&1 &
+	DAEMON[$1]=$!
+	for k in $(seq 150); do on grep -q " $T/$1/view fuse.pxeimagesfs" /proc/mounts && return 0; sleep 0.1; done
+	fail "$1: no view: $(tail -5 "$T/$1/pxe.log")"
+}
+start_view a
+start_view b
 ok "views of hosts a and b mounted over the same store after $((SECONDS - START)) s"
 VA=$T/a/view/$IMG VB=$T/b/view/$IMG SA=$T/a/store/$IMG
 BAD=0
@@ -246,28 +251,41 @@ on mkdir "$VA/PKGRN001" && on sh -c "echo one >'$VA/PKGRN001/f.wim'" || fail "wr
 seen_in "$VB/PKGRN001/f.wim" 4 || fail "a's new file not seen through b in 5 s"
 ino_a=$(on stat -c %i "$VA/PKGRN001/f.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f.wim")
 [ "$ino_a" = "$ino_b" ] || bad "one file, two numbers: $ino_a through a, $ino_b through b"
-worst=0
+# Each rename is made and polled inside one shell of the namespace (a fork per poll would be
+# the measure), every 10 ms for at most 15 s: when b's view has the new name, when it has lost
+# the old one, and the same for b's own mount of the store (its client's caches, which the
+# view cannot beat). The view may add at most 2 s to the store's own window.
+worst=0 worst_store=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	from=f$((r - 1)).wim to=f$r.wim
 	[ $r = 1 ] && from=f.wim
-	# moved and polled inside one shell of the namespace (a fork per poll would be the
-	# measure): every 10 ms, at most 10 s; prints the milliseconds
-	seen=$(on bash -c 't0=${EPOCHREALTIME/./}; mv "$1/$3" "$1/$4" || exit 2
-		while [ $(((${EPOCHREALTIME/./} - t0) / 1000)) -lt 10000 ]; do
-			[ -e "$2/$4" ] && [ ! -e "$2/$3" ] && { echo $(((${EPOCHREALTIME/./} - t0) / 1000)); exit 0; }
+	read -r vnew vold snew sold < <(on bash -c 'a=$1/PKGRN001 b=$2/PKGRN001 s=$3/PKGRN001
+		t0=${EPOCHREALTIME/./}; mv "$a/$4" "$a/$5" || exit 2
+		vn=- vo=- sn=- so=-
+		while ms=$(((${EPOCHREALTIME/./} - t0) / 1000)); [ $ms -lt 15000 ]; do
+			[ $vn = - ] && [ -e "$b/$5" ] && vn=$ms
+			[ $vo = - ] && [ ! -e "$b/$4" ] && vo=$ms
+			[ $sn = - ] && [ -e "$s/$5" ] && sn=$ms
+			[ $so = - ] && [ ! -e "$s/$4" ] && so=$ms
+			[ $vn$vo$sn$so = "${vn//-/}${vo//-/}${sn//-/}${so//-/}" ] && break
 			sleep 0.01
-		done; exit 1' rn "$VA/PKGRN001" "$VB/PKGRN001" "$from" "$to")
-	case $? in
-	0) [ "$seen" -gt "$worst" ] && worst=$seen ;;
-	2) fail "rename $r through a" ;;
-	*) bad "rename $r through a not seen through b in 10 s" ;;
-	esac
-	[ "${seen:-0}" -le 5000 ] || bad "rename $r through a seen through b after $seen ms (over 5 s)"
+		done
+		echo $vn $vo $sn $so' rn "$VA" "$VB" "$T/b/store/$IMG" "$from" "$to")
+	[ -n "${vnew:-}" ] || fail "rename $r through a"
+	echo "  rename $r through a: b's view has the new name after $vnew ms, the old one gone after $vold ms; b's mount of the store: $snew and $sold ms"
+	case $vnew$vold$snew$sold in *-*) bad "rename $r through a not seen through b in 15 s"; continue ;; esac
+	v=$((vnew > vold ? vnew : vold)) st=$((snew > sold ? snew : sold))
+	[ $v -gt $worst ] && worst=$v
+	[ $st -gt $worst_store ] && worst_store=$st
+	[ $v -le $((st + 2000)) ] || bad "rename $r: b's view took $v ms, its mount of the store $st ms (the view adds over 2 s)"
 done
-ok "a rename through a seen through b (old name gone, new one there) after at most $worst ms ($ROUNDS renames, polled every 10 ms)"
+ok "a rename through a seen through b after at most $worst ms; b's mount of the store alone: at most $worst_store ms ($ROUNDS renames, polled every 10 ms)"
 ino_a=$(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim")
 ino_s=$(on stat -c %i "$T/a/store/$IMG/PKGRN001/f$ROUNDS.wim") ino_t=$(on stat -c %i "$T/b/store/$IMG/PKGRN001/f$ROUNDS.wim")
 echo "  file ids after the renames: st_ino $ino_a through a's view, $ino_b through b's; the store's own $ino_s (a's mount), $ino_t (b's)"
+kill "${DAEMON[a]}" && timeout 10 tail -s 0.05 --pid="${DAEMON[a]}" -f /dev/null || fail "a's daemon did not stop"
+start_view a
+echo "  after a's daemon restarted: st_ino $(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") through a's view, $(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim") through b's"
 
 [ $BAD = 0 ] || fail "$STORE: $BAD checks failed (see above)"
 echo "two_writers ($STORE): all checks passed in $((SECONDS - START)) s"
