@@ -414,12 +414,14 @@ static void print_share(json_object *sh)
 		printf("share: samba = %s, %s%s%s\n", samba, up ? "exported" : "NOT exported",
 		       why[0] ? (up ? "; " : ": ") : "", why);
 		if (ctdb) {
-			printf("share: checked: the include file (clustering = yes, fileid), testparm, "
+			printf("share: checked: the include file (clustering = yes, fileid), "
+			       "testparm, "
 			       "smbd reloaded; not checked: CTDB itself (ctdb status)\n");
 		}
 	} else {
-		printf("share: samba = %s, %s%s%s (%s restarts)\n", samba, up ? "smbd up" : "smbd DOWN",
-		       why[0] ? (up ? "; " : ": ") : "", why, jtext(sh, "restarts", state, 32));
+		printf("share: samba = %s, %s%s%s (%s restarts)\n", samba,
+		       up ? "smbd up" : "smbd DOWN", why[0] ? (up ? "; " : ": ") : "", why,
+		       jtext(sh, "restarts", state, 32));
 	}
 }
 

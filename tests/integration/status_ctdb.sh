@@ -8,6 +8,8 @@
 # Needs root, /dev/fuse, python3 and Samba's testparm and smbcontrol; exit 77 = skipped (a
 # failure under CI=true).
 #   status_ctdb.sh PXEIMAGESFS
+# shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
+# shellcheck source=tests/integration/lib.sh
 set -u
 BIN=${1:?usage: status_ctdb.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C

@@ -25,6 +25,8 @@
 #   file ids  st_ino of one file through both views (equal), and after renames through a
 #             (printed: each host numbers a renamed entry on its own, docs/scale-out.md)
 #   two_writers.sh PXEIMAGESFS gluster|dir
+# shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
+# shellcheck source=tests/integration/lib.sh
 set -u
 . "$(dirname "$0")/lib.sh"
 PXE=$(realpath "$1") # nsenter -m starts in /
@@ -46,7 +48,7 @@ NET=10.213.9 TAG=pxtw$$
 T=$(mktemp -d /tmp/pxeimagesfs-2w.XXXXXX) || fail "mktemp"
 IMG=RemoteInstall/SMSImages/SMSPKG
 SELF_NS=$(stat -L -c %i /proc/self/ns/mnt)
-ANCHOR= MNTNS=
+ANCHOR='' MNTNS=''
 
 # ns_pids -- every process in the test's mount namespace (all started by this test), named by
 # the identity recorded when it was made, never the test's own
@@ -211,8 +213,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for h in a b; do
 		on mkdir -p "$T/$h/local/$IMG/$p"
 		L=$( [ $h = a ] && echo A || echo B)
-		fill "$T/$h/local/$IMG/$p/boot.wim" $L $SZ
-		fill "$T/$h/local/$IMG/$p/boot.sdi" $L $SZ
+		fill "$T/$h/local/$IMG/$p/boot.wim" "$L" "$SZ"
+		fill "$T/$h/local/$IMG/$p/boot.sdi" "$L" "$SZ"
 		on touch -d '2020-01-01 00:00:00' "$T/$h/local/$IMG/$p/boot.wim" "$T/$h/local/$IMG/$p/boot.sdi"
 	done
 	on "$PXE" migrate --to S --from L -c "$T/a/pxe.conf" >"$T/mig.a" 2>&1 &
