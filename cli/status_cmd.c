@@ -640,22 +640,24 @@ static void print_json(json_object *st, int rc, bool probed, long ms, const char
 }
 
 /* The daemon reports samba = ctdb as "system" (it exports the same way). Say "ctdb" in
- * ST's share when the configuration CFG is the one the daemon runs on (the same real
- * path as ST's "config") and it says samba = ctdb. */
+ * ST's share when the configuration CFG is the one the daemon runs on (ST's "config" is
+ * CFG's path as given, or its real path: compared as strings, so nothing named by the
+ * status file is ever looked up) and it says samba = ctdb. */
 static void name_ctdb(json_object *st, const struct pxe_config *cfg)
 {
 	json_object *sh = jget(st, "share");
 	char samba[64];
 	char mine[PATH_MAX];
-	char theirs[PATH_MAX];
 	const char *used = json_object_get_string(jget(st, "config"));
 
 	if (!sh || cfg->share.samba != CFG_SAMBA_CTDB || !used ||
-	    strcmp(jtext(sh, "samba", samba, sizeof(samba)), "system") != 0 ||
-	    !realpath(cfg->file, mine) || !realpath(used, theirs) || strcmp(mine, theirs) != 0) {
+	    strcmp(jtext(sh, "samba", samba, sizeof(samba)), "system") != 0) {
 		return;
 	}
-	json_object_object_add(sh, "samba", json_object_new_string("ctdb"));
+	if (strcmp(used, cfg->file) == 0 ||
+	    (realpath(cfg->file, mine) && strcmp(mine, used) == 0)) {
+		json_object_object_add(sh, "samba", json_object_new_string("ctdb"));
+	}
 }
 
 /* Exit status for the status file at PATH of mountpoint MP (configuration CFG). */
