@@ -1,4 +1,5 @@
-/* fileio.c -- write all of a buffer, replace a file atomically, fsync a path's folder.
+/* fileio.c -- write all of a buffer, replace a file atomically, fsync a path's folder, move
+ * a name without replacing.
  *
  * The one copy of "temporary + fsync + rename + fsync of the folder" (see fileio.h). It does
  * not lock: two writers of one path are the callers' business. Thread-safe.
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -161,4 +163,39 @@ int fileio_replace(const char *path, const void *data, size_t len, const struct 
 		return rc;
 	}
 	return fileio_commit(&t);
+}
+
+int fileio_link_noreplace(int olddir, const char *oldname, int newdir, const char *newname)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (fstatat(olddir, oldname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		return -errno;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		return -EISDIR;
+	}
+	if (linkat(olddir, oldname, newdir, newname, 0) < 0) {
+		return -errno;
+	}
+	if (unlinkat(olddir, oldname, 0) < 0) {
+		rc = -errno;
+		unlinkat(newdir, newname, 0); /* our link: both names were one file */
+	}
+	return rc;
+}
+
+int fileio_rename_noreplace(int olddir, const char *oldname, int newdir, const char *newname)
+{
+	int rc = 0;
+
+	if (renameat2(olddir, oldname, newdir, newname, RENAME_NOREPLACE) == 0) {
+		return 0;
+	}
+	if (errno != EINVAL) {
+		return -errno;
+	}
+	rc = fileio_link_noreplace(olddir, oldname, newdir, newname);
+	return rc == -EISDIR ? -EINVAL : rc;
 }

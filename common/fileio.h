@@ -57,6 +57,19 @@ int fileio_commit(struct fileio_tmp *t);
 /* fileio_abort -- close and remove the temporary; PATH is left as it was. */
 void fileio_abort(struct fileio_tmp *t);
 
+/* fileio_link_noreplace -- move the non-folder OLDNAME in OLDDIR to NEWNAME in NEWDIR by a hard
+ * link and an unlink: -EEXIST (nothing changed) when NEWNAME exists, as the server decides at
+ * once. Where renameat2's RENAME_NOREPLACE is unsupported (GlusterFS, NFS: EINVAL). A folder:
+ * -EISDIR. When OLDNAME cannot be unlinked the link is undone and the error returned.
+ * Returns 0 or a negative errno. */
+int fileio_link_noreplace(int olddir, const char *oldname, int newdir, const char *newname);
+
+/* fileio_rename_noreplace -- renameat2(RENAME_NOREPLACE), and where the filesystem does not
+ * support that flag (EINVAL), fileio_link_noreplace for a non-folder. A folder there stays
+ * -EINVAL: its caller makes it at NEWNAME instead (mkdir's EEXIST keeps the guarantee).
+ * NEWNAME is never replaced. Returns 0 or a negative errno. */
+int fileio_rename_noreplace(int olddir, const char *oldname, int newdir, const char *newname);
+
 /* fileio_replace -- all of the above for LEN bytes of DATA. Returns 0 or a negative errno. */
 int fileio_replace(const char *path, const void *data, size_t len, const struct fileio_opts *o);
 

@@ -20,6 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fs_int.h"
 
 /* Create the images path below the mount root MNTFD (matching existing
@@ -265,7 +266,7 @@ static int land(int dirfd, int outfd, const char *tmp, const char *name)
 	int rc = 0;
 
 	if (tmp[0] != '\0') {
-		rc = renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0 ? 0 : -errno;
+		rc = fileio_rename_noreplace(dirfd, tmp, dirfd, name); /* GlusterFS: a link */
 	} else {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", outfd);
 		rc = linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;

@@ -15,21 +15,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "migrate_run_int.h"
 
-/* A new folder under the temporary name TMP in TDIR: marked unfinished, with the
+/* A new folder NAME in TDIR (-EEXIST when something is there): marked unfinished, with the
  * source's xattrs (a share's DOS attributes), owner and mode. SREAL: the source folder's fd. */
-static int make_tmp_dir(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp,
+static int make_new_dir(struct mrun *r, struct migrate_item *it, int tdir, const char *name,
                         int sreal)
 {
 	int dfd = -1;
 	int mfd = -1;
-	int rc = migrate_remove_tmp(tdir, tmp);
+	int rc = 0;
 
 	r->step = "creating the folder";
-	rc = rc < 0 ? rc : mkdirat(tdir, tmp, 0700) < 0 ? -errno : 0;
+	rc = mkdirat(tdir, name, 0700) < 0 ? -errno : 0;
 	if (rc == 0) {
-		dfd = openat(tdir, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = openat(tdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		mfd = dfd < 0
 		          ? -1
 		          : openat(dfd, MIGRATE_UNFINISHED, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -48,6 +49,32 @@ static int make_tmp_dir(struct mrun *r, struct migrate_item *it, int tdir, const
 	return rc;
 }
 
+/* make_new_dir under the temporary name TMP, after removing what an earlier run left there. */
+static int make_tmp_dir(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp,
+                        int sreal)
+{
+	int rc = migrate_remove_tmp(tdir, tmp);
+
+	return rc < 0 ? rc : make_new_dir(r, it, tdir, tmp, sreal);
+}
+
+/* No RENAME_NOREPLACE on the target (GlusterFS, NFS: EINVAL): make the folder at its name
+ * (mkdir's EEXIST keeps the no-replace rule), marked unfinished as the renamed one would be.
+ * The temporary TMP goes; a failure after the mkdir removes the (still empty) folder. */
+static int make_dir_in_place(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp,
+                             int sreal)
+{
+	const char *tname = mrun_tgt_name(r, it);
+	int rc = migrate_remove_tmp(tdir, tmp);
+
+	r->step = "making the folder in place";
+	rc = rc < 0 ? rc : make_new_dir(r, it, tdir, tname, sreal);
+	if (rc < 0 && rc != -EEXIST) {
+		migrate_remove_tmp(tdir, tname); /* ours: only the marker in it */
+	}
+	return rc;
+}
+
 static int make_dir(struct mrun *r, struct migrate_item *it, int sdir, int tdir)
 {
 	char tmp[NAME_MAX + 1];
@@ -60,12 +87,17 @@ static int make_dir(struct mrun *r, struct migrate_item *it, int sdir, int tdir)
 	                                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int sreal = share ? -1 : spath < 0 ? -errno : walk_reopen(spath, O_RDONLY | O_DIRECTORY);
 	int rc = sreal < 0 && !share ? sreal : 0;
+	bool made = false;
 
 	r->step = "opening the source folder";
 	migrate_tmp_name(tname, tmp, sizeof(tmp));
 	rc = rc < 0 ? rc : make_tmp_dir(r, it, tdir, tmp, sreal);
 	r->step = "renaming the folder into place";
-	rc = rc < 0 || renameat2(tdir, tmp, tdir, tname, RENAME_NOREPLACE) == 0 ? rc : -errno;
+	made = rc == 0;
+	rc = rc < 0 ? rc : fileio_rename_noreplace(tdir, tmp, tdir, tname);
+	if (rc == -EINVAL && made) {
+		rc = make_dir_in_place(r, it, tdir, tmp, sreal);
+	}
 	if (rc == -EEXIST && fstatat(tdir, tname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(st.st_mode)) {
 		rc = migrate_remove_tmp(tdir, tmp); /* made meanwhile, e.g. through the view */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "migrate_run_int.h"
 
 /* This run's backup folder, MIGRATE_BACKUP_DIR/<UTC time> on the target's root (made
@@ -106,6 +107,7 @@ static int set_aside(struct mrun *r, struct migrate_item *it, int tdir, const ch
 {
 	struct stat now;
 	int dir = -1;
+	int rc = 0;
 
 	r->step = "checking the target's copy";
 	if (fstatat(tdir, tname, &now, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -126,15 +128,15 @@ static int set_aside(struct mrun *r, struct migrate_item *it, int tdir, const ch
 		dir = dir < 0 ? -errno : dir;
 		migrate_old_name(tname, a->name, sizeof(a->name));
 	}
-	if (dir < 0 || renameat2(tdir, tname, dir, a->name, RENAME_NOREPLACE) < 0) {
-		int rc = dir < 0 ? dir : -errno;
+	rc = dir < 0 ? dir : fileio_rename_noreplace(tdir, tname, dir, a->name);
+	if (rc < 0) {
 		close_fd(dir);
 		return rc;
 	}
 	a->dir = dir;
 	if (fstatat(dir, a->name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !same_entry_as_planned(&it->tst, &now)) { /* changed just now: put it back */
-		if (renameat2(dir, a->name, tdir, tname, RENAME_NOREPLACE) == 0) {
+		if (fileio_rename_noreplace(dir, a->name, tdir, tname) == 0) {
 			close_fd(a->dir);
 			a->dir = -1;
 		}
@@ -175,9 +177,9 @@ int mrun_land(struct mrun *r, struct migrate_item *it, int tdir, const char *tmp
 
 	if (rc == 0) {
 		r->step = "renaming into place";
-		rc = renameat2(tdir, tmp, tdir, tname, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		rc = fileio_rename_noreplace(tdir, tmp, tdir, tname);
 	}
-	if (rc < 0 && a.dir >= 0 && renameat2(a.dir, a.name, tdir, tname, RENAME_NOREPLACE) == 0) {
+	if (rc < 0 && a.dir >= 0 && fileio_rename_noreplace(a.dir, a.name, tdir, tname) == 0) {
 		close_fd(a.dir); /* put back */
 		a.dir = -1;
 	} else if (rc < 0 && a.dir >= 0 && r->plan->backup) {

@@ -229,6 +229,61 @@ static void test_fileio_readers_see_old_or_new_never_half(void **state)
 	free(b);
 }
 
+/* The fallback where RENAME_NOREPLACE is unsupported (GlusterFS, NFS): a link and an unlink. */
+static void test_fileio_link_noreplace_moves_and_never_replaces(void **state)
+{
+	struct t *t = *state;
+	struct fileio_opts o = {.mode = 0600};
+	int dir = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char tmp[PATH_MAX + 16];
+	char buf[64];
+
+	assert_true(dir >= 0);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", t->dir);
+	assert_int_equal(fileio_replace(t->path, "old", 3, &o), 0);
+	assert_int_equal(fileio_replace(tmp, "new", 3, &o), 0);
+	assert_int_equal(fileio_link_noreplace(dir, "tmp", dir, "file"), -EEXIST);
+	assert_int_equal(slurp(t->path, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "old");
+	assert_int_equal(entries(t->dir), 2); /* both kept */
+	assert_int_equal(unlinkat(dir, "file", 0), 0);
+	assert_int_equal(fileio_link_noreplace(dir, "tmp", dir, "file"), 0);
+	assert_int_equal(slurp(t->path, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "new");
+	assert_int_equal(entries(t->dir), 1); /* the temporary is gone */
+
+	assert_int_equal(symlinkat("file", dir, "link"), 0); /* a symlink moves as itself */
+	assert_int_equal(fileio_link_noreplace(dir, "link", dir, "link2"), 0);
+	assert_int_equal(readlinkat(dir, "link2", buf, sizeof(buf)), 4);
+	assert_int_equal(mkdirat(dir, "d", 0700), 0);
+	assert_int_equal(fileio_link_noreplace(dir, "d", dir, "d2"), -EISDIR);
+	assert_int_equal(fileio_link_noreplace(dir, "none", dir, "n2"), -ENOENT);
+	assert_int_equal(entries(t->dir), 3); /* file, link2, d */
+	close(dir);
+}
+
+/* Where the flag works (tmpfs, ext4): the same outcomes by the rename itself. */
+static void test_fileio_rename_noreplace_never_replaces(void **state)
+{
+	struct t *t = *state;
+	int dir = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = -1;
+
+	assert_true(dir >= 0);
+	fd = openat(dir, "a", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mkdirat(dir, "d", 0700), 0);
+	assert_int_equal(fileio_rename_noreplace(dir, "a", dir, "d"), -EEXIST);
+	assert_int_equal(fileio_rename_noreplace(dir, "d", dir, "a"), -EEXIST);
+	assert_int_equal(fileio_rename_noreplace(dir, "a", dir, "b"), 0);
+	assert_int_equal(fileio_rename_noreplace(dir, "d", dir, "e"), 0);
+	assert_int_equal(faccessat(dir, "b", F_OK, 0), 0);
+	assert_int_equal(faccessat(dir, "e", F_OK, 0), 0);
+	assert_int_equal(entries(t->dir), 2);
+	close(dir);
+}
+
 /* ---- sha256 ------------------------------------------------------------------------------ */
 
 struct mem {
@@ -468,6 +523,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_fileio_abort_leaves_the_file_as_it_was, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fileio_refuses_a_temporary_name_too_long, setup, teardown),
     cmocka_unit_test_setup_teardown(test_fileio_readers_see_old_or_new_never_half, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_link_noreplace_moves_and_never_replaces, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_fileio_rename_noreplace_never_replaces, setup, teardown),
     cmocka_unit_test(test_sha256_known_vectors),
     cmocka_unit_test_setup_teardown(test_sha256_fd_matches_stream_and_reports_progress, setup,
                                     teardown),
