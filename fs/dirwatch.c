@@ -15,6 +15,19 @@
  * Request handlers that must not notify the kernel themselves (it may hold the
  * folder locked) queue the entry to drop for this thread: dw_drop_entry.
  *
+ * Negative entries: a name missing from a watched folder is cached by the
+ * kernel for fs->long_timeout too. Each spelling so answered is recorded here
+ * (struct neg, until its timeout ends) and the kernel's entry for it is dropped
+ * on every event that can make the name exist: a create or a move into any
+ * copy of the folder of any spelling of it (the case rule: a miss of FOO.WIM
+ * dies when foo.wim appears), a folder of that name appearing (its own records
+ * too), a view change or lost events (all of them: dw_neg_drop_all). The drop
+ * goes to the kernel by name, which it serializes with a lookup still in
+ * flight in that folder (both take the folder's lock): a miss answered just
+ * before the name appeared is dropped after the kernel stored it. A miss
+ * recorded after the event was handled sees the folder's change count moved
+ * (ops_attr.c) and gets the short timeout.
+ *
  * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
  * per write: IN_MODIFY would drop the page cache of files being written
  * through the view itself at every write.
@@ -34,6 +47,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_int.h"
@@ -46,6 +60,20 @@
  * images folder is not watched (short timeouts there), so a hostile chain of
  * folders cannot make the watches hold the square of its depth (gigabytes). */
 #define DW_REL_MAX (64 * 1024)
+/* Recorded negative entries: hash slots, and at most this many bytes of
+ * records (a hostile client's long names included); beyond it a miss gets the
+ * short timeout. */
+#define NEG_SLOTS 16384
+#define NEG_BYTES (8u << 20)
+
+/* A missing name the kernel may cache for long: PARENT's entry NAME. */
+struct neg {
+	struct neg *next;
+	fuse_ino_t parent;
+	uint64_t fold;    /* names_fold_hash of name */
+	uint64_t expires; /* CLOCK_MONOTONIC ns: the kernel has forgotten it by then */
+	char name[];
+};
 
 /* A kernel entry a request handler wants dropped (dw_drop_entry). */
 struct drop {
@@ -64,6 +92,9 @@ struct dirwatch {
 	char **rels;          /* watch descriptor -> folder, relative to the images folder */
 	size_t n_rels;
 	struct drop *drops;
+	struct neg **negs;    /* NEG_SLOTS chains, guarded by lock */
+	size_t neg_bytes;    /* of the records */
+	uint64_t negs_swept; /* when expired records were last dropped */
 	bool warned;
 };
 
@@ -112,6 +143,177 @@ static char *map_get(struct dirwatch *dw, int wd, bool drop)
 	}
 	pthread_mutex_unlock(&dw->lock);
 	return rel;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t neg_slot(fuse_ino_t parent, uint64_t fold)
+{
+	return (size_t)((fold ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ull)) % NEG_SLOTS);
+}
+
+/* Which records neg_take takes. */
+enum neg_pick { NEG_SPELLING, NEG_NAME, NEG_DIR, NEG_ALL, NEG_EXPIRED };
+
+struct neg_key {
+	enum neg_pick pick;
+	fuse_ino_t parent;
+	const char *name;
+	uint64_t fold;
+	uint64_t now;
+};
+
+static bool neg_picked(const struct neg *g, const struct neg_key *k)
+{
+	switch (k->pick) {
+	case NEG_SPELLING:
+		return g->parent == k->parent && strcmp(g->name, k->name) == 0;
+	case NEG_NAME: /* every spelling of it */
+		return g->parent == k->parent && g->fold == k->fold &&
+		       names_casecmp(g->name, k->name) == 0;
+	case NEG_DIR:
+		return g->parent == k->parent;
+	case NEG_EXPIRED:
+		return g->expires < k->now;
+	default:
+		return true;
+	}
+}
+
+/* Locked: move the records K picks (from K's own slot when it names one) to *OUT. */
+static void neg_take(struct dirwatch *dw, const struct neg_key *k, struct neg **out)
+{
+	bool one = k->pick == NEG_SPELLING || k->pick == NEG_NAME;
+	size_t from = one ? neg_slot(k->parent, k->fold) : 0;
+	size_t to = one ? from + 1 : NEG_SLOTS;
+
+	for (size_t s = from; dw->negs && s < to; s++) {
+		for (struct neg **pp = &dw->negs[s]; *pp;) {
+			struct neg *g = *pp;
+			if (!neg_picked(g, k)) {
+				pp = &g->next;
+				continue;
+			}
+			*pp = g->next;
+			g->next = *out;
+			*out = g;
+			dw->neg_bytes -= sizeof(*g) + strlen(g->name) + 1;
+		}
+	}
+}
+
+/* Take the records K picks; NOTIFY: drop the kernel's entries for them (no
+ * lock held: the kernel waits for a lookup in flight in that folder). */
+static void neg_drop(struct fs *fs, struct dirwatch *dw, struct neg_key *k, bool notify)
+{
+	struct neg *list = NULL;
+
+	k->fold = k->name ? names_fold_hash(k->name, strlen(k->name)) : 0;
+	pthread_mutex_lock(&dw->lock);
+	neg_take(dw, k, &list);
+	pthread_mutex_unlock(&dw->lock);
+	while (list) {
+		struct neg *next = list->next;
+		if (notify && fs->se) {
+			fuse_lowlevel_notify_inval_entry(fs->se, list->parent, list->name,
+			                                 strlen(list->name));
+		}
+		free(list);
+		list = next;
+	}
+}
+
+bool dw_neg_note(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct dirwatch *dw = fs->dw;
+	size_t len = strlen(name);
+	struct neg *g = dw ? malloc(sizeof(*g) + len + 1) : NULL;
+	struct neg *expired = NULL;
+	struct neg_key k = {.pick = NEG_EXPIRED, .now = now_ns()};
+	bool kept = false;
+
+	if (!g) {
+		return false;
+	}
+	*g = (struct neg){.parent = parent, .fold = names_fold_hash(name, len)};
+	g->expires = k.now + (uint64_t)((fs->long_timeout + 1) * 1e9);
+	memcpy(g->name, name, len + 1);
+	size_t s = neg_slot(parent, g->fold);
+	pthread_mutex_lock(&dw->lock);
+	bool full = dw->neg_bytes + sizeof(*g) + len + 1 > NEG_BYTES;
+	if (full && k.now - dw->negs_swept > 1000000000u) {
+		dw->negs_swept = k.now; /* at most once a second */
+		neg_take(dw, &k, &expired);
+	}
+	for (struct neg *o = dw->negs[s]; o && !kept; o = o->next) {
+		if (o->parent == parent && strcmp(o->name, name) == 0) {
+			o->expires = g->expires;
+			kept = true;
+		}
+	}
+	if (!kept && dw->neg_bytes + sizeof(*g) + len + 1 <= NEG_BYTES) {
+		g->next = dw->negs[s];
+		dw->negs[s] = g;
+		dw->neg_bytes += sizeof(*g) + len + 1;
+		kept = true;
+		g = NULL;
+	}
+	pthread_mutex_unlock(&dw->lock);
+	free(g);
+	for (struct neg *next = NULL; expired; expired = next) {
+		next = expired->next;
+		free(expired);
+	}
+	return kept;
+}
+
+void dw_neg_forget(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct neg_key k = {.pick = NEG_SPELLING, .parent = parent, .name = name};
+
+	if (fs->dw) {
+		neg_drop(fs, fs->dw, &k, false);
+	}
+}
+
+void dw_neg_drop_all(struct fs *fs)
+{
+	struct neg_key k = {.pick = NEG_ALL};
+
+	if (fs->dw) {
+		neg_drop(fs, fs->dw, &k, true);
+	}
+}
+
+/* Event EV in folder E->dir may have made a missing name exist: drop the
+ * kernel's negative entries for every spelling of it, and below a folder that
+ * appeared (a copy of it on another drive brings its names; one spelt
+ * differently from the node's: every record). */
+static void neg_event(struct dirwatch *dw, const struct node_event *e,
+                      const struct inotify_event *ev)
+{
+	struct fs *fs = dw->fs;
+	struct neg_key k = {.pick = NEG_NAME, .name = ev->name};
+
+	if (!e->dir || !ev->len || !(ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+		return;
+	}
+	k.parent = node_id(fs, e->dir);
+	neg_drop(fs, dw, &k, true);
+	if (!(ev->mask & IN_ISDIR)) {
+		return;
+	}
+	k = (struct neg_key){.pick = e->variant ? NEG_ALL : NEG_DIR};
+	k.parent = e->child ? node_id(fs, e->child) : 0;
+	if (e->child || e->variant) {
+		neg_drop(fs, dw, &k, true);
+	}
 }
 
 /* Does inotify see every change of this drive? Not of network filesystems
@@ -279,6 +481,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	atomic_fetch_add(&fs->n_dw_events, 1);
 	nodes_event(fs, &e);
 	free(rel);
+	neg_event(dw, &e, ev); /* after the folder's change count moved: nodes_event */
 	/* The kernel's entry for the name needs dropping when the name went away, or
 	 * appeared where it may hold a negative entry (no node has that name), or a
 	 * folder appeared on another drive (dropping a folder's entry prunes the
@@ -402,7 +605,9 @@ int dw_start(struct fs *fs)
 		dw->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		dw->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		pthread_mutex_init(&dw->lock, NULL);
+		dw->negs = calloc(NEG_SLOTS, sizeof(*dw->negs));
 		rc = dw->ifd < 0 || dw->stop_fd < 0 || dw->wake_fd < 0 ? -errno : 0;
+		rc = rc == 0 && !dw->negs ? -ENOMEM : rc;
 	}
 	rc = rc < 0 ? rc : pxe_thread_start(&dw->thread, 0, dw_main, dw);
 	if (rc < 0) {
@@ -420,6 +625,7 @@ int dw_start(struct fs *fs)
 				close(dw->wake_fd);
 			}
 			pthread_mutex_destroy(&dw->lock);
+			free(dw->negs);
 			free(dw);
 		}
 		return rc;
@@ -442,6 +648,9 @@ void dw_stop(struct fs *fs)
 	}
 	pthread_join(dw->thread, NULL);
 	drops_run(dw, false);
+	struct neg_key all = {.pick = NEG_ALL};
+	neg_drop(fs, dw, &all, false);
+	free(dw->negs);
 	close(dw->ifd);
 	close(dw->stop_fd);
 	close(dw->wake_fd);

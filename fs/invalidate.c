@@ -37,6 +37,7 @@ static void invalidate(struct fs *fs, bool detach)
 	struct inval *v = NULL;
 	size_t n = 0;
 
+	dw_neg_drop_all(fs); /* after dw_reset: a miss recorded later is short */
 	if (!fs->se) {
 		return;
 	}

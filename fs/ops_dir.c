@@ -409,6 +409,7 @@ static int ops_prep_create(struct fs *fs, struct node *parent, const char *name,
 		rc = -EROFS;
 	}
 	if (rc == 0) {
+		dw_neg_forget(fs, node_id(fs, parent), name); /* the kernel's entry becomes it */
 		rel_up(&rel);
 		rc = copyup_dirs(v, v->primary_root, rel.s, dirfd);
 	}

@@ -282,6 +282,9 @@ static int do_rename(struct fs *fs, struct node *p, const char *name, struct nod
 		rc = -ENOENT;
 	}
 	rc = rc < 0 ? rc : rename_check(v, m);
+	if (rc == 0) {
+		dw_neg_forget(fs, node_id(fs, np), m->newname); /* the kernel's entry becomes it */
+	}
 	for (size_t i = 0; rc == 0 && i < m->s.n; i++) {
 		rc = move_copy(v, m, &m->s.c[i]);
 	}
@@ -347,6 +350,7 @@ static int do_link(fuse_req_t req, struct fs *fs, struct node *n, struct node *n
 		rc = -EROFS;
 	}
 	if (rc == 0) {
+		dw_neg_forget(fs, node_id(fs, np), newname); /* the kernel's entry becomes it */
 		rel_up(&dst);
 		rc = copyup_dirs(v, l.root, dst.s, &dfd);
 	}
