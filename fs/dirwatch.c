@@ -69,6 +69,7 @@
 /* A missing name the kernel may cache for long: PARENT's entry NAME. */
 struct neg {
 	struct neg *next;
+	struct node *dir; /* pinned: its id names it until the record goes */
 	fuse_ino_t parent;
 	uint64_t fold;    /* names_fold_hash of name */
 	uint64_t expires; /* CLOCK_MONOTONIC ns: the kernel has forgotten it by then */
@@ -220,17 +221,20 @@ static void neg_drop(struct fs *fs, struct dirwatch *dw, struct neg_key *k, bool
 	pthread_mutex_unlock(&dw->lock);
 	while (list) {
 		struct neg *next = list->next;
-		if (notify && fs->se) {
+		/* the kernel refuses an entry below a node it does not know as a folder */
+		if (notify && fs->se && node_known_dir(fs, list->dir)) {
 			fuse_lowlevel_notify_inval_entry(fs->se, list->parent, list->name,
 			                                 strlen(list->name));
 		}
+		node_unpin(fs, list->dir);
 		free(list);
 		list = next;
 	}
 }
 
-bool dw_neg_note(struct fs *fs, fuse_ino_t parent, const char *name)
+bool dw_neg_note(struct fs *fs, struct node *dir, const char *name)
 {
+	fuse_ino_t parent = node_id(fs, dir);
 	struct dirwatch *dw = fs->dw;
 	size_t len = strlen(name);
 	struct neg *g = dw ? malloc(sizeof(*g) + len + 1) : NULL;
@@ -241,14 +245,14 @@ bool dw_neg_note(struct fs *fs, fuse_ino_t parent, const char *name)
 	if (!g) {
 		return false;
 	}
-	*g = (struct neg){.parent = parent, .fold = names_fold_hash(name, len)};
+	*g = (struct neg){.dir = dir, .parent = parent, .fold = names_fold_hash(name, len)};
 	g->expires = k.now + (uint64_t)((fs->long_timeout + 1) * 1e9);
 	memcpy(g->name, name, len + 1);
 	size_t s = neg_slot(parent, g->fold);
+	node_pin(fs, dir); /* before the record is there (not under dw->lock): for it */
 	pthread_mutex_lock(&dw->lock);
-	bool full = dw->neg_bytes + sizeof(*g) + len + 1 > NEG_BYTES;
-	if (full && k.now - dw->negs_swept > 1000000000u) {
-		dw->negs_swept = k.now; /* at most once a second */
+	if (k.now - dw->negs_swept > 1000000000u) { /* at most once a second */
+		dw->negs_swept = k.now;
 		neg_take(dw, &k, &expired);
 	}
 	for (struct neg *o = dw->negs[s]; o && !kept; o = o->next) {
@@ -265,9 +269,13 @@ bool dw_neg_note(struct fs *fs, fuse_ino_t parent, const char *name)
 		g = NULL;
 	}
 	pthread_mutex_unlock(&dw->lock);
-	free(g);
+	if (g) { /* not recorded (or recorded already, with its own pin) */
+		node_unpin(fs, dir);
+		free(g);
+	}
 	for (struct neg *next = NULL; expired; expired = next) {
 		next = expired->next;
+		node_unpin(fs, expired->dir);
 		free(expired);
 	}
 	return kept;

@@ -228,10 +228,10 @@ void dw_drop_entry(struct fs *fs, fuse_ino_t parent, char *name);
 /* Negative entries in watched folders: dw_neg_note records that the kernel is
  * told NAME is missing from PARENT for long (false: not recorded, answer with
  * the short timeout); the folder watch drops it when a spelling of it appears.
- * dw_neg_forget: the view itself is making NAME (the kernel's own entry becomes
+ * The record pins PARENT. dw_neg_forget: the view itself is making NAME (the kernel's own entry becomes
  * the new one); dw_neg_drop_all: drop every recorded one (a view change, lost
  * events; no FUSE handler may call it). */
-bool dw_neg_note(struct fs *fs, fuse_ino_t parent, const char *name);
+bool dw_neg_note(struct fs *fs, struct node *parent, const char *name);
 void dw_neg_forget(struct fs *fs, fuse_ino_t parent, const char *name);
 void dw_neg_drop_all(struct fs *fs);
 /* handle.c -- the only reader of fi->fh. fh_get: the handle of FI into *OUT

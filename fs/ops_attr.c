@@ -206,18 +206,18 @@ int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struc
 	return lookup_entry(fs, parent, name, v, out, st, &exact);
 }
 
-/* How long the kernel may cache NAME's absence from folder PARENT (id PID):
+/* How long the kernel may cache NAME's absence from folder PARENT:
  * long where the folder is watched and nothing changed in it since before the
  * lookup looked (CHANGES, EPOCH). The spelling is recorded first, then the
  * change count read again: an event handled before the record was there has
  * moved it (the short timeout), one handled after drops the record's entry
  * (dirwatch.c). */
-static double negative_timeout(struct fs *fs, fuse_ino_t pid, struct node *parent,
-                               const char *name, uint64_t changes, uint64_t epoch)
+static double negative_timeout(struct fs *fs, struct node *parent, const char *name,
+                               uint64_t changes, uint64_t epoch)
 {
 	uint64_t now = 0;
 
-	if (!node_watched(fs, parent) || !dw_neg_note(fs, pid, name)) {
+	if (!node_watched(fs, parent) || !dw_neg_note(fs, parent, name)) {
 		return fs->negative_timeout;
 	}
 	bool same = node_index_begin(fs, parent, &now) == changes && now == epoch &&
@@ -240,7 +240,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fsview_put(v);
 	if (rc == -ENOENT) {
 		struct fuse_entry_param neg = {
-		    .entry_timeout = negative_timeout(fs, parent, p, name, changes, epoch)};
+		    .entry_timeout = negative_timeout(fs, p, name, changes, epoch)};
 		fuse_reply_entry(req, &neg);
 	} else if (rc < 0) {
 		ops_reply_err(req, -rc);
