@@ -26,13 +26,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "status_probe.h"
 #include "resolver.h"
 
 #define STATUS_MAX   (1024 * 1024) /* a real one is a few KiB */
 #define STATUS_DEPTH 16            /* JSON nesting */
 #define PID_LIMIT    4194304       /* the kernel's PID_MAX_LIMIT */
 
-#define PROBE_MS 2000 /* the view must answer the probe within this */
 
 enum { ST_HEALTHY = 0, ST_DEGRADED = 1, ST_NOT_RUNNING = 2, ST_UNKNOWN = 3, ST_NOT_RESPONDING = 4 };
 
@@ -56,7 +56,7 @@ static void status_usage(FILE *out)
 	        "             there), 4 not responding: the view did not answer a statfs and a\n"
 	        "             stat of its images folder within %d s (a stopped or hung daemon)\n"
 	        "With --json a JSON object is printed in every case (\"status\" names it).\n",
-	        CFG_ENV_PATH, CFG_DEFAULT_PATH, PROBE_MS / 1000);
+	        CFG_ENV_PATH, CFG_DEFAULT_PATH, STATUS_PROBE_MS / 1000);
 }
 
 static json_object *jget(json_object *o, const char *key)
@@ -511,97 +511,6 @@ static int load_status(const char *path, const char *mp, json_object **out, char
 	return 0;
 }
 
-/* ---- the probe: the view answers as it would a client, within PROBE_MS ------------------ */
-
-/* One character of /proc/PID/stat: R, S, D, T (stopped) ...; '?' when unknown. */
-static char proc_state(pid_t pid)
-{
-	char path[64];
-	char buf[512];
-	const char *paren = NULL;
-	ssize_t n = 0;
-	int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (n <= 0) {
-		return '?';
-	}
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' && paren[2] ? paren[2] : '?';
-}
-
-/* In the child: statfs of MP, then stat of MP/IMAGES; its exit status is 0 or the
- * errno of the first that failed (ENOENT of the images folder is an answer: 0). */
-static void probe_child(const char *mp, const char *images)
-{
-	char path[2 * PATH_MAX];
-	struct statfs sf;
-	struct stat st;
-
-	alarm(PROBE_MS / 1000 + 5); /* should the parent be gone */
-	if (statfs(mp, &sf) < 0) {
-		_exit(errno & 0xff ? errno & 0xff : 1);
-	}
-	snprintf(path, sizeof(path), "%s/%s", mp, images);
-	_exit(stat(path, &st) < 0 && errno != ENOENT ? (errno & 0xff ? errno & 0xff : 1) : 0);
-}
-
-/* Probe the view at MP: 0 when it answered (time in *ms), else ST_NOT_RESPONDING with
- * why in WHY. */
-static int probe_view(const char *mp, const char *images, pid_t daemon, long *ms, char *why,
-                      size_t len)
-{
-	struct timespec nap = {0, 5 * 1000 * 1000};
-	struct timespec t0;
-	struct timespec t1;
-	int status = 0;
-	pid_t got = 0;
-	pid_t child = 0;
-
-	fflush(NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	child = fork();
-	if (child < 0) {
-		return snprintf(why, len, "cannot probe the view: fork: %s", strerror(errno)),
-		       ST_NOT_RESPONDING;
-	}
-	if (child == 0) {
-		probe_child(mp, images);
-	}
-	do {
-		got = waitpid(child, &status, WNOHANG);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		*ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	} while (got == 0 && *ms < PROBE_MS && nanosleep(&nap, NULL) == 0);
-	if (got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		return 0;
-	}
-	if (got == child) {
-		return snprintf(why, len,
-		                "not responding: the view at %s answers a statfs or a stat "
-		                "with an error: %s",
-		                mp, WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed"),
-		       ST_NOT_RESPONDING;
-	}
-	kill(child, SIGKILL); /* a FUSE request waits killably */
-	for (int i = 0; i < 100 && waitpid(child, NULL, WNOHANG) == 0; i++) {
-		nanosleep(&nap, NULL);
-	}
-	snprintf(why, len,
-	         "not responding: the view at %s did not answer a statfs and a stat of its images "
-	         "folder within %d s (daemon pid %d is %s)",
-	         mp, PROBE_MS / 1000, (int)daemon,
-	         proc_state(daemon) == 'T' ? "stopped (SIGSTOP): every access to the view blocks"
-	                                   : "running but hung");
-	return ST_NOT_RESPONDING;
-}
-
 /* --json when there is no status to show: what is known, as JSON. */
 static void print_json_none(const char *mp, const char *path, int rc, const char *why)
 {
@@ -679,7 +588,7 @@ static int show(const char *path, const char *mp, const struct pxe_config *cfg, 
 		rc = ST_NOT_RUNNING;
 	} else if (st) {
 		name_ctdb(st, cfg);
-		rc = probe_view(mp, images, pid, &ms, why, sizeof(why));
+		rc = status_probe_view(mp, images, pid, &ms, why, sizeof(why)) < 0 ? ST_NOT_RESPONDING : 0;
 		if (rc == 0) {
 			rc =
 			    json_object_get_boolean(jget(st, "healthy")) ? ST_HEALTHY : ST_DEGRADED;
