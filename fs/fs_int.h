@@ -70,6 +70,10 @@ struct node {
 	unsigned depth;      /* 0 for the root */
 	enum node_kind kind;
 	bool hashed;            /* in the name table; protected by fs->lock */
+	bool in_ino;            /* in the inode table: hashed, or replaced and open */
+	bool replaced;          /* protected by fs->lock: its name now names another file
+	                         * (removed or replaced through the view, or on its drive):
+	                         * while open its st_ino stays its own (nodetab.c) */
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
 	unsigned nopen;         /* open file handles; protected by fs->lock */

@@ -94,7 +94,7 @@ int node_get_as(struct fs *fs, struct node *parent, const char *name, mode_t mod
 	pthread_mutex_lock(&fs->lock);
 	n = nt_find(fs, parent, name, fold);
 	if (n && mode && n->told && n->not_dir == (bool)S_ISDIR(mode) && !n->aliases) {
-		nt_hash_out(fs, n); /* a folder now a file, or back: a new node, a new id */
+		nt_replaced(fs, n); /* a folder now a file, or back: a new node, a new id */
 		n = NULL;
 	}
 	n = n ? n : nt_alias_owner(fs, parent, name); /* a hard link made through the view */
@@ -160,7 +160,7 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	if (n && n->aliases) {
 		nt_take_alias(fs, n);
 	} else if (n) {
-		nt_hash_out(fs, n);
+		nt_replaced(fs, n); /* open, it keeps its st_ino: a new file here gets another */
 	} else {
 		struct node *owner = NULL;
 		struct alias **a = nt_find_alias(fs, parent, name, &owner);
@@ -188,7 +188,7 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
 	old = nt_find(fs, newparent, newname, nfold);
 	if (old && old != n) {
-		nt_hash_out(fs, old);
+		nt_replaced(fs, old);
 	}
 	a = n ? NULL : nt_find_alias(fs, parent, name, &owner);
 	nt_keep_state(fs, newparent, newname, nt_state_of(fs, parent, name, n ? n : owner));
@@ -286,6 +286,7 @@ void node_closed(struct fs *fs, struct node *n)
 		fd = n->pin_fd;
 		n->pin_fd = -1;
 	}
+	nt_ino_settle(fs, n); /* a replaced node's number is free once it is closed */
 	pthread_mutex_unlock(&fs->lock);
 	if (fd >= 0) {
 		close(fd);
@@ -496,13 +497,26 @@ void nodes_event(struct fs *fs, struct node_event *e)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* Locked. Are N's handles on another file than ST, the file its name names
+ * now? When that file is on the same drive, N's file was replaced there (not
+ * moved to another drive's copy): N keeps its st_ino to itself while open. */
+static bool elsewhere_locked(struct node *n, const struct stat *st)
+{
+	bool other = nt_elsewhere(n, st);
+
+	if (other && st->st_dev == n->open_dev) {
+		n->replaced = true;
+	}
+	return other;
+}
+
 /* How the kernel does I/O on N's open handles (passthrough.c decides). */
 bool node_elsewhere(struct fs *fs, struct node *n, const struct stat *st)
 {
 	bool other = false;
 
 	pthread_mutex_lock(&fs->lock);
-	other = !n->detached && nt_elsewhere(n, st);
+	other = !n->detached && elsewhere_locked(n, st);
 	pthread_mutex_unlock(&fs->lock);
 	return other;
 }
@@ -512,7 +526,7 @@ bool node_moved(struct fs *fs, struct node *n, const struct stat *st)
 	bool moved = false;
 
 	pthread_mutex_lock(&fs->lock);
-	moved = n->detached || nt_elsewhere(n, st);
+	moved = n->detached || elsewhere_locked(n, st);
 	pthread_mutex_unlock(&fs->lock);
 	return moved;
 }
@@ -559,7 +573,7 @@ int node_io_open(struct fs *fs, struct node *n, const struct stat *st, struct no
 	int mode = FH_CACHED;
 
 	pthread_mutex_lock(&fs->lock);
-	if (nt_elsewhere(n, st)) {
+	if (elsewhere_locked(n, st)) {
 		mode = -ESTALE;
 	} else if (n->n_cached + n->pt_refs == 0) {
 		n->open_dev = st->st_dev;

@@ -26,16 +26,30 @@ static size_t ino_slot(const struct fs *fs, uint64_t ino)
 	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) % fs->n_buckets);
 }
 
-void nt_hash_in(struct fs *fs, struct node *n)
+/* The name table holds the nodes a lookup may find (n->hashed). The inode
+ * table holds the nodes whose st_ino a new node must not take: the hashed
+ * ones, and a replaced one while it is open (its name names another file now,
+ * which must not show its number: tar, rsync -H and Samba's file ids take one
+ * number for one file). A node detached because its name now leads to a copy
+ * on another drive (a drive left, a copy-up) is the same file for clients:
+ * the name's next node takes its number (SPEC: the same path has the same
+ * st_ino whichever drive serves it). */
+static void name_in(struct fs *fs, struct node *n)
 {
 	size_t s = name_slot(fs, n->parent, n->fold);
 
 	n->next_name = fs->by_name[s];
 	fs->by_name[s] = n;
-	s = ino_slot(fs, n->ino);
+	n->hashed = true;
+}
+
+static void ino_in(struct fs *fs, struct node *n)
+{
+	size_t s = ino_slot(fs, n->ino);
+
 	n->next_ino = fs->by_ino[s];
 	fs->by_ino[s] = n;
-	n->hashed = true;
+	n->in_ino = true;
 }
 
 static void unlink_chain(struct node **head, struct node *n, bool by_name)
@@ -48,14 +62,42 @@ static void unlink_chain(struct node **head, struct node *n, bool by_name)
 	}
 }
 
+static void ino_out(struct fs *fs, struct node *n)
+{
+	if (n->in_ino) {
+		unlink_chain(&fs->by_ino[ino_slot(fs, n->ino)], n, false);
+		n->in_ino = false;
+	}
+}
+
+void nt_hash_in(struct fs *fs, struct node *n)
+{
+	name_in(fs, n);
+	if (!n->in_ino) {
+		ino_in(fs, n);
+	}
+}
+
+void nt_ino_settle(struct fs *fs, struct node *n)
+{
+	if (!n->hashed && !(n->replaced && n->nopen > 0)) {
+		ino_out(fs, n);
+	}
+}
+
 void nt_hash_out(struct fs *fs, struct node *n)
 {
-	if (!n->hashed) {
-		return;
+	if (n->hashed) {
+		unlink_chain(&fs->by_name[name_slot(fs, n->parent, n->fold)], n, true);
+		n->hashed = false;
 	}
-	unlink_chain(&fs->by_name[name_slot(fs, n->parent, n->fold)], n, true);
-	unlink_chain(&fs->by_ino[ino_slot(fs, n->ino)], n, false);
-	n->hashed = false;
+	nt_ino_settle(fs, n);
+}
+
+void nt_replaced(struct fs *fs, struct node *n)
+{
+	n->replaced = true;
+	nt_hash_out(fs, n);
 }
 
 /* Double the tables when they get crowded (locked). */
@@ -75,20 +117,19 @@ static void maybe_grow(struct fs *fs)
 		free(inos);
 		return; /* keep the old tables: slower, still correct */
 	}
-	struct node **old_names = fs->by_name;
+	free(fs->by_name);
 	free(fs->by_ino);
 	fs->by_name = names;
 	fs->by_ino = inos;
 	fs->n_buckets = old * 2;
-	for (size_t i = 0; i < old; i++) {
-		struct node *n = old_names[i];
-		while (n) {
-			struct node *next = n->next_name;
-			nt_hash_in(fs, n);
-			n = next;
+	for (struct node *n = fs->root.next_all; n; n = n->next_all) {
+		if (n->hashed) {
+			name_in(fs, n);
+		}
+		if (n->in_ino) {
+			ino_in(fs, n);
 		}
 	}
-	free(old_names);
 }
 
 /* The length (locked) of the names from N up to the images folder (not
@@ -334,6 +375,7 @@ void nt_maybe_free(struct fs *fs, struct node *n)
 		struct node *parent = n->parent;
 		free_aliases_locked(fs, n);
 		nt_hash_out(fs, n);
+		ino_out(fs, n);
 		n->prev_all->next_all = n->next_all;
 		if (n->next_all) {
 			n->next_all->prev_all = n->prev_all;

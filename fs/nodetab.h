@@ -10,10 +10,16 @@
 
 #include "fs_int.h"
 
-/* The name and inode hash tables: in and out (a node out of them is detached
- * or gone: a new lookup makes a new node). */
+/* The name and inode hash tables: in and out (a node out of the name table is
+ * detached or gone: a new lookup makes a new node). A replaced node (its name
+ * names another file now) stays in the inode table while it is open, so that
+ * no new node takes its st_ino: nt_replaced marks it and takes it out of the
+ * name table, nt_ino_settle takes it out of the inode table once it is no
+ * longer named or open (node_closed). */
 void nt_hash_in(struct fs *fs, struct node *n);
 void nt_hash_out(struct fs *fs, struct node *n);
+void nt_replaced(struct fs *fs, struct node *n);
+void nt_ino_settle(struct fs *fs, struct node *n);
 /* The length of N's path below the images folder, and that path into OUT
  * (LEN bytes and a NUL; it has the room). */
 size_t nt_rel_len(struct fs *fs, struct node *n);
