@@ -129,7 +129,28 @@ void node_unpin(struct fs *fs, struct node *n)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* node_add_alias -- N is also named (PARENT, NAME) now (a hard link). */
+/* Locked. (PARENT, NAME) names nothing the table knows any more: its node
+ * (replaced: open, it keeps its number) and every alias with that name, which
+ * outlived their name when it was removed on a drive behind the view. A later
+ * lookup or create must never find another file by them. */
+static void name_gone_locked(struct fs *fs, struct node *parent, const char *name)
+{
+	struct node *n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
+	struct node *owner = NULL;
+	struct alias **a = NULL;
+
+	if (n && n->aliases) {
+		nt_take_alias(fs, n);
+	} else if (n) {
+		nt_replaced(fs, n);
+	}
+	while ((a = nt_find_alias(fs, parent, name, &owner))) {
+		nt_drop_alias(fs, a);
+	}
+}
+
+/* node_add_alias -- N is also named (PARENT, NAME) now (a hard link). The name
+ * did not exist before the link: whatever the table still holds by it is stale. */
 void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name)
 {
 	struct alias *a = calloc(1, sizeof(*a));
@@ -139,6 +160,7 @@ void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const ch
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
+	name_gone_locked(fs, parent, name);
 	a->parent = parent;
 	parent->nchildren++;
 	a->next = n->aliases;
@@ -152,22 +174,9 @@ void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const ch
  * name from link() goes on under that name. */
 void node_unhash(struct fs *fs, struct node *parent, const char *name)
 {
-	struct node *n = NULL;
-
 	pthread_mutex_lock(&fs->lock);
 	inomap_del(fs->inomap, parent->state, name); /* the name is gone; so is its number */
-	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
-	if (n && n->aliases) {
-		nt_take_alias(fs, n);
-	} else if (n) {
-		nt_replaced(fs, n); /* open, it keeps its st_ino: a new file here gets another */
-	} else {
-		struct node *owner = NULL;
-		struct alias **a = nt_find_alias(fs, parent, name, &owner);
-		if (a) {
-			nt_drop_alias(fs, a);
-		}
-	}
+	name_gone_locked(fs, parent, name);
 	pthread_mutex_unlock(&fs->lock);
 }
 
