@@ -200,14 +200,16 @@ struct fh {
 
 /* passthrough.c -- pt_opened chooses the I/O mode of an opened file FH
  * (backing file stat ST) and fills FI (backing_id, keep_cache); it returns
- * -ESTALE, having detached the node's name, when the node is in passthrough
- * on another backing file (the caller undoes the open and answers ESTALE: the
- * kernel looks the name up again and opens the new node). pt_released undoes
- * it at release. pt_init decides in the FUSE init whether passthrough is used
- * at all. */
+ * -ESTALE, having detached the node's name, when the node's handles are on
+ * another file (the caller undoes the open and answers ESTALE: the kernel
+ * looks the name up again and opens the new node). DIR_LOCKED: the kernel
+ * holds the folder locked during the request (CREATE), so the kernel's entry
+ * is dropped by the folder watch thread, never from the request. pt_released
+ * undoes it at release. pt_init decides in the FUSE init whether passthrough
+ * is used at all. */
 void pt_init(struct fs *fs, struct fuse_conn_info *conn);
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
-              struct fuse_file_info *fi);
+              struct fuse_file_info *fi, bool dir_locked);
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);
 /* pt_node_get -- node_get for a lookup of NAME found as the drive file ST: a
  * node whose open handles are on another file (the name moved to another

@@ -231,7 +231,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
-	int rc = pt_opened(req, fs, fh, st, fi);
+	int rc = pt_opened(req, fs, fh, st, fi, false);
 
 	if (rc < 0) {
 		close(fh->fd);
@@ -274,19 +274,31 @@ void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, i
                      const struct stat *st)
 {
 	struct fs *fs = fs_of(req);
+	int rc = 0;
 
 	fh->fd = fd;
 	fh->drive = &v->roots[v->primary_root];
 	atomic_init(&fh->checked, v->generation);
-	atomic_fetch_add(&fs->n_opens, 1);
 	fh->view = v;
 	fh->node = n;
 	fi->fh = (uintptr_t)fh;
+	/* with the drive file's identity, which later opens of the node compare
+	 * with (issue 13: the view's st_ino here made every open while this handle
+	 * lived ESTALE). N is new, so not stale, unless another open of the name
+	 * got in first on another file: then the create is undone like an open and
+	 * answered ESTALE (the kernel looks the name up again), and N's entry is
+	 * dropped from the folder watch thread (the kernel holds the folder). */
+	rc = pt_opened(req, fs, fh, st, fi, true);
+	if (rc < 0) {
+		node_forget(fs, n, 1);
+		close(fd);
+		fsview_put(v);
+		free(fh);
+		ops_reply_err(req, -rc);
+		return;
+	}
+	atomic_fetch_add(&fs->n_opens, 1);
 	node_opened(fs, n, fh->fd, false);
-	/* a new node, so never stale; with the drive file's identity, which later
-	 * opens of the node compare with (issue 13: the view's st_ino here made
-	 * every open while this handle lived ESTALE) */
-	pt_opened(req, fs, fh, st, fi);
 	if (fuse_reply_create(req, e, fi) != 0) {
 		pt_released(req, fs, fh);
 		node_closed(fs, n);

@@ -120,12 +120,18 @@ static int backing_open(void *arg)
 #endif
 
 /* The name of N goes to a new node at the next lookup; the kernel forgets
- * its cached entry now (no directory lock is held during FUSE_OPEN). */
-static void detach(struct fs *fs, struct node *n)
+ * its cached entry now (no directory lock is held during FUSE_OPEN), or soon
+ * (DIR_LOCKED: during FUSE_CREATE the kernel holds the folder until the reply,
+ * and a notification sent from the request would wait for it for ever). */
+static void detach(struct fs *fs, struct node *n, bool dir_locked)
 {
 	fuse_ino_t parent = 0;
 	char *name = node_detach(fs, n, &parent);
 
+	if (name && dir_locked) {
+		dw_drop_entry(fs, parent, name); /* takes the name */
+		return;
+	}
 	if (name && fs->se) {
 		fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
 	}
@@ -133,7 +139,7 @@ static void detach(struct fs *fs, struct node *n)
 }
 
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
-              struct fuse_file_info *fi)
+              struct fuse_file_info *fi, bool dir_locked)
 {
 	struct node_io io = {.want = false};
 	int mode = 0;
@@ -151,7 +157,7 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 	mode = node_io_open(fs, fh->node, st, &io);
 	if (mode < 0) {
 		atomic_fetch_add(&fs->n_stale_opens, 1);
-		detach(fs, fh->node);
+		detach(fs, fh->node, dir_locked);
 		return mode;
 	}
 	fi->keep_cache = io.keep_cache;
