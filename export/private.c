@@ -193,6 +193,64 @@ static pid_t spawn(const char *dir, const char *conf)
 	_exit(127);
 }
 
+/* The size of LOG in DIR now (0 when it is not there). */
+static off_t log_size(const char *dir, const char *log)
+{
+	char path[4300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, log);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+/* Samba's reason for a failed start, from what it wrote to LOG (smbd.out or log.smbd in DIR)
+ * past offset FROM (its size before the start):
+ * the last "PANIC" line, else the last line that is not a "[date, level] file:line"
+ * header, a backtrace or the version banner. Bounded read, never follows a symlink; control bytes become '?'. */
+static void smbd_reason(const char *dir, const char *log, off_t from, char *out, size_t len)
+{
+	char path[4300];
+	char buf[4097];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, log);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		return;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		from = st.st_size < from ? 0 : from; /* rotated (max log size) since */
+		off_t at = st.st_size - from > 4096 ? st.st_size - 4096 : from;
+		n = pread(fd, buf, sizeof(buf) - 1, at);
+	}
+	close(fd);
+	if (n <= 0) {
+		return;
+	}
+	buf[n] = '\0';
+	const char *pick = NULL;
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (!line[0] || line[0] == '[' || line[0] == '#' || !strncmp(line, "BACKTRACE", 9) ||
+		    !strncmp(line, "smbd version", 12) || !strncmp(line, "Copyright", 9)) {
+			continue;
+		}
+		if (!pick || !strstr(pick, "PANIC") || strstr(line, "PANIC")) {
+			pick = line;
+		}
+	}
+	if (pick) {
+		snprintf(out, len, "%s", pick);
+		for (char *c = out; *c; c++) {
+			*c = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+		}
+	}
+}
+
 /* Start smbd and wait until it listens (or dies). */
 static void stop_helpers(const char *conf);
 
@@ -201,6 +259,9 @@ static int start(struct samba_private *p, char *err, size_t len)
 	struct timespec nap = {0, 50 * 1000 * 1000};
 	int status = 0;
 
+	off_t log_at = log_size(p->dir, "log.smbd");
+	off_t out_at = log_size(p->dir, "smbd.out");
+
 	p->pid = spawn(p->dir, p->conf);
 	if (p->pid < 0) {
 		snprintf(err, len, "cannot start smbd: %s", strerror(errno));
@@ -208,11 +269,18 @@ static int start(struct samba_private *p, char *err, size_t len)
 	}
 	for (int waited = 0; waited < START_WAIT_MS; waited += 50) {
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			char why[512] = "";
+			smbd_reason(p->dir, "log.smbd", log_at, why, sizeof(why));
+			if (!why[0]) {
+				smbd_reason(p->dir, "smbd.out", out_at, why, sizeof(why));
+			}
 			snprintf(err, len,
-			         "smbd exited at start (status %d); see %s/smbd.out and %s/log.smbd "
+			         "smbd %s %d at start%s%s%s; see %s/smbd.out and %s/log.smbd "
 			         "(is smbd installed, and port %d free?)",
-			         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), p->dir,
-			         p->dir, p->cfg->share.port);
+			         WIFEXITED(status) ? "exited with status" : "was killed by signal",
+			         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			         why[0] ? " (it said: " : "", why, why[0] ? ")" : "", p->dir, p->dir,
+			         p->cfg->share.port);
 			p->pid = -1;
 			return -1;
 		}

@@ -13,7 +13,8 @@
 #    within 6 s, never hangs; --json says so as JSON; after SIGCONT it is healthy again; a
 #    clean stop removes both the status and the metrics file.
 # 4. samba = private with an smbd that exits at once: the share is down, `status` exits 1
-#    (degraded) naming the share, JSON share.up false, metrics share_up 0, healthy 0.
+#    (degraded) naming the share, JSON share.up false, metrics share_up 0, healthy 0; the
+#    daemon's message quotes what smbd wrote as it failed.
 # Needs root, /dev/fuse, python3; exit 77 = skipped (a failure under CI=true).
 # shellcheck disable=SC2317 # functions called from traps
 # shellcheck disable=SC2015 # `a && b || bad` is meant: bad unless both hold
@@ -160,6 +161,9 @@ grep -q "share" "$T/out" && grep -qi "smbd DOWN" "$T/out" || { cat "$T/out"; fai
 "$BIN" status -c "$T/pxe.conf" --json >"$T/st.json"
 json_check "$T/st.json" 's["share"]["samba"] == "private" and s["share"]["up"] is False and s["healthy"] is False and any("share" in r for r in s["degraded_reasons"])' "share down"
 prom_check "$(ls "$T"/run/*.prom | head -1)" "$T/view" 'v("share_up") == 0 and v("healthy") == 0 and v("share_restarts_total") == 0'
-ok "samba = private, smbd cannot start: status degraded (exit 1) naming the share; share_up 0"
+for ((i = 0; i < 100; i++)); do grep -q "smbd exited" "$T/log" && break; sleep 0.05; done
+grep -q "cannot start the private smbd: smbd exited with status 1 at start (it said: bogus smbd)" "$T/log" ||
+	{ cat "$T/log"; fail "the daemon's message does not quote what smbd said as it failed"; }
+ok "samba = private, smbd cannot start: status degraded (exit 1) naming the share; share_up 0; the log quotes smbd's own words"
 view_stop
 exit 0

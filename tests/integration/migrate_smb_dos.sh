@@ -66,6 +66,10 @@ cleanup() {
 	for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[i]}" 2>/dev/null; done
 	[ -n "$USER_MADE" ] && userdel "$TUSER" 2>/dev/null
 	if [ "$rc" != 0 ] && [ -f "$T/log" ]; then tail -n 20 "$T/log" >&2; fi
+	if [ "$rc" != 0 ] && [ -f "$T/state/samba/log.smbd" ]; then
+		echo "--- the view's smbd log (last lines)" >&2
+		tail -n 30 "$T/state/samba/log.smbd" >&2
+	fi
 	rm -rf --one-file-system "$T"
 	exit "$rc"
 }
