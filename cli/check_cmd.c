@@ -264,20 +264,6 @@ static int check_credentials(struct check_opts *o, char *err, size_t len)
 	return 0;
 }
 
-/* The URL check_run() uses when none is given (export/check.c), for the output. */
-static void default_url(const struct pxe_config *cfg, char *out, size_t len)
-{
-	int port = 445;
-
-	if (cfg->share.samba == CFG_SAMBA_PRIVATE) {
-		snprintf(out, len, "smb://127.0.0.1:%d/%s", cfg->share.port, cfg->share.name);
-	} else if (samba_system_port(cfg, &port) == 0 && port != 445) {
-		snprintf(out, len, "smb://localhost:%d/%s", port, cfg->share.name);
-	} else {
-		snprintf(out, len, "smb://localhost/%s", cfg->share.name);
-	}
-}
-
 static double now_s(void)
 {
 	struct timespec t;
@@ -381,7 +367,7 @@ int cmd_check(int argc, char **argv)
 		return unknown("the configuration has errors (above); run 'pxeimagesfs config check'");
 	}
 	if (!a.o.url) {
-		default_url(cfg, url, sizeof(url));
+		check_default_url(cfg, url, sizeof(url));
 		a.o.url = url;
 	}
 	t0 = now_s();

@@ -49,9 +49,7 @@ static int load_credentials(struct run *r)
 	return 0;
 }
 
-/* The default URL: the private smbd on 127.0.0.1 and its port, else the system smbd on
- * this machine. (cli/check_cmd.c shows the same.) */
-static void default_url(const struct pxe_config *cfg, char *out, size_t len)
+void check_default_url(const struct pxe_config *cfg, char *out, size_t len)
 {
 	int port = 445;
 
@@ -71,7 +69,7 @@ static int setup(struct run *r)
 	char def[512];
 
 	if (!url) {
-		default_url(r->cfg, def, sizeof(def));
+		check_default_url(r->cfg, def, sizeof(def));
 		url = def;
 	}
 	snprintf(r->url, sizeof(r->url), "%s", url);

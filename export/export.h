@@ -134,6 +134,10 @@ struct check_result {
  * config's smb.conf): 0, or a negative errno when testparm cannot tell. */
 int samba_system_port(const struct pxe_config *cfg, int *port);
 
+/* check_default_url -- the share check_run() reads when no URL is given: the private smbd on
+ * 127.0.0.1 and its port, else the system smbd on this machine (its port when not 445). */
+void check_default_url(const struct pxe_config *cfg, char *out, size_t len);
+
 /* check_run -- connect with libsmbclient (a fresh context), list the share
  * recursively and compare it with the local view. Always fills RES. */
 void check_run(const struct pxe_config *cfg, const struct check_opts *o, struct check_result *res);

@@ -44,12 +44,6 @@ cleanup_all() {
 	view_cleanup
 }
 trap cleanup_all EXIT
-# stop_checked -- view_stop, then the daemon's log must hold no sanitizer report
-stop_checked() {
-	view_stop
-	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
-		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
-}
 
 # ---- the drives: BIOS files on C, UEFI on D (spelt in lower case), Boot merged from both -----
 C=$T/c/RemoteInstall D=$T/d/remoteinstall
@@ -180,30 +174,7 @@ NS=()
 mkdir -p "$T/nginx/tmp" || fail "mkdir"
 snippet nginx-pxe.conf | sed "s|listen 8080;|listen 127.0.0.1:$PORT_H;|" >"$T/nginx/site.conf"
 grep -q "listen 127.0.0.1:$PORT_H;" "$T/nginx/site.conf" || fail "nginx-pxe.conf has no 'listen 8080;'"
-cat >"$T/nginx/nginx.conf" <<CONF
-daemon off;
-user www-data;
-worker_processes 2;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	default_type application/octet-stream;
-	client_body_temp_path $T/nginx/tmp/body;
-	proxy_temp_path $T/nginx/tmp/proxy;
-	fastcgi_temp_path $T/nginx/tmp/fastcgi;
-	uwsgi_temp_path $T/nginx/tmp/uwsgi;
-	scgi_temp_path $T/nginx/tmp/scgi;
-	include $T/nginx/site.conf;
-}
-CONF
-nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
-PIDS+=($!)
-NGINX_PID=$!
-for ((i = 0; i < 100; i++)); do listening "$PORT_H" && break; sleep 0.05; done
-listening "$PORT_H" && kill -0 "$NGINX_PID" 2>/dev/null ||
-	fail "nginx does not listen: $(cat "$T/nginx/out" "$T/nginx/error.log")"
+nginx_start "$T/nginx" "$T/nginx/site.conf" "$PORT_H" 2
 URL=http://127.0.0.1:$PORT_H
 http_code() { curl -s --path-as-is -o "$T/got" -w '%{http_code}' "$@"; }
 n=0

@@ -29,12 +29,6 @@ cleanup_all() {
 	view_cleanup
 }
 trap cleanup_all EXIT
-# stop_checked -- view_stop, then the daemon's log must hold no sanitizer report
-stop_checked() {
-	view_stop
-	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
-		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
-}
 mkdir -p "$T/r" "$T/e" || fail "mkdir"
 mount -t tmpfs -o size=64m pxe-r "$T/r" && mount -t tmpfs -o size=64m pxe-e "$T/e" ||
 	fail "cannot mount tmpfs"

@@ -102,10 +102,4 @@ run_mode() {
 	view_stop
 }
 
-if [ "${PXEIMAGESFS_PASSTHROUGH:-}" = no ]; then
-	run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
-	run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
-else
-	run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
-	run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
-fi
+both_modes run_mode

@@ -51,18 +51,6 @@ differ() {
 	ok "$MODE ($1): old file st_ino $old, new file $new"
 }
 
-# forget -- the kernel forgets every unused entry of the view (the daemon's node count falls)
-forget() {
-	local n i
-	for ((i = 0; i < 20; i++)); do
-		sync
-		echo 2 >/proc/sys/vm/drop_caches
-		n=$(view_status "s['counters']['nodes']")
-		[ "$n" -le 3 ] && return 0
-		sleep 0.1
-	done
-	fail "$MODE: the kernel did not forget the view's entries (the daemon still has $n nodes)"
-}
 
 run_mode() {
 	MODE=$1
@@ -102,17 +90,11 @@ run_mode() {
 	ok "$MODE (its drive unmounted): the lower-ranked drive's copy keeps the path's number $old"
 	exec 3<&-
 
-	forget
+	view_forget
 	[ "$(path_ino "$W/a")" = "$stable" ] ||
 		fail "$MODE: a has st_ino $(path_ino "$W/a") once the old file is forgotten, not $stable"
 	ok "$MODE: once the old file is closed and forgotten, the name has its stable number again"
 	view_stop
 }
 
-if [ "${PXEIMAGESFS_PASSTHROUGH:-}" = no ]; then
-	run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
-	run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
-else
-	run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
-	run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
-fi
+both_modes run_mode

@@ -50,19 +50,6 @@ check_all() {
 		fail "$MODE ($1): the images folder or the root changed its number"
 }
 
-# forget -- make the kernel forget every unused name and inode of the view, and see that it
-# did: the daemon's node count falls to the images path's own folders at most
-forget() {
-	local n i
-	for ((i = 0; i < 20; i++)); do
-		sync
-		echo 2 >/proc/sys/vm/drop_caches
-		n=$(view_status "s['counters']['nodes']")
-		[ "$n" -le 3 ] && return 0
-		sleep 0.1
-	done
-	fail "$MODE: the kernel did not forget the view's entries (the daemon still has $n nodes)"
-}
 
 run_mode() {
 	MODE=$1
@@ -84,7 +71,7 @@ run_mode() {
 	check_all "at once"
 	ok "$MODE: renamed entries keep st_ino at once; new ones at the old names get their own"
 
-	forget
+	view_forget
 	check_all "after the kernel forgot them"
 	ok "$MODE: renamed entries keep st_ino after the kernel forgot them"
 
@@ -94,13 +81,13 @@ run_mode() {
 	# an entry made on a drive directly at an old name is a new entry with its own number
 	echo direct >"$D/$w/t" && mkdir "$D/$w/d/sub" && echo direct >"$D/$w/d/sub/g"
 	rm "$D/$w/f" && echo direct >"$D/$w/f"
-	forget
+	view_forget
 	check_all "after a restart and entries made on the drive at the old names"
 	ok "$MODE: renamed entries keep st_ino after a restart; entries made on a drive directly differ"
 
 	# renamed back: the number goes with it, and the new entry there must have moved away
 	mv "$W/f" "$W/f-new" && mv "$W/e/f2" "$W/f" || fail "$MODE: renaming back failed"
-	forget
+	view_forget
 	same f "$I_f" "renamed back"
 	unique "renamed back"
 
@@ -108,7 +95,7 @@ run_mode() {
 	echo x >"$W/x" && mv "$W/x" "$W/y" && echo new >"$W/x" || fail "$MODE: cannot make x, y"
 	I_x=$(ino "$W/x")
 	rm "$W/y" || fail "$MODE: cannot remove y"
-	forget
+	view_forget
 	same x "$I_x" "the renamed entry removed"
 	view_stop
 	view_start "$BIN" "$DRIVES" "" $env
@@ -118,8 +105,7 @@ run_mode() {
 	view_stop
 }
 
-run_mode passthrough PXEIMAGESFS_PASSTHROUGH=yes
-run_mode no-passthrough PXEIMAGESFS_PASSTHROUGH=no
+both_modes run_mode
 
 # a corrupt map in the state directory: the daemon starts, numbers stay unique
 MODE=corrupt-map

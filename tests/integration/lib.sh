@@ -184,6 +184,44 @@ threads_take_stop_signals() {
 		(((0x$blk & 0x4002) == 0x4002)) || echo "${t##*/}($(cat "$t/comm" 2>/dev/null))"
 	done
 }
+# stop_checked -- view_stop, then the daemon's log must hold no sanitizer report
+stop_checked() {
+	view_stop
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
+		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
+}
+# view_forget -- make the kernel forget every unused name and inode of the view, and see that
+# it did: the daemon's node count falls to the images path's own folders at most (MODE names
+# the run in the failure)
+view_forget() {
+	local n i
+	for ((i = 0; i < 20; i++)); do
+		sync
+		echo 2 >/proc/sys/vm/drop_caches
+		n=$(view_status "s['counters']['nodes']")
+		[ "$n" -le 3 ] && return 0
+		sleep 0.1
+	done
+	fail "${MODE:-}: the kernel did not forget the view's entries (the daemon still has $n nodes)"
+}
+# both_modes FN -- FN MODE ENV for each data path, the suite's own (PXEIMAGESFS_PASSTHROUGH)
+# first: "passthrough PXEIMAGESFS_PASSTHROUGH=yes" and "no-passthrough ...=no"
+both_modes() {
+	if [ "${PXEIMAGESFS_PASSTHROUGH:-}" = no ]; then
+		"$1" no-passthrough PXEIMAGESFS_PASSTHROUGH=no
+		"$1" passthrough PXEIMAGESFS_PASSTHROUGH=yes
+	else
+		"$1" passthrough PXEIMAGESFS_PASSTHROUGH=yes
+		"$1" no-passthrough PXEIMAGESFS_PASSTHROUGH=no
+	fi
+}
+# stop_pid PID -- SIGTERM, up to 5 s, then SIGKILL (a process the test started)
+stop_pid() {
+	local i
+	kill "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	kill -KILL "$1" 2>/dev/null
+}
 view_status_file() { ls "$T"/run/*.json 2>/dev/null | head -1; }
 # view_status EXPR -- a fresh status file (SIGUSR1 rewrites it), then the Python expression
 # EXPR over it as `s`
@@ -253,4 +291,49 @@ private_smbd_kill() {
 	tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" |
 		grep -qxF -- "--configfile=$T/state/samba/smb.conf" && kill "$pid" 2>/dev/null
 	return 0
+}
+# our_samba -- the Samba processes running on a config under $T (smbd, and the samba-dcerpcd
+# and rpcd_* helpers smbd starts on demand, which leave its process group): pids, helpers first
+our_samba() {
+	local p cmd args
+	for p in /proc/[0-9]*; do
+		{ mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue # no fork per process
+		cmd="${args[*]} "
+		case "$cmd" in
+		"smbd "*" --configfile=$T/"*) echo "9 ${p#/proc/}" ;;
+		*" --configfile=$T/"*) echo "1 ${p#/proc/}" ;;
+		esac
+	done | sort -n | cut -d' ' -f2
+}
+# nginx_start DIR INCLUDE PORT WORKERS -- nginx in the foreground on DIR/nginx.conf (written
+# here: pid, logs and temporaries in DIR, run as www-data, INCLUDE inside http {}), its pid in
+# NGINX_PID and appended to PIDS (the caller's cleanup stops it); fails unless it listens on
+# 127.0.0.1:PORT within 5 s
+nginx_start() {
+	local dir=$1 include=$2 port=$3 workers=$4 i
+	mkdir -p "$dir/tmp" || fail "mkdir $dir/tmp"
+	cat >"$dir/nginx.conf" <<CONF || fail "cannot write $dir/nginx.conf"
+daemon off;
+user www-data;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	default_type application/octet-stream;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	include $include;
+}
+CONF
+	nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" >"$dir/out" 2>&1 &
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
+	for ((i = 0; i < 100; i++)); do listening "$port" && break; sleep 0.05; done
+	listening "$port" && kill -0 "$NGINX_PID" 2>/dev/null ||
+		fail "nginx does not listen on 127.0.0.1:$port: $(cat "$dir/out" "$dir/error.log")"
 }

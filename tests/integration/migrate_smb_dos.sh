@@ -43,19 +43,6 @@ SRC=smb://127.0.0.1:$PORT/OLD/SMSImages/SMSPKG
 SMBD_PID= VIEW_PID= USER_MADE=
 MOUNTED=()
 
-stop_pid() {
-	local i
-	kill "$1" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
-	kill -KILL "$1" 2>/dev/null
-}
-our_samba() {
-	local p cmd
-	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-		case "$cmd" in *" --configfile=$SMBCONF"*) echo "${p#/proc/}" ;; esac
-	done
-}
 cleanup() {
 	local rc=$? i pid
 	[ -n "$VIEW_PID" ] && stop_pid "$VIEW_PID"

@@ -41,11 +41,6 @@ cleanup_all() {
 	view_cleanup
 }
 trap cleanup_all EXIT
-stop_checked() {
-	view_stop
-	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
-		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
-}
 
 # ---- two drives: boot files on C, on D spelt in lower case -------------------------------------
 mkdir -p "$T/c/RemoteInstall/SMSBoot/x64" "$T/c/RemoteInstall/SMSTemp" "$T/d/remoteinstall/boot" \
@@ -277,30 +272,7 @@ kill "$DNSMASQ_PID"
 NS=()
 
 # ---- nginx, with the generated server block ------------------------------------------------------
-mkdir -p "$T/nginx/tmp" || fail "mkdir"
-cat >"$T/nginx/nginx.conf" <<CONF
-daemon off;
-user www-data;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	default_type application/octet-stream;
-	client_body_temp_path $T/nginx/tmp/body;
-	proxy_temp_path $T/nginx/tmp/proxy;
-	fastcgi_temp_path $T/nginx/tmp/fastcgi;
-	uwsgi_temp_path $T/nginx/tmp/uwsgi;
-	scgi_temp_path $T/nginx/tmp/scgi;
-	include $T/root/etc/nginx/conf.d/pxeimagesfs.conf;
-}
-CONF
-nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
-PIDS+=($!)
-NGINX_PID=$!
-for ((i = 0; i < 100; i++)); do listening "$PORT_H" && break; sleep 0.05; done
-listening "$PORT_H" || fail "nginx does not listen: $(cat "$T/nginx/out" "$T/nginx/error.log")"
+nginx_start "$T/nginx" "$T/root/etc/nginx/conf.d/pxeimagesfs.conf" "$PORT_H" 1
 URL=http://127.0.0.1:$PORT_H
 code() { curl -s --path-as-is -o "$T/got" -w '%{http_code}' "$@"; }
 n=0

@@ -43,28 +43,6 @@ SMBD_PID= # the throwaway smbd (smbd_start)
 MOUNTED=()
 USER_MADE=
 
-# stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
-stop_pid() {
-	local i
-	kill "$1" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
-	kill -KILL "$1" 2>/dev/null
-}
-
-# Samba processes running on a config under $T (smbd, and the samba-dcerpcd and rpcd_*
-# helpers smbd starts on demand, which leave its process group): pids, helpers first
-our_samba() {
-	local p cmd args
-	for p in /proc/[0-9]*; do
-		{ mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue # no fork per process
-		cmd="${args[*]} "
-		case "$cmd" in
-		"smbd "*" --configfile=$T/"*) echo "9 ${p#/proc/}" ;;
-		*" --configfile=$T/"*) echo "1 ${p#/proc/}" ;;
-		esac
-	done | sort -n | cut -d' ' -f2
-}
-
 cleanup() {
 	local rc=$? i pid
 	if [ -n "$DAEMON" ]; then stop_pid "$DAEMON"; fi
