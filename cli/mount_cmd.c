@@ -559,6 +559,7 @@ int cmd_mount(int argc, char **argv)
 out:
 	samba_private_stop(share.smbd);
 	exporter_drop(share.exp); /* a running export thread keeps its reference */
+	export_tmp_cleanup();     /* and the copies it hands testparm, if it waits on it */
 	fs_share_drop(share.sh);
 	fs_free(fs);
 	resolver_view_free(view);

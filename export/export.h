@@ -130,6 +130,10 @@ struct check_result {
 	double free_pct;   /* free space of the view (its primary drive); < 0: unknown */
 };
 
+/* export_tmp_cleanup -- remove the folder of testparm's copies an export made, if one is
+ * still there: for a daemon that stops while its export thread waits on testparm. */
+void export_tmp_cleanup(void);
+
 /* samba_system_port -- the first of the system smbd's `smb ports` (testparm on the
  * config's smb.conf): 0, or a negative errno when testparm cannot tell. */
 int samba_system_port(const struct pxe_config *cfg, int *port);

@@ -2,10 +2,12 @@
  * the share (smb.conf, the files it includes, registry shares) and testparm on the plan.
  *
  * It reads and reports; system.c plans and makes the changes. Runs net and testparm through
- * run.c. Not thread-safe: one struct sys_export is one run, on one thread.
+ * run.c. Not thread-safe: one struct sys_export is one run, on one thread (the name of the
+ * folder of testparm's copies alone is kept under a lock, for export_tmp_cleanup()).
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +446,49 @@ out:
 	return rc;
 }
 
+/* The folder of testparm's copies while it exists (one export runs at a time in a process), so
+ * that a daemon stopping while its export thread waits on testparm removes it. */
+static pthread_mutex_t tmp_mu = PTHREAD_MUTEX_INITIALIZER;
+static char tmp_dir[PATH_MAX];
+
+static void tmp_remove_locked(void)
+{
+	char path[PATH_MAX + 32];
+
+	if (!tmp_dir[0]) {
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/pxeimagesfs.conf", tmp_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/smb.conf", tmp_dir);
+	unlink(path);
+	rmdir(tmp_dir);
+	tmp_dir[0] = '\0';
+}
+
+void export_tmp_cleanup(void)
+{
+	pthread_mutex_lock(&tmp_mu);
+	tmp_remove_locked();
+	pthread_mutex_unlock(&tmp_mu);
+}
+
+/* mkdtemp DIR, remembered for export_tmp_cleanup(); -1 with errno when it fails */
+static int tmp_make(char *dir)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&tmp_mu);
+	tmp_remove_locked(); /* one at a time: an earlier run's, if any, is over */
+	if (!mkdtemp(dir)) {
+		rc = -1;
+	} else {
+		snprintf(tmp_dir, sizeof(tmp_dir), "%s", dir);
+	}
+	pthread_mutex_unlock(&tmp_mu);
+	return rc;
+}
+
 /* sys_validate -- testparm on copies of the new smb.conf and include file in a temporary folder. */
 int sys_validate(struct sys_export *x)
 {
@@ -459,7 +504,7 @@ int sys_validate(struct sys_export *x)
 	}
 	snprintf(dir, sizeof(dir), "%s/pxeimagesfs-export.XXXXXX",
 	         tmp && tmp[0] == '/' ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
+	if (tmp_make(dir) < 0) {
 		return sys_fail(x, "cannot create a temporary folder for testparm (%s): %s", dir,
 		                strerror(errno));
 	}
@@ -477,9 +522,7 @@ int sys_validate(struct sys_export *x)
 		rc = tp_check(x, conf);
 		rc = rc == 0 && !x->o->remove ? sys_tp_path(x, conf, false) : rc;
 	}
-	unlink(inc);
-	unlink(conf);
-	rmdir(dir);
+	export_tmp_cleanup();
 	free(cand);
 	return rc;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # export_live.sh -- with samba = system, the daemon exports the share at start without ever
 # making the thread that follows the drives wait on Samba's tools: while a testparm hangs, a
-# drive mounted meanwhile shows in the view at once, and SIGTERM stops the daemon at once.
+# drive mounted meanwhile shows in the view at once, and SIGTERM stops the daemon at once,
+# leaving nothing in TMPDIR (the export's copies of smb.conf for testparm are removed).
 # (A fake testparm first on PATH sleeps; the real smb.conf is never touched: the config names
 # files under the test's directory.) Then the daemon's export of an smb.conf with a NUL byte,
 # or one including a FIFO or /dev/zero: refused before any Samba tool runs, nothing changed, no
@@ -30,7 +31,8 @@ view_conf "$DRIVES" "    mount timeout = 0
     rescan interval = 0" "    samba = system
     smb.conf = $T/smb.conf
     include file = $T/inc.conf"
-PATH="$T/fake:$PATH" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
+mkdir -p "$T/tmp" || fail "mkdir"
+TMPDIR=$T/tmp PATH="$T/fake:$PATH" "$BIN" mount -f -c "$T/pxe.conf" >"$T/log" 2>&1 &
 VIEW_PID=$!
 for ((i = 0; i < 200; i++)); do [ -e "$T/testparm-started" ] && [ -d "$V/PKGC0001" ] && break; sleep 0.05; done
 [ -e "$T/testparm-started" ] || { cat "$T/log" >&2; fail "the export did not start testparm"; }
@@ -53,7 +55,8 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q " $T/view " /proc/self/mountinfo && fail "the view is still mounted after the stop"
 [ "$(cat "$T/smb.conf")" = "$(printf '[global]\n    workgroup = LAB')" ] || fail "smb.conf changed"
 kill "$(cat "$T/testparm-started")" 2>/dev/null # the fake testparm, by its pid
-ok "SIGTERM while the export hangs: stopped and unmounted after $ms ms; smb.conf untouched"
+[ -z "$(ls -A "$T/tmp")" ] || fail "the stop left the export's copies for testparm in TMPDIR: $(ls -A "$T/tmp")"
+ok "SIGTERM while the export hangs: stopped and unmounted after $ms ms; smb.conf untouched; no copies left in TMPDIR"
 
 # The daemon's export (samba = system) reads smb.conf as the export command does: an smb.conf
 # with a NUL byte, or one that includes a FIFO or /dev/zero, is refused with nothing changed
