@@ -1,6 +1,7 @@
 /* check_tree.c -- the two trees of the check: listing the view, walking a tree folder by folder
- * (the share's through check_smb.c's list_fn), and comparing them ignoring ASCII case, as over
- * SMB: names, types, sizes and with deep, SHA-256 contents.
+ * (the share's through check_smb.c's list_fn), and comparing them: names paired by the view's
+ * own case rule (names_casecmp: the exact spelling first, then equal ignoring case), types,
+ * sizes and with deep, SHA-256 contents.
  *
  * It does not talk SMB itself: the share's side comes in as list_fn/hash_fn. Writes nothing.
  * One struct run per thread; nothing locks.
@@ -12,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_int.h"
+#include "names.h"
 #include "sha256.h"
 
 int check_tree_add(struct tree *t, const char *rel, const char *name, bool dir, long long size)
@@ -110,9 +111,15 @@ int check_walk(struct run *r, list_fn list, void *ctx, struct tree *t, const cha
 	return rc;
 }
 
+/* Paths equal under the view's case rule sort together, and in byte order among themselves,
+ * so the order is total: the same whatever order the server listed them in. */
 static int entry_cmp(const void *a, const void *b)
 {
-	return strcasecmp(((const struct entry *)a)->path, ((const struct entry *)b)->path);
+	const char *pa = ((const struct entry *)a)->path;
+	const char *pb = ((const struct entry *)b)->path;
+	int c = names_casecmp(pa, pb);
+
+	return c != 0 ? c : strcmp(pa, pb);
 }
 
 /* SHA-256 of everything RD gives from H, as 64 hex digits in HEX (common/sha256.c). */
@@ -182,9 +189,110 @@ static void compare_pair(struct run *r, hash_fn remote_hash, void *ctx, const st
 	}
 }
 
-/* Both listings, sorted ignoring case and merged: every name on one side only, and every
- * type, size (and with deep, SHA-256: REMOTE_HASH on CTX for the share's side) that differs,
- * is a difference. */
+/* One run of paths equal under the view's case rule: T's entries FIRST to END (excluded). */
+struct group {
+	const struct tree *t;
+	size_t first;
+	size_t end;
+};
+
+static struct group group_at(const struct tree *t, size_t i)
+{
+	struct group g = {t, i, i + 1};
+
+	while (g.end < t->n && names_casecmp(t->v[i].path, t->v[g.end].path) == 0) {
+		g.end++;
+	}
+	return g;
+}
+
+/* The entries of A and B spelled exactly alike, merged in byte order (both are sorted so
+ * within a group): VISIT gets each pair, or an entry alone (the other NULL). */
+typedef void (*visit_fn)(struct run *r, const struct entry *a, const struct entry *b, void *arg);
+
+static void merge_exact(struct run *r, struct group a, struct group b, visit_fn visit, void *arg)
+{
+	size_t i = a.first;
+	size_t j = b.first;
+
+	while (i < a.end || j < b.end) {
+		int c = i == a.end ? 1 : j == b.end ? -1 : strcmp(a.t->v[i].path, b.t->v[j].path);
+		visit(r, c <= 0 ? &a.t->v[i] : NULL, c >= 0 ? &b.t->v[j] : NULL, arg);
+		i += c <= 0;
+		j += c >= 0;
+	}
+}
+
+struct pairing {
+	hash_fn remote_hash;
+	void *ctx;
+	size_t left_a; /* entries of A with no exact twin in B */
+	size_t left_b;
+	const struct entry *one_a; /* the last of them */
+	const struct entry *one_b;
+};
+
+/* First pass: exact spellings compared, the rest counted. */
+static void visit_exact(struct run *r, const struct entry *a, const struct entry *b, void *arg)
+{
+	struct pairing *p = arg;
+
+	if (a && b) {
+		compare_pair(r, p->remote_hash, p->ctx, a, b);
+	} else if (a) {
+		p->left_a++;
+		p->one_a = a;
+	} else {
+		p->left_b++;
+		p->one_b = b;
+	}
+}
+
+/* Second pass, when the rest cannot pair one to one: each is a difference. */
+static void visit_left(struct run *r, const struct entry *a, const struct entry *b, void *arg)
+{
+	const struct pairing *p = arg;
+
+	if (a && b) {
+		return;
+	}
+	if (a && p->left_b == 0) {
+		check_differ(r, "%s: on the share, not in the view", a->path);
+	} else if (a) {
+		check_differ(
+		    r,
+		    "%s: on the share, not in the view with that spelling; ambiguous: equal "
+		    "ignoring case to %zu name%s there (not compared)",
+		    a->path, p->left_b, p->left_b == 1 ? "" : "s");
+	} else if (p->left_a == 0) {
+		check_differ(r, "%s: in the view, missing from the share", b->path);
+	} else {
+		check_differ(
+		    r,
+		    "%s: in the view, not on the share with that spelling; ambiguous: equal "
+		    "ignoring case to %zu name%s there (not compared)",
+		    b->path, p->left_a, p->left_a == 1 ? "" : "s");
+	}
+}
+
+/* Names equal ignoring case on both sides: each spelling with its exact twin first; what is
+ * left pairs when it is one name on each side, else every one of it is a difference. */
+static void compare_group(struct run *r, hash_fn remote_hash, void *ctx, struct group a,
+                          struct group b)
+{
+	struct pairing p = {remote_hash, ctx, 0, 0, NULL, NULL};
+
+	merge_exact(r, a, b, visit_exact, &p);
+	if (p.left_a == 1 && p.left_b == 1) {
+		compare_pair(r, remote_hash, ctx, p.one_a, p.one_b);
+	} else if (p.left_a > 0 || p.left_b > 0) {
+		merge_exact(r, a, b, visit_left, &p);
+	}
+}
+
+/* Both listings, sorted by the view's case rule and merged: every name on one side only, and
+ * every type, size (and with deep, SHA-256: REMOTE_HASH on CTX for the share's side) that
+ * differs, is a difference. Names equal ignoring case pair as compare_group says. */
 void check_compare(struct run *r, hash_fn remote_hash, void *ctx)
 {
 	const struct tree *a = &r->remote;
@@ -199,14 +307,18 @@ void check_compare(struct run *r, hash_fn remote_hash, void *ctx)
 		qsort(r->local.v, b->n, sizeof(*b->v), entry_cmp);
 	}
 	while (i < a->n || j < b->n) {
-		int c = i == a->n ? 1 : j == b->n ? -1 : strcasecmp(a->v[i].path, b->v[j].path);
-		if (c < 0) {
-			check_differ(r, "%s: on the share, not in the view", a->v[i++].path);
-		} else if (c > 0) {
-			check_differ(r, "%s: in the view, missing from the share", b->v[j++].path);
-		} else {
-			compare_pair(r, remote_hash, ctx, &a->v[i++], &b->v[j++]);
+		int c = i == a->n ? 1 : j == b->n ? -1 : names_casecmp(a->v[i].path, b->v[j].path);
+		struct group ga = {a, i, i};
+		struct group gb = {b, j, j};
+		if (c <= 0) {
+			ga = group_at(a, i);
 		}
+		if (c >= 0) {
+			gb = group_at(b, j);
+		}
+		compare_group(r, remote_hash, ctx, ga, gb);
+		i = ga.end;
+		j = gb.end;
 	}
 }
 

@@ -4,7 +4,9 @@
 # SHA-256 of an 8 MiB image); then each failure is produced for real and must be named, with
 # its exit status: share not defined, wrong password (never OK as a guest, though the share
 # has `guest ok = yes`), server not reachable, and, on a throwaway smbd (44472), a stale share
-# path, access denied and an empty share; last, the images folder gone from every drive
+# path, access denied and an empty share; a share whose copy of the images spells names in
+# another case (é.wim for the view's É.wim, Greek, Cyrillic, case twins a.txt and A.txt) is OK,
+# paired by the view's case rule; last, the images folder gone from every drive
 # (path missing) and back; then no drive configured at all (the hint). Needs root, /dev/fuse,
 # smbd and testparm; exit 77 = skipped (a failure under CI=true). Stops only the processes it
 # started, by PID; takes about 6 s.
@@ -236,6 +238,11 @@ cat >>"$S2/smb.conf" <<SMBCONF || fail "writing $S2/smb.conf"
 [EMPTY]
 	path = $T/empty
 	guest ok = yes
+# another server's copy of the images, names spelled in another case (see below)
+[CASED]
+	path = $T/cased
+	guest ok = yes
+	read only = yes
 SMBCONF
 smbd_start "$S2/smb.conf" "$PORT2" "$T/smbd2.log"
 
@@ -250,6 +257,43 @@ ok "a share the user may not open (valid users): CRITICAL access_denied"
 expect "an empty share" 2 share_empty -c "$CONF" --guest "smb://127.0.0.1:$PORT2/EMPTY"
 has "while drive D ($DIMG) holds 2 packages" "an empty share"
 ok "an empty share while a drive holds the packages: CRITICAL share_empty naming the drive"
+
+# --- names that differ only in case pair by the view's own rule ----------------------------
+# Drive C gets É.wim, ΣΟΦΙΑ.wim, ЖУК.wim and case twins a.txt / A.txt (tmpfs is case-
+# sensitive: both are files of their own in the view). The share CASED holds a copy of the view
+# on a tmpfs of its own, with é.wim, σοφια.wim and жук.wim and the twins made in the other
+# order. Before the fix, check paired names ignoring ASCII case only: é.wim against É.wim was
+# "on the share, not in the view" plus "in the view, missing from the share".
+mkdir "$CIMG/SMS00003" || fail "mkdir $CIMG/SMS00003"
+head -c 5000 /dev/urandom >"$CIMG/SMS00003/É.wim"
+head -c 6000 /dev/urandom >"$CIMG/SMS00003/ΣΟΦΙΑ.wim"
+head -c 7000 /dev/urandom >"$CIMG/SMS00003/ЖУК.wim"
+echo one >"$CIMG/SMS00003/a.txt"
+echo twenty-two >"$CIMG/SMS00003/A.txt"
+wait_for "the view to show SMS00003/A.txt" timeout 2 test -f "$V/SMS00003/A.txt"
+mkdir "$T/cased" || fail "mkdir $T/cased"
+mount -t tmpfs -o size=32m,mode=755 tmpfs "$T/cased" || fail "cannot mount tmpfs on $T/cased"
+MOUNTED+=("$T/cased")
+cp -r "$V/SMS00001" "$V/SMS00002" "$V/boot.sdi" "$T/cased/" || fail "copying the view"
+mkdir "$T/cased/SMS00003" || fail "mkdir $T/cased/SMS00003"
+cp "$V/SMS00003/A.txt" "$T/cased/SMS00003/A.txt" || fail "copying A.txt"
+cp "$V/SMS00003/a.txt" "$T/cased/SMS00003/a.txt" || fail "copying a.txt"
+cp "$V/SMS00003/É.wim" "$T/cased/SMS00003/é.wim" || fail "copying É.wim"
+cp "$V/SMS00003/ΣΟΦΙΑ.wim" "$T/cased/SMS00003/σοφια.wim" || fail "copying ΣΟΦΙΑ.wim"
+cp "$V/SMS00003/ЖУК.wim" "$T/cased/SMS00003/жук.wim" || fail "copying ЖУК.wim"
+expect "names in another case" 0 ok -c "$CONF" --guest --deep "smb://127.0.0.1:$PORT2/CASED"
+has "\"files_remote\":$((FILES + 5))," "names in another case"
+has "\"files_local\":$((FILES + 5))," "names in another case"
+ok "é.wim, σοφια.wim, жук.wim on a share pair with É.wim, ΣΟΦΙΑ.wim, ЖУК.wim in the view, a.txt and A.txt each with its own (--deep: OK)"
+
+echo twenty-three >"$T/cased/SMS00003/A.txt"
+expect "a case twin changed" 1 content_differs -c "$CONF" --guest --deep \
+	"smb://127.0.0.1:$PORT2/CASED"
+has "SMS00003/A.txt: 13 bytes over SMB, 11 in the view" "a case twin changed"
+grep -qF "SMS00003/a.txt" <<<"$OUT" && fail "a case twin changed: a.txt named too: $OUT"
+ok "A.txt changed on the share: that one difference, on A.txt, not on its twin a.txt"
+rm -r "$CIMG/SMS00003" || fail "removing $CIMG/SMS00003"
+wait_for "the view to lose SMS00003" timeout 2 test ! -e "$V/SMS00003"
 
 # --- the images folder gone from every drive: the share's path is missing ----------------
 
