@@ -415,15 +415,20 @@ static void share_start(struct share_ctx *s, const struct pxe_config *cfg)
 	}
 }
 
-/* samba = private: restart smbd if it died; count the restarts. */
-static void share_tend(struct share_ctx *s)
+/* samba = private: restart smbd if it died (count the restarts); start it once its port is
+ * free. */
+static void share_tend(struct share_ctx *s, const struct pxe_config *cfg)
 {
 	char msg[1024] = "";
 	pid_t before = samba_private_pid(s->smbd);
 	int rc = samba_private_tend(s->smbd, msg, sizeof(msg));
 	pid_t after = samba_private_pid(s->smbd);
 
-	if (after > 0 && after != before) {
+	if (rc == 1) {
+		log_info("share: port %d is free: private smbd serves %s", cfg->share.port,
+		         cfg->share.name);
+		fs_share_set(s->sh, true, NULL, NULL);
+	} else if (after > 0 && after != before) {
 		fs_share_restarted(s->sh);
 	} else if (rc < 0) {
 		log_error("share: %s", msg);
@@ -462,7 +467,7 @@ static void share_hook(void *arg, const struct pxe_config *cfg, unsigned events)
 		log_error("share: %s", msg);
 	}
 	if ((events & WATCH_CHILD) && s->smbd) {
-		share_tend(s);
+		share_tend(s, cfg);
 	}
 }
 

@@ -71,12 +71,16 @@ int samba_check_config(const struct pxe_config *cfg, const char *testparm, char 
 struct samba_private;
 
 /* samba_private_start -- write the private smb.conf and start smbd on it;
- * returns 0 once it listens, or -1 with the reason in ERR. */
+ * returns 0 once it listens (its own socket), or -1 with the reason in ERR. When
+ * another program holds the port, *OUT is set all the same: tend starts smbd once
+ * the port is free (it signals SIGCHLD to the process every few seconds till then). */
 int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
                         struct samba_private **out, char *err, size_t len);
 
-/* samba_private_tend -- restart smbd if it died (call it now and then from
- * one thread). Returns 0, or -1 with the reason in ERR when it cannot. */
+/* samba_private_tend -- restart smbd if it died, start it once its port is free
+ * (call it at each SIGCHLD, from one thread). Returns 0 (nothing new to report),
+ * 1 when smbd listens for the first time (its port was taken until now), or -1
+ * with the reason in ERR when it cannot. */
 int samba_private_tend(struct samba_private *p, char *err, size_t len);
 
 /* samba_private_update -- CFG replaces the configuration (after a reload):

@@ -2,8 +2,10 @@
  *
  * Writes <state directory>/samba/smb.conf (private, lock, state, cache and
  * pid directories beside it), starts smbd in the foreground as our child,
- * waits until it listens, restarts it when it dies (at most a few times a
- * minute) and stops it by its pid. Not thread-safe: one thread owns it.
+ * waits until it listens (its own socket on the port: port_owner.c), restarts
+ * it when it dies (at most a few times a minute) and stops it by its pid. A
+ * port another program holds is refused, named with its holder, and looked at
+ * again every PORT_RETRY_S. Not thread-safe: one thread owns it.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -23,11 +25,13 @@
 
 #include "export.h"
 #include "fileio.h"
+#include "port_owner.h"
 #include "smbconf.h"
 #include "sys_int.h"
 
 #define START_WAIT_MS 10000
 #define MAX_RESTARTS 5 /* a minute */
+#define PORT_RETRY_S 2 /* a port another program holds is looked at again this often */
 
 struct samba_private {
 	const struct pxe_config *cfg; /* borrowed */
@@ -37,6 +41,11 @@ struct samba_private {
 	pid_t pid;
 	time_t window;      /* start of the current minute of restarts */
 	unsigned restarts;  /* in that minute */
+	bool served;        /* smbd listened once */
+	bool busy;          /* the last start was refused: another program holds the port */
+	char busy_msg[600]; /* that refusal, as reported */
+	bool has_timer;
+	timer_t retry; /* while busy: a SIGCHLD in PORT_RETRY_S, so that the owner calls tend */
 };
 
 static int mkdirs(const char *dir, char *err, size_t len)
@@ -251,7 +260,126 @@ static void smbd_reason(const char *dir, const char *log, off_t from, char *out,
 	}
 }
 
-/* Start smbd and wait until it listens (or dies). */
+/* Could smbd not bind where S listens? S listens on every address, or smbd would (no
+ * `interfaces`), or S's address is one `interfaces` names as an address (not a name, nor a
+ * network: those are left to smbd, whose failure then names the holder too). */
+static bool clashes(const struct pxe_config *cfg, const struct port_sock *s)
+{
+	char list[1024];
+	char addr[64];
+	char *save = NULL;
+
+	if (port_is_any(s) || !cfg->share.interfaces) {
+		return true;
+	}
+	port_addr_text(s, addr, sizeof(addr));
+	snprintf(list, sizeof(list), "%s", cfg->share.interfaces);
+	for (char *t = strtok_r(list, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+		unsigned char a[16];
+		unsigned char b[16];
+		t[strcspn(t, "/")] = '\0';
+		int fam = strchr(t, ':') ? AF_INET6 : AF_INET;
+		if (inet_pton(fam, t, a) == 1 && inet_pton(fam, addr, b) == 1 &&
+		    memcmp(a, b, fam == AF_INET ? 4 : 16) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "port P on ADDR is in use by pid N (name)" and what to do, into OUT. */
+static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, char *out,
+                       size_t len)
+{
+	char addr[64];
+	char name[80] = "";
+	char who[128] = "a program this daemon cannot see";
+	pid_t pid = -1;
+
+	port_addr_text(s, addr, sizeof(addr));
+	if (port_holder(s->inode, &pid, name, sizeof(name)) == 0) {
+		snprintf(who, sizeof(who), "pid %d (%s)", (int)pid, name);
+	}
+	snprintf(out, len,
+	         "port %d on %s is in use by %s; set another port in [share] of %s or stop it "
+	         "(looked at again every %d s)",
+	         cfg->share.port, addr, who, cfg->file, PORT_RETRY_S);
+}
+
+/* A SIGCHLD in PORT_RETRY_S: the owner's thread takes it as "look again" and calls tend. */
+static void retry_arm(struct samba_private *p)
+{
+	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGCHLD};
+	struct itimerspec at = {.it_value = {PORT_RETRY_S, 0}};
+
+	if (!p->has_timer) {
+		p->has_timer = timer_create(CLOCK_MONOTONIC, &ev, &p->retry) == 0;
+	}
+	if (p->has_timer) {
+		timer_settime(p->retry, 0, &at, NULL);
+	}
+}
+
+/* Does another program listen where smbd would? Then ERR names the port and its holder, the
+ * start is looked at again in PORT_RETRY_S, and true. Without /proc/net/tcp: whether anything
+ * accepts connections at the probe address. */
+static bool port_taken(struct samba_private *p, char *err, size_t len)
+{
+	struct port_sock s[PORT_SOCKS_MAX];
+	int n = port_listening(p->cfg->share.port, s, PORT_SOCKS_MAX);
+	int hit = -1;
+
+	for (int i = 0; i < n && hit < 0; i++) {
+		hit = clashes(p->cfg, &s[i]) ? i : -1;
+	}
+	if (hit >= 0) {
+		holder_msg(p->cfg, &s[hit], err, len);
+	} else if (n < 0 && samba_private_listening(p->cfg)) {
+		snprintf(err, len,
+		         "port %d already accepts connections (another server?); set another port "
+		         "in [share] of %s or stop it (looked at again every %d s)",
+		         p->cfg->share.port, p->cfg->file, PORT_RETRY_S);
+	} else {
+		return false;
+	}
+	p->busy = true;
+	snprintf(p->busy_msg, sizeof(p->busy_msg), "%s", err);
+	retry_arm(p);
+	return true;
+}
+
+/* Does our smbd listen: a socket on the port held by smbd or its process tree (a connect
+ * cannot tell it from another program's)? Without /proc: whether something accepts. */
+static bool listens(const struct samba_private *p)
+{
+	struct port_sock s[PORT_SOCKS_MAX];
+	int n = port_listening(p->cfg->share.port, s, PORT_SOCKS_MAX);
+	int mine = n > 0 ? port_held_by_tree(s, (size_t)n, p->pid) : n;
+
+	return mine < 0 ? samba_private_listening(p->cfg) : mine > 0;
+}
+
+/* smbd P->pid died at start (STATUS): ERR says why, in smbd's words when it left some. */
+static void died_msg(const struct samba_private *p, int status, off_t log_at, off_t out_at,
+                     char *err, size_t len)
+{
+	char why[512] = "";
+
+	smbd_reason(p->dir, "log.smbd", log_at, why, sizeof(why));
+	if (!why[0]) {
+		smbd_reason(p->dir, "smbd.out", out_at, why, sizeof(why));
+	}
+	snprintf(err, len,
+	         "smbd %s %d at start%s%s%s; see %s/smbd.out and %s/log.smbd "
+	         "(is smbd installed, and port %d free?)",
+	         WIFEXITED(status) ? "exited with status" : "was killed by signal",
+	         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+	         why[0] ? " (it said: " : "", why, why[0] ? ")" : "", p->dir, p->dir,
+	         p->cfg->share.port);
+}
+
+/* Start smbd and wait until it listens (or dies). A port another program holds is refused
+ * (before, and when smbd dies at start): P->busy. */
 static void stop_helpers(const char *conf);
 
 static int start(struct samba_private *p, char *err, size_t len)
@@ -259,6 +387,10 @@ static int start(struct samba_private *p, char *err, size_t len)
 	struct timespec nap = {0, 50 * 1000 * 1000};
 	int status = 0;
 
+	if (port_taken(p, err, len)) {
+		return -1;
+	}
+	p->busy = false;
 	off_t log_at = log_size(p->dir, "log.smbd");
 	off_t out_at = log_size(p->dir, "smbd.out");
 
@@ -269,22 +401,15 @@ static int start(struct samba_private *p, char *err, size_t len)
 	}
 	for (int waited = 0; waited < START_WAIT_MS; waited += 50) {
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-			char why[512] = "";
-			smbd_reason(p->dir, "log.smbd", log_at, why, sizeof(why));
-			if (!why[0]) {
-				smbd_reason(p->dir, "smbd.out", out_at, why, sizeof(why));
-			}
-			snprintf(err, len,
-			         "smbd %s %d at start%s%s%s; see %s/smbd.out and %s/log.smbd "
-			         "(is smbd installed, and port %d free?)",
-			         WIFEXITED(status) ? "exited with status" : "was killed by signal",
-			         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			         why[0] ? " (it said: " : "", why, why[0] ? ")" : "", p->dir, p->dir,
-			         p->cfg->share.port);
+			kill(-p->pid, SIGKILL); /* what it started in its group */
 			p->pid = -1;
+			if (!port_taken(p, err, len)) {
+				died_msg(p, status, log_at, out_at, err, len);
+			}
 			return -1;
 		}
-		if (samba_private_listening(p->cfg)) {
+		if (listens(p)) {
+			p->served = true;
 			return 0;
 		}
 		nanosleep(&nap, NULL);
@@ -313,11 +438,30 @@ int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
 	if (prepare(cfg, mountpoint, p->dir, sizeof(p->dir), p->conf, sizeof(p->conf), err, len) <
 	            0 ||
 	    start(p, err, len) < 0) {
-		free(p);
+		if (p->busy) {
+			*out = p; /* tend starts smbd once the port is free */
+		} else {
+			free(p);
+		}
 		return -1;
 	}
 	*out = p;
 	return 0;
+}
+
+/* The port was taken at the last start: try again (not a restart). 1 when smbd listens now and
+ * never did before, 0 when it listens again (a restart) or the same holder still holds the port
+ * (reported already), -1 with ERR otherwise. */
+static int retry_busy(struct samba_private *p, char *err, size_t len)
+{
+	char before[sizeof(p->busy_msg)];
+	bool first = !p->served;
+
+	snprintf(before, sizeof(before), "%s", p->busy_msg);
+	if (start(p, err, len) == 0) {
+		return first ? 1 : 0;
+	}
+	return p->busy && strcmp(before, p->busy_msg) == 0 ? 0 : -1;
 }
 
 int samba_private_tend(struct samba_private *p, char *err, size_t len)
@@ -332,6 +476,8 @@ int samba_private_tend(struct samba_private *p, char *err, size_t len)
 		kill(-p->pid, SIGKILL); /* what is left of the old smbd's group */
 		stop_helpers(p->conf);
 		p->pid = -1;
+	} else if (p->busy) {
+		return retry_busy(p, err, len);
 	}
 	if (now - p->window >= 60) {
 		p->window = now;
@@ -419,6 +565,9 @@ void samba_private_stop(struct samba_private *p)
 		kill(-p->pid, SIGKILL); /* helpers that outlived smbd */
 	}
 	stop_helpers(p->conf);
+	if (p->has_timer) {
+		timer_delete(p->retry);
+	}
 	free(p);
 }
 
