@@ -31,7 +31,8 @@
 
 #define START_WAIT_MS 10000
 #define MAX_RESTARTS 5 /* a minute */
-#define PORT_RETRY_S 2 /* a port another program holds is looked at again this often */
+#define PORT_RETRY_S    2 /* a port another program holds is looked at again this often */
+#define PORT_RETRY_TEXT "2 s"
 
 struct samba_private {
 	const struct pxe_config *cfg; /* borrowed */
@@ -269,7 +270,9 @@ static bool clashes(const struct pxe_config *cfg, const struct port_sock *s)
 	char addr[64];
 	char *save = NULL;
 
-	if (port_is_any(s) || !cfg->share.interfaces) {
+	const char *ifs = cfg->share.interfaces;
+
+	if (port_is_any(s) || !ifs || !ifs[strspn(ifs, " ,\t")]) {
 		return true;
 	}
 	port_addr_text(s, addr, sizeof(addr));
@@ -287,9 +290,10 @@ static bool clashes(const struct pxe_config *cfg, const struct port_sock *s)
 	return false;
 }
 
-/* "port P on ADDR is in use by pid N (name)" and what to do, into OUT. */
-static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, char *out,
-                       size_t len)
+/* "port P on ADDR is in use by pid N (name)" and what to do (AGAIN: when it is looked at
+ * again), into OUT. */
+static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, bool again,
+                       char *out, size_t len)
 {
 	char addr[64];
 	char name[80] = "";
@@ -301,9 +305,9 @@ static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, 
 		snprintf(who, sizeof(who), "pid %d (%s)", (int)pid, name);
 	}
 	snprintf(out, len,
-	         "port %d on %s is in use by %s; set another port in [share] of %s or stop it "
-	         "(looked at again every %d s)",
-	         cfg->share.port, addr, who, cfg->file, PORT_RETRY_S);
+	         "port %d on %s is in use by %s; set another port in [share] of %s or stop it%s",
+	         cfg->share.port, addr, who, cfg->file,
+	         again ? " (looked at again every " PORT_RETRY_TEXT ")" : "");
 }
 
 /* A SIGCHLD in PORT_RETRY_S: the owner's thread takes it as "look again" and calls tend. */
@@ -333,12 +337,12 @@ static bool port_taken(struct samba_private *p, char *err, size_t len)
 		hit = clashes(p->cfg, &s[i]) ? i : -1;
 	}
 	if (hit >= 0) {
-		holder_msg(p->cfg, &s[hit], err, len);
+		holder_msg(p->cfg, &s[hit], true, err, len);
 	} else if (n < 0 && samba_private_listening(p->cfg)) {
 		snprintf(err, len,
 		         "port %d already accepts connections (another server?); set another port "
-		         "in [share] of %s or stop it (looked at again every %d s)",
-		         p->cfg->share.port, p->cfg->file, PORT_RETRY_S);
+		         "in [share] of %s or stop it (looked at again every " PORT_RETRY_TEXT ")",
+		         p->cfg->share.port, p->cfg->file);
 	} else {
 		return false;
 	}
@@ -359,23 +363,30 @@ static bool listens(const struct samba_private *p)
 	return mine < 0 ? samba_private_listening(p->cfg) : mine > 0;
 }
 
-/* smbd P->pid died at start (STATUS): ERR says why, in smbd's words when it left some. */
+/* smbd P->pid died at start (STATUS): ERR says why, in smbd's words when it left some, and who
+ * holds its port when someone does (on an address `interfaces` names otherwise than as one). */
 static void died_msg(const struct samba_private *p, int status, off_t log_at, off_t out_at,
                      char *err, size_t len)
 {
+	struct port_sock s[PORT_SOCKS_MAX];
 	char why[512] = "";
+	char held[600] = "";
+	int n = port_listening(p->cfg->share.port, s, PORT_SOCKS_MAX);
 
 	smbd_reason(p->dir, "log.smbd", log_at, why, sizeof(why));
 	if (!why[0]) {
 		smbd_reason(p->dir, "smbd.out", out_at, why, sizeof(why));
 	}
+	if (n > 0) {
+		holder_msg(p->cfg, &s[0], false, held, sizeof(held));
+	}
 	snprintf(err, len,
 	         "smbd %s %d at start%s%s%s; see %s/smbd.out and %s/log.smbd "
-	         "(is smbd installed, and port %d free?)",
+	         "(is smbd installed, and port %d free?%s%s)",
 	         WIFEXITED(status) ? "exited with status" : "was killed by signal",
 	         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 	         why[0] ? " (it said: " : "", why, why[0] ? ")" : "", p->dir, p->dir,
-	         p->cfg->share.port);
+	         p->cfg->share.port, held[0] ? " " : "", held);
 }
 
 /* Start smbd and wait until it listens (or dies). A port another program holds is refused

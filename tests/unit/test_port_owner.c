@@ -211,12 +211,37 @@ static void test_port_tree_is_the_holders(void **state)
 	assert_true(port_held_by_tree(s, (size_t)n, other) < 0); /* gone: its fds cannot be read */
 }
 
+/* /proc/net/tcp longer than one read (64 KiB: about 440 lines): the sockets listed past the
+ * first read are found all the same (the kernel hands out whole lines per read, so a line cut
+ * by a read is not reached from here). */
+#define MANY 600
+static void test_port_listening_reads_a_long_table(void **state)
+{
+	static int fds[MANY];
+	static int ports[MANY];
+	struct port_sock s[PORT_SOCKS_MAX];
+	int opened = 0;
+
+	(void)state;
+	for (; opened < MANY; opened++) {
+		fds[opened] = listen_loopback(&ports[opened]);
+	}
+	for (int i = 0; i < MANY; i += 7) {
+		assert_int_equal(port_listening(ports[i], s, PORT_SOCKS_MAX), 1);
+	}
+	assert_int_equal(port_listening(ports[MANY - 1], s, PORT_SOCKS_MAX), 1);
+	for (int i = 0; i < opened; i++) {
+		close(fds[i]);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_port_parse_finds_ipv4_listener),
     cmocka_unit_test(test_port_parse_finds_ipv6_listener),
     cmocka_unit_test(test_port_parse_skips_other_lines),
     cmocka_unit_test(test_port_listener_is_this_process),
     cmocka_unit_test(test_port_tree_is_the_holders),
+    cmocka_unit_test(test_port_listening_reads_a_long_table),
 };
 
 UNIT_GROUP(tests, NULL, NULL)
