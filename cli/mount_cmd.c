@@ -424,9 +424,10 @@ static void share_tend(struct share_ctx *s, const struct pxe_config *cfg)
 	int rc = samba_private_tend(s->smbd, msg, sizeof(msg));
 	pid_t after = samba_private_pid(s->smbd);
 
-	if (rc == 1) {
-		log_info("share: port %d is free: private smbd serves %s", cfg->share.port,
-		         cfg->share.name);
+	if (rc == 1 || rc == 2) {
+		log_info(rc == 1 ? "share: port %d is free: private smbd serves %s"
+		                 : "share: smbd started on port %d after all: private smbd serves %s",
+		         cfg->share.port, cfg->share.name);
 		fs_share_set(s->sh, true, NULL, NULL);
 	} else if (after > 0 && after != before) {
 		fs_share_restarted(s->sh);

@@ -72,15 +72,18 @@ struct samba_private;
 
 /* samba_private_start -- write the private smb.conf and start smbd on it;
  * returns 0 once it listens (its own socket), or -1 with the reason in ERR. When
- * another program holds the port, *OUT is set all the same: tend starts smbd once
- * the port is free (it signals SIGCHLD to the process every few seconds till then). */
+ * smbd cannot start (another program holds the port, or smbd fails), *OUT is set all
+ * the same: tend starts smbd once the port is free, or tries again after 2, 4, 8 ...
+ * at most 60 s (it signals SIGCHLD to the process when the time comes). Only a
+ * private smb.conf that cannot be written leaves *OUT NULL. */
 int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
                         struct samba_private **out, char *err, size_t len);
 
-/* samba_private_tend -- restart smbd if it died, start it once its port is free
- * (call it at each SIGCHLD, from one thread). Returns 0 (nothing new to report),
- * 1 when smbd listens for the first time (its port was taken until now), or -1
- * with the reason in ERR when it cannot. */
+/* samba_private_tend -- restart smbd if it died, start it once its port is free or
+ * its retry is due (call it at each SIGCHLD, from one thread). Returns 0 (nothing new
+ * to report), 1 when smbd listens for the first time (its port was taken until now),
+ * 2 when it listens for the first time after failed starts, or -1 with the reason in
+ * ERR when it cannot (smbd dying 5 times a minute is tried again in 60 s). */
 int samba_private_tend(struct samba_private *p, char *err, size_t len);
 
 /* samba_private_update -- CFG replaces the configuration (after a reload):

@@ -31,6 +31,7 @@
 
 #define START_WAIT_MS 10000
 #define MAX_RESTARTS 5 /* a minute */
+#define RETRY_MAX_S  60 /* a failed start is tried again after 2, 4, 8 ... at most this */
 #define PORT_RETRY_S    2 /* a port another program holds is looked at again this often */
 #define PORT_RETRY_TEXT "2 s"
 
@@ -47,6 +48,9 @@ struct samba_private {
 	char busy_msg[600]; /* that refusal, as reported */
 	bool has_timer;
 	timer_t retry; /* while busy: a SIGCHLD in PORT_RETRY_S, so that the owner calls tend */
+	bool pending;             /* smbd is down and is tried again at next_try */
+	unsigned fails;           /* starts failed in a row (other than for a busy port) */
+	struct timespec next_try; /* CLOCK_MONOTONIC */
 };
 
 static int mkdirs(const char *dir, char *err, size_t len)
@@ -310,11 +314,11 @@ static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, 
 	         again ? " (looked at again every " PORT_RETRY_TEXT ")" : "");
 }
 
-/* A SIGCHLD in PORT_RETRY_S: the owner's thread takes it as "look again" and calls tend. */
-static void retry_arm(struct samba_private *p)
+/* A SIGCHLD in SECONDS: the owner's thread takes it as "look again" and calls tend. */
+static void retry_arm(struct samba_private *p, unsigned seconds)
 {
 	struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGCHLD};
-	struct itimerspec at = {.it_value = {PORT_RETRY_S, 0}};
+	struct itimerspec at = {.it_value = {(time_t)seconds, 0}};
 
 	if (!p->has_timer) {
 		p->has_timer = timer_create(CLOCK_MONOTONIC, &ev, &p->retry) == 0;
@@ -348,7 +352,7 @@ static bool port_taken(struct samba_private *p, char *err, size_t len)
 	}
 	p->busy = true;
 	snprintf(p->busy_msg, sizeof(p->busy_msg), "%s", err);
-	retry_arm(p);
+	retry_arm(p, PORT_RETRY_S);
 	return true;
 }
 
@@ -433,6 +437,39 @@ static int start(struct samba_private *p, char *err, size_t len)
 	return -1;
 }
 
+/* After a start that failed other than for a busy port: smbd is tried again in 2, 4, 8 ...
+ * RETRY_MAX_S seconds (a cause that goes away, such as a full disk or a missing user, needs
+ * no restart of the daemon); ERR (LEN) says when. */
+static void retry_later(struct samba_private *p, char *err, size_t len)
+{
+	unsigned s = p->fails >= 5 ? RETRY_MAX_S : 2u << p->fails;
+	size_t n = strlen(err);
+
+	s = s > RETRY_MAX_S ? RETRY_MAX_S : s;
+	p->fails++;
+	clock_gettime(CLOCK_MONOTONIC, &p->next_try);
+	p->next_try.tv_sec += s;
+	p->pending = true;
+	retry_arm(p, s);
+	if (n < len) {
+		snprintf(err + n, len - n, "; trying again in %u s", s);
+	}
+}
+
+/* start(), and on a failure the next try planned. */
+static int try_start(struct samba_private *p, char *err, size_t len)
+{
+	p->pending = false;
+	if (start(p, err, len) == 0) {
+		p->fails = 0;
+		return 0;
+	}
+	if (!p->busy) {
+		retry_later(p, err, len);
+	}
+	return -1;
+}
+
 int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
                         struct samba_private **out, char *err, size_t len)
 {
@@ -447,13 +484,12 @@ int samba_private_start(const struct pxe_config *cfg, const char *mountpoint,
 	p->pid = -1;
 	snprintf(p->mountpoint, sizeof(p->mountpoint), "%s", mountpoint);
 	if (prepare(cfg, mountpoint, p->dir, sizeof(p->dir), p->conf, sizeof(p->conf), err, len) <
-	            0 ||
-	    start(p, err, len) < 0) {
-		if (p->busy) {
-			*out = p; /* tend starts smbd once the port is free */
-		} else {
-			free(p);
-		}
+	    0) {
+		free(p);
+		return -1;
+	}
+	if (try_start(p, err, len) < 0) {
+		*out = p; /* tend starts smbd once the port is free, or when the retry is due */
 		return -1;
 	}
 	*out = p;
@@ -469,10 +505,28 @@ static int retry_busy(struct samba_private *p, char *err, size_t len)
 	bool first = !p->served;
 
 	snprintf(before, sizeof(before), "%s", p->busy_msg);
-	if (start(p, err, len) == 0) {
+	if (try_start(p, err, len) == 0) {
 		return first ? 1 : 0;
 	}
 	return p->busy && strcmp(before, p->busy_msg) == 0 ? 0 : -1;
+}
+
+/* A start failed earlier: try again once its time has come. 2 when smbd listens now and
+ * never did before, 0 when it listens again (a restart) or it is not time yet, -1 with ERR. */
+static int retry_due(struct samba_private *p, char *err, size_t len)
+{
+	struct timespec now;
+	bool first = !p->served;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < p->next_try.tv_sec ||
+	    (now.tv_sec == p->next_try.tv_sec && now.tv_nsec < p->next_try.tv_nsec)) {
+		return 0; /* another child's SIGCHLD, not the retry's */
+	}
+	if (try_start(p, err, len) == 0) {
+		return first ? 2 : 0;
+	}
+	return p->busy ? 0 : -1;
 }
 
 int samba_private_tend(struct samba_private *p, char *err, size_t len)
@@ -489,18 +543,23 @@ int samba_private_tend(struct samba_private *p, char *err, size_t len)
 		p->pid = -1;
 	} else if (p->busy) {
 		return retry_busy(p, err, len);
+	} else if (p->pending) {
+		return retry_due(p, err, len);
 	}
 	if (now - p->window >= 60) {
 		p->window = now;
 		p->restarts = 0;
 	}
 	if (p->restarts >= MAX_RESTARTS) {
-		snprintf(err, len, "smbd died %u times within a minute; not restarting it (see %s)",
-		         p->restarts, p->dir);
+		snprintf(err, len, "smbd died %u times within a minute (see %s)", p->restarts, p->dir);
+		p->window = now; /* a new minute of restarts once the retry is due */
+		p->restarts = 0;
+		p->fails = 5; /* a crash loop: the longest wait at once */
+		retry_later(p, err, len);
 		return -1;
 	}
 	p->restarts++;
-	return start(p, err, len);
+	return try_start(p, err, len);
 }
 
 int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, char *err,

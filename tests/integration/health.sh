@@ -15,6 +15,8 @@
 # 4. samba = private with an smbd that exits at once: the share is down, `status` exits 1
 #    (degraded) naming the share, JSON share.up false, metrics share_up 0, healthy 0; the
 #    daemon's message quotes what smbd wrote as it failed.
+# 5. Then smbd can start (a real one replaces the bogus one): the daemon tries again by itself
+#    (2, 4, 8 ... at most 60 s apart) and status is healthy.
 # Needs root, /dev/fuse, python3; exit 77 = skipped (a failure under CI=true).
 # shellcheck disable=SC2317 # functions called from traps
 # shellcheck disable=SC2015 # `a && b || bad` is meant: bad unless both hold
@@ -27,7 +29,7 @@ export LC_ALL=C
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, view_*
 
 need_root_fuse
-need_tools python3:python3 timeout:coreutils
+need_tools python3:python3 timeout:coreutils smbd:samba
 [ -x "$BIN" ] || fail "$BIN: not an executable"
 BIN=$(readlink -f "$BIN")
 view_sandbox health
@@ -165,5 +167,20 @@ for ((i = 0; i < 100; i++)); do grep -q "smbd exited" "$T/log" && break; sleep 0
 grep -q "cannot start the private smbd: smbd exited with status 1 at start (it said: bogus smbd)" "$T/log" ||
 	{ cat "$T/log"; fail "the daemon's message does not quote what smbd said as it failed"; }
 ok "samba = private, smbd cannot start: status degraded (exit 1) naming the share; share_up 0; the log quotes smbd's own words"
+
+# ---- 5. the cause goes away (a real smbd now): the daemon tries again by itself, the share is up
+printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v smbd)" >"$T/bin/smbd.new" && chmod 755 "$T/bin/smbd.new" &&
+	mv "$T/bin/smbd.new" "$T/bin/smbd" || fail "real smbd wrapper"
+t0=$(date +%s)
+for ((i = 0; i < 600; i++)); do
+	listening 44671 && "$BIN" status -c "$T/pxe.conf" >"$T/out" 2>&1 && break
+	kill -0 "$VIEW_PID" 2>/dev/null || { cat "$T/log"; fail "mount -f exited"; }
+	sleep 0.1
+done
+"$BIN" status -c "$T/pxe.conf" >"$T/out" 2>&1 ||
+	{ cat "$T/out" "$T/log"; fail "smbd can start now, but the daemon did not try again within 60 s"; }
+grep -q "private smbd serves" "$T/log" || { cat "$T/log"; fail "the daemon does not say smbd serves now"; }
+ok "the cause gone, the daemon started smbd again by itself after $(($(date +%s) - t0)) s: status healthy"
 view_stop
+private_smbd_kill
 exit 0
