@@ -309,11 +309,28 @@ static int walk_leaf(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 	return fd;
 }
 
-/* One piece of a path, shorter than PATH_MAX (what openat2 takes). */
-static int walk_piece(int imgfd, const char *rel, char *spelt, size_t spelt_len)
+/* The exact spelling REL opened with FLAGS, with O_PATH's outcome where the
+ * open with FLAGS fails otherwise than ENOENT (a symlink, a FIFO's ENXIO, a
+ * flag openat2 refuses): *REAL says which the fd is. */
+static int open_exact(int imgfd, const char *rel, int flags, bool *real)
+{
+	int fd = open_beneath(imgfd, rel, flags);
+
+	*real = fd >= 0 && flags != O_PATH;
+	if (fd < 0 && fd != -ENOENT && fd != -ENOSYS && flags != O_PATH) {
+		fd = open_beneath(imgfd, rel, O_PATH);
+	}
+	return fd;
+}
+
+/* One piece of a path, shorter than PATH_MAX (what openat2 takes); its exact
+ * spelling opened with FLAGS (open_exact), any other one with O_PATH. */
+static int walk_piece(int imgfd, const char *rel, int flags, bool *real, char *spelt,
+                      size_t spelt_len)
 {
 	int fd = -1;
 
+	*real = false;
 	if (rel[0] == '\0') {
 		if (spelt) {
 			spelt[0] = '\0';
@@ -322,10 +339,11 @@ static int walk_piece(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 		return fd >= 0 ? fd : -errno;
 	}
 	if (atomic_load(&have_openat2)) {
-		fd = open_beneath(imgfd, rel, O_PATH);
+		fd = open_exact(imgfd, rel, flags, real);
 		if (fd >= 0) {
 			if (spelt && snprintf(spelt, spelt_len, "%s", rel) >= (int)spelt_len) {
 				close(fd);
+				*real = false;
 				return -ENAMETOOLONG;
 			}
 			return fd;
@@ -362,7 +380,9 @@ static int walk_long(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 		} else {
 			memcpy(piece, rel, (size_t)(cut - rel));
 			piece[cut - rel] = '\0';
-			fd = walk_piece(cur, piece, spelt ? spelt + used : NULL, spelt ? spelt_len - used : 0);
+			bool real = false;
+			fd = walk_piece(cur, piece, O_PATH, &real, spelt ? spelt + used : NULL,
+			                spelt ? spelt_len - used : 0);
 		}
 		if (cur != imgfd) {
 			close(cur);
@@ -389,8 +409,16 @@ static int walk_long(int imgfd, const char *rel, char *spelt, size_t spelt_len)
  * SPELT, when not NULL, receives the on-disk spelling. Returns fd or -errno. */
 int walk_open(int imgfd, const char *rel, char *spelt, size_t spelt_len)
 {
+	bool real = false;
+
+	return walk_open_as(imgfd, rel, O_PATH, &real, spelt, spelt_len);
+}
+
+int walk_open_as(int imgfd, const char *rel, int flags, bool *real, char *spelt, size_t spelt_len)
+{
+	*real = false;
 	if (strlen(rel) < PATH_MAX) {
-		return walk_piece(imgfd, rel, spelt, spelt_len);
+		return walk_piece(imgfd, rel, flags, real, spelt, spelt_len);
 	}
 	return walk_long(imgfd, rel, spelt, spelt_len);
 }
@@ -424,13 +452,22 @@ static size_t spelt_bound(const char *rel)
 
 int walk_open_alloc(int imgfd, const char *rel, char *small, size_t small_len, char **spelt)
 {
+	bool real = false;
+
+	return walk_open_alloc_as(imgfd, rel, O_PATH, &real, small, small_len, spelt);
+}
+
+int walk_open_alloc_as(int imgfd, const char *rel, int flags, bool *real, char *small,
+                       size_t small_len, char **spelt)
+{
 	size_t most = 0;
 	char *buf = NULL;
 	int fd = -ENAMETOOLONG;
 
 	*spelt = NULL;
+	*real = false;
 	if (strlen(rel) < small_len) {
-		fd = walk_open(imgfd, rel, small, small_len);
+		fd = walk_open_as(imgfd, rel, flags, real, small, small_len);
 		if (fd != -ENAMETOOLONG) {
 			*spelt = fd >= 0 ? small : NULL;
 			return fd;
@@ -444,7 +481,7 @@ int walk_open_alloc(int imgfd, const char *rel, char *small, size_t small_len, c
 	if (!buf) {
 		return -ENOMEM;
 	}
-	fd = walk_open(imgfd, rel, buf, most);
+	fd = walk_open_as(imgfd, rel, flags, real, buf, most);
 	if (fd < 0) {
 		free(buf);
 	} else {

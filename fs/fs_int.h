@@ -430,10 +430,14 @@ void nodes_fini(struct fs *fs);
 struct loc {
 	int root; /* index into view->roots, or -1 */
 	int fd;   /* O_PATH fd of the object, owned by the caller */
+	bool real; /* loc_find_as: fd is opened with its FLAGS, not O_PATH */
 	struct stat st;
 	char leaf[NAME_MAX + 1]; /* on-disk spelling of its last component */
 };
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out);
+/* loc_find_as -- loc_find, opening the object with FLAGS where it is spelt
+ * exactly (l->real; walk_open_as). FLAGS must not create or truncate. */
+int loc_find_as(struct fsview *v, const char *rel, int from_root, int flags, struct loc *out);
 /* fsview_moved -- whether open node N's name leads, in view V, to another file
  * than its handles are on, or to none (or an error) while no root of V is on
  * their drive. */

@@ -183,7 +183,10 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	}
 	rel_init(&rel);
 	rc = node_rel(fs, n, &rel);
-	rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
+	/* a read-only open opens the drive file as it finds it (no second open
+	 * through /proc); a write may need a copy-up first */
+	rc = rc < 0 ? rc
+	            : loc_find_as(v, rel.s, 0, writes(flags) ? O_PATH : fh_open_flags(flags), &l);
 	if (rc < 0) {
 		rel_fini(&rel);
 		return rc;
@@ -203,7 +206,12 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->drive = &v->roots[l.root];
 	}
 	rel_fini(&rel);
-	fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
+	if (l.real) {
+		fh->fd = l.fd;
+		l.fd = -1;
+	} else {
+		fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
+	}
 	*st = l.st;
 	loc_close(&l);
 	return fh->fd < 0 ? fh->fd : 0;

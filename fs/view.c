@@ -422,13 +422,16 @@ void root_mark_read_only(struct fsview *v, size_t r)
 	atomic_store(&v->roots[r].ro_state, FSDRIVE_RO_YES);
 }
 
-/* Where REL is on root R, or -errno. */
-static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
+/* Where REL is on root R, or -errno; its exact spelling opened with FLAGS
+ * (walk_open_as: l->real). */
+static int loc_at(struct fsview *v, size_t r, const char *rel, int flags, struct loc *l)
 {
 	char small[PATH_MAX];
 	char *spelt = NULL;
+	bool real = false;
 	int img = root_open(v, r);
-	int fd = img < 0 ? img : walk_open_alloc(img, rel, small, sizeof(small), &spelt);
+	int fd = img < 0 ? img
+	                 : walk_open_alloc_as(img, rel, flags, &real, small, sizeof(small), &spelt);
 
 	if (img >= 0) {
 		close(img);
@@ -451,6 +454,7 @@ static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
 	}
 	l->root = (int)r;
 	l->fd = fd;
+	l->real = real;
 	return 0;
 }
 
@@ -460,6 +464,11 @@ static int loc_at(struct fsview *v, size_t r, const char *rel, struct loc *l)
  * written copy wins, also after a restart). Folders merge as before. */
 int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 {
+	return loc_find_as(v, rel, from_root, O_PATH, out);
+}
+
+int loc_find_as(struct fsview *v, const char *rel, int from_root, int flags, struct loc *out)
+{
 	struct loc extra = {.fd = -1};
 	struct loc *more = NULL;
 	int rc = -ENOENT;
@@ -468,7 +477,7 @@ int loc_find(struct fsview *v, const char *rel, int from_root, struct loc *out)
 	out->fd = -1;
 	for (size_t r = (size_t)from_root; r < v->n_roots; r++) {
 		struct loc *l = out->root < 0 ? out : more;
-		int got = l == more && root_read_only(v, r) ? -ENOENT : loc_at(v, r, rel, l);
+		int got = l == more && root_read_only(v, r) ? -ENOENT : loc_at(v, r, rel, flags, l);
 		if (got == -ENOMEM) {
 			rc = got; /* never a lower-ranked drive's copy for want of memory */
 			loc_close(out);
