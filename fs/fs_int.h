@@ -77,7 +77,7 @@ struct node {
 	struct node *next_name; /* name table chain; protected by fs->lock */
 	struct node *next_ino;  /* inode table chain; protected by fs->lock */
 	unsigned nopen;         /* open file handles; protected by fs->lock */
-	int pin_fd;             /* a dup of one open handle's fd while nopen > 0, else -1
+	int pin_fd;             /* one open handle's fd while nopen > 0, else -1
 	                         * (0 until first opened); protected by fs->lock */
 	bool pin_ro;            /* that handle is on a read-only drive */
 	bool detached;          /* unhashed at a view change while open: its attributes
@@ -325,7 +325,9 @@ void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const ch
 /* Open handles of a node: an open file keeps its drive across view changes,
  * and so must its attributes (fstat of an open file sends no handle). */
 void node_opened(struct fs *fs, struct node *n, int fd, bool read_only);
-void node_closed(struct fs *fs, struct node *n);
+/* node_closed -- a handle with descriptor FD is closed: FD is closed (now, or
+ * with the last handle when it is the node's pin). */
+void node_closed(struct fs *fs, struct node *n, int fd);
 /* node_pinned -- for an open node that is detached or has no name left (unlinked
  * while open), a dup of an open handle's fd (caller closes) and whether it is
  * read-only; else -1. */

@@ -251,8 +251,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	node_opened(fs, fh->node, fh->fd, fh->read_only);
 	if (fuse_reply_open(req, fi) != 0) {
 		pt_released(req, fs, fh);
-		node_closed(fs, fh->node);
-		close(fh->fd);
+		node_closed(fs, fh->node, fh->fd);
 		fsview_put(v);
 		free(fh);
 	}
@@ -309,9 +308,8 @@ void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, i
 	node_opened(fs, n, fh->fd, false);
 	if (fuse_reply_create(req, e, fi) != 0) {
 		pt_released(req, fs, fh);
-		node_closed(fs, n);
+		node_closed(fs, n, fh->fd);
 		node_forget(fs, n, 1);
-		close(fh->fd);
 		fsview_put(v);
 		free(fh);
 	}
@@ -324,8 +322,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	(void)ino;
 	pt_released(req, fs_of(req), fh);
-	node_closed(fs_of(req), fh->node);
-	close(fh->fd);
+	node_closed(fs_of(req), fh->node, fh->fd); /* closes fh->fd */
 	fsview_put(fh->view);
 	free(fh);
 	ops_reply_err(req, 0);

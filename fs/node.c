@@ -274,31 +274,42 @@ void nodes_fini(struct fs *fs)
 	fs->by_ino = NULL;
 }
 
+/* The first handle's own descriptor is the node's pin, not a dup of it (issue
+ * 18: one syscall less per open and per release); node_closed keeps it open
+ * while other handles are. A dup would share its open file description too. */
 void node_opened(struct fs *fs, struct node *n, int fd, bool read_only)
 {
 	pthread_mutex_lock(&fs->lock);
 	if (n->nopen++ == 0) {
-		n->pin_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		n->pin_fd = fd;
 		n->pin_ro = read_only;
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* The pinned descriptor is closed outside the lock: a close may flush to the
- * drive (a network filesystem), and a hung drive must not stall every request. */
-void node_closed(struct fs *fs, struct node *n)
+/* Descriptors are closed outside the lock: a close may flush to the drive (a
+ * network filesystem), and a hung drive must not stall every request. */
+void node_closed(struct fs *fs, struct node *n, int fd)
 {
-	int fd = -1;
+	int pin = -1;
 
 	pthread_mutex_lock(&fs->lock);
-	if (n->nopen > 0 && --n->nopen == 0 && n->pin_fd >= 0) {
-		fd = n->pin_fd;
-		n->pin_fd = -1;
+	if (n->nopen > 0) {
+		if (fd == n->pin_fd) {
+			fd = -1; /* the pin: closed with the last handle */
+		}
+		if (--n->nopen == 0) {
+			pin = n->pin_fd;
+			n->pin_fd = -1;
+		}
 	}
 	nt_ino_settle(fs, n); /* a replaced node's number is free once it is closed */
 	pthread_mutex_unlock(&fs->lock);
 	if (fd >= 0) {
 		close(fd);
+	}
+	if (pin >= 0) {
+		close(pin);
 	}
 }
 
