@@ -1,14 +1,19 @@
 /* fileio.c -- write all of a buffer, replace a file atomically, fsync a path's folder, move
- * a name without replacing.
+ * a name without replacing, tag a hidden temporary with its maker (and tell an abandoned one).
  *
  * The one copy of "temporary + fsync + rename + fsync of the folder" (see fileio.h). It does
  * not lock: two writers of one path are the callers' business. Thread-safe.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,4 +203,90 @@ int fileio_rename_noreplace(int olddir, const char *oldname, int newdir, const c
 	}
 	rc = fileio_link_noreplace(olddir, oldname, newdir, newname);
 	return rc == -EISDIR ? -EINVAL : rc;
+}
+
+/* FNV-1a of LEN bytes of P into H. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	for (const unsigned char *c = p; len > 0; c++, len--) {
+		h = (h ^ *c) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/* This host, as a tag names it: its boot id, host name and PID namespace (what a PID is
+ * meaningful within), each read bounded; a part that cannot be read counts as empty. */
+static uint64_t host_hash(void)
+{
+	char buf[256];
+	uint64_t h = 14695981039346656037ULL;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	h = fnv1a(h, buf, n > 0 ? (size_t)n : 0);
+	h = fnv1a(h, "\n", 1);
+	if (gethostname(buf, sizeof(buf)) == 0) {
+		buf[sizeof(buf) - 1] = '\0';
+		h = fnv1a(h, buf, strlen(buf));
+	}
+	h = fnv1a(h, "\n", 1);
+	n = readlink("/proc/self/ns/pid", buf, sizeof(buf));
+	return fnv1a(h, buf, n > 0 ? (size_t)n : 0);
+}
+
+int fileio_tmp_tag(char *out, size_t len)
+{
+	uint64_t rnd = 0;
+	int n = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		return -errno;
+	}
+	n = snprintf(out, len, "%016llx-%08x-%016llx", (unsigned long long)host_hash(),
+	             (unsigned int)getpid(), (unsigned long long)rnd);
+	return n == FILEIO_TMP_TAG_LEN && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+static bool hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool fileio_tmp_tag_at(const char *s)
+{
+	return strnlen(s, FILEIO_TMP_TAG_LEN) == FILEIO_TMP_TAG_LEN && hex_run(s, 16) &&
+	       s[16] == '-' && hex_run(s + 17, 8) && s[25] == '-' && hex_run(s + 26, 16);
+}
+
+/* Whether process PID of this host is gone (kill(0): ESRCH). */
+static bool pid_gone(unsigned long pid)
+{
+	return pid > 0 && pid <= INT_MAX && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+bool fileio_tmp_stale(const char *tag, const struct stat *st, time_t now)
+{
+	char host[17];
+	char pid[9];
+	time_t newest = st->st_mtim.tv_sec > st->st_ctim.tv_sec ? st->st_mtim.tv_sec
+	                                                        : st->st_ctim.tv_sec;
+
+	if (newest < now - FILEIO_TMP_STALE_SEC) {
+		return true;
+	}
+	if (!fileio_tmp_tag_at(tag)) {
+		return false;
+	}
+	snprintf(host, sizeof(host), "%016llx", (unsigned long long)host_hash());
+	memcpy(pid, tag + 17, 8);
+	pid[8] = '\0';
+	return memcmp(tag, host, 16) == 0 && pid_gone(strtoul(pid, NULL, 16));
 }

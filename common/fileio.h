@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct fileio_opts {
 	mode_t mode;              /* of the new file, by fchmod (the umask does not apply) */
@@ -69,6 +70,27 @@ int fileio_link_noreplace(int olddir, const char *oldname, int newdir, const cha
  * -EINVAL: its caller makes it at NEWNAME instead (mkdir's EEXIST keeps the guarantee).
  * NEWNAME is never replaced. Returns 0 or a negative errno. */
 int fileio_rename_noreplace(int olddir, const char *oldname, int newdir, const char *newname);
+
+/* Hidden temporaries that several processes, on several hosts over one shared filesystem, may
+ * make in one folder carry a tag: "<16 hex: this host>-<8 hex: pid>-<16 hex: random>". The host
+ * part is a hash of the boot id, the host name and the PID namespace, so a PID in a tag is
+ * meaningful exactly where the host part is this process's own. */
+#define FILEIO_TMP_TAG_LEN   42
+#define FILEIO_TMP_STALE_SEC (24 * 60 * 60) /* a temporary unchanged this long is abandoned */
+
+/* fileio_tmp_tag -- a fresh tag (see above) into OUT (at least FILEIO_TMP_TAG_LEN + 1 bytes).
+ * Returns 0 or a negative errno (-ENAMETOOLONG when LEN is too small). */
+int fileio_tmp_tag(char *out, size_t len);
+
+/* fileio_tmp_tag_at -- true when S starts with a tag (FILEIO_TMP_TAG_LEN characters). */
+bool fileio_tmp_tag_at(const char *s);
+
+/* fileio_tmp_stale -- true when the temporary whose name carries the tag TAG (see
+ * fileio_tmp_tag_at) and whose lstat is ST is provably not being written: its tag names this
+ * host and a process that is not running, or neither its mtime nor its ctime changed in the
+ * FILEIO_TMP_STALE_SEC before NOW (a file being written has fresh ones). False otherwise: a
+ * temporary of another host, or of a live process here, is in progress. */
+bool fileio_tmp_stale(const char *tag, const struct stat *st, time_t now);
 
 /* fileio_replace -- all of the above for LEN bytes of DATA. Returns 0 or a negative errno. */
 int fileio_replace(const char *path, const void *data, size_t len, const struct fileio_opts *o);

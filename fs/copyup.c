@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -219,20 +219,18 @@ static int copy_target(struct fsview *v, int src_root)
 	return -EROFS;
 }
 
-/* copyup_tmp_name -- a fresh temporary name (see fs_int.h). */
+/* copyup_tmp_name -- a fresh temporary name (see fs_int.h): the prefix and a tag naming
+ * this host and process (fileio_tmp_tag), so that copyup_clean on another host, or after a
+ * restart here, can tell a copy in progress from an abandoned one. */
 int copyup_tmp_name(char *out, size_t len)
 {
-	unsigned char rnd[16];
-	int n = 0;
+	size_t plen = strlen(COPYUP_TMP_PREFIX);
 
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		return -errno;
+	if (len <= plen) {
+		return -ENAMETOOLONG;
 	}
-	n = snprintf(out, len, "%s", COPYUP_TMP_PREFIX);
-	for (size_t i = 0; i < sizeof(rnd) && n >= 0 && (size_t)n < len; i++) {
-		n += snprintf(out + n, len - (size_t)n, "%02x", rnd[i]);
-	}
-	return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+	memcpy(out, COPYUP_TMP_PREFIX, plen);
+	return fileio_tmp_tag(out + plen, len - plen);
 }
 
 /* A new file for the copy in DIRFD: nameless (O_TMPFILE, TMP set to "") where
@@ -326,29 +324,36 @@ int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct
 	return rc == 0 ? loc_find(v, rel, target, out) : rc;
 }
 
-/* True for the names only the view's copy-up makes: COPYUP_TMP_PREFIX and 32
- * hex digits, and the older ".<hex ino>.<hex random()>" (never migrate's,
- * MIGRATE_TMP_PREFIX: "migrate" is not hex). Exact bytes: it never makes
- * another spelling. */
-static bool stale_tmp(const char *name)
+/* What a hidden NAME is to copyup_clean: TMP_TAGGED for the view's copy-up temporaries
+ * (COPYUP_TMP_PREFIX and a tag, fileio_tmp_tag: removed only when abandoned), TMP_OLD for
+ * those of versions before the tag (COPYUP_TMP_PREFIX and 32 hex digits, or
+ * ".<hex ino>.<hex random()>": no version makes them now, so abandoned), TMP_NOT for the
+ * rest (never migrate's, MIGRATE_TMP_PREFIX: "migrate" is not hex). Exact bytes: it never
+ * makes another spelling. */
+enum tmp_kind { TMP_NOT = 0, TMP_TAGGED, TMP_OLD };
+
+static enum tmp_kind stale_tmp(const char *name)
 {
 	const char *p = name + strlen(NAMES_TEMP_PREFIX);
 	size_t a = 0;
 	size_t b = 0;
 
 	if (strncmp(name, NAMES_TEMP_PREFIX, strlen(NAMES_TEMP_PREFIX)) != 0) {
-		return false;
+		return TMP_NOT;
 	}
 	if (strncmp(name, COPYUP_TMP_PREFIX, strlen(COPYUP_TMP_PREFIX)) == 0) {
 		p = name + strlen(COPYUP_TMP_PREFIX);
-		return strlen(p) == 32 && strspn(p, "0123456789abcdef") == 32;
+		if (fileio_tmp_tag_at(p) && p[FILEIO_TMP_TAG_LEN] == '\0') {
+			return TMP_TAGGED;
+		}
+		return strlen(p) == 32 && strspn(p, "0123456789abcdef") == 32 ? TMP_OLD : TMP_NOT;
 	}
 	a = strspn(p, "0123456789abcdef");
 	if (a == 0 || a > 16 || p[a] != '.') {
-		return false;
+		return TMP_NOT;
 	}
 	b = strspn(p + a + 1, "0123456789abcdef");
-	return b > 0 && b <= 8 && p[a + 1 + b] == '\0';
+	return b > 0 && b <= 8 && p[a + 1 + b] == '\0' ? TMP_OLD : TMP_NOT;
 }
 
 #define CLEAN_MAX_DEPTH   64      /* folders deeper than this are not looked into */
@@ -356,6 +361,8 @@ static bool stale_tmp(const char *name)
 
 struct clean {
 	dev_t dev;      /* the drive's filesystem: never cross into another */
+	time_t now;     /* when the cleaning began */
+	size_t spared;  /* temporaries of copy-ups in progress (another host's) left alone */
 	size_t seen;    /* entries looked at */
 	size_t removed; /* stale temporaries removed */
 };
@@ -372,15 +379,22 @@ static void clean_dir(int fd, int depth, struct clean *c)
 	}
 	while (c->seen < CLEAN_MAX_ENTRIES && (de = readdir(d)) != NULL) {
 		struct stat st;
+		enum tmp_kind kind = TMP_NOT;
 		int sub = -1;
 		c->seen++;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
 			continue;
 		}
-		if (stale_tmp(de->d_name)) {
-			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISREG(st.st_mode) && st.st_dev == c->dev &&
-			    unlinkat(dirfd(d), de->d_name, 0) == 0) {
+		kind = stale_tmp(de->d_name);
+		if (kind != TMP_NOT) {
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode) || st.st_dev != c->dev) {
+				continue;
+			}
+			if (kind == TMP_TAGGED &&
+			    !fileio_tmp_stale(de->d_name + strlen(COPYUP_TMP_PREFIX), &st, c->now)) {
+				c->spared++;
+			} else if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
 				c->removed++;
 			}
 			continue;
@@ -405,7 +419,7 @@ void copyup_clean(struct fs *fs)
 	struct fsview *v = fsview_get(fs);
 
 	for (size_t r = 0; r < v->n_roots; r++) {
-		struct clean c = {.dev = 0};
+		struct clean c = {.dev = 0, .now = time(NULL)};
 		struct stat st;
 		int img = root_read_only(v, r) ? -EROFS : root_open(v, r);
 		int fd = img < 0 ? -1 : walk_reopen(img, O_RDONLY | O_DIRECTORY);
@@ -423,6 +437,10 @@ void copyup_clean(struct fs *fs)
 		if (c.removed > 0) {
 			log_info("removed %zu stale copy-up temporaries from %s", c.removed,
 			         v->roots[r].d->view_dir);
+		}
+		if (c.spared > 0) {
+			log_info("left %zu copy-up temporaries of another process (in progress) in %s",
+			         c.spared, v->roots[r].d->view_dir);
 		}
 		if (c.seen >= CLEAN_MAX_ENTRIES) {
 			log_warnx("looked for stale copy-up temporaries in the first %d entries of "

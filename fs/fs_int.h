@@ -453,13 +453,16 @@ void loc_close(struct loc *l);
 int copyup_dirs(struct fsview *v, int root, const char *rel_dir, int *dirfd_out);
 int copyup_file(struct fsview *v, const char *rel, const struct loc *src, struct loc *out);
 /* The named temporaries of a copy-up (drives without O_TMPFILE): the prefix
- * and 32 random hex digits (getrandom), never a name a restart repeats.
- * copyup_tmp_name writes a fresh one to OUT; 0 or -errno. */
+ * and a tag naming this host and process with 64 random bits (fileio_tmp_tag),
+ * never a name a restart repeats. copyup_tmp_name writes a fresh one to OUT;
+ * 0 or -errno. */
 #define COPYUP_TMP_PREFIX NAMES_TEMP_PREFIX "copyup."
 int copyup_tmp_name(char *out, size_t len);
 /* copyup_clean -- at start, before the mount is served: remove the copy-up
  * temporaries a crash left on the view's writable drives (regular files with
- * the names above, or the older ".<ino>.<random>"; never migrate's), without
+ * the names above when abandoned, fileio_tmp_stale: another host's copy-up in
+ * progress is left alone; or the older 32-hex and ".<ino>.<random>" names;
+ * never migrate's), without
  * following symlinks or leaving a drive's filesystem, at most 64 folders deep
  * and 1,000,000 entries per drive. */
 void copyup_clean(struct fs *fs);

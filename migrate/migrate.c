@@ -6,8 +6,9 @@
  * carrying the plan out in migrate_run.c (with migrate_step.c, migrate_copy.c,
  * migrate_land.c, migrate_dirs.c; hidden names: migrate_tmp.c). Here also the words the
  * CLI shows: sizes, the progress line, the names of actions. A plan belongs to one
- * thread. One migrate at a time per target: the plan holds an flock on the target's
- * mount root (not for a dry run). The API is migrate.h; the module uses the resolver
+ * thread. One migrate at a time per target: the plan holds an flock on MIGRATE_LOCK_FILE
+ * on the target's mount root (not for a dry run), and one on the root folder itself as the
+ * versions before it did. The API is migrate.h; the module uses the resolver
  * and common/, never the FUSE code (fs/).
  */
 #include <errno.h>
@@ -242,10 +243,56 @@ static int find_target_images(struct migrate_plan *plan, const struct drive *d, 
 	return 0;
 }
 
+static const char *kind_word(mode_t mode)
+{
+	return S_ISLNK(mode)    ? "a symlink"
+	       : S_ISDIR(mode)  ? "a folder"
+	       : S_ISFIFO(mode) ? "a fifo"
+	       : S_ISSOCK(mode) ? "a socket"
+	                        : "a device";
+}
+
+/* Take the lock of target D: an flock on MIGRATE_LOCK_FILE in its mount root (made when
+ * missing; never followed, never opened when it is not a regular file). 0, 1 when another
+ * run holds it, or -1 with a message. */
+static int lock_target(struct migrate_plan *plan, const struct drive *d, char *errbuf,
+                       size_t errlen)
+{
+	struct migrate_priv *p = plan->priv;
+	struct stat st;
+	bool have = fstatat(p->tgt_mnt, MIGRATE_LOCK_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	int fd = -1;
+
+	if (have && !S_ISREG(st.st_mode)) {
+		return refuse(errbuf, errlen,
+		              "drive %s: %s/%s, migrate's lock file, is %s: not used (remove it)",
+		              d->name, d->mount_path, MIGRATE_LOCK_FILE, kind_word(st.st_mode));
+	}
+	fd = openat(p->tgt_mnt, MIGRATE_LOCK_FILE,
+	            O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = fd < 0 ? errno : EINVAL;
+		close_fd(fd);
+		return refuse(errbuf, errlen, "drive %s: cannot open migrate's lock file %s/%s: %s",
+		              d->name, d->mount_path, MIGRATE_LOCK_FILE,
+		              e == ELOOP ? "it is a symlink: not followed (remove it)" : strerror(e));
+	}
+	p->tgt_lock = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		return 0;
+	}
+	return errno == EWOULDBLOCK ? 1
+	                            : refuse(errbuf, errlen,
+	                                     "drive %s: cannot lock migrate's lock file %s/%s: %s",
+	                                     d->name, d->mount_path, MIGRATE_LOCK_FILE,
+	                                     strerror(errno));
+}
+
 static int open_target(struct migrate_plan *plan, const struct resolver_view *view,
                        const struct drive *d, bool lock, char *errbuf, size_t errlen)
 {
 	struct migrate_priv *p = plan->priv;
+	int held = 0;
 
 	plan->target.name = strdup(d->name);
 	p->tgt_mount = strdup(d->mount_path);
@@ -257,7 +304,11 @@ static int open_target(struct migrate_plan *plan, const struct resolver_view *vi
 	if (p->tgt_mnt < 0) {
 		return -1;
 	}
-	if (lock && flock(p->tgt_mnt, LOCK_EX | LOCK_NB) < 0) {
+	held = lock ? lock_target(plan, d, errbuf, errlen) : 0;
+	if (held < 0) {
+		return -1;
+	}
+	if (held > 0 || (lock && flock(p->tgt_mnt, LOCK_EX | LOCK_NB) < 0)) {
 		return refuse(errbuf, errlen,
 		              "another pxeimagesfs migrate is running on drive %s (%s)", d->name,
 		              d->mount_path);
@@ -473,7 +524,7 @@ int migrate_plan_new(const struct resolver_view *view, const struct migrate_opti
 		return refuse(errbuf, errlen, "out of memory");
 	}
 	plan->priv = p;
-	p->tgt_mnt = p->tgt_img = -1;
+	p->tgt_mnt = p->tgt_img = p->tgt_lock = -1;
 	p->src = (struct msrc){.ops = &msrc_local_ops};
 	names_set_init(&p->planned_dirs);
 	names_set_init(&p->planned_other);
@@ -482,6 +533,11 @@ int migrate_plan_new(const struct resolver_view *view, const struct migrate_opti
 	plan->overwrite = opts->overwrite;
 	plan->backup = !opts->no_backup;
 	plan->dry_run = opts->dry_run;
+	if (fileio_tmp_tag(p->tag, sizeof(p->tag)) < 0) {
+		refuse(errbuf, errlen, "cannot tag this run's temporaries: %s", strerror(errno));
+		migrate_plan_free(plan);
+		return -1;
+	}
 	if (!opts->to) {
 		refuse(errbuf, errlen, "no target drive (--to DRIVE)");
 		migrate_plan_free(plan);
@@ -531,7 +587,8 @@ void migrate_plan_free(struct migrate_plan *plan)
 	free(plan->backup_dir);
 	free_strv(plan->stale, plan->n_stale);
 	close_fd(p->tgt_img);
-	close_fd(p->tgt_mnt); /* releases the lock */
+	close_fd(p->tgt_lock); /* releases the locks */
+	close_fd(p->tgt_mnt);
 	free(p->tgt_mount);
 	free(p->src_mnt);
 	free(p->src_img);

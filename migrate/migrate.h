@@ -31,6 +31,10 @@
 #define MIGRATE_TMP_PREFIX ".pxeimagesfs-tmp.migrate."
 #define MIGRATE_UNFINISHED ".pxeimagesfs-tmp.migrate-unfinished"
 #define MIGRATE_BACKUP_DIR ".pxeimagesfs-backup"
+/* One migrate at a time per target: a run holds an flock on this regular file on the target
+ * drive's root (made 0600 when missing, kept; never a symlink). A lock on a file is shared
+ * between the clients of a cluster filesystem (GlusterFS), a lock on a folder is not. */
+#define MIGRATE_LOCK_FILE ".pxeimagesfs-migrate.lock"
 
 enum migrate_kind { MIGRATE_FILE = 0, MIGRATE_FOLDER, MIGRATE_SYMLINK, MIGRATE_SPECIAL };
 

@@ -77,6 +77,7 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
 /* The stream of a share's file: each slice read is written to OUT at once (and hashed). */
 struct tee {
 	struct mrun *r;
+	const struct migrate_item *it;
 	struct msrc_file *f;
 	int out;
 	struct sha256_run *h;
@@ -179,15 +180,53 @@ static int on_prefix(void *arg, uint64_t done)
 	return on_tick(t->r, done, 0);
 }
 
+/* The stale temporary NAME in TDIR (another run's partial copy of T's file) becomes this
+ * run's TMP when its record fits the source and nothing has it yet; else it is removed. */
+static void claim_one(struct tee *t, int tdir, const char *name, const char *tmp, bool *claimed)
+{
+	unsigned char want[SHA256_LEN];
+	int fd = *claimed ? -1
+	                  : openat(tdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	                                           O_NONBLOCK);
+	bool fits = fd >= 0 && partial_len(fd, t->f, want) > 0;
+
+	close_fd(fd);
+	if (fits && renameat(tdir, name, tdir, tmp) == 0) { /* TMP is this run's: not there */
+		*claimed = true;
+		return;
+	}
+	migrate_remove_tmp(tdir, name);
+}
+
+/* The partial copies interrupted runs left of T's file (the provably abandoned temporaries
+ * of its name: migrate_partial_of): the first whose record fits is renamed to TMP, the
+ * others removed. */
+static void claim_partial(struct tee *t, int tdir, const char *tmp)
+{
+	const struct migrate_plan *plan = t->r->plan;
+	bool claimed = false;
+
+	t->r->step = "looking for a partial copy an interrupted run left";
+	for (size_t i = 0; i < plan->n_stale; i++) {
+		if (migrate_partial_of(plan, t->it, plan->stale[i])) {
+			claim_one(t, tdir, names_last(plan->stale[i]), tmp, &claimed);
+		}
+	}
+}
+
 /* The temporary TMP in TDIR for T's share file: an interrupted run's partial copy that fits
  * it (T->h fed with its bytes, verified; *FROM how many), or a new one. The fd or -errno. */
 static int open_partial(struct tee *t, int tdir, const char *tmp, uint64_t *from)
 {
 	unsigned char want[SHA256_LEN];
 	unsigned char got[SHA256_LEN];
-	int fd = openat(tdir, tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	uint64_t len = fd < 0 ? 0 : partial_len(fd, t->f, want);
+	int fd = -1;
+	uint64_t len = 0;
 	int rc = 0;
+
+	claim_partial(t, tdir, tmp);
+	fd = openat(tdir, tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	len = fd < 0 ? 0 : partial_len(fd, t->f, want);
 
 	*from = 0;
 	if (len > 0) {
@@ -267,7 +306,7 @@ static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir 
 static int copy_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir *sd,
                        struct msrc_file *f, int tdir, const char *tmp)
 {
-	struct tee t = {.r = r, .f = f, .out = -1, .h = sha256_run_new()};
+	struct tee t = {.r = r, .it = it, .f = f, .out = -1, .h = sha256_run_new()};
 	uint64_t from = 0;
 	int rc = t.h ? 0 : -ENOMEM;
 
@@ -404,7 +443,7 @@ static int copy_entry(struct mrun *r, struct migrate_item *it, struct msrc_dir *
 	char tmp[NAME_MAX + 1];
 	int rc = 0;
 
-	migrate_tmp_name(mrun_tgt_name(r, it), tmp, sizeof(tmp));
+	migrate_tmp_name(r->p->tag, mrun_tgt_name(r, it), tmp, sizeof(tmp));
 	r->keep_tmp = false;
 	r->step = "removing an old temporary";
 	rc = it->kind == MIGRATE_FILE ? 0 : migrate_remove_tmp(tdir, tmp); /* a file's: below */

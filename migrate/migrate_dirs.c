@@ -90,7 +90,7 @@ static int make_dir(struct mrun *r, struct migrate_item *it, int sdir, int tdir)
 	bool made = false;
 
 	r->step = "opening the source folder";
-	migrate_tmp_name(tname, tmp, sizeof(tmp));
+	migrate_tmp_name(r->p->tag, tname, tmp, sizeof(tmp));
 	rc = rc < 0 ? rc : make_tmp_dir(r, it, tdir, tmp, sreal);
 	r->step = "renaming the folder into place";
 	made = rc == 0;

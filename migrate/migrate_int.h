@@ -10,8 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "copy.h"
+#include "fileio.h"
 #include "migrate.h"
 #include "migrate_src.h"
 #include "names.h"
@@ -22,6 +24,8 @@
 
 struct migrate_priv {
 	int tgt_mnt;     /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
+	int tgt_lock;    /* the target's MIGRATE_LOCK_FILE, flocked (-1 for a dry run) */
+	char tag[FILEIO_TMP_TAG_LEN + 1]; /* this run's, in its temporaries' names */
 	int tgt_img;     /* O_PATH fd of the target's images folder, or -1 while it has none */
 	char *tgt_mount; /* the target's mount path (owned) */
 	int *src_mnt;    /* per source: O_PATH fd of its mount root */
@@ -71,13 +75,32 @@ void migrate_smb_close(struct msrc *src);
 
 /* migrate_tmp.c */
 
-/* migrate_tmp_name -- the temporary name of NAME in its target folder:
- * MIGRATE_TMP_PREFIX NAME, or a hash of NAME when that would be too long. */
-void migrate_tmp_name(const char *name, char *out, size_t len);
+/* migrate_tmp_name -- the temporary name of NAME in its target folder for the run tagged
+ * TAG (fileio_tmp_tag; NULL: the untagged name older versions made): MIGRATE_TMP_PREFIX TAG
+ * "." NAME, or a hash of NAME when that would be too long. */
+void migrate_tmp_name(const char *tag, const char *name, char *out, size_t len);
 
 /* migrate_old_name -- the same with MIGRATE_OLD_PREFIX: where a replaced copy of NAME
  * waits for its removal when no backup is kept. */
-void migrate_old_name(const char *name, char *out, size_t len);
+void migrate_old_name(const char *tag, const char *name, char *out, size_t len);
+
+/* migrate_is_tmp -- NAME is a migrate temporary or a replaced copy waiting (any tag). */
+bool migrate_is_tmp(const char *name);
+
+/* migrate_tmp_stale -- 1 when the migrate temporary NAME in DIRFD is provably abandoned:
+ * untagged (an older version's), or fileio_tmp_stale at NOW; 0 when it may be another
+ * run's work in progress (or NAME is no migrate temporary); -errno when it cannot be
+ * stat'ed. */
+int migrate_tmp_stale(int dirfd, const char *name, time_t now);
+
+/* migrate_tmp_of -- TMP is a temporary (MIGRATE_TMP_PREFIX, any tag or none) of NAME. */
+bool migrate_tmp_of(const char *tmp, const char *name);
+
+/* migrate_partial_of -- the stale temporary STALE (a target path, plan->stale) may be a
+ * partial copy of IT an interrupted run left: IT is a share's file this run copies, and
+ * STALE a temporary of its name in its target folder (migrate_copy.c checks its record). */
+bool migrate_partial_of(const struct migrate_plan *plan, const struct migrate_item *it,
+                        const char *stale);
 
 /* migrate_remove_tmp -- remove the temporary NAME in DIRFD: a file, or a folder
  * holding nothing but MIGRATE_UNFINISHED. 0 when removed or absent, or -errno. */

@@ -126,7 +126,7 @@ static int set_aside(struct mrun *r, struct migrate_item *it, int tdir, const ch
 	} else {
 		dir = dup(tdir);
 		dir = dir < 0 ? -errno : dir;
-		migrate_old_name(tname, a->name, sizeof(a->name));
+		migrate_old_name(r->p->tag, tname, a->name, sizeof(a->name));
 	}
 	rc = dir < 0 ? dir : fileio_rename_noreplace(tdir, tname, dir, a->name);
 	if (rc < 0) {

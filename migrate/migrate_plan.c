@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "migrate_int.h"
@@ -468,9 +469,11 @@ static bool stale_known(const struct migrate_plan *plan, const char *path)
 	return false;
 }
 
-/* Note what an interrupted run left in the target folder of item DIR. */
-static int note_leftovers(struct walk *w, const struct listing *tl, size_t dir)
+/* Note what an interrupted run left in the target folder TFD of item DIR: the temporaries
+ * provably abandoned (another run's in progress are left alone). */
+static int note_leftovers(struct walk *w, int tfd, const struct listing *tl, size_t dir)
 {
+	time_t now = time(NULL);
 	char path[PATH_MAX];
 	char **grown = NULL;
 	struct migrate_plan *plan = w->plan;
@@ -480,8 +483,7 @@ static int note_leftovers(struct walk *w, const struct listing *tl, size_t dir)
 		if (strcmp(n, MIGRATE_UNFINISHED) == 0) {
 			plan->items[dir].unfinished = true;
 		}
-		if ((strncmp(n, MIGRATE_TMP_PREFIX, strlen(MIGRATE_TMP_PREFIX)) != 0 &&
-		     strncmp(n, MIGRATE_OLD_PREFIX, strlen(MIGRATE_OLD_PREFIX)) != 0) ||
+		if (!migrate_is_tmp(n) || migrate_tmp_stale(tfd, n, now) != 1 ||
 		    names_join(plan->items[dir].target, n, path, sizeof(path)) < 0 ||
 		    stale_known(plan, path)) {
 			continue;
@@ -514,7 +516,7 @@ static int plan_dir(struct walk *w, struct msrc_dir *sd, int tfd, size_t dir, un
 		                  w->plan->items[dir].target, rc);
 		goto out;
 	}
-	rc = note_leftovers(w, &tl, dir);
+	rc = note_leftovers(w, tfd, &tl, dir);
 	for (size_t i = 0; i < sl.n && rc == 0; i++) {
 		if (!names_is_hidden_temp(sl.names[i])) {
 			rc = plan_entry(w, sd, tfd, &sl, &tl, dir, sl.names[i], depth);

@@ -58,19 +58,9 @@ static void run_item(struct mrun *r, struct migrate_item *it)
  * the copy may continue (migrate_copy.c checks it), so not removed here. */
 static bool partial_wanted(const struct mrun *r, const char *stale)
 {
-	char dir[PATH_MAX];
-	char tmp[NAME_MAX + 1];
-	char path[PATH_MAX];
-
 	for (size_t i = 0; i < r->plan->n_items; i++) {
 		const struct migrate_item *it = &r->plan->items[i];
-		if (it->kind != MIGRATE_FILE || r->p->src_img[it->source] >= 0 ||
-		    (it->action != MIGRATE_COPY && it->action != MIGRATE_REPLACE)) {
-			continue;
-		}
-		migrate_tmp_name(names_last(it->target), tmp, sizeof(tmp));
-		if (names_parent(it->target, dir, sizeof(dir)) == 0 &&
-		    names_join(dir, tmp, path, sizeof(path)) == 0 && strcmp(path, stale) == 0) {
+		if (migrate_partial_of(r->plan, it, stale)) {
 			return true;
 		}
 	}

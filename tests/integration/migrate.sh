@@ -198,7 +198,8 @@ refused config-ro "target drive W is read-only ('read only = yes'" --to W
 refused space "not enough free space on target drive S" --to S
 grep -qE '[0-9.]+ MiB needed, [0-9.]+ MiB available' "$T/space.err" ||
 	bad "refuse-space: the message lacks 'N MiB needed, N MiB available': $(cat "$T/space.err")"
-[ -z "$(find "$T/small" -mindepth 1 -print -quit)" ] || bad "refuse-space: S is not empty"
+[ -z "$(find "$T/small" -mindepth 1 ! -name .pxeimagesfs-migrate.lock -print -quit)" ] ||
+	bad "refuse-space: S holds more than migrate's lock file"
 refused same "source drive D is the target" --to D --from D
 refused unknown "no drive named 'NOPE'" --to NOPE
 refused no-source "no source: no online drive other than the target C holds the images" --to C
@@ -223,19 +224,24 @@ ok "--dry-run (plain and --json) prints the plan and changes nothing"
 
 # --- kill -9 in the middle of the 200 MiB file, then a second run finishes -----------------
 
-BIGTMP=$DDIR/PKG00001/.pxeimagesfs-tmp.migrate.boot.PKG00001.wim
+# the run's temporary: the prefix, the run's tag (host-pid-random, hex), the name
+TAGRE='[0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{16}'
+bigtmp() { find "$DDIR/PKG00001" -maxdepth 1 -name '.pxeimagesfs-tmp.migrate.*.boot.PKG00001.wim' 2>/dev/null | head -1; }
 "$BIN" migrate -c "$CONF" --to D >"$T/killed.out" 2>&1 </dev/null &
 MIG=$!
 PIDS+=("$MIG")
-seen=
+seen= BIGTMP=
 for ((i = 0; i < 3000; i++)); do
-	if [ -e "$BIGTMP" ]; then seen=1; break; fi
+	BIGTMP=$(bigtmp)
+	if [ -n "$BIGTMP" ]; then seen=1; break; fi
 	kill -0 "$MIG" 2>/dev/null || break
 	sleep 0.01
 done
 kill -KILL "$MIG" 2>/dev/null
 wait "$MIG" 2>/dev/null
-[ -n "$seen" ] || bad "kill-9: the temporary $BIGTMP never appeared (run output: $(cat "$T/killed.out"))"
+[ -n "$seen" ] || bad "kill-9: the temporary of boot.PKG00001.wim never appeared (run output: $(cat "$T/killed.out"))"
+echo "$BIGTMP" | grep -qE "/\.pxeimagesfs-tmp\.migrate\.$TAGRE\.boot\.PKG00001\.wim\$" || [ -z "$seen" ] ||
+	bad "kill-9: the temporary's name $BIGTMP lacks the run's tag"
 echo "# killed after the temporary appeared ($(stat -c %s "$BIGTMP" 2>/dev/null || echo 0) bytes of it written)"
 if [ -e "$DDIR/PKG00001/boot.PKG00001.wim" ]; then
 	[ "$(sha "$DDIR/PKG00001/boot.PKG00001.wim")" = "$BIG_SHA" ] ||
@@ -249,7 +255,7 @@ ok "kill -9 during the big file: no partial or corrupt file under a final name"
 
 run_mig resume --to D
 [ "$RC" = 0 ] || { bad "resume: the second run exited $RC"; show resume 30; }
-grep -qE "^removed +PKG00001/\.pxeimagesfs-tmp\.migrate\.boot\.PKG00001\.wim" "$T/resume.out" ||
+grep -qE "^removed +PKG00001/\.pxeimagesfs-tmp\.migrate\.$TAGRE\.boot\.PKG00001\.wim" "$T/resume.out" ||
 	[ -z "$seen" ] || bad "resume: no line about removing the temporary the killed run left"
 grep -qE '^copied +PKG00001/boot\.PKG00001\.wim +\(200\.0 MiB, SHA-256 verified\)' "$T/resume.out" ||
 	bad "resume: no line 'copied PKG00001/boot.PKG00001.wim (200.0 MiB, SHA-256 verified)'"

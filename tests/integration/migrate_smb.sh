@@ -152,16 +152,17 @@ PY
 [ -z "$(ls -A "$NEW")" ] || fail "--dry-run wrote to the target: $(ls -A "$NEW")"
 ok "--dry-run --json: the plan (8 files, the folders), nothing written"
 
-# stopper.py PATH PID BYTES TOTAL -- runs the stopped process PID in bursts of 2 ms (SIGCONT,
-# SIGSTOP) until PATH holds at least BYTES but fewer than TOTAL, and leaves it stopped there:
-# in the middle of that file, however fast the copy is (60 s at most; exit 1: never)
+# stopper.py PATTERN PID BYTES TOTAL -- runs the stopped process PID in bursts of 2 ms (SIGCONT,
+# SIGSTOP) until the file PATTERN (a glob: a temporary's name carries its run's tag) holds at
+# least BYTES but fewer than TOTAL, and leaves it stopped there: in the middle of that file,
+# however fast the copy is (60 s at most; exit 1: never)
 cat >"$T/stopper.py" <<'PY'
-import os, signal, sys, time
+import glob, os, signal, sys, time
 path, pid, low, high = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 end = time.monotonic() + 60
 while time.monotonic() < end:
     try:
-        size = os.stat(path).st_size
+        size = max([os.stat(p).st_size for p in glob.glob(path)] or [-1])
     except FileNotFoundError:
         size = -1
     if size >= high:
@@ -187,7 +188,7 @@ migrate_stopped() {
 	done
 	fail "migrate did not stop itself before starting"
 }
-BIGTMP=$NEW/SMS00001/.pxeimagesfs-tmp.migrate.boot.SMS00001.wim
+BIGTMP=$NEW/SMS00001/.pxeimagesfs-tmp.migrate.*.boot.SMS00001.wim # the run's tag in the middle
 BIGSIZE=$((BIG_MIB * 1024 * 1024))
 
 # smbd_children -- the smbd processes serving connections (not the parent of the pid file)
@@ -241,7 +242,8 @@ grep -q "FAILED .*SMS00001/boot.SMS00001.wim: copying: .*gave up after 2 retries
 [ ! -e "$NEW/SMS00001/boot.SMS00001.wim" ] || fail "interrupted pull: the image under its name"
 # the image's partial copy is kept under its temporary name, with how far it got
 LEFT=$(find "$NEW" -type f -name '.pxeimagesfs-tmp.migrate.*')
-[ "$LEFT" = "$BIGTMP" ] || fail "interrupted pull: want only the image's partial copy, have: $LEFT"
+[ -n "$LEFT" ] && [ "$(compgen -G "$BIGTMP")" = "$LEFT" ] || fail "interrupted pull: want only the image's partial copy, have: $LEFT"
+BIGTMP=$LEFT
 PARTIAL=$(stat -c %s "$BIGTMP")
 [ "$PARTIAL" -gt 0 ] && [ "$PARTIAL" -lt "$BIGSIZE" ] ||
 	fail "interrupted pull: the partial copy holds $PARTIAL of $BIGSIZE bytes"

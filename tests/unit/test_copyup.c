@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fs_int.h"
 #include "unit.h"
 
@@ -61,8 +62,8 @@ static void test_two_starts_differ(void **state)
 	assert_string_not_equal(a, b);
 	for (const char *s = a; s; s = s == a ? b : NULL) {
 		assert_int_equal(strncmp(s, COPYUP_TMP_PREFIX, plen), 0);
-		assert_int_equal(strlen(s + plen), 32);
-		assert_int_equal(strspn(s + plen, "0123456789abcdef"), 32);
+		assert_int_equal(strlen(s + plen), FILEIO_TMP_TAG_LEN); /* host, PID, random */
+		assert_true(fileio_tmp_tag_at(s + plen));
 		assert_true(names_is_hidden_temp(s));
 	}
 }

@@ -19,8 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "migrate.h"
@@ -975,7 +979,353 @@ static void test_migrate_progress_line_says_verifying_and_never_cuts_a_number(vo
 	printf("80 columns, copying:   %s\n", line);
 }
 
+/* ---- several runs on one target (two hosts over one store, issue 19) ---------------- */
+
+static void lock_path(const struct fx *f, char *out, size_t len)
+{
+	snprintf(out, len, "%s/d/%s", f->root, MIGRATE_LOCK_FILE);
+}
+
+/* The lock is an flock on a regular file on the target's root: a lock on that file alone
+ * (another host over GlusterFS, where a lock on the root folder is not shared) refuses. */
+static void test_migrate_lock_is_a_regular_file_on_the_target_root(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_options o = {.to = "D"};
+	struct migrate_plan *plan = NULL;
+	char lock[PATH_MAX];
+	struct stat st;
+	int fd = -1;
+
+	put(f->c, "PKG/boot.wim", "c");
+	lock_path(f, lock, sizeof(lock));
+	plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	migrate_plan_free(plan);
+	assert_int_equal(lstat(lock, &st), 0); /* kept: removing it would race */
+
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	make_view(f);
+	refused(f, &o, "another pxeimagesfs migrate is running on drive D");
+	migrate_plan_free(plan_ok(f, "D", false, false, true)); /* a dry run takes no lock */
+	close(fd);
+	migrate_plan_free(plan_ok(f, "D", false, false, false));
+	assert_false(exists(f->d, "PKG"));
+}
+
+/* Something else at the lock's name is refused, never followed or opened. */
+static void test_migrate_refuses_a_symlink_or_folder_at_the_lock_name(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_options o = {.to = "D"};
+	char lock[PATH_MAX];
+	char outside[300];
+	struct stat st;
+
+	put(f->c, "PKG/boot.wim", "c");
+	lock_path(f, lock, sizeof(lock));
+	snprintf(outside, sizeof(outside), "%s/outside", f->root);
+	assert_int_equal(symlink(outside, lock), 0); /* dangling: an open would create it */
+	make_view(f);
+	refused(f, &o, "migrate's lock file, is a symlink: not used (remove it)");
+	assert_false(exists(outside, ""));
+	assert_int_equal(lstat(lock, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	put(f->root, "outside", "not a lock");
+	refused(f, &o, "is a symlink");
+	assert_string_equal(slurp(f->root, "outside"), "not a lock");
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(mkdir(lock, 0755), 0);
+	refused(f, &o, "migrate's lock file, is a folder");
+	assert_int_equal(rmdir(lock), 0);
+	assert_int_equal(mkfifo(lock, 0600), 0);
+	refused(f, &o, "migrate's lock file, is a fifo");
+	assert_false(exists(f->d, "PKG"));
+}
+
+/* Records the name of the first migrate temporary in D/PKG at the first bytes copied, and
+ * stops the run there. */
+struct seen_tmp {
+	const struct fx *f;
+	char name[NAME_MAX + 1];
+};
+
+static int note_tmp(void *arg, const struct migrate_progress *p)
+{
+	struct seen_tmp *t = arg;
+	char dir[PATH_MAX];
+	DIR *d = NULL;
+
+	if (p->event != MIGRATE_EV_BYTES) {
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/PKG", t->f->d);
+	d = opendir(dir);
+	for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+		if (strncmp(e->d_name, MIGRATE_TMP_PREFIX, strlen(MIGRATE_TMP_PREFIX)) == 0) {
+			snprintf(t->name, sizeof(t->name), "%s", e->d_name);
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	return 1;
+}
+
+/* The temporary of a file as a run stopped at its first bytes names it (into T). */
+static void tmp_of_a_run(struct fx *f, struct seen_tmp *t)
+{
+	struct migrate_summary sum;
+	struct migrate_plan *plan = plan_ok(f, "D", false, false, false);
+	char err[256];
+
+	*t = (struct seen_tmp){.f = f};
+	assert_int_equal(migrate_run(plan, note_tmp, t, &sum, err, sizeof(err)), 0);
+	assert_true(sum.interrupted);
+	migrate_plan_free(plan);
+}
+
+/* Two runs never share a temporary's name: each carries the run's tag (this host, the
+ * process, a random part), then the file's name. */
+static void test_migrate_temporary_names_differ_per_run(void **state)
+{
+	struct fx *f = *state;
+	struct seen_tmp a;
+	struct seen_tmp b;
+	char pid[16];
+	size_t plen = strlen(MIGRATE_TMP_PREFIX);
+
+	put(f->c, "PKG/b.txt", "b");
+	make_sparse(f->c, "PKG/a-big.img");
+	tmp_of_a_run(f, &a);
+	tmp_of_a_run(f, &b);
+	assert_true(a.name[0] && b.name[0]);
+	assert_string_not_equal(a.name, b.name);
+	snprintf(pid, sizeof(pid), "-%08x-", (unsigned int)getpid());
+	for (const char *n = a.name; n; n = n == a.name ? b.name : NULL) {
+		assert_int_equal(strlen(n), plen + 42 + 1 + strlen("a-big.img"));
+		assert_memory_equal(n + plen + 16, pid, 10);
+		assert_string_equal(n + plen + 42, ".a-big.img");
+	}
+	assert_memory_equal(a.name, b.name, plen + 26); /* the same host and process */
+}
+
+/* A run's start-up cleanup removes only temporaries provably abandoned: those of a process
+ * of this host that is gone, and untagged ones (older versions'); a fresh one of another
+ * host, or of a live process here, is another run's work in progress and stays. */
+static void test_migrate_cleanup_spares_a_fresh_temporary_of_another_run(void **state)
+{
+	struct fx *f = *state;
+	struct migrate_summary sum;
+	struct migrate_plan *plan = NULL;
+	struct seen_tmp seen;
+	char host[17];
+	char dead[NAME_MAX + 1];
+	char live[NAME_MAX + 1];
+	const char *other = MIGRATE_TMP_PREFIX "0000000000000000-00000001-0123456789abcdef.a.img";
+	const char *old = MIGRATE_TMP_PREFIX "a.img";
+	pid_t gone = fork();
+
+	assert_true(gone >= 0);
+	if (gone == 0) {
+		_exit(0);
+	}
+	assert_int_equal(waitpid(gone, NULL, 0), gone);
+	put(f->c, "PKG/b.txt", "b");
+	make_sparse(f->c, "PKG/a-big.img");
+	tmp_of_a_run(f, &seen); /* this host's part of a tag */
+	snprintf(host, sizeof(host), "%.16s", seen.name + strlen(MIGRATE_TMP_PREFIX));
+	snprintf(dead, sizeof(dead), "%s%s-%08x-00000000000000aa.a.img", MIGRATE_TMP_PREFIX, host,
+	         (unsigned int)gone);
+	snprintf(live, sizeof(live), "%s%s-%08x-00000000000000bb.a.img", MIGRATE_TMP_PREFIX, host,
+	         (unsigned int)getppid());
+	put(f->c, "PKG/a.img", "C's a");
+	put(f->d, "PKG/x", "");
+	for (const char *n = other; n; n = n == other ? dead : n == dead ? live : n == live ? old : NULL) {
+		char rel[NAME_MAX + 8];
+		snprintf(rel, sizeof(rel), "PKG/%s", n);
+		put(f->d, rel, "in progress, or left");
+	}
+	plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(plan->n_stale, 2);
+	run_ok(plan, &sum);
+	assert_int_equal(sum.failed, 0);
+	assert_string_equal(slurp(f->d, "PKG/a.img"), "C's a");
+	assert_true(exists(f->d, "PKG/x"));
+	assert_string_equal(slurp(f->d, "PKG/x") ? "" : "gone", "");
+	{
+		char rel[NAME_MAX + 8];
+		snprintf(rel, sizeof(rel), "PKG/%s", other);
+		assert_true(exists(f->d, rel));
+		snprintf(rel, sizeof(rel), "PKG/%s", live);
+		assert_true(exists(f->d, rel));
+		snprintf(rel, sizeof(rel), "PKG/%s", dead);
+		assert_false(exists(f->d, rel));
+		snprintf(rel, sizeof(rel), "PKG/%s", old);
+		assert_false(exists(f->d, rel));
+	}
+	migrate_plan_free(plan);
+}
+
+/* Two runs on one target whose lock does not exclude them (a folder flock on GlusterFS):
+ * A pauses in the middle of a file, B plans, starts the same file and pauses in its
+ * middle, then A finishes. What A landed under the final name must be A's whole copy
+ * (with one shared temporary name it was B's partial one), and B must not land over it. */
+struct racer {
+	struct fx *f;
+	struct migrate_plan *plan;
+	struct migrate_summary sum;
+	int rc;
+	int pause_at;  /* stage to set at the first bytes copied */
+	int resume_at; /* and the stage to wait for then */
+	bool paused;
+	off_t landed_size;    /* A: the final name's size when A's run returned */
+	bool landed_middle;   /* A: and its bytes at 40 MiB are the source's */
+};
+
+static pthread_mutex_t race_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t race_cv = PTHREAD_COND_INITIALIZER;
+static int race_stage;
+
+static void race_set(int stage)
+{
+	pthread_mutex_lock(&race_mu);
+	race_stage = stage;
+	pthread_cond_broadcast(&race_cv);
+	pthread_mutex_unlock(&race_mu);
+}
+
+/* Wait (10 s at most) for STAGE; false on the timeout. */
+static bool race_wait(int stage)
+{
+	struct timespec until;
+	bool ok = true;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&race_mu);
+	while (race_stage < stage && ok) {
+		ok = pthread_cond_timedwait(&race_cv, &race_mu, &until) == 0 || race_stage >= stage;
+	}
+	pthread_mutex_unlock(&race_mu);
+	return ok;
+}
+
+static int racer_progress(void *arg, const struct migrate_progress *p)
+{
+	struct racer *r = arg;
+
+	if (p->event == MIGRATE_EV_BYTES && !r->paused) {
+		r->paused = true;
+		race_set(r->pause_at);
+		race_wait(r->resume_at);
+	}
+	return 0;
+}
+
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+	char err[256];
+	char path[PATH_MAX];
+	char buf[6] = "";
+	struct stat st;
+	int fd = -1;
+
+	r->rc = migrate_run(r->plan, racer_progress, r, &r->sum, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/PKG/a-big.img", r->f->d);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		r->landed_size = st.st_size;
+		r->landed_middle = pread(fd, buf, 6, 40 << 20) == 6 && memcmp(buf, "middle", 6) == 0;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	race_set(r->resume_at + 10); /* done */
+	return NULL;
+}
+
+/* Let go of the target's locks this process holds (what GlusterFS's unshared lock gives). */
+static void unlock_target(const struct fx *f)
+{
+	char lock[PATH_MAX];
+	char root[PATH_MAX];
+	char link[64];
+	char got[PATH_MAX];
+
+	lock_path(f, lock, sizeof(lock));
+	snprintf(root, sizeof(root), "%s/d", f->root);
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n = 0;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, got, sizeof(got) - 1);
+		if (n > 0) {
+			got[n] = '\0';
+			if (strcmp(got, lock) == 0 || strcmp(got, root) == 0) {
+				flock(fd, LOCK_UN);
+			}
+		}
+	}
+}
+
+static void test_migrate_two_runs_at_once_never_land_a_partial_copy(void **state)
+{
+	struct fx *f = *state;
+	struct racer a = {.f = f, .pause_at = 1, .resume_at = 3};
+	struct racer b = {.f = f, .pause_at = 3, .resume_at = 13};
+	pthread_t ta;
+	pthread_t tb;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	race_stage = 0;
+	put(f->c, "PKG/b.txt", "b");
+	make_sparse(f->c, "PKG/a-big.img");
+	a.plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(pthread_create(&ta, NULL, racer_run, &a), 0);
+	assert_true(race_wait(1)); /* A in the middle of the file */
+	unlock_target(f);
+	b.plan = plan_ok(f, "D", false, false, false);
+	assert_int_equal(b.plan->n_stale, 0); /* A's temporary: in progress, not B's to remove */
+	assert_int_equal(pthread_create(&tb, NULL, racer_run, &b), 0);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_int_equal(pthread_join(tb, NULL), 0);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.sum.failed, 0);
+	assert_int_equal(a.landed_size, 64 << 20); /* A's whole copy, not B's partial one */
+	assert_true(a.landed_middle);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(b.sum.failed, 2); /* "the target got an entry of that name meanwhile" */
+	assert_non_null(strstr(item(b.plan, "PKG/a-big.img")->error, "meanwhile"));
+	assert_non_null(strstr(item(b.plan, "PKG/b.txt")->error, "meanwhile"));
+	assert_int_equal(lstat_at(f->d, "PKG/a-big.img", &st), 0);
+	assert_int_equal(st.st_size, 64 << 20);
+	snprintf(dir, sizeof(dir), "%s/PKG", f->d); /* no temporary left */
+	for (DIR *d = opendir(dir); d; d = (closedir(d), NULL)) {
+		for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+			assert_null(strstr(e->d_name, MIGRATE_TMP_PREFIX));
+		}
+	}
+	migrate_plan_free(a.plan);
+	migrate_plan_free(b.plan);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_migrate_lock_is_a_regular_file_on_the_target_root,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_refuses_a_symlink_or_folder_at_the_lock_name,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_temporary_names_differ_per_run, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_cleanup_spares_a_fresh_temporary_of_another_run,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrate_two_runs_at_once_never_land_a_partial_copy,
+                                    setup, teardown),
     cmocka_unit_test_setup_teardown(test_migrate_refuses_unknown_and_equal_drives, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migrate_refuses_offline_and_read_only_targets, setup,
                                     teardown),
