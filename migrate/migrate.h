@@ -19,10 +19,12 @@
  * of source drives to a target drive, working on the drives directly while the view
  * serves. migrate_plan_new() examines the drives and plans (it writes nothing);
  * migrate_run() carries a plan out: each file is copied to a hidden temporary name
- * (MIGRATE_TMP_PREFIX + its name) in its target folder with mode, owner, times and
- * xattrs, fsynced, checked by SHA-256 against the source and renamed into place, so
- * no partial file ever has a final name; a rerun removes what an interrupted run
- * left and finishes the job. Folders are created under a temporary name too, holding
+ * (MIGRATE_TMP_PREFIX + the run's tag + "." + its name; the tag names the host and the
+ * process, so two runs never share a name) in its target folder with mode, owner, times
+ * and xattrs, fsynced, checked by SHA-256 against the source and renamed into place, so
+ * no partial file ever has a final name; a rerun removes what an interrupted run left
+ * (only what is provably abandoned: another host's run in progress is left alone) and
+ * finishes the job. Folders are created under a temporary name too, holding
  * MIGRATE_UNFINISHED until their times are set (after their contents). A target
  * copy newer than the source's is never replaced unless asked (--overwrite), and a
  * replaced one is kept in MIGRATE_BACKUP_DIR/<run's UTC time>/<its path below the images

@@ -230,7 +230,7 @@ bigtmp() { find "$DDIR/PKG00001" -maxdepth 1 -name '.pxeimagesfs-tmp.migrate.*.b
 "$BIN" migrate -c "$CONF" --to D >"$T/killed.out" 2>&1 </dev/null &
 MIG=$!
 PIDS+=("$MIG")
-seen= BIGTMP=
+seen='' BIGTMP=''
 for ((i = 0; i < 3000; i++)); do
 	BIGTMP=$(bigtmp)
 	if [ -n "$BIGTMP" ]; then seen=1; break; fi

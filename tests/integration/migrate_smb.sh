@@ -188,7 +188,7 @@ migrate_stopped() {
 	done
 	fail "migrate did not stop itself before starting"
 }
-BIGTMP=$NEW/SMS00001/.pxeimagesfs-tmp.migrate.*.boot.SMS00001.wim # the run's tag in the middle
+BIGTMP="$NEW/SMS00001/.pxeimagesfs-tmp.migrate.*.boot.SMS00001.wim" # a glob: the run's tag
 BIGSIZE=$((BIG_MIB * 1024 * 1024))
 
 # smbd_children -- the smbd processes serving connections (not the parent of the pid file)
@@ -242,7 +242,9 @@ grep -q "FAILED .*SMS00001/boot.SMS00001.wim: copying: .*gave up after 2 retries
 [ ! -e "$NEW/SMS00001/boot.SMS00001.wim" ] || fail "interrupted pull: the image under its name"
 # the image's partial copy is kept under its temporary name, with how far it got
 LEFT=$(find "$NEW" -type f -name '.pxeimagesfs-tmp.migrate.*')
-[ -n "$LEFT" ] && [ "$(compgen -G "$BIGTMP")" = "$LEFT" ] || fail "interrupted pull: want only the image's partial copy, have: $LEFT"
+if [ -z "$LEFT" ] || [ "$(compgen -G "$BIGTMP")" != "$LEFT" ]; then
+	fail "interrupted pull: want only the image's partial copy, have: $LEFT"
+fi
 BIGTMP=$LEFT
 PARTIAL=$(stat -c %s "$BIGTMP")
 [ "$PARTIAL" -gt 0 ] && [ "$PARTIAL" -lt "$BIGSIZE" ] ||

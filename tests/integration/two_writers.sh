@@ -16,10 +16,10 @@
 #             complete version under the name (never a mix, never a partial), both writes in
 #             it, no temporary left; ROUNDS rounds
 #   migrate   `migrate --to S` from both hosts at once (different versions of the same
-#             package on each L): each run ends with 0, 1 (an entry the other run landed
-#             first, said so), 2 (refused: another migrate runs) or 3 (a conflict with the
-#             other's copy); every file on S is
-#             complete, one version; no temporary left; a second run then exits 0 or 3
+#             package on each L): each run ends with 0, 2 (refused: the other holds the lock
+#             on S, a file on S's root that GlusterFS's clients share) or 3 (a conflict with
+#             the other's copy); every file on S is complete, one version; no temporary left
+#             (the lock file stays on S's root); a second run then exits 0 or 3
 #   rename    a rename through a's view seen through b's view (the window measured; on
 #             GlusterFS no inotify across hosts: the view's 1 s cache plus GlusterFS's)
 #   file ids  st_ino of one file through both views (equal), and after renames through a
@@ -204,15 +204,13 @@ on sh -c "rm -rf '$T'/a/local/$IMG/PKGCU* '$T'/b/local/$IMG/PKGCU*" # not migrat
 
 # ---- migrate to the store from both hosts at once ----------------------------------------------
 # PKGMI00r (two files, 2 MiB each) on both local drives, a different version on each; `migrate
-# --to S --from L` on both hosts at once. Each run ends with 0, 1 (an entry landed by the other
-# run meanwhile: failed, said so) or 2 (refused: another migrate runs); every file is on the
-# store, complete, one version; no temporary left; a second run has nothing to do (0).
-# On GlusterFS, migrate's lock (a flock on the drive's root folder) is not shared between the
-# clients and both runs use one temporary name (docs/scale-out.md: open); there the runs go one
-# after the other, which still checks that a run lands beside, never over, what the other
-# landed. TWO_WRITERS_MIGRATE_AT_ONCE=yes runs them at once anyway (it fails today).
-AT_ONCE=yes
-[ "$STORE" = gluster ] && AT_ONCE=${TWO_WRITERS_MIGRATE_AT_ONCE:-no}
+# --to S --from L` on both hosts at once. The runs exclude each other by migrate's lock (an
+# flock on a file on S's root: shared by GlusterFS's clients, unlike one on the root folder):
+# each run ends with 0, 2 (refused: the other runs) or 3 (the other's copy is there, another
+# version: a conflict); every file is on the store, complete, one version; no temporary left;
+# a second run has nothing to do (0) or the same conflict (3). TWO_WRITERS_MIGRATE_AT_ONCE=no
+# runs them one after the other instead.
+AT_ONCE=${TWO_WRITERS_MIGRATE_AT_ONCE:-yes}
 declare -A MIG_RC=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	p=PKGMI00$r
@@ -234,9 +232,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for h in a b; do
 		rc=$( [ $h = a ] && echo $ra || echo $rb)
 		case $rc in
-		0 | 2 | 3) ;;
-		1) grep -q 'FAILED' "$T/mig.$h" && ! grep -qi 'invalid argument\|not supported' "$T/mig.$h" ||
-			bad "migrate $r on $h: exit 1 for another reason than the other run: $(grep -m2 FAILED "$T/mig.$h")" ;;
+		0 | 3) ;;
+		2) grep -q "another pxeimagesfs migrate is running on drive S" "$T/mig.$h" ||
+			bad "migrate $r on $h: exit 2 for another reason than the other run: $(tail -2 "$T/mig.$h")" ;;
 		*) bad "migrate $r on $h: exit $rc: $(tail -3 "$T/mig.$h")" ;;
 		esac
 	done
@@ -247,6 +245,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		[ "$v" = A ] || [ "$v" = B ] || bad "migrate $r: $p/$f mixes the versions or is torn ('$v')"
 	done
 	[ -z "$(temps "$SA")" ] || bad "migrate $r: temporaries left: $(temps "$SA")"
+	on test -f "$T/a/store/.pxeimagesfs-migrate.lock" && ! on test -L "$T/a/store/.pxeimagesfs-migrate.lock" ||
+		bad "migrate $r: no lock file on the store's root"
 	for h in a b; do
 		on "$PXE" migrate --to S --from L -c "$T/$h/pxe.conf" >"$T/again.$h" 2>&1
 		rc=$?
