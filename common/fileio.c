@@ -276,8 +276,8 @@ bool fileio_tmp_stale(const char *tag, const struct stat *st, time_t now)
 {
 	char host[17];
 	char pid[9];
-	time_t newest = st->st_mtim.tv_sec > st->st_ctim.tv_sec ? st->st_mtim.tv_sec
-	                                                        : st->st_ctim.tv_sec;
+	time_t newest =
+	    st->st_mtim.tv_sec > st->st_ctim.tv_sec ? st->st_mtim.tv_sec : st->st_ctim.tv_sec;
 
 	if (newest < now - FILEIO_TMP_STALE_SEC) {
 		return true;

@@ -392,7 +392,8 @@ static void clean_dir(int fd, int depth, struct clean *c)
 				continue;
 			}
 			if (kind == TMP_TAGGED &&
-			    !fileio_tmp_stale(de->d_name + strlen(COPYUP_TMP_PREFIX), &st, c->now)) {
+			    !fileio_tmp_stale(de->d_name + strlen(COPYUP_TMP_PREFIX), &st,
+			                      c->now)) {
 				c->spared++;
 			} else if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
 				c->removed++;
@@ -439,8 +440,9 @@ void copyup_clean(struct fs *fs)
 			         v->roots[r].d->view_dir);
 		}
 		if (c.spared > 0) {
-			log_info("left %zu copy-up temporaries of another process (in progress) in %s",
-			         c.spared, v->roots[r].d->view_dir);
+			log_info(
+			    "left %zu copy-up temporaries of another process (in progress) in %s",
+			    c.spared, v->roots[r].d->view_dir);
 		}
 		if (c.seen >= CLEAN_MAX_ENTRIES) {
 			log_warnx("looked for stale copy-up temporaries in the first %d entries of "

@@ -275,17 +275,17 @@ static int lock_target(struct migrate_plan *plan, const struct drive *d, char *e
 		close_fd(fd);
 		return refuse(errbuf, errlen, "drive %s: cannot open migrate's lock file %s/%s: %s",
 		              d->name, d->mount_path, MIGRATE_LOCK_FILE,
-		              e == ELOOP ? "it is a symlink: not followed (remove it)" : strerror(e));
+		              e == ELOOP ? "it is a symlink: not followed (remove it)"
+		                         : strerror(e));
 	}
 	p->tgt_lock = fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		return 0;
 	}
-	return errno == EWOULDBLOCK ? 1
-	                            : refuse(errbuf, errlen,
-	                                     "drive %s: cannot lock migrate's lock file %s/%s: %s",
-	                                     d->name, d->mount_path, MIGRATE_LOCK_FILE,
-	                                     strerror(errno));
+	return errno == EWOULDBLOCK
+	           ? 1
+	           : refuse(errbuf, errlen, "drive %s: cannot lock migrate's lock file %s/%s: %s",
+	                    d->name, d->mount_path, MIGRATE_LOCK_FILE, strerror(errno));
 }
 
 static int open_target(struct migrate_plan *plan, const struct resolver_view *view,

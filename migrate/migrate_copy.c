@@ -186,8 +186,8 @@ static void claim_one(struct tee *t, int tdir, const char *name, const char *tmp
 {
 	unsigned char want[SHA256_LEN];
 	int fd = *claimed ? -1
-	                  : openat(tdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-	                                           O_NONBLOCK);
+	                  : openat(tdir, name,
+	                           O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	bool fits = fd >= 0 && partial_len(fd, t->f, want) > 0;
 
 	close_fd(fd);

@@ -25,7 +25,6 @@
 struct migrate_priv {
 	int tgt_mnt;     /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
 	int tgt_lock;    /* the target's MIGRATE_LOCK_FILE, flocked (-1 for a dry run) */
-	char tag[FILEIO_TMP_TAG_LEN + 1]; /* this run's, in its temporaries' names */
 	int tgt_img;     /* O_PATH fd of the target's images folder, or -1 while it has none */
 	char *tgt_mount; /* the target's mount path (owned) */
 	int *src_mnt;    /* per source: O_PATH fd of its mount root */
@@ -38,6 +37,8 @@ struct migrate_priv {
 	size_t cap;                     /* items allocated */
 	struct names_set planned_dirs;  /* target paths of folders planned so far */
 	struct names_set planned_other; /* and of everything else */
+	/* this run's tag (fileio_tmp_tag), in its temporaries' names */
+	char tag[FILEIO_TMP_TAG_LEN + 1];
 };
 
 /* migrate_plan.c */

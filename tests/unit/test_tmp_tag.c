@@ -44,12 +44,12 @@ static void test_tags_are_fresh_and_name_this_host_and_process(void **state)
 	assert_int_equal(fileio_tmp_tag(b, sizeof(b)), 0);
 	assert_int_equal(strlen(a), FILEIO_TMP_TAG_LEN);
 	assert_true(fileio_tmp_tag_at(a) && fileio_tmp_tag_at(b));
-	assert_string_not_equal(a, b);           /* the random part */
-	assert_memory_equal(a, b, 26);           /* the same host and process */
+	assert_string_not_equal(a, b); /* the random part */
+	assert_memory_equal(a, b, 26); /* the same host and process */
 	snprintf(pid, sizeof(pid), "-%08x-", (unsigned int)getpid());
 	assert_memory_equal(a + 16, pid, 10);
 	assert_int_equal(fileio_tmp_tag(small, sizeof(small)), -ENAMETOOLONG);
-	assert_false(fileio_tmp_tag_at("0123456789abcdef-0000000a-0123456789abcde")); /* short */
+	assert_false(fileio_tmp_tag_at("0123456789abcdef-0000000a-0123456789abcde"));  /* short */
 	assert_false(fileio_tmp_tag_at("0123456789ABCDEF-0000000a-0123456789abcdef")); /* case */
 	assert_false(fileio_tmp_tag_at("0123456789abcdef_0000000a-0123456789abcdef"));
 }
