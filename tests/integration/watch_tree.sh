@@ -1,0 +1,314 @@
+#!/bin/bash
+# watch_tree.sh -- a whole folder tree appearing on a drive at once (moved in on the drive or from
+# another filesystem, made by `cp -r`, appearing on the other drive of a union, a folder renamed
+# deep inside the tree) is watched all the way down (fs/dirwatch.c): a name missed deep inside it
+# (a negative entry the kernel may keep 60 s) shows within BOUND_MS (2 s; polled every 10 ms) of
+# being made on the drive, and the folders' listings show the new tree's names.
+#
+# Each case first shows the old tree through the view (every folder listed, so watched and
+# indexed, and a name missed deep inside), and keeps a file deep inside it open through the view
+# when HOLD is set (as Samba and a client reading an image do: the view's nodes of the folders
+# then outlive the change), then replaces the tree on the drive, misses a name deep inside the
+# new tree twice, makes it on the drive, and wants it seen. Then a bounded stress: STRESS_TREES
+# trees moved out of and into the images folder (and replaced by other trees) for STRESS_S
+# seconds while readers hold files open in them and look names up inside; after the last move a
+# name made deep inside every tree present must show within BOUND_MS, the listings must match
+# the drive, and the trees moved out must be gone from the view. Both data paths
+# (PXEIMAGESFS_PASSTHROUGH=yes when built in, and =no). Needs root and /dev/fuse; exit 77 =
+# skipped (a failure under CI=true).
+set -u
+BIN=${1:?usage: watch_tree.sh PXEIMAGESFS_BINARY}
+export LC_ALL=C
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, view_*
+
+need_root_fuse
+need_tools fusermount3:fuse3 timeout:coreutils python3:python3 cp:coreutils
+
+BOUND_MS=${PXE_WATCH_TREE_BOUND_MS:-2000}
+STRESS_TREES=${PXE_WATCH_TREE_N:-200}
+STRESS_S=${PXE_WATCH_TREE_S:-20}
+[ "${PXE_TEST_SHORT:-0}" = 1 ] && STRESS_S=${PXE_WATCH_TREE_S:-8}
+
+# stop_view: view_stop, and no report from the daemon's sanitizers (the ASan+UBSan build)
+stop_view() {
+	view_stop
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
+		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
+}
+view_sandbox watchtree
+# $T/out is on the filesystem of /tmp, never a drive's: a move from there copies
+mkdir -p "$T/out" || fail "mkdir"
+ELSE_C=$T/c/elsewhere ELSE_D=$T/d/elsewhere # on the drives, outside the images folder
+drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# miss PATH: the view says PATH is missing, twice (the second answer from the kernel's cache)
+miss() {
+	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
+	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
+	return 0
+}
+# within WHAT PATH...: every PATH is found through the view within BOUND_MS ms of now
+within() {
+	local what=$1 t0 p
+	shift
+	t0=$(now_ms)
+	for p in "$@"; do
+		until stat "$p" >/dev/null 2>&1; do
+			(($(now_ms) - t0 <= BOUND_MS)) || fail "$what: $p not found through the view $BOUND_MS ms after it was made (a stale negative entry or watch)"
+			sleep 0.01
+		done
+	done
+	ok "$what: found after $(($(now_ms) - t0)) ms"
+}
+# listed WHAT VIEW_DIR DRIVE_DIR...: the view's listing of VIEW_DIR is the merged listing of the
+# DRIVE_DIRs within BOUND_MS ms of now
+listed() {
+	local what=$1 vd=$2 t0 want got
+	shift 2
+	want=$(ls -A "$@" 2>/dev/null | grep -v -e '^$' -e ':$' | sort -u)
+	t0=$(now_ms)
+	until got=$(ls -A "$vd" 2>/dev/null) && [ "$got" = "$want" ]; do
+		(($(now_ms) - t0 <= BOUND_MS)) || fail "$what: the view lists $vd as [$(echo $got)], the drives hold [$(echo $want)] ($BOUND_MS ms on)"
+		sleep 0.01
+	done
+}
+# mktree DIR MARK -- DIR/{top.wim, sub/deep/{keep.wim, MARK.wim}, sub/deep/deeper/MARK.wim, sub/other/}
+mktree() {
+	mkdir -p "$1/sub/deep/deeper" "$1/sub/other" || fail "mkdir $1"
+	echo "$2" >"$1/top.wim" && echo "$2" >"$1/sub/deep/keep.wim" &&
+		echo "$2" >"$1/sub/deep/$2.wim" && echo "$2" >"$1/sub/deep/deeper/$2.wim" ||
+		fail "cannot fill $1"
+}
+# show NAME -- the view walks tree NAME: every folder listed (watched, its names indexed), a name
+# missed deep inside; HOLD=1: keep.wim deep inside stays open (descriptor 7) until unhold
+show() {
+	ls -AR "$V/$1" >/dev/null || fail "cannot list $V/$1"
+	miss "$V/$1/sub/deep/old.wim"
+	miss "$V/$1/sub/deep/deeper/old.wim"
+	if [ "$HOLD" = 1 ]; then exec 7<"$V/$1/sub/deep/keep.wim" || fail "cannot open $V/$1/sub/deep/keep.wim"; fi
+	return 0
+}
+unhold() { exec 7<&-; }
+# after NAME WHAT DRIVE_DIR... -- tree NAME was replaced (its copy on the first DRIVE_DIR): its
+# new names show, names missed inside show once made on the drive, listings match the drives
+after() {
+	local name=$1 what=$2 dir=$3 mark
+	shift 2
+	mark=$(cat "$dir/top.wim")
+	within "$what: the new tree's names" "$V/$name/sub/deep/$mark.wim" "$V/$name/sub/deep/deeper/$mark.wim"
+	listed "$what: listing of sub/deep" "$V/$name/sub/deep" "${@/%//sub/deep}"
+	listed "$what: listing of sub/deep/deeper" "$V/$name/sub/deep/deeper" "${@/%//sub/deep/deeper}"
+	miss "$V/$name/sub/deep/new.wim"
+	miss "$V/$name/sub/deep/deeper/new.wim"
+	miss "$V/$name/sub/other/new.wim"
+	echo n >"$dir/sub/deep/new.wim" && echo n >"$dir/sub/deep/deeper/new.wim" &&
+		echo n >"$dir/sub/other/new.wim" || fail "cannot make new.wim in $dir"
+	within "$what: names missed deep inside, made on the drive" "$V/$name/sub/deep/new.wim" \
+		"$V/$name/sub/deep/deeper/new.wim" "$V/$name/sub/other/new.wim"
+	# the old tree's names the old tree alone had are gone
+	[ -e "$dir/sub/deep/old.wim" ] || ! stat "$V/$name/sub/deep/old.wim" >/dev/null 2>&1 ||
+		fail "$what: old.wim shows in the view"
+	unhold
+}
+
+case_same_drive() { # a tree moved in on the same drive, where another tree was
+	local n=A$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mv "$C/$n" "$ELSE_C/$n.old" && mktree "$ELSE_C/$n.new" "new$HOLD" && mv "$ELSE_C/$n.new" "$C/$n" ||
+		fail "cannot move the trees"
+	after "$n" "hold=$HOLD moved in on the drive" "$C/$n"
+}
+case_other_fs() { # a tree moved in from another filesystem (copied, then removed)
+	local n=B$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mv "$C/$n" "$ELSE_C/$n.old" && mktree "$T/out/$n" "new$HOLD" && mv "$T/out/$n" "$C/$n" ||
+		fail "cannot move the trees"
+	after "$n" "hold=$HOLD moved in from another filesystem" "$C/$n"
+}
+case_cp() { # a tree made by cp -r where another tree was
+	local n=K$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mv "$C/$n" "$ELSE_C/$n.old" && mktree "$T/out/$n.src" "new$HOLD" && cp -r "$T/out/$n.src" "$C/$n" ||
+		fail "cannot copy the tree"
+	after "$n" "hold=$HOLD made by cp -r" "$C/$n"
+}
+case_union() { # a tree of drive C appearing on drive D, with more in it
+	local n=U$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mktree "$ELSE_D/$n" "new$HOLD" && rm "$ELSE_D/$n/sub/deep/keep.wim" && mv "$ELSE_D/$n" "$D/$n" ||
+		fail "cannot move the tree to drive D"
+	after "$n" "hold=$HOLD appearing on the other drive" "$D/$n" "$C/$n"
+}
+case_union_cp() { # the same, made on drive D by cp -r from another filesystem
+	local n=W$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mktree "$T/out/$n" "new$HOLD" && rm "$T/out/$n/sub/deep/keep.wim" && cp -r "$T/out/$n" "$D/$n" ||
+		fail "cannot copy the tree to drive D"
+	after "$n" "hold=$HOLD copied to the other drive" "$D/$n" "$C/$n"
+}
+case_deep_rename() { # folders renamed deep inside the tree: sub replaced, then sub/deep
+	local n=R$HOLD
+	mktree "$C/$n" "old$HOLD"
+	show "$n"
+	mktree "$C/$n/alt" "mid$HOLD" && mv "$C/$n/sub" "$C/$n/sub.old" && mv "$C/$n/alt/sub" "$C/$n/sub" &&
+		cp "$C/$n/alt/top.wim" "$C/$n/top.wim" || fail "cannot rename sub"
+	after "$n" "hold=$HOLD sub renamed over" "$C/$n"
+	show "$n"
+	mktree "$C/$n/alt2" "new$HOLD" && mv "$C/$n/sub/deep" "$C/$n/deep.old" &&
+		mv "$C/$n/alt2/sub/deep" "$C/$n/sub/deep" && rm -f "$C/$n/sub/other/new.wim" &&
+		cp "$C/$n/alt2/top.wim" "$C/$n/top.wim" || fail "cannot rename sub/deep"
+	after "$n" "hold=$HOLD sub/deep renamed over" "$C/$n"
+}
+
+# STRESS_TREES trees S000.. on drive C; for STRESS_S seconds a mover takes random trees out of the
+# images folder (to elsewhere on the drive, kept as they were or replaced by a fresh tree) and
+# brings them back, while two readers look names up inside them (miss.wim, never made, and the
+# trees' own names), list their folders and keep files inside them open for a while. Then
+# late.wim is made deep inside every tree present: each must show within BOUND_MS, every listing
+# must match the drive, and the trees moved out must be gone from the view.
+check_stress() {
+	python3 - "$V" "$C" "$ELSE_C" "$STRESS_TREES" "$STRESS_S" "$BOUND_MS" <<'PY' ||
+import os, random, sys, threading, time
+view, drive, park = sys.argv[1:4]
+n, secs, bound = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]) / 1000.0
+rng = random.Random(18)
+names = ["S%03d" % i for i in range(n)]
+FOLDERS = ("sub", "sub/deep", "sub/deep/deeper")
+gen = [0]
+def mktree(root, tag):
+    for f in FOLDERS:
+        os.makedirs(os.path.join(root, f))
+        with open(os.path.join(root, f, "f%s.wim" % tag), "w") as fh:
+            fh.write(tag)
+for nm in names:
+    mktree(os.path.join(drive, nm), "0")
+inside = {nm: True for nm in names}
+stop = [False]
+errors = []
+def reader(seed):
+    r = random.Random(seed)
+    held = []
+    while not stop[0]:
+        nm = r.choice(names)
+        f = r.choice(FOLDERS)
+        try:
+            os.stat(os.path.join(view, nm, f, "miss.wim"))
+            errors.append("miss.wim found in %s/%s" % (nm, f))
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        try:
+            for e in os.listdir(os.path.join(view, nm, f)):
+                try:
+                    os.stat(os.path.join(view, nm, f, e))
+                except OSError:
+                    pass
+                if e.endswith(".wim") and len(held) < 16 and r.random() < 0.2:
+                    try:
+                        held.append(open(os.path.join(view, nm, f, e), "rb"))
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+        if held and r.random() < 0.1:
+            held.pop(0).close()
+    for h in held:
+        h.close()
+readers = [threading.Thread(target=reader, args=(s,)) for s in (1, 2)]
+for t in readers:
+    t.start()
+moves = 0
+end = time.monotonic() + secs
+try:
+    while time.monotonic() < end:
+        nm = rng.choice(names)
+        src, dst = os.path.join(drive, nm), os.path.join(park, nm)
+        if not inside[nm]:
+            src, dst = dst, src
+        if not inside[nm] and rng.random() < 0.5:  # back in as another tree
+            gen[0] += 1
+            os.rename(src, os.path.join(park, "%s.gone%d" % (nm, gen[0])))
+            mktree(src, "g%d" % gen[0])
+        os.rename(src, dst)
+        inside[nm] = not inside[nm]
+        moves += 1
+        if moves % 16 == 0:
+            time.sleep(0.002)
+finally:
+    stop[0] = True
+    for t in readers:
+        t.join()
+if errors:
+    sys.exit("stress: " + "; ".join(errors[:5]))
+if moves < 100:
+    sys.exit("stress: only %d moves in %g s" % (moves, secs))
+present = [nm for nm in names if inside[nm]]
+# names missed just before they are made: negative entries the kernel may keep
+for nm in present:
+    for f in FOLDERS:
+        for _ in range(2):
+            if os.path.exists(os.path.join(view, nm, f, "late.wim")):
+                sys.exit("stress: late.wim in %s/%s before it was made" % (nm, f))
+for nm in present:
+    for f in FOLDERS:
+        with open(os.path.join(drive, nm, f, "late.wim"), "w"):
+            pass
+t0 = time.monotonic()
+def stale():
+    bad = []
+    for nm in names:
+        if not inside[nm]:
+            if os.path.exists(os.path.join(view, nm)):
+                bad.append("%s shows, moved out" % nm)
+            continue
+        for f in FOLDERS:
+            if not os.path.exists(os.path.join(view, nm, f, "late.wim")):
+                bad.append("%s/%s/late.wim missing" % (nm, f))
+            try:
+                got = sorted(os.listdir(os.path.join(view, nm, f)))
+            except OSError as e:
+                got = [str(e)]
+            want = sorted(os.listdir(os.path.join(drive, nm, f)))
+            if got != want:
+                bad.append("%s/%s lists %s, the drive %s" % (nm, f, got, want))
+    return bad
+bad = stale()
+while bad and time.monotonic() - t0 <= bound:
+    time.sleep(0.05)
+    bad = stale()
+if bad:
+    sys.exit("stress: %d stale answers %g s after the last change: %s"
+             % (len(bad), bound, "; ".join(bad[:4])))
+print("ok - stress: %d moves of %d trees in %g s against 2 readers; %d trees present, "
+      "all names and listings right after %.0f ms" % (moves, n, secs, len(present),
+                                                     (time.monotonic() - t0) * 1000))
+PY
+		fail "stress: trees moved in and out left stale answers (above)"
+}
+
+modes=no
+"$BIN" --version | grep -q 'kernel passthrough: built in' && modes="yes no"
+for mode in $modes; do
+	echo "# passthrough=$mode"
+	rm -rf "${C:?}"/* "${D:?}"/* "$ELSE_C" "$ELSE_D" "$T"/out/*
+	mkdir -p "$ELSE_C" "$ELSE_D" || fail "mkdir"
+	view_start "$BIN" "$DRIVES" "    mount timeout = 0" PXEIMAGESFS_PASSTHROUGH="$mode"
+	ls "$V" >/dev/null || fail "cannot list the view"
+	for HOLD in 1 0; do
+		case_same_drive
+		case_other_fs
+		case_cp
+		case_union
+		case_union_cp
+		case_deep_rename
+	done
+	check_stress
+	stop_view
+done
+echo "watch_tree: all checks passed"
