@@ -28,6 +28,17 @@
  * recorded after the event was handled sees the folder's change count moved
  * (ops_attr.c) and gets the short timeout.
  *
+ * A folder that comes, goes or moves on a drive (an IN_ISDIR entry event, a
+ * watched folder's IN_MOVE_SELF) may bring a whole tree, or take one away
+ * while the view still knows its folders: their watches stay on the old
+ * folders (inotify follows the inode) or miss the new copy. Below such a
+ * folder, when a folder there is watched, every folder's watch and index stop
+ * being trusted and the kernel forgets what it cached (tree_event,
+ * nodes_invalidate_below): the next lookup watches each folder again, within
+ * the usual limits (DW_REL_MAX, max_user_watches: short timeouts past them).
+ * The old watches stay until their folders go (IN_IGNORED); an event of one
+ * only makes the folder of that path be watched again.
+ *
  * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
  * per write: IN_MODIFY would drop the page cache of files being written
  * through the view itself at every write.
@@ -471,6 +482,56 @@ static void event_end(struct fs *fs, struct node_event *e)
 	}
 }
 
+/* Is a folder strictly below REL (LEN bytes; "" is the images folder) watched?
+ * Its watch may be on another folder now. */
+static bool watched_below(struct dirwatch *dw, const char *rel, size_t len)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&dw->lock);
+	for (size_t i = 0; i < dw->n_rels && !any; i++) {
+		const char *r = dw->rels[i];
+		any = r && (len == 0 ? r[0] != '\0' : strncmp(r, rel, len) == 0 && r[len] == '/');
+	}
+	pthread_mutex_unlock(&dw->lock);
+	return any;
+}
+
+/* A folder came, went or moved on a drive (EV in folder REL): what the view
+ * watched and cached below it was another folder tree's, or this one's copy on
+ * another drive only (a tree moved in, copied, appearing on another drive of a
+ * union, a folder renamed over deep inside). Every folder below is watched
+ * again at its next lookup, as a new folder is (nodes_invalidate_below), and
+ * the folder's own index of names goes: a watch made again would trust it. */
+static void tree_event(struct dirwatch *dw, const struct node_event *e, const char *rel,
+                       const struct inotify_event *ev)
+{
+	struct fs *fs = dw->fs;
+	bool self = ev->mask & IN_MOVE_SELF;
+	char *top = NULL;
+
+	if (e->child && e->entries) {
+		node_changed(fs, e->child);
+	}
+	if (!self && !(ev->len && (ev->mask & IN_ISDIR) && (ev->mask & DW_ENTRIES))) {
+		return;
+	}
+	if (self) {
+		top = strdup(rel);
+	} else if (asprintf(&top, "%s%s%s", rel, *rel ? "/" : "", ev->name) < 0) {
+		top = NULL;
+	}
+	if (!top) { /* cannot tell what is below: everything */
+		dw_reset(fs);
+		nodes_invalidate_cached(fs);
+		return;
+	}
+	if (watched_below(dw, top, strlen(top))) {
+		nodes_invalidate_below(fs, top);
+	}
+	free(top);
+}
+
 static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 {
 	struct fs *fs = dw->fs;
@@ -488,6 +549,7 @@ static void handle(struct dirwatch *dw, const struct inotify_event *ev)
 	}
 	atomic_fetch_add(&fs->n_dw_events, 1);
 	nodes_event(fs, &e);
+	tree_event(dw, &e, rel, ev);
 	free(rel);
 	neg_event(dw, &e, ev); /* after the folder's change count moved: nodes_event */
 	/* The kernel's entry for the name needs dropping when the name went away, or

@@ -484,6 +484,11 @@ void nodes_invalidate_all(struct fs *fs);
 /* The same without a view change (the folder watch lost events): nodes stay
  * as they are, open or not (a detached node would no longer follow a rename). */
 void nodes_invalidate_cached(struct fs *fs);
+/* The same for every node below folder REL (relative to the images folder):
+ * the folder watch saw REL come, go or move on a drive, so the watches and
+ * indexes of the folders below are no longer trusted (watched again at their
+ * next lookup). */
+void nodes_invalidate_below(struct fs *fs, const char *rel);
 
 /* live.c: the thread that follows the drives (SPEC section 5). Its fields
  * belong to that thread (status.c runs on it too). */

@@ -1,9 +1,11 @@
-/* invalidate.c -- drop the kernel's cached names and attributes of every node.
+/* invalidate.c -- drop the kernel's cached names and attributes of every node,
+ * or of every node below a folder.
  *
  * After a view change (the live thread) or when the folder watch lost events
- * (its thread); never from a FUSE handler. The nodes are collected and pinned
- * under fs->lock (node.c), open ones checked against the drives and the
- * kernel notified with no lock held.
+ * (its thread); below a folder when the folder watch saw it come, go or move
+ * on a drive (its thread); never from a FUSE handler. The nodes are collected
+ * and pinned under fs->lock (node.c), open ones checked against the drives and
+ * the kernel notified with no lock held.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,4 +69,63 @@ void nodes_invalidate_all(struct fs *fs)
 void nodes_invalidate_cached(struct fs *fs)
 {
 	invalidate(fs, false);
+}
+
+/* Is node N below the folder REL (LEN bytes; "" is the images folder)? */
+static bool below(struct fs *fs, struct node *n, struct rel *r, const char *rel, size_t len)
+{
+	if (node_rel(fs, n, r) < 0 || r->len <= len) {
+		return false;
+	}
+	return len == 0 || (strncmp(r->s, rel, len) == 0 && r->s[len] == '/');
+}
+
+/* Keep the entries of V (N of them) below REL, release the others; returns how
+ * many are kept (first in V). */
+static size_t keep_below(struct fs *fs, struct inval *v, size_t n, const char *rel)
+{
+	size_t len = strlen(rel);
+	size_t k = 0;
+	struct rel r;
+
+	rel_init(&r);
+	for (size_t i = 0; i < n; i++) {
+		if (below(fs, v[i].node, &r, rel, len)) {
+			v[k++] = v[i];
+			continue;
+		}
+		node_unpin(fs, v[i].node);
+		node_unpin(fs, v[i].parent);
+		free(v[i].name);
+	}
+	rel_fini(&r);
+	return k;
+}
+
+void nodes_invalidate_below(struct fs *fs, const char *rel)
+{
+	struct inval *v = NULL;
+	size_t n = nodes_collect(fs, false, &v);
+
+	n = keep_below(fs, v, n, rel);
+	/* first no folder's watch or index is trusted (a lookup from now on
+	 * watches it again, and one in flight gets the short timeout: its change
+	 * count moved), then the kernel forgets what it cached below REL */
+	for (size_t i = 0; i < n; i++) {
+		atomic_store(&v[i].node->watched, 0);
+		node_changed(fs, v[i].node);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fs->se && v[i].entry) { /* outside the lock: the kernel may call back */
+			fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, v[i].parent), v[i].name,
+			                                 strlen(v[i].name));
+		}
+		if (fs->se) { /* attributes, data, a folder's listing */
+			fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, v[i].node), 0, 0);
+		}
+		node_unpin(fs, v[i].node);
+		node_unpin(fs, v[i].parent);
+		free(v[i].name);
+	}
+	free(v);
 }

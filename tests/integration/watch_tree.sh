@@ -168,16 +168,18 @@ case_deep_rename() { # folders renamed deep inside the tree: sub replaced, then 
 }
 
 # STRESS_TREES trees S000.. on drive C; for STRESS_S seconds a mover takes random trees out of the
-# images folder (to elsewhere on the drive, kept as they were or replaced by a fresh tree) and
-# brings them back, while two readers look names up inside them (miss.wim, never made, and the
-# trees' own names), list their folders and keep files inside them open for a while. Then
-# late.wim is made deep inside every tree present: each must show within BOUND_MS, every listing
+# images folder (to elsewhere on the drive) and brings them back (mostly as a fresh tree), while
+# two readers look names up inside them (miss.wim, never made, and the trees' own names; half of
+# the time in the 8 trees moved in last), list their folders and keep files inside them open for
+# a while. Once the daemon's count of folder events settles (its status file), late.wim (missed
+# twice) is made deep inside every tree present: each must show within BOUND_MS, every listing
 # must match the drive, and the trees moved out must be gone from the view.
 check_stress() {
-	python3 - "$V" "$C" "$ELSE_C" "$STRESS_TREES" "$STRESS_S" "$BOUND_MS" <<'PY' ||
-import os, random, sys, threading, time
+	python3 - "$V" "$C" "$ELSE_C" "$STRESS_TREES" "$STRESS_S" "$BOUND_MS" "$(view_status_file)" "$VIEW_PID" <<'PY' ||
+import json, os, random, signal, sys, threading, time
 view, drive, park = sys.argv[1:4]
 n, secs, bound = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]) / 1000.0
+status, pid = sys.argv[7], int(sys.argv[8])
 rng = random.Random(18)
 names = ["S%03d" % i for i in range(n)]
 FOLDERS = ("sub", "sub/deep", "sub/deep/deeper")
@@ -185,24 +187,28 @@ gen = [0]
 def mktree(root, tag):
     for f in FOLDERS:
         os.makedirs(os.path.join(root, f))
-        with open(os.path.join(root, f, "f%s.wim" % tag), "w") as fh:
-            fh.write(tag)
+        with open(os.path.join(root, f, "f%s.wim" % tag), "w"):
+            pass
 for nm in names:
     mktree(os.path.join(drive, nm), "0")
 inside = {nm: True for nm in names}
+recent = names[:8]  # trees moved in lately: the readers look there half of the time
 stop = [False]
 errors = []
+odd = []
 def reader(seed):
     r = random.Random(seed)
     held = []
     while not stop[0]:
-        nm = r.choice(names)
+        nm = r.choice(recent if r.random() < 0.5 else names)
         f = r.choice(FOLDERS)
         try:
             os.stat(os.path.join(view, nm, f, "miss.wim"))
             errors.append("miss.wim found in %s/%s" % (nm, f))
         except (FileNotFoundError, NotADirectoryError):
             pass
+        except OSError as e:  # not this test's matter: noted
+            odd.append("%s/%s/miss.wim: %s" % (nm, f, e.strerror))
         try:
             for e in os.listdir(os.path.join(view, nm, f)):
                 try:
@@ -216,7 +222,7 @@ def reader(seed):
                         pass
         except OSError:
             pass
-        if held and r.random() < 0.1:
+        if held and r.random() < 0.03:
             held.pop(0).close()
     for h in held:
         h.close()
@@ -231,12 +237,16 @@ try:
         src, dst = os.path.join(drive, nm), os.path.join(park, nm)
         if not inside[nm]:
             src, dst = dst, src
-        if not inside[nm] and rng.random() < 0.5:  # back in as another tree
+        if not inside[nm] and rng.random() < 0.8:  # back in as another tree
             gen[0] += 1
+            # the old tree is kept (empty files: no data pages): its removal would end the
+            # watches left on its folders, and with them the stale watches of the old code
             os.rename(src, os.path.join(park, "%s.gone%d" % (nm, gen[0])))
             mktree(src, "g%d" % gen[0])
         os.rename(src, dst)
         inside[nm] = not inside[nm]
+        if inside[nm]:
+            recent = recent[1:] + [nm]
         moves += 1
         if moves % 16 == 0:
             time.sleep(0.002)
@@ -246,9 +256,37 @@ finally:
         t.join()
 if errors:
     sys.exit("stress: " + "; ".join(errors[:5]))
+if odd:
+    print("# note: %d lookups inside trees being moved failed otherwise than ENOENT: %s"
+          % (len(odd), "; ".join(sorted(set(odd))[:3])))
 if moves < 100:
     sys.exit("stress: only %d moves in %g s" % (moves, secs))
 present = [nm for nm in names if inside[nm]]
+# the last change settles: the daemon's count of folder events (its status file, rewritten at
+# SIGUSR1) stays the same for 300 ms
+def events():
+    try:
+        os.remove(status)
+    except FileNotFoundError:
+        pass
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(250):
+        try:
+            with open(status) as fh:
+                return json.load(fh)["counters"]["folder_events"]
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    sys.exit("stress: no status file from the daemon")
+t0 = time.monotonic()
+last, same = events(), 0
+while same < 3:
+    time.sleep(0.1)
+    now = events()
+    same = same + 1 if now == last else 0
+    last = now
+    if time.monotonic() - t0 > 60:
+        sys.exit("stress: the folder events do not settle in 60 s")
+settle = time.monotonic() - t0
 # names missed just before they are made: negative entries the kernel may keep
 for nm in present:
     for f in FOLDERS:
@@ -285,9 +323,9 @@ while bad and time.monotonic() - t0 <= bound:
 if bad:
     sys.exit("stress: %d stale answers %g s after the last change: %s"
              % (len(bad), bound, "; ".join(bad[:4])))
-print("ok - stress: %d moves of %d trees in %g s against 2 readers; %d trees present, "
-      "all names and listings right after %.0f ms" % (moves, n, secs, len(present),
-                                                     (time.monotonic() - t0) * 1000))
+print("ok - stress: %d moves of %d trees in %g s against 2 readers; events settled in %.1f s; "
+      "%d trees present, all names and listings right after %.0f ms"
+      % (moves, n, secs, settle, len(present), (time.monotonic() - t0) * 1000))
 PY
 		fail "stress: trees moved in and out left stale answers (above)"
 }
