@@ -31,13 +31,12 @@
  * A folder that comes, goes or moves on a drive (an IN_ISDIR entry event, a
  * watched folder's IN_MOVE_SELF) may bring a whole tree, or take one away
  * while the view still knows its folders: their watches stay on the old
- * folders (inotify follows the inode) or miss the new copy. Below such a
- * folder, when a folder there is watched, every folder's watch and index stop
- * being trusted and the kernel forgets what it cached (tree_event,
- * nodes_invalidate_below): the next lookup watches each folder again, within
- * the usual limits (DW_REL_MAX, max_user_watches: short timeouts past them).
- * The old watches stay until their folders go (IN_IGNORED); an event of one
- * only makes the folder of that path be watched again.
+ * folders (inotify follows the inode) or miss the new copy. When a folder
+ * below it is watched, the watches below end, no folder's watch or index
+ * there is trusted any more and the kernel forgets what it cached there
+ * (tree_event, nodes_invalidate_below): the next lookup watches each folder
+ * again, within the usual limits (DW_REL_MAX, max_user_watches: short
+ * timeouts past them), as it does a new folder.
  *
  * Writes through open descriptors are seen at close (IN_CLOSE_WRITE), not
  * per write: IN_MODIFY would drop the page cache of files being written
@@ -482,16 +481,27 @@ static void event_end(struct fs *fs, struct node_event *e)
 	}
 }
 
-/* Is a folder strictly below REL (LEN bytes; "" is the images folder) watched?
- * Its watch may be on another folder now. */
-static bool watched_below(struct dirwatch *dw, const char *rel, size_t len)
+/* Is R below the folder REL (LEN bytes; "" is the images folder)? */
+static bool strictly_below(const char *r, const char *rel, size_t len)
+{
+	return len == 0 ? r[0] != '\0' : strncmp(r, rel, len) == 0 && r[len] == '/';
+}
+
+/* End the watches of the folders below REL (LEN bytes): they may be on other
+ * folders now (inotify follows the inode), and their folders are watched
+ * again at their next lookup. Returns whether there was one. */
+static bool unwatch_below(struct dirwatch *dw, const char *rel, size_t len)
 {
 	bool any = false;
 
 	pthread_mutex_lock(&dw->lock);
-	for (size_t i = 0; i < dw->n_rels && !any; i++) {
-		const char *r = dw->rels[i];
-		any = r && (len == 0 ? r[0] != '\0' : strncmp(r, rel, len) == 0 && r[len] == '/');
+	for (size_t i = 0; i < dw->n_rels; i++) {
+		if (dw->rels[i] && strictly_below(dw->rels[i], rel, len)) {
+			free(dw->rels[i]);
+			dw->rels[i] = NULL; /* its IN_IGNORED then finds no folder */
+			inotify_rm_watch(dw->ifd, (int)i);
+			any = true;
+		}
 	}
 	pthread_mutex_unlock(&dw->lock);
 	return any;
@@ -526,7 +536,7 @@ static void tree_event(struct dirwatch *dw, const struct node_event *e, const ch
 		nodes_invalidate_cached(fs);
 		return;
 	}
-	if (watched_below(dw, top, strlen(top))) {
+	if (unwatch_below(dw, top, strlen(top))) {
 		nodes_invalidate_below(fs, top);
 	}
 	free(top);
