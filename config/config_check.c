@@ -2,15 +2,19 @@
  *
  * After a parse without errors (config.c calls it): the mountpoint, state and run
  * directories are not / nor inside /proc, /sys or /dev, none is inside another, and (for a
- * file, not a string) the run directory cannot be written by another user; with samba =
+ * file, not a string) neither the run nor the state directory, nor any folder above them, can
+ * be changed by another user (OpenSSH's StrictModes: a sticky bit is enough for a folder
+ * above, not for the one written into); with samba =
  * ctdb, the samba:KEY lines keep the fileid module and an algorithm every node agrees on.
  * Messages name the line of the key they are about. Also the hint for a file without drives
- * (cfg_no_drive_hint). No state; it touches the filesystem only with stat.
+ * (cfg_no_drive_hint). No state; it touches the filesystem only with lstat and realpath.
  */
 #include "config_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -199,34 +203,149 @@ const char *cfg_no_drive_hint(const struct pxe_config *cfg)
 	return CFG_NO_DRIVE_HINT " (a file without [drive:*] no longer discovers drives by itself)";
 }
 
-/* cfg_check_run_dir -- nobody but root (or us) may plant a file in the run directory:
- * the status file is written there. When it does not exist yet, its nearest existing
- * parent is checked (another user could create it first). */
-void cfg_check_run_dir(struct cfg_parser *p)
-{
-	char dir[4096];
-	struct stat st;
-	char *slash = NULL;
-	int line = cfg_key_line(p, "run directory");
+/* ---- who may change the run and state directories (OpenSSH's StrictModes) ---------- */
 
-	snprintf(dir, sizeof(dir), "%s", p->cfg->run_dir);
-	while (stat(dir, &st) < 0 && (slash = strrchr(dir, '/')) != NULL && slash != dir) {
+/* A folder on the way to the run or state directory that another user could change. */
+struct cfg_unsafe {
+	char dir[PATH_MAX];          /* the folder (or symlink) */
+	bool leaf;                   /* the folder itself, or the one it would be made in */
+	char what[96];               /* "is writable by everyone", "is owned by uid 1000", ... */
+	char fix[2 * PATH_MAX + 32]; /* what to run */
+};
+
+static bool cfg_ours(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* cfg_folder_unsafe -- can another user change the entries of DIR (lstat in ST)? LEAF: the
+ * folder written or created into, where a sticky bit does not help (another user could put
+ * the names there first). Fills U and returns true when they can. */
+static bool cfg_folder_unsafe(const char *dir, const struct stat *st, bool leaf,
+                              struct cfg_unsafe *u)
+{
+	bool sticky = !leaf && (st->st_mode & S_ISVTX) != 0;
+	bool group = (st->st_mode & S_IWGRP) != 0 && st->st_gid != 0 && st->st_gid != getegid();
+
+	if (S_ISLNK(st->st_mode) && !cfg_ours(st->st_uid)) {
+		snprintf(u->what, sizeof(u->what), "is a symlink owned by uid %u",
+		         (unsigned)st->st_uid);
+		snprintf(u->fix, sizeof(u->fix), "rm %s and make it the folder it names", dir);
+	} else if (S_ISLNK(st->st_mode)) {
+		return false; /* where it leads is checked apart (the real path) */
+	} else if (!cfg_ours(st->st_uid)) {
+		snprintf(u->what, sizeof(u->what), "is owned by uid %u", (unsigned)st->st_uid);
+		snprintf(u->fix, sizeof(u->fix), "chown root %s", dir);
+	} else if ((st->st_mode & S_IWOTH) != 0 && !sticky) {
+		snprintf(u->what, sizeof(u->what), "is writable by everyone%s",
+		         leaf ? "" : " and has no sticky bit");
+		snprintf(u->fix, sizeof(u->fix), "chmod o-w %s%s%s%s", dir,
+		         leaf ? "" : " (or chmod +t ", leaf ? "" : dir, leaf ? "" : ")");
+	} else if (group && !sticky) {
+		snprintf(u->what, sizeof(u->what), "is writable by group %u", (unsigned)st->st_gid);
+		snprintf(u->fix, sizeof(u->fix), "chmod g-w %s", dir);
+	} else {
+		return false;
+	}
+	snprintf(u->dir, sizeof(u->dir), "%s", dir);
+	u->leaf = leaf;
+	return true;
+}
+
+/* cfg_path_unsafe -- PATH (absolute) and every folder above it up to /, by lstat: the first
+ * one another user could change into U (true). A missing PATH is skipped up to the nearest
+ * existing folder, which is then the leaf (the folder PATH would be made in). */
+static bool cfg_path_unsafe(const char *path, struct cfg_unsafe *u)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	bool leaf = true;
+	char *slash = NULL;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		return false; /* cannot be made either; the write reports it */
+	}
+	for (;;) {
+		if (lstat(dir, &st) == 0) {
+			if (cfg_folder_unsafe(dir, &st, leaf, u)) {
+				return true;
+			}
+			leaf = false;
+		}
+		slash = strrchr(dir, '/');
+		if (slash == NULL || strcmp(dir, "/") == 0) {
+			return false;
+		}
+		if (slash == dir) {
+			slash[1] = '\0'; /* "/x" -> "/" */
+		} else {
+			*slash = '\0';
+		}
+	}
+}
+
+/* cfg_real_unsafe -- cfg_path_unsafe of the real path of PATH's nearest existing folder,
+ * when that differs from it (a symlink on the way). */
+static bool cfg_real_unsafe(const char *path, struct cfg_unsafe *u)
+{
+	char near[PATH_MAX];
+	char real[PATH_MAX];
+	char *slash = NULL;
+
+	if (snprintf(near, sizeof(near), "%s", path) >= (int)sizeof(near)) {
+		return false;
+	}
+	while (realpath(near, real) == NULL) {
+		slash = strrchr(near, '/');
+		if (slash == NULL || slash == near) {
+			return false;
+		}
 		*slash = '\0';
 	}
-	if (slash == dir && stat(dir, &st) < 0) {
-		snprintf(dir, sizeof(dir), "/");
-		if (stat(dir, &st) < 0) {
+	return strcmp(real, near) != 0 && cfg_path_unsafe(real, u);
+}
+
+/* cfg_check_private_dir -- nobody but root (or us) may change the folder DIR of key NAME
+ * (it holds WHY) nor any folder above it: on its path as written (a symlink there owned by
+ * another user is refused) and on its real path. Another user could otherwise swap it or
+ * plant symlinks in it and make the daemon (root) write where they want, or `status` lie. */
+static void cfg_check_private_dir(struct cfg_parser *p, const char *name, const char *dir,
+                                  const char *why, const char *example)
+{
+	struct cfg_unsafe u;
+	char where[2 * PATH_MAX + 64];
+	struct stat st;
+	bool real = false;
+
+	if (!cfg_path_unsafe(dir, &u)) {
+		real = true;
+		if (!cfg_real_unsafe(dir, &u)) {
 			return;
 		}
 	}
-	if ((st.st_mode & S_IWOTH) != 0 || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		cfg_err_at(
-		    p, line,
-		    "'run directory' %s%s%s is %s: another user could put a symlink "
-		    "where the status file is written; use a folder only root can write, "
-		    "such as /run/pxeimagesfs",
-		    p->cfg->run_dir, strcmp(dir, p->cfg->run_dir) ? " does not exist and " : "",
-		    strcmp(dir, p->cfg->run_dir) ? dir : "",
-		    (st.st_mode & S_IWOTH) ? "writable by everyone" : "owned by another user");
+	if (real) {
+		snprintf(where, sizeof(where), "%s leads to %s, which", dir, u.dir);
+	} else if (strcmp(u.dir, dir) == 0) {
+		snprintf(where, sizeof(where), "%s", dir);
+	} else if (u.leaf && lstat(dir, &st) < 0) {
+		snprintf(where, sizeof(where), "%s does not exist and %s, where it would be made,",
+		         dir, u.dir);
+	} else {
+		snprintf(where, sizeof(where), "%s: %s, on the way to it,", dir, u.dir);
 	}
+	cfg_err_at(p, cfg_key_line(p, name),
+	           "'%s' %s %s: %s, and another user could swap a folder or plant symlinks there "
+	           "(the daemon runs as root); run %s, or use a folder only root can write, such "
+	           "as %s",
+	           name, where, u.what, why, u.fix, example);
+}
+
+/* cfg_check_run_dir -- the run and state directories (see config_int.h). */
+void cfg_check_run_dir(struct cfg_parser *p)
+{
+	cfg_check_private_dir(p, "run directory", p->cfg->run_dir,
+	                      "the status and metrics files are written there", "/run/pxeimagesfs");
+	cfg_check_private_dir(p, "state directory", p->cfg->state_dir,
+	                      "the inode map and the private smbd's state are kept there",
+	                      "/var/lib/pxeimagesfs");
 }

@@ -85,8 +85,12 @@ int cfg_key_line(const struct cfg_parser *p, const char *name);
  * a kernel filesystem, none inside another); the defaults are filled in. */
 void cfg_check_config(struct cfg_parser *p);
 
-/* cfg_check_run_dir -- nobody but root (or us) may plant a file in the run directory
- * (checked on the filesystem: for a file, not for a string). */
+/* cfg_check_run_dir -- nobody but root (or us) may change the run or the state directory,
+ * nor any folder above them up to / (writable by everyone or a group other than root's
+ * without the sticky bit, owned by another user, a symlink another user owns), on the path as
+ * written and on its real path; a missing one's nearest existing folder may not be writable
+ * by anyone else even with the sticky bit (they could make it first). Checked on the
+ * filesystem: for a file, not for a string. */
 void cfg_check_run_dir(struct cfg_parser *p);
 
 /* ---- config_keys.c ----------------------------------------------------- */
