@@ -308,8 +308,9 @@ static bool cfg_real_unsafe(const char *path, struct cfg_unsafe *u)
 /* cfg_check_private_dir -- nobody but root (or us) may change the folder DIR of key NAME
  * (it holds WHY) nor any folder above it: on its path as written (a symlink there owned by
  * another user is refused) and on its real path. Another user could otherwise swap it or
- * plant symlinks in it and make the daemon (root) write where they want, or `status` lie. */
-static void cfg_check_private_dir(struct cfg_parser *p, const char *name, const char *dir,
+ * plant symlinks in it and make the daemon (root) write where they want, or `status` lie.
+ * Returns true when DIR is safe (else the error is reported). */
+static bool cfg_check_private_dir(struct cfg_parser *p, const char *name, const char *dir,
                                   const char *why, const char *example)
 {
 	struct cfg_unsafe u;
@@ -320,7 +321,7 @@ static void cfg_check_private_dir(struct cfg_parser *p, const char *name, const 
 	if (!cfg_path_unsafe(dir, &u)) {
 		real = true;
 		if (!cfg_real_unsafe(dir, &u)) {
-			return;
+			return true;
 		}
 	}
 	if (real) {
@@ -338,13 +339,37 @@ static void cfg_check_private_dir(struct cfg_parser *p, const char *name, const 
 	           "(the daemon runs as root); run %s, or use a folder only root can write, such "
 	           "as %s",
 	           name, where, u.what, why, u.fix, example);
+	return false;
+}
+
+/* cfg_check_run_link -- the daemon opens the run directory without following a symlink (it
+ * writes relative to that folder): the run directory itself may not be one. */
+static void cfg_check_run_link(struct cfg_parser *p)
+{
+	const char *dir = p->cfg->run_dir;
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (lstat(dir, &st) < 0 || !S_ISLNK(st.st_mode)) {
+		return;
+	}
+	if (realpath(dir, real) == NULL) {
+		snprintf(real, sizeof(real), "the folder it names");
+	}
+	cfg_err_at(p, cfg_key_line(p, "run directory"),
+	           "'run directory' %s is a symlink: the daemon writes into the folder itself, "
+	           "never through a symlink; set 'run directory = %s'",
+	           dir, real);
 }
 
 /* cfg_check_run_dir -- the run and state directories (see config_int.h). */
 void cfg_check_run_dir(struct cfg_parser *p)
 {
-	cfg_check_private_dir(p, "run directory", p->cfg->run_dir,
-	                      "the status and metrics files are written there", "/run/pxeimagesfs");
+	if (cfg_check_private_dir(p, "run directory", p->cfg->run_dir,
+	                          "the status and metrics files are written there",
+	                          "/run/pxeimagesfs")) {
+		cfg_check_run_link(p);
+	}
 	cfg_check_private_dir(p, "state directory", p->cfg->state_dir,
 	                      "the inode map and the private smbd's state are kept there",
 	                      "/var/lib/pxeimagesfs");

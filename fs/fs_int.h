@@ -510,6 +510,9 @@ struct live {
 
 int status_write(struct live *l);
 void status_remove(struct live *l);
+/* status.c: TEXT as NAME in the folder DIRFD, atomically (NAME.tmp, fsync, renameat; no
+ * symlink followed; mode 0644): 0 or a negative errno. */
+int status_replace_at(int dirfd, const char *name, const char *text);
 /* status.c: was the share's state posted since the files were last written? */
 bool fs_share_changed(struct fs_share *sh);
 
@@ -522,7 +525,9 @@ struct metrics_extra {
 	struct timespec written;
 	struct fs_share_state share; /* the snapshot the status file shows */
 };
-int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x);
+/* DIRFD: the run directory, opened by status.c */
+int metrics_write(struct live *l, int dirfd, const struct fsview *v,
+                  const struct metrics_extra *x);
 void metrics_remove(struct live *l);
 int live_start(struct fs *fs, const struct fs_options *o);
 void live_notify_ready(struct fs *fs); /* systemd: READY=1 with a STATUS= summary */

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "fs_int.h"
 
 /* A growing text buffer; `failed` once out of memory. */
@@ -192,10 +191,9 @@ static int metrics_path(const struct live *l, char *out, size_t len)
 	return 0;
 }
 
-int metrics_write(struct live *l, const struct fsview *v, const struct metrics_extra *x)
+int metrics_write(struct live *l, int dirfd, const struct fsview *v, const struct metrics_extra *x)
 {
 	struct text t = {0};
-	struct fileio_opts o = {.mode = 0644}; /* as the status file */
 	char path[PATH_MAX];
 	int rc = metrics_path(l, path, sizeof(path));
 
@@ -203,7 +201,7 @@ int metrics_write(struct live *l, const struct fsview *v, const struct metrics_e
 		return rc;
 	}
 	build(&t, l, v, x);
-	rc = t.failed || !t.buf ? -ENOMEM : fileio_replace(path, t.buf, strlen(t.buf), &o);
+	rc = t.failed || !t.buf ? -ENOMEM : status_replace_at(dirfd, strrchr(path, '/') + 1, t.buf);
 	if (rc < 0) {
 		log_warnx("metrics: cannot write %s: %s", path, strerror(-rc));
 	}

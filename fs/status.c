@@ -295,7 +295,7 @@ static json_object *share_json(const struct fs_share_state *sh, json_object *why
 		json_object_object_add(o, "note", json_object_new_string(sh->note));
 	}
 	if (!sh->up) {
-		const char *r = sh->reason[0]             ? sh->reason
+		const char *r = sh->reason[0]                 ? sh->reason
 		                : sh->kind == FS_SHARE_SYSTEM ? "the export has not finished yet"
 		                                              : "not started yet";
 		json_object_object_add(o, "reason", json_object_new_string(r));
@@ -406,12 +406,72 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	return o;
 }
 
-/* TEXT to PATH atomically (no symlink followed; mode 0644): 0 or -errno. */
-static int status_write_file(const char *path, const char *text)
+/* status_dir_open -- the run directory DIR, made (0755) when missing, opened without following
+ * a symlink and checked as config check does (owned by root or us, writable by nobody else):
+ * the files are written relative to it, so nothing on its path is looked up again. An open
+ * fd, or a negative errno (-EPERM: another user could change it; a symlink: -ENOTDIR or
+ * -ELOOP; both said in WHY). */
+static int status_dir_open(const char *dir, char *why, size_t len)
 {
-	struct fileio_opts o = {.mode = 0644};
+	struct stat st;
+	int fd = -1;
 
-	return fileio_replace(path, text, strlen(text), &o);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = -errno;
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) { /* ELOOP, or ENOTDIR */
+			snprintf(why, len, "it is a symlink (the files are never written through one)");
+		}
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid())) {
+		snprintf(why, len, "owned by uid %u, mode %04o: another user could change it",
+		         (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int status_replace_at(int dirfd, const char *name, const char *text)
+{
+	char tmp[NAME_MAX + 8];
+	int fd = -1;
+	int rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	unlinkat(dirfd, tmp, 0); /* what a crash left, or anything else by that name */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	rc = fchmod(fd, 0644) == 0 ? fileio_write_all(fd, text, strlen(text)) : -errno;
+	if (rc == 0 && fsync(fd) < 0) {
+		rc = -errno;
+	}
+	if (close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0) {
+		unlinkat(dirfd, tmp, 0);
+	} else {
+		fsync(dirfd); /* the new name made durable; a failure here changes nothing */
+	}
+	return rc;
 }
 
 int status_write(struct live *l)
@@ -419,6 +479,9 @@ int status_write(struct live *l)
 	struct fsview *v = fsview_get(l->fs);
 	struct metrics_extra x = {0};
 	json_object *o = NULL;
+	const char *dir = (*l->cfg)->run_dir;
+	char why[128] = "";
+	int dirfd = -1;
 	int rc = 0;
 
 	clock_gettime(CLOCK_REALTIME, &x.written);
@@ -429,18 +492,24 @@ int status_write(struct live *l)
 		json_object_put(o);
 		return -ENAMETOOLONG;
 	}
-	mkdir((*l->cfg)->run_dir, 0755);
-	rc = status_write_file(
-	    l->status_path,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	                                          JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (rc < 0) {
-		log_warnx("status: cannot write %s: %s", l->status_path, strerror(-rc));
+	dirfd = rc = status_dir_open(dir, why, sizeof(why));
+	if (rc >= 0) {
+		rc = status_replace_at(dirfd, strrchr(l->status_path, '/') + 1,
+		                       json_object_to_json_string_ext(
+		                           o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (rc < 0) {
+			log_warnx("status: cannot write %s: %s", l->status_path, strerror(-rc));
+		}
+		metrics_write(l, dirfd, v, &x);
+		close(dirfd);
+	} else {
+		log_warnx("status: not writing into the run directory %s: %s", dir,
+		          why[0] ? why : strerror(-rc));
 	}
-	metrics_write(l, v, &x);
 	fsview_put(v);
 	json_object_put(o);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 void status_remove(struct live *l)

@@ -8,11 +8,14 @@
 #    1777 (sticky, as /tmp): accepted, the view starts and writes its status file there.
 # 2. the run directory's parent owned by another user (uid 65534), or writable by a group
 #    other than root's: refused ("chown root", "chmod g-w").
-# 3. the run directory itself a symlink owned by another user: refused.
+# 3. the run directory itself a symlink owned by another user: refused; root's too (the daemon
+#    never writes through one: "set 'run directory = <the folder>'").
 # 4. the state directory's parent 0777: refused (the same rule).
 # 5. symlinks planted at the status file's, the metrics file's and their temporaries' names
 #    (pointing at a file outside): the daemon replaces the names, never writes through them
 #    (the file outside is untouched), and removes its own files on a clean exit.
+# 6. the run directory swapped for a symlink to a folder outside while the daemon runs: the
+#    daemon writes nothing through it and logs why.
 # Needs root, /dev/fuse and python3; exit 77 = skipped (a failure under CI=true).
 #   run_dir_perms.sh PXEIMAGESFS
 # shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
@@ -105,8 +108,10 @@ ok "run directory's parent owned by another user, or writable by another group: 
 ln -s "$RUN" "$T/p/link" && chown -h 65534 "$T/p/link" || fail "ln"
 conf "$T/p/link"
 refused "run directory a symlink owned by uid 65534" "$T/p/link" "symlink owned by uid 65534"
+chown -h 0 "$T/p/link" || fail "chown -h"
+refused "run directory a symlink (root's)" "$T/p/link" "is a symlink" "set 'run directory = $RUN'"
 rm "$T/p/link"
-ok "run directory through a symlink another user owns: refused"
+ok "run directory a symlink (another user's, or root's: the daemon never writes through one): refused"
 
 # 4. the state directory's parent 0777
 conf "$RUN" "$T/s/state"
@@ -133,4 +138,22 @@ view_stop
 [ -e "$STATUS" ] || [ -L "$STATUS" ] && fail "a clean stop left $STATUS"
 [ "$(cat "$T/outside/victim")" = untouched ] || fail "the stop wrote through a planted symlink"
 ok "symlinks planted at the status and metrics names (and their temporaries): replaced, the file outside untouched"
+# 6. the run directory swapped for a symlink (to a folder outside) while the daemon runs: the
+#    daemon opens the folder itself, never through a symlink, and writes nothing there
+accepted "the run directory before the swap"
+mv "$RUN" "$RUN.old" && ln -s "$T/outside" "$RUN" || fail "swap"
+kill -USR1 "$VIEW_PID"
+for ((i = 0; i < 100; i++)); do
+	grep -q "not writing into the run directory $RUN" "$T/log" && break
+	sleep 0.05
+done
+kill -USR1 "$VIEW_PID"
+sleep 0.3
+[ -z "$(ls "$T/outside"/*.json "$T/outside"/*.prom 2>/dev/null)" ] ||
+	fail "the daemon wrote through the symlinked run directory: $(ls "$T/outside")"
+grep -q "not writing into the run directory $RUN: it is a symlink" "$T/log" ||
+	{ cat "$T/log"; fail "the daemon did not say why it does not write the status file"; }
+view_stop
+rm "$RUN" && mv "$RUN.old" "$RUN" || fail "swap back"
+ok "the run directory swapped for a symlink while the daemon runs: nothing written through it"
 echo "run_dir_perms: all checks passed"
