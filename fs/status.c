@@ -423,7 +423,8 @@ static int status_dir_open(const char *dir, char *why, size_t len)
 	if (fd < 0) {
 		int rc = -errno;
 		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) { /* ELOOP, or ENOTDIR */
-			snprintf(why, len, "it is a symlink (the files are never written through one)");
+			snprintf(why, len,
+			         "it is a symlink (the files are never written through one)");
 		}
 		return rc;
 	}
