@@ -509,7 +509,8 @@ static int resolve_drives(const struct pxe_config *cfg, const char *mp, struct r
 /* share_kind -- what the view reports as its share, from [share] samba. */
 static enum fs_share_kind share_kind(const struct pxe_config *cfg)
 {
-	return cfg_samba_system(cfg)                   ? FS_SHARE_SYSTEM
+	return cfg->share.samba == CFG_SAMBA_CTDB      ? FS_SHARE_CTDB
+	       : cfg_samba_system(cfg)                 ? FS_SHARE_SYSTEM
 	       : cfg->share.samba == CFG_SAMBA_PRIVATE ? FS_SHARE_PRIVATE
 	                                               : FS_SHARE_NONE;
 }

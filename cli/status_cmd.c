@@ -302,6 +302,7 @@ static bool check_fields(json_object *st, char *why, size_t len)
 	       typed(jget(st, "share"), "reason", json_type_string, true, why, len) &&
 	       typed(jget(st, "share"), "state", json_type_string, true, why, len) &&
 	       typed(jget(st, "share"), "note", json_type_string, true, why, len) &&
+	       typed(jget(st, "share"), "smbd", json_type_string, true, why, len) &&
 	       typed(st, "primary_space", json_type_object, true, why, len) &&
 	       typed(jget(st, "primary_space"), "free_bytes", json_type_int, true, why, len) &&
 	       typed(jget(st, "primary_space"), "size_bytes", json_type_int, true, why, len) &&
@@ -548,10 +549,11 @@ static void print_json(json_object *st, int rc, bool probed, long ms, const char
 	                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* The daemon reports samba = ctdb as "system" (it exports the same way). Say "ctdb" in
- * ST's share when the configuration CFG is the one the daemon runs on (ST's "config" is
- * CFG's path as given, or its real path: compared as strings, so nothing named by the
- * status file is ever looked up) and it says samba = ctdb. */
+/* The daemon writes the share mode it runs in ST's share.samba ("ctdb" too), with "smbd"
+ * beside it. A daemon from before "smbd" reported samba = ctdb as "system" (it exports the
+ * same way): for its file only, say "ctdb" when the configuration CFG is the one the daemon
+ * runs on (ST's "config" is CFG's path as given, or its real path: compared as strings, so
+ * nothing named by the status file is ever looked up) and it says samba = ctdb. */
 static void name_ctdb(json_object *st, const struct pxe_config *cfg)
 {
 	json_object *sh = jget(st, "share");
@@ -559,7 +561,7 @@ static void name_ctdb(json_object *st, const struct pxe_config *cfg)
 	char mine[PATH_MAX];
 	const char *used = json_object_get_string(jget(st, "config"));
 
-	if (!sh || cfg->share.samba != CFG_SAMBA_CTDB || !used ||
+	if (!sh || jget(sh, "smbd") || cfg->share.samba != CFG_SAMBA_CTDB || !used ||
 	    strcmp(jtext(sh, "samba", samba, sizeof(samba)), "system") != 0) {
 		return;
 	}

@@ -45,7 +45,12 @@ struct fs_options {
  * (samba = system) -- and the live thread reads a snapshot for the status and metrics files.
  * Every field is behind one mutex of status.c; a post from another thread wakes the live
  * thread, which then rewrites both files at once. */
-enum fs_share_kind { FS_SHARE_NONE = 0, FS_SHARE_SYSTEM, FS_SHARE_PRIVATE };
+enum fs_share_kind {
+	FS_SHARE_NONE = 0,
+	FS_SHARE_SYSTEM,
+	FS_SHARE_PRIVATE,
+	FS_SHARE_CTDB /* the system export of a CTDB node: shown as "ctdb", kept as system */
+};
 
 /* A snapshot: plain data. */
 struct fs_share_state {

@@ -262,6 +262,12 @@ bool fs_share_changed(struct fs_share *sh)
 	return changed;
 }
 
+/* The share goes into the system smbd's smb.conf (samba = system or ctdb). */
+static bool share_system(const struct fs_share_state *sh)
+{
+	return sh->kind == FS_SHARE_SYSTEM || sh->kind == FS_SHARE_CTDB;
+}
+
 /* The share's state in words: "not shared"; system: "exported", "not exported" or
  * "exporting" (the first export still runs); private: "up", "down" or "starting". */
 static const char *share_state_word(const struct fs_share_state *sh)
@@ -269,18 +275,19 @@ static const char *share_state_word(const struct fs_share_state *sh)
 	if (sh->kind == FS_SHARE_NONE) {
 		return "not shared";
 	}
-	if (sh->kind == FS_SHARE_SYSTEM) {
+	if (share_system(sh)) {
 		return sh->up ? "exported" : sh->pending ? "exporting" : "not exported";
 	}
 	return sh->up ? "up" : sh->pending ? "starting" : "down";
 }
 
-/* {"samba": "none"|"system"|"private", "state", "up", "restarts", "reason", "note"}; a
- * share that is not up (also while its first export or start runs) is a degraded reason
- * in WHY: clients do not see it. */
+/* {"samba": "none"|"system"|"private"|"ctdb" (the mode the daemon runs), "state", "smbd":
+ * "system"|"private" (which smbd serves it), "up", "restarts", "reason", "note"}; a share
+ * that is not up (also while its first export or start runs) is a degraded reason in WHY:
+ * clients do not see it. Daemons before "smbd" wrote "system" for ctdb. */
 static json_object *share_json(const struct fs_share_state *sh, json_object *why)
 {
-	static const char *const kinds[] = {"none", "system", "private"};
+	static const char *const kinds[] = {"none", "system", "private", "ctdb"};
 	json_object *o = json_object_new_object();
 	char buf[700];
 
@@ -289,18 +296,20 @@ static json_object *share_json(const struct fs_share_state *sh, json_object *why
 	if (sh->kind == FS_SHARE_NONE) {
 		return o;
 	}
+	json_object_object_add(o, "smbd",
+	                       json_object_new_string(share_system(sh) ? "system" : "private"));
 	json_object_object_add(o, "up", json_object_new_boolean(sh->up));
 	json_object_object_add(o, "restarts", json_object_new_int64((int64_t)sh->restarts));
 	if (sh->up && sh->note[0]) {
 		json_object_object_add(o, "note", json_object_new_string(sh->note));
 	}
 	if (!sh->up) {
-		const char *r = sh->reason[0]                 ? sh->reason
-		                : sh->kind == FS_SHARE_SYSTEM ? "the export has not finished yet"
-		                                              : "not started yet";
+		const char *r = sh->reason[0]      ? sh->reason
+		                : share_system(sh) ? "the export has not finished yet"
+		                                   : "not started yet";
 		json_object_object_add(o, "reason", json_object_new_string(r));
 		snprintf(buf, sizeof(buf), "share %s: %s",
-		         sh->kind == FS_SHARE_SYSTEM ? "not exported" : "private smbd down", r);
+		         share_system(sh) ? "not exported" : "private smbd down", r);
 		json_object_array_add(why, json_object_new_string(buf));
 	}
 	return o;
