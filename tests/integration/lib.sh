@@ -337,3 +337,26 @@ CONF
 	listening "$port" && kill -0 "$NGINX_PID" 2>/dev/null ||
 		fail "nginx does not listen on 127.0.0.1:$port: $(cat "$dir/out" "$dir/error.log")"
 }
+# lock_held_by_ancestor FILE -- a process above this script holds an flock on FILE (the test
+# runs under `flock FILE ctest ...`): taking it again would wait 10 minutes for ourselves
+lock_held_by_ancestor() {
+	local ino holder p
+	ino=$(stat -c %i "$1" 2>/dev/null) || return 1
+	for holder in $(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) print $5 }' /proc/locks); do
+		for ((p = $$; p > 1; )); do
+			[ "$p" = "$holder" ] && return 0
+			p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+			[ -n "$p" ] || break
+		done
+	done
+	return 1
+}
+# it_lock -- fd 9 holds an flock on /tmp/pxe-it.lock (the lock of tests that change system-wide
+# state, here a sysctl), unless a process above this script holds it already (the test runs
+# under `flock /tmp/pxe-it.lock ctest ...`: taking it again would wait 10 minutes for itself);
+# the caller closes fd 9 when done
+it_lock() {
+	exec 9>/tmp/pxe-it.lock
+	lock_held_by_ancestor /tmp/pxe-it.lock || flock -w 600 9 ||
+		need "/tmp/pxe-it.lock held by others for 10 minutes"
+}

@@ -42,25 +42,9 @@ DRIVES="[drive:C]
     path = $T/d
     priority = 20"
 
-# lock_held_by_ancestor FILE -- a process above this script holds an flock on FILE (the test
-# runs under `flock FILE ctest ...`): taking it again would wait 10 minutes for ourselves
-lock_held_by_ancestor() {
-	local ino holder p
-	ino=$(stat -c %i "$1" 2>/dev/null) || return 1
-	for holder in $(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) print $5 }' /proc/locks); do
-		for ((p = $$; p > 1; )); do
-			[ "$p" = "$holder" ] && return 0
-			p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-			[ -n "$p" ] || break
-		done
-	done
-	return 1
-}
 # start_small MODE -- the view, with a one-event inotify queue
 start_small() {
-	exec 9>/tmp/pxe-it.lock
-	lock_held_by_ancestor /tmp/pxe-it.lock || flock -w 600 9 ||
-		need "/tmp/pxe-it.lock held by others for 10 minutes"
+	it_lock
 	OLD_QUEUE=$(cat "$QUEUE")
 	echo 1 >"$QUEUE" || fail "cannot lower fs.inotify.max_queued_events"
 	view_start "$BIN" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH="$1"

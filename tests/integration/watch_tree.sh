@@ -30,12 +30,6 @@ STRESS_TREES=${PXE_WATCH_TREE_N:-200}
 STRESS_S=${PXE_WATCH_TREE_S:-20}
 [ "${PXE_TEST_SHORT:-0}" = 1 ] && STRESS_S=${PXE_WATCH_TREE_S:-8}
 
-# stop_view: view_stop, and no report from the daemon's sanitizers (the ASan+UBSan build)
-stop_view() {
-	view_stop
-	! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/log" ||
-		fail "the daemon's sanitizers reported: $(grep -E -m3 -A8 'Sanitizer|runtime error:' "$T/log")"
-}
 view_sandbox watchtree
 # $T/out is on the filesystem of /tmp, never a drive's: a move from there copies
 mkdir -p "$T/out" || fail "mkdir"
@@ -347,6 +341,6 @@ for mode in $modes; do
 		case_deep_rename
 	done
 	check_stress
-	stop_view
+	stop_checked
 done
 echo "watch_tree: all checks passed"
