@@ -215,6 +215,14 @@ both_modes() {
 		"$1" no-passthrough PXEIMAGESFS_PASSTHROUGH=no
 	fi
 }
+# now_ms -- the wall clock in milliseconds
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# miss PATH: the view says PATH is missing, twice (the second answer from the kernel's cache)
+miss() {
+	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
+	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
+	return 0
+}
 # stop_pid PID -- SIGTERM, up to 5 s, then SIGKILL (a process the test started)
 stop_pid() {
 	local i

@@ -40,13 +40,6 @@ mkdir -p "$T/e" "$T/store" || fail "mkdir"
 E=$T/store/e/$IMG
 drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:5"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# miss PATH: the view says PATH is missing, twice (the second answer from the kernel's cache)
-miss() {
-	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
-	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
-	return 0
-}
 # within WHAT MS PATH...: every PATH is found through the view within MS ms of now
 within() {
 	local what=$1 ms=$2 t0 p

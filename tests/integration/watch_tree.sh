@@ -36,13 +36,6 @@ mkdir -p "$T/out" || fail "mkdir"
 ELSE_C=$T/c/elsewhere ELSE_D=$T/d/elsewhere # on the drives, outside the images folder
 drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# miss PATH: the view says PATH is missing, twice (the second answer from the kernel's cache)
-miss() {
-	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
-	stat "$1" >/dev/null 2>&1 && fail "$1 exists before the check made it"
-	return 0
-}
 # within WHAT PATH...: every PATH is found through the view within BOUND_MS ms of now
 within() {
 	local what=$1 t0 p
