@@ -35,12 +35,12 @@ run_build() {
 # run_tests NAME [LABEL [CTEST ARGS...]] -- the tests of build-test-NAME, counted (LABEL names
 # the run); PXE_TEST_JOBS (2) at once, of those not RUN_SERIAL (tests/CMakeLists.txt says which)
 PXE_TEST_JOBS=${PXE_TEST_JOBS:-2}
-# leftovers -- what the tests left running, mounted or in TMPDIR: processes whose command line
-# names a test directory (/tmp/pxeimagesfs-*) or this checkout's test builds, mounts of the view
-# or under a test directory, and test directories that were not there before the run (BEFORE:
-# the listing then). Reported with the failures, not counted: a test must clean up after itself.
+# leftovers -- what runs, is mounted or lies in TMPDIR for the tests: processes whose command
+# line names a test directory (/tmp/pxeimagesfs-*) or this checkout's test builds, mounts of
+# the view or under a test directory, and test directories; sorted. What a run adds to the list
+# taken before it is reported with the failures, not counted: a test must clean up after itself.
 leftovers() {
-	local before=$1 tmp=${TMPDIR:-/tmp} p args
+	local tmp=${TMPDIR:-/tmp} p args
 	for p in /proc/[0-9]*; do
 		{ mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue
 		case " ${args[*]} " in
@@ -48,7 +48,7 @@ leftovers() {
 		esac
 	done
 	awk -v t="$tmp/pxeimagesfs-" 'index($5, t) == 1 || / - fuse\.pxeimagesfs / { print "mount " $5 }' /proc/self/mountinfo
-	comm -13 <(echo "$before") <(ls -d "$tmp"/pxeimagesfs-* 2>/dev/null | sort) | sed 's/^/directory /'
+	ls -d "$tmp"/pxeimagesfs-* 2>/dev/null | sed 's/^/directory /'
 }
 run_tests() {
 	local name=$1 label=${2:-$1}
@@ -57,7 +57,7 @@ run_tests() {
 	echo "== test $label"
 	local log="$dir/ctest-$label.log"
 	local before left
-	before=$(ls -d "${TMPDIR:-/tmp}"/pxeimagesfs-* 2>/dev/null | sort)
+	before=$(leftovers | sort)
 	# ctest in a session of its own: a daemon a test starts that signals its whole process group
 	# (smbd does, when it stops) ends that run, not this script and the runs after it
 	(cd "$dir" && setsid -w ctest --output-on-failure --timeout 900 -j "$PXE_TEST_JOBS" "$@" 2>&1) | tee "$log"
@@ -78,7 +78,7 @@ run_tests() {
 		!grab && n { for (i = (n > 25 ? n - 25 : 0); i < n; i++) print buf[i % 25]; n = 0 }
 	' "$log" >>"$FAILURES"
 	passed=$((passed + total - fail - skip)) failed=$((failed + fail)) skipped=$((skipped + skip))
-	left=$(leftovers "$before" | head -20)
+	left=$(comm -13 <(echo "$before") <(leftovers | sort) | head -20)
 	[ -z "$left" ] || printf -- '--- %s: left behind by the tests (clean up in the test'"'"'s trap):\n%s\n' "$label" "$left" >>"$FAILURES"
 }
 
