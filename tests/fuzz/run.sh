@@ -10,7 +10,7 @@
 # missing, a failure under CI=true.
 set -u
 OUT=${1:?usage: run.sh OUTPUT_DIR}
-SECONDS_EACH=${PXE_FUZZ_SECONDS:-20}
+SECONDS_EACH=${PXE_FUZZ_SECONDS:-12}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CC=${PXE_FUZZ_CC:-clang}

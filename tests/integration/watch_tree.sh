@@ -27,7 +27,7 @@ need_tools fusermount3:fuse3 timeout:coreutils python3:python3 cp:coreutils
 
 BOUND_MS=${PXE_WATCH_TREE_BOUND_MS:-2000}
 STRESS_TREES=${PXE_WATCH_TREE_N:-200}
-STRESS_S=${PXE_WATCH_TREE_S:-20}
+STRESS_S=${PXE_WATCH_TREE_S:-12}
 [ "${PXE_TEST_SHORT:-0}" = 1 ] && STRESS_S=${PXE_WATCH_TREE_S:-8}
 
 view_sandbox watchtree
