@@ -89,8 +89,9 @@ run_tests() {
 # packages), whatever the build under test: they run in the first run only.
 ONCE='^(fuzz|packaging)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
-# =no on their own) would only repeat their release run in the passthrough-off run: not run there.
-BOTH='^(fuzz|packaging|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
+# =no on their own), or that set their data path in their config (read_memory: passthrough = no),
+# would only repeat their release run in the passthrough-off run: not run there.
+BOTH='^(fuzz|packaging|read_memory|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
 # Nor the tests the passthrough setting cannot change, where the off run is the same run again:
 # the unit tests and test_resolver_live (no FUSE mount; nothing reads the variable);
 # cli_resolve (resolve and config check, no mount); status_file, share_status, health and
