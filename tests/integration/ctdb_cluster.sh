@@ -14,6 +14,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 PXE=$(realpath "$1") READER=$(realpath "$2") # nsenter -m starts in /
+EVSCRIPT=$(realpath "$(dirname "$0")/../../packaging/ctdb/47.pxeimagesfs.script")
 START=$SECONDS
 
 need_root_fuse
@@ -136,11 +137,16 @@ node_files() {
 	rm -f "$d"/etc/events/legacy/*
 	ln -s /usr/share/ctdb/events/legacy/00.ctdb.script "$d/etc/events/legacy/"
 	ln -s /usr/share/ctdb/events/legacy/10.interface.script "$d/etc/events/legacy/"
+	# packaging/ctdb/47.pxeimagesfs.script, enabled below the packages' way; its options
+	printf 'CTDB_PXEIMAGESFS=%s\nCTDB_PXEIMAGESFS_CONFIG=%s\nCTDB_PXEIMAGESFS_TIMEOUT=5\n' \
+		"$PXE" "$d/pxe.conf" >"$d/etc/events/legacy/47.pxeimagesfs.options"
 	printf '%s\n' "$NET.11" "$NET.12" "$NET.13" >"$d/etc/nodes"
 	echo "$PUB/24 eth0" >"$d/etc/public_addresses"
 	printf '[logging]\n\tlocation = file:%s/ctdb.log\n\tlog level = NOTICE\n' "$d" >"$d/etc/ctdb.conf"
 	# a dead node is noticed after 3 missed 1 s keepalives (defaults 5 x 5 s)
-	printf 'KeepaliveInterval=1\nKeepaliveLimit=3\nRecoveryBanPeriod=5\n' >"$d/etc/ctdb.tunables"
+	# and the monitor event (47.pxeimagesfs's check of the view) runs every 2 s (default 15 s)
+	printf 'KeepaliveInterval=1\nKeepaliveLimit=3\nRecoveryBanPeriod=5\nMonitorInterval=2\n' \
+		>"$d/etc/ctdb.tunables"
 	cat >"$d/smb.conf" <<EOF
 [global]
 	netbios name = PXECLUSTER
@@ -182,13 +188,23 @@ EOF
     include file = $d/pxeimagesfs-share.conf
 EOF
 }
+# CTDB's scripts folder as the package leaves it: ctdb's own and pxeimagesfs's, none enabled
+mkdir -p "$T/legacy" && cp -a /usr/share/ctdb/events/legacy/. "$T/legacy/" &&
+	ln -s "$EVSCRIPT" "$T/legacy/47.pxeimagesfs.script" || fail "the scripts folder"
 for n in n1 n2 n3; do
 	node_files $n
 	d=$T/$n
 	# ctdbd's own folders in the node's namespace; /run private (ctdbd's socket lock)
 	anchor $n "mount --bind $d/etc /etc/ctdb && mount --bind $d/var /var/lib/ctdb &&
+		mount --bind $T/legacy /usr/share/ctdb/events/legacy &&
 		mount -t tmpfs tmpfs /run && mkdir /run/ctdb && mount --bind $d/run /run/ctdb &&
 		touch $T/$n.ready"
+	# PXE_CTDB_EVENT_SCRIPT=no: not enabled (the failover of an unhealthy view must then fail)
+	if [ "${PXE_CTDB_EVENT_SCRIPT:-yes}" = yes ]; then
+		on $n ctdb event script enable legacy 47.pxeimagesfs >"$T/enable.out" 2>&1 &&
+			[ -L "$d/etc/events/legacy/47.pxeimagesfs.script" ] ||
+			fail "$n: ctdb event script enable legacy 47.pxeimagesfs: $(cat "$T/enable.out")"
+	fi
 	on $n setsid glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$d/glusterfs.log" \
 		"$T/store" &
 done
@@ -312,6 +328,57 @@ for k in $(seq 100); do
 done
 [ -n "$seen" ] || fail "a file written through $A was not read byte-exact through $B within 10 s"
 ok "written through $A, read byte-exact through $B after $(((seen - tw) / 1000000)) ms"
+
+# ---- one node's view loses the store: 47.pxeimagesfs fails, CTDB marks the node UNHEALTHY ----
+# The node holding the address now loses its GlusterFS client (killed: its mount answers
+# ENOTCONN); its view's drive goes offline, no drive holds the images, `status` says so, the
+# monitor event fails, and the address must move to the other node, whose view has the store.
+pnn_of() { case $1 in n1) echo 0 ;; n2) echo 1 ;; n3) echo 2 ;; esac; }
+glusterfs_of() {
+	local p
+	for p in $(ns_pids "$1"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = glusterfs ] && echo "$p"; done
+}
+# the killed node's interface keeps its copy of the address: the survivors' holder
+live_holder() { holder | grep -v "^$H$"; }
+P=$(live_holder)
+case $P in "$A") Q=$B ;; "$B") Q=$A ;; *) fail "$PUB on '$P', not on $A or $B" ;; esac
+GL=$(glusterfs_of $P)
+[ "$(echo $GL | wc -w)" = 1 ] || fail "$P: GlusterFS client '$GL' (want one)"
+tk=$(date +%s%N)
+kill -KILL "$GL"
+tu= tm=
+end=$((SECONDS + 25))
+while [ $SECONDS -lt $end ]; do
+	[ -z "$tu" ] && ctdb_of $Q status 2>/dev/null | grep -q "^pnn:$(pnn_of $P) .*UNHEALTHY" &&
+		tu=$(date +%s%N)
+	[ -z "$tm" ] && [ "$(live_holder)" = "$Q" ] && tm=$(date +%s%N)
+	[ -n "$tu" ] && [ -n "$tm" ] && break
+	sleep 0.2
+done
+[ -n "$tu" ] || fail "$P's view lost the store but CTDB does not mark it UNHEALTHY after 25 s: $(ctdb_of $Q status 2>&1 | head -5)"
+[ -n "$tm" ] || fail "$P is UNHEALTHY but $PUB did not move to $Q in 25 s (on '$(live_holder)')"
+why=$(ctdb_of $P event status legacy monitor 2>&1 | grep -A3 '47.pxeimagesfs' | tr -s ' \n' ' ')
+echo "$why" | grep -q 'does not serve the images' || fail "$P: the monitor event failed, but not for the view: $why"
+ok "$P's GlusterFS client killed: UNHEALTHY after $(((tu - tk) / 1000000)) ms, $PUB on $Q after $(((tm - tk) / 1000000)) ms ($why)"
+rm -f "$T/pub.wim"
+client smbclient "//$PUB/SMSPXEIMAGES\$" -N -m SMB3 -c "get PKG00001/boot.NEW00001.wim $T/pub.wim" \
+	>"$T/get.out" 2>&1 || fail "get through $PUB (on $Q): $(cat "$T/get.out")"
+[ "$(sha256sum <"$T/pub.wim" | cut -d' ' -f1)" = "$want" ] || fail "bytes differ through $PUB on $Q"
+ok "read byte-exact through $PUB (now on $Q)"
+# the store back: the dead mount away, a new client; the view takes the drive back, the
+# monitor event passes and the node is healthy again
+on $P umount -l "$T/store" || fail "$P: umount the dead GlusterFS mount"
+on $P setsid glusterfs -N --volfile-server="$NET.5" --volfile-id=pxe --log-file="$T/$P/glusterfs.log" \
+	"$T/store" &
+tr=$(date +%s%N)
+th=
+end=$((SECONDS + 25))
+while [ $SECONDS -lt $end ]; do
+	ctdb_of $Q status 2>/dev/null | grep -q "^pnn:$(pnn_of $P) .* OK" && { th=$(date +%s%N); break; }
+	sleep 0.2
+done
+[ -n "$th" ] || fail "$P not healthy 25 s after its store came back: $(ctdb_of $Q status 2>&1 | head -5)"
+ok "$P's store remounted: OK again after $(((th - tr) / 1000000)) ms"
 
 # ---- the shared store hangs: the view must not ------------------------------------------------
 kill -STOP "$BRICK"
