@@ -6,9 +6,13 @@
 # one public address, and smbd. A client in a fifth namespace (c) reads a large image through
 # the public address; the node holding it is killed (link down, every process -9) mid-read;
 # the address moves, the client reconnects and the bytes match. A file written through one
-# node is read through another; the window is measured. Then the volume's brick hangs
-# (SIGSTOP): each node's bounded probe marks the drive unavailable and its view keeps
-# answering. Everything is created and removed here; processes are ended by PID (those of the
+# node is read through another; the window is measured. With the CTDB event script
+# (packaging/ctdb/47.pxeimagesfs.script) enabled on every node, the GlusterFS client of the
+# node holding the address is killed: CTDB must mark that node UNHEALTHY and move the address
+# to the other survivor, a read through it must be byte-exact, and the node must be OK again
+# once its mount is back (PXE_CTDB_EVENT_SCRIPT=no: not enabled, so this must fail). Then the
+# volume's brick hangs (SIGSTOP): each node's bounded probe marks the drive unavailable and
+# its view keeps answering. Everything is created and removed here; processes are ended by PID (those of the
 # test's own mount namespaces). Run it under flock /tmp/pxe-it.lock (smbd, fixed names).
 #   ctdb_cluster.sh PXEIMAGESFS SMB_FAILOVER_READ
 set -u
@@ -341,6 +345,7 @@ glusterfs_of() {
 # the killed node's interface keeps its copy of the address: the survivors' holder
 live_holder() { holder | grep -v "^$H$"; }
 P=$(live_holder)
+S0=$SECONDS
 case $P in "$A") Q=$B ;; "$B") Q=$A ;; *) fail "$PUB on '$P', not on $A or $B" ;; esac
 GL=$(glusterfs_of $P)
 [ "$(echo $GL | wc -w)" = 1 ] || fail "$P: GlusterFS client '$GL' (want one)"
@@ -378,7 +383,7 @@ while [ $SECONDS -lt $end ]; do
 	sleep 0.2
 done
 [ -n "$th" ] || fail "$P not healthy 25 s after its store came back: $(ctdb_of $Q status 2>&1 | head -5)"
-ok "$P's store remounted: OK again after $(((th - tr) / 1000000)) ms"
+ok "$P's store remounted: OK again after $(((th - tr) / 1000000)) ms (this step: $((SECONDS - S0)) s)"
 
 # ---- the shared store hangs: the view must not ------------------------------------------------
 kill -STOP "$BRICK"

@@ -101,7 +101,18 @@ if ! cx sh -c 'grep -qs "^path-exclude.*/usr/share/man" /etc/dpkg/dpkg.cfg.d/*';
 fi
 out=$(cx systemd-analyze verify /usr/lib/systemd/system/pxeimagesfs.service 2>&1)
 [ -z "$out" ] || fail "after install: systemd-analyze verify: $out"
-ok "install $V1: unit loaded and verified, disabled, inactive; conffile registered"
+# the CTDB event script: installed beside ctdb's own, not enabled; enabled the documented way
+# (ctdb's tool where ctdb is installed, else the link that tool makes), which remove undoes
+EV=/usr/share/ctdb/events/legacy/47.pxeimagesfs.script EVLINK=/etc/ctdb/events/legacy/47.pxeimagesfs.script
+cx test -x $EV || fail "after install: no executable $EV"
+cx test -e $EVLINK && fail "after install: the CTDB event script is enabled"
+if cx sh -c 'command -v ctdb' >/dev/null; then
+	out=$(cx ctdb event script enable legacy 47.pxeimagesfs 2>&1) || fail "ctdb event script enable: $out"
+else
+	cx sh -c "mkdir -p ${EVLINK%/*} && ln -s $EV $EVLINK" || fail "enabling the CTDB event script"
+fi
+[ "$(cx readlink $EVLINK)" = $EV ] || fail "enabled, $EVLINK is not a link to $EV"
+ok "install $V1: unit loaded and verified, disabled, inactive; conffile registered; CTDB event script installed disabled, enabled"
 
 # ---- configure, enable --now, export the share -----------------------------------------------------
 cx sh -ec 'mount -t tmpfs -o size=16m drive-c /srv/drives/c
@@ -137,6 +148,7 @@ wait_for 10 test "$(views)" = 1 || fail "after the upgrade: $(views) views mount
 [ "$(cx cat /srv/pxeimages/RemoteInstall/SMSImages/SMSPKG/PKG00001/boot.PKG00001.wim)" = image ] ||
 	fail "after the upgrade: the view does not serve the image"
 cx grep -q '^\[drive:C\]' /etc/pxeimagesfs/pxeimagesfs.conf || fail "the upgrade lost the edited configuration"
+[ "$(cx readlink $EVLINK)" = $EV ] || fail "after the upgrade: the CTDB event script is not enabled any more"
 ok "upgrade to $V2: restarted (pid $P1 -> $P2) on the new binary, still enabled, serving"
 
 # ---- remove: stopped and unmounted; the configuration stays --------------------------------------------
@@ -144,7 +156,8 @@ out=$(cx env DEBIAN_FRONTEND=noninteractive dpkg -r pxeimagesfs 2>&1) || fail "d
 [ -z "$(running)" ] || fail "after remove: pxeimagesfs still runs: $(running) $(deleted_exe)"
 [ "$(views)" = 0 ] || fail "after remove: the view is still mounted"
 cx test -f /etc/pxeimagesfs/pxeimagesfs.conf || fail "after remove: the configuration (a conffile) went"
-ok "remove: no pxeimagesfs process, no view mounted, configuration kept"
+cx test -L $EVLINK && fail "after remove: the CTDB event script's enable link is left: $(cx readlink $EVLINK)"
+ok "remove: no pxeimagesfs process, no view mounted, configuration kept, no CTDB event script link"
 
 # ---- purge: nothing of ours is left, the administrator's lines are --------------------------------------
 out=$(cx env DEBIAN_FRONTEND=noninteractive dpkg -P pxeimagesfs 2>&1) || fail "dpkg -P:"$'\n'"$out"

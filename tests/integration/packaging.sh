@@ -138,9 +138,14 @@ files=$(dpkg-deb -c "$DEB" | awk '{print $NF}')
 for f in ./usr/bin/pxeimagesfs ./usr/lib/systemd/system/pxeimagesfs.service \
 	./usr/lib/systemd/system/pxeimagesfs@.service ./usr/share/man/man8/pxeimagesfs.8.gz \
 	./usr/share/man/man5/pxeimagesfs.conf.5.gz ./etc/pxeimagesfs/pxeimagesfs.conf \
-	./usr/share/doc/pxeimagesfs/copyright ./usr/share/doc/pxeimagesfs/changelog.Debian.gz; do
+	./usr/share/doc/pxeimagesfs/copyright ./usr/share/doc/pxeimagesfs/changelog.Debian.gz \
+	./usr/share/ctdb/events/legacy/47.pxeimagesfs.script; do
 	echo "$files" | grep -qxF "$f" || fail "the .deb lacks $f"
 done
+# the CTDB event script: executable where ctdb's tool enables it from, nothing in /etc/ctdb
+dpkg-deb -c "$DEB" | grep -q '^-rwxr-xr-x .* \./usr/share/ctdb/events/legacy/47\.pxeimagesfs\.script$' ||
+	fail "the CTDB event script is not 0755 in the .deb"
+echo "$files" | grep -q '^\./etc/ctdb' && fail "the .deb ships files in /etc/ctdb (the event script must come disabled)"
 dpkg-deb -I "$DEB" conffiles | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf ||
 	fail "/etc/pxeimagesfs/pxeimagesfs.conf is not in DEBIAN/conffiles"
 ctrl=$(dpkg-deb --ctrl-tarfile "$DEB" | tar -t)
@@ -229,11 +234,12 @@ echo "built $(basename "$RPM")"
 list=$(rpm -qpl "$RPM" 2>/dev/null) || fail "rpm -qpl"
 for f in /usr/bin/pxeimagesfs /usr/lib/systemd/system/pxeimagesfs.service \
 	/usr/lib/systemd/system/pxeimagesfs@.service /usr/share/man/man8/pxeimagesfs.8.gz \
-	/usr/share/man/man5/pxeimagesfs.conf.5.gz /etc/pxeimagesfs/pxeimagesfs.conf; do
+	/usr/share/man/man5/pxeimagesfs.conf.5.gz /etc/pxeimagesfs/pxeimagesfs.conf \
+	/usr/share/ctdb/events/legacy/47.pxeimagesfs.script; do
 	echo "$list" | grep -qxF "$f" || fail "the .rpm lacks $f"
 done
 echo "$list" | grep -Eq 'changelog\.Debian|lintian' && fail "the .rpm carries Debian-only files"
-echo "$list" | grep -Eqx '/usr|/usr/bin|/etc|/usr/lib/systemd/system|/usr/share/man(/man[58])?' &&
+echo "$list" | grep -Eqx '/usr|/usr/bin|/etc|/usr/lib/systemd/system|/usr/share/man(/man[58])?|/usr/share/ctdb(/events(/legacy)?)?' &&
 	fail "the .rpm owns a system directory"
 rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf || fail "rpm: config not %config"
 rpm -qpR "$RPM" 2>/dev/null | grep -qx fuse3 || fail "rpm: Requires lacks fuse3"
