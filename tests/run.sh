@@ -86,8 +86,9 @@ run_tests() {
 # the whole suite again with it forced off (the daemon-served path); ASan+UBSan on the same
 # library; and a build against the system's libfuse (3.14 on Debian 12: no passthrough).
 # fuzz and packaging build their own binaries (clang's libFuzzer; a fresh release build for the
-# packages), whatever the build under test: they run in the first run only.
-ONCE='^(fuzz|packaging)$'
+# packages), whatever the build under test: they run in the first run only, as does
+# ctdb_event_script (the CTDB event script against a stand-in status: it runs no binary of the build).
+ONCE='^(fuzz|packaging|ctdb_event_script)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
 # =no on their own), or that set their data path in their config (read_memory: passthrough = no),
 # would only repeat their release run in the passthrough-off run: not run there.
@@ -103,7 +104,7 @@ BOTH='^(fuzz|packaging|read_memory|copyup|create_stale_alias|ino_detached|negati
 # check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
 # the share: lookups; its few small writes are smb_share's, which runs); share_port_taken (who
 # holds the private smbd's port: no file data).
-NODATA='^(test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
+NODATA='^(ctdb_event_script|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
 # The three-node cluster (ctdb_cluster: CTDB's failover of the share, a GlusterFS store) runs in
 # the release run; its views are the ones every other test runs in each data path, under the
 # sanitizers and against each libfuse, so the later runs leave it out (its ctdb-specific part,
