@@ -24,6 +24,10 @@
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
 /* CFG_SAMBA_CTDB: samba = system on a node of a CTDB cluster (clustering = yes, fileid). */
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE, CFG_SAMBA_CTDB };
+/* A drive's st_ino in the view: CFG_INO_PATH a hash of the virtual path (kept by a rename
+ * through the view, in the state directory); CFG_INO_DRIVE a hash of the drive's name and the
+ * backing file's st_ino (the same on every host over a shared store, whoever renamed it). */
+enum cfg_inode_numbers { CFG_INO_PATH = 0, CFG_INO_DRIVE };
 
 /* One [drive:NAME] section. All strings owned by the config. */
 struct cfg_drive {
@@ -33,6 +37,7 @@ struct cfg_drive {
 	char *label;    /* or NULL; compared exactly */
 	int priority;   /* -1000..1000, default 0; higher ranks first */
 	bool read_only; /* default no */
+	enum cfg_inode_numbers inode_numbers; /* default path */
 	int line;       /* line of the section header */
 };
 
@@ -119,6 +124,10 @@ const char *cfg_mode_name(enum cfg_mode mode);
  */
 const char *cfg_no_drive_hint(const struct pxe_config *cfg);
 const char *cfg_samba_name(enum cfg_samba samba);
+const char *cfg_inode_numbers_name(enum cfg_inode_numbers n);
+/* cfg_drive_ids_differ -- D (of CFG) gives a file another id on each CTDB node once renamed:
+ * samba = ctdb and D keeps path numbers (`config check` warns; docs/scale-out.md). */
+bool cfg_drive_ids_differ(const struct pxe_config *cfg, const struct cfg_drive *d);
 /* cfg_samba_system -- the share goes into the system smbd's smb.conf (system or ctdb). */
 bool cfg_samba_system(const struct pxe_config *cfg);
 

@@ -27,6 +27,8 @@ static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst
 static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
 static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                              const char *v);
+static int cfg_set_inode_numbers(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                                 const char *v);
 static int cfg_set_bool(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
 static int cfg_set_duration(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                             const char *v);
@@ -91,6 +93,8 @@ static const struct cfg_key cfg_drive_keys[] = {
 	 .min = -1000, .max = 1000},
 	{.name = "read only", .set = cfg_set_bool, .off = CFG_D(read_only),
 	 .expect = CFG_EXPECT_BOOL},
+	{.name = "inode numbers", .set = cfg_set_inode_numbers, .off = CFG_D(inode_numbers),
+	 .expect = "path or drive"},
 };
 
 static const struct cfg_key cfg_share_keys[] = {
@@ -133,6 +137,7 @@ const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1] = {
 static const char *const cfg_mode_words[] = {"union", "single", NULL};
 static const char *const cfg_samba_words[] = {"system", "private", "none", "ctdb", NULL};
 static const char *const cfg_log_words[] = {"error", "warning", "info", "debug", NULL};
+static const char *const cfg_ino_words[] = {"path", "drive", NULL};
 
 /* ---- messages about values --------------------------------------------- */
 
@@ -546,6 +551,18 @@ static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *ds
 	return 0;
 }
 
+static int cfg_set_inode_numbers(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                                 const char *v)
+{
+	int i = cfg_find_word(cfg_ino_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_inode_numbers *)dst = (enum cfg_inode_numbers)i;
+	return 0;
+}
+
 static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                              const char *v)
 {
@@ -692,6 +709,16 @@ const char *cfg_mode_name(enum cfg_mode mode)
 const char *cfg_samba_name(enum cfg_samba samba)
 {
 	return (unsigned)samba < CFG_N(cfg_samba_words) - 1 ? cfg_samba_words[samba] : "?";
+}
+
+const char *cfg_inode_numbers_name(enum cfg_inode_numbers n)
+{
+	return (unsigned)n < CFG_N(cfg_ino_words) - 1 ? cfg_ino_words[n] : "?";
+}
+
+bool cfg_drive_ids_differ(const struct pxe_config *cfg, const struct cfg_drive *d)
+{
+	return cfg->share.samba == CFG_SAMBA_CTDB && d->inode_numbers == CFG_INO_PATH;
 }
 
 bool cfg_samba_system(const struct pxe_config *cfg)

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "copy.h"
+#include "fileid.h"
 #include "fs.h"
 #include "inomap.h"
 #include "names.h"
@@ -56,7 +57,10 @@ struct alias {
 struct node {
 	struct node *parent; /* protected by fs->lock; holds a child count on it */
 	char *name;          /* protected by fs->lock; NULL for the root */
-	uint64_t ino;        /* st_ino shown to clients: names_ino_of(state) */
+	uint64_t ino;        /* st_ino shown to clients: names_ino_of(state), or from dnum */
+	uint64_t dnum;       /* protected by fs->lock: fileid_of() of the drive file it was last
+	                      * found as on an 'inode numbers = drive' drive (ino is that, salted
+	                      * while another file's node has it); 0: a path number (nt_number) */
 	uint64_t state;      /* names_ino_child(parent's state, name, salt), or the state it
 	                      * had before a rename (fs->inomap); children's derive from it */
 	uint64_t nlookup;    /* protected by fs->lock: the kernel's references */
@@ -317,9 +321,14 @@ void rel_up(struct rel *r);                            /* drop the last componen
 int node_rel(struct fs *fs, struct node *n, struct rel *out);
 /* node_rel_child -- the same for PARENT's child NAME. */
 int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct rel *out);
-/* node_move, node_unhash: NAME is spelt as served (the node's name). */
+/* node_move, node_unhash: NAME is spelt as served (the node's name). BY_DRIVE: the entry
+ * is on an 'inode numbers = drive' drive (its highest-ranked copy): its number follows its
+ * drive file, so the rename records nothing in the inode map. */
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
-               const char *newname);
+               const char *newname, bool by_drive);
+/* node_number -- N (a hashed entry below the images folder) was found as a drive file whose
+ * fileid_of() is DNUM (0: on a drive keeping path numbers): its st_ino from now on. */
+void node_number(struct fs *fs, struct node *n, uint64_t dnum);
 void node_unhash(struct fs *fs, struct node *parent, const char *name);
 void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name);
 /* Open handles of a node: an open file keeps its drive across view changes,
@@ -345,9 +354,10 @@ void node_unpin(struct fs *fs, struct node *n);
 bool node_known_dir(struct fs *fs, struct node *n);
 bool node_is_detached(struct fs *fs, struct node *n);
 /* node_child_ino -- st_ino of PARENT's child named exactly NAME: its node's,
- * else the number a lookup would give it (unsalted). node_dot_ino: st_ino of
- * "." (DOTDOT false) or ".." of DIR. */
-uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name);
+ * else DNUM when not 0 (its listed drive file's fileid_of), else the number a
+ * lookup would give it (unsalted). node_dot_ino: st_ino of "." (DOTDOT false)
+ * or ".." of DIR. */
+uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name, uint64_t dnum);
 uint64_t node_dot_ino(struct fs *fs, struct node *dir, bool dotdot);
 /* node_lookup_add -- one more kernel lookup of N (a link through the view). */
 void node_lookup_add(struct fs *fs, struct node *n);

@@ -272,6 +272,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh->node = node_of(fs, ino);
+	/* after a copy-up, a new file: the number of the primary's copy */
+	node_number(fs, fh->node, fileid_of(v, (int)(fh->drive - v->roots), &st));
 	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v, &st);
 }

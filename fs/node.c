@@ -65,14 +65,16 @@ int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct 
 	return rc < 0 ? rc : rel_join(out, name);
 }
 
-uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name)
+uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name, uint64_t dnum)
 {
 	struct node *n = NULL;
 	uint64_t ino = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
-	ino = n ? n->ino : names_ino_of(nt_state_of(fs, parent, name, NULL));
+	ino = n      ? n->ino
+	      : dnum ? dnum
+	             : names_ino_of(nt_state_of(fs, parent, name, NULL));
 	pthread_mutex_unlock(&fs->lock);
 	return ino;
 }
@@ -180,11 +182,20 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+void node_number(struct fs *fs, struct node *n, uint64_t dnum)
+{
+	pthread_mutex_lock(&fs->lock);
+	nt_number(fs, n, dnum);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 /* node_move -- after a rename: the node of (PARENT, NAME) is now (NEWPARENT,
  * NEWNAME). It keeps its inode number, recorded for the new name (fs->inomap)
- * so that it keeps it after the kernel forgot it and after a restart. */
+ * so that it keeps it after the kernel forgot it and after a restart; BY_DRIVE,
+ * its number follows its drive file on every host: nothing is recorded (and a
+ * record the new name had is dropped). */
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
-               const char *newname)
+               const char *newname, bool by_drive)
 {
 	struct node *n = NULL;
 	struct node *old = NULL;
@@ -200,7 +211,11 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 		nt_replaced(fs, old);
 	}
 	a = n ? NULL : nt_find_alias(fs, parent, name, &owner);
-	nt_keep_state(fs, newparent, newname, nt_state_of(fs, parent, name, n ? n : owner));
+	if (by_drive) {
+		inomap_del(fs->inomap, newparent->state, newname);
+	} else {
+		nt_keep_state(fs, newparent, newname, nt_state_of(fs, parent, name, n ? n : owner));
+	}
 	if (parent != newparent || strcmp(name, newname) != 0) {
 		inomap_del(fs->inomap, parent->state, name);
 	}
@@ -221,6 +236,9 @@ void node_move(struct fs *fs, struct node *parent, const char *name, struct node
 		newparent->nchildren++;
 		n->parent = newparent;
 		nt_hash_in(fs, n);
+		if (by_drive) {
+			nt_moved_by_drive(fs, n, newparent, n->name);
+		}
 		parent->nchildren--;
 		nt_maybe_free(fs, parent);
 	}

@@ -6,7 +6,9 @@
  * names_ino() of the case-folded virtual path (built from the parent's state
  * and the name), salted on a collision with another live node; an entry
  * renamed through the view keeps its number and state (fs->inomap), so its
- * children keep theirs. No lock taken here: node.c, the only caller, holds
+ * children keep theirs. An entry found on an 'inode numbers = drive' drive
+ * takes its number from its drive file instead (nt_number, fileid.c), and a
+ * rename records nothing for it. No lock taken here: node.c, the only caller, holds
  * fs->lock around every call (nodetab.h). No drive is reached.
  */
 #include <errno.h>
@@ -306,6 +308,55 @@ static void number_locked(struct fs *fs, struct node *n)
 	}
 	if (by_map && !had) {
 		nt_keep_state(fs, p, n->name, n->state);
+	}
+}
+
+/* Does a node of another file than the one of drive number DNUM have number INO? */
+static bool ino_other_locked(struct fs *fs, const struct node *n, uint64_t ino, uint64_t dnum)
+{
+	for (struct node *m = fs->by_ino[ino_slot(fs, ino)]; m; m = m->next_ino) {
+		if (m != n && m->ino == ino && m->dnum != dnum) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* N's number (locked) from its drive file, DNUM (fileid_of; 0: its path number,
+ * names_ino_of(state), again: its drive left the view or keeps path numbers).
+ * Only an entry below the images folder that still has its name: a detached or
+ * replaced node is another file than its name's and keeps its own. Nodes of
+ * one drive file (hard links, a name renamed on the drive while the kernel
+ * knows the old one) share the number; another file that has it (a 64-bit
+ * hash collision) makes this one salted, this host's own number. The rules
+ * for which drive file a name is (the highest-ranked copy of a merged folder,
+ * the primary's after a copy-up) are the lookup's (loc_find). */
+void nt_number(struct fs *fs, struct node *n, uint64_t dnum)
+{
+	uint64_t ino = names_ino_of(n->state);
+
+	if (n->kind != NODE_TREE || !n->hashed || n->dnum == dnum) {
+		return;
+	}
+	for (unsigned salt = 0; dnum; salt++) {
+		ino = fileid_salted(dnum, salt);
+		if (!ino_other_locked(fs, n, ino, dnum)) {
+			break;
+		}
+	}
+	ino_out(fs, n);
+	n->ino = ino;
+	n->dnum = dnum;
+	ino_in(fs, n);
+}
+
+void nt_moved_by_drive(struct fs *fs, struct node *n, struct node *parent, const char *name)
+{
+	n->state = names_ino_child(parent->state, parent == &fs->root, name, 0);
+	if (n->dnum == 0 && n->in_ino) { /* not numbered by its drive yet: the new path's */
+		ino_out(fs, n);
+		n->ino = names_ino_of(n->state);
+		ino_in(fs, n);
 	}
 }
 

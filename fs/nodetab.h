@@ -44,6 +44,11 @@ void nt_take_alias(struct fs *fs, struct node *n);
 /* Inode numbers: the state (PARENT, NAME) has (N's when N is its node), and
  * recording one after a rename (fs->inomap). */
 uint64_t nt_state_of(struct fs *fs, struct node *parent, const char *name, struct node *n);
+/* N's number from its drive file (DNUM: fileid_of, 0: its path number again): node_number. */
+void nt_number(struct fs *fs, struct node *n, uint64_t dnum);
+/* N (on an 'inode numbers = drive' drive) is (PARENT, NAME) now: its state (its children's
+ * path numbers derive from it) is the one that path gives, as on every other host. */
+void nt_moved_by_drive(struct fs *fs, struct node *n, struct node *parent, const char *name);
 void nt_keep_state(struct fs *fs, struct node *parent, const char *name, uint64_t state);
 /* A new node (PARENT, NAME) with its number, hashed; freeing N and its
  * parents while nothing holds them; pins (a notification naming N is being

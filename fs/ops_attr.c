@@ -100,6 +100,9 @@ static int stat_node(struct fs *fs, struct node *n, struct fsview *v, struct sta
 	if (n->kind == NODE_TREE && S_ISREG(st->st_mode)) {
 		rc = stat_open_node(fs, n, st);
 	}
+	if (rc == 0 && st->st_dev == l.st.st_dev && st->st_ino == l.st.st_ino) {
+		node_number(fs, n, fileid_of(v, l.root, st)); /* the path's file: maybe another now */
+	}
 	st->st_ino = n->ino;
 	return rc;
 }
@@ -176,6 +179,7 @@ static int lookup_entry(struct fs *fs, struct node *parent, const char *name, st
 	 * a new node from what was found before it would carry the old file. */
 	for (unsigned tries = 0;; tries++) {
 		uint64_t epoch = 0;
+		uint64_t dnum = 0;
 		uint64_t changes = node_index_begin(fs, parent, &epoch);
 		rel_init(&rel);
 		rc = node_rel_child(fs, parent, name, &rel);
@@ -187,7 +191,11 @@ static int lookup_entry(struct fs *fs, struct node *parent, const char *name, st
 		*st = l.st;
 		loc_close(&l);
 		*exact = strcmp(name, l.leaf) == 0;
+		dnum = fileid_of(v, l.root, st);
 		rc = pt_node_get(fs, parent, l.leaf, st, out); /* the spelling served */
+		if (rc == 0) {
+			node_number(fs, *out, dnum);
+		}
 		if (rc < 0 || tries == 2 || node_index_begin(fs, parent, &epoch) == changes) {
 			break;
 		}

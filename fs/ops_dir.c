@@ -24,6 +24,7 @@ struct dent {
 	char *name;
 	mode_t type;
 	int root; /* the first root in rank order that had it when listed, or -1 */
+	uint64_t dnum; /* its number by that root's d_ino (fileid_of), 0: a path number */
 };
 
 struct dh {
@@ -59,6 +60,7 @@ static int dh_add(struct dh *d, const char *name, mode_t type)
 	d->e[d->n].name = strdup(name);
 	d->e[d->n].type = type;
 	d->e[d->n].root = -1;
+	d->e[d->n].dnum = 0;
 	return d->e[d->n++].name ? 0 : -ENOMEM;
 }
 
@@ -79,8 +81,9 @@ static void dh_free(struct dh *d)
  * root's non-folder among them is noted in D->shadowed: its copy wins over a
  * read-only root's). Names of this root that differ only in case are all
  * listed: each is its own file. */
-static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, bool ro)
+static int list_one(struct fsview *v, int pathfd, struct names_set *seen, struct dh *d, int root)
 {
+	bool ro = root_read_only(v, (size_t)root);
 	struct dirent *de = NULL;
 	int fd = walk_reopen(pathfd, O_RDONLY | O_DIRECTORY);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
@@ -107,7 +110,9 @@ static int list_one(int pathfd, struct names_set *seen, struct dh *d, int root, 
 		}
 		rc = dh_add(d, de->d_name, (mode_t)DTTOIF(de->d_type));
 		if (rc == 0) {
+			struct stat st = {.st_ino = de->d_ino};
 			d->e[d->n - 1].root = root;
+			d->e[d->n - 1].dnum = fileid_of(v, root, &st);
 		}
 	}
 	closedir(dir);
@@ -140,7 +145,7 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 			complete = complete && (fd == -ENOENT || fd == -ENOTDIR);
 			continue;
 		}
-		if (list_one(fd, seen, d, (int)r, root_read_only(v, r)) == 0) {
+		if (list_one(v, fd, seen, d, (int)r) == 0) {
 			found = true;
 		} else {
 			complete = false;
@@ -210,14 +215,15 @@ static uint64_t dot_ino(struct fs *fs, struct node *dir, const char *name)
 	return node_dot_ino(fs, dir, name[1] == '.');
 }
 
-/* st_ino of entry NAME of DIR without a lookup: its node's, else the unsalted
- * number (made from DIR's state and NAME: no path, so any depth). */
-static uint64_t entry_ino(struct fs *fs, struct node *dir, const char *name)
+/* st_ino of entry E of DIR without a lookup: its node's, else the unsalted
+ * number (its drive's d_ino on an 'inode numbers = drive' drive, else made from
+ * DIR's state and its name: no path, so any depth). */
+static uint64_t entry_ino(struct fs *fs, struct node *dir, const struct dent *e)
 {
-	if (!strcmp(name, ".") || !strcmp(name, "..")) {
-		return dot_ino(fs, dir, name);
+	if (!strcmp(e->name, ".") || !strcmp(e->name, "..")) {
+		return dot_ino(fs, dir, e->name);
 	}
-	return node_child_ino(fs, dir, name);
+	return node_child_ino(fs, dir, e->name, e->dnum);
 }
 
 /* E's attributes now, from the copy the listing found: one fstatat in that
@@ -258,6 +264,7 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 		if (node_get_as(fs, dir, e->name, ep.attr.st_mode, &n) < 0) {
 			return SIZE_MAX;
 		}
+		node_number(fs, n, fileid_of(v, e->root, &ep.attr));
 		ep.attr.st_ino = n->ino;
 	} else if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
 		return SIZE_MAX; /* vanished since opendir: skip it */
@@ -308,7 +315,7 @@ static size_t fill(fuse_req_t req, struct fs *fs, fuse_ino_t ino, struct fsview 
 		size_t len = 0;
 
 		if (!v) {
-			st.st_ino = entry_ino(fs, node_of(fs, ino), d->e[i].name);
+			st.st_ino = entry_ino(fs, node_of(fs, ino), &d->e[i]);
 		}
 		len = v ? add_plus(req, fs, node_of(fs, ino), v, c, &d->e[i], buf + used, rem,
 		                   (off_t)i + 1)
@@ -452,9 +459,9 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	return rc;
 }
 
-/* Reply with the entry just created as NAME in DIRFD. */
-static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const char *name,
-                      int dirfd, mode_t mode, int rc)
+/* Reply with the entry just created as NAME in DIRFD (on V's primary). */
+static void reply_new(fuse_req_t req, struct fs *fs, struct fsview *v, struct node *parent,
+                      const char *name, int dirfd, mode_t mode, int rc)
 {
 	struct node *n = NULL;
 	struct stat st;
@@ -466,6 +473,7 @@ static void reply_new(fuse_req_t req, struct fs *fs, struct node *parent, const 
 	if (rc < 0) {
 		ops_reply_err(req, -rc);
 	} else {
+		node_number(fs, n, fileid_of(v, v->primary_root, &st));
 		ops_reply_entry(req, fs, n, &st);
 	}
 }
@@ -505,7 +513,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	rc = rc < 0 ? rc : mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, mode, rc);
+	reply_new(req, fs, v, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -521,7 +529,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int rc = ops_prep_create(fs, p, name, v, &dirfd);
 
 	rc = rc < 0 ? rc : mknodat(dirfd, name, mode, rdev) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, mode, rc);
+	reply_new(req, fs, v, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -537,7 +545,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	int rc = ops_prep_create(fs, p, name, v, &dirfd);
 
 	rc = rc < 0 ? rc : symlinkat(link, dirfd, name) == 0 ? 0 : -errno;
-	reply_new(req, fs, p, name, dirfd, 0777, rc);
+	reply_new(req, fs, v, p, name, dirfd, 0777, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -591,6 +599,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		rc = node_get(fs, p, name, &n);
 		if (rc < 0) {
 			close(fd);
+		} else {
+			node_number(fs, n, fileid_of(v, v->primary_root, &st));
 		}
 	}
 	if (rc < 0) {

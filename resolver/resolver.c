@@ -405,6 +405,7 @@ static int drive_from_cfg(struct drive *d, const struct cfg_drive *cd, int order
 	d->want_uuid = dup_or_null(cd->uuid);
 	d->want_label = dup_or_null(cd->label);
 	d->want_read_only = cd->read_only;
+	d->ino_drive = cd->inode_numbers == CFG_INO_DRIVE;
 	if (!d->name || (cd->path && !d->want_path) || (cd->uuid && !d->want_uuid) ||
 	    (cd->label && !d->want_label)) {
 		return -ENOMEM;

@@ -69,7 +69,7 @@ static bool drive_same(const struct drive *a, const struct drive *b)
 	       str_same(a->mount_path, b->mount_path) && str_same(a->images_dir, b->images_dir) &&
 	       str_same(a->view_dir, b->view_dir) && a->read_only == b->read_only &&
 	       a->in_view == b->in_view && a->primary == b->primary &&
-	       a->holds_images == b->holds_images;
+	       a->holds_images == b->holds_images && a->ino_drive == b->ino_drive;
 }
 
 bool resolver_view_same(const struct resolver_view *a, const struct resolver_view *b)

@@ -779,6 +779,39 @@ static void test_cfg_boot_tree_needs_an_images_path_of_two_folders(void **state)
 	cfg_free(load_ok("[global]\nimages path = PXE\nboot tree = no\n"));
 }
 
+/* ---- inode numbers (issue 19) --------------------------------------------- */
+
+static void test_cfg_inode_numbers_default_path_take_drive_reject_others(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:S]\npath = /mnt/s\nInode Numbers = DRIVE\n"
+	                                 "[drive:L]\npath = /mnt/l\n"
+	                                 "[drive:M]\npath = /mnt/m\ninode numbers = path\n");
+
+	(void)state;
+	assert_int_equal(cfg->drives[0].inode_numbers, CFG_INO_DRIVE);
+	assert_int_equal(cfg->drives[1].inode_numbers, CFG_INO_PATH); /* the default */
+	assert_int_equal(cfg->drives[2].inode_numbers, CFG_INO_PATH);
+	assert_string_equal(cfg_inode_numbers_name(CFG_INO_DRIVE), "drive");
+	assert_false(cfg_drive_ids_differ(cfg, &cfg->drives[1])); /* samba = system */
+	cfg_free(cfg);
+	expect_error("[drive:S]\npath = /mnt/s\ninode numbers = inode\n",
+	             "t.conf:3: bad value 'inode' for 'inode numbers': expected path or drive");
+	expect_error("[global]\ninode numbers = drive\n",
+	             "t.conf:2: unknown key 'inode numbers' in [global]; 'inode numbers' belongs "
+	             "in [drive:NAME]");
+}
+
+static void test_cfg_ctdb_drive_without_drive_numbers_is_told(void **state)
+{
+	struct pxe_config *cfg = load_ok("[drive:S]\npath = /mnt/s\ninode numbers = drive\n"
+	                                 "[drive:L]\npath = /mnt/l\n[share]\nsamba = ctdb\n");
+
+	(void)state;
+	assert_false(cfg_drive_ids_differ(cfg, &cfg->drives[0]));
+	assert_true(cfg_drive_ids_differ(cfg, &cfg->drives[1]));
+	cfg_free(cfg);
+}
+
 /* ---- absolute paths ---------------------------------------------------- */
 
 static void test_cfg_rejects_relative_paths_for_every_path_key(void **state)
@@ -1112,7 +1145,8 @@ static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
 	    {"share", "include file"},
 	    {"share", "smb.conf"},
 	};
-	static const char *const drive_keys[] = {"path", "uuid", "label", "priority", "read only"};
+	static const char *const drive_keys[] = {"path",      "uuid",         "label",
+	                                         "priority",  "read only",    "inode numbers"};
 	char prefix[128];
 	size_t i = 0;
 
@@ -1944,6 +1978,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cfg_parse_bool_accepts_samba_spellings),
     cmocka_unit_test(test_cfg_rejects_bad_bool_for_every_bool_key),
     cmocka_unit_test(test_cfg_boot_tree_defaults_to_no_and_takes_yes),
+    cmocka_unit_test(test_cfg_inode_numbers_default_path_take_drive_reject_others),
+    cmocka_unit_test(test_cfg_ctdb_drive_without_drive_numbers_is_told),
     cmocka_unit_test(test_cfg_boot_tree_needs_an_images_path_of_two_folders),
     cmocka_unit_test(test_cfg_parse_duration_ms_understands_units),
     cmocka_unit_test(test_cfg_mount_timeout_range),
