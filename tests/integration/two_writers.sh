@@ -22,8 +22,13 @@
 #             (the lock file stays on S's root); a second run then exits 0 or 3
 #   rename    a rename through a's view seen through b's view (the window measured; on
 #             GlusterFS no inotify across hosts: the view's 1 s cache plus GlusterFS's)
-#   file ids  st_ino of one file through both views (equal), and after renames through a
-#             (printed: each host numbers a renamed entry on its own, docs/scale-out.md)
+#   file ids  st_ino of one file through both views (equal); without 'inode numbers' (path
+#             numbers) a file renamed through a keeps its number on a (also after a's daemon
+#             restarts) and b numbers it by its new path (they differ: docs/scale-out.md);
+#             with 'inode numbers = drive' on S (both daemons restarted), a file and a folder
+#             renamed through a, after a's daemon restarts, after a rename on the store
+#             directly, and a folder merged with a's local drive: the same st_ino through a's
+#             and b's views, and a renamed file keeps its number
 #   two_writers.sh PXEIMAGESFS gluster|dir
 # shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
 # shellcheck source=tests/integration/lib.sh
@@ -144,7 +149,9 @@ ok "store ($STORE) mounted by hosts a and b after $((SECONDS - START)) s"
 declare -A DAEMON=()
 # start_view HOST -- host's daemon (nsenter execs it: $! is its PID), up to 15 s for its view
 start_view() {
-	on "$PXE" mount -f -c "$T/$1/pxe.conf" >>"$T/$1/pxe.log" 2>&1 &
+	# nsenter itself, not through on(): a function in the background is a subshell, whose PID
+	# is not the daemon's (a kill of it left the daemon running)
+	nsenter -t "$ANCHOR" -m -n "$PXE" mount -f -c "$T/$1/pxe.conf" >>"$T/$1/pxe.log" 2>&1 &
 	DAEMON[$1]=$!
 	for k in $(seq 150); do on grep -q " $T/$1/view fuse.pxeimagesfs" /proc/mounts && return 0; sleep 0.1; done
 	fail "$1: no view: $(tail -5 "$T/$1/pxe.log")"
@@ -260,6 +267,7 @@ on mkdir "$VA/PKGRN001" && on sh -c "echo one >'$VA/PKGRN001/f.wim'" || fail "wr
 seen_in "$VB/PKGRN001/f.wim" 4 || fail "a's new file not seen through b in 5 s"
 ino_a=$(on stat -c %i "$VA/PKGRN001/f.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f.wim")
 [ "$ino_a" = "$ino_b" ] || bad "one file, two numbers: $ino_a through a, $ino_b through b"
+ino_first=$ino_a
 # Each rename is made and polled inside one shell of the namespace (a fork per poll would be
 # the measure), every 10 ms for at most 15 s: when b's view has the new name, when it has lost
 # the old one, and the same for b's own mount of the store (its client's caches, which the
@@ -291,10 +299,79 @@ done
 ok "a rename through a seen through b after at most $worst ms; b's mount of the store alone: at most $worst_store ms ($ROUNDS renames, polled every 10 ms)"
 ino_a=$(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim")
 ino_s=$(on stat -c %i "$T/a/store/$IMG/PKGRN001/f$ROUNDS.wim") ino_t=$(on stat -c %i "$T/b/store/$IMG/PKGRN001/f$ROUNDS.wim")
-echo "  file ids after the renames: st_ino $ino_a through a's view, $ino_b through b's; the store's own $ino_s (a's mount), $ino_t (b's)"
-kill "${DAEMON[a]}" && timeout 10 tail -s 0.05 --pid="${DAEMON[a]}" -f /dev/null || fail "a's daemon did not stop"
+echo "  file ids after the renames (path numbers): st_ino $ino_a through a's view, $ino_b through b's; the store's own $ino_s (a's mount), $ino_t (b's)"
+# path numbers, as before 'inode numbers' existed: a keeps the number through its renames, b
+# numbers the file by its new path
+[ "$ino_a" = "$ino_first" ] || bad "path numbers: the file renamed through a changed its number on a: $ino_first, then $ino_a"
+[ "$ino_b" != "$ino_a" ] || bad "path numbers: b gives the file renamed through a a's kept number $ino_a (b never saw the rename)"
+# stop_view HOST -- end host's daemon (its PID), wait up to 10 s
+stop_view() {
+	kill "${DAEMON[$1]}" && timeout 10 tail -s 0.05 --pid="${DAEMON[$1]}" -f /dev/null || fail "$1's daemon did not stop"
+	for k in $(seq 100); do on grep -q " $T/$1/view fuse.pxeimagesfs" /proc/mounts || return 0; sleep 0.1; done
+	fail "$1's view still mounted after its daemon stopped"
+}
+stop_view a
 start_view a
-echo "  after a's daemon restarted: st_ino $(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") through a's view, $(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim") through b's"
+ino_a=$(on stat -c %i "$VA/PKGRN001/f$ROUNDS.wim") ino_b=$(on stat -c %i "$VB/PKGRN001/f$ROUNDS.wim")
+echo "  after a's daemon restarted: st_ino $ino_a through a's view, $ino_b through b's"
+[ "$ino_a" = "$ino_first" ] || bad "path numbers: after a's restart the renamed file's number on a is $ino_a, not $ino_first (the inode map)"
+
+# ---- file ids with 'inode numbers = drive' on the store --------------------------------------------
+# Both daemons restarted with the key on S: numbers from the store's own st_ino, the same on
+# every host whoever renamed the entry.
+BAD_BEFORE=$BAD
+for h in a b; do
+	stop_view $h
+	on sed -i 's/^    priority = 20$/    priority = 20\n    inode numbers = drive/' "$T/$h/pxe.conf"
+	on grep -q '^    inode numbers = drive$' "$T/$h/pxe.conf" || fail "$h: the key not set"
+	on "$PXE" config check -c "$T/$h/pxe.conf" >"$T/check.$h" 2>&1 || fail "$h: config check: $(cat "$T/check.$h")"
+	grep -q "drive S: .*inode numbers from the drive" "$T/check.$h" || bad "$h: config check does not show the key: $(cat "$T/check.$h")"
+	start_view $h
+done
+# wait_name PATH [gone] -- up to 5 s until PATH exists (gone: no longer exists)
+wait_name() {
+	local k
+	for k in $(seq 100); do
+		if [ "${2:-}" = gone ]; then on test -e "$1" || return 0; else on test -e "$1" && return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+# same_ino WHAT A-PATH B-PATH [WANT] -- st_ino through a's and b's views equal (and WANT)
+same_ino() {
+	local a b
+	a=$(on stat -c %i "$2" 2>/dev/null) b=$(on stat -c %i "$3" 2>/dev/null)
+	echo "  drive numbers, $1: st_ino $a through a's view, $b through b's${4:+ (want $4)}"
+	[ -n "$a" ] && [ "$a" = "$b" ] || bad "drive numbers, $1: st_ino ${a:-none} through a, ${b:-none} through b"
+	[ -z "${4:-}" ] || [ "$a" = "$4" ] || bad "drive numbers, $1: st_ino $a, not $4 as before"
+}
+on mkdir "$VA/PKGFI001" && on sh -c "echo one >'$VA/PKGFI001/f.wim'" || fail "write through a (drive numbers)"
+wait_name "$VB/PKGFI001/f.wim" || fail "a's new file not seen through b in 5 s (drive numbers)"
+same_ino "a new file" "$VA/PKGFI001/f.wim" "$VB/PKGFI001/f.wim"
+fino=$(on stat -c %i "$VA/PKGFI001/f.wim") dino=$(on stat -c %i "$VA/PKGFI001")
+same_ino "a new folder" "$VA/PKGFI001" "$VB/PKGFI001" "$dino"
+on mv "$VA/PKGFI001/f.wim" "$VA/PKGFI001/g.wim" || fail "rename a file through a"
+wait_name "$VB/PKGFI001/g.wim" && wait_name "$VB/PKGFI001/f.wim" gone || bad "the file renamed through a not seen through b in 5 s"
+same_ino "a file renamed through a" "$VA/PKGFI001/g.wim" "$VB/PKGFI001/g.wim" "$fino"
+on mv "$VA/PKGFI001" "$VA/PKGFI002" || fail "rename a folder through a"
+wait_name "$VB/PKGFI002/g.wim" && wait_name "$VB/PKGFI001" gone || bad "the folder renamed through a not seen through b in 5 s"
+same_ino "a folder renamed through a" "$VA/PKGFI002" "$VB/PKGFI002" "$dino"
+same_ino "the file in it" "$VA/PKGFI002/g.wim" "$VB/PKGFI002/g.wim" "$fino"
+lsb=$(on ls -i "$VB/PKGFI002" | awk '$2 == "g.wim" { print $1 }')
+[ "$lsb" = "$fino" ] || bad "drive numbers: ls -i through b gives g.wim ${lsb:-no number}, stat $fino"
+stop_view a
+start_view a
+same_ino "the folder after a's daemon restarted" "$VA/PKGFI002" "$VB/PKGFI002" "$dino"
+same_ino "the file after a's daemon restarted" "$VA/PKGFI002/g.wim" "$VB/PKGFI002/g.wim" "$fino"
+on mv "$SA/PKGFI002/g.wim" "$SA/PKGFI002/h.wim" || fail "rename on the store"
+wait_name "$VA/PKGFI002/h.wim" && wait_name "$VB/PKGFI002/h.wim" && wait_name "$VA/PKGFI002/g.wim" gone &&
+	wait_name "$VB/PKGFI002/g.wim" gone || bad "the rename on the store not seen through both views in 5 s"
+same_ino "the file renamed on the store" "$VA/PKGFI002/h.wim" "$VB/PKGFI002/h.wim" "$fino"
+# a folder on the store and on a's local drive (not b's): the store's number (it ranks higher)
+on mkdir "$SA/PKGFI003" "$T/a/local/$IMG/PKGFI003" || fail "a merged folder"
+wait_name "$VA/PKGFI003" && wait_name "$VB/PKGFI003" || bad "the folder made on the store not seen through the views in 5 s"
+same_ino "a folder on the store and on a's local drive" "$VA/PKGFI003" "$VB/PKGFI003"
+[ $BAD = "$BAD_BEFORE" ] && ok "file ids with 'inode numbers = drive': a file and a folder renamed through a, after a's restart, after a rename on the store, and a merged folder: the same st_ino through both views"
 
 [ $BAD = 0 ] || fail "$STORE: $BAD checks failed (see above)"
 echo "two_writers ($STORE): all checks passed in $((SECONDS - START)) s"
