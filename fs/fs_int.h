@@ -327,8 +327,11 @@ int node_rel_child(struct fs *fs, struct node *parent, const char *name, struct 
 void node_move(struct fs *fs, struct node *parent, const char *name, struct node *newparent,
                const char *newname, bool by_drive);
 /* node_number -- N (a hashed entry below the images folder) was found as a drive file whose
- * fileid_of() is DNUM (0: on a drive keeping path numbers): its st_ino from now on. */
-void node_number(struct fs *fs, struct node *n, uint64_t dnum);
+ * fileid_of() is DNUM (0: on a drive keeping path numbers): its st_ino from now on. True when
+ * that changed N's st_ino (the kernel may hold the old one: a reply with attributes tells it).
+ * node_name -- a copy of N's name (caller frees; NULL when it has none) and its folder's id. */
+bool node_number(struct fs *fs, struct node *n, uint64_t dnum);
+char *node_name(struct fs *fs, struct node *n, fuse_ino_t *parent);
 void node_unhash(struct fs *fs, struct node *parent, const char *name);
 void node_add_alias(struct fs *fs, struct node *n, struct node *parent, const char *name);
 /* Open handles of a node: an open file keeps its drive across view changes,

@@ -257,6 +257,20 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	}
 }
 
+/* After a copy-up, N is a new file: the number of the primary's copy (DNUM) on an 'inode
+ * numbers = drive' primary. The kernel's cached attributes still have the old one and an
+ * open sends none: its entry is dropped (by the folder watch thread, not from this request),
+ * so the next lookup by name brings the new number. */
+static void renumber(struct fs *fs, struct node *n, uint64_t dnum)
+{
+	fuse_ino_t parent = 0;
+
+	if (node_number(fs, n, dnum)) {
+		char *name = node_name(fs, n, &parent);
+		dw_drop_entry(fs, parent, name); /* takes NAME; NULL: nothing */
+	}
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -272,8 +286,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh->node = node_of(fs, ino);
-	/* after a copy-up, a new file: the number of the primary's copy */
-	node_number(fs, fh->node, fileid_of(v, (int)(fh->drive - v->roots), &st));
+	renumber(fs, fh->node, fileid_of(v, (int)(fh->drive - v->roots), &st));
 	atomic_fetch_add(&fs->n_opens, 1);
 	reply_open(req, fi, fh, v, &st);
 }

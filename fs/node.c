@@ -182,11 +182,26 @@ void node_unhash(struct fs *fs, struct node *parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-void node_number(struct fs *fs, struct node *n, uint64_t dnum)
+bool node_number(struct fs *fs, struct node *n, uint64_t dnum)
 {
+	bool changed = false;
+
 	pthread_mutex_lock(&fs->lock);
-	nt_number(fs, n, dnum);
+	changed = nt_number(fs, n, dnum);
 	pthread_mutex_unlock(&fs->lock);
+	return changed;
+}
+
+char *node_name(struct fs *fs, struct node *n, fuse_ino_t *parent)
+{
+	char *name = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->hashed && n->name && (name = strdup(n->name))) {
+		*parent = node_id(fs, n->parent);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return name;
 }
 
 /* node_move -- after a rename: the node of (PARENT, NAME) is now (NEWPARENT,

@@ -331,12 +331,13 @@ static bool ino_other_locked(struct fs *fs, const struct node *n, uint64_t ino, 
  * hash collision) makes this one salted, this host's own number. The rules
  * for which drive file a name is (the highest-ranked copy of a merged folder,
  * the primary's after a copy-up) are the lookup's (loc_find). */
-void nt_number(struct fs *fs, struct node *n, uint64_t dnum)
+bool nt_number(struct fs *fs, struct node *n, uint64_t dnum)
 {
 	uint64_t ino = names_ino_of(n->state);
+	uint64_t old = n->ino;
 
 	if (n->kind != NODE_TREE || !n->hashed || n->dnum == dnum) {
-		return;
+		return false;
 	}
 	for (unsigned salt = 0; dnum; salt++) {
 		ino = fileid_salted(dnum, salt);
@@ -348,6 +349,7 @@ void nt_number(struct fs *fs, struct node *n, uint64_t dnum)
 	n->ino = ino;
 	n->dnum = dnum;
 	ino_in(fs, n);
+	return n->ino != old;
 }
 
 void nt_moved_by_drive(struct fs *fs, struct node *n, struct node *parent, const char *name)

@@ -45,7 +45,7 @@ void nt_take_alias(struct fs *fs, struct node *n);
  * recording one after a rename (fs->inomap). */
 uint64_t nt_state_of(struct fs *fs, struct node *parent, const char *name, struct node *n);
 /* N's number from its drive file (DNUM: fileid_of, 0: its path number again): node_number. */
-void nt_number(struct fs *fs, struct node *n, uint64_t dnum);
+bool nt_number(struct fs *fs, struct node *n, uint64_t dnum);
 /* N (on an 'inode numbers = drive' drive) is (PARENT, NAME) now: its state (its children's
  * path numbers derive from it) is the one that path gives, as on every other host. */
 void nt_moved_by_drive(struct fs *fs, struct node *n, struct node *parent, const char *name);

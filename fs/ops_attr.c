@@ -465,6 +465,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	}
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
+	if (rc == 0 && l.root >= 0) { /* by its path: maybe copied up, a new file */
+		node_number(fs, n, fileid_of(v, l.root, &st));
+	}
 	loc_close(&l);
 	fsview_put(v);
 	reply_attr(req, fs, n, rc, &st);
