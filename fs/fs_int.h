@@ -57,7 +57,9 @@ struct alias {
 struct node {
 	struct node *parent; /* protected by fs->lock; holds a child count on it */
 	char *name;          /* protected by fs->lock; NULL for the root */
-	uint64_t ino;        /* st_ino shown to clients: names_ino_of(state), or from dnum */
+	/* st_ino shown to clients: names_ino_of(state), or from dnum; written under fs->lock,
+	 * read anywhere (replies read it without the lock: atomic) */
+	_Atomic uint64_t ino;
 	uint64_t dnum;       /* protected by fs->lock: fileid_of() of the drive file it was last
 	                      * found as on an 'inode numbers = drive' drive (ino is that, salted
 	                      * while another file's node has it); 0: a path number (nt_number) */
