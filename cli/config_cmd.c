@@ -83,12 +83,13 @@ static void print_drives(const struct pxe_config *cfg)
 		printf(", priority %d%s%s\n", d->priority, d->read_only ? ", read-only" : "",
 		       d->inode_numbers == CFG_INO_DRIVE ? ", inode numbers from the drive" : "");
 		if (cfg_drive_ids_differ(cfg, d)) {
-			fprintf(stderr,
-			        "%s:%d: warning: drive %s keeps path inode numbers, so with samba = "
-			        "ctdb an entry renamed through one node gets another file id on the "
-			        "others: if %s is the store every node shares, set 'inode numbers = "
-			        "drive' in its section, with the same drive name on every node\n",
-			        cfg->file, d->line, d->name, d->name);
+			fprintf(
+			    stderr,
+			    "%s:%d: warning: drive %s keeps path inode numbers, so with samba = "
+			    "ctdb an entry renamed through one node gets another file id on the "
+			    "others: if %s is the store every node shares, set 'inode numbers = "
+			    "drive' in its section, with the same drive name on every node\n",
+			    cfg->file, d->line, d->name, d->name);
 		}
 	}
 	if (cfg->discover) {

@@ -37,8 +37,9 @@ struct cfg_drive {
 	char *label;    /* or NULL; compared exactly */
 	int priority;   /* -1000..1000, default 0; higher ranks first */
 	bool read_only; /* default no */
-	enum cfg_inode_numbers inode_numbers; /* default path */
 	int line;       /* line of the section header */
+	/* default path */
+	enum cfg_inode_numbers inode_numbers;
 };
 
 /* One verbatim smb.conf parameter from a "samba:KEY = VALUE" line of [share]. */

@@ -10,7 +10,7 @@
 
 #define FILEID_FIRST 2u                    /* 0 is no number, 1 the mount root */
 #define FILEID_SALT  0x9e3779b97f4a7c15ull /* 2^64 / golden ratio */
-#define FILEID_TAG   0x66696c656964ull   /* "fileid": path numbers start elsewhere */
+#define FILEID_TAG   0x66696c656964ull     /* "fileid": path numbers start elsewhere */
 
 /* splitmix64's finaliser: a bijection that spreads every input bit. */
 static uint64_t mix64(uint64_t z)

@@ -72,9 +72,7 @@ uint64_t node_child_ino(struct fs *fs, struct node *parent, const char *name, ui
 
 	pthread_mutex_lock(&fs->lock);
 	n = nt_find(fs, parent, name, names_fold_hash(name, strlen(name)));
-	ino = n      ? n->ino
-	      : dnum ? dnum
-	             : names_ino_of(nt_state_of(fs, parent, name, NULL));
+	ino = n ? n->ino : dnum ? dnum : names_ino_of(nt_state_of(fs, parent, name, NULL));
 	pthread_mutex_unlock(&fs->lock);
 	return ino;
 }

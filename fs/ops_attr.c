@@ -101,7 +101,8 @@ static int stat_node(struct fs *fs, struct node *n, struct fsview *v, struct sta
 		rc = stat_open_node(fs, n, st);
 	}
 	if (rc == 0 && st->st_dev == l.st.st_dev && st->st_ino == l.st.st_ino) {
-		node_number(fs, n, fileid_of(v, l.root, st)); /* the path's file: maybe another now */
+		/* the path's file: maybe another one now */
+		node_number(fs, n, fileid_of(v, l.root, st));
 	}
 	st->st_ino = n->ino;
 	return rc;

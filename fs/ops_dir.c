@@ -23,7 +23,7 @@
 struct dent {
 	char *name;
 	mode_t type;
-	int root; /* the first root in rank order that had it when listed, or -1 */
+	int root;      /* the first root in rank order that had it when listed, or -1 */
 	uint64_t dnum; /* its number by that root's d_ino (fileid_of), 0: a path number */
 };
 

@@ -294,9 +294,9 @@ static int do_rename(struct fs *fs, struct node *p, const char *name, struct nod
 		}
 	}
 	if (rc == 0) {
-		/* its number: the highest-ranked copy's (the others' are moved with it) */
+		/* as served; its number: the highest-ranked copy's (the others move with it) */
 		bool by_drive = v->roots[m->s.c[0].root].d->ino_drive;
-		node_move(fs, p, names_last(m->s.c[0].spelt), np, m->newname, by_drive); /* as served */
+		node_move(fs, p, names_last(m->s.c[0].spelt), np, m->newname, by_drive);
 	}
 	copies_free(&m->s);
 	copies_free(&m->d);

@@ -87,7 +87,7 @@ struct drive {
 	char *want_uuid;
 	char *want_label;
 	bool want_read_only;
-	bool ino_drive;  /* 'inode numbers = drive': st_ino from the drive's own (fs/fileid.c) */
+	bool ino_drive; /* 'inode numbers = drive': st_ino from the drive's own (fs/fileid.c) */
 
 	enum drive_state state;
 	char *mount_path; /* where its filesystem is mounted now */

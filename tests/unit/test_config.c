@@ -1145,8 +1145,8 @@ static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
 	    {"share", "include file"},
 	    {"share", "smb.conf"},
 	};
-	static const char *const drive_keys[] = {"path",      "uuid",         "label",
-	                                         "priority",  "read only",    "inode numbers"};
+	static const char *const drive_keys[] = {"path",     "uuid",      "label",
+	                                         "priority", "read only", "inode numbers"};
 	char prefix[128];
 	size_t i = 0;
 

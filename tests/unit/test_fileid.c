@@ -26,12 +26,14 @@ static void test_fileid_number_depends_on_drive_name_and_ino_only(void **state)
 
 	(void)state;
 	assert_true(fileid_number(s, 42) == fileid_number(fileid_drive_key("S"), 42));
-	assert_true(fileid_number(s, 42) == fileid_number(fileid_drive_key("s"), 42)); /* as config */
+	assert_true(fileid_number(s, 42) ==
+	            fileid_number(fileid_drive_key("s"), 42)); /* as config */
 	assert_true(fileid_number(s, 42) != fileid_number(fileid_drive_key("T"), 42));
 	assert_true(fileid_number(s, 42) != fileid_number(s, 43));
 	assert_true(fileid_salted(fileid_number(s, 42), 0) == fileid_number(s, 42));
 	assert_true(fileid_salted(fileid_number(s, 42), 1) != fileid_number(s, 42));
-	assert_true(fileid_salted(fileid_number(s, 42), 1) != fileid_salted(fileid_number(s, 42), 2));
+	assert_true(fileid_salted(fileid_number(s, 42), 1) !=
+	            fileid_salted(fileid_number(s, 42), 2));
 	for (uint64_t i = 0; i < 100000; i++) { /* never 0 (no number) or 1 (the mount root) */
 		assert_true(fileid_number(s, i) > 1);
 		assert_true(fileid_salted(i, 1) > 1);
@@ -84,7 +86,7 @@ static void test_fileid_node_keeps_drive_number_through_rename_unrecorded(void *
 	assert_true(f->ino == fileid_number(key, 101));
 	assert_true(f->ino != path_ino);
 	node_move(fs, dir, "f.wim", dir, "g.wim", true);
-	assert_true(f->ino == fileid_number(key, 101)); /* the same drive file */
+	assert_true(f->ino == fileid_number(key, 101));                  /* the same drive file */
 	assert_false(inomap_get(fs->inomap, dir->state, "g.wim", &rec)); /* nothing recorded */
 	node_move(fs, &fs->root, "PKGR0001", &fs->root, "PKGR0002", true);
 	assert_false(inomap_get(fs->inomap, fs->root.state, "PKGR0002", &rec));
