@@ -32,6 +32,20 @@
 
 static atomic_int have_openat2 = 1;
 
+/* openat2 gives up with EXDEV (EAGAIN after "..") when a rename or mount change
+ * leaves it unsure the object is still beneath the folder (the object was
+ * moved out while the walk ran): asked again up to WALK_RETRIES times, then
+ * walked one component at a time. Never an answer for a caller. */
+#define WALK_RETRIES 4
+
+static bool races(int err)
+{
+	return err == EXDEV || err == EAGAIN;
+}
+
+/* PATH opened beneath DIRFD: the fd or -errno; -EAGAIN when PATH has several
+ * components and must be walked one at a time (no openat2, or it kept
+ * meeting renames); ".." is not beneath (-ENOENT). */
 static int open_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {
@@ -41,15 +55,25 @@ static int open_beneath(int dirfd, const char *path, int flags)
 	int fd = -1;
 
 	if (atomic_load(&have_openat2)) {
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0 || errno != ENOSYS) {
+		for (int i = 0; i < WALK_RETRIES; i++) {
+			fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+			if (fd >= 0 || !races(errno)) {
+				break;
+			}
+		}
+		if (fd >= 0 || (errno != ENOSYS && !races(errno))) {
 			return fd >= 0 ? fd : -errno;
 		}
-		atomic_store(&have_openat2, 0);
+		if (errno == ENOSYS) {
+			atomic_store(&have_openat2, 0);
+		}
 	}
-	/* fallback: only single components reach here (see walk_open) */
-	if (strchr(path, '/') || strcmp(path, "..") == 0) {
-		return -EINVAL;
+	/* one component: what openat2 would do, with O_NOFOLLOW */
+	if (strchr(path, '/')) {
+		return -EAGAIN;
+	}
+	if (strcmp(path, "..") == 0) {
+		return -ENOENT;
 	}
 	fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW);
 	return fd >= 0 ? fd : -errno;
@@ -348,7 +372,7 @@ static int walk_piece(int imgfd, const char *rel, int flags, bool *real, char *s
 			}
 			return fd;
 		}
-		if (fd != -ENOENT && fd != -ENOSYS) {
+		if (fd != -ENOENT && fd != -EAGAIN) { /* EAGAIN: open_beneath says walk it */
 			return fd == -ELOOP ? -ENOTDIR : fd;
 		}
 		fd = fd == -ENOENT ? walk_leaf(imgfd, rel, spelt, spelt_len) : fd;

@@ -71,11 +71,19 @@ static int dir_nofollow(int dirfd, const char *path)
 	    .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (abs ? 0 : RESOLVE_BENEATH),
 	};
-	int fd = (int)syscall(SYS_openat2, abs ? AT_FDCWD : dirfd, path[0] ? path : ".", &how,
-	                      sizeof(how));
+	int fd = -1;
 	int root = -1;
 
-	if (fd >= 0 || errno != ENOSYS) {
+	/* EXDEV (EAGAIN after "..") beneath DIRFD: a rename or mount change
+	 * raced the lookup; asked again, then walked (common/walk.c's rule) */
+	for (int i = 0; i < 4; i++) {
+		fd = (int)syscall(SYS_openat2, abs ? AT_FDCWD : dirfd, path[0] ? path : ".", &how,
+		                  sizeof(how));
+		if (fd >= 0 || abs || (errno != EXDEV && errno != EAGAIN)) {
+			break;
+		}
+	}
+	if (fd >= 0 || (errno != ENOSYS && (abs || (errno != EXDEV && errno != EAGAIN)))) {
 		return fd >= 0 ? fd : -errno;
 	}
 	if (!abs) {
