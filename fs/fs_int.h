@@ -202,6 +202,7 @@ struct fh {
 	const struct fsdrive *drive; /* the drive it was opened on, in that view */
 	atomic_uint_fast64_t checked; /* view generation its drive was last seen online in */
 	enum fh_io io;
+	bool nonblock; /* fd opened O_NONBLOCK by handle.c only (cleared for daemon I/O) */
 };
 
 /* passthrough.c -- pt_opened chooses the I/O mode of an opened file FH
@@ -214,6 +215,9 @@ struct fh {
  * undoes it at release. pt_init decides in the FUSE init whether passthrough
  * is used at all. */
 void pt_init(struct fs *fs, struct fuse_conn_info *conn);
+/* pt_detach -- N's name goes to a new node at the next lookup, and the kernel
+ * drops its entry (DIR_LOCKED: as in pt_opened). */
+void pt_detach(struct fs *fs, struct node *n, bool dir_locked);
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi, bool dir_locked);
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh);

@@ -169,12 +169,37 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 	return rc;
 }
 
-/* Open node N with FLAGS on the drive that serves it. */
+/* The drive file L an OPEN of N found. The kernel sends OPEN only for what it
+ * knows as a regular file (it opens FIFOs and devices of the view itself), so
+ * anything else is a swap on the drive since the lookup (mkfifo or mknod, then
+ * a rename over the name): refused with EIO, never opened for I/O (a FIFO's
+ * open would hold this thread until a writer came). ESTALE is not the answer:
+ * the kernel's one retry (LOOKUP_REVAL) would open the view's FIFO, a pipe of
+ * the kernel's own no drive writer ever reaches, and block the client instead;
+ * and outside a path walk (a reopen through /proc, an NFS export) ESTALE
+ * reaches the caller as "stale file handle". N's name is detached and its
+ * entry dropped (as for a stale open, passthrough.c): the next lookup gets a
+ * new node of the new type, and handles still open on the old file keep it.
+ * A symlink stays ELOOP (O_NOFOLLOW). */
+static int drive_file_ok(struct fs *fs, struct node *n, const struct loc *l)
+{
+	if (S_ISREG(l->st.st_mode) || S_ISLNK(l->st.st_mode)) {
+		return 0;
+	}
+	pt_detach(fs, n, false);
+	log_debug("open: a drive file is no longer a regular file (mode %o): EIO",
+	          (unsigned)(l->st.st_mode & S_IFMT));
+	return -EIO;
+}
+
+/* Open node N with FLAGS on the drive that serves it. A read-only open opens
+ * the drive file as it finds it with O_NONBLOCK (whatever it is: a FIFO must
+ * not block); reply_open clears it where the daemon does the file's I/O. */
 static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int flags, struct fh *fh,
                         struct stat *st)
 {
 	struct rel rel;
-	struct loc l;
+	struct loc l = {.root = -1, .fd = -1};
 	struct loc up;
 	int rc = n->kind == NODE_TREE ? open_pinned(fs, n, v, flags, fh, st) : -EISDIR;
 
@@ -186,8 +211,11 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	/* a read-only open opens the drive file as it finds it (no second open
 	 * through /proc); a write may need a copy-up first */
 	rc = rc < 0 ? rc
-	            : loc_find_as(v, rel.s, 0, writes(flags) ? O_PATH : fh_open_flags(flags), &l);
+	            : loc_find_as(v, rel.s, 0,
+	                          writes(flags) ? O_PATH : fh_open_flags(flags) | O_NONBLOCK, &l);
+	rc = rc < 0 ? rc : drive_file_ok(fs, n, &l);
 	if (rc < 0) {
+		loc_close(&l);
 		rel_fini(&rel);
 		return rc;
 	}
@@ -208,8 +236,9 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	rel_fini(&rel);
 	if (l.real) {
 		fh->fd = l.fd;
+		fh->nonblock = !(flags & O_NONBLOCK);
 		l.fd = -1;
-	} else {
+	} else { /* the O_PATH fd's own file, a regular one (drive_file_ok) */
 		fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
 	}
 	*st = l.st;
@@ -241,6 +270,12 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	fi->fh = (uintptr_t)fh;
 	int rc = pt_opened(req, fs, fh, st, fi, false);
 
+	/* the daemon reads and writes a cached handle's fd: as the client asked, without
+	 * the O_NONBLOCK of the open (the open took these very flags). Passthrough: the
+	 * kernel opens its own backing file with the client's flags; no syscall here. */
+	if (rc == 0 && fh->nonblock && fh->io == FH_CACHED) {
+		(void)fcntl(fh->fd, F_SETFL, fh_open_flags(fi->flags));
+	}
 	if (rc < 0) {
 		close(fh->fd);
 		fsview_put(v);

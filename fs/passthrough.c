@@ -123,7 +123,7 @@ static int backing_open(void *arg)
  * its cached entry now (no directory lock is held during FUSE_OPEN), or soon
  * (DIR_LOCKED: during FUSE_CREATE the kernel holds the folder until the reply,
  * and a notification sent from the request would wait for it for ever). */
-static void detach(struct fs *fs, struct node *n, bool dir_locked)
+void pt_detach(struct fs *fs, struct node *n, bool dir_locked)
 {
 	fuse_ino_t parent = 0;
 	char *name = node_detach(fs, n, &parent);
@@ -157,7 +157,7 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 	mode = node_io_open(fs, fh->node, st, &io);
 	if (mode < 0) {
 		atomic_fetch_add(&fs->n_stale_opens, 1);
-		detach(fs, fh->node, dir_locked);
+		pt_detach(fs, fh->node, dir_locked);
 		return mode;
 	}
 	fi->keep_cache = io.keep_cache;
