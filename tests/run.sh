@@ -92,7 +92,7 @@ ONCE='^(fuzz|packaging|ctdb_event_script)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
 # =no on their own), or that set their data path in their config (read_memory: passthrough = no),
 # would only repeat their release run in the passthrough-off run: not run there.
-BOTH='^(fuzz|packaging|read_memory|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
+BOTH='^(fuzz|packaging|read_memory|open_swapped|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
 # Nor the tests the passthrough setting cannot change, where the off run is the same run again:
 # the unit tests and test_resolver_live (no FUSE mount; nothing reads the variable);
 # cli_resolve (resolve and config check, no mount); status_file, share_status, health and
@@ -104,7 +104,7 @@ BOTH='^(fuzz|packaging|read_memory|copyup|create_stale_alias|ino_detached|negati
 # check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
 # the share: lookups; its few small writes are smb_share's, which runs); share_port_taken (who
 # holds the private smbd's port: no file data).
-NODATA='^(ctdb_event_script|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
+NODATA='^(ctdb_event_script|test_walk|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
 # The three-node cluster (ctdb_cluster: CTDB's failover of the share, a GlusterFS store) runs in
 # the release run; its views are the ones every other test runs in each data path, under the
 # sanitizers and against each libfuse, so the later runs leave it out (its ctdb-specific part,
