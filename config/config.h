@@ -28,6 +28,13 @@ enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE, CFG_SA
  * through the view, in the state directory); CFG_INO_DRIVE a hash of the drive's name and the
  * backing file's st_ino (the same on every host over a shared store, whoever renamed it). */
 enum cfg_inode_numbers { CFG_INO_PATH = 0, CFG_INO_DRIVE };
+/* [share] samba config: where samba = system/ctdb puts the share. AUTO: the registry when
+ * smb.conf says 'config backend = registry' or 'include = registry', else the file. */
+enum cfg_samba_config {
+	CFG_SAMBA_CONFIG_AUTO = 0,
+	CFG_SAMBA_CONFIG_FILE,
+	CFG_SAMBA_CONFIG_REGISTRY
+};
 
 /* One [drive:NAME] section. All strings owned by the config. */
 struct cfg_drive {
@@ -60,6 +67,7 @@ struct cfg_share {
 	bool guest_ok;            /* default no */
 	char *include_file;       /* default "/etc/samba/pxeimagesfs.conf" */
 	char *smb_conf;           /* default "/etc/samba/smb.conf" */
+	enum cfg_samba_config samba_config; /* default auto */
 	struct cfg_param *params; /* owned array */
 	size_t n_params;
 };
@@ -125,6 +133,7 @@ const char *cfg_mode_name(enum cfg_mode mode);
  */
 const char *cfg_no_drive_hint(const struct pxe_config *cfg);
 const char *cfg_samba_name(enum cfg_samba samba);
+const char *cfg_samba_config_name(enum cfg_samba_config c);
 const char *cfg_inode_numbers_name(enum cfg_inode_numbers n);
 /* cfg_drive_ids_differ -- D (of CFG) gives a file another id on each CTDB node once renamed:
  * samba = ctdb and D keeps path numbers (`config check` warns; docs/scale-out.md). */

@@ -25,6 +25,8 @@ static int cfg_set_images_path(struct cfg_parser *p, const struct cfg_key *k, vo
                                const char *v);
 static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
 static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_samba_config(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                                const char *v);
 static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                              const char *v);
 static int cfg_set_inode_numbers(struct cfg_parser *p, const struct cfg_key *k, void *dst,
@@ -120,6 +122,8 @@ static const struct cfg_key cfg_share_keys[] = {
 	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/pxeimagesfs.conf", .smb = true},
 	{.name = "smb.conf", .set = cfg_set_abs_path, .off = CFG_G(share.smb_conf),
 	 .expect = CFG_EXPECT_ABS_PATH, .def = "/etc/samba/smb.conf"},
+	{.name = "samba config", .set = cfg_set_samba_config, .off = CFG_G(share.samba_config),
+	 .expect = "auto, file or registry"},
 };
 // clang-format on
 
@@ -136,6 +140,7 @@ const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1] = {
 /* Indexed by the enums of config.h. */
 static const char *const cfg_mode_words[] = {"union", "single", NULL};
 static const char *const cfg_samba_words[] = {"system", "private", "none", "ctdb", NULL};
+static const char *const cfg_samba_config_words[] = {"auto", "file", "registry", NULL};
 static const char *const cfg_log_words[] = {"error", "warning", "info", "debug", NULL};
 static const char *const cfg_ino_words[] = {"path", "drive", NULL};
 
@@ -563,6 +568,18 @@ static int cfg_set_inode_numbers(struct cfg_parser *p, const struct cfg_key *k, 
 	return 0;
 }
 
+static int cfg_set_samba_config(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                                const char *v)
+{
+	int i = cfg_find_word(cfg_samba_config_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_samba_config *)dst = (enum cfg_samba_config)i;
+	return 0;
+}
+
 static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                              const char *v)
 {
@@ -719,6 +736,11 @@ const char *cfg_inode_numbers_name(enum cfg_inode_numbers n)
 bool cfg_drive_ids_differ(const struct pxe_config *cfg, const struct cfg_drive *d)
 {
 	return cfg->share.samba == CFG_SAMBA_CTDB && d->inode_numbers == CFG_INO_PATH;
+}
+
+const char *cfg_samba_config_name(enum cfg_samba_config c)
+{
+	return (unsigned)c < CFG_N(cfg_samba_config_words) - 1 ? cfg_samba_config_words[c] : "?";
 }
 
 bool cfg_samba_system(const struct pxe_config *cfg)

@@ -67,8 +67,13 @@ struct sys_export {
 	size_t n_files;
 	struct sys_conflict *cf;
 	size_t n_cf;
-	bool registry; /* registry shares in effect */
-	bool recheck;  /* check the effective path after deleting a registry share */
+	bool registry;       /* registry shares in effect */
+	bool recheck;        /* check the effective path after deleting a registry share */
+	bool reg;            /* our share goes into the registry (registry.c), not a file */
+	bool reg_backend;    /* smb.conf: config backend = registry */
+	bool reg_include;    /* smb.conf: include = registry */
+	bool reg_clustering; /* smb.conf: clustering = yes */
+	bool reg_changed;    /* registry.c changed the registry */
 	struct sys_change *ch;
 	size_t n_ch;
 	struct sbuf rep;  /* report lines so far */
@@ -113,7 +118,7 @@ int sys_file_write(const char *path, const char *text, const struct stat *like, 
 int sys_scan_file(struct sys_export *x, size_t idx, bool global, int depth);
 int sys_scan_registry(struct sys_export *x);
 
-/* sys_net_run -- net --configfile=<smb.conf> conf WHAT [SHARE]; see prog_run. */
+/* sys_net_run -- net --configfile=<smb.conf> conf WHAT -- [SHARE]; see prog_run. */
 int sys_net_run(struct sys_export *x, const char *what, const char *share, struct prog *p);
 
 /* sys_validate -- testparm on copies of the new smb.conf and include file in a temporary
@@ -123,5 +128,17 @@ int sys_validate(struct sys_export *x);
 /* sys_tp_path -- the effective path of the share in CONF must be ours. AFTER: the
  * real files, after a repair (a mismatch is then only a warning). */
 int sys_tp_path(struct sys_export *x, const char *conf, bool after);
+
+/* ---- registry.c: the share in Samba's registry ------------------------------------------------
+ */
+
+/* reg_choose -- x->reg from [share] samba config and smb.conf's [global] (x->conf_old); -1 (reason
+ * in x->err) when they contradict each other. */
+int reg_choose(struct sys_export *x);
+
+/* reg_run -- define, update (o->remove: delete) our registry share and check it; what was done
+ * in x->acts, notes and warnings in x->rep. Returns 0 or -1 (reason in x->err; the registry
+ * then is as it was). */
+int reg_run(struct sys_export *x);
 
 #endif /* PXE_SYS_INT_H */

@@ -456,6 +456,20 @@ static void summary(struct sys_export *x)
 
 /* ---- the entry point ------------------------------------------------------------------------- */
 
+/* reg_export_run -- the registry backend (registry.c), then what the file mode does after its
+ * commit: report, reload. */
+static int reg_export_run(struct sys_export *x)
+{
+	if (reg_run(x) < 0) {
+		return -1;
+	}
+	sb_put(&x->rep, "%s", x->acts.s ? x->acts.s : "");
+	if (!x->o->remove || x->reg_changed) {
+		reload(x);
+	}
+	return 0;
+}
+
 static int mode_fail(struct sys_export *x)
 {
 	const char *why = x->cfg->share.samba == CFG_SAMBA_PRIVATE
@@ -488,13 +502,16 @@ static int read_current(struct sys_export *x)
 		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", smb,
 		                sys_read_why(rc), root_hint(rc));
 	}
+	if (reg_choose(x) < 0) {
+		return -1;
+	}
 	rc = sys_file_read(x->inc_real, &x->inc_old);
 	if (rc < 0 && rc != -ENOENT) {
 		return sys_fail(x, "cannot read %s: %s%s; nothing was changed", x->include,
 		                sys_read_why(rc), root_hint(rc));
 	}
 	sys_dir_of(x->inc_real, dir, sizeof(dir));
-	if (!x->o->remove && access(dir, F_OK) < 0) {
+	if (!x->o->remove && !x->reg && access(dir, F_OK) < 0) {
 		return sys_fail(
 		    x,
 		    "the folder %s of the include file does not exist: create it or set "
@@ -602,7 +619,14 @@ int samba_export(const struct pxe_config *cfg, const char *mountpoint,
 	int rc = -1;
 
 	prog_budget(o && o->timeout_ms > 0 ? o->timeout_ms : SYS_EXPORT_BUDGET_MS);
-	if (exp_init(&x, cfg, mountpoint, o) < 0 || (!x.o->remove && plan_scan(&x) < 0)) {
+	if (exp_init(&x, cfg, mountpoint, o) < 0) {
+		goto out;
+	}
+	if (x.reg) {
+		rc = reg_export_run(&x);
+		goto out;
+	}
+	if (!x.o->remove && plan_scan(&x) < 0) {
 		goto out;
 	}
 	if ((x.o->remove ? plan_remove(&x) : plan_export(&x)) < 0 || sys_validate(&x) < 0) {

@@ -150,8 +150,13 @@ out:
 int sys_net_run(struct sys_export *x, const char *what, const char *share, struct prog *p)
 {
 	char cf[PATH_MAX + 32];
-	char *argv[] = {
-	    (char *)prog_name(x->o->net, "net"), cf, "conf", (char *)what, (char *)share, NULL};
+	char *argv[] = {(char *)prog_name(x->o->net, "net"),
+	                cf,
+	                "conf",
+	                (char *)what,
+	                "--",
+	                (char *)share,
+	                NULL};
 
 	snprintf(cf, sizeof(cf), "--configfile=%s", x->conf);
 	return prog_run(argv, p);
