@@ -53,7 +53,9 @@ static void scan_global(struct sys_export *x)
 
 static const char *backend_words(const struct sys_export *x)
 {
-	return x->reg_backend ? "'config backend = registry'" : "'include = registry'";
+	return x->reg_backend   ? "'config backend = registry'"
+	       : x->reg_include ? "'include = registry'"
+	                        : "no registry setting";
 }
 
 int reg_choose(struct sys_export *x)
@@ -405,10 +407,10 @@ static void notes(struct sys_export *x)
 	int n = 0;
 	char *stripped = x->conf_old ? samba_conf_strip_include(x->conf_old, x->include, &n) : NULL;
 
-	sb_put(&x->rep, "note: share %s is kept in Samba's registry (%s in %s; net conf)\n",
-	       x->name,
-	       x->cfg->share.samba_config == CFG_SAMBA_CONFIG_REGISTRY ? "samba config = registry"
-	                                                               : backend_words(x),
+	sb_put(&x->rep,
+	       "note: share %s is kept in Samba's registry (samba config = %s; %s in %s; net "
+	       "conf)\n",
+	       x->name, cfg_samba_config_name(x->cfg->share.samba_config), backend_words(x),
 	       x->cfg->share.smb_conf);
 	if (n > 0) {
 		sb_put(&x->rep,
