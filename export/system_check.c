@@ -397,16 +397,16 @@ static void tp_path_fail(struct sys_export *x, const char *got, bool after)
 		       "with path '%s', not %s: check 'testparm -s %s'\n",
 		       x->name, got, x->share_path, x->cfg->share.smb_conf);
 	} else if (!*got) {
-		sys_fail(
-		    x,
-		    "with our include, testparm does not see share %s at all: is smb.conf read "
-		    "from files ('config backend', 'config file' in %s)? nothing was changed",
-		    x->name, x->cfg->share.smb_conf);
+		sys_fail(x,
+		         "with our %s, testparm does not see share %s at all: is smb.conf read "
+		         "from %s ('config backend', 'config file' in %s)? nothing was changed",
+		         x->reg ? "registry share" : "include", x->name,
+		         x->reg ? "the registry" : "files", x->cfg->share.smb_conf);
 	} else {
 		sys_fail(x,
-		         "with our include, testparm sees share %s with path %s, not %s: another "
+		         "with our %s, testparm sees share %s with path %s, not %s: another "
 		         "definition overrides ours; %s; nothing was changed",
-		         x->name, got, x->share_path, hint);
+		         x->reg ? "registry share" : "include", x->name, got, x->share_path, hint);
 	}
 }
 

@@ -211,6 +211,37 @@ FAKE
 	rm -f "$bak"
 	ok "$MODE: a registry share of our name with another path is refused; --repair saves and replaces it"
 
+	if [ "$MODE" = include ]; then
+		# a file section of our name after 'include = registry': reported as file:line; the
+		# registry share still wins (testparm and smbd)
+		cp "$S/smb.conf" "$S/smb.conf.good"
+		printf '\n[%s]\n\tpath = /srv/file-def\n' "$NAME" >>"$S/smb.conf"
+		run
+		has "$S/smb.conf:$(($(grep -c '' "$S/smb.conf.good") + 2)): share $NAME also defined here with path /srv/file-def" "file section"
+		has "testparm: the new configuration is valid; share $NAME has path $VIEW_PATH" "file section"
+		read_through_smbd
+		mv "$S/smb.conf.good" "$S/smb.conf" || fail "restoring smb.conf"
+		ok "$MODE: a file section of our name is reported as file:line; the registry share wins (smbclient reads it)"
+	fi
+	# testparm on smb.conf sees another path (a fake testparm says so): exit 2, put back
+	mkdir -p "$S/fake-tp" || fail mkdir
+	cat >"$S/fake-tp/testparm" <<FAKE
+#!/bin/sh
+for a in "\$@"; do [ "\$a" = --parameter-name=path ] && { echo /srv/elsewhere; exit 0; }; done
+exec $(command -v testparm) "\$@"
+FAKE
+	chmod +x "$S/fake-tp/testparm"
+	pxe_conf "    samba:browseable = no"
+	before=$(reg_sum)
+	PATH="$S/fake-tp:$PATH" run
+	want_rc 2 "export whose check sees another path"
+	echo "$err" | grep -q -F "with our registry share, testparm sees share $NAME with path /srv/elsewhere, not $VIEW_PATH" ||
+		fail "$MODE: the check's failure not said"
+	echo "$err" | grep -q -F "the registry share was put back as it was" || fail "$MODE: not put back"
+	[ "$(reg_sum)" = "$before" ] || fail "$MODE: a failed check left the registry changed"
+	pxe_conf
+	ok "$MODE: testparm on smb.conf sees another path: exit 2, the registry share put back as it was"
+
 	# --remove deletes ours only; again: nothing to do
 	run --remove
 	want_rc 0 "--remove"
