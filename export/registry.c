@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "sys_int.h"
 
 /* ---- which backend ----------------------------------------------------------------------------
