@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,31 @@ static void print_header(const struct migrate_plan *plan)
 	       plan->target_has_images ? "" : "  (to be created)");
 }
 
+/* What the run does with the temporary plan->stale[I] an interrupted run left: continues
+ * it (a share file's partial copy) or removes it. */
+static void print_leftover(const struct migrate_plan *plan, size_t i)
+{
+	const struct migrate_item *it = NULL;
+	char size[32];
+	char done[32];
+
+	if (!plan->stale_resume || plan->stale_resume[i] == 0) {
+		printf("%-9s %-10s %s  (left by an interrupted run%s)\n", "cleanup", "-",
+		       plan->stale[i],
+		       plan->stale_item && plan->stale_item[i] != SIZE_MAX
+		           ? "; a partial copy whose record does not fit the source: copied anew"
+		           : "");
+		return;
+	}
+	it = &plan->items[plan->stale_item[i]];
+	human((uint64_t)it->st.st_size, size, sizeof(size));
+	human(plan->stale_resume[i], done, sizeof(done));
+	printf("%-9s %-10s %s  (the partial copy of %s an interrupted run left: %llu of %llu "
+	       "bytes done, %s; continued from there once those bytes are verified)\n",
+	       "resume", size, plan->stale[i], it->path, (unsigned long long)plan->stale_resume[i],
+	       (unsigned long long)it->st.st_size, done);
+}
+
 static void print_plan(const struct migrate_plan *plan)
 {
 	print_header(plan);
@@ -355,8 +381,7 @@ static void print_plan(const struct migrate_plan *plan)
 		print_item(plan, &plan->items[i]);
 	}
 	for (size_t i = 0; i < plan->n_stale; i++) {
-		printf("%-9s %-10s %s  (left by an interrupted run)\n", "cleanup", "-",
-		       plan->stale[i]);
+		print_leftover(plan, i);
 	}
 	printf("\n");
 	print_totals(plan);

@@ -3,6 +3,7 @@
  * output shares.
  */
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -177,6 +178,29 @@ static json_object *summary_json(const struct migrate_summary *s)
 	return o;
 }
 
+/* What the run does (did) with each temporary an interrupted run left: {"path", "action":
+ * "resume" or "cleanup", "item" (the file it is a partial copy of, or null), "bytes_done"
+ * (what the run continues from; 0 for a cleanup), "bytes_total" (the file's size, or null)}. */
+static json_object *leftovers_json(const struct migrate_plan *plan)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < plan->n_stale; i++) {
+		json_object *o = json_object_new_object();
+		size_t k = plan->stale_item ? plan->stale_item[i] : SIZE_MAX;
+		uint64_t done = plan->stale_resume ? plan->stale_resume[i] : 0;
+		const struct migrate_item *it = k != SIZE_MAX ? &plan->items[k] : NULL;
+		json_object_object_add(o, "path", jstr(plan->stale[i]));
+		json_object_object_add(o, "action", jstr(done > 0 ? "resume" : "cleanup"));
+		json_object_object_add(o, "item", it ? jstr(it->path) : NULL);
+		json_object_object_add(o, "bytes_done", json_object_new_int64((int64_t)done));
+		json_object_object_add(o, "bytes_total",
+		                       it ? json_object_new_int64((int64_t)it->st.st_size) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 /* The plan (SUM NULL: not run) as JSON on stdout. */
 void migrate_print_json(const struct migrate_plan *plan, const struct migrate_summary *sum,
                        const char *config, bool dry_run)
@@ -190,6 +214,7 @@ void migrate_print_json(const struct migrate_plan *plan, const struct migrate_su
 		json_object_array_add(stale, jstr(plan->stale[i]));
 	}
 	json_object_object_add(o, "stale", stale);
+	json_object_object_add(o, "leftovers", leftovers_json(plan));
 	for (size_t i = 0; i < plan->n_items; i++) {
 		json_object_array_add(items, item_json(plan, &plan->items[i], dry_run));
 	}

@@ -501,6 +501,9 @@ static int plan_build(struct migrate_plan *plan, const struct resolver_view *vie
 	for (size_t k = 0; k < plan->n_sources && rc == 0; k++) {
 		rc = migrate_walk(plan, k, o->verify_existing || o->move, errbuf, errlen);
 	}
+	if (rc == 0 && migrate_note_partials(plan) < 0) {
+		rc = refuse(errbuf, errlen, "out of memory");
+	}
 	if (rc == 0) {
 		tally(plan);
 		migrate_check_space(plan, errbuf, errlen); /* the numbers; migrate_run refuses */
@@ -586,6 +589,8 @@ void migrate_plan_free(struct migrate_plan *plan)
 	free(plan->target.images_dir);
 	free(plan->backup_dir);
 	free_strv(plan->stale, plan->n_stale);
+	free(plan->stale_resume);
+	free(plan->stale_item);
 	close_fd(p->tgt_img);
 	close_fd(p->tgt_lock); /* releases the locks */
 	close_fd(p->tgt_mnt);

@@ -138,6 +138,12 @@ struct migrate_plan {
 	size_t n_items;
 	char **stale; /* temporaries an interrupted run left (target paths), removed first */
 	size_t n_stale;
+	/* per stale temporary (NULL while there is none): 0 when the run removes it; else it is
+	 * a partial copy of the share's file items[stale_item[i]] that the run continues after
+	 * this many bytes, as its record says (the run checks those bytes by SHA-256 first and
+	 * starts the file over, removing it, when they no longer match) */
+	uint64_t *stale_resume;
+	size_t *stale_item;
 	bool move;
 	bool verify_existing;
 	enum migrate_overwrite overwrite;

@@ -70,9 +70,7 @@ static int fill_file(struct mrun *r, struct migrate_item *it, int in, int out,
  * PARTIAL_EVERY bytes, for a run that is killed). A rerun continues it when the source still
  * has that size and mtime and the temporary's first bytes still hash to the record; else it
  * starts over. */
-#define PARTIAL_XATTR "user.pxeimagesfs.partial"
 #define PARTIAL_EVERY (64ULL * 1024 * 1024)
-#define PARTIAL_MAX   200 /* bytes of a record */
 
 /* The stream of a share's file: each slice read is written to OUT at once (and hashed). */
 struct tee {
@@ -106,7 +104,7 @@ static int partial_save(struct tee *t)
 {
 	unsigned char sum[SHA256_LEN];
 	char hex[2 * SHA256_LEN + 1];
-	char rec[PARTIAL_MAX];
+	char rec[MIGRATE_PARTIAL_MAX];
 	const struct stat *st = &t->f->st;
 	uint64_t len = sha256_run_len(t->h);
 	int n = 0;
@@ -118,7 +116,7 @@ static int partial_save(struct tee *t)
 	n = snprintf(rec, sizeof(rec), "v1 %llu %lld.%09ld %llu %s",
 	             (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
 	             st->st_mtim.tv_nsec, (unsigned long long)len, hex);
-	if (fsetxattr(t->out, PARTIAL_XATTR, rec, (size_t)n, 0) < 0) {
+	if (fsetxattr(t->out, MIGRATE_PARTIAL_XATTR, rec, (size_t)n, 0) < 0) {
 		return -errno;
 	}
 	t->saved = len;
@@ -142,37 +140,6 @@ static int on_readback(void *arg, uint64_t done)
 	return on_tick(r, done, (uint64_t)r->pr.item->st.st_size);
 }
 
-/* How far the partial copy in FD got (its hash into WANT) when its record still fits the
- * source F; else 0. */
-static uint64_t partial_len(int fd, const struct msrc_file *f, unsigned char want[SHA256_LEN])
-{
-	char rec[PARTIAL_MAX + 1];
-	char hex[2 * SHA256_LEN + 1];
-	unsigned long long size = 0;
-	unsigned long long len = 0;
-	long long sec = 0;
-	long nsec = 0;
-	struct stat st;
-	ssize_t n = fgetxattr(fd, PARTIAL_XATTR, rec, PARTIAL_MAX);
-
-	if (n <= 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		return 0;
-	}
-	rec[n] = '\0';
-	if (sscanf(rec, "v1 %llu %lld.%9ld %llu %64[0-9a-f]", &size, &sec, &nsec, &len, hex) != 5 ||
-	    strlen(hex) != 2 * SHA256_LEN || size != (unsigned long long)f->st.st_size ||
-	    sec != (long long)f->st.st_mtim.tv_sec || nsec != f->st.st_mtim.tv_nsec || len == 0 ||
-	    len > size || len > (unsigned long long)st.st_size) {
-		return 0;
-	}
-	for (size_t i = 0; i < SHA256_LEN; i++) {
-		unsigned int b = 0;
-		sscanf(hex + 2 * i, "%2x", &b);
-		want[i] = (unsigned char)b;
-	}
-	return len;
-}
-
 static int on_prefix(void *arg, uint64_t done)
 {
 	struct tee *t = arg;
@@ -188,7 +155,7 @@ static void claim_one(struct tee *t, int tdir, const char *name, const char *tmp
 	int fd = *claimed ? -1
 	                  : openat(tdir, name,
 	                           O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	bool fits = fd >= 0 && partial_len(fd, t->f, want) > 0;
+	bool fits = fd >= 0 && migrate_partial_len(fd, &t->f->st, want) > 0;
 
 	close_fd(fd);
 	if (fits && renameat(tdir, name, tdir, tmp) == 0) { /* TMP is this run's: not there */
@@ -226,7 +193,7 @@ static int open_partial(struct tee *t, int tdir, const char *tmp, uint64_t *from
 
 	claim_partial(t, tdir, tmp);
 	fd = openat(tdir, tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	len = fd < 0 ? 0 : partial_len(fd, t->f, want);
+	len = fd < 0 ? 0 : migrate_partial_len(fd, &t->f->st, want);
 
 	*from = 0;
 	if (len > 0) {
@@ -280,7 +247,7 @@ static int fill_stream(struct mrun *r, struct migrate_item *it, struct msrc_dir 
 	}
 	rc = rc < 0 ? rc : sha256_run_peek(t->h, got);
 	rc = rc < 0 ? rc : f->pos != (uint64_t)f->st.st_size ? -ESTALE : 0;
-	if (rc == 0 && fremovexattr(out, PARTIAL_XATTR) < 0 && errno != ENODATA &&
+	if (rc == 0 && fremovexattr(out, MIGRATE_PARTIAL_XATTR) < 0 && errno != ENODATA &&
 	    errno != EOPNOTSUPP) {
 		rc = -errno;
 	}

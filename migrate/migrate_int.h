@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "copy.h"
@@ -21,6 +22,9 @@
 
 /* A replaced target copy, without a backup, between its move aside and its removal */
 #define MIGRATE_OLD_PREFIX ".pxeimagesfs-tmp.migrate-old."
+/* The record on a share file's partial copy: how far it got (migrate_copy.c) */
+#define MIGRATE_PARTIAL_XATTR "user.pxeimagesfs.partial"
+#define MIGRATE_PARTIAL_MAX   200 /* bytes of a record */
 
 struct migrate_priv {
 	int tgt_mnt;     /* O_RDONLY fd of the target's mount root; flocked unless dry-run */
@@ -102,6 +106,16 @@ bool migrate_tmp_of(const char *tmp, const char *name);
  * STALE a temporary of its name in its target folder (migrate_copy.c checks its record). */
 bool migrate_partial_of(const struct migrate_plan *plan, const struct migrate_item *it,
                         const char *stale);
+
+/* migrate_partial_len -- how far the partial copy open at FD got, as its record says (the
+ * SHA-256 of those bytes into WANT), when the record still fits the source's stat SRC (its
+ * size and mtime); else 0. Reads the record only, not the bytes. */
+uint64_t migrate_partial_len(int fd, const struct stat *src, unsigned char want[MIGRATE_SHA_LEN]);
+
+/* migrate_note_partials -- fill plan->stale_resume and stale_item: which stale temporaries a
+ * run continues, as migrate_copy.c's claim does (per file the first in plan->stale whose
+ * record fits; the others it removes). Reads the records only. 0 or -ENOMEM. */
+int migrate_note_partials(struct migrate_plan *plan);
 
 /* migrate_remove_tmp -- remove the temporary NAME in DIRFD: a file, or a folder
  * holding nothing but MIGRATE_UNFINISHED. 0 when removed or absent, or -errno. */

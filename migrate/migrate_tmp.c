@@ -6,15 +6,19 @@
  * is finished. The tag (fileio_tmp_tag: host, PID, random) is the run's own, so two runs
  * (two hosts over one store) never share a name, and a leftover is removed only when it is
  * provably abandoned (fileio_tmp_stale). Names without a tag are what versions before the
- * tag made: abandoned. Removing one never follows a symlink. No state: any thread.
+ * tag made: abandoned. Removing one never follows a symlink. Also the record of a share
+ * file's partial copy, and which leftovers a plan's run continues rather than removes.
+ * No state of its own: a plan's thread.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -124,6 +128,94 @@ bool migrate_partial_of(const struct migrate_plan *plan, const struct migrate_it
 	return names_parent(it->target, dir, sizeof(dir)) == 0 &&
 	       names_parent(stale, sdir, sizeof(sdir)) == 0 && strcmp(dir, sdir) == 0 &&
 	       migrate_tmp_of(names_last(stale), names_last(it->target));
+}
+
+uint64_t migrate_partial_len(int fd, const struct stat *src, unsigned char want[MIGRATE_SHA_LEN])
+{
+	char rec[MIGRATE_PARTIAL_MAX + 1];
+	char hex[2 * MIGRATE_SHA_LEN + 1];
+	unsigned long long size = 0;
+	unsigned long long len = 0;
+	long long sec = 0;
+	long nsec = 0;
+	struct stat st;
+	ssize_t n = fgetxattr(fd, MIGRATE_PARTIAL_XATTR, rec, MIGRATE_PARTIAL_MAX);
+
+	if (n <= 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return 0;
+	}
+	rec[n] = '\0';
+	if (sscanf(rec, "v1 %llu %lld.%9ld %llu %64[0-9a-f]", &size, &sec, &nsec, &len, hex) != 5 ||
+	    strlen(hex) != 2 * MIGRATE_SHA_LEN || size != (unsigned long long)src->st_size ||
+	    sec != (long long)src->st_mtim.tv_sec || nsec != src->st_mtim.tv_nsec || len == 0 ||
+	    len > size || len > (unsigned long long)st.st_size) {
+		return 0;
+	}
+	for (size_t i = 0; i < MIGRATE_SHA_LEN; i++) {
+		unsigned int b = 0;
+		sscanf(hex + 2 * i, "%2x", &b);
+		want[i] = (unsigned char)b;
+	}
+	return len;
+}
+
+/* How far the stale temporary STALE (a target path) got as a partial copy of IT: its record's
+ * length when that fits IT's source as planned, else 0. */
+static uint64_t stale_partial_len(const struct migrate_plan *plan, const struct migrate_item *it,
+                                  const char *stale)
+{
+	unsigned char want[MIGRATE_SHA_LEN];
+	char dir[PATH_MAX];
+	int dfd = names_parent(stale, dir, sizeof(dir)) < 0
+	              ? -1
+	              : walk_open(plan->priv->tgt_img, dir, NULL, 0);
+	int fd = dfd < 0 ? -1
+	                 : openat(dfd, names_last(stale),
+	                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	uint64_t len = fd < 0 ? 0 : migrate_partial_len(fd, &it->st, want);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (dfd >= 0) {
+		close(dfd);
+	}
+	return len;
+}
+
+/* The item STALE is a partial copy of (migrate_partial_of), or SIZE_MAX. */
+static size_t partial_item(const struct migrate_plan *plan, const char *stale)
+{
+	for (size_t k = 0; k < plan->n_items; k++) {
+		if (migrate_partial_of(plan, &plan->items[k], stale)) {
+			return k;
+		}
+	}
+	return SIZE_MAX;
+}
+
+int migrate_note_partials(struct migrate_plan *plan)
+{
+	if (plan->n_stale == 0) {
+		return 0;
+	}
+	plan->stale_resume = calloc(plan->n_stale, sizeof(*plan->stale_resume));
+	plan->stale_item = calloc(plan->n_stale, sizeof(*plan->stale_item));
+	if (!plan->stale_resume || !plan->stale_item) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < plan->n_stale; i++) {
+		size_t k = partial_item(plan, plan->stale[i]);
+		bool claimed = false;
+		plan->stale_item[i] = k;
+		for (size_t j = 0; j < i && k != SIZE_MAX; j++) {
+			claimed = claimed || (plan->stale_item[j] == k && plan->stale_resume[j] > 0);
+		}
+		if (k != SIZE_MAX && !claimed && plan->priv->tgt_img >= 0) {
+			plan->stale_resume[i] = stale_partial_len(plan, &plan->items[k], plan->stale[i]);
+		}
+	}
+	return 0;
 }
 
 int migrate_remove_tmp(int dirfd, const char *name)

@@ -255,6 +255,28 @@ final_names_match "interrupted pull"
 ok "server stopped mid-file: the image FAILED after 2 retries, its first $PARTIAL bytes kept under the temporary name only"
 
 smbd_start "$SMBCONF" $PORT "$T/smbd2.out"
+# the dry run says what the run does with the partial copy: continues it, does not remove it
+mig dryresume --dry-run
+[ "$RC" = 0 ] || fail "dry run with a partial copy: exit $RC: $(cat "$T/dryresume.err")"
+BIGTMP_REL=${BIGTMP#"$NEW/"}
+grep -qE "^resume +[0-9.]+ MiB +$BIGTMP_REL +\(.* SMS00001/boot\.SMS00001\.wim .*: $PARTIAL of $BIGSIZE bytes done" "$T/dryresume.out" ||
+	fail "dry run: no 'resume' line for $BIGTMP_REL: $(cat "$T/dryresume.out")"
+! grep -E "^cleanup .*boot\.SMS00001\.wim" "$T/dryresume.out" ||
+	fail "dry run: the partial copy the run continues is listed as cleanup"
+mig dryresumej --dry-run --json
+python3 - "$T/dryresumej.out" "$BIGTMP_REL" "$PARTIAL" "$BIGSIZE" <<'PY' || fail "dry run --json: $(cat "$T/dryresumej.out")"
+import json, sys
+p, tmp, partial, size = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+lo = {l["path"]: l for l in p["leftovers"]}
+assert set(lo) == {tmp}, lo
+assert lo[tmp]["action"] == "resume", lo
+assert lo[tmp]["item"] == "SMS00001/boot.SMS00001.wim", lo
+assert lo[tmp]["bytes_done"] == partial and lo[tmp]["bytes_total"] == size, lo
+assert p["summary"] is None
+PY
+[ "$(compgen -G "$NEW/SMS00001/.pxeimagesfs-tmp.migrate.*")" = "$BIGTMP" ] ||
+	fail "dry run: the partial copy changed: $(ls -a "$NEW/SMS00001")"
+ok "dry run: the partial copy listed as 'resume' ($PARTIAL of $BIGSIZE bytes), not 'cleanup'"
 mig resume --json
 [ "$RC" = 1 ] || fail "resumed pull: exit $RC, want 1 (the denied file): $(cat "$T/resume.err")"
 python3 - "$T/resume.out" "$PARTIAL" "$BIGSIZE" <<'PY' || fail "resumed pull: $(cat "$T/resume.out")"
