@@ -95,6 +95,17 @@ int samba_private_update(struct samba_private *p, const struct pxe_config *cfg, 
  * smbd's port (the first IPv4 address of `interfaces`, else 127.0.0.1)? */
 bool samba_private_listening(const struct pxe_config *cfg);
 
+/* samba_private_port_foreign -- does a program outside the process tree of TREE (a daemon
+ * running the private smbd, its smbd, or <= 0: none of ours) listen on the share's port on an
+ * address its smbd wants (any address `interfaces` covers, named as an address, a network or
+ * an interface)? 1 with "port P on ADDR is in use by pid N (NAME)" in WHO, 0 when none does,
+ * or a negative errno when /proc/net/tcp cannot be read. */
+int samba_private_port_foreign(const struct pxe_config *cfg, pid_t tree, char *who, size_t len);
+
+/* samba_private_serving -- does the process tree of TREE hold a socket listening on the share's
+ * port (a connect cannot tell it from another program's)? */
+bool samba_private_serving(const struct pxe_config *cfg, pid_t tree);
+
 /* samba_private_pid -- the running smbd's pid, or -1 (none: it died and was not
  * restarted, or P is NULL). */
 pid_t samba_private_pid(const struct samba_private *p);

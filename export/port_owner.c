@@ -2,13 +2,16 @@
  *
  * The private smbd must know whether the socket on its port is its own: a connect cannot tell.
  * Every read is bounded (the tables at most PORT_TABLE_MAX bytes, a process's fds at most
- * PORT_FDS_MAX entries); nothing runs a program. Any thread; no state.
+ * PORT_FDS_MAX entries); nothing runs a program. Also which addresses Samba's `interfaces`
+ * covers, to tell whether a socket keeps smbd from one of them. Any thread; no state.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -314,4 +317,113 @@ void port_addr_text(const struct port_sock *s, char *out, size_t len)
 		inet_ntop(s->family, s->addr, buf, sizeof(buf));
 	}
 	snprintf(out, len, "%s", buf);
+}
+
+/* S's address as FAMILY and bytes (IPv4-mapped IPv6 as IPv4). */
+static int sock_addr(const struct port_sock *s, unsigned char out[16])
+{
+	if (s->family == AF_INET6 && memcmp(s->addr, v4mapped, 12) == 0) {
+		memcpy(out, s->addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(out, s->addr, s->family == AF_INET ? 4 : 16);
+	return s->family;
+}
+
+/* Is the address A (FAM) in the network WORD ("ADDR/BITS" or IPv4 "ADDR/MASK")? */
+static bool in_network(const char *word, int fam, const unsigned char *a)
+{
+	char net[64];
+	unsigned char n[16];
+	unsigned char m[16] = {0};
+	size_t alen = fam == AF_INET ? 4 : 16;
+	const char *slash = strchr(word, '/');
+	char *end = NULL;
+	long bits = 0;
+
+	if (!slash || (size_t)(slash - word) >= sizeof(net)) {
+		return false;
+	}
+	snprintf(net, sizeof(net), "%.*s", (int)(slash - word), word);
+	if (inet_pton(fam, net, n) != 1) {
+		return false;
+	}
+	errno = 0;
+	bits = strtol(slash + 1, &end, 10);
+	if (fam == AF_INET && *end == '.' && inet_pton(AF_INET, slash + 1, m) == 1) {
+		bits = -1; /* a dotted mask, in M */
+	} else if (errno != 0 || end == slash + 1 || *end || bits < 0 || bits > (long)alen * 8) {
+		return false;
+	}
+	for (size_t i = 0; bits >= 0 && i < alen; i++) {
+		long b = bits - 8 * (long)i;
+		m[i] = b >= 8 ? 0xff : b <= 0 ? 0 : (unsigned char)(0xff << (8 - b));
+	}
+	for (size_t i = 0; i < alen; i++) {
+		if ((a[i] & m[i]) != (n[i] & m[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Has a local interface whose name matches the pattern WORD the address A (FAM)? */
+static bool iface_has(const char *word, int fam, const unsigned char *a)
+{
+	struct ifaddrs *ifs = NULL;
+	bool found = false;
+
+	if (getifaddrs(&ifs) < 0) {
+		return false;
+	}
+	for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+		const void *ia = NULL;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != fam || !i->ifa_name ||
+		    fnmatch(word, i->ifa_name, 0) != 0) {
+			continue;
+		}
+		ia = fam == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+		                    : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		found = memcmp(ia, a, fam == AF_INET ? 4 : 16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* Does the word W of `interfaces` cover the address A (FAM)? */
+static bool word_covers(char *w, int fam, const unsigned char *a)
+{
+	unsigned char b[16];
+
+	w[strcspn(w, ";")] = '\0';
+	if (!w[0]) {
+		return false;
+	}
+	if (strchr(w, '/')) {
+		return in_network(w, fam, a);
+	}
+	if (inet_pton(AF_INET, w, b) == 1 || inet_pton(AF_INET6, w, b) == 1) {
+		int wf = inet_pton(AF_INET, w, b) == 1 ? AF_INET : AF_INET6;
+		return wf == fam && memcmp(a, b, fam == AF_INET ? 4 : 16) == 0;
+	}
+	return iface_has(w, fam, a);
+}
+
+bool port_in_interfaces(const struct port_sock *s, const char *ifs)
+{
+	unsigned char a[16];
+	char list[1024];
+	char *save = NULL;
+	int fam = sock_addr(s, a);
+
+	if (port_is_any(s) || !ifs || !ifs[strspn(ifs, " ,\t")]) {
+		return true;
+	}
+	snprintf(list, sizeof(list), "%s", ifs);
+	for (char *t = strtok_r(list, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+		if (word_covers(t, fam, a)) {
+			return true;
+		}
+	}
+	return false;
 }

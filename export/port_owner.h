@@ -40,6 +40,14 @@ int port_held_by_tree(const struct port_sock *s, size_t n, pid_t root);
 /* port_is_any -- S listens on every address (0.0.0.0, ::, ::ffff:0.0.0.0). */
 bool port_is_any(const struct port_sock *s);
 
+/* port_in_interfaces -- would an smbd with `interfaces = IFS` and `bind interfaces only` want
+ * the address S listens on (so that S keeps it from binding there)? True when S listens on
+ * every address, when IFS is NULL or empty (smbd binds every address), or when a word of IFS
+ * (separated by spaces, commas or tabs; ";options" ignored) is S's address, a network
+ * ADDR/BITS or ADDR/MASK holding it, or a name (fnmatch pattern, as Samba takes it) of a local
+ * interface that has S's address (getifaddrs). IPv4-mapped IPv6 counts as IPv4. */
+bool port_in_interfaces(const struct port_sock *s, const char *ifs);
+
 /* port_addr_text -- S's address as text: 127.0.0.1, ::1, ... (IPv4-mapped as IPv4). */
 void port_addr_text(const struct port_sock *s, char *out, size_t len);
 

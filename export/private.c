@@ -5,7 +5,9 @@
  * waits until it listens (its own socket on the port: port_owner.c), restarts
  * it when it dies (at most a few times a minute) and stops it by its pid. A
  * port another program holds is refused, named with its holder, and looked at
- * again every PORT_RETRY_S. Not thread-safe: one thread owns it.
+ * again every PORT_RETRY_S; so is one that holds only some of the addresses smbd wants (smbd
+ * would run on the rest: clients of those others would reach that program). Not thread-safe:
+ * one thread owns it.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -265,39 +267,9 @@ static void smbd_reason(const char *dir, const char *log, off_t from, char *out,
 	}
 }
 
-/* Could smbd not bind where S listens? S listens on every address, or smbd would (no
- * `interfaces`), or S's address is one `interfaces` names as an address (not a name, nor a
- * network: those are left to smbd, whose failure then names the holder too). */
-static bool clashes(const struct pxe_config *cfg, const struct port_sock *s)
-{
-	char list[1024];
-	char addr[64];
-	char *save = NULL;
-
-	const char *ifs = cfg->share.interfaces;
-
-	if (port_is_any(s) || !ifs || !ifs[strspn(ifs, " ,\t")]) {
-		return true;
-	}
-	port_addr_text(s, addr, sizeof(addr));
-	snprintf(list, sizeof(list), "%s", cfg->share.interfaces);
-	for (char *t = strtok_r(list, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
-		unsigned char a[16];
-		unsigned char b[16];
-		t[strcspn(t, "/")] = '\0';
-		int fam = strchr(t, ':') ? AF_INET6 : AF_INET;
-		if (inet_pton(fam, t, a) == 1 && inet_pton(fam, addr, b) == 1 &&
-		    memcmp(a, b, fam == AF_INET ? 4 : 16) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* "port P on ADDR is in use by pid N (name)" and what to do (AGAIN: when it is looked at
- * again), into OUT. */
-static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, bool again,
-                       char *out, size_t len)
+/* "port P on ADDR is in use by pid N (name)" of the socket S into OUT. */
+static void holder_text(const struct pxe_config *cfg, const struct port_sock *s, char *out,
+                        size_t len)
 {
 	char addr[64];
 	char name[80] = "";
@@ -308,10 +280,53 @@ static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, 
 	if (port_holder(s->inode, &pid, name, sizeof(name)) == 0) {
 		snprintf(who, sizeof(who), "pid %d (%s)", (int)pid, name);
 	}
-	snprintf(out, len,
-	         "port %d on %s is in use by %s; set another port in [share] of %s or stop it%s",
-	         cfg->share.port, addr, who, cfg->file,
+	snprintf(out, len, "port %d on %s is in use by %s", cfg->share.port, addr, who);
+}
+
+/* holder_text and what to do (AGAIN: when it is looked at again), into OUT. */
+static void holder_msg(const struct pxe_config *cfg, const struct port_sock *s, bool again,
+                       char *out, size_t len)
+{
+	char held[300];
+
+	holder_text(cfg, s, held, sizeof(held));
+	snprintf(out, len, "%s; set another port in [share] of %s or stop it%s", held, cfg->file,
 	         again ? " (looked at again every " PORT_RETRY_TEXT ")" : "");
+}
+
+/* The first of the N sockets S that keeps smbd from an address it wants (port_in_interfaces)
+ * and that the process tree of TREE (<= 0: none) does not hold; -1 when there is none. */
+static int foreign_sock(const struct pxe_config *cfg, const struct port_sock *s, int n,
+                        pid_t tree)
+{
+	for (int i = 0; i < n; i++) {
+		if (port_in_interfaces(&s[i], cfg->share.interfaces) &&
+		    (tree <= 0 || port_held_by_tree(&s[i], 1, tree) != 1)) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+int samba_private_port_foreign(const struct pxe_config *cfg, pid_t tree, char *who, size_t len)
+{
+	struct port_sock s[PORT_SOCKS_MAX];
+	int n = port_listening(cfg->share.port, s, PORT_SOCKS_MAX);
+	int hit = foreign_sock(cfg, s, n, tree);
+
+	if (hit >= 0) {
+		holder_text(cfg, &s[hit], who, len);
+		return 1;
+	}
+	return n < 0 ? n : 0;
+}
+
+bool samba_private_serving(const struct pxe_config *cfg, pid_t tree)
+{
+	struct port_sock s[PORT_SOCKS_MAX];
+	int n = port_listening(cfg->share.port, s, PORT_SOCKS_MAX);
+
+	return n > 0 && tree > 0 && port_held_by_tree(s, (size_t)n, tree) == 1;
 }
 
 /* A SIGCHLD in SECONDS: the owner's thread takes it as "look again" and calls tend. */
@@ -328,21 +343,19 @@ static void retry_arm(struct samba_private *p, unsigned seconds)
 	}
 }
 
-/* Does another program listen where smbd would? Then ERR names the port and its holder, the
- * start is looked at again in PORT_RETRY_S, and true. Without /proc/net/tcp: whether anything
- * accepts connections at the probe address. */
+/* Does another program listen where smbd would (on any address of `interfaces`, however it
+ * is named; once smbd runs: where P->pid's tree does not)? Then ERR names the port, the address
+ * and its holder, the start is looked at again in PORT_RETRY_S, and true. Without
+ * /proc/net/tcp: whether anything accepts connections at the probe address (before a start). */
 static bool port_taken(struct samba_private *p, char *err, size_t len)
 {
 	struct port_sock s[PORT_SOCKS_MAX];
 	int n = port_listening(p->cfg->share.port, s, PORT_SOCKS_MAX);
-	int hit = -1;
+	int hit = foreign_sock(p->cfg, s, n, p->pid);
 
-	for (int i = 0; i < n && hit < 0; i++) {
-		hit = clashes(p->cfg, &s[i]) ? i : -1;
-	}
 	if (hit >= 0) {
 		holder_msg(p->cfg, &s[hit], true, err, len);
-	} else if (n < 0 && samba_private_listening(p->cfg)) {
+	} else if (n < 0 && p->pid <= 0 && samba_private_listening(p->cfg)) {
 		snprintf(err, len,
 		         "port %d already accepts connections (another server?); set another port "
 		         "in [share] of %s or stop it (looked at again every " PORT_RETRY_TEXT ")",
@@ -423,7 +436,15 @@ static int start(struct samba_private *p, char *err, size_t len)
 			}
 			return -1;
 		}
-		if (listens(p)) {
+		if (listens(p) && port_taken(p, err, len)) {
+			/* smbd bound only some of its addresses: another program has the others */
+			kill(-p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+			stop_helpers(p->conf);
+			p->pid = -1;
+			return -1;
+		}
+		if (!p->busy && listens(p)) {
 			p->served = true;
 			return 0;
 		}

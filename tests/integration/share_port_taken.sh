@@ -10,6 +10,10 @@
 # 2. The smbd dies (its group killed while the daemon is stopped) and the foreign listener takes
 #    the port before the daemon restarts it: the share is down (status exit 1 for 6 s, never 0)
 #    and the log names the holder; the listener stopped, the share is up again within 30 s.
+# 3. Several addresses: `interfaces = lo` (127.0.0.1 and ::1, named as an interface) and a
+#    foreign listener on [::1]:PORT only, so smbd could bind 127.0.0.1 alone: the share is never
+#    up (status exit 1 for 3 s, naming ::1 and the holder); the listener stopped, the retry
+#    brings it up within 30 s with smbd on both addresses.
 # Needs root, /dev/fuse, python3, smbd; exit 77 = skipped (a failure under CI=true).
 # shellcheck disable=SC2317 # functions called from traps
 # shellcheck disable=SC2015 # `a && b || bad` is meant: bad unless both hold
@@ -39,20 +43,20 @@ trap cleanup EXIT
 mkdir -p "$C/PKG1" && echo image >"$C/PKG1/boot.wim" || fail "fixture"
 drive_sections DRIVES "C:$T/c:10" "D:$T/d:5"
 
-# listener_start [PORT] -- a foreign server on 127.0.0.1: PORT, else the first port of
-# 44600-44699 it can bind (so: free); accepts and closes connections. LPID, PORT; 1 (LPID
-# empty) when it cannot bind.
+# listener_start [PORT] -- a foreign server on 127.0.0.1 (LADDR: that address): PORT, else the
+# first port of 44600-44699 it can bind (so: free); accepts and closes connections. LPID, PORT;
+# 1 (LPID empty) when it cannot bind.
 listener_start() {
 	local i
 	rm -f "$T/lport"
-	python3 - "${1:-}" "$T/lport" <<'PY' >"$T/listener.log" 2>&1 &
+	python3 - "${1:-}" "$T/lport" "${LADDR:-127.0.0.1}" <<'PY' >"$T/listener.log" 2>&1 &
 import os, socket, sys
 ports = [int(sys.argv[1])] if sys.argv[1] else range(44600, 44700)
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[3] else socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 for p in ports:
     try:
-        s.bind(("127.0.0.1", p))
+        s.bind((sys.argv[3], p))
         break
     except OSError:
         continue
@@ -133,15 +137,15 @@ status_up_within() {
 	TOOK=$((($(date +%s%N) - start) / 1000000))
 }
 
-# smbd_holds_port -- the listening socket on 127.0.0.1:PORT belongs to the daemon's smbd (its
-# pid file; /proc/net/tcp's inode among its fds)
+# smbd_holds_port [N] -- the listening sockets on PORT (at least N, default 1) belong to the
+# daemon's smbd (its pid file; /proc/net/tcp(6)'s inodes among its fds)
 smbd_holds_port() {
 	local pid
 	pid=$(cat "$T/state/samba/pid/smbd.pid" 2>/dev/null) && [[ $pid =~ ^[1-9][0-9]*$ ]] ||
 		fail "no smbd pid file"
-	python3 - "$PORT" "$pid" <<'PY' || fail "the socket on port $PORT is not smbd $pid's"
+	python3 - "$PORT" "$pid" "${1:-1}" <<'PY' || fail "the sockets on port $PORT are not smbd $pid's (or fewer than ${1:-1})"
 import os, sys
-port, pid = int(sys.argv[1]), sys.argv[2]
+port, pid, want = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 inodes = set()
 for name in ("/proc/net/tcp", "/proc/net/tcp6"):
     try:
@@ -158,7 +162,7 @@ for fd in os.listdir("/proc/%s/fd" % pid):
         mine.add(os.readlink("/proc/%s/fd/%s" % (pid, fd)))
     except OSError:
         pass
-sys.exit(0 if inodes and inodes <= mine else 1)
+sys.exit(0 if len(inodes) >= want and inodes <= mine else 1)
 PY
 }
 
@@ -201,5 +205,25 @@ listener_stop
 status_up_within 30 "after the second foreign listener stopped"
 smbd_holds_port
 ok "the listener stopped: share up again after $TOOK ms"
+
+# ---- 3. interfaces = lo (127.0.0.1 and ::1); a foreign listener on [::1]:PORT only ------------
+grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null || need "no IPv6 loopback (::1 on lo)"
+view_stop
+for ((i = 0; i < 100; i++)); do # smbd's sockets may outlive the daemon for a moment
+	LADDR=::1 listener_start "$PORT" && break
+	sleep 0.05
+done
+[ -n "$LPID" ] || { cat "$T/listener.log"; fail "[::1]:$PORT not free 5 s after the daemon stopped"; }
+VIEW_SHARE="    samba = private
+    port = $PORT
+    interfaces = lo" VIEW_MOUNT_SECONDS=15 view_start "$BIN" "$DRIVES"
+status_never_up 3 "interfaces = lo, [::1]:$PORT held by python3 (pid $LPID)"
+grep -q "smbd DOWN: .*port $PORT on ::1 is in use by pid $LPID (python3)" "$T/out" ||
+	{ cat "$T/out"; fail "status does not name ::1 and its holder"; }
+ok "interfaces = lo, [::1]:$PORT held by python3: status degraded (exit 1) in all $ROUNDS rounds and $READS reads over 3 s, naming ::1 and pid $LPID"
+listener_stop
+status_up_within 30 "interfaces = lo, after the listener on ::1 stopped"
+smbd_holds_port 2
+ok "the listener on ::1 stopped: share up after $TOOK ms, smbd on 127.0.0.1 and ::1"
 view_stop
 exit 0
