@@ -33,6 +33,7 @@ struct demo {
 	char dir[64];
 	char conf[PATH_MAX];
 	pid_t daemon;
+	bool started; /* the daemon was started: it left a log */
 	bool c_mounted;
 	bool d_mounted;
 	struct pxe_config *cfg;
@@ -132,14 +133,35 @@ static int write_config(struct demo *d)
 }
 
 
-/* Start `pxeimagesfs mount -f` on the demo config; wait for the share. */
+/* Another program on the demo's port? Then say so, naming it, and true. */
+static bool port_held(struct demo *d, pid_t ours)
+{
+	char who[256];
+	int rc = samba_private_port_foreign(d->cfg, ours, who, sizeof(who));
+
+	if (rc == 1) {
+		fprintf(stderr,
+		        "demo: %s, not the demo's smbd: stop it and run the demo again (the demo "
+		        "uses port %d)\n",
+		        who, DEMO_PORT);
+	}
+	return rc == 1;
+}
+
+/* Start `pxeimagesfs mount -f` on the demo config; wait for the share: a socket on the port
+ * that the daemon's smbd holds (a connect cannot tell it from another program's). */
 static int start_daemon(struct demo *d)
 {
 	struct timespec nap = {0, 100 * 1000 * 1000};
 	char log[PATH_MAX];
 
+	if (port_held(d, -1)) {
+		return -1;
+	}
+
 	snprintf(log, sizeof(log), "%s", at(d, "daemon.log"));
 	fflush(stdout);
+	d->started = true;
 	d->daemon = fork();
 	if (d->daemon == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -152,7 +174,10 @@ static int start_daemon(struct demo *d)
 			d->daemon = -1;
 			break;
 		}
-		if (samba_private_listening(d->cfg)) {
+		if (port_held(d, d->daemon)) {
+			return -1;
+		}
+		if (samba_private_serving(d->cfg, d->daemon)) {
 			return 0;
 		}
 		nanosleep(&nap, NULL);
@@ -314,12 +339,14 @@ int cmd_demo(int argc, char **argv)
 			keep_running(&d);
 		}
 	}
-	if (rc != 0 && d.dir[0]) {
+	if (rc != 0 && d.started) {
 		step("what the daemon logged");
 		sh("cat '%s/daemon.log'", d.dir);
 	}
 	step("cleaning up: the daemon stops, the drives are unmounted, %s is removed", d.dir);
 	cleanup(&d);
-	printf("demo: %s\n", rc == 0 ? "every check passed" : "a check failed (see above)");
+	printf("demo: %s\n", rc == 0   ? "every check passed"
+	                      : rc == 1 ? "a check failed (see above)"
+	                                : "the demo could not run (see above)");
 	return rc;
 }
