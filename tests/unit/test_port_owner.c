@@ -1,7 +1,7 @@
 /* test_port_owner.c -- unit tests of export/port_owner.c: lines of /proc/net/tcp and tcp6 (the
  * listening socket on a port found; other ports, states, the header and hostile lines not),
  * and, live, a socket of this process found on its port, held by this process (or by a child
- * of it) and not by a child that closed it.
+ * of it) and not by a child that closed it; which addresses an smbd `interfaces` line covers.
  *
  * The live tests listen on 127.0.0.1 on a port the kernel picks. Single-threaded.
  */
@@ -235,7 +235,45 @@ static void test_port_listening_reads_a_long_table(void **state)
 	}
 }
 
+static struct port_sock sock_at(int family, const char *addr)
+{
+	struct port_sock s = {.family = family, .inode = 1};
+
+	assert_int_equal(inet_pton(family, addr, s.addr), 1);
+	return s;
+}
+
+static void test_port_in_interfaces_as_samba_names_them(void **state)
+{
+	struct port_sock lo4 = sock_at(AF_INET, "127.0.0.1");
+	struct port_sock lo6 = sock_at(AF_INET6, "::1");
+	struct port_sock mapped = sock_at(AF_INET6, "::ffff:127.0.0.1");
+	struct port_sock other = sock_at(AF_INET, "192.0.2.7");
+	struct port_sock any = sock_at(AF_INET6, "::");
+
+	(void)state;
+	assert_true(port_in_interfaces(&other, NULL)); /* no interfaces: every address */
+	assert_true(port_in_interfaces(&other, " , "));
+	assert_true(port_in_interfaces(&any, "127.0.0.1")); /* a wildcard blocks every bind */
+	assert_true(port_in_interfaces(&lo4, "10.0.0.1 127.0.0.1"));
+	assert_true(port_in_interfaces(&mapped, "127.0.0.1"));
+	assert_false(port_in_interfaces(&other, "10.0.0.1,127.0.0.1"));
+	assert_true(port_in_interfaces(&other, "192.0.2.0/24"));
+	assert_true(port_in_interfaces(&other, "192.0.2.1/255.255.255.0"));
+	assert_false(port_in_interfaces(&other, "192.0.3.0/24"));
+	assert_false(port_in_interfaces(&other, "192.0.2.0/33"));
+	assert_true(port_in_interfaces(&lo6, "10.0.0.1 ::1;speed=1000"));
+	assert_true(port_in_interfaces(&lo6, "::/0"));
+	assert_false(port_in_interfaces(&lo4, "::1"));
+	/* names: the loopback interface holds 127.0.0.1 (and ::1 when IPv6 is on) */
+	assert_true(port_in_interfaces(&lo4, "lo"));
+	assert_true(port_in_interfaces(&lo4, "l?"));
+	assert_false(port_in_interfaces(&other, "lo"));
+	assert_false(port_in_interfaces(&lo4, "no-such-interface0"));
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_port_in_interfaces_as_samba_names_them),
     cmocka_unit_test(test_port_parse_finds_ipv4_listener),
     cmocka_unit_test(test_port_parse_finds_ipv6_listener),
     cmocka_unit_test(test_port_parse_skips_other_lines),
