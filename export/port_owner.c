@@ -382,8 +382,9 @@ static bool iface_has(const char *word, int fam, const unsigned char *a)
 		    fnmatch(word, i->ifa_name, 0) != 0) {
 			continue;
 		}
-		ia = fam == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
-		                    : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		ia = fam == AF_INET
+		         ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+		         : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
 		found = memcmp(ia, a, fam == AF_INET ? 4 : 16) == 0;
 	}
 	freeifaddrs(ifs);

@@ -209,10 +209,12 @@ int migrate_note_partials(struct migrate_plan *plan)
 		bool claimed = false;
 		plan->stale_item[i] = k;
 		for (size_t j = 0; j < i && k != SIZE_MAX; j++) {
-			claimed = claimed || (plan->stale_item[j] == k && plan->stale_resume[j] > 0);
+			claimed =
+			    claimed || (plan->stale_item[j] == k && plan->stale_resume[j] > 0);
 		}
 		if (k != SIZE_MAX && !claimed && plan->priv->tgt_img >= 0) {
-			plan->stale_resume[i] = stale_partial_len(plan, &plan->items[k], plan->stale[i]);
+			plan->stale_resume[i] =
+			    stale_partial_len(plan, &plan->items[k], plan->stale[i]);
 		}
 	}
 	return 0;

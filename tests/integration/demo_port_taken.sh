@@ -5,6 +5,7 @@
 # (accepting and closing) holds the port for the whole run. Needs root, /dev/fuse, python3 and
 # smbd; exit 77 = skipped (a failure under CI=true). Run it under flock /tmp/pxe-it.lock (the
 # port is fixed). Stops only the listener it started, by PID.
+# shellcheck source=tests/integration/lib.sh
 set -u
 BIN=${1:?usage: demo_port_taken.sh PXEIMAGESFS_BINARY}
 PORT=4455
