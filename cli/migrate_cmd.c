@@ -360,7 +360,8 @@ static void print_leftover(const struct migrate_plan *plan, size_t i)
 		printf("%-9s %-10s %s  (left by an interrupted run%s)\n", "cleanup", "-",
 		       plan->stale[i],
 		       plan->stale_item && plan->stale_item[i] != SIZE_MAX
-		           ? "; a partial copy whose record does not fit the source: copied anew"
+		           ? "; a partial copy the run does not continue: its record does not fit "
+		             "the source, or another partial copy of the file is continued"
 		           : "");
 		return;
 	}
