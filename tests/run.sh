@@ -104,7 +104,7 @@ BOTH='^(fuzz|packaging|read_memory|open_swapped|copyup|create_stale_alias|ino_de
 # check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
 # the share: lookups; its few small writes are smb_share's, which runs); share_port_taken (who
 # holds the private smbd's port: no file data).
-NODATA='^(export_registry|ctdb_event_script|test_walk|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
+NODATA='^(demo_port_taken|export_registry|ctdb_event_script|test_walk|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
 # The three-node cluster (ctdb_cluster: CTDB's failover of the share, a GlusterFS store) runs in
 # the release run; its views are the ones every other test runs in each data path, under the
 # sanitizers and against each libfuse, so the later runs leave it out (its ctdb-specific part,
@@ -118,7 +118,7 @@ CLUSTER='^(ctdb_cluster)$'
 # boot servers and their export (boot_servers, serve_export), several hosts (two_writers_*,
 # status_ctdb) or the status command and files (NODATA above) use the view only as the release
 # runs' daemon-served path does (release-passthrough-off), and run in the three other runs.
-NOTFUSE='^(export_registry|smbtorture|smb_case|share_port_taken|migrate|migrate_smb|migrate_smb_dos|boot_servers|serve_export|two_writers_dir|two_writers_gluster|status_ctdb|cli_resolve|status_file|share_status|health|default_config|export_live|export_system)$'
+NOTFUSE='^(demo_port_taken|export_registry|smbtorture|smb_case|share_port_taken|migrate|migrate_smb|migrate_smb_dos|boot_servers|serve_export|two_writers_dir|two_writers_gluster|status_ctdb|cli_resolve|status_file|share_status|health|default_config|export_live|export_system)$'
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
