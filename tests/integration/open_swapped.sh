@@ -20,7 +20,7 @@ need_tools python3:python3 timeout:coreutils mkfifo:coreutils mknod:coreutils fu
 view_sandbox open-swapped
 drive_sections DRIVES "C:$T/c:10" "D:$T/d:20"
 OPEN_S=5 # an open through the view answers within this
-ROUNDS=8 # swaps per kind and open mode until one reaches the daemon (the folder watch often
+ROUNDS=12 # swaps per kind and open mode until one reaches the daemon (the folder watch often
          # tells the kernel first)
 
 # swap_open NAME KIND MODE -- NAME (looked up through the view as a regular file) becomes a
