@@ -363,7 +363,10 @@ done
 [ -n "$tu" ] || fail "$P's view lost the store but CTDB does not mark it UNHEALTHY after 25 s: $(ctdb_of $Q status 2>&1 | head -5)"
 [ -n "$tm" ] || fail "$P is UNHEALTHY but $PUB did not move to $Q in 25 s (on '$(live_holder)')"
 why=$(ctdb_of $P event status legacy monitor 2>&1 | grep -A3 '47.pxeimagesfs' | tr -s ' \n' ' ')
-echo "$why" | grep -q 'does not serve the images' || fail "$P: the monitor event failed, but not for the view: $why"
+# the script's verdicts on the view (which one depends on how far the dead client's errors
+# reached when status ran: no drive holds the images, or the view answers ENOTCONN: exit 4)
+echo "$why" | grep -qE 'does not serve the images|pxeimagesfs status: [a-z ]+ \(exit [2-4]\)|pxeimagesfs view not responding|did not finish within' ||
+	fail "$P: the monitor event failed, but not for the view: $why"
 ok "$P's GlusterFS client killed: UNHEALTHY after $(((tu - tk) / 1000000)) ms, $PUB on $Q after $(((tm - tk) / 1000000)) ms ($why)"
 rm -f "$T/pub.wim"
 client smbclient "//$PUB/SMSPXEIMAGES\$" -N -m SMB3 -c "get PKG00001/boot.NEW00001.wim $T/pub.wim" \
@@ -386,19 +389,21 @@ done
 ok "$P's store remounted: OK again after $(((th - tr) / 1000000)) ms (this step: $((SECONDS - S0)) s)"
 
 # ---- the shared store hangs: the view must not ------------------------------------------------
+# on $Q, the survivor whose GlusterFS client was not restarted above (a client mounted seconds
+# before the brick stops kept answering its health probe for 15 s in one run: not this step's case)
 kill -STOP "$BRICK"
 th=$(date +%s%N)
 state=
 end=$((SECONDS + 15)) # a wall-clock bound: one status call may itself wait
 while [ $SECONDS -lt $end ]; do
-	on $A timeout -k 1 3 "$PXE" status -c "$T/$A/pxe.conf" --json >"$T/status.json" 2>/dev/null
+	on $Q timeout -k 1 3 "$PXE" status -c "$T/$Q/pxe.conf" --json >"$T/status.json" 2>/dev/null
 	grep -q '"state": *"unavailable"' "$T/status.json" && { state=unavailable; break; }
 	sleep 0.1
 done
 tu=$(date +%s%N)
-[ "$state" = unavailable ] || fail "the hung volume is not unavailable on $A after 15 s: $(head -c 600 "$T/status.json")"
-on $A timeout -k 1 5 ls "$T/view" >/dev/null || fail "$A's view hangs with the volume"
+[ "$state" = unavailable ] || fail "the hung volume is not unavailable on $Q after 15 s: $(head -c 600 "$T/status.json")"
+on $Q timeout -k 1 5 ls "$T/view" >/dev/null || fail "$Q's view hangs with the volume"
 kill -CONT "$BRICK"
-ok "brick stopped: $A's drive unavailable after $(((tu - th) / 1000000)) ms; its view still answers"
+ok "brick stopped: $Q's drive unavailable after $(((tu - th) / 1000000)) ms; its view still answers"
 
 echo "ctdb_cluster: all checks passed in $((SECONDS - START)) s"
