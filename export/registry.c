@@ -88,25 +88,6 @@ int reg_choose(struct sys_export *x)
 /* ---- net conf ---------------------------------------------------------------------------------
  */
 
-/* net_run -- net --configfile=<smb.conf> conf WHAT -- [A] [B]: the names after "--", so a share
- * name starting with '-' is a name, not an option. See prog_run. */
-static int net_run(struct sys_export *x, const char *what, const char *a, const char *b,
-                   struct prog *p)
-{
-	char cf[PATH_MAX + 32];
-	char *argv[] = {(char *)prog_name(x->o->net, "net"),
-	                cf,
-	                "conf",
-	                (char *)what,
-	                "--",
-	                (char *)a,
-	                (char *)b,
-	                NULL};
-
-	snprintf(cf, sizeof(cf), "--configfile=%s", x->conf);
-	return prog_run(argv, p);
-}
-
 /* net_fail -- the reason 'net conf WHAT' failed, quoting net. */
 static int net_fail(struct sys_export *x, int rc, const struct prog *p, const char *what,
                     const char *after)
@@ -124,7 +105,7 @@ static int net_fail(struct sys_export *x, int rc, const struct prog *p, const ch
 static int reg_current(struct sys_export *x, char **out)
 {
 	struct prog p = {0};
-	int rc = net_run(x, "showshare", x->name, NULL, &p);
+	int rc = sys_net_run(x, "showshare", x->name, NULL, &p);
 
 	*out = NULL;
 	if (rc == 0 && p.status == 0) {
@@ -216,7 +197,7 @@ static int import(struct sys_export *x, const char *text, const char *after)
 	rc = sys_file_write(file, text, NULL, true);
 	if (rc < 0) {
 		rc = sys_fail(x, "cannot write %s: %s; nothing was changed", file, strerror(-rc));
-	} else if ((rc = net_run(x, "import", file, x->name, &p)) < 0 || p.status != 0) {
+	} else if ((rc = sys_net_run(x, "import", file, x->name, &p)) < 0 || p.status != 0) {
 		rc = net_fail(x, rc, &p, "import FILE", after);
 	}
 	prog_fini(&p);
@@ -228,7 +209,7 @@ static int import(struct sys_export *x, const char *text, const char *after)
 static int delshare(struct sys_export *x, const char *after)
 {
 	struct prog p = {0};
-	int rc = net_run(x, "delshare", x->name, NULL, &p);
+	int rc = sys_net_run(x, "delshare", x->name, NULL, &p);
 
 	if (rc < 0 || p.status != 0) {
 		rc = net_fail(x, rc, &p, "delshare", after);

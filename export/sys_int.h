@@ -118,8 +118,10 @@ int sys_file_write(const char *path, const char *text, const struct stat *like, 
 int sys_scan_file(struct sys_export *x, size_t idx, bool global, int depth);
 int sys_scan_registry(struct sys_export *x);
 
-/* sys_net_run -- net --configfile=<smb.conf> conf WHAT -- [SHARE]; see prog_run. */
-int sys_net_run(struct sys_export *x, const char *what, const char *share, struct prog *p);
+/* sys_net_run -- net --configfile=<smb.conf> conf WHAT -- [A [B]]: the names after "--", so a
+ * share name starting with '-' is a name, not an option; see prog_run. */
+int sys_net_run(struct sys_export *x, const char *what, const char *a, const char *b,
+                struct prog *p);
 
 /* sys_validate -- testparm on copies of the new smb.conf and include file in a temporary
  * folder. Returns 0 or -1 (reason in x->err). */

@@ -367,7 +367,7 @@ static int delete_registry(struct sys_export *x)
 		if (x->cf[i].file >= 0) {
 			continue;
 		}
-		ran = sys_net_run(x, "delshare", x->cf[i].section, &p);
+		ran = sys_net_run(x, "delshare", x->cf[i].section, NULL, &p);
 		if (ran < 0 || p.status != 0) {
 			prog_msg(ran, &p, msg, sizeof(msg));
 			rc = sys_fail(

@@ -147,7 +147,8 @@ out:
 	return rc;
 }
 
-int sys_net_run(struct sys_export *x, const char *what, const char *share, struct prog *p)
+int sys_net_run(struct sys_export *x, const char *what, const char *a, const char *b,
+                struct prog *p)
 {
 	char cf[PATH_MAX + 32];
 	char *argv[] = {(char *)prog_name(x->o->net, "net"),
@@ -155,7 +156,8 @@ int sys_net_run(struct sys_export *x, const char *what, const char *share, struc
 	                "conf",
 	                (char *)what,
 	                "--",
-	                (char *)share,
+	                (char *)a,
+	                (char *)b,
 	                NULL};
 
 	snprintf(cf, sizeof(cf), "--configfile=%s", x->conf);
@@ -167,7 +169,7 @@ static int scan_registry_share(struct sys_export *x, const char *share)
 	struct samba_conf_facts f = {0};
 	struct prog p = {0};
 	char msg[512];
-	int rc = sys_net_run(x, "showshare", share, &p);
+	int rc = sys_net_run(x, "showshare", share, NULL, &p);
 
 	if (rc < 0 || p.status != 0) {
 		prog_msg(rc, &p, msg, sizeof(msg));
@@ -208,7 +210,7 @@ int sys_scan_registry(struct sys_export *x)
 	if (!x->registry) {
 		return 0;
 	}
-	rc = sys_net_run(x, "listshares", NULL, &p);
+	rc = sys_net_run(x, "listshares", NULL, NULL, &p);
 	if (rc < 0 || p.status != 0) {
 		prog_msg(rc, &p, msg, sizeof(msg));
 		rc = 0;
