@@ -424,6 +424,85 @@ static int ops_prep_create(struct fs *fs, struct node *parent, const char *name,
 	return rc;
 }
 
+/* What make_entry makes: a folder, a node, a symlink, or a file opened for the caller. */
+enum mk_kind { MK_DIR, MK_NODE, MK_SYMLINK, MK_FILE };
+struct mk {
+	enum mk_kind kind;
+	mode_t mode;      /* MK_DIR, MK_NODE, MK_FILE */
+	dev_t rdev;       /* MK_NODE */
+	const char *link; /* MK_SYMLINK */
+	int flags;        /* MK_FILE: the open flags */
+};
+
+/* Make entry NAME in DIRFD as M says: 0 (MK_FILE: the open fd) or -errno. */
+static int mk_do(const struct mk *m, int dirfd, const char *name)
+{
+	int fd = -1;
+
+	switch (m->kind) {
+	case MK_DIR:
+		return mkdirat(dirfd, name, m->mode) == 0 ? 0 : -errno;
+	case MK_NODE:
+		return mknodat(dirfd, name, m->mode, m->rdev) == 0 ? 0 : -errno;
+	case MK_SYMLINK:
+		return symlinkat(m->link, dirfd, name) == 0 ? 0 : -errno;
+	case MK_FILE:
+	default:
+		fd = openat(dirfd, name, m->flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            m->mode);
+		return fd < 0 ? -errno : fd;
+	}
+}
+
+/* Whether PARENT (NAME's) is still a folder of the view, on any drive. */
+static bool parent_in_view(struct fs *fs, struct node *parent, const char *name, struct fsview *v)
+{
+	struct rel rel;
+	struct loc l;
+	bool in = false;
+
+	rel_init(&rel);
+	if (node_rel_child(fs, parent, name, &rel) == 0) {
+		rel_up(&rel);
+		if (loc_find(v, rel.s, 0, &l) == 0) {
+			in = S_ISDIR(l.st.st_mode);
+			loc_close(&l);
+		}
+	}
+	rel_fini(&rel);
+	return in;
+}
+
+/* The primary's folder copyup_dirs made or found can be gone before the entry
+ * is made in it: two hosts' GlusterFS clients that make one folder at once now
+ * and then leave none (copyup.c, MKDIR_TRIES). While the view still has the
+ * folder, it is made again and the entry with it, up to this many times. */
+#define CREATE_TRIES 3
+
+/* make_entry -- make NAME in PARENT on the primary as M says (ops_prep_create,
+ * then mk_do); 0 (MK_FILE: the open fd) or -errno, the primary's folder in
+ * *DIRFD (caller closes; -1 on error). */
+static int make_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
+                      const struct mk *m, int *dirfd)
+{
+	int rc = 0;
+
+	for (int k = 0;; k++) {
+		*dirfd = -1;
+		rc = ops_prep_create(fs, parent, name, v, dirfd);
+		if (rc < 0) {
+			return rc;
+		}
+		rc = mk_do(m, *dirfd, name);
+		if (rc >= 0 || (rc != -ENOENT && rc != -ESTALE) || k + 1 >= CREATE_TRIES ||
+		    !parent_in_view(fs, parent, name, v)) {
+			break;
+		}
+		close(*dirfd);
+	}
+	return rc == -ESTALE ? -ENOENT : rc;
+}
+
 /* Give the new entry NAME in DIRFD to the caller, as a local filesystem would:
  * its owner, then exactly MODE less the caller's umask (the daemon's own umask
  * took bits away at the create, and the ownership change clears set-user-ID).
@@ -502,8 +581,9 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fsview *v = fsview_get(fs);
 	struct node *n = NULL;
 	struct stat st;
+	struct mk m = {.kind = MK_DIR, .mode = mode};
 	int dirfd = -1;
-	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
 	if (rc == -EROFS && p->kind == NODE_SYNTH) {
 		rc = mkdir_images(fs, p, name, v);
@@ -512,7 +592,6 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		rc < 0 ? (void)ops_reply_err(req, -rc) : ops_reply_entry(req, fs, n, &st);
 		return;
 	}
-	rc = rc < 0 ? rc : mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
 	reply_new(req, fs, v, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
@@ -525,10 +604,10 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs *fs = fs_of(req);
 	struct node *p = node_of(fs, parent);
 	struct fsview *v = fsview_get(fs);
+	struct mk m = {.kind = MK_NODE, .mode = mode, .rdev = rdev};
 	int dirfd = -1;
-	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
-	rc = rc < 0 ? rc : mknodat(dirfd, name, mode, rdev) == 0 ? 0 : -errno;
 	reply_new(req, fs, v, p, name, dirfd, mode, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
@@ -541,10 +620,10 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct fs *fs = fs_of(req);
 	struct node *p = node_of(fs, parent);
 	struct fsview *v = fsview_get(fs);
+	struct mk m = {.kind = MK_SYMLINK, .link = link};
 	int dirfd = -1;
-	int rc = ops_prep_create(fs, p, name, v, &dirfd);
+	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
-	rc = rc < 0 ? rc : symlinkat(link, dirfd, name) == 0 ? 0 : -errno;
 	reply_new(req, fs, v, p, name, dirfd, 0777, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
@@ -556,16 +635,15 @@ static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mo
                      struct fuse_file_info *fi, struct fsview *v, struct stat *st)
 {
 	struct fs *fs = fs_of(req);
+	struct mk m = {.kind = MK_FILE, .mode = mode, .flags = fh_open_flags(fi->flags)};
 	int dirfd = -1;
-	int rc = ops_prep_create(fs, p, name, v, &dirfd);
-	int fd = -1;
+	int fd = make_entry(fs, p, name, v, &m, &dirfd);
+	int rc = fd;
 
-	if (rc < 0) {
+	if (dirfd < 0) {
 		return rc;
 	}
-	fd = openat(dirfd, name,
-	            fh_open_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	rc = fd < 0 ? -errno : ops_own(req, dirfd, name, mode);
+	rc = fd < 0 ? fd : ops_own(req, dirfd, name, mode);
 	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
 	close(dirfd);
 	if (rc < 0) {

@@ -15,6 +15,8 @@
 #             local drives only, a different version on each): the store ends with one
 #             complete version under the name (never a mix, never a partial), both writes in
 #             it, no temporary left; ROUNDS rounds
+#   folder    both hosts create a file at once in a folder only their local drives have (both
+#             make it on the store): both creates succeed and are on the store; MKDIR_ROUNDS
 #   migrate   `migrate --to S` from both hosts at once (different versions of the same
 #             package on each L): each run ends with 0, 2 (refused: the other holds the lock
 #             on S, a file on S's root that GlusterFS's clients share) or 3 (a conflict with
@@ -208,6 +210,44 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 ok "copy-up by both hosts at once, $ROUNDS rounds: the store kept a's version $wins_a times, b's $wins_b times"
 on sh -c "rm -rf '$T'/a/local/$IMG/PKGCU* '$T'/b/local/$IMG/PKGCU*" # not migrate's business
+
+# ---- a folder made on the store by both hosts at once ------------------------------------------
+# PKGMDnnn exists on both local read-only drives only; both hosts create a file in it at the
+# same moment, so both views make the folder on the store (a copy-up of the folder) at once.
+# Two GlusterFS clients' mkdir of one name at once sometimes leaves no folder at all (both
+# get ENOENT opening it; 7 of 300 rounds measured): the view must make it again, and both
+# creates succeed. MKDIR_ROUNDS rounds (a round is ~0.1 s).
+MKDIR_ROUNDS=${TWO_WRITERS_MKDIR_ROUNDS:-150}
+[ "${PXE_TEST_SHORT:-}" = 1 ] && MKDIR_ROUNDS=30
+md_bad=0
+for ((r = 1; r <= MKDIR_ROUNDS; r++)); do
+	p=PKGMD$(printf %03d $r)
+	on mkdir -p "$T/a/local/$IMG/$p" "$T/b/local/$IMG/$p"
+	for k in $(seq 100); do on test -d "$VA/$p" && on test -d "$VB/$p" && break; sleep 0.05; done
+	on sh -c "echo a >'$VA/$p/a.txt'" 2>"$T/md.a" &
+	wa=$!
+	on sh -c "echo b >'$VB/$p/b.txt'" 2>"$T/md.b" &
+	wb=$!
+	wait $wa; ra=$?
+	wait $wb; rb=$?
+	if [ $ra != 0 ] || [ $rb != 0 ]; then
+		md_bad=$((md_bad + 1))
+		[ $md_bad -le 3 ] && bad "folder $r: a create failed (a: exit $ra $(cat "$T/md.a"); b: exit $rb $(cat "$T/md.b"))"
+	else # through a's mount of the store: b's file within GlusterFS's 1 s window (3 s allowed)
+		for k in $(seq 60); do
+			ca=$(on cat "$SA/$p/a.txt" 2>&1) cb=$(on cat "$SA/$p/b.txt" 2>&1)
+			[ "$ca" = a ] && [ "$cb" = b ] && break
+			sleep 0.05
+		done
+		if [ "$ca" != a ] || [ "$cb" != b ]; then
+			md_bad=$((md_bad + 1))
+			[ $md_bad -le 3 ] && bad "folder $r: both creates succeeded but after 3 s the store has a.txt '$ca', b.txt '$cb' (want a, b): $(on ls -a "$SA/$p" 2>&1 | tr '\n' ' ')"
+		fi
+	fi
+done
+[ $md_bad = 0 ] && ok "a folder made on the store by both hosts at once, $MKDIR_ROUNDS rounds: every create succeeded and is on the store" ||
+	bad "a folder made on the store by both hosts at once: $md_bad of $MKDIR_ROUNDS rounds failed"
+on sh -c "rm -rf '$T'/a/local/$IMG/PKGMD* '$T'/b/local/$IMG/PKGMD*"
 
 # ---- migrate to the store from both hosts at once ----------------------------------------------
 # PKGMI00r (two files, 2 MiB each) on both local drives, a different version on each; `migrate
