@@ -89,12 +89,6 @@ run_tests() {
 # packages), whatever the build under test: they run in the first run only, as does
 # ctdb_event_script (the CTDB event script against a stand-in status: it runs no binary of the build).
 ONCE='^(fuzz|packaging|ctdb_event_script)$'
-# open_swapped needs a drive file's swap to reach the daemon before the folder watch tells the
-# kernel: on a loaded machine it did (4 of 32 rounds), on an idle CI machine and against libfuse
-# 3.14 the kernel learned first in every round (48 and 32), so its case is not reached and it
-# fails by its own rule. Not run by the suite until it reaches the daemon deterministically;
-# `ctest -R open_swapped` runs it.
-RACY='^(open_swapped)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
 # =no on their own), or that set their data path in their config (read_memory: passthrough = no),
 # would only repeat their release run in the passthrough-off run: not run there.
@@ -128,7 +122,7 @@ NOTFUSE='^(demo_port_taken|export_registry|smbtorture|smb_case|share_port_taken|
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-	run_tests release release -E "$RACY"
+	run_tests release release
 	export PXE_TEST_SHORT=1
 	PXEIMAGESFS_PASSTHROUGH=no run_tests release release-passthrough-off -E "$BOTH|$NODATA|$CLUSTER"
 fi
@@ -136,11 +130,11 @@ export PXE_TEST_SHORT=1
 if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_build sanitize -DCMAKE_BUILD_TYPE=Debug -DPXE_SANITIZE=ON; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		run_tests sanitize sanitize -E "$ONCE|$CLUSTER|$RACY"
+		run_tests sanitize sanitize -E "$ONCE|$CLUSTER"
 fi
 if [ -n "$(pkg-config --modversion fuse3 2>/dev/null)" ] &&
 	run_build system-libfuse -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPXE_LIBFUSE=system; then
-	run_tests system-libfuse system-libfuse -E "$ONCE|$CLUSTER|$NOTFUSE|$RACY"
+	run_tests system-libfuse system-libfuse -E "$ONCE|$CLUSTER|$NOTFUSE"
 fi
 
 if [ -s "$FAILURES" ]; then
