@@ -397,7 +397,9 @@ static int apply_setattr(int fd, mode_t type, const struct stat *attr, int to_se
 		return -errno;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		int wfd = walk_reopen(fd, O_WRONLY);
+		/* never a FIFO's or device's open (op_setattr refuses them first); O_NONBLOCK
+		 * all the same: the open of a FIFO must not wait for a reader */
+		int wfd = S_ISREG(type) ? walk_reopen(fd, O_WRONLY | O_NONBLOCK) : -EINVAL;
 		rc = wfd < 0 ? wfd : ftruncate(wfd, attr->st_size) == 0 ? 0 : -errno;
 		if (wfd >= 0) {
 			close(wfd);
@@ -446,6 +448,24 @@ static int setattr_loc(struct fs *fs, struct node *n, struct fsview *v, struct f
 	return node_writable(fs, n, v, l);
 }
 
+/* A size change of what is no longer a regular file on the drive (a FIFO or a
+ * device swapped in after the kernel looked the file up) is refused as its open
+ * is (handle.c drive_file_ok): EIO, and the kernel forgets the entry; the drive
+ * object is never opened (a FIFO's open for writing would block this thread). */
+static int size_ok(struct fs *fs, struct node *n, const struct stat *st, int to_set)
+{
+	if (!(to_set & FUSE_SET_ATTR_SIZE) || S_ISREG(st->st_mode) || S_ISLNK(st->st_mode)) {
+		return 0; /* a symlink: apply_setattr's EOPNOTSUPP */
+	}
+	if (S_ISDIR(st->st_mode)) {
+		return -EISDIR;
+	}
+	pt_detach(fs, n, false);
+	log_debug("setattr: a drive file is no longer a regular file (mode %o): EIO",
+	          (unsigned)(st->st_mode & S_IFMT));
+	return -EIO;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
@@ -458,11 +478,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	int rc = fh_node_online(fs, n, fi, &fh); /* an offline drive is never touched again */
 
 	rc = rc < 0 ? rc : setattr_loc(fs, n, v, fh, &l);
+	rc = rc < 0 ? rc : size_ok(fs, n, &l.st, to_set);
 	rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	if (rc == -EROFS && l.root >= 0 && !root_read_only(v, (size_t)l.root)) {
 		root_mark_read_only(v, (size_t)l.root); /* read-only since published */
 		loc_close(&l);
 		rc = node_writable(fs, n, v, &l);
+		rc = rc < 0 ? rc : size_ok(fs, n, &l.st, to_set);
 		rc = rc < 0 ? rc : apply_setattr(l.fd, l.st.st_mode, attr, to_set);
 	}
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;

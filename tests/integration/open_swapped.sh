@@ -4,7 +4,8 @@
 # open would block the daemon's thread until a writer came (for ever), a device's would reach
 # its driver. Drive D is a FUSE filesystem (passfs over a tmpfs): the view does not watch the
 # folders of such a drive (inotify does not see all its changes), so the kernel keeps the
-# view's entry for its short timeout (1 s) and an open right after the swap reaches the daemon
+# view's entry for its short timeout (1 s) and an open (or a truncate by path: the daemon opens
+# the drive file to change its size) right after the swap reaches the daemon
 # in every round (with a watched drive the watch told the kernel first, and the kernel
 # answered the open itself). For each data path (kernel passthrough on and off, lib.sh
 # both_modes): look a file up through the view, swap it on the tmpfs under D (mkfifo or mknod,
@@ -53,8 +54,8 @@ SLOW_S=0.5 # a round whose open came this long after its lookup is done again (a
 
 # swap_open NAME KIND MODE -- looks NAME up through the view (it must be a regular file),
 # makes it a fifo or a char device (1,3: /dev/null) on the tmpfs under drive D by a rename
-# over it, and opens it through the view for reading (r) or writing (w: O_APPEND) at once, in
-# one process. Prints how the open answered within OPEN_S seconds: ok, EIO, EACCES, another
+# over it, and opens it through the view for reading (r) or writing (w: O_APPEND), or
+# truncates it by its path (t: a SETATTR of its size, no open), at once, in one process. Prints how the open answered within OPEN_S seconds: ok, EIO, EACCES, another
 # errno's name, "notreg" (the lookup did not find a regular file) or "slow" (the open came
 # SLOW_S or more after the lookup, and did not answer EIO); when it did not answer, where it
 # waits: "daemon" (a thread of the daemon waits in a FIFO's open: the bug), "fifo" (the opener
@@ -76,7 +77,10 @@ looked = time.monotonic()
 os.rename(sys.argv[1], sys.argv[2])
 slow = time.monotonic() - looked >= float(sys.argv[5])
 try:
-    os.close(os.open(sys.argv[3], os.O_RDONLY if sys.argv[4] == "r" else os.O_WRONLY | os.O_APPEND))
+    if sys.argv[4] == "t":
+        os.truncate(sys.argv[3], 0)
+    else:
+        os.close(os.open(sys.argv[3], os.O_RDONLY if sys.argv[4] == "r" else os.O_WRONLY | os.O_APPEND))
     got = "ok"
 except OSError as e:
     got = errno.errorcode.get(e.errno, str(e.errno))
@@ -129,7 +133,7 @@ check() {
 	exec 3<"$V/held.wim" || fail "$MODE: cannot open held.wim through the view"
 	path=$(data_path)
 	for kind in fifo char; do
-		for how in r w; do
+		for how in r w t; do
 			for ((round = 1; round <= ROUNDS; round++)); do
 				for ((tries = 1; tries <= 3; tries++)); do
 					name=$kind-$how-$round-$tries.wim
@@ -160,7 +164,7 @@ check() {
 			done
 		done
 	done
-	ok "$MODE: data path: $path; all $refused opens of files swapped for a fifo or char device reached the daemon and were refused (EIO) at once ($slow rounds done again: slow), then the view showed the new type"
+	ok "$MODE: data path: $path; all $refused opens and truncates of files swapped for a fifo or char device reached the daemon and were refused (EIO) at once ($slow rounds done again: slow), then the view showed the new type"
 	[ "$(python3 -c 'import os; print(os.pread(3, 64, 0).decode().strip())')" = held ] ||
 		fail "$MODE: an open handle stopped reading its file"
 	exec 3<&-
