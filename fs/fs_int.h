@@ -131,6 +131,7 @@ struct fsdrive {
 	atomic_int ro_state;        /* FSDRIVE_RO_*: its filesystem read-only now (view.c) */
 	_Atomic int64_t rw_until;   /* CLOCK_MONOTONIC ns until which RO_NO is trusted */
 	bool read_only;
+	bool nodev; /* mounted nodev when published: a device node there cannot be opened */
 };
 enum { FSDRIVE_RO_UNKNOWN = 0, FSDRIVE_RO_NO, FSDRIVE_RO_YES };
 

@@ -124,6 +124,10 @@ static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 		fd->img_dev = st.st_dev;
 		fd->img_ino = st.st_ino;
 	}
+	if (rc == 0) { /* the walk never leaves the images folder's filesystem */
+		struct statvfs sv;
+		fd->nodev = fstatvfs(img >= 0 ? img : mnt, &sv) == 0 && (sv.f_flag & ST_NODEV);
+	}
 	if (img >= 0) {
 		close(img);
 	}
@@ -438,8 +442,16 @@ static int loc_at(struct fsview *v, size_t r, const char *rel, int flags, struct
 	char *spelt = NULL;
 	bool real = false;
 	int img = root_open(v, r);
-	int fd = img < 0 ? img
-	                 : walk_open_alloc_as(img, rel, flags, &real, small, sizeof(small), &spelt);
+	int fd = -1;
+
+	/* an object is opened as it is found only where no device can be opened (nodev):
+	 * elsewhere O_PATH, and its caller reopens it once its type is known (a FIFO or a
+	 * device swapped in after the lookup is never opened: a device's open reaches its
+	 * driver) */
+	if (flags != O_PATH && !v->roots[r].nodev) {
+		flags = O_PATH;
+	}
+	fd = img < 0 ? img : walk_open_alloc_as(img, rel, flags, &real, small, sizeof(small), &spelt);
 
 	if (img >= 0) {
 		close(img);

@@ -10,7 +10,8 @@
 # answered the open itself). For each data path (kernel passthrough on and off, lib.sh
 # both_modes): look a file up through the view, swap it on the tmpfs under D (mkfifo or mknod,
 # then rename over it) and open it through the view at once, for reading and for writing,
-# within 5 s each: the daemon must answer EIO (its error count grows), the next stat must
+# within 5 s each: the daemon must answer EIO (its error count grows) without opening the
+# FIFO or device (an inotify IN_OPEN watch on it, as the drive shows it), the next stat must
 # show what the drive holds, and the daemon must still answer for another file and keep an
 # open handle of the old file working. Needs root, /dev/fuse, python3; exit 77 = skipped (a
 # failure under CI=true).
@@ -68,14 +69,25 @@ swap_open() {
 	fifo) mkfifo "$D/.swap" ;;
 	char) mknod "$D/.swap" c 1 3 ;;
 	esac || fail "cannot make the $2"
-	python3 - "$D/.swap" "$D/$1" "$V/$1" "$3" "$SLOW_S" >"$T/open.out" 2>&1 <<'PY' &
-import errno, os, stat, sys, time
+	python3 - "$D/.swap" "$D/$1" "$V/$1" "$3" "$SLOW_S" "$T/f/$IMG/$1" >"$T/open.out" 2>&1 <<'PY' &
+import ctypes, errno, os, stat, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
 if not stat.S_ISREG(os.stat(sys.argv[3]).st_mode):
     print("notreg")
     sys.exit()
 looked = time.monotonic()
 os.rename(sys.argv[1], sys.argv[2])
+# the object as the daemon finds it (through passfs): does anyone open it? (IN_OPEN = 0x20)
+ino = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+if ino < 0 or libc.inotify_add_watch(ino, sys.argv[6].encode(), 0x20) < 0:
+    print("nowatch", os.strerror(ctypes.get_errno()))
+    sys.exit()
 slow = time.monotonic() - looked >= float(sys.argv[5])
+def opened():
+    try:
+        return len(os.read(ino, 4096)) > 0
+    except BlockingIOError:
+        return False
 try:
     if sys.argv[4] == "t":
         os.truncate(sys.argv[3], 0)
@@ -84,6 +96,8 @@ try:
     got = "ok"
 except OSError as e:
     got = errno.errorcode.get(e.errno, str(e.errno))
+if got == "EIO" and opened():
+    got = "opened" # refused, but only after the daemon had opened the FIFO or device
 print("slow" if slow and got != "EIO" else got)
 PY
 	pid=$!
@@ -147,6 +161,8 @@ check() {
 				EIO) [ "$(errors)" -gt "$e0" ] ||
 					fail "$MODE: an open ($how) of $name, a $kind now, was refused (EIO) by the kernel, not the daemon" ;;
 				notreg) fail "$MODE: $name is not a regular file in the view before the swap" ;;
+				opened) fail "$MODE: an open ($how) of $name, a $kind now, was refused (EIO), but only after the daemon opened the $kind (a device's open reaches its driver)" ;;
+				nowatch*) fail "$MODE: cannot watch $name on the drive: $got" ;;
 				slow) fail "$MODE: the open ($how) of $name came ${SLOW_S} s or more after its lookup 3 times (machine too slow)" ;;
 				fifo | EACCES) fail "$MODE: an open ($how) of $name, a $kind now, did not reach the daemon: the kernel knew the new type ($got)" ;;
 				daemon) fail "$MODE: an open ($how) of $name, a $kind now, blocks a daemon thread in the FIFO's open" ;;
