@@ -3,7 +3,7 @@
  * Builds the handler table from ops_*.c and handle.c, mounts with allow_other and
  * default_permissions (Samba reaches files as the connected user) and always
  * nosuid,nodev, answers the kernel's INIT, then daemonizes (the other way
- * round with FUSE over io_uring: transport.c) and only then starts its
+ * round with FUSE over io_uring: init_and_background) and only then starts its
  * threads and says it is ready; serves on the multi-threaded loop
  * and unmounts on SIGTERM/SIGINT. Does not decide what the view is: the
  * resolver does, and fs_publish() swaps it in.
@@ -425,6 +425,11 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	int rc = -1;
 
 	prepare(fs, o, &ops);
+	/* REST of the options never exceeds them: only too long -o options can be cut */
+	if (o->fuse_opts && strlen(o->fuse_opts) >= sizeof(user)) {
+		snprintf(errbuf, errlen, "the -o options are too long");
+		goto out;
+	}
 	fs->ur_want |= tr_take_opt(o->fuse_opts, user, sizeof(user));
 	tr_prepare(fs);
 	if (session_args(fs, o, user, &args) < 0 ||
