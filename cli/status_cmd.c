@@ -387,7 +387,8 @@ static void print_transport(json_object *tr)
 	if (strcmp(name, "dev") != 0) {
 		printf("transport: %s\n", name);
 	} else if (jget(tr, "reason")) {
-		printf("transport: /dev/fuse (io_uring: %s)\n", jtext(tr, "reason", why, sizeof(why)));
+		printf("transport: /dev/fuse (io_uring: %s)\n",
+		       jtext(tr, "reason", why, sizeof(why)));
 	} else {
 		printf("transport: /dev/fuse\n");
 	}

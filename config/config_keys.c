@@ -743,7 +743,7 @@ const char *cfg_mode_name(enum cfg_mode mode)
 const char *cfg_transport_name(enum cfg_transport transport)
 {
 	return (unsigned)transport < CFG_N(cfg_transport_words) - 1 ? cfg_transport_words[transport]
-	                                                             : "?";
+	                                                            : "?";
 }
 
 const char *cfg_samba_name(enum cfg_samba samba)

@@ -22,7 +22,7 @@
 #define TR_STR2(x) #x
 #define TR_STR(x)  TR_STR2(x)
 #define TR_OFF_BUILD_TEXT                                                                          \
-	"this build has libfuse " TR_STR(FUSE_MAJOR_VERSION) "." TR_STR(                          \
+	"this build has libfuse " TR_STR(FUSE_MAJOR_VERSION) "." TR_STR(                           \
 	    FUSE_MINOR_VERSION) ", older than 3.18 (configure with -DPXE_LIBFUSE=bundled)"
 #if !PXE_HAVE_URING
 static const char TR_OFF_BUILD[] = TR_OFF_BUILD_TEXT;
@@ -102,11 +102,13 @@ void tr_prepare(struct fs *fs)
 		why = TR_OFF_BUILD;
 #endif
 		if (why) {
-			log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse", why);
+			log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse",
+			          why);
 		}
 	}
 	fs->ur_try = fs->ur_want && !why;
-	why = fs->ur_want && !why ? "not decided yet: the kernel has not initialised the mount" : why;
+	why =
+	    fs->ur_want && !why ? "not decided yet: the kernel has not initialised the mount" : why;
 	atomic_store(&fs->ur_reason, why);
 }
 
@@ -122,7 +124,8 @@ void tr_init(struct fs *fs, struct fuse_conn_info *conn)
 	if (fs->ur_try) {
 		fs->ur_try = false;
 		atomic_store(&fs->ur_reason, TR_OFF_INIT);
-		log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse", TR_OFF_INIT);
+		log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse",
+		          TR_OFF_INIT);
 	}
 #else
 	(void)fs;
@@ -164,7 +167,8 @@ void tr_check(struct fs *fs)
 	}
 	if (rings == 0) {
 		atomic_store(&fs->ur_reason, TR_OFF_RINGS);
-		log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse", TR_OFF_RINGS);
+		log_warnx("FUSE over io_uring asked for, but %s; serving on /dev/fuse",
+		          TR_OFF_RINGS);
 		return;
 	}
 	atomic_store(&fs->ur_reason, NULL);
