@@ -30,7 +30,12 @@ die() {
 	exit 1
 }
 
-if [ -f "$install/.stamp" ] && [ -f "$install/.debian-version" ] && [ -f "$install/lib/libfuse3.a" ]; then
+# at least MIN: VERSION
+at_least() { [ "$(printf '%s\n%s\n' "$min" "$1" | sort -V | head -1)" = "$min" ]; }
+
+# a cache of an older build (3.17, before io_uring) is built again
+if [ -f "$install/.stamp" ] && [ -f "$install/.debian-version" ] && [ -f "$install/lib/libfuse3.a" ] &&
+	at_least "$(cat "$install/.stamp")"; then
 	cat "$install/.stamp"
 	exit 0
 fi
@@ -76,7 +81,7 @@ fetch() {
 dsc= version=
 for suite in $suites; do
 	fetch "$suite"
-	[ "$(printf '%s\n%s\n' "$min" "$version" | sort -V | head -1)" = "$min" ] && break
+	at_least "$version" && break
 	echo "libfuse.sh: Debian $suite has libfuse $version; FUSE over io_uring needs $min or newer" >&2
 	version=
 done
