@@ -21,7 +21,11 @@ LABEL = {
     "mfsdef": "mergerfs, defaults",
     "mfspart": "mergerfs, partial + dropcacheonclose",
     "pxe1x": "pxeimagesfs, 1 drive, passthrough, share + BENCH_SMB_VIEW_OPTS",
+    "pxe1u": "pxeimagesfs, 1 drive, passthrough, io_uring",
+    "pxe1du": "pxeimagesfs, 1 drive, daemon-served, io_uring",
 }
+# BENCH_IO_URING=1: each io_uring system beside its /dev/fuse twin
+URING_TWIN = {"pxe1u": "pxe1", "pxe1du": "pxe1d"}
 PXE = ["pxe1", "pxe2", "pxe1d", "pxe2d"]
 
 # case id -> (title, kind); kind: "tp" throughput (MB/s, higher is better), "time" (ms, lower)
@@ -328,10 +332,46 @@ def c_short(c):
             "c10neg": "10c SMB missing names", "c11": "11 dbench"}[c]
 
 
+def uring_table(samples, uring):
+    """FUSE over io_uring against /dev/fuse (BENCH_IO_URING=1): wall time and the daemon's CPU
+    time per request (utime + stime, clock ticks: 10 ms), medians, ratio io_uring / dev."""
+    out = ["## FUSE over io_uring against /dev/fuse", "",
+           "Each io_uring view beside its /dev/fuse twin, same run. Wall: the case's median "
+           "time (ms; dbench: MB/s); CPU: the daemon's median CPU time per item (µs; "
+           "utime + stime, 10 ms ticks). Ratio: io_uring / dev (below 1: io_uring is cheaper, "
+           "or faster; dbench: above 1 is faster).", "",
+           "| case | systems | wall dev | wall io_uring | ratio | CPU/item dev | "
+           "CPU/item io_uring | ratio |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for c in ORDER + PINNED:
+        kind = CASES[c][1]
+        for u in uring:
+            d = URING_TWIN[u]
+            md, mu = med(samples, c, d), med(samples, c, u)
+            if md is None or mu is None:
+                continue
+            cpu = []
+            for s in (d, u):
+                v = [ticks * 10000.0 / count for r, count, ticks in samples.get((c + "cpu", s), [])
+                     if r != 0 and count > 0]
+                cpu.append(statistics.median(v) if v else None)
+            cr = f"{cpu[1] / cpu[0]:.2f}" if cpu[0] and cpu[1] is not None else "-"
+            cells = [fmt(md, kind), fmt(mu, kind), f"{mu / md:.2f}" if md else "-",
+                     f"{cpu[0]:.2f}" if cpu[0] is not None else "-",
+                     f"{cpu[1]:.2f}" if cpu[1] is not None else "-", cr]
+            out.append(f"| {c_short('c' + c[1:])}{' (one CPU)' if c in PINNED else ''} | "
+                       f"{d} / {u} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
 def main():
     samples = load(sys.argv[1])
     if any(s == "pxe1x" for (_, s) in samples):  # case 10's A/B share (BENCH_SMB_VIEW_OPTS)
         SYSTEMS.insert(SYSTEMS.index("pxe1") + 1, "pxe1x")
+    for u, twin in URING_TWIN.items():  # BENCH_IO_URING=1
+        if any(s == u for (_, s) in samples):
+            SYSTEMS.insert(SYSTEMS.index(twin) + 1, u)
+            PXE.append(u)
     meta = load_meta(sys.argv[2])
     conf = open(sys.argv[3]).read()
     try:
@@ -427,6 +467,10 @@ def main():
     for c in PINNED:
         for line in case_table(samples, c):
             p(line)
+    uring = [u for u in URING_TWIN if u in SYSTEMS]
+    if uring:
+        for line in uring_table(samples, uring):
+            p(line)
     p("## Machine and versions")
     p()
     for k, label in [("cpu", "CPU"), ("ram", "RAM"), ("kernel", "kernel"), ("os", "OS"),
@@ -473,7 +517,8 @@ def main():
     p()
     p("```")
     p("case\tsystem\trep\tcount\tns\tbusy%")
-    for c in ORDER[:8] + ["c8rss", "c8hwm", "c8cache"] + ORDER[8:] + PINNED:
+    cpu = sorted({c for (c, _) in samples if c.endswith("cpu")})
+    for c in ORDER[:8] + ["c8rss", "c8hwm", "c8cache"] + ORDER[8:] + PINNED + cpu:
         for s in SYSTEMS:
             for r, count, ns in samples.get((c, s), []):
                 p(f"{c}\t{s}\t{r}\t{count}\t{ns}\t{BUSY.get((c, s, r), '')}")

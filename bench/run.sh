@@ -20,7 +20,11 @@
 # then sets /sys/module/fuse/parameters/enable_uring to Y and restores it at exit),
 # BENCH_SMB_VIEW_OPTS (smb.conf lines, one per line, to try a share setting before
 # export/share.c generates it: case 10 then also runs on a share "pxe1x", the one-drive view
-# with those lines added, beside the view's own share in the same run).
+# with those lines added, beside the view's own share in the same run), BENCH_IO_URING=1 (two
+# more systems in the same run, pxe1u and pxe1du: pxe1 and pxe1d with `fuse transport =
+# io_uring`; enable_uring is set to Y for the run and restored at exit; case 11 runs on them too).
+# Every sample of a pxeimagesfs system also records the daemon's CPU time (utime + stime of the
+# process, clock ticks) as case CASEcpu.
 set -u -o pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,6 +79,14 @@ DB_SYSTEMS=(native pxe1 pxe1d mfsdef)
 SMB_SYSTEMS=(native pxe1 pxe2 mfsdef)
 if [ -n "${BENCH_SMB_VIEW_OPTS:-}" ]; then # the one-drive view's share with those lines added
 	SMB_SYSTEMS+=(pxe1x)
+fi
+# pxe1u, pxe1du: pxe1 and pxe1d over FUSE over io_uring (BENCH_IO_URING=1)
+PXE_SYSTEMS=(pxe1 pxe2 pxe1d pxe2d)
+if [ "${BENCH_IO_URING:-0}" = 1 ]; then
+	SYSTEMS=(native pxe1 pxe1u pxe2 pxe1d pxe1du pxe2d mfsdef mfspart)
+	FUSE_SYSTEMS=(pxe1 pxe1u pxe2 pxe1d pxe1du pxe2d mfsdef mfspart)
+	PXE_SYSTEMS=(pxe1 pxe1u pxe2 pxe1d pxe1du pxe2d)
+	DB_SYSTEMS=(native pxe1 pxe1u pxe1d pxe1du mfsdef)
 fi
 DB_CLIENTS=8
 PXE_OPTS=${BENCH_PXE_OPTS:-}
@@ -163,21 +175,22 @@ for s in "${FUSE_SYSTEMS[@]}"; do
 	MNT[$s]=$T/mnt/$s
 	mkdir -p "${MNT[$s]}"
 done
-for s in pxe1 pxe2 pxe1d pxe2d; do
+for s in "${PXE_SYSTEMS[@]}"; do
 	ROOT[$s]=${MNT[$s]}/$IMG
 done
 ROOT[mfsdef]=${MNT[mfsdef]}
 ROOT[pxe1x]=${ROOT[pxe1]}
 ROOT[mfspart]=${MNT[mfspart]}
 
-write_pxe_conf() { # NAME PASSTHROUGH(yes|no) [D]
-	local name=$1 pt=$2; shift 2
+write_pxe_conf() { # NAME PASSTHROUGH(yes|no) TRANSPORT(dev|io_uring) [D]
+	local name=$1 pt=$2 tr=$3; shift 3
 	mkdir -p "$T/conf" "$T/state/$name" "$T/run/$name"
 	{
 		printf '[global]\n    mountpoint = %s\n' "${MNT[$name]}"
 		printf '    images path = RemoteInstall\\SMSImages\\SMSPKG\n    mode = union\n'
 		printf '    state directory = %s\n    run directory = %s\n' "$T/state/$name" "$T/run/$name"
 		printf '    mount timeout = 0\n    passthrough = %s\n' "$pt"
+		printf '    fuse transport = %s\n' "$tr"
 		printf '[drive:C]\n    path = %s\n    priority = 10\n' "$T/c"
 		if [ "${1:-}" = D ]; then
 			printf '[drive:D]\n    path = %s\n    priority = 20\n' "$T/d"
@@ -243,12 +256,19 @@ printf 'case\tsystem\trep\tcount\tns\tbusy\n' >"$RAW"
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$BUSY" >>"$RAW"; }
 
 PREFIX=() # taskset -c 0 for the pinned runs
-sample() { # CASE SYSTEM REP HELPER-ARGS...: run, record "count ns"
-	local c=$1 s=$2 r=$3 out
+# cpu_ticks SYSTEM -- utime + stime of a pxeimagesfs daemon (exited threads included), or nothing
+cpu_ticks() {
+	case $1 in pxe*) [ -n "${PID[$1]:-}" ] && awk '{ print $14 + $15 }' "/proc/${PID[$1]}/stat" 2>/dev/null ;; esac
+}
+sample() { # CASE SYSTEM REP HELPER-ARGS...: run, record "count ns" (and CASEcpu: "count ticks")
+	local c=$1 s=$2 r=$3 out t0 t1
 	shift 3
 	gate
+	t0=$(cpu_ticks "$s")
 	out=$("${PREFIX[@]}" "$HELPER" "$@") || die "$c on $s failed: $HELPER $*"
+	t1=$(cpu_ticks "$s")
 	record "$c" "$s" "$r" "${out% *}" "${out#* }"
+	[ -z "$t0" ] || [ -z "$t1" ] || record "${c}cpu" "$s" "$r" "${out% *}" $((t1 - t0))
 }
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
@@ -367,26 +387,32 @@ busy_now() { "$HELPER" idle 100 0; }
 
 # ---------------------------------------------------------------- mount everything
 
-if [[ ",$PXE_OPTS," == *,io_uring,* ]]; then
-	[ -w "$URING" ] || die "BENCH_PXE_OPTS has io_uring but $URING is missing (Linux 6.14 or newer)"
+if [[ ",$PXE_OPTS," == *,io_uring,* ]] || [ "${BENCH_IO_URING:-0}" = 1 ]; then
+	[ -w "$URING" ] || die "io_uring asked for, but $URING is missing (Linux 6.14 or newer)"
 	URING_OLD=$(cat "$URING") || die "cannot read $URING"
 	echo Y >"$URING" || die "cannot set $URING"
 	log "$URING: Y (was $URING_OLD; restored at exit)"
 fi
-write_pxe_conf pxe1 yes
-write_pxe_conf pxe2 yes D
-write_pxe_conf pxe1d no
-write_pxe_conf pxe2d no D
+write_pxe_conf pxe1 yes dev
+write_pxe_conf pxe2 yes dev D
+write_pxe_conf pxe1d no dev
+write_pxe_conf pxe2d no dev D
+if [ "${BENCH_IO_URING:-0}" = 1 ]; then
+	write_pxe_conf pxe1u yes io_uring
+	write_pxe_conf pxe1du no io_uring
+fi
 for s in "${FUSE_SYSTEMS[@]}"; do
 	start_sys "$s"
 done
 sleep 0.5
-# what each pxeimagesfs mount says of passthrough (its status file)
+# what each pxeimagesfs mount says of passthrough and its transport (its status file)
 PT_STATE=$T/passthrough.tsv
-for s in pxe1 pxe2 pxe1d pxe2d; do
+for s in "${PXE_SYSTEMS[@]}"; do
 	printf '%s\t%s\n' "$s" "$(python3 -c 'import json, sys
-p = json.load(open(sys.argv[1]))["passthrough"]
-print("active" if p["active"] else "off: " + p.get("reason", "?"))' "$T"/run/"$s"/*.json)"
+s = json.load(open(sys.argv[1]))
+p, t = s["passthrough"], s.get("transport", {"name": "dev"})
+print(("active" if p["active"] else "off: " + p.get("reason", "?")) + "; transport " +
+      t["name"] + (" (" + t["reason"] + ")" if "reason" in t else ""))' "$T"/run/"$s"/*.json)"
 done >"$PT_STATE"
 log "passthrough: $(tr '\t\n' ': ' <"$PT_STATE")"
 log "waiting for an idle machine (at most ${BENCH_IDLE_WAIT:-120} s)"
@@ -664,6 +690,8 @@ meta cmd_pxe1 "pxeimagesfs mount -f -c pxe1.conf  (drive C = \$T/c)"
 meta cmd_pxe2 "pxeimagesfs mount -f -c pxe2.conf  (drive D = \$T/d priority 20, drive C = \$T/c priority 10: D is looked up first)"
 meta cmd_pxe1d "pxeimagesfs mount -f -c pxe1d.conf  (as pxe1, with passthrough = no)"
 meta cmd_pxe2d "pxeimagesfs mount -f -c pxe2d.conf  (as pxe2, with passthrough = no)"
+meta cmd_pxe1u "pxeimagesfs mount -f -c pxe1u.conf  (as pxe1, with fuse transport = io_uring)"
+meta cmd_pxe1du "pxeimagesfs mount -f -c pxe1du.conf  (as pxe1d, with fuse transport = io_uring)"
 meta cmd_mfsdef "mergerfs -f -o $MFS_DEF_OPTS \$T/c/$IMG \$T/mnt/mfsdef"
 meta cmd_mfspart "mergerfs -f -o $MFS_PART_OPTS \$T/c/$IMG \$T/mnt/mfspart"
 cp "$T/conf/pxe2.conf" "$T/pxe2.conf.txt"

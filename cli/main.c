@@ -90,8 +90,9 @@ static void version(void)
 {
 	char pt[256];
 
-	printf("pxeimagesfs %s (libfuse %s, libsmbclient %s)\n%s\n", PXE_VERSION, fuse_pkgversion(),
-	       smbc_version(), fs_passthrough_info(pt, sizeof(pt)));
+	printf("pxeimagesfs %s (libfuse %s, libsmbclient %s)\n%s\n%s\n", PXE_VERSION,
+	       fuse_pkgversion(), smbc_version(), fs_passthrough_info(pt, sizeof(pt)),
+	       fs_transport_info());
 }
 
 int main(int argc, char **argv)

@@ -282,6 +282,7 @@ static bool check_fields(json_object *st, char *why, size_t len)
 	            {"degraded_reasons", json_type_array}};
 	json_object *ch = jget(st, "last_change");
 	json_object *pt = jget(st, "passthrough");
+	json_object *tr = jget(st, "transport");
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (!typed(st, want[i].key, want[i].type, false, why, len)) {
@@ -309,6 +310,9 @@ static bool check_fields(json_object *st, char *why, size_t len)
 	       typed(st, "passthrough", json_type_object, true, why, len) &&
 	       (!pt || (typed(pt, "active", json_type_boolean, false, why, len) &&
 	                typed(pt, "reason", json_type_string, true, why, len))) &&
+	       typed(st, "transport", json_type_object, true, why, len) &&
+	       (!tr || (typed(tr, "name", json_type_string, false, why, len) &&
+	                typed(tr, "reason", json_type_string, true, why, len))) &&
 	       check_view(st, why, len);
 }
 
@@ -370,6 +374,26 @@ static void print_drives(json_object *view)
 	}
 }
 
+/* transport: io_uring | /dev/fuse[ (io_uring: why not)]; absent in older status files */
+static void print_transport(json_object *tr)
+{
+	char name[32];
+	char why[512];
+
+	if (!tr) {
+		return;
+	}
+	jtext(tr, "name", name, sizeof(name));
+	if (strcmp(name, "dev") != 0) {
+		printf("transport: %s\n", name);
+	} else if (jget(tr, "reason")) {
+		printf("transport: /dev/fuse (io_uring: %s)\n",
+		       jtext(tr, "reason", why, sizeof(why)));
+	} else {
+		printf("transport: /dev/fuse\n");
+	}
+}
+
 static void print_counters(json_object *st)
 {
 	json_object *c = jget(st, "counters");
@@ -387,6 +411,7 @@ static void print_counters(json_object *st)
 		       on ? "active" : "off: ", on ? "" : jtext(pt, "reason", why, sizeof(why)),
 		       jtext(c, "passthrough_opens", v[0], 32));
 	}
+	print_transport(jget(st, "transport"));
 }
 
 /* share: not shared | samba = system|ctdb, exported[; note] | NOT exported: why | exporting

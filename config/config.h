@@ -22,6 +22,8 @@
 	"(examples in " CFG_DEFAULT_PATH "), or set 'discover = yes' in [global]"
 
 enum cfg_mode { CFG_MODE_UNION = 0, CFG_MODE_SINGLE };
+/* how the kernel's FUSE requests reach the daemon: /dev/fuse, or FUSE over io_uring */
+enum cfg_transport { CFG_TRANSPORT_DEV = 0, CFG_TRANSPORT_IO_URING };
 /* CFG_SAMBA_CTDB: samba = system on a node of a CTDB cluster (clustering = yes, fileid). */
 enum cfg_samba { CFG_SAMBA_SYSTEM = 0, CFG_SAMBA_PRIVATE, CFG_SAMBA_NONE, CFG_SAMBA_CTDB };
 /* A drive's st_ino in the view: CFG_INO_PATH a hash of the virtual path (kept by a rename
@@ -90,6 +92,7 @@ struct pxe_config {
 	bool discover_set;            /* "discover" was written in the file (yes or no) */
 	bool discover_network;        /* discovery also takes network filesystems; default no */
 	bool passthrough;             /* kernel FUSE passthrough when offered; default yes */
+	enum cfg_transport transport; /* "fuse transport"; default dev */
 	bool boot_tree;               /* the view merges the images path's first folder
 	                               * (RemoteInstall: SMSBoot, SMSImages, SMSTemp, Boot, ...)
 	                               * of every drive, not the images folder only; default no */
@@ -125,6 +128,7 @@ int cfg_parse_bool(const char *s, bool *out);
 int cfg_parse_duration_ms(const char *s, unsigned *out); /* "30", "30s", "500ms", "2m", "1h" */
 
 const char *cfg_mode_name(enum cfg_mode mode);
+const char *cfg_transport_name(enum cfg_transport transport);
 
 /* cfg_no_drive_hint -- when CFG can have no drive at all (no [drive:*] section and no
  * discover = yes), what to add, in one line; NULL when it names drives or discovers them.

@@ -25,6 +25,8 @@ static int cfg_set_images_path(struct cfg_parser *p, const struct cfg_key *k, vo
                                const char *v);
 static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
 static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v);
+static int cfg_set_transport(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                             const char *v);
 static int cfg_set_samba_config(struct cfg_parser *p, const struct cfg_key *k, void *dst,
                                 const char *v);
 static int cfg_set_log_level(struct cfg_parser *p, const struct cfg_key *k, void *dst,
@@ -75,6 +77,8 @@ static const struct cfg_key cfg_global_keys[] = {
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "passthrough", .set = cfg_set_bool, .off = CFG_G(passthrough),
 	 .expect = CFG_EXPECT_BOOL},
+	{.name = "fuse transport", .set = cfg_set_transport, .off = CFG_G(transport),
+	 .expect = "dev or io_uring"},
 	{.name = "boot tree", .set = cfg_set_bool, .off = CFG_G(boot_tree),
 	 .expect = CFG_EXPECT_BOOL},
 	{.name = "log level", .set = cfg_set_log_level, .off = CFG_G(log_level),
@@ -140,6 +144,7 @@ const struct cfg_section_def cfg_sections[CFG_SEC_DRIVE + 1] = {
 /* Indexed by the enums of config.h. */
 static const char *const cfg_mode_words[] = {"union", "single", NULL};
 static const char *const cfg_samba_words[] = {"system", "private", "none", "ctdb", NULL};
+static const char *const cfg_transport_words[] = {"dev", "io_uring", NULL};
 static const char *const cfg_samba_config_words[] = {"auto", "file", "registry", NULL};
 static const char *const cfg_log_words[] = {"error", "warning", "info", "debug", NULL};
 static const char *const cfg_ino_words[] = {"path", "drive", NULL};
@@ -545,6 +550,18 @@ static int cfg_set_mode(struct cfg_parser *p, const struct cfg_key *k, void *dst
 	return 0;
 }
 
+static int cfg_set_transport(struct cfg_parser *p, const struct cfg_key *k, void *dst,
+                             const char *v)
+{
+	int i = cfg_find_word(cfg_transport_words, v);
+
+	if (i < 0) {
+		return cfg_bad_value(p, k, v);
+	}
+	*(enum cfg_transport *)dst = (enum cfg_transport)i;
+	return 0;
+}
+
 static int cfg_set_samba(struct cfg_parser *p, const struct cfg_key *k, void *dst, const char *v)
 {
 	int i = cfg_find_word(cfg_samba_words, v);
@@ -721,6 +738,12 @@ static int cfg_set_string(struct cfg_parser *p, const struct cfg_key *k, void *d
 const char *cfg_mode_name(enum cfg_mode mode)
 {
 	return (unsigned)mode < CFG_N(cfg_mode_words) - 1 ? cfg_mode_words[mode] : "?";
+}
+
+const char *cfg_transport_name(enum cfg_transport transport)
+{
+	return (unsigned)transport < CFG_N(cfg_transport_words) - 1 ? cfg_transport_words[transport]
+	                                                            : "?";
 }
 
 const char *cfg_samba_name(enum cfg_samba samba)

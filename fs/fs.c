@@ -2,8 +2,9 @@
  *
  * Builds the handler table from ops_*.c and handle.c, mounts with allow_other and
  * default_permissions (Samba reaches files as the connected user) and always
- * nosuid,nodev, answers the kernel's INIT, then daemonizes and only then
- * starts its threads and says it is ready; serves on the multi-threaded loop
+ * nosuid,nodev, answers the kernel's INIT, then daemonizes (the other way
+ * round with FUSE over io_uring: init_and_background) and only then starts its
+ * threads and says it is ready; serves on the multi-threaded loop
  * and unmounts on SIGTERM/SIGINT. Does not decide what the view is: the
  * resolver does, and fs_publish() swaps it in.
  */
@@ -36,6 +37,7 @@
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	pt_init(userdata, conn);
+	tr_init(userdata, conn);
 	/* the kernel clears SUID/SGID itself (a setattr after a write) */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
@@ -96,6 +98,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		fs->dw_epoch = 1;
 		fs->pt_want = cfg->passthrough && !env_says_no("PXEIMAGESFS_PASSTHROUGH");
 		fs->pt_reason = "not decided yet: the kernel has not initialised the mount";
+		fs->ur_want = cfg->transport == CFG_TRANSPORT_IO_URING;
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);
@@ -157,14 +160,16 @@ static void raise_readahead(const char *mountpoint)
 	}
 }
 
-/* The base options first, the caller's next, then the flags no route may change: mount.fuse3
- * passes "dev,suid" for an fstab line (mount(8)'s defaults); the last of a pair wins. */
-static int session_args(const struct fs_options *o, struct fuse_args *args)
+/* The base options first, the caller's next (USER: without io_uring, which is the daemon's
+ * choice: fs->ur_try), then the flags no route may change: mount.fuse3 passes "dev,suid" for
+ * an fstab line (mount(8)'s defaults); the last of a pair wins. */
+static int session_args(const struct fs *fs, const struct fs_options *o, const char *user,
+                        struct fuse_args *args)
 {
 	char opts[1024];
 
-	if (snprintf(opts, sizeof(opts), "%s%s%s,%s", FS_BASE_OPTS, o->fuse_opts ? "," : "",
-	             o->fuse_opts ? o->fuse_opts : "", FS_SAFE_FLAGS) >= (int)sizeof(opts)) {
+	if (snprintf(opts, sizeof(opts), "%s%s%s%s,%s", FS_BASE_OPTS, *user ? "," : "", user,
+	             fs->ur_try ? ",io_uring" : "", FS_SAFE_FLAGS) >= (int)sizeof(opts)) {
 		return -1;
 	}
 	if (fuse_opt_add_arg(args, "pxeimagesfs") < 0 ||
@@ -190,9 +195,29 @@ static int serve(struct fuse_session *se)
 	return rc;
 }
 
+/* Process the INIT request BUF with the stop signals blocked: with io_uring, libfuse starts
+ * its ring threads in it, and they inherit this mask. A ring thread that took SIGTERM would
+ * run the exit handler there, while the main thread sleeps on in the loop and never stops. */
+static void process_init(struct fuse_session *se, struct fuse_buf *buf)
+{
+	sigset_t stop;
+	sigset_t old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigaddset(&stop, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	fuse_session_process_buf(se, buf);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Answer the kernel's INIT (the first request, queued by the mount) on this
- * thread, before any other thread exists: 0 when it succeeded, else -1 (a bad
- * option refused at INIT, e.g. max_read; libfuse logged why). Bounded. */
+ * thread, before any other thread exists (but libfuse's io_uring queues, made
+ * in it): 0 when it succeeded, else -1 (a bad option refused at INIT, e.g.
+ * max_read; libfuse logged why). Bounded. */
 static int answer_init(struct fs *fs, struct fuse_session *se)
 {
 	struct pollfd pfd = {.fd = fuse_session_fd(se), .events = POLLIN};
@@ -203,7 +228,7 @@ static int answer_init(struct fs *fs, struct fuse_session *se)
 		if (poll(&pfd, 1, 100) > 0) {
 			n = fuse_session_receive_buf(se, &buf);
 			if (n > 0) {
-				fuse_session_process_buf(se, &buf);
+				process_init(se, &buf);
 				break;
 			}
 			if (n != -EINTR && n != -EAGAIN) {
@@ -305,13 +330,11 @@ static void install_ops(struct fuse_lowlevel_ops *ops)
 	handle_install(ops);
 }
 
-/* Mounted and INIT answered: daemonize (unless foreground), then start every
- * thread (threads do not survive a fork), then tell systemd and the parent. */
-static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf, size_t errlen)
+/* Mounted: daemonize unless foreground; *REPORT gets the pipe to the waiting
+ * parent (daemonize_done), or stays -1. 0, or -1 with ERRBUF. */
+static int background(const struct fs_options *o, int *report, char *errbuf, size_t errlen)
 {
-	int report = -1;
-
-	if (!o->foreground && (report = daemonize_begin(o->mountpoint)) < 0) {
+	if (!o->foreground && (*report = daemonize_begin(o->mountpoint)) < 0) {
 		snprintf(errbuf, errlen, "cannot daemonize: %s", strerror(errno));
 		return -1;
 	}
@@ -319,6 +342,13 @@ static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf
 		log_init(true, o->live_cfg ? (*o->live_cfg)->log_level : LOG_LEVEL_INFO);
 		stdio_to_null();
 	}
+	return 0;
+}
+
+/* Mounted, INIT answered and in the background: start every thread (threads do
+ * not survive a fork), then tell systemd and the parent (REPORT, or -1). */
+static void start_serving(struct fs *fs, const struct fs_options *o, int report)
+{
 	dw_start(fs); /* without it, names are cached for entry_timeout only */
 	if (o->live_cfg && live_start(fs, o) < 0) {
 		log_warnx("cannot follow the drives live; the view stays as mounted");
@@ -327,7 +357,29 @@ static int start_serving(struct fs *fs, const struct fs_options *o, char *errbuf
 	if (report >= 0) {
 		daemonize_done(report, NULL);
 	}
-	return 0;
+}
+
+/* Mounted: answer INIT and go to the background, in the order the transport needs.
+ * libfuse's io_uring queues are threads made at INIT: with io_uring the fork comes
+ * first (they must live in the daemon), else INIT first (a refused option is told
+ * on the caller's terminal). *REPORT as in background(). 0, or -1 with ERRBUF. */
+static int init_and_background(struct fs *fs, struct fuse_session *se, const struct fs_options *o,
+                               int *report, char *errbuf, size_t errlen)
+{
+	if (fs->ur_try && background(o, report, errbuf, errlen) < 0) {
+		return -1;
+	}
+	if (answer_init(fs, se) < 0) {
+		snprintf(errbuf, errlen,
+		         "the kernel's INIT failed (a -o option it refuses?); unmounted");
+		if (*report >= 0) {
+			daemonize_done(*report, errbuf);
+			*report = -1;
+		}
+		return -1;
+	}
+	tr_check(fs);
+	return fs->ur_try ? 0 : background(o, report, errbuf, errlen);
 }
 
 /* Before the session: the handler table, the copy-up leftovers, the timeouts, the signals. */
@@ -368,10 +420,20 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	struct fuse_lowlevel_ops ops = {.init = op_init};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
+	char user[1024];
+	int report = -1;
 	int rc = -1;
 
 	prepare(fs, o, &ops);
-	if (session_args(o, &args) < 0 || !(se = fuse_session_new(&args, &ops, sizeof(ops), fs))) {
+	/* REST of the options never exceeds them: only too long -o options can be cut */
+	if (o->fuse_opts && strlen(o->fuse_opts) >= sizeof(user)) {
+		snprintf(errbuf, errlen, "the -o options are too long");
+		goto out;
+	}
+	fs->ur_want |= tr_take_opt(o->fuse_opts, user, sizeof(user));
+	tr_prepare(fs);
+	if (session_args(fs, o, user, &args) < 0 ||
+	    !(se = fuse_session_new(&args, &ops, sizeof(ops), fs))) {
 		snprintf(errbuf, errlen, "cannot start a FUSE session (bad -o options?)");
 		goto out;
 	}
@@ -389,14 +451,10 @@ int fs_mount_run(struct fs *fs, const struct fs_options *o, char *errbuf, size_t
 	/* before any lookup is served; not in fs_new, which may not mount */
 	nodes_load_inomap(fs, o->live_cfg ? (*o->live_cfg)->state_dir : NULL, o->mountpoint);
 	raise_readahead(o->mountpoint);
-	if (answer_init(fs, se) < 0) {
-		snprintf(errbuf, errlen,
-		         "the kernel's INIT failed (a -o option it refuses?); unmounted");
+	if (init_and_background(fs, se, o, &report, errbuf, errlen) < 0) {
 		goto out_unmount;
 	}
-	if (start_serving(fs, o, errbuf, errlen) < 0) {
-		goto out_unmount;
-	}
+	start_serving(fs, o, report);
 	rc = serve_until_stopped(fs, se, o, errbuf, errlen);
 out_unmount:
 	fuse_session_unmount(se);

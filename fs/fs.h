@@ -109,6 +109,10 @@ int fs_mount_run(struct fs *fs, const struct fs_options *opts, char *errbuf, siz
  * kernel FUSE passthrough. Returns BUF. */
 const char *fs_passthrough_info(char *buf, size_t len);
 
+/* fs_transport_info -- one line for --version: whether this build can serve on FUSE over
+ * io_uring. Returns a static string. */
+const char *fs_transport_info(void);
+
 /* fs_free -- NULL is a no-op. */
 void fs_free(struct fs *fs);
 

@@ -41,6 +41,13 @@
 #define PXE_HAVE_PASSTHROUGH 0
 #endif
 
+/* FUSE over io_uring (-o io_uring, FUSE_CAP_OVER_IO_URING): libfuse 3.18 */
+#if defined(FUSE_CAP_OVER_IO_URING) && FUSE_MAJOR_VERSION * 100 + FUSE_MINOR_VERSION >= 318
+#define PXE_HAVE_URING 1
+#else
+#define PXE_HAVE_URING 0
+#endif
+
 enum node_kind {
 	NODE_SYNTH = 0, /* the root and the parents of the images path: read-only */
 	NODE_IMAGES,    /* the images folder itself */
@@ -186,6 +193,12 @@ struct fs {
 	atomic_bool inited; /* the kernel's INIT was answered */
 	atomic_bool pt_active;
 	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
+	/* transport.c: FUSE over io_uring wanted (config or -o io_uring), still tried (main
+	 * thread only), in use; why not (static text; NULL when in use) */
+	bool ur_want;
+	bool ur_try;
+	atomic_bool ur_active;
+	_Atomic(const char *) ur_reason;
 };
 
 /* How the kernel does I/O on an open file. */
@@ -216,6 +229,18 @@ struct fh {
  * undoes it at release. pt_init decides in the FUSE init whether passthrough
  * is used at all. */
 void pt_init(struct fs *fs, struct fuse_conn_info *conn);
+
+/* transport.c -- FUSE over io_uring or /dev/fuse. tr_take_opt: whether the comma-separated
+ * -o OPTS (or NULL) hold "io_uring"; REST gets the others (truncated to LEN). tr_prepare:
+ * before the session, whether to ask libfuse for io_uring (fs->ur_try; logs once why not
+ * when wanted). tr_init: at INIT, asks the kernel for it or makes sure it is off. tr_check:
+ * once INIT is answered, whether libfuse's queues run (fs->ur_active). tr_count_rings: the
+ * process's io_uring file descriptors. */
+bool tr_take_opt(const char *opts, char *rest, size_t len);
+void tr_prepare(struct fs *fs);
+void tr_init(struct fs *fs, struct fuse_conn_info *conn);
+void tr_check(struct fs *fs);
+unsigned tr_count_rings(void);
 /* pt_detach -- N's name goes to a new node at the next lookup, and the kernel
  * drops its entry (DIR_LOCKED: as in pt_opened). */
 void pt_detach(struct fs *fs, struct node *n, bool dir_locked);

@@ -163,6 +163,8 @@ static void build(struct text *t, struct live *l, const struct fsview *v,
 	}
 	gauge(t, "passthrough_active", "1 when kernel FUSE passthrough is in use", mp,
 	      atomic_load(&fs->pt_active));
+	gauge(t, "io_uring_active", "1 when the kernel's requests come over io_uring", mp,
+	      atomic_load(&fs->ur_active));
 	counter(t, "opens_total", "files opened", mp, &fs->n_opens);
 	counter(t, "reads_total", "read requests answered by the daemon", mp, &fs->n_reads);
 	counter(t, "read_bytes_total", "bytes read through the daemon", mp, &fs->n_bytes_read);

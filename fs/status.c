@@ -345,6 +345,20 @@ static json_object *counters(struct fs *fs)
 	return c;
 }
 
+/* {"name": "io_uring" or "dev" (/dev/fuse), "reason": why not io_uring, when asked for} */
+static json_object *transport(struct fs *fs)
+{
+	json_object *t = json_object_new_object();
+	bool uring = atomic_load(&fs->ur_active);
+	const char *why = atomic_load(&fs->ur_reason);
+
+	json_object_object_add(t, "name", json_object_new_string(uring ? "io_uring" : "dev"));
+	if (!uring && why) {
+		json_object_object_add(t, "reason", json_object_new_string(why));
+	}
+	return t;
+}
+
 /* {"active": bool, "reason": why not (absent when active)} */
 static json_object *passthrough(struct fs *fs)
 {
@@ -404,6 +418,7 @@ static json_object *status_json(struct live *l, struct fsview *v, struct metrics
 	json_object_object_add(o, "last_change", change);
 	json_object_object_add(o, "counters", counters(l->fs));
 	json_object_object_add(o, "passthrough", passthrough(l->fs));
+	json_object_object_add(o, "transport", transport(l->fs));
 	json_object_object_add(o, "share", share);
 	if (space) {
 		json_object_object_add(o, "primary_space", space);

@@ -3,8 +3,9 @@
 # Sourced by packaging/demo.sh and tests/run.sh; installs only what is missing.
 
 # Build: compiler, cmake, and every library found by pkg-config.
-# meson, ninja-build, dpkg-dev: the bundled libfuse 3.17 (packaging/libfuse.sh).
-PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config meson ninja-build dpkg-dev
+# meson, ninja-build, dpkg-dev, liburing-dev, libnuma-dev: the bundled libfuse 3.18 with
+# FUSE over io_uring (packaging/libfuse.sh).
+PXE_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config meson ninja-build dpkg-dev liburing-dev libnuma-dev
 	libfuse3-dev libsmbclient-dev libmount-dev libblkid-dev libsystemd-dev libssl-dev
 	libjson-c-dev)
 # Packages (cpack -G DEB, cpack -G RPM): dpkg-shlibdeps and dpkg-buildflags, file, rpmbuild.

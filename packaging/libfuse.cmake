@@ -4,7 +4,8 @@
 # newer (kernel passthrough), else the bundled one. system: the system's,
 # whatever its version (3.10 or newer; older than 3.17 serves every read
 # through the daemon). bundled: a static libfuse built by packaging/libfuse.sh
-# from Debian's source package of the next release, kept in PXE_LIBFUSE_CACHE.
+# from Debian's source package of the testing release (3.18 or newer, with
+# FUSE over io_uring: links liburing and libnuma), kept in PXE_LIBFUSE_CACHE.
 set(PXE_LIBFUSE auto CACHE STRING "libfuse to build against: auto, system or bundled")
 set_property(CACHE PXE_LIBFUSE PROPERTY STRINGS auto system bundled)
 set(PXE_LIBFUSE_CACHE "${CMAKE_BINARY_DIR}/libfuse" CACHE PATH
@@ -39,8 +40,12 @@ else()
                         "configure with -DPXE_LIBFUSE=system to use the system's libfuse "
                         "(reads then go through the daemon: no kernel passthrough)")
   endif()
+  # built with FUSE over io_uring (packaging/libfuse.sh insists): liburing, libnuma
+  pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing)
+  pkg_check_modules(LIBNUMA REQUIRED IMPORTED_TARGET numa)
   target_include_directories(pxe_fuse3 SYSTEM INTERFACE "${PXE_LIBFUSE_CACHE}/install/include/fuse3")
   target_link_libraries(pxe_fuse3 INTERFACE "${PXE_LIBFUSE_CACHE}/install/lib/libfuse3.a"
+                                            PkgConfig::LIBURING PkgConfig::LIBNUMA
                                             Threads::Threads ${CMAKE_DL_LIBS} rt)
 endif()
 set(PXE_LIBFUSE_FROM ${pxe_fuse_from})

@@ -1,8 +1,9 @@
 #!/bin/bash
-# libfuse.sh CACHE_DIR -- fetch libfuse 3.17 or newer as Debian's own source
-# package of the next release and build it as a static library into
-# CACHE_DIR/install (include/fuse3, lib/libfuse3.a). Run by CMake at configure
-# time when the system's libfuse is older than 3.17 (kernel passthrough).
+# libfuse.sh CACHE_DIR -- fetch libfuse 3.18 or newer as Debian's own source
+# package of the testing release and build it as a static library into
+# CACHE_DIR/install (include/fuse3, lib/libfuse3.a), with FUSE over io_uring
+# (liburing, libnuma). Run by CMake at configure time when the system's libfuse
+# is older than 3.17 (kernel passthrough); 3.18 is the first with io_uring.
 #
 # The machine's apt sources are left untouched: a private apt configuration
 # in CACHE_DIR/apt lists only the deb-src line of the next release, signed by
@@ -10,14 +11,16 @@
 # the signed Release file and dpkg-source checks the tarballs against the .dsc.
 # Nothing is fetched again once CACHE_DIR/install/.stamp names the version.
 #
-# Environment: PXE_LIBFUSE_SUITE (default trixie), PXE_DEBIAN_MIRROR (default:
-# the Debian archive the machine's apt sources already use).
-# Needs: apt-get, dpkg-source (dpkg-dev), meson, ninja (ninja-build), cc.
+# Environment: PXE_LIBFUSE_SUITE (default: forky, then sid when forky's fuse3 is
+# older than 3.18), PXE_DEBIAN_MIRROR (default: the Debian archive the
+# machine's apt sources already use).
+# Needs: apt-get, dpkg-source (dpkg-dev), meson, ninja (ninja-build), cc,
+# liburing-dev, libnuma-dev.
 set -euo pipefail
 
 cache=${1:?usage: libfuse.sh CACHE_DIR}
-suite=${PXE_LIBFUSE_SUITE:-trixie}
-min=3.17
+suites=${PXE_LIBFUSE_SUITE:-forky sid}
+min=3.18
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 install=$cache/install
@@ -27,7 +30,12 @@ die() {
 	exit 1
 }
 
-if [ -f "$install/.stamp" ] && [ -f "$install/.debian-version" ] && [ -f "$install/lib/libfuse3.a" ]; then
+# at least MIN: VERSION
+at_least() { [ "$(printf '%s\n%s\n' "$min" "$1" | sort -V | head -1)" = "$min" ]; }
+
+# a cache of an older build (3.17, before io_uring) is built again
+if [ -f "$install/.stamp" ] && [ -f "$install/.debian-version" ] && [ -f "$install/lib/libfuse3.a" ] &&
+	at_least "$(cat "$install/.stamp")"; then
 	cat "$install/.stamp"
 	exit 0
 fi
@@ -49,26 +57,40 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || die "$keyring is missing: apt-get install debian-archive-keyring"
 
 apt=$cache/apt
-rm -rf "$apt" "$cache/src"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$cache/src"
-echo "deb-src [signed-by=$keyring] $mirror $suite main" >"$apt/sources.list"
 aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/none"
 	-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt" -o "Dir::Cache::pkgcache="
 	-o "Dir::Cache::srcpkgcache=" -o "APT::Sandbox::User=root" -o "Debug::NoLocking=1")
 
-echo "libfuse.sh: fetching the fuse3 source package of Debian $suite from $mirror" >&2
-apt-get "${aptopts[@]}" -qq update >"$apt/update.log" 2>&1 ||
-	die "cannot read the $suite source index from $mirror: $(tail -3 "$apt/update.log")"
-(cd "$cache/src" && apt-get "${aptopts[@]}" -qq --download-only source fuse3) >"$apt/source.log" 2>&1 ||
-	die "cannot fetch the fuse3 source package: $(tail -3 "$apt/source.log")"
-dsc=$(ls "$cache"/src/fuse3_*.dsc)
+# fetch SUITE -- download and unpack the fuse3 source package of Debian SUITE
+# into $cache/src; sets dsc and version.
+fetch() {
+	local suite=$1
+	rm -rf "$apt" "$cache/src"
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$cache/src"
+	echo "deb-src [signed-by=$keyring] $mirror $suite main" >"$apt/sources.list"
+	echo "libfuse.sh: fetching the fuse3 source package of Debian $suite from $mirror" >&2
+	apt-get "${aptopts[@]}" -qq update >"$apt/update.log" 2>&1 ||
+		die "cannot read the $suite source index from $mirror: $(tail -3 "$apt/update.log")"
+	(cd "$cache/src" && apt-get "${aptopts[@]}" -qq --download-only source fuse3) >"$apt/source.log" 2>&1 ||
+		die "cannot fetch the fuse3 source package: $(tail -3 "$apt/source.log")"
+	dsc=$(ls "$cache"/src/fuse3_*.dsc)
+	version=$(sed -nE 's/^Version: ([0-9.]+)-.*/\1/p' "$dsc")
+	[ -n "$version" ] || die "cannot read the version from $dsc"
+}
+
+dsc= version=
+for suite in $suites; do
+	fetch "$suite"
+	at_least "$version" && break
+	echo "libfuse.sh: Debian $suite has libfuse $version; FUSE over io_uring needs $min or newer" >&2
+	version=
+done
+[ -n "$version" ] ||
+	die "no libfuse $min or newer in Debian $suites (set PXE_LIBFUSE_SUITE, or configure with -DPXE_LIBFUSE=system)"
 (cd "$cache/src" && dpkg-source -x "$dsc" fuse3) >"$apt/extract.log" 2>&1 ||
 	die "cannot unpack $dsc: $(tail -3 "$apt/extract.log")"
-
-version=$(sed -nE 's/^Version: ([0-9.]+)-.*/\1/p' "$dsc")
-[ -n "$version" ] || die "cannot read the version from $dsc"
-[ "$(printf '%s\n%s\n' "$min" "$version" | sort -V | head -1)" = "$min" ] ||
-	die "Debian $suite has libfuse $version; passthrough needs $min or newer (set PXE_LIBFUSE_SUITE)"
+pkg-config --exists liburing || die "liburing is missing: apt-get install liburing-dev (FUSE over io_uring)"
+[ -e /usr/include/numa.h ] || die "numa.h is missing: apt-get install libnuma-dev (FUSE over io_uring)"
 
 # prefix /usr: the library looks for fusermount3 there (the system's, from the
 # fuse3 package) when it mounts without root
@@ -76,9 +98,13 @@ echo "libfuse.sh: building libfuse $version (static)" >&2
 rm -rf "$cache/build" "$install.tmp"
 (cd "$cache/src/fuse3" &&
 	meson setup "$cache/build" --prefix=/usr --libdir=lib -Ddefault_library=static \
-		-Dbuildtype=release -Db_pie=true -Dexamples=false -Dutils=false -Dtests=false &&
+		-Dbuildtype=release -Db_pie=true -Dexamples=false -Dutils=false -Dtests=false \
+		-Denable-io-uring=true &&
 	DESTDIR="$install.tmp" ninja -C "$cache/build" install) >"$cache/build.log" 2>&1 ||
 	die "building libfuse $version failed; see $cache/build.log"
+# meson leaves io_uring out without a word when liburing or libnuma is unusable
+grep -qs '^#define HAVE_URING' "$cache"/build/*config*.h ||
+	die "libfuse $version was built without FUSE over io_uring (liburing with SQE128, libnuma); see $cache/build.log"
 rm -rf "$install"
 mkdir -p "$install"
 mv "$install.tmp/usr/include" "$install.tmp/usr/lib" "$install/"

@@ -190,6 +190,11 @@ else
 		fail "static libfuse older than 3.17: $out"
 	grep -q 'libfuse' "$R/usr/share/doc/pxeimagesfs/copyright" ||
 		fail "the copyright file does not name the bundled libfuse"
+	# the bundled libfuse 3.18 has FUSE over io_uring: liburing and libnuma, shared
+	for lib in liburing:liburing2 libnuma:libnuma1; do
+		readelf -d "$R/usr/bin/pxeimagesfs" | grep -q "NEEDED.*${lib%%:*}\." || continue
+		field Depends | grep -q "${lib#*:}" || fail "linked to ${lib%%:*} but Depends lacks ${lib#*:}: $(field Depends)"
+	done
 fi
 out=$("$R/usr/bin/pxeimagesfs" config check -c "$R/etc/pxeimagesfs/pxeimagesfs.conf" 2>&1) ||
 	fail "config check of the packaged config: $out"
@@ -243,6 +248,10 @@ echo "$list" | grep -Eqx '/usr|/usr/bin|/etc|/usr/lib/systemd/system|/usr/share/
 	fail "the .rpm owns a system directory"
 rpm -qpc "$RPM" 2>/dev/null | grep -qx /etc/pxeimagesfs/pxeimagesfs.conf || fail "rpm: config not %config"
 rpm -qpR "$RPM" 2>/dev/null | grep -qx fuse3 || fail "rpm: Requires lacks fuse3"
+for lib in liburing libnuma; do
+	readelf -d "$R/usr/bin/pxeimagesfs" | grep -q "NEEDED.*$lib\." || continue
+	rpm -qpR "$RPM" 2>/dev/null | grep -q "^$lib\.so" || fail "rpm: linked to $lib but Requires lacks it: $(rpm -qpR "$RPM" 2>/dev/null | tr '\n' ' ')"
+done
 rpm -qp --recommends "$RPM" 2>/dev/null | grep -qx samba || fail "rpm: Recommends lacks samba"
 scripts=$(rpm -qp --scripts "$RPM" 2>/dev/null)
 echo "$scripts" | grep -q '^preuninstall scriptlet' || fail "rpm: no %preun (stop on erase)"

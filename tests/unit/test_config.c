@@ -241,6 +241,8 @@ static const char *value_of(const struct pxe_config *cfg, const char *key, char 
 		return cfg->images_path;
 	} else if (strcmp(key, "mode") == 0) {
 		return cfg_mode_name(cfg->mode);
+	} else if (strcmp(key, "fuse transport") == 0) {
+		return cfg_transport_name(cfg->transport);
 	} else if (strcmp(key, "log level") == 0) {
 		return cfg->log_level <= LOG_LEVEL_DEBUG ? log_levels[cfg->log_level] : "?";
 	} else if (strcmp(key, "mount timeout") == 0) {
@@ -536,6 +538,10 @@ static const struct cfg_case enum_words[] = {
     {"samba CTDB", "[share]\nsamba = CTDB\n", IS("samba", "ctdb")},
     {"mode UNION", "[global]\nmode = UNION\n", IS("mode", "union")},
     {"mode Single", "[global]\nmode = Single\n", IS("mode", "single")},
+    {"fuse transport default", "[global]\n", IS("fuse transport", "dev")},
+    {"fuse transport dev", "[global]\nfuse transport = dev\n", IS("fuse transport", "dev")},
+    {"fuse transport IO_URING", "[global]\nfuse transport = IO_URING\n",
+     IS("fuse transport", "io_uring")},
 };
 CASES_TEST(test_cfg_accepts_every_enum_word_in_any_case, enum_words)
 
@@ -1107,6 +1113,8 @@ static const struct cfg_case bad_enum_words[] = {
          "debug")},
     {"samba", "[share]\nsamba = smbd\n",
      ERR("t.conf:2: bad value 'smbd' for 'samba': expected system, private, none or ctdb")},
+    {"fuse transport", "[global]\nfuse transport = uring\n",
+     ERR("t.conf:2: bad value 'uring' for 'fuse transport': expected dev or io_uring")},
 };
 CASES_TEST(test_cfg_rejects_bad_enum_words, bad_enum_words)
 
@@ -1137,6 +1145,7 @@ static void test_cfg_rejects_empty_value_for_every_other_key(void **state)
 	    {"global", "discover"},
 	    {"global", "discover network"},
 	    {"global", "log level"},
+	    {"global", "fuse transport"},
 	    {"share", "name"},
 	    {"share", "samba"},
 	    {"share", "port"},
