@@ -8,8 +8,9 @@
 #    never 0, polled for 8 s (and every version of the status file meanwhile says so). The listener stopped, the daemon's retry (every 2 s) starts smbd:
 #    `status` exits 0 within 30 s, and the socket on PORT is smbd's.
 # 2. The smbd dies (its group killed while the daemon is stopped) and the foreign listener takes
-#    the port before the daemon restarts it: the share is down (status exit 1 for 6 s, never 0)
-#    and the log names the holder; the listener stopped, the share is up again within 30 s.
+#    the port before the daemon restarts it: the share is down (status exit 1 for 6 s, never 0;
+#    the status file, "up" while the daemon was stopped, says otherwise within 5 s of the daemon
+#    running again and never "up" from then on) and the log names the holder; the listener stopped, the share is up again within 30 s.
 # 3. Several addresses: `interfaces = lo` (127.0.0.1 and ::1, named as an interface) and a
 #    foreign listener on [::1]:PORT only, so smbd could bind 127.0.0.1 alone: the share is never
 #    up (status exit 1 for 3 s, naming ::1 and the holder); the listener stopped, the retry
@@ -197,10 +198,26 @@ for ((i = 0; i < 100; i++)); do # the socket may outlive smbd's main process for
 done
 [ -n "$LPID" ] || { cat "$T/listener.log"; fail "port $PORT not free 5 s after smbd was killed"; }
 kill -CONT "$VIEW_PID" && STOPPED=
+# the status file said "up" when the daemon was stopped: it says otherwise once the daemon,
+# running again, has seen smbd's death (bounded), and never "up" again from then on
+NOTICED=$(python3 - "$(view_status_file)" <<'PY'
+import json, sys, time
+start = time.monotonic()
+while time.monotonic() - start < 5:
+    try:
+        if not json.load(open(sys.argv[1]))["share"]["up"]:
+            print(int((time.monotonic() - start) * 1000))
+            sys.exit(0)
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.01)
+sys.exit(1)
+PY
+) || { cat "$T/log"; fail "smbd died: the status file still says the share is up 5 s after the daemon ran again"; }
 status_never_up 6 "smbd died, port $PORT taken by python3 (pid $LPID)"
 grep -q "port $PORT on 127.0.0.1 is in use by pid $LPID (python3)" "$T/log" ||
 	{ cat "$T/log"; fail "after smbd died: the log does not name the port's holder"; }
-ok "smbd died and python3 took port $PORT: status degraded (exit 1) in all $ROUNDS rounds and $READS reads of the status file over 6 s"
+ok "smbd died and python3 took port $PORT: the status file said so $NOTICED ms after the daemon ran again; status degraded (exit 1) in all $ROUNDS rounds and $READS reads of the status file over 6 s"
 listener_stop
 status_up_within 30 "after the second foreign listener stopped"
 smbd_holds_port
