@@ -175,6 +175,17 @@ seen_in() {
 # temps DIR -- the hidden temporaries (copy-up's, migrate's) left in DIR on the store
 temps() { on find "$1" -maxdepth 2 -name '.pxeimagesfs-tmp.*' 2>/dev/null; }
 SZ=$((2 * 1024 * 1024))
+# at_once ERR_A CMD_A ERR_B CMD_B -- the two shell commands (in the namespace) started at the
+# same moment, each's stderr in its file; their exit statuses in ra and rb
+at_once() {
+	local wa wb
+	on sh -c "$2" 2>"$1" &
+	wa=$!
+	on sh -c "$4" 2>"$3" &
+	wb=$!
+	wait $wa; ra=$?
+	wait $wb; rb=$?
+}
 
 # ---- copy-up of one image by both hosts at once ------------------------------------------------
 # Each host's local read-only drive has its own version of PKGCU00r/boot.wim (all 'A' on a, all
@@ -187,12 +198,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	fill "$T/a/local/$IMG/$p/boot.wim" A $SZ
 	fill "$T/b/local/$IMG/$p/boot.wim" B $SZ
 	seen_in "$VA/$p/boot.wim" $SZ && seen_in "$VB/$p/boot.wim" $SZ || { bad "copy-up $r: not in the views"; continue; }
-	on sh -c "printf a | dd of='$VA/$p/boot.wim' bs=1 seek=0 conv=notrunc status=none" 2>"$T/cu.a" &
-	wa=$!
-	on sh -c "printf b | dd of='$VB/$p/boot.wim' bs=1 seek=1 conv=notrunc status=none" 2>"$T/cu.b" &
-	wb=$!
-	wait $wa; ra=$?
-	wait $wb; rb=$?
+	at_once "$T/cu.a" "printf a | dd of='$VA/$p/boot.wim' bs=1 seek=0 conv=notrunc status=none" \
+		"$T/cu.b" "printf b | dd of='$VB/$p/boot.wim' bs=1 seek=1 conv=notrunc status=none"
 	[ $ra = 0 ] || bad "copy-up $r: the write through a failed: $(cat "$T/cu.a")"
 	[ $rb = 0 ] || bad "copy-up $r: the write through b failed: $(cat "$T/cu.b")"
 	f=$SA/$p/boot.wim
@@ -224,12 +231,7 @@ for ((r = 1; r <= MKDIR_ROUNDS; r++)); do
 	p=PKGMD$(printf %03d $r)
 	on mkdir -p "$T/a/local/$IMG/$p" "$T/b/local/$IMG/$p"
 	for k in $(seq 100); do on test -d "$VA/$p" && on test -d "$VB/$p" && break; sleep 0.05; done
-	on sh -c "echo a >'$VA/$p/a.txt'" 2>"$T/md.a" &
-	wa=$!
-	on sh -c "echo b >'$VB/$p/b.txt'" 2>"$T/md.b" &
-	wb=$!
-	wait $wa; ra=$?
-	wait $wb; rb=$?
+	at_once "$T/md.a" "echo a >'$VA/$p/a.txt'" "$T/md.b" "echo b >'$VB/$p/b.txt'"
 	if [ $ra != 0 ] || [ $rb != 0 ]; then
 		md_bad=$((md_bad + 1))
 		[ $md_bad -le 3 ] && bad "folder $r: a create failed (a: exit $ra $(cat "$T/md.a"); b: exit $rb $(cat "$T/md.b"))"
