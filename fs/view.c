@@ -124,7 +124,7 @@ static int fsdrive_open(struct fsdrive *fd, const struct drive *d)
 		fd->img_dev = st.st_dev;
 		fd->img_ino = st.st_ino;
 	}
-	if (rc == 0) { /* the walk never leaves the images folder's filesystem */
+	if (rc == 0) { /* its images folder's filesystem (one mounted inside is trusted alike) */
 		struct statvfs sv;
 		fd->nodev = fstatvfs(img >= 0 ? img : mnt, &sv) == 0 && (sv.f_flag & ST_NODEV);
 	}
