@@ -454,16 +454,15 @@ static int mk_do(const struct mk *m, int dirfd, const char *name)
 	}
 }
 
-/* Whether PARENT (NAME's) is still a folder of the view, on any drive. */
-static bool parent_in_view(struct fs *fs, struct node *parent, const char *name, struct fsview *v)
+/* Whether PARENT is still a folder of the view, on any drive. */
+static bool parent_in_view(struct fs *fs, struct node *parent, struct fsview *v)
 {
 	struct rel rel;
 	struct loc l;
 	bool in = false;
 
 	rel_init(&rel);
-	if (node_rel_child(fs, parent, name, &rel) == 0) {
-		rel_up(&rel);
+	if (node_rel(fs, parent, &rel) == 0) {
 		if (loc_find(v, rel.s, 0, &l) == 0) {
 			in = S_ISDIR(l.st.st_mode);
 			loc_close(&l);
@@ -495,7 +494,7 @@ static int make_entry(struct fs *fs, struct node *parent, const char *name, stru
 		}
 		rc = mk_do(m, *dirfd, name);
 		if (rc >= 0 || (rc != -ENOENT && rc != -ESTALE) || k + 1 >= CREATE_TRIES ||
-		    !parent_in_view(fs, parent, name, v)) {
+		    !parent_in_view(fs, parent, v)) {
 			break;
 		}
 		close(*dirfd);
