@@ -4,9 +4,10 @@
 # each counted by the kernel's own FUSE tracepoints (fuse:fuse_request_send/_end, filtered to
 # that one mount's connection): requests by opcode, requests per dbench operation, the mean
 # time from a request's send to its end (the round trip: queueing, the daemon's work, both
-# wake-ups) and the daemon's CPU time per request (/proc/PID/task/*/stat). If the daemon's CPU
-# per request is a small part of the round trip, the rest is the kernel's transport, which
-# every FUSE filesystem pays alike (mergerfs is the reference).
+# wake-ups) and the daemon's CPU time per request (/proc/PID/stat, which also counts the
+# worker threads that have ended). If the daemon's CPU per request is a small part of the
+# round trip, the rest is the kernel's transport, which every FUSE filesystem pays alike
+# (mergerfs is the reference); if it is most of it, the daemon is the bottleneck.
 #
 #   bash bench/profile.sh [SECONDS [CLIENTS]]      (as root; defaults 8 s, 8 clients)
 #
@@ -27,11 +28,11 @@ die() { echo "profile.sh: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "$BIN is missing: build it (bash bench/run.sh --only 1 --quick builds build-bench) or set PXEIMAGESFS_BIN"
 for t in dbench mergerfs python3; do command -v $t >/dev/null || die "$t is missing: apt-get install $t"; done
 [ -r "$LOAD" ] || die "$LOAD is missing: apt-get install dbench"
-[ -d $TR/events/fuse ] || die "this kernel has no fuse tracepoints in $TR/events/fuse"
 
 T=$(mktemp -d /tmp/pxeimagesfs-prof.XXXXXX) || die "mktemp"
 INST=$TR/instances/pxeimagesfs-prof-$$
 declare -A PID
+TR_MOUNTED=
 cleanup() {
 	local s
 	for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null; done
@@ -39,10 +40,17 @@ cleanup() {
 	for m in "$T"/mnt/*; do grep -qF " $m " /proc/self/mountinfo && umount "$m"; done
 	grep -qF " $T/c " /proc/self/mountinfo && umount "$T/c"
 	[ -d "$INST" ] && rmdir "$INST"
+	[ -n "$TR_MOUNTED" ] && umount $TR
 	rm -rf --one-file-system "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# tracefs: mounted here for the run when it is not (and unmounted at exit)
+if [ ! -d $TR/events ] && grep -qw tracefs /proc/filesystems; then
+	mount -t tracefs nodev $TR || die "cannot mount tracefs at $TR"
+	TR_MOUNTED=1
+fi
+[ -d $TR/events/fuse ] || die "this kernel has no fuse tracepoints in $TR/events/fuse"
 mkdir -p "$T/c" "$T/mnt/pxe" "$T/mnt/pxed" "$T/mnt/mfs" "$T/conf" || die "mkdir"
 mount -t tmpfs -o size=2g prof-c "$T/c" || die "cannot mount a tmpfs"
 mkdir -p "$T/c/$IMG" || die "mkdir"
@@ -72,8 +80,9 @@ start() { # SYSTEM -> PID[SYSTEM], ROOT: the folder dbench runs in
 	done
 	die "$s did not mount: $(tail -3 "$T/$s.log")"
 }
-cpu_ticks() { # PID -> utime+stime of all its threads, in clock ticks
-	cat /proc/"$1"/task/*/stat 2>/dev/null | sed 's/^.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
+cpu_ticks() { # PID -> utime+stime of the process, in clock ticks: /proc/PID/stat counts the
+	# threads that have ended too (libfuse ends idle workers; /proc/PID/task/*/stat does not)
+	sed 's/^.*) //' /proc/"$1"/stat 2>/dev/null | awk '{ print $12 + $13 } END { if (NR == 0) print 0 }'
 }
 run_dbench() { # DIR -> dbench's output
 	local d=$1/prof-$RANDOM
