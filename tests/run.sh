@@ -92,7 +92,8 @@ ONCE='^(fuzz|packaging|ctdb_event_script)$'
 # Tests that mount every view in both data paths themselves (PXEIMAGESFS_PASSTHROUGH=yes and
 # =no on their own), or that set their data path in their config (read_memory: passthrough = no),
 # would only repeat their release run in the passthrough-off run: not run there (io_uring: its
-# daemon-served part sets PXEIMAGESFS_PASSTHROUGH=no itself).
+# daemon-served part sets PXEIMAGESFS_PASSTHROUGH=no itself; request_pipes: how requests are
+# read, whatever the data path, and its lookups and small opens are served alike in both).
 BOTH='^(fuzz|packaging|read_memory|request_pipes|io_uring|open_swapped|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
 # Nor the tests the passthrough setting cannot change, where the off run is the same run again:
 # the unit tests and test_resolver_live (no FUSE mount; nothing reads the variable);
