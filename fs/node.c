@@ -601,13 +601,19 @@ static int io_mode_locked(struct node *n, const struct stat *st, struct node_io 
 {
 	int id = 0;
 
-	if (!io->want || !S_ISREG(st->st_mode) || n->n_cached > 0) {
+	if (!S_ISREG(st->st_mode) || n->n_cached > 0) {
 		return FH_CACHED;
 	}
+	/* One mode per inode while it is open (the kernel fails a cached open of an inode in
+	 * passthrough with EIO): open handles in passthrough are joined even when no new backing
+	 * file is wanted (the drive stopped being passed through since) */
 	if (n->pt_refs > 0) { /* on the same backing file: nt_elsewhere said so */
 		n->pt_refs++;
 		io->backing_id = n->pt_id;
 		return FH_PASSTHROUGH;
+	}
+	if (!io->want) {
+		return FH_CACHED;
 	}
 	id = io->backing_open(io->arg);
 	if (id <= 0) {

@@ -94,7 +94,7 @@ ONCE='^(fuzz|packaging|ctdb_event_script)$'
 # would only repeat their release run in the passthrough-off run: not run there (io_uring: its
 # daemon-served part sets PXEIMAGESFS_PASSTHROUGH=no itself; request_pipes: how requests are
 # read, whatever the data path, and its lookups and small opens are served alike in both).
-BOTH='^(fuzz|packaging|read_memory|request_pipes|io_uring|open_swapped|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
+BOTH='^(fuzz|packaging|read_memory|request_pipes|passthrough_fallback|io_uring|open_swapped|copyup|create_stale_alias|ino_detached|negative_entries|watch_tree|flap_stress|hostile_tree|ino_rename|long_path|passthrough|rename_stress|reopen|reopen_smb|watch_overflow)$'
 # Nor the tests the passthrough setting cannot change, where the off run is the same run again:
 # the unit tests and test_resolver_live (no FUSE mount; nothing reads the variable);
 # cli_resolve (resolve and config check, no mount); status_file, share_status, health and
