@@ -1,13 +1,16 @@
 #!/bin/bash
 # floor.sh -- how much of a FUSE request's time is the daemon's, and how much the kernel's
-# round trip that every FUSE daemon pays: cases 5 (open+read+close of 1,000 files of 4 KiB,
-# warm, 5 times per round) and 6 (first lookups of missing names, 10,000 per round) of
-# bench/run.sh, on the native directory, pxeimagesfs (one drive; passthrough, and daemon-served), mergerfs, and floorfs
-# (bench/floorfs.c): a FUSE daemon that does no I/O at all and answers from arithmetic, set up
-# as pxeimagesfs sets up its threads. floorfs's times are the floor for any FUSE filesystem on
+# round trip that every FUSE daemon pays: cases 4 cold (find+stat of 10,000 files in 50
+# folders on a fresh mount), 5 (open+read+close of 1,000 files of 4 KiB, warm, 5 times per
+# round) and 6 (first lookups of missing names, 10,000 per round) of bench/run.sh, on the
+# native directory (case 4: its caches warm, as in run.sh), pxeimagesfs (one drive;
+# passthrough, and daemon-served), mergerfs, and floorfs (bench/floorfs.c): a FUSE daemon
+# that does no I/O at all and answers from arithmetic, set up as pxeimagesfs sets up its
+# threads. floorfs's times are the floor for any FUSE filesystem on
 # this machine; what pxeimagesfs takes above it is its own work. Prints, per case and system,
-# the median time per file or name, its ratio to native and to floorfs, and the daemon's CPU
-# per file or name (/proc/PID/stat, every thread, ended ones too).
+# the median time per item, its ratio to native and to floorfs, and the daemon's CPU per item
+# (/proc/PID/stat, every thread, ended ones too; case 4 from the fresh mount's first request
+# on, its start-up left out). Every system is mounted afresh before each round's case 4.
 #
 #   bash bench/floor.sh [REPS]      (as root; default 7 measured rounds after one warm-up)
 #
@@ -52,74 +55,94 @@ H=$T/bhelper
 mount -t tmpfs -o size=256m floor-c "$T/c" || die "cannot mount a tmpfs"
 mkdir -p "$T/c/$IMG/neg" || die "mkdir"
 "$H" mktree "$T/c/$IMG/small" 10 100 4096 >/dev/null || die "cannot make the small files"
+"$H" mktree "$T/c/$IMG/tree4" 50 200 0 >/dev/null || die "cannot make case 4's tree"
 
-wait_mount() { # SYSTEM DIR
-	for _ in $(seq 200); do
-		grep -qF " $T/mnt/$1 " /proc/self/mountinfo && [ -d "$2" ] && return 0
-		kill -0 "${PID[$1]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "$1 did not mount: $(tail -3 "$T/$1.log")"
-}
 for s in pxe pxed; do
 	mkdir -p "$T/state/$s" "$T/run/$s"
 	printf '[global]\n    mountpoint = %s\n    images path = RemoteInstall\\SMSImages\\SMSPKG\n' "$T/mnt/$s" >"$T/$s.conf"
 	printf '    state directory = %s\n    run directory = %s\n    mount timeout = 0\n' "$T/state/$s" "$T/run/$s" >>"$T/$s.conf"
 	printf '    passthrough = %s\n[drive:C]\n    path = %s\n[share]\n    samba = none\n' \
 		"$([ $s = pxe ] && echo yes || echo no)" "$T/c" >>"$T/$s.conf"
-	env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/$s.conf" >"$T/$s.log" 2>&1 &
-	PID[$s]=$!
 	ROOT[$s]=$T/mnt/$s/$IMG
-	wait_mount $s "${ROOT[$s]}/small"
 done
-mergerfs -f -o allow_other,minfreespace=0,fsname=floormfs "$T/c/$IMG" "$T/mnt/mfs" >"$T/mfs.log" 2>&1 &
-PID[mfs]=$! ROOT[mfs]=$T/mnt/mfs
-wait_mount mfs "${ROOT[mfs]}/small"
-"$T/floorfs" "$T/mnt/floor" >"$T/floor.log" 2>&1 &
-PID[floor]=$!
-wait_mount floor "$T/mnt/floor"
-ROOT[native]=$T/c/$IMG ROOT[floor]=$T/mnt/floor
+ROOT[mfs]=$T/mnt/mfs ROOT[floor]=$T/mnt/floor ROOT[native]=$T/c/$IMG
+start_sys() { # SYSTEM: mount it, wait until it answers
+	local s=$1 probe=${ROOT[$1]}/tree4
+	case $s in
+	native) return 0 ;;
+	pxe | pxed) env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/$s.conf" >>"$T/$s.log" 2>&1 & ;;
+	mfs) mergerfs -f -o allow_other,minfreespace=0,fsname=floormfs "$T/c/$IMG" "$T/mnt/mfs" >>"$T/mfs.log" 2>&1 & ;;
+	floor) "$T/floorfs" "$T/mnt/floor" 50 200 >>"$T/floor.log" 2>&1 & probe=$T/mnt/floor/d000 ;;
+	esac
+	PID[$s]=$!
+	for _ in $(seq 200); do
+		grep -qF " $T/mnt/$s " /proc/self/mountinfo && [ -d "$probe" ] && return 0
+		kill -0 "${PID[$s]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "$s did not mount: $(tail -3 "$T/$s.log")"
+}
+stop_sys() { # SYSTEM: unmount it, wait for its daemon (by PID)
+	local s=$1
+	[ -n "${PID[$s]:-}" ] || return 0
+	grep -qF " $T/mnt/$s " /proc/self/mountinfo && umount "$T/mnt/$s"
+	timeout 20 tail --pid="${PID[$s]}" -f /dev/null || kill "${PID[$s]}"
+	wait "${PID[$s]}" 2>/dev/null
+	unset "PID[$s]"
+}
 
 cpu() { [ -n "${PID[$1]:-}" ] && sed 's/^.*) //' /proc/"${PID[$1]}"/stat | awk '{ print $12 + $13 }' || echo 0; }
 HZ=$(getconf CLK_TCK)
 for ((r = 0; r <= REPS; r++)); do
 	for s in "${SYSTEMS[@]}"; do
-		small=${ROOT[$s]}/small neg=${ROOT[$s]}/neg
-		[ $s = floor ] && small=$T/mnt/floor neg=$T/mnt/floor
+		small=${ROOT[$s]}/small neg=${ROOT[$s]}/neg tree=${ROOT[$s]}/tree4
+		[ $s = floor ] && small=$T/mnt/floor neg=$T/mnt/floor tree=$T/mnt/floor
+		stop_sys $s
+		start_sys $s
+		sleep 0.3 # the other daemons rescan on the mount-table change; let them settle
 		"$H" idle 10 30000 >/dev/null || true
-		c0=$(cpu $s) t5=0
+		c0=$(cpu $s)
+		o4=$("$H" walk "$tree") || die "case 4 on $s failed"
+		c1=$(cpu $s)
+		[ "${o4% *}" = 10050 ] || die "case 4 on $s: $o4 (10,050 entries expected)"
+		"$H" idle 10 30000 >/dev/null || true
+		c2=$(cpu $s) t5=0
 		for _ in 1 2 3 4 5; do # 5,000 opens: enough clock ticks of the daemon's CPU
 			o5=$("$H" openread "$small" 10 100) || die "case 5 on $s failed"
 			t5=$((t5 + ${o5#* }))
 		done
-		c1=$(cpu $s)
+		c3=$(cpu $s)
 		"$H" idle 10 30000 >/dev/null || true
 		o6=$("$H" neg "$neg" 10000 "r$r") || die "case 6 on $s failed"
-		c2=$(cpu $s)
-		[ $r = 0 ] || echo "$s $t5 $((c1 - c0)) ${o6#* } $((c2 - c1))" >>"$T/samples"
+		c4=$(cpu $s)
+		[ $r = 0 ] || echo "$s ${o4#* } $((c1 - c0)) $t5 $((c3 - c2)) ${o6#* } $((c4 - c3))" >>"$T/samples"
 	done
 done
 python3 - "$T/samples" "$HZ" "$REPS" <<'PY'
 import statistics as st, sys
 path, hz, reps = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ITEMS = (10050, 5000, 10000)  # entries walked, files opened, names looked up per sample
 rows = {}
 for line in open(path):
-    s, t5, c5, t6, c6 = line.split()
-    rows.setdefault(s, []).append((int(t5) / 5000, int(c5), int(t6) / 10000, int(c6)))
-# ns per file or name; the daemon's CPU in us per file or name
-med = {s: (st.median(r[0] for r in v), st.median(r[1] for r in v) / hz * 1e6 / 5000,
-           st.median(r[2] for r in v), st.median(r[3] for r in v) / hz * 1e6 / 10000)
+    s, *v = line.split()
+    rows.setdefault(s, []).append([int(x) for x in v])
+# per case: (median ns per item, median daemon CPU in us per item)
+med = {s: [(st.median(r[2 * c] for r in v) / ITEMS[c],
+            st.median(r[2 * c + 1] for r in v) / hz * 1e6 / ITEMS[c]) for c in range(3)]
        for s, v in rows.items()}
 names = {"native": "native directory", "floor": "floorfs (no I/O)", "pxe": "pxeimagesfs, passthrough",
          "pxed": "pxeimagesfs, daemon-served", "mfs": "mergerfs, defaults"}
-print(f"medians of {reps} rounds; time per file (case 5) or name (case 6); daemon CPU per file or name")
-print("| system | case 5 | vs native | vs floorfs | daemon CPU | case 6 | vs native | vs floorfs | daemon CPU |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-n, f = med["native"], med["floor"]
-for s in ["native", "floor", "pxe", "pxed", "mfs"]:
-    m = med[s]
-    cpu5 = f"{m[1]:.1f} us" if s != "native" else "-"
-    cpu6 = f"{m[3]:.1f} us" if s != "native" else "-"
-    print(f"| {names[s]} | {m[0] / 1000:.1f} us | {m[0] / n[0]:.2f}x | {m[0] / f[0]:.2f}x | {cpu5} "
-          f"| {m[2] / 1000:.1f} us | {m[2] / n[2]:.2f}x | {m[2] / f[2]:.2f}x | {cpu6} |")
+print(f"medians of {reps} rounds; time per entry (case 4), file (case 5) or name (case 6) and the "
+      "daemon's CPU per item")
+for c, title in enumerate(("case 4 cold: find+stat of 10,050 entries on a fresh mount",
+                           "case 5: open+read+close of a 4 KiB file, warm",
+                           "case 6: first lookup of a missing name")):
+    print(f"\n{title}\n")
+    print("| system | time | vs native | vs floorfs | daemon CPU |")
+    print("|---|---:|---:|---:|---:|")
+    n, f = med["native"][c][0], med["floor"][c][0]
+    for s in ["native", "floor", "pxe", "pxed", "mfs"]:
+        t, cpu = med[s][c]
+        cpu = f"{cpu:.1f} us" if s != "native" else "-"
+        print(f"| {names[s]} | {t / 1000:.2f} us | {t / n:.2f}x | {t / f:.2f}x | {cpu} |")
 PY

@@ -1,13 +1,16 @@
 /* floorfs.c -- the cost of the FUSE round trip itself, for bench/floor.sh: a low-level FUSE
  * filesystem that does no I/O at all. It answers from its own arithmetic, as fast as any
- * daemon can: folders d000-d999 in its root, files f00000-f99999 of 4 KiB in each (the names
- * bench/bhelper.c's openread asks for), every other name missing (ENOENT, not cached). Opens,
+ * daemon can: folders d000 to dDDD in its root, files f00000 to fPPPPP of 4 KiB in each (the
+ * names of bench/bhelper.c's mktree, which openread asks for and walk lists; DIRS and PER
+ * folders and files, default 50 and 200, as case 4's tree), every other name missing
+ * (ENOENT, not cached). Listings are READDIRPLUS (as the view's: the attributes with the
+ * names, so a walk's stats need no LOOKUP) when the kernel offers it. Opens,
  * reads (from one static buffer, page cache kept) and releases are answered as a daemon that
  * serves files must; no FLUSH (ENOSYS once, as pxeimagesfs). The worker threads are set up as
  * pxeimagesfs sets up its own (fs/fs.c: at most 64, 8 idle, requests read without splicing).
  * Entries and attributes are cached for a day.
  *
- *   floorfs MOUNTPOINT        (foreground; until unmounted or signalled)
+ *   floorfs MOUNTPOINT [DIRS PER]     (foreground; until unmounted or signalled)
  *
  * Not part of the product.
  */
@@ -21,11 +24,13 @@
 #include <sys/stat.h>
 
 #define FILE_SIZE 4096
-#define DIRS      1000
-#define PER       100000
+#define MAX_DIRS  1000
+#define MAX_PER   100000
 #define FILE_BASE 10000 /* inode of d000/f00000 */
 
 static char data[FILE_SIZE];
+static long dirs = 50;
+static long per = 200;
 
 /* "xNNN..." with exactly DIGITS digits after the letter X: the number, else -1 */
 static long num(const char *name, char x, int digits)
@@ -64,10 +69,10 @@ static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	long d = parent == FUSE_ROOT_ID ? num(name, 'd', 3) : -1;
 	long f = parent > FUSE_ROOT_ID && parent < FILE_BASE ? num(name, 'f', 5) : -1;
 
-	if (d >= 0) {
+	if (d >= 0 && d < dirs) {
 		e.ino = 2 + (fuse_ino_t)d;
-	} else if (f >= 0) {
-		e.ino = FILE_BASE + (parent - 2) * PER + (fuse_ino_t)f;
+	} else if (f >= 0 && f < per) {
+		e.ino = FILE_BASE + (parent - 2) * MAX_PER + (fuse_ino_t)f;
 	} else {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -111,10 +116,69 @@ static void ff_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/* A listing of folder INO from entry OFF on (".", "..", then the names), as many as fit in
+ * SIZE bytes; with PLUS each entry carries its attributes (READDIRPLUS). */
+static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+{
+	char *buf = malloc(size);
+	long n = ino == FUSE_ROOT_ID ? dirs : per;
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (long i = off; i < n + 2; i++) {
+		struct fuse_entry_param e = {.attr_timeout = 86400, .entry_timeout = 86400};
+		char name[32];
+		size_t len;
+
+		if (i < 2) {
+			snprintf(name, sizeof(name), "%s", i == 0 ? "." : "..");
+			e.ino = i == 0 ? ino : FUSE_ROOT_ID;
+		} else if (ino == FUSE_ROOT_ID) {
+			snprintf(name, sizeof(name), "d%03ld", i - 2);
+			e.ino = 2 + (fuse_ino_t)(i - 2);
+		} else {
+			snprintf(name, sizeof(name), "f%05ld", i - 2);
+			e.ino = FILE_BASE + (ino - 2) * MAX_PER + (fuse_ino_t)(i - 2);
+		}
+		attr_of(e.ino, &e.attr);
+		if (i < 2) {
+			e.ino = 0; /* "." and "..": no entry for the kernel to keep (as the view) */
+		}
+		len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, i + 1)
+		           : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, i + 1);
+		if (len > size - used) {
+			break;
+		}
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void ff_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+	(void)fi;
+	list(req, ino, size, off, 0);
+}
+
+static void ff_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+	(void)fi;
+	list(req, ino, size, off, 1);
+}
+
 static void ff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	}
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -125,6 +189,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.read = ff_read,
 	.release = ff_ok,
 	.opendir = ff_open,
+	.readdir = ff_readdir,
+	.readdirplus = ff_readdirplus,
 	.releasedir = ff_ok,
 };
 
@@ -136,8 +202,13 @@ int main(int argc, char **argv)
 	struct fuse_loop_config *lc = NULL;
 	int rc = 1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: floorfs MOUNTPOINT\n");
+	if (argc == 4) {
+		dirs = strtol(argv[2], NULL, 10);
+		per = strtol(argv[3], NULL, 10);
+	}
+	if ((argc != 2 && argc != 4) || dirs < 1 || dirs > MAX_DIRS || per < 1 || per > MAX_PER) {
+		fprintf(stderr, "usage: floorfs MOUNTPOINT [DIRS PER] (at most %d and %d)\n", MAX_DIRS,
+		        MAX_PER);
 		return 2;
 	}
 	memset(data, 'x', sizeof(data));
