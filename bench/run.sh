@@ -352,7 +352,7 @@ smb_conf() {
 			    kernel oplocks = no
 			    kernel share modes = no
 			    posix locking = no
-			    ea support = yes
+			    ea support = no
 			    store dos attributes = yes
 		EOF
 		[ "$s" = pxe1x ] && printf '%s\n' "$BENCH_SMB_VIEW_OPTS" | sed 's/^[[:space:]]*/    /'

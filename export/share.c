@@ -128,7 +128,12 @@ static void share_lines(struct buf *b, const struct pxe_config *cfg, const char 
 	}
 	put(b, "\t# a FUSE view: locks and share modes stay in smbd, DOS attributes in xattrs\n");
 	put(b, "\tkernel oplocks = no\n\tkernel share modes = no\n\tposix locking = no\n");
-	put(b, "\tea support = yes\n\tstore dos attributes = yes\n");
+	/* No EAs for SMB clients: with them, every entry of a listing costs smbd a listxattr and
+	 * a getxattr per EA, FUSE round trips the kernel does not cache (a listing of 2,000
+	 * files: 2.83x the native share's time with them, 1.85x without). DOS attributes are
+	 * kept in user.DOSATTRIB all the same (store dos attributes). */
+	put(b, "\t# no EAs for clients (a listing would read every file's xattrs); DOS attributes kept\n");
+	put(b, "\tea support = no\n\tstore dos attributes = yes\n");
 	ctdb_lines(b, s);
 	if (s->n_params) {
 		char from[4096];

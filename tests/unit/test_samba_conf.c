@@ -147,7 +147,7 @@ static void test_share_block_suits_a_fuse_view(void **state)
 	assert_has(b, "\tkernel oplocks = no\n");
 	assert_has(b, "\tkernel share modes = no\n");
 	assert_has(b, "\tposix locking = no\n");
-	assert_has(b, "\tea support = yes\n");
+	assert_has(b, "\tea support = no\n");
 	assert_has(b, "\tstore dos attributes = yes\n");
 	free(b);
 }
