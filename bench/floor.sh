@@ -12,6 +12,13 @@
 # (/proc/PID/stat, every thread, ended ones too; case 4 from the fresh mount's first request
 # on, its start-up left out). Every system is mounted afresh before each round's case 4.
 #
+# Cases 1 and 3 (the first read of a 1 GiB file, and 8 readers of another 1 GiB file at once;
+# both FUSE cache cold, right after case 4 on the fresh mount): the floor under a daemon-served
+# read. floorfs copies each reply from one static buffer; pxeimagesfs daemon-served ("pxed")
+# reads it from the drive into its buffer first, so it pays one more copy than the floor by
+# design; the passthrough view ("pxe") and native need no daemon. Each FUSE mount's read-ahead
+# is 1 MiB (the view raises its own; floor.sh raises floorfs's and mergerfs's alike).
+#
 #   bash bench/floor.sh [REPS]      (as root; default 7 measured rounds after one warm-up)
 #
 # Each round measures every system in turn, after waiting (at most 30 s) for the CPUs to be
@@ -52,10 +59,14 @@ gcc -O2 -Wall -Wextra -I"$LF/include/fuse3" -o "$T/floorfs" "$HERE/floorfs.c" "$
 	-lpthread -ldl $(pkg-config --libs liburing 2>/dev/null) $([ -e /usr/include/numa.h ] && echo -lnuma) ||
 	die "cannot build bench/floorfs.c"
 H=$T/bhelper
-mount -t tmpfs -o size=256m floor-c "$T/c" || die "cannot mount a tmpfs"
+mount -t tmpfs -o size=2400m floor-c "$T/c" || die "cannot mount a tmpfs"
 mkdir -p "$T/c/$IMG/neg" || die "mkdir"
 "$H" mktree "$T/c/$IMG/small" 10 100 4096 >/dev/null || die "cannot make the small files"
 "$H" mktree "$T/c/$IMG/tree4" 50 200 0 >/dev/null || die "cannot make case 4's tree"
+BIGMIB=1024
+for f in big storm; do
+	dd if=/dev/zero of="$T/c/$IMG/$f" bs=1M count=$BIGMIB status=none || die "cannot make $f"
+done
 
 for s in pxe pxed; do
 	mkdir -p "$T/state/$s" "$T/run/$s"
@@ -72,11 +83,14 @@ start_sys() { # SYSTEM: mount it, wait until it answers
 	native) return 0 ;;
 	pxe | pxed) env -u PXEIMAGESFS_PASSTHROUGH "$BIN" mount -f -c "$T/$s.conf" >>"$T/$s.log" 2>&1 & ;;
 	mfs) mergerfs -f -o allow_other,minfreespace=0,fsname=floormfs "$T/c/$IMG" "$T/mnt/mfs" >>"$T/mfs.log" 2>&1 & ;;
-	floor) "$T/floorfs" "$T/mnt/floor" 50 200 >>"$T/floor.log" 2>&1 & probe=$T/mnt/floor/d000 ;;
+	floor) "$T/floorfs" "$T/mnt/floor" 50 200 $BIGMIB >>"$T/floor.log" 2>&1 & probe=$T/mnt/floor/d000 ;;
 	esac
 	PID[$s]=$!
 	for _ in $(seq 200); do
-		grep -qF " $T/mnt/$s " /proc/self/mountinfo && [ -d "$probe" ] && return 0
+		if grep -qF " $T/mnt/$s " /proc/self/mountinfo && [ -d "$probe" ]; then
+			dev=$(mountpoint -d "$T/mnt/$s") && echo 1024 >"/sys/class/bdi/$dev/read_ahead_kb"
+			return 0
+		fi
 		kill -0 "${PID[$s]}" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -105,6 +119,16 @@ for ((r = 0; r <= REPS; r++)); do
 		o4=$("$H" walk "$tree") || die "case 4 on $s failed"
 		c1=$(cpu $s)
 		[ "${o4% *}" = 10050 ] || die "case 4 on $s: $o4 (10,050 entries expected)"
+		big=${ROOT[$s]}/big storm=${ROOT[$s]}/storm
+		"$H" idle 10 30000 >/dev/null || true
+		c5=$(cpu $s)
+		o1=$("$H" read "$big") || die "case 1 on $s failed"
+		c6=$(cpu $s)
+		[ "${o1% *}" = $((BIGMIB << 20)) ] || die "case 1 on $s: $o1 ($((BIGMIB << 20)) bytes expected)"
+		"$H" idle 10 30000 >/dev/null || true
+		o3=$("$H" storm 8 "$storm") || die "case 3 on $s failed"
+		c7=$(cpu $s)
+		[ "${o3% *}" = $((8 * (BIGMIB << 20))) ] || die "case 3 on $s: $o3 (8 x $BIGMIB MiB expected)"
 		"$H" idle 10 30000 >/dev/null || true
 		c2=$(cpu $s) t5=0
 		for _ in 1 2 3 4 5; do # 5,000 opens: enough clock ticks of the daemon's CPU
@@ -115,20 +139,21 @@ for ((r = 0; r <= REPS; r++)); do
 		"$H" idle 10 30000 >/dev/null || true
 		o6=$("$H" neg "$neg" 10000 "r$r") || die "case 6 on $s failed"
 		c4=$(cpu $s)
-		[ $r = 0 ] || echo "$s ${o4#* } $((c1 - c0)) $t5 $((c3 - c2)) ${o6#* } $((c4 - c3))" >>"$T/samples"
+		[ $r = 0 ] || echo "$s ${o4#* } $((c1 - c0)) $t5 $((c3 - c2)) ${o6#* } $((c4 - c3)) ${o1#* } $((c6 - c5)) ${o3#* } $((c7 - c6))" >>"$T/samples"
 	done
 done
-python3 - "$T/samples" "$HZ" "$REPS" <<'PY'
+python3 - "$T/samples" "$HZ" "$REPS" "$BIGMIB" <<'PY'
 import statistics as st, sys
-path, hz, reps = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ITEMS = (10050, 5000, 10000)  # entries walked, files opened, names looked up per sample
+path, hz, reps, mib = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+# entries walked, files opened, names looked up, MiB read (case 1, case 3) per sample
+ITEMS = (10050, 5000, 10000, mib, 8 * mib)
 rows = {}
 for line in open(path):
     s, *v = line.split()
     rows.setdefault(s, []).append([int(x) for x in v])
 # per case: (median ns per item, median daemon CPU in us per item)
 med = {s: [(st.median(r[2 * c] for r in v) / ITEMS[c],
-            st.median(r[2 * c + 1] for r in v) / hz * 1e6 / ITEMS[c]) for c in range(3)]
+            st.median(r[2 * c + 1] for r in v) / hz * 1e6 / ITEMS[c]) for c in range(5)]
        for s, v in rows.items()}
 names = {"native": "native directory", "floor": "floorfs (no I/O)", "pxe": "pxeimagesfs, passthrough",
          "pxed": "pxeimagesfs, daemon-served", "mfs": "mergerfs, defaults"}
@@ -145,4 +170,14 @@ for c, title in enumerate(("case 4 cold: find+stat of 10,050 entries on a fresh 
         t, cpu = med[s][c]
         cpu = f"{cpu:.1f} us" if s != "native" else "-"
         print(f"| {names[s]} | {t / 1000:.2f} us | {t / n:.2f}x | {t / f:.2f}x | {cpu} |")
+for c, title in ((3, f"case 1: first read of a {mib} MiB file, FUSE cache cold"),
+                 (4, f"case 3: 8 readers of one {mib} MiB file at once, FUSE cache cold (aggregate)")):
+    print(f"\n{title}\n")
+    print("| system | MB/s | vs native | vs floorfs | daemon CPU per MiB |")
+    print("|---|---:|---:|---:|---:|")
+    n, f = med["native"][c][0], med["floor"][c][0]
+    for s in ["native", "floor", "pxe", "pxed", "mfs"]:
+        t, cpu = med[s][c]
+        cpu = f"{cpu:.0f} us" if s != "native" else "-"
+        print(f"| {names[s]} | {(1 << 20) / t * 1000:,.0f} | {n / t:.2f}x | {f / t:.2f}x | {cpu} |")
 PY

@@ -10,7 +10,13 @@
  * pxeimagesfs sets up its own (fs/fs.c: at most 64, 8 idle, requests read without splicing).
  * Entries and attributes are cached for a day.
  *
- *   floorfs MOUNTPOINT [DIRS PER]     (foreground; until unmounted or signalled)
+ * With BIGMIB, its root also holds "big" and "storm", two files of BIGMIB MiB each (cases 1
+ * and 3, the floor under a daemon-served read: the reply is copied from one static buffer,
+ * as a daemon that holds the data in memory would; the view copies it from the drive first).
+ * Reads and read-ahead are set up as pxeimagesfs sets them up (fs/fs.c: 1 MiB requests, 64
+ * in the background, the mount's read-ahead raised to 1 MiB, which floor.sh does).
+ *
+ *   floorfs MOUNTPOINT [DIRS PER [BIGMIB]]     (foreground; until unmounted or signalled)
  *
  * Not part of the product.
  */
@@ -27,10 +33,14 @@
 #define MAX_DIRS  1000
 #define MAX_PER   100000
 #define FILE_BASE 10000 /* inode of d000/f00000 */
+#define BIG_INO   (2 + MAX_DIRS) /* "big"; "storm" is BIG_INO + 1 */
+#define MAX_IO    (1024 * 1024)
+#define MAX_BIG   65536
 
-static char data[FILE_SIZE];
+static char data[MAX_IO];
 static long dirs = 50;
 static long per = 200;
+static long bigmib;
 
 /* "xNNN..." with exactly DIGITS digits after the letter X: the number, else -1 */
 static long num(const char *name, char x, int digits)
@@ -53,7 +63,11 @@ static void attr_of(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	if (ino < FILE_BASE) {
+	if (ino == BIG_INO || ino == BIG_INO + 1) {
+		st->st_mode = S_IFREG | 0644;
+		st->st_nlink = 1;
+		st->st_size = (off_t)bigmib << 20;
+	} else if (ino < FILE_BASE) {
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 	} else {
@@ -71,6 +85,8 @@ static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (d >= 0 && d < dirs) {
 		e.ino = 2 + (fuse_ino_t)d;
+	} else if (bigmib && parent == FUSE_ROOT_ID && (!strcmp(name, "big") || !strcmp(name, "storm"))) {
+		e.ino = BIG_INO + (name[0] == 's');
 	} else if (f >= 0 && f < per) {
 		e.ino = FILE_BASE + (parent - 2) * MAX_PER + (fuse_ino_t)f;
 	} else {
@@ -100,13 +116,17 @@ static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ff_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-	(void)ino;
+	off_t end = ino >= FILE_BASE ? FILE_SIZE : (off_t)bigmib << 20;
+
 	(void)fi;
-	if (off >= FILE_SIZE) {
+	if (off >= end) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	fuse_reply_buf(req, data + off, size < (size_t)(FILE_SIZE - off) ? size : (size_t)(FILE_SIZE - off));
+	if (size > MAX_IO) {
+		size = MAX_IO;
+	}
+	fuse_reply_buf(req, data, size < (size_t)(end - off) ? size : (size_t)(end - off));
 }
 
 static void ff_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -179,6 +199,10 @@ static void ff_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 	}
+	conn->max_write = MAX_IO;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	conn->max_readahead = conn->max_readahead > MAX_IO ? conn->max_readahead : MAX_IO;
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -202,13 +226,17 @@ int main(int argc, char **argv)
 	struct fuse_loop_config *lc = NULL;
 	int rc = 1;
 
-	if (argc == 4) {
+	if (argc >= 4) {
 		dirs = strtol(argv[2], NULL, 10);
 		per = strtol(argv[3], NULL, 10);
 	}
-	if ((argc != 2 && argc != 4) || dirs < 1 || dirs > MAX_DIRS || per < 1 || per > MAX_PER) {
-		fprintf(stderr, "usage: floorfs MOUNTPOINT [DIRS PER] (at most %d and %d)\n", MAX_DIRS,
-		        MAX_PER);
+	if (argc == 5) {
+		bigmib = strtol(argv[4], NULL, 10);
+	}
+	if (argc < 2 || argc == 3 || argc > 5 || dirs < 1 || dirs > MAX_DIRS || per < 1 ||
+	    per > MAX_PER || bigmib < 0 || bigmib > MAX_BIG) {
+		fprintf(stderr, "usage: floorfs MOUNTPOINT [DIRS PER [BIGMIB]] (at most %d, %d and %d)\n",
+		        MAX_DIRS, MAX_PER, MAX_BIG);
 		return 2;
 	}
 	memset(data, 'x', sizeof(data));

@@ -9,6 +9,13 @@
 # round trip, the rest is the kernel's transport, which every FUSE filesystem pays alike
 # (mergerfs is the reference); if it is most of it, the daemon is the bottleneck.
 #
+# The floor for a daemon-served load: "pll", libfuse's own minimal passthrough daemon
+# (passthrough_ll.c from the examples libfuse3-dev ships, built against the libfuse the view
+# uses, build-bench/libfuse/install), with one change: like the view it reads requests without
+# splicing (see fs/fs.c op_init; libfuse's splice needs CAP_SYS_RESOURCE, which this
+# machine's root and containers lack). It does each request's syscall on the backing
+# directory and nothing else: no drives, no case folding, no checks.
+#
 #   bash bench/profile.sh [SECONDS [CLIENTS]]      (as root; defaults 8 s, 8 clients)
 #
 # Each system runs dbench twice: untraced (its MB/s and the daemon's CPU per request, counting
@@ -21,6 +28,8 @@ SECS=${1:-8} CLIENTS=${2:-8}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${PXEIMAGESFS_BIN:-$HERE/../build-bench/cli/pxeimagesfs}
 LOAD=/usr/share/dbench/client.txt
+PLL_SRC=/usr/share/doc/libfuse3-dev/examples
+LF=$HERE/../build-bench/libfuse/install
 IMG=RemoteInstall/SMSImages/SMSPKG
 TR=/sys/kernel/tracing
 die() { echo "profile.sh: $*" >&2; exit 1; }
@@ -28,6 +37,8 @@ die() { echo "profile.sh: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "$BIN is missing: build it (bash bench/run.sh --only 1 --quick builds build-bench) or set PXEIMAGESFS_BIN"
 for t in dbench mergerfs python3; do command -v $t >/dev/null || die "$t is missing: apt-get install $t"; done
 [ -r "$LOAD" ] || die "$LOAD is missing: apt-get install dbench"
+[ -r "$PLL_SRC/passthrough_ll.c" ] || die "$PLL_SRC/passthrough_ll.c is missing: apt-get install libfuse3-dev"
+[ -f "$LF/lib/libfuse3.a" ] || die "$LF has no libfuse3.a: build build-bench first (bash bench/run.sh --only 1 --quick)"
 
 T=$(mktemp -d /tmp/pxeimagesfs-prof.XXXXXX) || die "mktemp"
 INST=$TR/instances/pxeimagesfs-prof-$$
@@ -51,7 +62,15 @@ if [ ! -d $TR/events ] && grep -qw tracefs /proc/filesystems; then
 	TR_MOUNTED=1
 fi
 [ -d $TR/events/fuse ] || die "this kernel has no fuse tracepoints in $TR/events/fuse"
-mkdir -p "$T/c" "$T/mnt/pxe" "$T/mnt/pxed" "$T/mnt/mfs" "$T/conf" || die "mkdir"
+mkdir -p "$T/c" "$T/mnt/pxe" "$T/mnt/pxed" "$T/mnt/mfs" "$T/mnt/pll" "$T/conf" || die "mkdir"
+# passthrough_ll, requests read with read(2) as the view reads them
+sed '0,/struct lo_data \*lo = (struct lo_data\*) userdata;/s//&\n\tconn->want \&= ~FUSE_CAP_SPLICE_READ;/' \
+	"$PLL_SRC/passthrough_ll.c" >"$T/pll.c" || die "cannot copy passthrough_ll.c"
+grep -q 'want &= ~FUSE_CAP_SPLICE_READ' "$T/pll.c" || die "cannot patch passthrough_ll.c's lo_init"
+# shellcheck disable=SC2046 # pkg-config's flags are words
+gcc -O2 -w -I"$PLL_SRC" -I"$LF/include/fuse3" -o "$T/pll" "$T/pll.c" "$LF/lib/libfuse3.a" \
+	-lpthread -ldl $(pkg-config --libs liburing 2>/dev/null) $([ -e /usr/include/numa.h ] && echo -lnuma) ||
+	die "cannot build passthrough_ll.c"
 mount -t tmpfs -o size=2g prof-c "$T/c" || die "cannot mount a tmpfs"
 mkdir -p "$T/c/$IMG" || die "mkdir"
 mkdir "$INST" || die "cannot create the tracing instance $INST"
@@ -73,6 +92,9 @@ start() { # SYSTEM -> PID[SYSTEM], ROOT: the folder dbench runs in
 	mfs) # minfreespace: creates only (mergerfs's default, 4 GiB, is more than the tmpfs has)
 		mergerfs -f -o allow_other,minfreespace=0,fsname=mfsprof "$T/c/$IMG" "$T/mnt/mfs" >"$T/$s.log" 2>&1 &
 		PID[$s]=$! ROOT=$T/mnt/mfs ;;
+	pll) # its default cache (1 s entry and attribute timeouts), no writeback cache
+		"$T/pll" -f -o source="$T/c/$IMG",max_idle_threads=8 "$T/mnt/pll" >"$T/$s.log" 2>&1 &
+		PID[$s]=$! ROOT=$T/mnt/pll ;;
 	esac
 	for _ in $(seq 200); do
 		grep -qF " $T/mnt/$s " /proc/self/mountinfo && [ -d "$ROOT" ] && return 0
@@ -96,7 +118,7 @@ HZ=$(getconf CLK_TCK)
 printf 'dbench %s clients, %s s per run; tracing instance %s\n\n' "$CLIENTS" "$SECS" "$INST"
 out=$(run_dbench "$T/c/$IMG")
 printf '%-6s %10s\n' native "$(echo "$out" | mbs) MB/s, $(echo "$out" | ops) dbench ops"
-for s in pxe pxed mfs; do
+for s in pxe pxed pll mfs; do
 	start "$s"
 	root=$ROOT
 	dev=$(stat -c %d "$T/mnt/$s")
@@ -152,3 +174,4 @@ PY
 	unset "PID[$s]"
 	grep -qF " $T/mnt/$s " /proc/self/mountinfo && umount "$T/mnt/$s"
 done
+exit 0
