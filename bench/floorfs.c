@@ -3,8 +3,10 @@
  * daemon can: folders d000 to dDDD in its root, files f00000 to fPPPPP of 4 KiB in each (the
  * names of bench/bhelper.c's mktree, which openread asks for and walk lists; DIRS and PER
  * folders and files, default 50 and 200, as case 4's tree), every other name missing
- * (ENOENT, not cached). Listings are READDIRPLUS (as the view's: the attributes with the
- * names, so a walk's stats need no LOOKUP) when the kernel offers it. Opens,
+ * (kept by the kernel for a day, as the view's watched folders let it keep a miss). Listings
+ * are READDIRPLUS (as the view's: the attributes with the names, so a walk's stats need no
+ * LOOKUP) when the kernel offers it, and kept by the kernel (as the view's watched folders'
+ * listings are). Opens,
  * reads (from one static buffer, page cache kept) and releases are answered as a daemon that
  * serves files must; no FLUSH (ENOSYS once, as pxeimagesfs). The worker threads are set up as
  * pxeimagesfs sets up its own (fs/fs.c: at most 64, 8 idle, requests read without splicing).
@@ -89,8 +91,8 @@ static void ff_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.ino = BIG_INO + (name[0] == 's');
 	} else if (f >= 0 && f < per) {
 		e.ino = FILE_BASE + (parent - 2) * MAX_PER + (fuse_ino_t)f;
-	} else {
-		fuse_reply_err(req, ENOENT);
+	} else { /* a negative entry: ino 0 */
+		fuse_reply_entry(req, &e);
 		return;
 	}
 	attr_of(e.ino, &e.attr);
@@ -109,6 +111,14 @@ static void ff_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void ff_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void ff_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
@@ -192,6 +202,26 @@ static void ff_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	list(req, ino, size, off, 1);
 }
 
+/* No extended attributes anywhere, answered by the daemon each time (as a filesystem that
+ * stores them must: Samba asks for user.DOSATTRIB and POSIX ACLs of every file it lists or opens) */
+static void ff_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void ff_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0) {
+		fuse_reply_xattr(req, 0);
+	} else {
+		fuse_reply_buf(req, NULL, 0);
+	}
+}
+
 static void ff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -212,15 +242,17 @@ static const struct fuse_lowlevel_ops ops = {
 	.open = ff_open,
 	.read = ff_read,
 	.release = ff_ok,
-	.opendir = ff_open,
+	.opendir = ff_opendir,
 	.readdir = ff_readdir,
 	.readdirplus = ff_readdirplus,
 	.releasedir = ff_ok,
+	.getxattr = ff_getxattr,
+	.listxattr = ff_listxattr,
 };
 
 int main(int argc, char **argv)
 {
-	char *fargv[] = {argv[0], "-o", "fsname=floorfs,subtype=floorfs,default_permissions", NULL};
+	char *fargv[] = {argv[0], "-o", "fsname=floorfs,subtype=floorfs,default_permissions,allow_other", NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;

@@ -23,6 +23,7 @@ LABEL = {
     "pxe1x": "pxeimagesfs, 1 drive, passthrough, share + BENCH_SMB_VIEW_OPTS",
     "pxe1u": "pxeimagesfs, 1 drive, passthrough, io_uring",
     "pxe1du": "pxeimagesfs, 1 drive, daemon-served, io_uring",
+    "floor": "floorfs: a FUSE daemon with no I/O (case 10's floor)",
 }
 # BENCH_IO_URING=1: each io_uring system beside its /dev/fuse twin
 URING_TWIN = {"pxe1u": "pxe1", "pxe1du": "pxe1d"}
@@ -172,6 +173,8 @@ def case8_table(samples):
             "file is already in the page cache, so the growth is the FUSE mount's own copy.", "",
             "| system | VmRSS | VmHWM (peak) | page-cache growth |", "|---|---:|---:|---:|"]
     for s in SYSTEMS:
+        if s in ("pxe1x", "floor"):  # case 10 only
+            continue
         rows.append(f"| {LABEL[s]} | {mib(med(samples, 'c8rss', s))} | "
                     f"{mib(med(samples, 'c8hwm', s))} | {mib(med(samples, 'c8cache', s))} |")
     return rows + [""]
@@ -368,6 +371,8 @@ def main():
     samples = load(sys.argv[1])
     if any(s == "pxe1x" for (_, s) in samples):  # case 10's A/B share (BENCH_SMB_VIEW_OPTS)
         SYSTEMS.insert(SYSTEMS.index("pxe1") + 1, "pxe1x")
+    if any(s == "floor" for (_, s) in samples):  # case 10's floor (bench/floorfs.c)
+        SYSTEMS.append("floor")
     for u, twin in URING_TWIN.items():  # BENCH_IO_URING=1
         if any(s == u for (_, s) in samples):
             SYSTEMS.insert(SYSTEMS.index(twin) + 1, u)

@@ -150,7 +150,7 @@ cleanup() {
 		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "--configfile=$T/smb/smb.conf" &&
 			kill -TERM "${p#/proc/}" 2>/dev/null
 	done
-	for s in "${FUSE_SYSTEMS[@]}"; do
+	for s in "${FUSE_SYSTEMS[@]}" floor; do
 		[ -n "${PID[$s]:-}" ] && stop_sys "$s"
 	done
 	for p in "$T/d" "$T/c"; do
@@ -343,7 +343,7 @@ smb_conf() {
 		    registry shares = no
 		    config backend = file
 	EOF
-	for s in "${SYSTEMS[@]}" ${BENCH_SMB_VIEW_OPTS:+pxe1x}; do
+	for s in "${SYSTEMS[@]}" ${BENCH_SMB_VIEW_OPTS:+pxe1x} ${PID[floor]:+floor}; do
 		cat <<-EOF
 			[$s]
 			    path = ${ROOT[$s]}
@@ -404,6 +404,32 @@ fi
 for s in "${FUSE_SYSTEMS[@]}"; do
 	start_sys "$s"
 done
+# case 10's floor: floorfs (bench/floorfs.c, no I/O at all) shared by the same smbd, its tree
+# case 4's (T4_DIRS x T4_PER files of 4 KiB at its root; every other name missing), listings
+# and misses kept by the kernel as the view's watched folders let it keep them, every xattr
+# answered ENODATA by the daemon; built against the libfuse the product bundles, else the system's
+if want 10; then
+	MNT[floor]=$T/mnt/floor ROOT[floor]=$T/mnt/floor
+	mkdir -p "${MNT[floor]}"
+	if [ -f "$BUILD/libfuse/install/lib/libfuse3.a" ]; then
+		# shellcheck disable=SC2046 # pkg-config's flags are words
+		gcc -O2 -Wall -Wextra -I"$BUILD/libfuse/install/include/fuse3" -o "$BUILD/floorfs" "$BENCH/floorfs.c" \
+			"$BUILD/libfuse/install/lib/libfuse3.a" -lpthread -ldl $(pkg-config --libs liburing 2>/dev/null) \
+			$([ -e /usr/include/numa.h ] && echo -lnuma)
+	else
+		# shellcheck disable=SC2046
+		gcc -O2 -Wall -Wextra $(pkg-config --cflags fuse3) -o "$BUILD/floorfs" "$BENCH/floorfs.c" $(pkg-config --libs fuse3)
+	fi || die "cannot build bench/floorfs.c (case 10's floor)"
+	"$BUILD/floorfs" "${MNT[floor]}" "$T4_DIRS" "$T4_PER" >>"$T/log/floor.log" 2>&1 &
+	PID[floor]=$!
+	for _ in $(seq 250); do
+		grep -qF " ${MNT[floor]} " /proc/self/mountinfo && [ -d "${MNT[floor]}/d000" ] && break
+		kill -0 "${PID[floor]}" 2>/dev/null || break
+		sleep 0.02
+	done
+	[ -d "${MNT[floor]}/d000" ] || { cat "$T/log/floor.log" >&2; die "floorfs did not come up at ${MNT[floor]}"; }
+	dev=$(mountpoint -d "${MNT[floor]}") && echo 1024 >"/sys/class/bdi/$dev/read_ahead_kb"
+fi
 sleep 0.5
 # what each pxeimagesfs mount says of passthrough and its transport (its status file)
 PT_STATE=$T/passthrough.tsv
@@ -602,11 +628,20 @@ if want 10; then
 			printf 'get small\\d%03d\\f%05d /dev/null\n' "$d" "$f"
 		done
 	done | head -n "$SMB_N" >"$T/smb-get.txt"
+	# the floor's tree is case 4's at its root: the same listing, gets of as many of its files
+	printf 'recurse\nls *\n' >"$T/smb-ls-floor.txt"
+	for d in $(seq 0 $((T4_DIRS - 1))); do
+		for f in $(seq 0 $((T4_PER - 1))); do
+			printf 'get d%03d\\f%05d /dev/null\n' "$d" "$f"
+		done
+	done | head -n "$SMB_N" >"$T/smb-get-floor.txt"
 	for r in $(seq 0 "$SMB_REPS"); do
-		for s in "${SMB_SYSTEMS[@]}"; do
-			seq -f "get tree4\\d000\\m10-$s-$r-%06g.wim /dev/null" 0 $((SMB_N - 1)) >"$T/smb-neg.txt"
-			a=$(smb_part c10ls "$s" "$r" $((T4_DIRS * T4_PER)) ' f[0-9]{5} ' "$T/smb-ls.txt") || exit 1
-			b=$(smb_part c10get "$s" "$r" "$SMB_N" '^getting file ' "$T/smb-get.txt") || exit 1
+		for s in "${SMB_SYSTEMS[@]}" ${PID[floor]:+floor}; do
+			x= dir='tree4\d000'
+			[ "$s" = floor ] && x=-floor dir=d000
+			seq -f "get $dir\\m10-$s-$r-%06g.wim /dev/null" 0 $((SMB_N - 1)) >"$T/smb-neg.txt"
+			a=$(smb_part c10ls "$s" "$r" $((T4_DIRS * T4_PER)) ' f[0-9]{5} ' "$T/smb-ls$x.txt") || exit 1
+			b=$(smb_part c10get "$s" "$r" "$SMB_N" '^getting file ' "$T/smb-get$x.txt") || exit 1
 			n=$(smb_part c10neg "$s" "$r" "$SMB_N" 'NT_STATUS_OBJECT_NAME_NOT_FOUND' "$T/smb-neg.txt") || exit 1
 			record c10 "$s" "$r" $((T4_DIRS * T4_PER + 2 * SMB_N)) $((a + b + n))
 		done
