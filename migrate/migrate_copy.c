@@ -469,9 +469,10 @@ static int same_entry(struct mrun *r, const struct migrate_item *it, int sdir, i
 	int fb = -1;
 	int rc = 0;
 
-	if (it->kind == MIGRATE_FILE) {
-		fa = openat(sdir, sn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		fb = fa < 0 ? -1 : openat(tdir, tn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (it->kind == MIGRATE_FILE) { /* without blocking on a FIFO swapped in; types checked */
+		fa = openat(sdir, sn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		fb = fa < 0 ? -1
+		            : openat(tdir, tn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		rc = fa < 0 || fb < 0 ? -errno : migrate_same_data(fa, fb, on_tick, r);
 	} else if (it->kind == MIGRATE_SYMLINK) {
 		char x[PATH_MAX];

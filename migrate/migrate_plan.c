@@ -219,11 +219,13 @@ static int same_link(const struct msrc_dir *sd, const char *name, int tfd, const
 	return la == lb && memcmp(a, b, (size_t)la) == 0;
 }
 
-/* Compare two regular files of equal size and mtime by SHA-256: 1 same, 0, -errno. */
+/* Compare two regular files of equal size and mtime by SHA-256: 1 same, 0, -errno. Opened
+ * without blocking: a FIFO swapped in since the stat would wait for a writer forever (its type
+ * is checked before anything is read). */
 static int same_file(const struct walk *w, const struct msrc_dir *sd, const char *name, int tfd,
                      const char *tname)
 {
-	int b = openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int b = openat(tfd, tname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	int rc = b < 0 ? -errno : msrc_same_file(w->s, sd, name, b, NULL, NULL);
 
 	if (b >= 0) {

@@ -103,10 +103,11 @@ BOTH='^(fuzz|packaging|read_memory|request_pipes|passthrough_fallback|io_uring|o
 # serves in both modes); export_live (the export and the live thread, lookups only);
 # systemd_unit (the unit runs the daemon in a container, whose environment is the unit's);
 # migrate_smb (migrate reads the old server and writes the drive, never through the view; its
-# check reads the view's share as smb_check does, which runs); smb_case (Samba's name rules on
+# check reads the view's share as smb_check does, which runs); migrate_fifo (migrate on the
+# drives, no view); smb_case (Samba's name rules on
 # the share: lookups; its few small writes are smb_share's, which runs); share_port_taken (who
 # holds the private smbd's port: no file data).
-NODATA='^(demo_port_taken|export_registry|ctdb_event_script|test_walk|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|smb_case|share_port_taken)$'
+NODATA='^(demo_port_taken|export_registry|ctdb_event_script|test_walk|test_common|test_config|test_resolver|test_fs|test_migrate|test_export|test_resolver_live|cli_resolve|status_file|share_status|health|default_config|export_live|systemd_unit|migrate_smb|migrate_fifo|smb_case|share_port_taken)$'
 # The three-node cluster (ctdb_cluster: CTDB's failover of the share, a GlusterFS store) runs in
 # the release run; its views are the ones every other test runs in each data path, under the
 # sanitizers and against each libfuse, so the later runs leave it out (its ctdb-specific part,
@@ -115,12 +116,12 @@ CLUSTER='^(ctdb_cluster)$'
 # The run against the system's libfuse (3.14 on Debian 12: no passthrough, an older library
 # under the same code) is about FUSE: every test that mounts a view and works it through FUSE
 # operations runs there. Those whose subject is Samba's semantics (smbtorture, smb_case), the
-# migrate command (migrate, migrate_smb, migrate_smb_dos: it writes the drives directly), the
+# migrate command (migrate, migrate_smb, migrate_smb_dos, migrate_fifo: it works on the drives directly), the
 # private smbd's port (share_port_taken), the
 # boot servers and their export (boot_servers, serve_export), several hosts (two_writers_*,
 # status_ctdb) or the status command and files (NODATA above) use the view only as the release
 # runs' daemon-served path does (release-passthrough-off), and run in the three other runs.
-NOTFUSE='^(demo_port_taken|export_registry|smbtorture|smb_case|share_port_taken|migrate|migrate_smb|migrate_smb_dos|boot_servers|serve_export|two_writers_dir|two_writers_gluster|status_ctdb|cli_resolve|status_file|share_status|health|default_config|export_live|export_system)$'
+NOTFUSE='^(demo_port_taken|export_registry|smbtorture|smb_case|share_port_taken|migrate|migrate_smb|migrate_smb_dos|migrate_fifo|boot_servers|serve_export|two_writers_dir|two_writers_gluster|status_ctdb|cli_resolve|status_file|share_status|health|default_config|export_live|export_system)$'
 # The long stress tests (rename_stress's 100,000 renames, the soak) run in full in the first run;
 # the later runs set PXE_TEST_SHORT=1 and those tests do a fifth of the work (same checks).
 if run_build release -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
