@@ -26,6 +26,7 @@
 struct entry {
 	char *path; /* owned; relative to the share root, '/'-separated */
 	bool dir;
+	bool special; /* the view's: neither a file nor a folder (a FIFO, a device): no content */
 	long long size;
 };
 

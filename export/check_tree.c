@@ -38,6 +38,7 @@ int check_tree_add(struct tree *t, const char *rel, const char *name, bool dir, 
 		return -ENOMEM;
 	}
 	e->dir = dir;
+	e->special = false;
 	e->size = size;
 	t->n++;
 	return 0;
@@ -58,7 +59,7 @@ bool check_dots(const char *name)
 }
 
 /* One folder of the view. Symlinks are followed, as smbd does; a dangling one is left out
- * (smbd cannot show it either). */
+ * (smbd cannot show it either). A FIFO or a device is listed as a file with no content. */
 int check_local_list(struct run *r, void *ctx, const char *rel, struct tree *t)
 {
 	char dir[PATH_MAX];
@@ -80,6 +81,9 @@ int check_local_list(struct run *r, void *ctx, const char *rel, struct tree *t)
 		if (!check_dots(de->d_name) && fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
 			rc = check_tree_add(t, rel, de->d_name, S_ISDIR(st.st_mode),
 			                    (long long)st.st_size);
+			if (rc == 0) {
+				t->v[t->n - 1].special = !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode);
+			}
 		}
 	}
 	closedir(d);
@@ -138,17 +142,20 @@ static int sha256_local(struct run *r, const char *rel, char hex[65])
 {
 	unsigned char sum[SHA256_LEN];
 	char path[PATH_MAX];
+	struct stat st;
 	int fd = -1;
 	int rc = 0;
 
 	if (snprintf(path, sizeof(path), "%s/%s", r->view, rel) >= (int)sizeof(path)) {
 		return -ENAMETOOLONG;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* never waiting on a FIFO (or reading a device) put there since the listing */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		return -errno;
 	}
-	rc = sha256_fd(fd, NULL, NULL, sum);
+	rc = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	rc = rc < 0 ? rc : sha256_fd(fd, NULL, NULL, sum);
 	close(fd);
 	if (rc == 0) {
 		sha256_hex(sum, hex);
@@ -166,6 +173,8 @@ static void compare_content(struct run *r, hash_fn remote_hash, void *ctx, const
 
 	if (ea < 0) {
 		check_differ(r, "%s: cannot be read over SMB: %s", a->path, strerror(-ea));
+	} else if (eb == -EINVAL) {
+		check_differ(r, "%s: no longer a regular file in the view", b->path);
 	} else if (eb < 0) {
 		check_differ(r, "%s: cannot be read in the view: %s", b->path, strerror(-eb));
 	} else if (strcmp(ha, hb) != 0) {
@@ -184,7 +193,7 @@ static void compare_pair(struct run *r, hash_fn remote_hash, void *ctx, const st
 	} else if (!a->dir && a->size != b->size) {
 		check_differ(r, "%s: %lld bytes over SMB, %lld in the view", a->path, a->size,
 		             b->size);
-	} else if (!a->dir && r->o->deep) {
+	} else if (!a->dir && r->o->deep && !b->special) {
 		compare_content(r, remote_hash, ctx, a, b);
 	}
 }

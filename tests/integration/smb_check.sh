@@ -1,7 +1,7 @@
 #!/bin/bash
 # smb_check.sh -- `pxeimagesfs check` against real smbd servers (SPEC sections 6 and 9): the
 # view served by the private smbd of `mount` (127.0.0.1:44471) is OK (names, sizes, --deep
-# SHA-256 of an 8 MiB image); then each failure is produced for real and must be named, with
+# SHA-256 of an 8 MiB image; a FIFO in the images folder listed, never read); then each failure is produced for real and must be named, with
 # its exit status: share not defined, wrong password (never OK as a guest, though the share
 # has `guest ok = yes`), server not reachable, and, on a throwaway smbd (44472), a stale share
 # path, access denied and an empty share; a share whose copy of the images spells names in
@@ -140,6 +140,13 @@ ok "check as a user: OK, $FILES files, the default URL from the config"
 expect "--guest --deep" 0 ok -c "$CONF" --guest --deep
 has "SHA-256" "--guest --deep"
 ok "check --guest --deep: the 8 MiB image and the rest hash the same over SMB and in the view"
+
+# a FIFO in the images folder (a broken or hostile drive): never opened to be read (that
+# waits for a writer forever), compared by its listing only
+mkfifo "$CIMG/SMS00001/pipe.fifo" || fail "mkfifo"
+expect "--guest --deep with a FIFO" 0 ok -c "$CONF" --guest --deep
+rm -f "$CIMG/SMS00001/pipe.fifo"
+ok "check --guest --deep: a FIFO in the view is listed and not read (OK)"
 
 out=$(timeout 30 "$BIN" check -c "$CONF")
 rc=$?
