@@ -21,7 +21,18 @@ PYBIN=$(mktemp -d "${TMPDIR:-/tmp}/pxe-python.XXXXXX") && chmod 755 "$PYBIN"
 if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
 	ln -s /usr/bin/python3 "$PYBIN/python3" && PATH=$PYBIN:$PATH
 fi
-trap 'rm -rf "$FAILURES" "$PXE_SMBTORTURE_NATIVE" "$PYBIN"' EXIT
+# The tests' fixed ports (127.0.0.1:44400-44799: the private smbds, the throwaway servers) lie in
+# Linux's ephemeral range (32768-60999 by default): a client socket of one test, running beside
+# another (ctest -j), may be given one of them as its local port, and the server that port is
+# for then fails to bind (EADDRINUSE; seen: migrate_smb_dos's smbd on 44498). They are reserved
+# for the run (net.ipv4.ip_local_reserved_ports) and the old list is put back at exit.
+RESV=/proc/sys/net/ipv4/ip_local_reserved_ports RESV_OLD= RESV_SET=
+if [ -w "$RESV" ] && RESV_OLD=$(cat "$RESV") && echo "${RESV_OLD:+$RESV_OLD,}44400-44799" >"$RESV"; then
+	RESV_SET=1
+else
+	echo "warning: cannot reserve ports 44400-44799 ($RESV): a test's server may find its port taken" >&2
+fi
+trap 'rm -rf "$FAILURES" "$PXE_SMBTORTURE_NATIVE" "$PYBIN"; [ -z "$RESV_SET" ] || echo "$RESV_OLD" >"$RESV"' EXIT
 # run_build NAME CMAKE_ARGS... -- configure and build build-test-NAME
 run_build() {
 	local name=$1; shift
