@@ -619,22 +619,19 @@ smb_part() { # CASE SYSTEM REP EXPECT PATTERN COMMANDS-FILE
 }
 
 if want 10; then
-	SMB_DIRS=$(((SMB_N + SMALL_PER - 1) / SMALL_PER))
 	log "case 10: SMB metadata: listing of $((T4_DIRS * T4_PER)) files, $SMB_N gets of 4 KiB files, $SMB_N opens of missing names"
 	[ -n "$SMBD_PID" ] || start_smbd
-	printf 'recurse\nls tree4\\*\n' >"$T/smb-ls.txt"
-	for d in $(seq 0 $((SMB_DIRS - 1))); do
-		for f in $(seq 0 $((SMALL_PER - 1))); do
-			printf 'get small\\d%03d\\f%05d /dev/null\n' "$d" "$f"
+	smb_gets() { # PREFIX PER: SMB_N gets of PREFIXdNNN\fNNNNN, PER files a folder
+		local i
+		for ((i = 0; i < SMB_N; i++)); do
+			printf 'get %sd%03d\\f%05d /dev/null\n' "$1" $((i / $2)) $((i % $2))
 		done
-	done | head -n "$SMB_N" >"$T/smb-get.txt"
+	}
+	printf 'recurse\nls tree4\\*\n' >"$T/smb-ls.txt"
+	smb_gets 'small\' "$SMALL_PER" >"$T/smb-get.txt"
 	# the floor's tree is case 4's at its root: the same listing, gets of as many of its files
 	printf 'recurse\nls *\n' >"$T/smb-ls-floor.txt"
-	for d in $(seq 0 $((T4_DIRS - 1))); do
-		for f in $(seq 0 $((T4_PER - 1))); do
-			printf 'get d%03d\\f%05d /dev/null\n' "$d" "$f"
-		done
-	done | head -n "$SMB_N" >"$T/smb-get-floor.txt"
+	smb_gets '' "$T4_PER" >"$T/smb-get-floor.txt"
 	for r in $(seq 0 "$SMB_REPS"); do
 		for s in "${SMB_SYSTEMS[@]}" ${PID[floor]:+floor}; do
 			x= dir='tree4\d000'

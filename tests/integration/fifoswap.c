@@ -78,15 +78,5 @@ int openat(int dirfd, const char *name, int flags, ...)
 	return (int)syscall(SYS_openat, dirfd, name, flags, mode);
 }
 
-int openat64(int dirfd, const char *name, int flags, ...)
-{
-	mode_t mode = 0;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return openat(dirfd, name, flags, mode);
-}
+/* the same entry point under its large-file name */
+int openat64(int dirfd, const char *name, int flags, ...) __attribute__((alias("openat")));
