@@ -59,6 +59,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 	}
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS); /* locks stay in the kernel */
+	/* The drives' POSIX ACLs decide access through the view as on the drive: without this
+	 * the kernel checks mode bits only, where an ACL's mask stands in the group's place (a
+	 * member of the owning group that the ACL refuses reads; a user it names is refused). The
+	 * kernel then also keeps each ACL as long as the inode's attributes (the folder watch
+	 * invalidates both). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL) {
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	}
 	conn->max_write = 1024 * 1024;
 	conn->max_background = 64; /* boot storms: many readers ahead at once */
 	conn->congestion_threshold = 48;

@@ -550,6 +550,12 @@ struct xreq {
 	ssize_t len;
 };
 
+static bool is_acl_name(const char *name)
+{
+	return strcmp(name, "system.posix_acl_access") == 0 ||
+	       strcmp(name, "system.posix_acl_default") == 0;
+}
+
 static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq *x)
 {
 	char proc[64];
@@ -578,6 +584,11 @@ static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq
 	}
 	rc = x->len < 0 ? -errno : 0;
 	loc_close(&l);
+	/* a drive without ACLs (vfat, ext4 -o noacl) has none: an error here would refuse access
+	 * to every file the kernel checks against its ACL (FUSE_CAP_POSIX_ACL, fs.c) */
+	if (rc == -EOPNOTSUPP && x->op == X_GET && is_acl_name(x->name)) {
+		rc = -ENODATA;
+	}
 	return rc;
 }
 

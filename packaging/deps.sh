@@ -18,7 +18,7 @@ PXE_RUN_DEPS=(fuse3 mount util-linux samba smbclient)
 # dnsmasq-base, nginx-light, curl, iproute2: PXE servers and clients over the view (boot_servers).
 # ctdb, samba-vfs-modules (fileid), glusterfs-server (the shared store; it pulls in the
 # client), ethtool (CTDB's interface monitor): ctdb_cluster's three nodes.
-PXE_TEST_DEPS=(libcmocka-dev e2fsprogs attr python3 lintian dpkg-dev file rpm systemd systemd-container groff-base man-db
+PXE_TEST_DEPS=(libcmocka-dev e2fsprogs squashfs-tools attr python3 lintian dpkg-dev file rpm systemd systemd-container groff-base man-db
 	clang libclang-rt-14-dev samba-testsuite dbench
 	tftpd-hpa tftp-hpa dnsmasq-base nginx-light curl iproute2
 	ctdb samba-vfs-modules glusterfs-server ethtool)
