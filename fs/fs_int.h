@@ -376,6 +376,13 @@ void node_closed(struct fs *fs, struct node *n, int fd);
  * while open), a dup of an open handle's fd (caller closes) and whether it is
  * read-only; else -1. */
 int node_pinned(struct fs *fs, struct node *n, bool *read_only);
+/* node_open_fd -- for a node with an open handle, a dup of its pin (a descriptor of the file
+ * its handles have open; caller closes), detached or not, unless that file is a read-only
+ * drive's (see node_copied_up); else -1. */
+int node_open_fd(struct fs *fs, struct node *n);
+/* node_copied_up -- N's path names a copy on the primary now: the file its open handles
+ * have is counted as a read-only drive's (it was, or its drive turned read-only). */
+void node_copied_up(struct fs *fs, struct node *n);
 /* node_detach -- N's name gets a new node at the next lookup; N goes on for its
  * open handles. Returns a copy of the name it had (and its parent's id) for the
  * caller to invalidate in the kernel, or NULL when it was detached already. */

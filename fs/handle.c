@@ -232,6 +232,7 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		l = up;
 		fh->read_only = false;
 		fh->drive = &v->roots[l.root];
+		node_copied_up(fs, n);
 	}
 	rel_fini(&rel);
 	if (l.real) {

@@ -357,6 +357,27 @@ int node_pinned(struct fs *fs, struct node *n, bool *read_only)
 	return fd;
 }
 
+int node_open_fd(struct fs *fs, struct node *n)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->nopen > 0 && n->pin_fd >= 0 && !n->pin_ro) {
+		fd = fcntl(n->pin_fd, F_DUPFD_CLOEXEC, 0);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return fd;
+}
+
+void node_copied_up(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (n->nopen > 0) {
+		n->pin_ro = true;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
 char *node_detach(struct fs *fs, struct node *n, fuse_ino_t *parent)
 {
 	char *name = NULL;

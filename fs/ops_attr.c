@@ -310,8 +310,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	reply_attr(req, fs, n, rc, &st);
 }
 
-/* A writable location for REL: copied up when it is on a read-only drive. */
-static int writable_at(struct fsview *v, const char *rel, struct loc *l)
+/* A writable location for REL: copied up when it is on a read-only drive (*COPIED: a
+ * file was). */
+static int writable_at(struct fsview *v, const char *rel, struct loc *l, bool *copied)
 {
 	struct loc src;
 	int rc = loc_find(v, rel, 0, &src);
@@ -332,6 +333,7 @@ static int writable_at(struct fsview *v, const char *rel, struct loc *l)
 	}
 	rc = copyup_file(v, rel, &src, l);
 	loc_close(&src);
+	*copied = rc == 0;
 	return rc;
 }
 
@@ -339,6 +341,7 @@ static int writable_at(struct fsview *v, const char *rel, struct loc *l)
 static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct loc *l)
 {
 	struct rel rel;
+	bool copied = false;
 	int rc = 0;
 
 	if (n->kind == NODE_SYNTH) {
@@ -346,8 +349,11 @@ static int node_writable(struct fs *fs, struct node *n, struct fsview *v, struct
 	}
 	rel_init(&rel);
 	rc = node_rel(fs, n, &rel);
-	rc = rc < 0 ? rc : writable_at(v, rel.s, l);
+	rc = rc < 0 ? rc : writable_at(v, rel.s, l, &copied);
 	rel_fini(&rel);
+	if (copied) {
+		node_copied_up(fs, n);
+	}
 	return rc;
 }
 
@@ -537,7 +543,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	}
 }
 
-/* xattrs go through /proc/self/fd/N of the object's O_PATH fd. */
+/* xattrs go through /proc/self/fd/N of the object's O_PATH fd; an open file's are read
+ * through its handle's descriptor. */
 enum xop { X_GET, X_LIST, X_SET, X_REMOVE };
 
 struct xreq {
@@ -550,10 +557,33 @@ struct xreq {
 	ssize_t len;
 };
 
-static bool is_acl_name(const char *name)
+/* RC of request X, but a drive without ACLs (vfat, exFAT, squashfs: EOPNOTSUPP) has none
+ * (ENODATA): an error would refuse every access the kernel checks against the file's ACL
+ * (FUSE_CAP_POSIX_ACL, fs.c). */
+static int no_acl(const struct xreq *x, int rc)
 {
-	return strcmp(name, "system.posix_acl_access") == 0 ||
-	       strcmp(name, "system.posix_acl_default") == 0;
+	bool acl = x->op == X_GET && (strcmp(x->name, "system.posix_acl_access") == 0 ||
+	                              strcmp(x->name, "system.posix_acl_default") == 0);
+
+	return rc == -EOPNOTSUPP && acl ? -ENODATA : rc;
+}
+
+/* A read of the xattrs of an open file: from the file its handles have open (as fgetxattr
+ * on a handle reads natively, and as fstat answers: fh_stat), with no walk of the drive.
+ * Samba reads a file's DOS attributes while it has it open. 1 when N is not open, or its
+ * handles' file is a read-only drive's (a change copies it up: the path's copy answers). */
+static int open_xattr(struct fs *fs, struct node *n, struct xreq *x)
+{
+	int fd = n->kind == NODE_TREE ? node_open_fd(fs, n) : -1;
+
+	if (fd < 0) {
+		return 1;
+	}
+	x->len = x->op == X_GET ? fgetxattr(fd, x->name, x->buf, x->size)
+	                        : flistxattr(fd, x->buf, x->size);
+	int rc = x->len < 0 ? -errno : 0;
+	close(fd);
+	return rc;
 }
 
 static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq *x)
@@ -561,10 +591,14 @@ static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq
 	char proc[64];
 	struct loc l;
 	bool change = x->op == X_SET || x->op == X_REMOVE;
-	int rc = n->kind == NODE_SYNTH ? (change ? -EROFS : -ENODATA)
-	         : change              ? node_writable(fs, n, v, &l)
-	                               : node_loc(fs, n, v, &l);
+	int rc = change ? 1 : open_xattr(fs, n, x);
 
+	if (rc <= 0) {
+		return no_acl(x, rc);
+	}
+	rc = n->kind == NODE_SYNTH ? (change ? -EROFS : -ENODATA)
+	     : change              ? node_writable(fs, n, v, &l)
+	                           : node_loc(fs, n, v, &l);
 	if (rc < 0) {
 		return x->op == X_LIST && rc == -ENODATA ? (x->len = 0) : rc;
 	}
@@ -584,12 +618,7 @@ static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq
 	}
 	rc = x->len < 0 ? -errno : 0;
 	loc_close(&l);
-	/* a drive without ACLs (vfat, ext4 -o noacl) has none: an error here would refuse access
-	 * to every file the kernel checks against its ACL (FUSE_CAP_POSIX_ACL, fs.c) */
-	if (rc == -EOPNOTSUPP && x->op == X_GET && is_acl_name(x->name)) {
-		rc = -ENODATA;
-	}
-	return rc;
+	return no_acl(x, rc);
 }
 
 static void run_xattr(fuse_req_t req, fuse_ino_t ino, struct xreq *x)

@@ -18,7 +18,7 @@ export LC_ALL=C # error texts ("Permission denied") and sort order
 [ "$(id -u)" = 0 ] || need "needs root to mount tmpfs and FUSE"
 [ -c /dev/fuse ] || need "no /dev/fuse (FUSE not available)"
 for tool in fusermount3:fuse3 setfattr:attr getfattr:attr setpriv:util-linux perl:perl-base \
-	timeout:coreutils sha256sum:coreutils; do
+	timeout:coreutils sha256sum:coreutils python3:python3; do
 	command -v "${tool%%:*}" >/dev/null || need "${tool%%:*} not found (package ${tool#*:})"
 done
 [ -x "$BIN" ] || fail "$BIN: not an executable"
@@ -175,6 +175,7 @@ make_fixtures() {
 	# xattrs
 	put "$DDIR/PKGXATTR/d.txt" "xattr on D"
 	put "$CDIR/PKGXATTR/c.txt" "xattr on C"
+	put "$RDIR/PKGXATTR/r.txt" "xattr on R"
 	# inode numbers
 	put "$CDIR/PKGINO/conly.txt" "C only"
 	put "$DDIR/PKGINO/donly.txt" "D only"
@@ -453,7 +454,35 @@ check_xattr() {
 		fi
 	done
 	[ ! -e "$DDIR/PKGXATTR/c.txt" ] || fail "xattr: setting an xattr copied c.txt (on C) to D"
-	ok "xattr: $ns.DOSATTRIB set, read, listed and removed on D and C files"
+	# as Samba does it: the file held open while its xattr is set by path, then read through
+	# the open descriptor (fgetxattr, flistxattr); R's file is copied up to D by the set, and
+	# the open descriptor must not answer with the read-only original's
+	for spec in "PKGXATTR/d.txt:$DDIR" "PKGXATTR/c.txt:$CDIR" "PKGXATTR/r.txt:$DDIR"; do
+		f=${spec%%:*} drive=${spec#*:}
+		out=$(python3 - "$V/$f" "$ns.DOSATTRIB" "$val" <<'PY' 2>&1
+import os, sys
+path, name, val = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3][2:])
+fd = os.open(path, os.O_RDONLY)
+def fd_has():
+    try:
+        got = os.getxattr(fd, name)
+    except OSError as e:
+        got = e.strerror
+    return got, name in os.listxattr(fd)
+os.setxattr(path, name, val)
+got, listed = fd_has()
+if got != val or not listed:
+    sys.exit(f"after setting it by path, the open descriptor reads {got!r} (listed: {listed})")
+os.removexattr(path, name)
+got, listed = fd_has()
+if got != "No data available" or listed:
+    sys.exit(f"after removing it by path, the open descriptor reads {got!r} (listed: {listed})")
+os.close(fd)
+PY
+		) || fail "xattr: $f held open: $out"
+		[ "$f" != PKGXATTR/r.txt ] || [ -e "$drive/$f" ] || fail "xattr: setting an xattr on r.txt (on R) did not copy it to D"
+	done
+	ok "xattr: $ns.DOSATTRIB set, read, listed and removed on D and C files; read through an open descriptor after a set by path (R's file copied up)"
 }
 
 check_symlinks() {
