@@ -36,7 +36,6 @@ view_sandbox health
 H=$T/h
 CTL=$T/hang.ctl
 HANG_PID=
-LOOP=
 echo ok >"$CTL"
 mkdir -p "$H" "$T/e"
 health_cleanup() {
@@ -46,8 +45,7 @@ health_cleanup() {
 	view_stop_or_kill # never fails: the rest of the cleanup runs
 	grep -q " $H " /proc/self/mountinfo && { fusermount3 -u "$H" 2>/dev/null || umount -l "$H"; }
 	[ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null && wait "$HANG_PID" 2>/dev/null
-	grep -q " $T/e " /proc/self/mountinfo && umount "$T/e"
-	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	loop_detach
 	view_cleanup
 	exit "$rc"
 }
@@ -188,7 +186,7 @@ fi
 # ---- eio -------------------------------------------------------------------------------------
 if [ -z "$ONLY" ] || [ "$ONLY" = eio ]; then
 	truncate -s 64M "$T/e.img" && mkfs.ext4 -q -F "$T/e.img" || fail "eio: mkfs.ext4"
-	LOOP=$(losetup -f --show "$T/e.img" 2>"$T/losetup.err") || need "no loop device: $(cat "$T/losetup.err")"
+	loop_attach "$T/e.img"
 	mount "$LOOP" "$T/e" || fail "eio: cannot mount $LOOP"
 	mkdir -p "$T/e/$IMG/PKGE0001" && echo "E's file" >"$T/e/$IMG/PKGE0001/e.txt"
 	rm -f "$T"/run/*.json

@@ -138,6 +138,17 @@ view_mount() {
 	cat "$T/log" >&2
 	fail "the view did not mount"
 }
+# loop_attach IMAGE [LOSETUP OPTIONS...] -- LOOP: a loop device of IMAGE (need() when there is
+# none); loop_detach -- for a cleanup: unmounts $T/e (where the tests mount it) and detaches LOOP
+LOOP=
+loop_attach() {
+	LOOP=$(losetup -f --show "${@:2}" "$1" 2>"$T/losetup.err") || need "no loop device: $(cat "$T/losetup.err")"
+}
+loop_detach() {
+	grep -q " $T/e " /proc/self/mountinfo && umount "$T/e"
+	[ -z "$LOOP" ] || losetup -d "$LOOP"
+	LOOP=
+}
 # mounts_under -- the mount points under $T, in mount order (everything there was mounted by
 # the test)
 mounts_under() { awk -v p="$T/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo; }

@@ -32,12 +32,10 @@ BOUND_MS=${PXE_ACL_BOUND_MS:-2000}
 NOBODY=65534 NOGROUP=65534 DAEMON=1
 
 view_sandbox acl
-LOOP=
 acl_cleanup() {
 	local rc=$?
 	view_stop_or_kill
-	grep -q " $T/e " /proc/self/mountinfo && umount "$T/e"
-	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	loop_detach
 	view_cleanup
 	exit "$rc"
 }
@@ -148,7 +146,7 @@ mkdir -p "$T/src/$IMG/PKGE0001" "$T/e" && echo e >"$T/src/$IMG/PKGE0001/e.wim" &
 	chown -R root:nogroup "$T/src" && chmod 640 "$T/src/$IMG/PKGE0001/e.wim" &&
 	find "$T/src" -type d -exec chmod 755 {} + || fail "noacl: the drive's files"
 mksquashfs "$T/src" "$T/e.img" -quiet -no-progress >/dev/null || fail "noacl: mksquashfs"
-LOOP=$(losetup -f --show -r "$T/e.img" 2>"$T/losetup.err") || need "no loop device: $(cat "$T/losetup.err")"
+loop_attach "$T/e.img" -r
 mount -t squashfs -o ro "$LOOP" "$T/e" || fail "noacl: cannot mount $LOOP (squashfs)"
 E=$T/e/$IMG
 [ "$(acl_bytes "$E/PKGE0001/e.wim")" = EOPNOTSUPP ] || fail "noacl: the drive has ACLs: $(acl_bytes "$E/PKGE0001/e.wim")"
