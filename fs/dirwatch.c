@@ -344,10 +344,18 @@ static bool drive_watchable(const struct fsdrive *d)
 	       strncmp(t, "fuse.", 5) != 0;
 }
 
+/* dw_watch_dir -- watch folder DIR on every drive that has it; true when it is watched
+ * everywhere (trusted: long timeouts, its index). The folder a walk finds may leave the path
+ * before its watch is recorded (a tree moved out, another moved in): the event that tells
+ * it is handled meanwhile, finds no watch to end below it, and the new watch would stay on
+ * the folder that went. So it is trusted only if nothing stopped trusting a watch since
+ * before the walk (fs->dw_untrust, read again after the mark: an untrust after that read
+ * resets the mark itself, or finds the recorded watch and ends it). */
 bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 {
 	struct dirwatch *dw = fs->dw;
 	uint64_t epoch = atomic_load(&fs->dw_epoch);
+	uint64_t untrust = atomic_load(&fs->dw_untrust);
 	struct rel rel;
 	bool all = true;
 
@@ -399,6 +407,10 @@ bool dw_watch_dir(struct fs *fs, struct fsview *v, struct node *dir)
 	rel_fini(&rel);
 	if (all) {
 		atomic_store(&dir->watched, epoch);
+		if (atomic_load(&fs->dw_untrust) != untrust) {
+			atomic_store(&dir->watched, 0); /* watched again at its next lookup */
+			all = false;
+		}
 	}
 	return all;
 }
@@ -536,6 +548,8 @@ static void tree_event(struct dirwatch *dw, const struct node_event *e, const ch
 		nodes_invalidate_cached(fs);
 		return;
 	}
+	/* before the watches end: one being made below TOP may be on the folder that went */
+	atomic_fetch_add(&fs->dw_untrust, 1);
 	if (unwatch_below(dw, top, strlen(top))) {
 		nodes_invalidate_below(fs, top);
 	}

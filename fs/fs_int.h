@@ -189,6 +189,10 @@ struct fs {
 	struct dirwatch *dw;
 	double long_timeout;
 	atomic_uint_fast64_t dw_epoch; /* bumped when every folder must be watched again */
+	/* bumped before any folder's watch stops being trusted (node->watched set to 0, watches
+	 * ended below a folder): a watch made while it moved may be on a folder gone from the
+	 * path, and is not trusted (dw_watch_dir) */
+	atomic_uint_fast64_t dw_untrust;
 	atomic_uint_fast64_t n_dw_events;
 	atomic_bool inited; /* the kernel's INIT was answered */
 	atomic_bool pt_active;

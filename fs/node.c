@@ -543,6 +543,7 @@ void nodes_event(struct fs *fs, struct node_event *e)
 	if (e->dir) {
 		nt_pin(e->dir); /* its id must name it until notified */
 		if (e->unwatch) {
+			atomic_fetch_add(&fs->dw_untrust, 1); /* first: dw_watch_dir */
 			atomic_store(&e->dir->watched, 0);
 		}
 		if (e->names) {
@@ -563,6 +564,7 @@ void nodes_event(struct fs *fs, struct node_event *e)
 	if (e->child) {
 		nt_pin(e->child);
 		if (e->entries) {
+			atomic_fetch_add(&fs->dw_untrust, 1); /* first: dw_watch_dir */
 			atomic_store(&e->child->watched, 0); /* maybe a new copy on another drive */
 		}
 	}

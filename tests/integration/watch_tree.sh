@@ -13,11 +13,14 @@
 # trees moved out of and into the images folder (and replaced by other trees) for STRESS_S
 # seconds while readers hold files open in them and look names up inside; after the last move a
 # name made deep inside every tree present must show within BOUND_MS, the listings must match
-# the drive, and the trees moved out must be gone from the view. Both data paths
+# the drive, and the trees moved out must be gone from the view. Before it, the walk race: a
+# folder's watch held back (slowwatch.so, preloaded into the daemon) while its tree is replaced
+# must not be trusted (a name missed there shows once made in the new tree). Both data paths
 # (PXEIMAGESFS_PASSTHROUGH=yes when built in, and =no). Needs root and /dev/fuse; exit 77 =
 # skipped (a failure under CI=true).
 set -u
-BIN=${1:?usage: watch_tree.sh PXEIMAGESFS_BINARY}
+BIN=${1:?usage: watch_tree.sh PXEIMAGESFS_BINARY SLOWWATCH_SO}
+SHIM=${2:?usage: watch_tree.sh PXEIMAGESFS_BINARY SLOWWATCH_SO}
 export LC_ALL=C
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok, view_*
@@ -152,6 +155,46 @@ case_deep_rename() { # folders renamed deep inside the tree: sub replaced, then 
 		mv "$C/$n/alt2/sub/deep" "$C/$n/sub/deep" && rm -f "$C/$n/sub/other/new.wim" &&
 		cp "$C/$n/alt2/top.wim" "$C/$n/top.wim" || fail "cannot rename sub/deep"
 	after "$n" "hold=$HOLD sub/deep renamed over" "$C/$n"
+}
+
+# A folder's watch made while its tree is replaced: a lookup in W/sub walks to the folder there
+# (tree M), and before it watches it (held back 1.5 s by slowwatch.so) M goes and tree N comes.
+# The events find no watch below W to end; the watch then made is on M's sub, away from the path.
+# W/sub must not be trusted on it: a name missed in W/sub shows once made in N's sub.
+case_walk_race() {
+	local n=W t0
+	mktree "$C/$n" w-old
+	show "$n"
+	mv "$C/$n" "$ELSE_C/$n.old" && mktree "$ELSE_C/$n.mid" mid && mv "$ELSE_C/$n.mid" "$C/$n" ||
+		fail "walk race: cannot move the trees"
+	t0=$(now_ms) # tree M in the view, nothing below W looked up again (W/sub is not watched)
+	until [ "$(cat "$V/$n/top.wim" 2>/dev/null)" = mid ]; do
+		(($(now_ms) - t0 <= BOUND_MS)) || fail "walk race: tree M not in the view within $BOUND_MS ms"
+		sleep 0.01
+	done
+	rm -f "$T/slow.in" && touch "$T/slow" || fail "walk race: cannot arm slowwatch"
+	ls "$V/$n/sub/deep" >/dev/null 2>&1 &
+	local lister=$!
+	t0=$(now_ms)
+	until [ -e "$T/slow.in" ]; do
+		(($(now_ms) - t0 <= 5000)) || fail "walk race: no watch of W/sub held back within 5 s"
+		sleep 0.01
+	done
+	mv "$C/$n" "$ELSE_C/$n.mid" && mktree "$ELSE_C/$n.new" new && mv "$ELSE_C/$n.new" "$C/$n" ||
+		fail "walk race: cannot move the trees"
+	t0=$(now_ms)
+	until [ "$(cat "$V/$n/top.wim" 2>/dev/null)" = new ]; do
+		(($(now_ms) - t0 <= 1000)) || fail "walk race: tree N not in the view within 1 s"
+		sleep 0.01
+	done
+	[ -e "$T/slow.in" ] && kill -0 "$lister" 2>/dev/null ||
+		fail "walk race: the held-back watch was made before tree N came (slowwatch's 1.5 s too short here)"
+	wait "$lister"
+	miss "$V/$n/sub/late.wim"
+	echo n >"$C/$n/sub/late.wim" || fail "walk race: cannot make late.wim"
+	within "walk race: a name missed in W/sub after its tree went during the walk, made in the new tree" \
+		"$V/$n/sub/late.wim"
+	listed "walk race: listing of W/sub" "$V/$n/sub" "$C/$n/sub"
 }
 
 # STRESS_TREES trees S000.. on drive C; for STRESS_S seconds a mover takes random trees out of the
@@ -323,7 +366,9 @@ for mode in $modes; do
 	echo "# passthrough=$mode"
 	rm -rf "${C:?}"/* "${D:?}"/* "$ELSE_C" "$ELSE_D" "$T"/out/*
 	mkdir -p "$ELSE_C" "$ELSE_D" || fail "mkdir"
-	view_start "$BIN" "$DRIVES" "    mount timeout = 0" PXEIMAGESFS_PASSTHROUGH="$mode"
+	view_start "$BIN" "$DRIVES" "    mount timeout = 0" PXEIMAGESFS_PASSTHROUGH="$mode" \
+		LD_PRELOAD="$SHIM" PXE_SLOWWATCH_CTL="$T/slow" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 	ls "$V" >/dev/null || fail "cannot list the view"
 	for HOLD in 1 0; do
 		case_same_drive
@@ -333,6 +378,7 @@ for mode in $modes; do
 		case_union_cp
 		case_deep_rename
 	done
+	case_walk_race
 	check_stress
 	stop_checked
 done
