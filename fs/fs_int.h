@@ -115,6 +115,11 @@ struct node {
 	struct names_set *index;
 	uint64_t index_epoch;
 	uint64_t changes; /* bumped at every change of the folder's names */
+	/* Misses (names found on no drive) since change count miss_changes, and the names of
+	 * the last index made: node_miss_index. Protected by fs->lock. */
+	uint64_t misses;
+	uint64_t miss_changes;
+	size_t index_names;
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -423,6 +428,10 @@ uint64_t node_index_begin(struct fs *fs, struct node *dir, uint64_t *epoch);
 void node_index_store(struct fs *fs, struct node *dir, struct names_set *set, uint64_t changes,
                       uint64_t epoch);
 bool node_absent(struct fs *fs, struct node *dir, const char *name);
+/* node_miss_index: a name was found on no drive in watched folder DIR, which has no index;
+ * true when the misses since its last change have paid for a listing of it (the index then
+ * answers the next misses with no walk of the drives) */
+bool node_miss_index(struct fs *fs, struct node *dir);
 bool node_unchanged(struct fs *fs, struct node *dir, uint64_t changes);
 bool node_watched(struct fs *fs, struct node *dir);
 bool node_in_watched(struct fs *fs, struct node *n);
@@ -591,5 +600,6 @@ void live_stop(struct fs *fs);
 void ops_reply_entry(fuse_req_t req, struct fs *fs, struct node *n, const struct stat *st);
 int ops_lookup_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
                      struct node **out, struct stat *st);
+int ops_dir_index(struct fs *fs, struct node *n, struct fsview *v);
 
 #endif /* PXE_FS_INT_H */

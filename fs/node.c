@@ -503,6 +503,7 @@ void node_index_store(struct fs *fs, struct node *dir, struct names_set *set, ui
 		nt_index_free(dir);
 		dir->index = set;
 		dir->index_epoch = epoch;
+		dir->index_names = names_set_count(set);
 		set = NULL;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -533,6 +534,26 @@ bool node_absent(struct fs *fs, struct node *dir, const char *name)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return absent;
+}
+
+/* A listing of N names costs about what N/32 walks of the drives for a missing name do
+ * (getdents and the set against openat2, fstat and close). A folder written to (a miss, then
+ * a create, as Samba makes each file) is never listed for its misses. */
+#define MISSES_PER_LISTING 32
+
+bool node_miss_index(struct fs *fs, struct node *dir)
+{
+	bool want = false;
+
+	pthread_mutex_lock(&fs->lock);
+	if (dir->miss_changes != dir->changes) {
+		dir->miss_changes = dir->changes;
+		dir->misses = 0;
+	}
+	dir->misses++;
+	want = !dir->index && dir->misses >= 2 + dir->index_names / MISSES_PER_LISTING;
+	pthread_mutex_unlock(&fs->lock);
+	return want;
 }
 
 void nodes_event(struct fs *fs, struct node_event *e)

@@ -172,7 +172,8 @@ static int lookup_entry(struct fs *fs, struct node *parent, const char *name, st
 	}
 	/* watched before looking: a change after it is seen; a name the folder's
 	 * index lacks is on no drive */
-	if (dw_watch_dir(fs, v, parent) && node_absent(fs, parent, name)) {
+	bool watched = dw_watch_dir(fs, v, parent);
+	if (watched && node_absent(fs, parent, name)) {
 		return -ENOENT;
 	}
 	/* A change in the folder while looking (the folder watch detached an open
@@ -186,6 +187,9 @@ static int lookup_entry(struct fs *fs, struct node *parent, const char *name, st
 		rc = node_rel_child(fs, parent, name, &rel);
 		rc = rc < 0 ? rc : loc_find(v, rel.s, 0, &l);
 		rel_fini(&rel);
+		if (rc == -ENOENT && watched && node_miss_index(fs, parent)) {
+			ops_dir_index(fs, parent, v); /* the next misses walk no drive */
+		}
 		if (rc < 0) {
 			return rc;
 		}

@@ -164,6 +164,21 @@ static int list_merged(struct fs *fs, struct node *n, struct fsview *v, struct d
 	return rc < 0 ? rc : found ? 0 : -ENOENT;
 }
 
+/* ops_dir_index -- N's index from a listing of every drive's copy (list_merged), for the
+ * lookups of names N lacks; 0 or -errno (no index). */
+int ops_dir_index(struct fs *fs, struct node *n, struct fsview *v)
+{
+	struct dh *d = calloc(1, sizeof(*d));
+	int rc = d ? 0 : -ENOMEM;
+
+	if (d) {
+		names_set_init(&d->shadowed);
+		rc = list_merged(fs, n, v, d);
+	}
+	dh_free(d);
+	return rc;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);

@@ -7,11 +7,13 @@
 # folder on a drive, made through the view (create, mkdir, symlink, link, rename, mknod: at
 # once), in another spelling (FOO.WIM missed, foo.wim made: the case rule), a folder appearing
 # on the other drive, a drive coming online (E, bind-mounted with the name), a race of creates
-# on the drives against lookups of the same names (STRESS_N names, at most STRESS_S seconds),
-# and a folder watch whose event queue overflows (fs.inotify.max_queued_events = 1 while the
-# view starts, under flock /tmp/pxe-it.lock unless a process above the test holds it). Both
-# passthrough modes. Needs root, /dev/fuse and sysctl; exit 77 = skipped (a failure under
-# CI=true).
+# on the drives against lookups of the same names (STRESS_N names, at most STRESS_S seconds; in
+# a folder listed first, and in one never listed, indexed by the lookups' own misses), the
+# drives' cases again where other names missed first made the view index each folder by its
+# misses (BURST), and a folder watch whose event queue overflows
+# (fs.inotify.max_queued_events = 1 while the view starts, under flock /tmp/pxe-it.lock unless
+# a process above the test holds it). Both passthrough modes. Needs root, /dev/fuse and sysctl;
+# exit 77 = skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: negative_entries.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
@@ -39,6 +41,20 @@ trap 'restore_queue; grep -q " $T/e " /proc/self/mountinfo && umount "$T/e"; vie
 mkdir -p "$T/e" "$T/store" || fail "mkdir"
 E=$T/store/e/$IMG
 drive_sections DRIVES "C:$T/c:10" "D:$T/d:20" "E:$T/e:5"
+
+# BURST=1: before each name is missed, three other names are missed in its folder, so that the
+# view indexes the folder by its misses (fs/node.c, node_miss_index) and answers the next ones
+# from that index: a name made afterwards must show as when the folder was never indexed
+BURST=0 N_BURST=0
+eval "lib_$(declare -f miss)"
+miss() {
+	local i
+	for ((i = 0; BURST == 1 && i < 3; i++)); do
+		N_BURST=$((N_BURST + 1))
+		stat "${1%/*}/burst$N_BURST.wim" >/dev/null 2>&1 && fail "${1%/*}/burst$N_BURST.wim exists"
+	done
+	lib_miss "$1"
+}
 
 # within WHAT MS PATH...: every PATH is found through the view within MS ms of now
 within() {
@@ -115,9 +131,13 @@ check_online() {
 
 # Creates on drives C and D (alternately, lower case) race lookups of the same names (as
 # created and in upper case) from two threads; every name must then be found within BOUND_MS.
+# check_stress DIR list: the folder is listed first (its index is the listing's); nolist: it
+# never is (the lookups' misses index it, again after each create)
 check_stress() {
-	mkdir -p "$C/STRESS" "$D/STRESS" && ls "$V/STRESS" >/dev/null || fail "mkdir STRESS"
-	python3 - "$V/STRESS" "$C/STRESS" "$D/STRESS" "$STRESS_N" "$STRESS_S" "$BOUND_MS" <<'PY' ||
+	local dir=$1 how=$2
+	mkdir -p "$C/$dir" "$D/$dir" || fail "mkdir $dir"
+	[ "$how" = nolist ] || ls "$V/$dir" >/dev/null || fail "cannot list $V/$dir"
+	python3 - "$V/$dir" "$C/$dir" "$D/$dir" "$STRESS_N" "$STRESS_S" "$BOUND_MS" "$how" <<'PY' ||
 import os, sys, threading, time
 view, c, d = sys.argv[1:4]
 n, secs, bound = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]) / 1000.0
@@ -162,10 +182,10 @@ if made[0] < n // 10:
 if left:
     sys.exit("%d of %d spellings not found %g s after the last create: %s"
              % (len(left), 2 * made[0], bound, " ".join(left[:5])))
-print("ok - stress: %d names made on C and D against lookups, all found (%.0f ms after the last)"
-      % (made[0], (time.monotonic() - t0) * 1000))
+print("ok - stress (%s): %d names made on C and D against lookups, all found (%.0f ms after the last)"
+      % (sys.argv[7], made[0], (time.monotonic() - t0) * 1000))
 PY
-		fail "stress: creates raced with lookups left names missing (above)"
+		fail "stress ($how): creates raced with lookups left names missing (above)"
 }
 
 # The view starts with a one-event inotify queue: the creates overflow it, and the watch drops
@@ -195,7 +215,13 @@ for mode in $modes; do
 	check_outside
 	check_view_ops
 	check_online
-	check_stress
+	check_stress STRESS list
+	check_stress STRESS2 nolist
+	fresh_drives
+	BURST=1
+	check_outside
+	check_view_ops
+	BURST=0
 	stop_checked
 	fresh_drives
 	check_overflow "$mode"
