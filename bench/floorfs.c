@@ -10,7 +10,10 @@
  * reads (from one static buffer, page cache kept) and releases are answered as a daemon that
  * serves files must; no FLUSH (ENOSYS once, as pxeimagesfs). The worker threads are set up as
  * pxeimagesfs sets up its own (fs/fs.c: at most 64, 8 idle, requests read without splicing).
- * Entries and attributes are cached for a day.
+ * Entries and attributes are cached for a day. POSIX ACLs are checked by the kernel, as it
+ * checks the view's (none here: each is a GETXATTR answered ENODATA; the kernel keeps the
+ * answer, but for the root's, which it asks again at each path walk by a user other than the
+ * owner, here as for the view).
  *
  * With BIGMIB, its root also holds "big" and "storm", two files of BIGMIB MiB each (cases 1
  * and 3, the floor under a daemon-served read: the reply is copied from one static buffer,
@@ -226,6 +229,11 @@ static void ff_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
+	/* the kernel checks POSIX ACLs as for the view (fs.c: it must enforce the drives'): a user
+	 * other than the owner costs GETXATTRs of system.posix_acl_access, answered ENODATA here */
+	if (conn->capable & FUSE_CAP_POSIX_ACL) {
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	}
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
 		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 	}
