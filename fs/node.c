@@ -551,7 +551,11 @@ bool node_miss_index(struct fs *fs, struct node *dir)
 		dir->misses = 0;
 	}
 	dir->misses++;
-	want = !dir->index && dir->misses >= 2 + dir->index_names / MISSES_PER_LISTING;
+	/* at the threshold, and again each time as many misses later (a listing that raced a
+	 * change kept no index): at most one listing per that many misses, however many
+	 * threads miss at once */
+	uint64_t enough = 2 + dir->index_names / MISSES_PER_LISTING;
+	want = !dir->index && dir->misses % enough == 0;
 	pthread_mutex_unlock(&fs->lock);
 	return want;
 }
