@@ -219,8 +219,12 @@ for mode in $modes; do
 	check_stress STRESS2 nolist
 	fresh_drives
 	BURST=1
+	miss "$V/PKG/b1.wim"
+	stat "$V/PKG/PRESENT.WIM" >/dev/null 2>&1 ||
+		fail "PKG indexed by its misses: present.wim not found as PRESENT.WIM"
 	check_outside
 	check_view_ops
+	check_online
 	BURST=0
 	stop_checked
 	fresh_drives
