@@ -67,6 +67,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_POSIX_ACL) {
 		conn->want |= FUSE_CAP_POSIX_ACL;
 	}
+	/* The caller's umask is the daemon's to apply (ops_dir.c, ops_own): a create in a folder
+	 * with a default ACL takes its mode from that ACL and the mode asked, the umask ignored,
+	 * as on the drive. The kernel would take the umask away from the mode first. */
+	if (conn->capable & FUSE_CAP_DONT_MASK) {
+		conn->want |= FUSE_CAP_DONT_MASK;
+	}
 	conn->max_write = 1024 * 1024;
 	conn->max_background = 64; /* boot storms: many readers ahead at once */
 	conn->congestion_threshold = 48;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fs_int.h"
@@ -517,17 +518,29 @@ static int make_entry(struct fs *fs, struct node *parent, const char *name, stru
 	return rc == -ESTALE ? -ENOENT : rc;
 }
 
+/* Has the folder DIRFD (an O_PATH fd) a default ACL? */
+static bool has_default_acl(int dirfd)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+	return getxattr(proc, "system.posix_acl_default", NULL, 0) > 0;
+}
+
 /* Give the new entry NAME in DIRFD to the caller, as a local filesystem would:
  * its owner, then exactly MODE less the caller's umask (the daemon's own umask
  * took bits away at the create, and the ownership change clears set-user-ID).
  * A folder keeps the set-group-ID bit it inherited. MODE is ignored for a
- * symlink. */
+ * symlink. In a folder with a default ACL the mode stays as the drive made it
+ * from that ACL and MODE (the umask does not apply there: POSIX.1e; a chmod
+ * would also narrow the inherited ACL's mask). */
 static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stat st;
 	gid_t gid = ctx->gid;
 	mode_t want = mode & ~ctx->umask & 07777;
+	bool inherited = has_default_acl(dirfd);
 	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int rc = fd < 0 ? -errno : 0;
 
@@ -541,7 +554,7 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {
+	if (rc == 0 && !inherited && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		rc = chmod(proc, want) == 0 ? 0 : -errno;

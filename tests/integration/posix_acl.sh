@@ -12,6 +12,9 @@
 #                follows within BOUND_MS (2 s), however long the kernel may cache it
 #   through      an ACL set through the view lands on the drive and is enforced at once; one
 #                removed through the view likewise
+#   inherit      files and folders made through the view in a folder with a default ACL get
+#                the ACL and mode made on the drive get (umask 022, 077, 000), and in a folder
+#                without one the mode asked less the umask, as on the drive
 #   noacl        a drive without ACLs (squashfs on a loop device, as vfat or exFAT: the drive
 #                answers EOPNOTSUPP): its files are reached by their mode bits (0640
 #                root:nogroup: nobody reads, daemon does not), an ACL reads as absent, and
@@ -138,6 +141,30 @@ acl "$V/PKGA0001/f.wim" - || fail "through: removing the ACL through the view"
 same_as_drive "through: removed" "$NOBODY" "$NOGROUP" PKGA0001/f.wim yes
 same_as_drive "through: removed" "$DAEMON" "$DAEMON" PKGA0001/f.wim no
 ok "through: ACLs set and removed through the view land on the drive and are enforced at once"
+
+# ---- inherit ---------------------------------------------------------------------------------
+# A file or folder made in a folder with a default ACL takes its ACL and mode from that ACL and
+# the mode asked, the creator's umask ignored; in one without, the mode asked less the umask.
+# Through the view as on the drive (before: the umask taken away and the mode forced with a
+# chmod, which also narrowed the inherited ACL's mask: 0644 for 0664 with umask 022).
+# made NAME DIR UMASK: NAME.f (a file) and NAME.d (a folder) made in DIR with UMASK
+made() { (umask "$3" && : >"$2/$1.f" && mkdir "$2/$1.d") || fail "inherit: cannot make $2/$1.*"; }
+for dir in PKGA0001/sub PKGA0001; do
+	for um in 022 077 000; do
+		made "n$um" "$C/$dir" "$um"
+		made "v$um" "$V/$dir" "$um"
+		for k in f d; do
+			native=$(stat -c %a "$C/$dir/n$um.$k") view=$(stat -c %a "$C/$dir/v$um.$k")
+			[ "$view" = "$native" ] || fail "inherit: in $dir with umask $um, a $k made through the view has mode $view; made on the drive: $native"
+			for t in access default; do
+				[ $k = f ] && [ $t = default ] && continue
+				native=$(acl_bytes "$C/$dir/n$um.$k" $t) view=$(acl_bytes "$C/$dir/v$um.$k" $t)
+				[ "$view" = "$native" ] || fail "inherit: in $dir with umask $um, the $t ACL of a $k made through the view: $view; made on the drive: $native"
+			done
+		done
+	done
+done
+ok "inherit: files and folders made through the view get the modes and ACLs the drive gives them (default ACL: the umask ignored; none: the umask applied)"
 view_stop
 
 # ---- noacl -----------------------------------------------------------------------------------
