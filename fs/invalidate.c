@@ -107,8 +107,7 @@ void nodes_invalidate_below(struct fs *fs, const char *rel)
 	struct inval *v = NULL;
 	size_t n = nodes_collect(fs, false, &v);
 
-	n = keep_below(fs, v, n, rel);
-	atomic_fetch_add(&fs->dw_untrust, 1); /* before the watched flags go: dw_watch_dir */
+	n = keep_below(fs, v, n, rel); /* its caller (tree_event) bumped fs->dw_untrust first */
 	/* first no folder's watch or index is trusted (a lookup from now on
 	 * watches it again, and one in flight gets the short timeout: its change
 	 * count moved), then the kernel forgets what it cached below REL */

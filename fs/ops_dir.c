@@ -540,7 +540,6 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	struct stat st;
 	gid_t gid = ctx->gid;
 	mode_t want = mode & ~ctx->umask & 07777;
-	bool inherited = has_default_acl(dirfd);
 	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int rc = fd < 0 ? -errno : 0;
 
@@ -554,7 +553,8 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && !inherited && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {
+	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want &&
+	    !has_default_acl(dirfd)) {
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		rc = chmod(proc, want) == 0 ? 0 : -errno;
