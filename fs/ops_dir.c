@@ -444,28 +444,51 @@ static int ops_prep_create(struct fs *fs, struct node *parent, const char *name,
 enum mk_kind { MK_DIR, MK_NODE, MK_SYMLINK, MK_FILE };
 struct mk {
 	enum mk_kind kind;
-	mode_t mode;      /* MK_DIR, MK_NODE, MK_FILE */
+	mode_t mode;      /* MK_DIR, MK_NODE, MK_FILE: as the caller asked (FUSE_CAP_DONT_MASK) */
+	mode_t umask;     /* the caller's */
 	dev_t rdev;       /* MK_NODE */
 	const char *link; /* MK_SYMLINK */
 	int flags;        /* MK_FILE: the open flags */
+	bool dir_acl;     /* set by mk_do: the folder had a default ACL */
 };
 
-/* Make entry NAME in DIRFD as M says: 0 (MK_FILE: the open fd) or -errno. */
-static int mk_do(const struct mk *m, int dirfd, const char *name)
+/* Has the folder DIRFD (an O_PATH fd) a default ACL? (No when that cannot be told:
+ * the umask is then applied, the narrower mode.) */
+static bool has_default_acl(int dirfd)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+	return getxattr(proc, "system.posix_acl_default", NULL, 0) > 0;
+}
+
+/* Make entry NAME in DIRFD as M says: 0 (MK_FILE: the open fd) or -errno. The
+ * entry is made with the mode it will have, never a wider one (ops_own only
+ * widens it to that after): in a folder with a default ACL the mode asked (the
+ * drive derives the mode and ACL from both, the umask ignored: POSIX.1e), else
+ * the mode asked less the caller's umask. A file made wider and narrowed by a
+ * chmod after could be opened by another user meanwhile and read through that
+ * descriptor later. */
+static int mk_do(struct mk *m, int dirfd, const char *name)
 {
 	int fd = -1;
+	mode_t mode = m->mode;
 
+	if (m->kind != MK_SYMLINK) {
+		m->dir_acl = has_default_acl(dirfd);
+		mode = m->dir_acl ? mode : mode & ~(m->umask & 0777);
+	}
 	switch (m->kind) {
 	case MK_DIR:
-		return mkdirat(dirfd, name, m->mode) == 0 ? 0 : -errno;
+		return mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
 	case MK_NODE:
-		return mknodat(dirfd, name, m->mode, m->rdev) == 0 ? 0 : -errno;
+		return mknodat(dirfd, name, mode, m->rdev) == 0 ? 0 : -errno;
 	case MK_SYMLINK:
 		return symlinkat(m->link, dirfd, name) == 0 ? 0 : -errno;
 	case MK_FILE:
 	default:
-		fd = openat(dirfd, name, m->flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		            m->mode);
+		fd =
+		    openat(dirfd, name, m->flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		return fd < 0 ? -errno : fd;
 	}
 }
@@ -498,7 +521,7 @@ static bool parent_in_view(struct fs *fs, struct node *parent, struct fsview *v)
  * then mk_do); 0 (MK_FILE: the open fd) or -errno, the primary's folder in
  * *DIRFD (caller closes; -1 on error). */
 static int make_entry(struct fs *fs, struct node *parent, const char *name, struct fsview *v,
-                      const struct mk *m, int *dirfd)
+                      struct mk *m, int *dirfd)
 {
 	int rc = 0;
 
@@ -518,23 +541,15 @@ static int make_entry(struct fs *fs, struct node *parent, const char *name, stru
 	return rc == -ESTALE ? -ENOENT : rc;
 }
 
-/* Has the folder DIRFD (an O_PATH fd) a default ACL? */
-static bool has_default_acl(int dirfd)
-{
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
-	return getxattr(proc, "system.posix_acl_default", NULL, 0) > 0;
-}
-
-/* Give the new entry NAME in DIRFD to the caller, as a local filesystem would:
- * its owner, then exactly MODE less the caller's umask (the daemon's own umask
- * took bits away at the create, and the ownership change clears set-user-ID).
- * A folder keeps the set-group-ID bit it inherited. MODE is ignored for a
- * symlink. In a folder with a default ACL the mode stays as the drive made it
- * from that ACL and MODE (the umask does not apply there: POSIX.1e; a chmod
- * would also narrow the inherited ACL's mask). */
-static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
+/* Give the new entry NAME in DIRFD (made by mk_do as M says) to the caller, as
+ * a local filesystem would: its owner, then exactly MODE less the caller's
+ * umask (the daemon's own umask may have taken more bits away at the create,
+ * and the ownership change clears set-user-ID): only ever widened to that. A
+ * folder keeps the set-group-ID bit it inherited. MODE is ignored for a
+ * symlink. In a folder with a default ACL (M->dir_acl) the mode stays as the
+ * drive made it from that ACL and MODE (the umask does not apply there:
+ * POSIX.1e; a chmod would also narrow the inherited ACL's mask). */
+static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode, const struct mk *m)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stat st;
@@ -553,8 +568,7 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want &&
-	    !has_default_acl(dirfd)) {
+	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want && !m->dir_acl) {
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		rc = chmod(proc, want) == 0 ? 0 : -errno;
@@ -567,13 +581,13 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode)
 
 /* Reply with the entry just created as NAME in DIRFD (on V's primary). */
 static void reply_new(fuse_req_t req, struct fs *fs, struct fsview *v, struct node *parent,
-                      const char *name, int dirfd, mode_t mode, int rc)
+                      const char *name, int dirfd, const struct mk *m, int rc)
 {
 	struct node *n = NULL;
 	struct stat st;
 
 	node_changed(fs, parent); /* after the create too: no listing in between counts */
-	rc = rc < 0 ? rc : ops_own(req, dirfd, name, mode);
+	rc = rc < 0 ? rc : ops_own(req, dirfd, name, m->kind == MK_SYMLINK ? 0777 : m->mode, m);
 	rc = rc < 0 ? rc : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 	rc = rc < 0 ? rc : node_get_as(fs, parent, name, st.st_mode, &n);
 	if (rc < 0) {
@@ -608,7 +622,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fsview *v = fsview_get(fs);
 	struct node *n = NULL;
 	struct stat st;
-	struct mk m = {.kind = MK_DIR, .mode = mode};
+	struct mk m = {.kind = MK_DIR, .mode = mode, .umask = fuse_req_ctx(req)->umask};
 	int dirfd = -1;
 	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
@@ -619,7 +633,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		rc < 0 ? (void)ops_reply_err(req, -rc) : ops_reply_entry(req, fs, n, &st);
 		return;
 	}
-	reply_new(req, fs, v, p, name, dirfd, mode, rc);
+	reply_new(req, fs, v, p, name, dirfd, &m, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -631,11 +645,12 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fs *fs = fs_of(req);
 	struct node *p = node_of(fs, parent);
 	struct fsview *v = fsview_get(fs);
-	struct mk m = {.kind = MK_NODE, .mode = mode, .rdev = rdev};
+	struct mk m = {
+	    .kind = MK_NODE, .mode = mode, .umask = fuse_req_ctx(req)->umask, .rdev = rdev};
 	int dirfd = -1;
 	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
-	reply_new(req, fs, v, p, name, dirfd, mode, rc);
+	reply_new(req, fs, v, p, name, dirfd, &m, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -651,7 +666,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	int dirfd = -1;
 	int rc = make_entry(fs, p, name, v, &m, &dirfd);
 
-	reply_new(req, fs, v, p, name, dirfd, 0777, rc);
+	reply_new(req, fs, v, p, name, dirfd, &m, rc);
 	if (dirfd >= 0) {
 		close(dirfd);
 	}
@@ -662,7 +677,10 @@ static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mo
                      struct fuse_file_info *fi, struct fsview *v, struct stat *st)
 {
 	struct fs *fs = fs_of(req);
-	struct mk m = {.kind = MK_FILE, .mode = mode, .flags = fh_open_flags(fi->flags)};
+	struct mk m = {.kind = MK_FILE,
+	               .mode = mode,
+	               .umask = fuse_req_ctx(req)->umask,
+	               .flags = fh_open_flags(fi->flags)};
 	int dirfd = -1;
 	int fd = make_entry(fs, p, name, v, &m, &dirfd);
 	int rc = fd;
@@ -670,7 +688,7 @@ static int do_create(fuse_req_t req, struct node *p, const char *name, mode_t mo
 	if (dirfd < 0) {
 		return rc;
 	}
-	rc = fd < 0 ? fd : ops_own(req, dirfd, name, mode);
+	rc = fd < 0 ? fd : ops_own(req, dirfd, name, mode, &m);
 	rc = rc < 0 ? rc : fstat(fd, st) == 0 ? 0 : -errno;
 	close(dirfd);
 	if (rc < 0) {

@@ -15,6 +15,10 @@
 #   inherit      files and folders made through the view in a folder with a default ACL get
 #                the ACL and mode made on the drive get (umask 022, 077, 000), and in a folder
 #                without one the mode asked less the umask, as on the drive
+#   window       an entry made through the view (file, folder, FIFO) is never more open on the
+#                drive, even for an instant, than its final mode (createmode.so, preloaded into
+#                the daemon, records the mode each is made with); the daemon's umask 022, the
+#                makers' 077 and 027
 #   noacl        a drive without ACLs (squashfs on a loop device, as vfat or exFAT: the drive
 #                answers EOPNOTSUPP): its files are reached by their mode bits (0640
 #                root:nogroup: nobody reads, daemon does not), an ACL reads as absent, and
@@ -23,7 +27,8 @@
 # Exit 77 = skipped (a failure under CI=true).
 # shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
 set -u
-BIN=${1:?usage: posix_acl.sh PXEIMAGESFS_BINARY}
+BIN=${1:?usage: posix_acl.sh PXEIMAGESFS_BINARY CREATEMODE_SO}
+SHIM=${2:?usage: posix_acl.sh PXEIMAGESFS_BINARY CREATEMODE_SO}
 export LC_ALL=C
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # fail, need, ok
@@ -165,6 +170,39 @@ for dir in PKGA0001/sub PKGA0001; do
 	done
 done
 ok "inherit: files and folders made through the view get the modes and ACLs the drive gives them (default ACL: the umask ignored; none: the umask applied)"
+view_stop
+
+# ---- window ----------------------------------------------------------------------------------
+# An entry made through the view is never, not even for an instant, more open on the drive than
+# its final mode: another user could open it then and keep it open (a file made 0600 by a user
+# with umask 077 would be read through that descriptor later). createmode.so records the mode
+# each entry is made with on the drive, before the view sets its owner and mode; the daemon runs
+# with umask 022 (a shell's, systemd's), the makers with umask 077 and 027, in folders with and
+# without a default ACL: file, folder, FIFO. Each recorded mode must be within the final one.
+# (before: the umask, no longer taken away by the kernel, was taken away only by a chmod after
+# the create; the file was 0644 on the drive until then)
+drive_sections DRIVES "C:$T/c"
+um_test=$(umask)
+umask 022
+view_start "$BIN" "$DRIVES" "" LD_PRELOAD="$SHIM" PXE_CREATEMODE_DIR="$T/c/" PXE_CREATEMODE_LOG="$T/createmode.log"
+umask "$um_test"
+n=0
+for dir in PKGA0001 PKGA0001/sub; do
+	for um in 077 027; do
+		w=w${#dir}u$um # a name of its own in each folder: the log has names, not paths
+		(umask "$um" && : >"$V/$dir/$w.f" && mkdir "$V/$dir/$w.d" && mkfifo "$V/$dir/$w.p") ||
+			fail "window: cannot make $dir/$w.* through the view with umask $um"
+		for k in f d p; do
+			final=$(stat -c %a "$C/$dir/$w.$k") || fail "window: $dir/$w.$k is not on the drive"
+			made=$(awk -v n="$w.$k" '$1 == n { print $2 }' "$T/createmode.log")
+			[ "$(wc -w <<<"$made")" = 1 ] || fail "window: createmode.so recorded $(wc -w <<<"$made") creates of $dir/$w.$k, not 1 (log: $(cat "$T/createmode.log" 2>&1))"
+			[ $((8#$made & ~8#$final)) = 0 ] ||
+				fail "window: $dir/$w.$k (umask $um) was made with mode $made on the drive, then set to $final: open to others until then"
+			n=$((n + 1))
+		done
+	done
+done
+ok "window: $n entries made through the view (file, folder, FIFO; umask 077 and 027; with and without a default ACL) were never more open on the drive than their final mode"
 view_stop
 
 # ---- noacl -----------------------------------------------------------------------------------
