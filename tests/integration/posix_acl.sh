@@ -184,7 +184,8 @@ view_stop
 drive_sections DRIVES "C:$T/c"
 um_test=$(umask)
 umask 022
-view_start "$BIN" "$DRIVES" "" LD_PRELOAD="$SHIM" PXE_CREATEMODE_DIR="$T/c/" PXE_CREATEMODE_LOG="$T/createmode.log"
+view_start "$BIN" "$DRIVES" "" LD_PRELOAD="$SHIM" PXE_CREATEMODE_DIR="$T/c/" PXE_CREATEMODE_LOG="$T/createmode.log" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 umask "$um_test"
 n=0
 for dir in PKGA0001 PKGA0001/sub; do
