@@ -202,6 +202,9 @@ struct fs {
 	atomic_bool inited; /* the kernel's INIT was answered */
 	atomic_bool pt_active;
 	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
+	/* whether the kernel takes an O_PATH fd as a backing file (Linux 6.12, and stable
+	 * kernels since 6.9.x): 0 not known yet, 1 yes, -1 no (pt_prepare_open) */
+	atomic_int pt_opath;
 	/* transport.c: FUSE over io_uring wanted (config or -o io_uring), still tried (main
 	 * thread only), in use; why not (static text; NULL when in use) */
 	bool ur_want;
@@ -216,9 +219,16 @@ enum fh_io {
 	FH_PASSTHROUGH, /* straight on the backing file (kernel FUSE passthrough) */
 };
 
-/* An open regular file. */
+/* An open regular file. FD is its descriptor on the drive; a read-only handle in
+ * passthrough may keep the O_PATH one the lookup found (OPATH: the kernel opens its
+ * own backing file from it, and an open through /proc/self/fd is saved, issue 18):
+ * fh_fd gives the daemon a real one, made on first use (IO_FD), when it must do
+ * I/O on the file itself (fsync, lseek). */
 struct fh {
 	int fd;
+	bool opath;       /* FD is O_PATH (a regular file: drive_file_ok) */
+	int flags;        /* OPATH: the flags of the real open (fh_open_flags) */
+	atomic_int io_fd; /* OPATH: the real fd, -1 until fh_fd made it */
 	bool read_only;      /* opened on a read-only drive (for reading only) */
 	struct fsview *view; /* the view it was opened in (a reference) */
 	struct node *node;   /* borrowed: the kernel holds a lookup while the file is open */
@@ -238,6 +248,14 @@ struct fh {
  * undoes it at release. pt_init decides in the FUSE init whether passthrough
  * is used at all. */
 void pt_init(struct fs *fs, struct fuse_conn_info *conn);
+/* pt_opath_wanted: whether a read-only open of a regular file that drive D serves may keep
+ * its O_PATH fd (passthrough is used and the kernel has not refused an O_PATH backing fd).
+ * pt_opath_ok: before pt_opened, for a handle kept O_PATH: whether the kernel takes an
+ * O_PATH fd as a backing file (asked with FH's fd the first time); when not, the caller
+ * gives the handle a real fd first. pt_opened's mode may still be FH_CACHED (the daemon
+ * serves the file): the caller gives it a real fd then too. */
+bool pt_opath_wanted(struct fs *fs, const struct fsdrive *d);
+bool pt_opath_ok(fuse_req_t req, struct fs *fs, struct fh *fh);
 
 /* transport.c -- FUSE over io_uring or /dev/fuse. tr_take_opt: whether the comma-separated
  * -o OPTS (or NULL) hold "io_uring"; REST gets the others (truncated to LEN). tr_prepare:
@@ -298,7 +316,9 @@ void dw_neg_drop_all(struct fs *fs);
  * in FI. fh_new, then fh_reply_create: the handle of a file CREATE made (FD,
  * taken, on V's primary; the reference on V taken; N with a lookup; E the
  * reply, ST the drive file); fh_open_flags: a request's open flags less those
- * the drive's open must not see. handle_install: open, release. */
+ * the drive's open must not see. fh_fd: FH's descriptor for the daemon's own
+ * I/O on the file (a real one; made on first use for a handle kept O_PATH), or
+ * -errno. handle_install: open, release. */
 struct dh;
 int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out);
 int fh_node_online(struct fs *fs, struct node *n, struct fuse_file_info *fi, struct fh **out);
@@ -310,6 +330,7 @@ void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, i
                      struct fsview *v, struct node *n, const struct fuse_entry_param *e,
                      const struct stat *st);
 int fh_open_flags(int flags);
+int fh_fd(struct fh *fh);
 void handle_install(struct fuse_lowlevel_ops *ops);
 
 /* view.c */

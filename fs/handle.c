@@ -141,7 +141,68 @@ struct dh *fh_dir(struct fuse_file_info *fi)
 
 struct fh *fh_new(void)
 {
-	return calloc(1, sizeof(struct fh));
+	struct fh *fh = calloc(1, sizeof(struct fh));
+
+	if (fh) {
+		fh->fd = -1;
+		atomic_init(&fh->io_fd, -1);
+	}
+	return fh;
+}
+
+/* A real fd for the object behind FH's O_PATH fd, opened as the client asked. */
+static int fh_reopen(struct fh *fh)
+{
+	return walk_reopen(fh->fd, fh->flags);
+}
+
+int fh_fd(struct fh *fh)
+{
+	int fd = -1;
+	int none = -1;
+
+	if (!fh->opath) {
+		return fh->fd;
+	}
+	fd = atomic_load(&fh->io_fd);
+	if (fd >= 0) {
+		return fd;
+	}
+	fd = fh_reopen(fh);
+	if (fd < 0) {
+		return fd;
+	}
+	if (!atomic_compare_exchange_strong(&fh->io_fd, &none, fd)) {
+		close(fd); /* another request made one first */
+		return none;
+	}
+	return fd;
+}
+
+/* FH's O_PATH fd replaced by a real one (before any other request sees FH). */
+static int fh_real(struct fh *fh)
+{
+	int fd = fh->opath ? fh_reopen(fh) : fh->fd;
+
+	if (fd < 0) {
+		return fd;
+	}
+	if (fh->opath) {
+		close(fh->fd);
+		fh->fd = fd;
+		fh->opath = false;
+	}
+	return 0;
+}
+
+/* The real fd fh_fd made, if any (the handle's own fd is node_closed's). */
+static void fh_close_io(struct fh *fh)
+{
+	int fd = atomic_exchange(&fh->io_fd, -1);
+
+	if (fd >= 0) {
+		close(fd);
+	}
 }
 
 /* A detached node is reached only through a handle it already has (a reopen
@@ -239,6 +300,13 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->fd = l.fd;
 		fh->nonblock = !(flags & O_NONBLOCK);
 		l.fd = -1;
+	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && pt_opath_wanted(fs, fh->drive)) {
+		/* the kernel opens its own backing file from it: no open through /proc
+		 * (reply_open makes it a real one where the daemon serves the file) */
+		fh->fd = l.fd;
+		fh->opath = true;
+		fh->flags = fh_open_flags(flags);
+		l.fd = -1;
 	} else { /* the O_PATH fd's own file, a regular one (drive_file_ok) */
 		fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
 	}
@@ -269,7 +337,15 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
-	int rc = pt_opened(req, fs, fh, st, fi, false);
+	int rc = fh->opath && !pt_opath_ok(req, fs, fh) ? fh_real(fh) : 0;
+
+	rc = rc < 0 ? rc : pt_opened(req, fs, fh, st, fi, false);
+	if (rc == 0 && fh->opath && fh->io != FH_PASSTHROUGH) {
+		rc = fh_real(fh); /* the daemon does the file's I/O */
+		if (rc < 0) {
+			pt_released(req, fs, fh);
+		}
+	}
 
 	/* the daemon reads and writes a cached handle's fd: as the client asked, without
 	 * the O_NONBLOCK of the open (the open took these very flags). Passthrough: the
@@ -288,6 +364,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	if (fuse_reply_open(req, fi) != 0) {
 		pt_released(req, fs, fh);
 		node_closed(fs, fh->node, fh->fd);
+		fh_close_io(fh);
 		fsview_put(v);
 		free(fh);
 	}
@@ -374,6 +451,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	pt_released(req, fs_of(req), fh);
 	node_closed(fs_of(req), fh->node, fh->fd); /* closes fh->fd */
+	fh_close_io(fh);
 	fsview_put(fh->view);
 	free(fh);
 	ops_reply_err(req, 0);

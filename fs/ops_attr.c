@@ -573,7 +573,8 @@ static int no_acl(const struct xreq *x, int rc)
 }
 
 /* A read of the xattrs of an open file: from the file its handles have open (as fgetxattr
- * on a handle reads natively, and as fstat answers: fh_stat), with no walk of the drive.
+ * on a handle reads natively, and as fstat answers: fh_stat), with no walk of the drive
+ * (through /proc/self/fd when that handle's fd is O_PATH: fgetxattr refuses those).
  * Samba reads a file's DOS attributes while it has it open. 1 when N is not open, or its
  * handles' file is a read-only drive's (a change copies it up: the path's copy answers). */
 static int open_xattr(struct fs *fs, struct node *n, struct xreq *x)
@@ -585,6 +586,12 @@ static int open_xattr(struct fs *fs, struct node *n, struct xreq *x)
 	}
 	x->len = x->op == X_GET ? fgetxattr(fd, x->name, x->buf, x->size)
 	                        : flistxattr(fd, x->buf, x->size);
+	if (x->len < 0 && errno == EBADF) { /* an O_PATH handle's (handle.c): by its /proc link */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		x->len = x->op == X_GET ? getxattr(proc, x->name, x->buf, x->size)
+		                        : listxattr(proc, x->buf, x->size);
+	}
 	int rc = x->len < 0 ? -errno : 0;
 	close(fd);
 	return rc;

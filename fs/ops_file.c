@@ -113,18 +113,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n = 0;
 
 	(void)ino;
-	if (rc < 0) {
-		ops_reply_err(req, -rc);
+	int fd = rc < 0 ? rc : fh_fd(fh);
+	if (fd < 0) {
+		ops_reply_err(req, -fd);
 		return;
 	}
 	atomic_fetch_add(&fs->n_reads, 1);
 	atomic_fetch_add(&fs->n_bytes_read, size); /* requested: the last read may get less */
 	if (!mem) { /* no buffer of our own: libfuse's copy */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		buf.buf[0].fd = fh->fd;
+		buf.buf[0].fd = fd;
 		buf.buf[0].pos = off;
 		rc = fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-	} else if ((n = read_full(fh->fd, mem, size, off)) < 0) {
+	} else if ((n = read_full(fd, mem, size, off)) < 0) {
 		ops_reply_err(req, (int)-n); /* counts it */
 	} else {
 		rc = fuse_reply_buf(req, mem, (size_t)n);
@@ -142,9 +143,10 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	ssize_t n = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	if (n == 0) {
+	n = n < 0 ? n : fh_fd(fh);
+	if (n >= 0) {
 		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		out.buf[0].fd = fh->fd;
+		out.buf[0].fd = (int)n;
 		out.buf[0].pos = off;
 		n = fuse_buf_copy(&out, in, 0);
 	}
@@ -162,8 +164,11 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	int rc = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	if (rc == 0) {
-		rc = (datasync ? fdatasync(fh->fd) : fsync(fh->fd)) == 0 ? 0 : -errno;
+	int fd = rc < 0 ? rc : fh_fd(fh);
+	if (fd >= 0) {
+		rc = (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : -errno;
+	} else {
+		rc = fd;
 	}
 	ops_reply_err(req, -rc);
 }
@@ -175,8 +180,11 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 	int rc = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	if (rc == 0) {
-		rc = fallocate(fh->fd, mode, off, len) == 0 ? 0 : -errno;
+	int fd = rc < 0 ? rc : fh_fd(fh);
+	if (fd >= 0) {
+		rc = fallocate(fd, mode, off, len) == 0 ? 0 : -errno;
+	} else {
+		rc = fd;
 	}
 	ops_reply_err(req, -rc);
 }
@@ -188,8 +196,9 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	off_t res = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	if (res == 0) {
-		res = lseek(fh->fd, off, whence);
+	res = res < 0 ? res : fh_fd(fh);
+	if (res >= 0) {
+		res = lseek((int)res, off, whence);
 		res = res < 0 ? -errno : res;
 	}
 	if (res < 0) {

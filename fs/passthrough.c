@@ -138,6 +138,53 @@ void pt_detach(struct fs *fs, struct node *n, bool dir_locked)
 	free(name);
 }
 
+bool pt_opath_wanted(struct fs *fs, const struct fsdrive *d)
+{
+#if PXE_HAVE_PASSTHROUGH
+	return atomic_load(&fs->pt_active) && atomic_load(&fs->pt_opath) >= 0 &&
+	       !(d && atomic_load(&d->no_passthrough));
+#else
+	(void)fs;
+	(void)d;
+	return false;
+#endif
+}
+
+/* Linux took only a real fd as a backing file until 6.12 (stable kernels from 6.9.x on
+ * have the change, "fuse: allow O_PATH fd for FUSE_DEV_IOC_BACKING_OPEN"): asked once,
+ * with a backing file made and closed at once. A refusal for another reason (EPERM:
+ * passthrough is not allowed at all; ELOOP: a stacked drive) says nothing of O_PATH:
+ * asked again at the next such open. */
+bool pt_opath_ok(fuse_req_t req, struct fs *fs, struct fh *fh)
+{
+#if PXE_HAVE_PASSTHROUGH
+	int known = atomic_load(&fs->pt_opath);
+	int id = 0;
+
+	if (known != 0) {
+		return known > 0;
+	}
+	id = fuse_passthrough_open(req, fh->fd);
+	if (id > 0) {
+		fuse_passthrough_close(req, id);
+		atomic_store(&fs->pt_opath, 1);
+		return true;
+	}
+	if (errno == EOPNOTSUPP || errno == EBADF || errno == EINVAL) {
+		atomic_store(&fs->pt_opath, -1);
+		log_debug("passthrough: the kernel takes no O_PATH backing file (%s): each "
+		          "passthrough open is reopened through /proc/self/fd",
+		          strerror(errno));
+	}
+	return false;
+#else
+	(void)req;
+	(void)fs;
+	(void)fh;
+	return false;
+#endif
+}
+
 int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *st,
               struct fuse_file_info *fi, bool dir_locked)
 {

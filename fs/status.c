@@ -359,15 +359,20 @@ static json_object *transport(struct fs *fs)
 	return t;
 }
 
-/* {"active": bool, "reason": why not (absent when active)} */
+/* {"active": bool, "reason": why not (absent when active), "o_path": whether the kernel
+ * takes an O_PATH fd as a backing file (absent until the first read-only open asks)} */
 static json_object *passthrough(struct fs *fs)
 {
 	json_object *p = json_object_new_object();
 	const char *why = atomic_load(&fs->pt_reason);
+	int opath = atomic_load(&fs->pt_opath);
 
 	json_object_object_add(p, "active", json_object_new_boolean(atomic_load(&fs->pt_active)));
 	if (why) {
 		json_object_object_add(p, "reason", json_object_new_string(why));
+	}
+	if (opath != 0) {
+		json_object_object_add(p, "o_path", json_object_new_boolean(opath > 0));
 	}
 	return p;
 }

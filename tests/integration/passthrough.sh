@@ -93,6 +93,43 @@ stale=$(status 's["counters"]["stale_opens"]')
 [ "$stale" -ge 1 ] || fail "the open that copied up was not sent back for a new node ($stale)"
 [ "$(status 's["counters"]["reads"]')" = 0 ] || fail "copy-up made READ requests"
 ok "copy-up while open: old handle on C, new opens on D, st_ino kept ($stale open(s) re-looked-up)"
+
+# a file opened for reading keeps the lookup's O_PATH descriptor as its backing file where the
+# kernel takes one (passthrough.o_path: Linux 6.12, stable kernels from 6.9.x): what the daemon
+# does on such a handle itself (fsync, lseek SEEK_DATA and SEEK_HOLE, fgetxattr, and a getxattr
+# by path while it is open) answers as on the drive; a second reader and a writer join it
+python3 - "$D/ro.bin" <<'PY' || fail "o_path: cannot make ro.bin on D"
+import os, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"R" * 8192)
+    f.truncate(4 << 20)  # a hole after the first 8 KiB
+os.setxattr(sys.argv[1], "user.pxe", b"dosattrib")
+PY
+handle_ops='
+import os, sys
+p = sys.argv[1]
+r = os.open(p, os.O_RDONLY)
+out = [os.pread(r, 4, 0), os.fsync(r), os.lseek(r, 0, os.SEEK_DATA), os.lseek(r, 0, os.SEEK_HOLE),
+       os.getxattr(r, "user.pxe"), os.getxattr(p, "user.pxe"), os.fstat(r).st_size]
+r2 = os.open(p, os.O_RDONLY)
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b"W", 1)
+os.fsync(w)
+out += [os.pread(r, 4, 0), os.pread(r2, 4, 0)]
+os.pwrite(w, b"R", 1)
+for fd in (w, r2, r):
+    os.close(fd)
+print(out)
+'
+native=$(python3 -c "$handle_ops" "$D/ro.bin" 2>&1) || fail "o_path: on the drive: $native"
+view=$(python3 -c "$handle_ops" "$V/ro.bin" 2>&1) || fail "o_path: through the view: $view"
+[ "$view" = "$native" ] || fail "o_path: a read-only handle through the view: $view; on the drive: $native"
+opath=$(status 's["passthrough"].get("o_path")')
+kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+[ "$opath" = True ] || [ "$kv" -lt 6012 ] ||
+	fail "o_path: Linux $(uname -r) takes O_PATH backing files, the view says $opath"
+[ "$(status 's["counters"]["reads"]')" = 0 ] || fail "o_path: the handles made READ requests"
+ok "o_path: a read-only handle (O_PATH backing file: $opath) answers fsync, lseek, fgetxattr as the drive; readers and a writer share it"
 stop
 rm -f "$D/boot.wim" "$D/new.bin"
 fi
