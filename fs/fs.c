@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -103,6 +104,22 @@ static bool env_says_no(const char *name)
 	             !strcmp(v, "0"));
 }
 
+/* The soft RLIMIT_NOFILE raised to the hard one (systemd's advice to a service that uses no
+ * select(2): its soft limit stays 1024 for those that do), and the descriptors it allows: an
+ * open file holds one or two (handle.c), a watched folder none. */
+static int raise_nofile(void)
+{
+	struct rlimit nofile = {.rlim_cur = 1024, .rlim_max = 1024};
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		struct rlimit want = {.rlim_cur = nofile.rlim_max, .rlim_max = nofile.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+			nofile = want;
+		}
+	}
+	return nofile.rlim_cur >= INT_MAX ? INT_MAX : (int)nofile.rlim_cur;
+}
+
 int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs **out, char *errbuf,
            size_t errlen)
 {
@@ -122,6 +139,7 @@ int fs_new(const struct pxe_config *cfg, struct resolver_view *view, struct fs *
 		pthread_mutex_init(&fs->lock, NULL);
 		pthread_mutex_init(&fs->view_lock, NULL);
 		clock_gettime(CLOCK_REALTIME, &fs->start);
+		fs->fd_limit = raise_nofile();
 		split_images_path(fs, view->view_path); /* the images path, or its first folder */
 		rc = fs->img_parts ? nodes_init(fs) : -ENOMEM;
 	}

@@ -203,8 +203,12 @@ struct fs {
 	atomic_bool pt_active;
 	_Atomic(const char *) pt_reason; /* why it is not active (static text) */
 	/* whether the kernel takes an O_PATH fd as a backing file (Linux 6.12, and stable
-	 * kernels since 6.9.x): 0 not known yet, 1 yes, -1 no (pt_prepare_open) */
+	 * kernels since 6.9.x): 0 not known yet, 1 yes, -1 no (pt_opath_ok) */
 	atomic_int pt_opath;
+	/* handles kept O_PATH that may still need a real fd (fh_fd): each keeps one descriptor
+	 * of the daemon's RLIMIT_NOFILE (FD_LIMIT, read at start) free for it (handle.c) */
+	atomic_int n_opath_lazy;
+	int fd_limit;
 	/* transport.c: FUSE over io_uring wanted (config or -o io_uring), still tried (main
 	 * thread only), in use; why not (static text; NULL when in use) */
 	bool ur_want;
@@ -229,6 +233,7 @@ struct fh {
 	bool opath;       /* FD is O_PATH (a regular file: drive_file_ok) */
 	int flags;        /* OPATH: the flags of the real open (fh_open_flags) */
 	atomic_int io_fd; /* OPATH: the real fd, -1 until fh_fd made it */
+	atomic_bool lazy; /* counted in fs->n_opath_lazy (OPATH, no IO_FD yet) */
 	bool read_only;      /* opened on a read-only drive (for reading only) */
 	struct fsview *view; /* the view it was opened in (a reference) */
 	struct node *node;   /* borrowed: the kernel holds a lookup while the file is open */
@@ -330,7 +335,7 @@ void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, i
                      struct fsview *v, struct node *n, const struct fuse_entry_param *e,
                      const struct stat *st);
 int fh_open_flags(int flags);
-int fh_fd(struct fh *fh);
+int fh_fd(struct fs *fs, struct fh *fh);
 void handle_install(struct fuse_lowlevel_ops *ops);
 
 /* view.c */

@@ -150,13 +150,42 @@ struct fh *fh_new(void)
 	return fh;
 }
 
+/* Descriptors kept free beyond those the O_PATH handles may still need: for
+ * what the daemon opens for a moment (a folder's listing, a drive's check). */
+#define FD_SPARE 16
+/* Below this RLIMIT_NOFILE every handle gets its real fd at once (one descriptor each, not
+ * one and one kept free): a daemon that small keeps the most files open that way. */
+#define FD_LAZY_MIN 4096
+
+/* Is there room, with descriptor FD (the lowest free one when it was made: the
+ * daemon holds about FD+1), for MORE descriptors, every O_PATH handle's real
+ * one and the spare? A handle kept O_PATH makes its real fd when the daemon
+ * first does I/O on it (an fsync, an lseek), and that must not fail for want
+ * of descriptors (natively only an open does): the room is kept for it, and
+ * opens that would take it fail with EMFILE instead. */
+static bool fd_room(struct fs *fs, int fd, int more)
+{
+	int lazy = atomic_load(&fs->n_opath_lazy);
+
+	return lazy == 0 && more == 0 ? true
+	                              : (long)fd + more + lazy + FD_SPARE < (long)fs->fd_limit;
+}
+
+/* FH no longer needs a descriptor kept free for it. */
+static void fh_unreserve(struct fs *fs, struct fh *fh)
+{
+	if (atomic_exchange(&fh->lazy, false)) {
+		atomic_fetch_sub(&fs->n_opath_lazy, 1);
+	}
+}
+
 /* A real fd for the object behind FH's O_PATH fd, opened as the client asked. */
 static int fh_reopen(struct fh *fh)
 {
 	return walk_reopen(fh->fd, fh->flags);
 }
 
-int fh_fd(struct fh *fh)
+int fh_fd(struct fs *fs, struct fh *fh)
 {
 	int fd = -1;
 	int none = -1;
@@ -170,17 +199,18 @@ int fh_fd(struct fh *fh)
 	}
 	fd = fh_reopen(fh);
 	if (fd < 0) {
-		return fd;
+		return fd == -EMFILE || fd == -ENFILE ? -EIO : fd; /* not an open's error */
 	}
 	if (!atomic_compare_exchange_strong(&fh->io_fd, &none, fd)) {
 		close(fd); /* another request made one first */
 		return none;
 	}
+	fh_unreserve(fs, fh);
 	return fd;
 }
 
 /* FH's O_PATH fd replaced by a real one (before any other request sees FH). */
-static int fh_real(struct fh *fh)
+static int fh_real(struct fs *fs, struct fh *fh)
 {
 	int fd = fh->opath ? fh_reopen(fh) : fh->fd;
 
@@ -191,18 +221,21 @@ static int fh_real(struct fh *fh)
 		close(fh->fd);
 		fh->fd = fd;
 		fh->opath = false;
+		fh_unreserve(fs, fh);
 	}
 	return 0;
 }
 
-/* The real fd fh_fd made, if any (the handle's own fd is node_closed's). */
-static void fh_close_io(struct fh *fh)
+/* At release: the real fd fh_fd made, if any (the handle's own fd is
+ * node_closed's), and the room kept for one. */
+static void fh_close_io(struct fs *fs, struct fh *fh)
 {
 	int fd = atomic_exchange(&fh->io_fd, -1);
 
 	if (fd >= 0) {
 		close(fd);
 	}
+	fh_unreserve(fs, fh);
 }
 
 /* A detached node is reached only through a handle it already has (a reopen
@@ -300,18 +333,25 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->fd = l.fd;
 		fh->nonblock = !(flags & O_NONBLOCK);
 		l.fd = -1;
-	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && pt_opath_wanted(fs, fh->drive)) {
+	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && pt_opath_wanted(fs, fh->drive) &&
+	           fs->fd_limit >= FD_LAZY_MIN && fd_room(fs, l.fd, 1)) {
 		/* the kernel opens its own backing file from it: no open through /proc
 		 * (reply_open makes it a real one where the daemon serves the file) */
 		fh->fd = l.fd;
 		fh->opath = true;
 		fh->flags = fh_open_flags(flags);
+		atomic_store(&fh->lazy, true);
+		atomic_fetch_add(&fs->n_opath_lazy, 1);
 		l.fd = -1;
 	} else { /* the O_PATH fd's own file, a regular one (drive_file_ok) */
 		fh->fd = S_ISLNK(l.st.st_mode) ? -ELOOP : walk_reopen(l.fd, fh_open_flags(flags));
 	}
 	*st = l.st;
 	loc_close(&l);
+	if (fh->fd >= 0 && !fh->opath && !fd_room(fs, fh->fd, 0)) {
+		close(fh->fd); /* the room left is the O_PATH handles' */
+		fh->fd = -EMFILE;
+	}
 	return fh->fd < 0 ? fh->fd : 0;
 }
 
@@ -337,11 +377,11 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
-	int rc = fh->opath && !pt_opath_ok(req, fs, fh) ? fh_real(fh) : 0;
+	int rc = fh->opath && !pt_opath_ok(req, fs, fh) ? fh_real(fs, fh) : 0;
 
 	rc = rc < 0 ? rc : pt_opened(req, fs, fh, st, fi, false);
 	if (rc == 0 && fh->opath && fh->io != FH_PASSTHROUGH) {
-		rc = fh_real(fh); /* the daemon does the file's I/O */
+		rc = fh_real(fs, fh); /* the daemon does the file's I/O */
 		if (rc < 0) {
 			pt_released(req, fs, fh);
 		}
@@ -355,6 +395,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	}
 	if (rc < 0) {
 		close(fh->fd);
+		fh_unreserve(fs, fh);
 		fsview_put(v);
 		free(fh);
 		ops_reply_err(req, -rc);
@@ -364,7 +405,7 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 	if (fuse_reply_open(req, fi) != 0) {
 		pt_released(req, fs, fh);
 		node_closed(fs, fh->node, fh->fd);
-		fh_close_io(fh);
+		fh_close_io(fs, fh);
 		fsview_put(v);
 		free(fh);
 	}
@@ -393,6 +434,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = fh ? do_open(fs, node_of(fs, ino), v, fi->flags, fh, &st) : -ENOMEM;
 
 	if (rc < 0) {
+		if (fh) {
+			fh_unreserve(fs, fh);
+		}
 		free(fh);
 		fsview_put(v);
 		ops_reply_err(req, -rc);
@@ -451,7 +495,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	pt_released(req, fs_of(req), fh);
 	node_closed(fs_of(req), fh->node, fh->fd); /* closes fh->fd */
-	fh_close_io(fh);
+	fh_close_io(fs_of(req), fh);
 	fsview_put(fh->view);
 	free(fh);
 	ops_reply_err(req, 0);

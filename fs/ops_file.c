@@ -113,7 +113,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n = 0;
 
 	(void)ino;
-	int fd = rc < 0 ? rc : fh_fd(fh);
+	int fd = rc < 0 ? rc : fh_fd(fs_of(req), fh);
 	if (fd < 0) {
 		ops_reply_err(req, -fd);
 		return;
@@ -143,7 +143,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	ssize_t n = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	n = n < 0 ? n : fh_fd(fh);
+	n = n < 0 ? n : fh_fd(fs_of(req), fh);
 	if (n >= 0) {
 		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		out.buf[0].fd = (int)n;
@@ -164,7 +164,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	int rc = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	int fd = rc < 0 ? rc : fh_fd(fh);
+	int fd = rc < 0 ? rc : fh_fd(fs_of(req), fh);
 	if (fd >= 0) {
 		rc = (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : -errno;
 	} else {
@@ -180,7 +180,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 	int rc = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	int fd = rc < 0 ? rc : fh_fd(fh);
+	int fd = rc < 0 ? rc : fh_fd(fs_of(req), fh);
 	if (fd >= 0) {
 		rc = fallocate(fd, mode, off, len) == 0 ? 0 : -errno;
 	} else {
@@ -196,7 +196,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	off_t res = fh_get(fs_of(req), fi, &fh);
 
 	(void)ino;
-	res = res < 0 ? res : fh_fd(fh);
+	res = res < 0 ? res : fh_fd(fs_of(req), fh);
 	if (res >= 0) {
 		res = lseek((int)res, off, whence);
 		res = res < 0 ? -errno : res;

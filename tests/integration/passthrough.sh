@@ -8,6 +8,7 @@
 # (PXEIMAGESFS_PASSTHROUGH=no, and `passthrough = no`): every read is a READ request, status
 # says why passthrough is off. Needs root, /dev/fuse, python3 and a kernel that offers
 # passthrough (Linux 6.9+); exit 77 = skipped (a failure under CI=true).
+# shellcheck disable=SC2015 # `a && b || fail` is meant: fail unless both hold
 set -u
 BIN=${1:?usage: passthrough.sh PXEIMAGESFS_BINARY}
 export LC_ALL=C
@@ -131,6 +132,43 @@ kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
 [ "$(status 's["counters"]["reads"]')" = 0 ] || fail "o_path: the handles made READ requests"
 ok "o_path: a read-only handle (O_PATH backing file: $opath) answers fsync, lseek, fgetxattr as the drive; readers and a writer share it"
 stop
+
+# a daemon short of descriptors (RLIMIT_NOFILE 96: every handle real at once; 4200: handles
+# kept O_PATH, each keeping one descriptor free for its real one): opens may fail with EMFILE,
+# as natively, but an lseek or fsync of a handle that opened never does (before: an O_PATH
+# handle made its real fd at its first lseek or fsync, and that failed with EMFILE)
+mkdir -p "$D/many" && for i in $(seq 0 4399); do echo "$i" >"$D/many/f$i"; done || fail "fd limit: cannot make the files"
+for lim in 96 4200; do
+	printf '#!/bin/sh\nulimit -n %s || exit 1\nexec "%s" "$@"\n' "$lim" "$BIN" >"$T/nofile.sh" && chmod +x "$T/nofile.sh" ||
+		fail "fd limit: cannot write $T/nofile.sh"
+	view_start "$T/nofile.sh" "$DRIVES" "" PXEIMAGESFS_PASSTHROUGH=yes
+	got=$( (ulimit -n 8192 && python3 - "$V/many" <<'PY') 2>&1
+import collections, errno, os, sys
+res, fds = collections.Counter(), []
+for i in range(4400):
+    try:
+        fds.append(os.open(f"{sys.argv[1]}/f{i}", os.O_RDONLY))
+    except OSError as e:
+        res["open " + errno.errorcode[e.errno]] += 1
+for fd in fds:
+    for name, call in (("lseek", lambda: os.lseek(fd, 0, os.SEEK_DATA)), ("fsync", lambda: os.fsync(fd))):
+        try:
+            call()
+        except OSError as e:
+            res[name + " " + errno.errorcode.get(e.errno, str(e.errno))] += 1
+for fd in fds:
+    os.close(fd)
+print(len(fds), " ".join(f"{k}={v}" for k, v in sorted(res.items())) or "-")
+PY
+	) || fail "fd limit $lim: $got"
+	opened=${got%% *} errs=${got#* }
+	[[ $errs != *lseek* && $errs != *fsync* ]] || fail "fd limit $lim: $opened handles opened; on them: $errs"
+	[ "$opened" -ge $((lim / 2 - 40)) ] || fail "fd limit $lim: only $opened handles opened ($errs)"
+	[ -f "$V/many/f0" ] || fail "fd limit $lim: the view no longer answers"
+	view_stop
+	ok "fd limit $lim: $opened files open at once, every lseek and fsync of them answered ($errs)"
+done
+rm -rf "$D/many"
 rm -f "$D/boot.wim" "$D/new.bin"
 fi
 
