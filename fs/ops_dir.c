@@ -468,7 +468,8 @@ static bool has_default_acl(int dirfd)
  * drive derives the mode and ACL from both, the umask ignored: POSIX.1e), else
  * the mode asked less the caller's umask. A file made wider and narrowed by a
  * chmod after could be opened by another user meanwhile and read through that
- * descriptor later. */
+ * descriptor later. The set-user-ID and set-group-ID bits come last (ops_own),
+ * once the entry is the caller's: never a set-ID file of root's, even empty. */
 static int mk_do(struct mk *m, int dirfd, const char *name)
 {
 	int fd = -1;
@@ -477,6 +478,7 @@ static int mk_do(struct mk *m, int dirfd, const char *name)
 	if (m->kind != MK_SYMLINK) {
 		m->dir_acl = has_default_acl(dirfd);
 		mode = m->dir_acl ? mode : mode & ~(m->umask & 0777);
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
 	switch (m->kind) {
 	case MK_DIR:
@@ -568,7 +570,12 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode, con
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want && !m->dir_acl) {
+	if (rc == 0 && m->dir_acl) {
+		/* the mode the drive made from the ACL, and the set-ID bits asked (mk_do left
+		 * them out; a chown clears them): the same permission bits keep the ACL's mask */
+		want = (st.st_mode & 07777) | (mode & (S_ISUID | S_ISGID));
+	}
+	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {
 		char proc[64];
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		rc = chmod(proc, want) == 0 ? 0 : -errno;

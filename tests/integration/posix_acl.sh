@@ -178,7 +178,9 @@ view_stop
 # with umask 077 would be read through that descriptor later). createmode.so records the mode
 # each entry is made with on the drive, before the view sets its owner and mode; the daemon runs
 # with umask 022 (a shell's, systemd's), the makers with umask 077 and 027, in folders with and
-# without a default ACL: file, folder, FIFO. Each recorded mode must be within the final one.
+# without a default ACL: file, folder, FIFO, and a file asked set-user-ID and set-group-ID (6755).
+# Each recorded mode must be within the final one, and never set-ID: those bits come once the
+# entry is its maker's (not root's, as the view makes it), and stay.
 # (before: the umask, no longer taken away by the kernel, was taken away only by a chmod after
 # the create; the file was 0644 on the drive until then)
 drive_sections DRIVES "C:$T/c"
@@ -191,19 +193,24 @@ n=0
 for dir in PKGA0001 PKGA0001/sub; do
 	for um in 077 027; do
 		w=w${#dir}u$um # a name of its own in each folder: the log has names, not paths
-		(umask "$um" && : >"$V/$dir/$w.f" && mkdir "$V/$dir/$w.d" && mkfifo "$V/$dir/$w.p") ||
+		(umask "$um" && : >"$V/$dir/$w.f" && mkdir "$V/$dir/$w.d" && mkfifo "$V/$dir/$w.p" &&
+			python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o6755))' "$V/$dir/$w.s") ||
 			fail "window: cannot make $dir/$w.* through the view with umask $um"
-		for k in f d p; do
+		for k in f d p s; do
 			final=$(stat -c %a "$C/$dir/$w.$k") || fail "window: $dir/$w.$k is not on the drive"
 			made=$(awk -v n="$w.$k" '$1 == n { print $2 }' "$T/createmode.log")
 			[ "$(wc -w <<<"$made")" = 1 ] || fail "window: createmode.so recorded $(wc -w <<<"$made") creates of $dir/$w.$k, not 1 (log: $(cat "$T/createmode.log" 2>&1))"
 			[ $((8#$made & ~8#$final)) = 0 ] ||
 				fail "window: $dir/$w.$k (umask $um) was made with mode $made on the drive, then set to $final: open to others until then"
+			[ $((8#$made & 8#6000)) = 0 ] ||
+				fail "window: $dir/$w.$k (umask $um) was made set-ID (mode $made) on the drive, owned by root until the view gave it to its maker"
+			[ $k != s ] || [ $((8#$final & 8#6000)) = $((8#6000)) ] ||
+				fail "window: $dir/$w.s (umask $um), made with mode 6755 through the view, has mode $final on the drive: its set-ID bits lost"
 			n=$((n + 1))
 		done
 	done
 done
-ok "window: $n entries made through the view (file, folder, FIFO; umask 077 and 027; with and without a default ACL) were never more open on the drive than their final mode"
+ok "window: $n entries made through the view (file, folder, FIFO, set-ID file; umask 077 and 027; with and without a default ACL) were never more open on the drive than their final mode, nor set-ID while root's"
 view_stop
 
 # ---- noacl -----------------------------------------------------------------------------------
