@@ -13,9 +13,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -450,7 +452,20 @@ struct mk {
 	const char *link; /* MK_SYMLINK */
 	int flags;        /* MK_FILE: the open flags */
 	bool dir_acl;     /* set by mk_do: the folder had a default ACL */
+	bool as_caller;   /* set by mk_do: made under the caller's umask (the drive decided) */
 };
+
+/* Whether this thread has a umask of its own (fs attributes unshared from the
+ * other threads': CLONE_FS; once per thread, kept for its life). */
+static bool own_umask(void)
+{
+	static _Thread_local int state; /* 0 not tried, 1 own, -1 cannot */
+
+	if (state == 0) {
+		state = unshare(CLONE_FS) == 0 ? 1 : -1;
+	}
+	return state > 0;
+}
 
 /* Has the folder DIRFD (an O_PATH fd) a default ACL? (No when that cannot be told:
  * the umask is then applied, the narrower mode.) */
@@ -462,24 +477,11 @@ static bool has_default_acl(int dirfd)
 	return getxattr(proc, "system.posix_acl_default", NULL, 0) > 0;
 }
 
-/* Make entry NAME in DIRFD as M says: 0 (MK_FILE: the open fd) or -errno. The
- * entry is made with the mode it will have, never a wider one (ops_own only
- * widens it to that after): in a folder with a default ACL the mode asked (the
- * drive derives the mode and ACL from both, the umask ignored: POSIX.1e), else
- * the mode asked less the caller's umask. A file made wider and narrowed by a
- * chmod after could be opened by another user meanwhile and read through that
- * descriptor later. The set-user-ID and set-group-ID bits come last (ops_own),
- * once the entry is the caller's: never a set-ID file of root's, even empty. */
-static int mk_do(struct mk *m, int dirfd, const char *name)
+/* The create itself: NAME in DIRFD as M says, with MODE. */
+static int mk_make(const struct mk *m, int dirfd, const char *name, mode_t mode)
 {
 	int fd = -1;
-	mode_t mode = m->mode;
 
-	if (m->kind != MK_SYMLINK) {
-		m->dir_acl = has_default_acl(dirfd);
-		mode = m->dir_acl ? mode : mode & ~(m->umask & 0777);
-		mode &= ~(mode_t)(S_ISUID | S_ISGID);
-	}
 	switch (m->kind) {
 	case MK_DIR:
 		return mkdirat(dirfd, name, mode) == 0 ? 0 : -errno;
@@ -493,6 +495,39 @@ static int mk_do(struct mk *m, int dirfd, const char *name)
 		    openat(dirfd, name, m->flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		return fd < 0 ? -errno : fd;
 	}
+}
+
+/* Make entry NAME in DIRFD as M says (mk_make): 0 (MK_FILE: the open fd) or
+ * -errno. The entry is made with the mode it will have, never a wider one
+ * (ops_own only widens it to that after): in a folder with a default ACL the
+ * mode asked (the drive derives the mode and ACL from both, the umask ignored:
+ * POSIX.1e), else the mode asked less the caller's umask. A file made wider
+ * and narrowed by a chmod after could be opened by another user meanwhile and
+ * read through that descriptor later. The drive decides which, in the create
+ * itself, under the caller's umask (this thread's own: own_umask); only where
+ * a thread cannot have one does the view look for the ACL first (a default
+ * ACL added or removed between that look and the create then gives the mode
+ * the look expected). The set-user-ID and set-group-ID bits come last
+ * (ops_own), once the entry is the caller's: never a set-ID file of root's,
+ * even empty. */
+static int mk_do(struct mk *m, int dirfd, const char *name)
+{
+	mode_t mode = m->mode & ~(mode_t)(S_ISUID | S_ISGID);
+	mode_t old = 0;
+	int rc = 0;
+
+	m->as_caller = m->kind != MK_SYMLINK && own_umask();
+	if (m->as_caller) {
+		old = umask(m->umask & 0777);
+		rc = mk_make(m, dirfd, name, mode);
+		umask(old);
+		return rc;
+	}
+	if (m->kind != MK_SYMLINK) {
+		m->dir_acl = has_default_acl(dirfd);
+		mode = m->dir_acl ? mode : mode & ~(m->umask & 0777);
+	}
+	return mk_make(m, dirfd, name, mode);
 }
 
 /* Whether PARENT is still a folder of the view, on any drive. */
@@ -544,13 +579,14 @@ static int make_entry(struct fs *fs, struct node *parent, const char *name, stru
 }
 
 /* Give the new entry NAME in DIRFD (made by mk_do as M says) to the caller, as
- * a local filesystem would: its owner, then exactly MODE less the caller's
- * umask (the daemon's own umask may have taken more bits away at the create,
- * and the ownership change clears set-user-ID): only ever widened to that. A
- * folder keeps the set-group-ID bit it inherited. MODE is ignored for a
- * symlink. In a folder with a default ACL (M->dir_acl) the mode stays as the
- * drive made it from that ACL and MODE (the umask does not apply there:
- * POSIX.1e; a chmod would also narrow the inherited ACL's mask). */
+ * a local filesystem would: its owner, then its mode, only ever widened. Where
+ * the drive made the mode (M->as_caller: under the caller's umask; or
+ * M->dir_acl: from the folder's default ACL and MODE) its permission bits stay
+ * (a chmod of them would also narrow an inherited ACL's mask) and the set-ID
+ * bits asked are added (mk_do left them out, and the ownership change clears
+ * them); else exactly MODE less the caller's umask (the daemon's own umask may
+ * have taken more bits away). A folder keeps the set-group-ID bit it
+ * inherited. MODE is ignored for a symlink. */
 static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode, const struct mk *m)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -570,9 +606,10 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode, con
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && m->dir_acl) {
-		/* the mode the drive made from the ACL, and the set-ID bits asked (mk_do left
-		 * them out; a chown clears them): the same permission bits keep the ACL's mask */
+	if (rc == 0 && (m->as_caller || m->dir_acl)) {
+		/* the mode the drive made (from the ACL, or the mode asked less the caller's
+		 * umask) and the set-ID bits asked (mk_do left them out; a chown clears them):
+		 * the same permission bits keep an inherited ACL's mask */
 		want = (st.st_mode & 07777) | (mode & (S_ISUID | S_ISGID));
 	}
 	if (rc == 0 && !S_ISLNK(st.st_mode) && (st.st_mode & 07777) != want) {

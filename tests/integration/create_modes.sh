@@ -6,7 +6,9 @@
 # in, and one it is not) and four default-ACL folders (a named user, a minimal ACL, a narrow
 # one, one in a set-group-ID folder), through the view and on a tmpfs, and every entry's
 # mode, owner and ACLs are compared. (Before: the set-ID bits of files and FIFOs made in a
-# default-ACL folder were lost, cleared by the view's chown of the new entry.)
+# default-ACL folder were lost, cleared by the view's chown of the new entry.) Then a race: the
+# default ACL of a folder set and removed in a loop while files are made in it through the
+# view: each file must get a mode it can get natively.
 # Needs root, /dev/fuse, python3. Exit 77 = skipped (a failure under CI=true).
 set -u
 BIN=${1:?usage: create_modes.sh PXEIMAGESFS_BINARY}
@@ -109,5 +111,44 @@ if ! diff "$T/out.native" "$T/out.view" >"$T/out.diff"; then
 	fail "$(grep -c '^>' "$T/out.diff") of $n entries made through the view differ from those made on the drive"
 fi
 ok "$n entries (files, folders, FIFOs, sockets; 9 modes, 6 umasks; plain, sticky, set-group-ID and default-ACL folders) made through the view as on the drive"
+
+# race: a folder's default ACL (u::rwx,g::rwx,o::rwx) set and removed on the drive in a loop
+# (RACE_S seconds) while uid 65534 with umask 077 makes files 0666 through the view (at most
+# 20,000): each must come out as natively, 0666 (the ACL was there: the umask ignored) or 0600
+# (it was not). (Before: the view looked for the ACL, then made the file; an ACL gone in
+# between left the daemon's own umask: 0644, open to all.)
+mkdir -m 0777 "$D/PKGZ0001/race" || fail "race: mkdir"
+got=$(python3 - "$V/PKGZ0001/race" "$D/PKGZ0001/race" "${RACE_S:-4}" <<'PY'
+import collections, os, struct, sys, time
+view_dir, drive_dir, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, 7, 0xFFFFFFFF) for t in (0x01, 0x04, 0x20))
+flipper = os.fork()
+if flipper == 0:
+    end = time.time() + secs
+    while time.time() < end:
+        os.setxattr(drive_dir, "system.posix_acl_default", acl)
+        os.removexattr(drive_dir, "system.posix_acl_default")
+    os._exit(0)
+maker = os.fork()
+if maker == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534); os.umask(0o077)
+    end = time.time() + secs
+    i = 0
+    while time.time() < end and i < 20000:
+        os.close(os.open(f"{view_dir}/x{i}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        i += 1
+    os._exit(0)
+for pid in (maker, flipper):
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(f"a child failed: {status}")
+modes = collections.Counter(oct(os.lstat(f"{drive_dir}/{n}").st_mode & 0o777) for n in os.listdir(drive_dir))
+print(" ".join(f"{m}={c}" for m, c in sorted(modes.items())))
+PY
+) || fail "race: $got"
+other=$(tr ' ' '\n' <<<"$got" | grep -v '^0o600=\|^0o666=')
+[ -z "$other" ] || fail "race: files made through the view while the folder's default ACL came and went: $got (natively only 0o600 and 0o666)"
+[[ $got == *0o6* ]] || fail "race: no file made ($got)"
+ok "race: files made while the folder's default ACL came and went got a native mode ($got)"
 view_stop
 echo "create_modes: all checks passed"
