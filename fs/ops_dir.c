@@ -460,9 +460,17 @@ struct mk {
 static bool own_umask(void)
 {
 	static _Thread_local int state; /* 0 not tried, 1 own, -1 cannot */
+	static atomic_bool said;
 
 	if (state == 0) {
 		state = unshare(CLONE_FS) == 0 ? 1 : -1;
+		if (state < 0 && !atomic_exchange(&said, true)) {
+			log_warnx(
+			    "creates: a worker thread cannot have a umask of its own (unshare "
+			    "CLONE_FS: %s): each create looks for the folder's default ACL "
+			    "first, and one added or removed meanwhile may give a third mode",
+			    strerror(errno));
+		}
 	}
 	return state > 0;
 }

@@ -163,6 +163,17 @@ wait_for 5 pinged_since "${w1:-0}" ||
 	fail "the watchdog timestamp did not move in 5 s (WatchdogSec=2s): WATCHDOG=1 not sent"
 ok "start: active (READY=1) in $START_MS ms, view mounted and serving C, StatusText '$st', status file pid = MainPID $P1, WATCHDOG=1 pinged"
 
+# a file made through the view under the unit's sandbox (its seccomp filter and namespace
+# restrictions) gets the maker's umask in the create itself: each worker thread's own umask
+# (unshare CLONE_FS, not a namespace) is allowed there
+cx sh -c "umask 077 && : >$V/PKG00001/um.f" || fail "after start: cannot make a file through the view"
+mode=$(cx stat -c %a /srv/drives/c/RemoteInstall/SMSImages/SMSPKG/PKG00001/um.f)
+[ "$mode" = 600 ] || fail "after start: a file made 0666 with umask 077 through the view has mode $mode on the drive"
+! cx journalctl --no-pager -o cat -u "$SVC" | grep -q "umask of its own" ||
+	fail "after start: the unit's sandbox refuses a worker thread its own umask: $(cx journalctl --no-pager -o cat -u "$SVC" | grep "umask of its own")"
+cx rm -f "$V/PKG00001/um.f"
+ok "start: a file made through the view under the unit's sandbox got the maker's umask (mode $mode), each worker thread its own"
+
 # ---- reload --------------------------------------------------------------------------------------
 G1=$(st_get generation)
 [[ $G1 =~ ^[0-9]+$ ]] || fail "the status file has no generation: $(cx cat "$STATUS" 2>&1 | head -20)"
