@@ -149,8 +149,7 @@ static void rescan(struct live *l, unsigned ev)
 	int rc = resolver_resolve(*l->cfg, rsv_sys_real(), &nv);
 
 	if (rc < 0) {
-		log_warnx("rescan: cannot read the mount table: %s; keeping the view",
-		          strerror(-rc));
+		log_warnx("rescan: cannot look at the drives: %s; keeping the view", strerror(-rc));
 		return;
 	}
 	cur = fsview_get(l->fs);
@@ -166,8 +165,10 @@ static void rescan(struct live *l, unsigned ev)
 	worse = got_worse(cur->rv, nv);
 	fsview_put(cur);
 	watch_follow(l->w, nv);
-	if (fs_publish(l->fs, nv) < 0) {
-		log_warnx("view: cannot publish the new view; keeping the old one");
+	rc = fs_publish(l->fs, nv);
+	if (rc < 0) {
+		log_warnx("view: cannot publish the new view (%s); keeping the old one",
+		          strerror(-rc));
 		return;
 	}
 	dw_reset(l->fs); /* folders are watched again on the new set of drives */

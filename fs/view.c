@@ -281,6 +281,11 @@ int fsview_new(struct resolver_view *rv, uint64_t generation, struct fsview **ou
 			continue;
 		}
 		rc = fsdrive_open(&v->roots[v->n_roots], d);
+		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
+			/* this process is short, not the drive: no view that leaves it out */
+			fsview_free(v); /* and RV with it */
+			return rc;
+		}
 		if (rc < 0) {
 			left_out(d, rc);
 			continue;

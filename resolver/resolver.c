@@ -24,7 +24,21 @@ struct ctx {
 	const struct rsv_sys *sys;
 	struct rsv_mount *mounts; /* owned */
 	size_t n_mounts;
+	int *short_of; /* a lack of this process's own (sys_list): -EMFILE, -ENFILE, -ENOMEM */
 };
+
+/* A folder's names (the system's list). A process short of descriptors or memory cannot
+ * tell what a drive holds: that is noted (the resolve then fails as a whole, and a running
+ * view keeps the drives it has), never taken for a drive without its images. */
+static int sys_list(const struct ctx *c, const char *dir, char ***names, size_t *n)
+{
+	int rc = c->sys->ops->list(c->sys->ctx, dir, names, n);
+
+	if ((rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) && *c->short_of == 0) {
+		*c->short_of = rc;
+	}
+	return rc;
+}
 
 static void set_reason(struct drive *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_reason(struct drive *d, const char *fmt, ...)
@@ -139,7 +153,7 @@ static void explain_bare_dir(const struct ctx *c, struct drive *d, const char *p
 	const struct rsv_mount *below = mount_below(c, path);
 	char **names = NULL;
 	size_t n = 0;
-	bool empty = c->sys->ops->list(c->sys->ctx, path, &names, &n) == 0 && n == 0;
+	bool empty = sys_list(c, path, &names, &n) == 0 && n == 0;
 	char fs[200];
 
 	free_names(names, n);
@@ -221,7 +235,7 @@ static int match_component(const struct ctx *c, const char *dir, const char *nam
 	char **names = NULL;
 	size_t n = 0;
 	const char *best = NULL;
-	int rc = c->sys->ops->list(c->sys->ctx, dir, &names, &n);
+	int rc = sys_list(c, dir, &names, &n);
 
 	*found = NULL;
 	if (rc < 0) {
@@ -248,7 +262,7 @@ static size_t count_packages(const struct ctx *c, const char *dir)
 	size_t n = 0;
 	size_t count = 0;
 
-	if (c->sys->ops->list(c->sys->ctx, dir, &names, &n) < 0) {
+	if (sys_list(c, dir, &names, &n) < 0) {
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -739,7 +753,8 @@ static void explain_choice(struct resolver_view *v)
 int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
                      struct resolver_view **out)
 {
-	struct ctx c = {.cfg = cfg, .sys = sys};
+	int short_of = 0;
+	struct ctx c = {.cfg = cfg, .sys = sys, .short_of = &short_of};
 	struct resolver_view *v = NULL;
 	int rc = 0;
 
@@ -763,6 +778,7 @@ int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
 		v->roots = calloc(v->n_drives + 1, sizeof(*v->roots));
 		rc = v->roots ? 0 : -ENOMEM;
 	}
+	rc = rc == 0 ? short_of : rc; /* no view from a look that could not see */
 	if (rc == 0) {
 		choose_roots(v);
 		choose_primary(v);

@@ -139,8 +139,10 @@ struct resolver_view {
 
 /* resolver_resolve -- compute the view for CFG on SYS. On success returns 0
  * and *out is a new view owned by the caller. Returns a negative errno when
- * the system cannot be read at all (e.g. the mount table); a single drive
- * that cannot be examined is reported as offline with its reason instead. */
+ * the system cannot be read at all (e.g. the mount table), or when this
+ * process ran short of descriptors or memory while looking (-EMFILE, -ENFILE,
+ * -ENOMEM: what a drive holds could not be seen); a single drive that cannot
+ * be examined is reported as offline with its reason instead. */
 int resolver_resolve(const struct pxe_config *cfg, const struct rsv_sys *sys,
                      struct resolver_view **out);
 

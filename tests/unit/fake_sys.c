@@ -88,6 +88,10 @@ static int fake_list(void *ctx, const char *dir, char ***names, size_t *n)
 	size_t count = 0;
 	struct stat st;
 
+	if (f->list_err) {
+		free(v);
+		return f->list_err;
+	}
 	if (fake_lstat(ctx, dir, &st) < 0) {
 		free(v);
 		return -ENOENT;

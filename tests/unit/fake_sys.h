@@ -33,6 +33,7 @@ struct fake_sys {
 	struct rsv_sys sys;
 	const char *unmounted_tag; /* "LABEL=X" known to find_device, or NULL */
 	const char *unmounted_dev;
+	int list_err; /* -errno every list answers instead (0: none) */
 };
 
 void fake_init(struct fake_sys *f);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,38 @@ static void test_resolver_reports_missing_path(void **state)
 	v = resolve(t, "[drive:C]\npath=/mnt/nowhere\n");
 	assert_int_equal(drive(v, "C")->state, DRIVE_OFFLINE);
 	assert_string_equal(drive(v, "C")->reason, "/mnt/nowhere: path does not exist");
+}
+
+/* A process short of descriptors or memory cannot see what a drive holds: no view (the
+ * running one keeps its drives), never drives "without images" (a view that dropped them
+ * failed every open file with EIO). Any other error is the drive's own, and says so. */
+static void test_resolver_fails_when_short_of_descriptors(void **state)
+{
+	struct t *t = *state;
+	char err[4096] = "";
+	struct resolver_view *v = NULL;
+	const int errs[] = {-EMFILE, -ENFILE, -ENOMEM};
+
+	two_drives(t);
+	fake_dir(&t->f, "/mnt/c/" IMG);
+	fake_dir(&t->f, "/mnt/d/" IMG);
+	assert_int_equal(cfg_load_string("[drive:C]\npath=/mnt/c\n[drive:D]\npath=/mnt/d\n",
+	                                 "test.conf", &t->cfg, err, sizeof(err)),
+	                 0);
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		t->f.list_err = errs[i];
+		assert_int_equal(resolver_resolve(t->cfg, &t->f.sys, &v), errs[i]);
+		assert_null(v);
+	}
+	t->f.list_err = -EACCES;
+	assert_int_equal(resolver_resolve(t->cfg, &t->f.sys, &t->v), 0);
+	assert_false(drive(t->v, "C")->holds_images);
+	assert_non_null(strstr(drive(t->v, "C")->reason, "Permission denied"));
+	t->f.list_err = 0;
+	resolver_view_free(t->v);
+	t->v = NULL;
+	assert_int_equal(resolver_resolve(t->cfg, &t->f.sys, &t->v), 0);
+	assert_true(drive(t->v, "C")->holds_images && drive(t->v, "D")->holds_images);
 }
 
 static void test_resolver_primary_skips_read_only_drive(void **state)
@@ -689,6 +722,7 @@ static const struct CMUnitTest tests[] = {
     T(test_resolver_skips_bare_mountpoint),
     T(test_resolver_names_filesystem_below_bare_dir),
     T(test_resolver_reports_missing_path),
+    T(test_resolver_fails_when_short_of_descriptors),
     T(test_resolver_primary_skips_read_only_drive),
     T(test_resolver_primary_is_writable_drive_without_images),
     T(test_resolver_no_primary_when_all_read_only),
