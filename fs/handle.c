@@ -167,8 +167,7 @@ static bool fd_room(struct fs *fs, int fd, int more)
 {
 	int lazy = atomic_load(&fs->n_opath_lazy);
 
-	return lazy == 0 && more == 0 ? true
-	                              : (long)fd + more + lazy + FD_SPARE < (long)fs->fd_limit;
+	return (lazy == 0 && more == 0) || (long)fd + more + lazy + FD_SPARE < (long)fs->fd_limit;
 }
 
 /* FH no longer needs a descriptor kept free for it. */

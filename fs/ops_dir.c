@@ -451,8 +451,8 @@ struct mk {
 	dev_t rdev;       /* MK_NODE */
 	const char *link; /* MK_SYMLINK */
 	int flags;        /* MK_FILE: the open flags */
-	bool dir_acl;     /* set by mk_do: the folder had a default ACL */
-	bool as_caller;   /* set by mk_do: made under the caller's umask (the drive decided) */
+	bool drive_mode;  /* set by mk_do: the drive chose the permission bits (the caller's
+	                   * umask or the folder's default ACL), not the view */
 };
 
 /* Whether this thread has a umask of its own (fs attributes unshared from the
@@ -524,16 +524,16 @@ static int mk_do(struct mk *m, int dirfd, const char *name)
 	mode_t old = 0;
 	int rc = 0;
 
-	m->as_caller = m->kind != MK_SYMLINK && own_umask();
-	if (m->as_caller) {
+	m->drive_mode = m->kind != MK_SYMLINK && own_umask();
+	if (m->drive_mode) {
 		old = umask(m->umask & 0777);
 		rc = mk_make(m, dirfd, name, mode);
 		umask(old);
 		return rc;
 	}
 	if (m->kind != MK_SYMLINK) {
-		m->dir_acl = has_default_acl(dirfd);
-		mode = m->dir_acl ? mode : mode & ~(m->umask & 0777);
+		m->drive_mode = has_default_acl(dirfd);
+		mode = m->drive_mode ? mode : mode & ~(m->umask & 0777);
 	}
 	return mk_make(m, dirfd, name, mode);
 }
@@ -588,8 +588,8 @@ static int make_entry(struct fs *fs, struct node *parent, const char *name, stru
 
 /* Give the new entry NAME in DIRFD (made by mk_do as M says) to the caller, as
  * a local filesystem would: its owner, then its mode, only ever widened. Where
- * the drive made the mode (M->as_caller: under the caller's umask; or
- * M->dir_acl: from the folder's default ACL and MODE) its permission bits stay
+ * the drive made the mode (M->drive_mode: under the caller's umask, or from
+ * the folder's default ACL and MODE) its permission bits stay
  * (a chmod of them would also narrow an inherited ACL's mask) and the set-ID
  * bits asked are added (mk_do left them out, and the ownership change clears
  * them); else exactly MODE less the caller's umask (the daemon's own umask may
@@ -614,7 +614,7 @@ static int ops_own(fuse_req_t req, int dirfd, const char *name, mode_t mode, con
 	if (rc == 0 && S_ISDIR(st.st_mode)) {
 		want |= st.st_mode & S_ISGID;
 	}
-	if (rc == 0 && (m->as_caller || m->dir_acl)) {
+	if (rc == 0 && m->drive_mode) {
 		/* the mode the drive made (from the ACL, or the mode asked less the caller's
 		 * umask) and the set-ID bits asked (mk_do left them out; a chown clears them):
 		 * the same permission bits keep an inherited ACL's mask */
