@@ -102,6 +102,7 @@ struct node {
 	 * inode on one backing file and none in cached mode meanwhile. */
 	unsigned n_cached;      /* handles in cached (daemon-served) mode */
 	unsigned pt_refs;       /* handles in passthrough mode, all on backing pt_id */
+	unsigned pt_writers;    /* those of them open for writing */
 	int pt_id;              /* kernel backing id while pt_refs > 0 */
 	dev_t open_dev;         /* the drive file (st_dev, st_ino, never the view's st_ino) */
 	ino_t open_ino;         /* every handle is on while n_cached + pt_refs > 0 */
@@ -240,6 +241,7 @@ struct fh {
 	const struct fsdrive *drive; /* the drive it was opened on, in that view */
 	atomic_uint_fast64_t checked; /* view generation its drive was last seen online in */
 	enum fh_io io;
+	bool writes;   /* opened for writing (or with O_TRUNC) */
 	bool nonblock; /* fd opened O_NONBLOCK by handle.c only (cleared for daemon I/O) */
 };
 
@@ -253,13 +255,13 @@ struct fh {
  * undoes it at release. pt_init decides in the FUSE init whether passthrough
  * is used at all. */
 void pt_init(struct fs *fs, struct fuse_conn_info *conn);
-/* pt_opath_wanted: whether a read-only open of a regular file that drive D serves may keep
- * its O_PATH fd (passthrough is used and the kernel has not refused an O_PATH backing fd).
- * pt_opath_ok: before pt_opened, for a handle kept O_PATH: whether the kernel takes an
- * O_PATH fd as a backing file (asked with FH's fd the first time); when not, the caller
- * gives the handle a real fd first. pt_opened's mode may still be FH_CACHED (the daemon
- * serves the file): the caller gives it a real fd then too. */
-bool pt_opath_wanted(struct fs *fs, const struct fsdrive *d);
+/* pt_wanted: whether an open of a file that drive D serves may be passed through (passthrough
+ * is used and the kernel has not refused a file of D).
+ * pt_opath_ok: before pt_opened, for a handle kept O_PATH that pt_wanted: whether the kernel
+ * takes an O_PATH fd as a backing file (asked with FH's fd the first time); when not, the
+ * caller gives the handle a real fd first. A handle pt_opened makes FH_CACHED (the daemon
+ * serves the file) stays O_PATH until the daemon first does I/O on it (fh_fd). */
+bool pt_wanted(struct fs *fs, const struct fsdrive *d);
 bool pt_opath_ok(fuse_req_t req, struct fs *fs, struct fh *fh);
 
 /* transport.c -- FUSE over io_uring or /dev/fuse. tr_take_opt: whether the comma-separated
@@ -493,15 +495,23 @@ void nodes_event(struct fs *fs, struct node_event *e);
 bool node_elsewhere(struct fs *fs, struct node *n, const struct stat *st);
 bool node_moved(struct fs *fs, struct node *n, const struct stat *st);
 bool node_open_file(struct fs *fs, struct node *n, dev_t *dev, ino_t *ino);
+/* A regular file of at most this size that the kernel's page cache of its node holds
+ * unchanged (nt_cache_valid) is opened for reading in cached mode even where passthrough is
+ * used: its reads come from that cache with no round trip, and the open saves the backing
+ * file's registration and release (two ioctls, and the kernel's own open of the backing file
+ * and its release at close). Bigger files stay passed through: a second copy of a boot
+ * image in the page cache is what passthrough avoids. */
+#define PT_CACHED_MAX (1024 * 1024)
 struct node_io {
 	bool want;                      /* in: passthrough allowed for this handle */
+	bool writes;                    /* in: the handle may write (or truncated) */
 	int (*backing_open)(void *arg); /* in */
 	void *arg;                      /* in */
 	int backing_id;                 /* out: with FH_PASSTHROUGH */
 	bool keep_cache;                /* out: the kernel may keep N's page cache */
 };
 int node_io_open(struct fs *fs, struct node *n, const struct stat *st, struct node_io *io);
-int node_io_close(struct fs *fs, struct node *n, enum fh_io io);
+int node_io_close(struct fs *fs, struct node *n, enum fh_io io, bool writes);
 /* nodes_collect -- every hashed node into *OUT (allocated), each and its parent
  * pinned; DETACH: open ones marked to be checked (invalidate.c). */
 struct inval {

@@ -332,10 +332,11 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->fd = l.fd;
 		fh->nonblock = !(flags & O_NONBLOCK);
 		l.fd = -1;
-	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && pt_opath_wanted(fs, fh->drive) &&
-	           fs->fd_limit >= FD_LAZY_MIN && fd_room(fs, l.fd, 1)) {
-		/* the kernel opens its own backing file from it: no open through /proc
-		 * (reply_open makes it a real one where the daemon serves the file) */
+	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && fs->fd_limit >= FD_LAZY_MIN &&
+	           fd_room(fs, l.fd, 1)) {
+		/* no open through /proc now: in passthrough the kernel opens its own backing
+		 * file from it; served by the daemon, the real fd is made at the first READ
+		 * (fh_fd), and a file read from the kernel's page cache never needs one */
 		fh->fd = l.fd;
 		fh->opath = true;
 		fh->flags = fh_open_flags(flags);
@@ -376,15 +377,11 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh,
 
 	fh->view = v;
 	fi->fh = (uintptr_t)fh;
-	int rc = fh->opath && !pt_opath_ok(req, fs, fh) ? fh_real(fs, fh) : 0;
+	int rc = fh->opath && pt_wanted(fs, fh->drive) && !pt_opath_ok(req, fs, fh)
+	             ? fh_real(fs, fh)
+	             : 0;
 
 	rc = rc < 0 ? rc : pt_opened(req, fs, fh, st, fi, false);
-	if (rc == 0 && fh->opath && fh->io != FH_PASSTHROUGH) {
-		rc = fh_real(fs, fh); /* the daemon does the file's I/O */
-		if (rc < 0) {
-			pt_released(req, fs, fh);
-		}
-	}
 
 	/* the daemon reads and writes a cached handle's fd: as the client asked, without
 	 * the O_NONBLOCK of the open (the open took these very flags). Passthrough: the

@@ -645,7 +645,8 @@ bool node_open_file(struct fs *fs, struct node *n, dev_t *dev, ino_t *ino)
 /* Locked. The mode of a new handle of N (backing file ST). The backing-id
  * ioctl on /dev/fuse (io->backing_open) runs under fs->lock, the one syscall
  * that does: every passthrough handle of N must share one backing id. */
-static int io_mode_locked(struct node *n, const struct stat *st, struct node_io *io)
+static int io_mode_locked(struct fs *fs, struct node *n, const struct stat *st,
+                          struct node_io *io)
 {
 	int id = 0;
 
@@ -660,7 +661,11 @@ static int io_mode_locked(struct node *n, const struct stat *st, struct node_io 
 		io->backing_id = n->pt_id;
 		return FH_PASSTHROUGH;
 	}
-	if (!io->want) {
+	/* A small file read again, unchanged, in a watched folder (a change on the drive drops
+	 * the kernel's cache of it: dirwatch.c) is read from the kernel's page cache: cached
+	 * mode, keep_cache (PT_CACHED_MAX) */
+	if (!io->want || (!io->writes && st->st_size <= PT_CACHED_MAX && fs->dw &&
+	                  node_watched(fs, n->parent) && nt_cache_valid(n, st))) {
 		return FH_CACHED;
 	}
 	id = io->backing_open(io->arg);
@@ -684,28 +689,38 @@ int node_io_open(struct fs *fs, struct node *n, const struct stat *st, struct no
 		n->open_dev = st->st_dev;
 		n->open_ino = st->st_ino;
 	}
-	mode = mode < 0 ? mode : io_mode_locked(n, st, io);
+	mode = mode < 0 ? mode : io_mode_locked(fs, n, st, io);
 	if (mode == FH_CACHED) {
 		n->n_cached++;
 		io->keep_cache = nt_keep_cache(n, st);
 	} else if (mode == FH_PASSTHROUGH) {
 		io->keep_cache = false;
-		n->cached = *st;
+		n->pt_writers += io->writes;
+		/* a passthrough write goes to the drive, past the kernel's page cache of N:
+		 * no snapshot while one may come */
+		if (n->pt_writers == 0) {
+			n->cached = *st;
+		} else {
+			memset(&n->cached, 0, sizeof(n->cached));
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return mode;
 }
 
-int node_io_close(struct fs *fs, struct node *n, enum fh_io io)
+int node_io_close(struct fs *fs, struct node *n, enum fh_io io, bool writes)
 {
 	int id = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	if (io == FH_CACHED && n->n_cached > 0) {
 		n->n_cached--;
-	} else if (io == FH_PASSTHROUGH && n->pt_refs > 0 && --n->pt_refs == 0) {
-		id = n->pt_id;
-		n->pt_id = 0;
+	} else if (io == FH_PASSTHROUGH && n->pt_refs > 0) {
+		n->pt_writers -= writes && n->pt_writers > 0;
+		if (--n->pt_refs == 0) {
+			id = n->pt_id;
+			n->pt_id = 0;
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return id;

@@ -515,14 +515,21 @@ void nt_index_free(struct node *n)
 }
 
 /* May the kernel keep its page cache of N? Yes when the backing file is the
- * one it cached at the last open and unchanged since (same drive file, size
- * and mtime): writes through the view went through that cache anyway. */
+ * one it cached at the last open and unchanged since (same drive file, size,
+ * mtime and ctime: a writer may set the mtime back, never the ctime): writes
+ * through the view went through that cache anyway. */
+bool nt_cache_valid(const struct node *n, const struct stat *st)
+{
+	return n->cached.st_dev == st->st_dev && n->cached.st_ino == st->st_ino &&
+	       n->cached.st_size == st->st_size && n->cached.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       n->cached.st_mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       n->cached.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+	       n->cached.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
 bool nt_keep_cache(struct node *n, const struct stat *st)
 {
-	bool keep = n->cached.st_dev == st->st_dev && n->cached.st_ino == st->st_ino &&
-	            n->cached.st_size == st->st_size &&
-	            n->cached.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	            n->cached.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+	bool keep = nt_cache_valid(n, st);
 
 	n->cached = *st;
 	return keep;

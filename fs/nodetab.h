@@ -62,8 +62,11 @@ bool nt_known_dir(struct fs *fs, struct node *n);
 void nt_index_free(struct node *n);
 /* Every hashed node, pinned, into V (at most CAP): nodes_invalidate_*. */
 size_t nt_collect(struct fs *fs, struct inval *v, size_t cap, bool detach);
-/* Open handles: may the kernel keep N's page cache for backing file ST (and
- * remember ST)? Are N's handles on another drive file than ST? */
+/* Open handles: is backing file ST the one the kernel's page cache of N was
+ * last known to hold, unchanged (same file, size and mtime)? May the kernel keep
+ * N's page cache for ST (and remember ST)? Are N's handles on another drive file
+ * than ST? */
+bool nt_cache_valid(const struct node *n, const struct stat *st);
 bool nt_keep_cache(struct node *n, const struct stat *st);
 bool nt_elsewhere(const struct node *n, const struct stat *st);
 

@@ -26,6 +26,7 @@
  * backing id are node.c's (node_io_open, node_io_close), under fs->lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +139,9 @@ void pt_detach(struct fs *fs, struct node *n, bool dir_locked)
 	free(name);
 }
 
-bool pt_opath_wanted(struct fs *fs, const struct fsdrive *d)
+bool pt_wanted(struct fs *fs, const struct fsdrive *d)
 {
-#if PXE_HAVE_PASSTHROUGH
-	return atomic_load(&fs->pt_active) && atomic_load(&fs->pt_opath) >= 0 &&
-	       !(d && atomic_load(&d->no_passthrough));
-#else
-	(void)fs;
-	(void)d;
-	return false;
-#endif
+	return atomic_load(&fs->pt_active) && !(d && atomic_load(&d->no_passthrough));
 }
 
 /* Linux took only a real fd as a backing file until 6.12 (stable kernels from 6.9.x on
@@ -191,11 +185,13 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 	struct node_io io = {.want = false};
 	int mode = 0;
 
+	fh->writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+
 #if PXE_HAVE_PASSTHROUGH
 	struct backing b = {.req = req, .fs = fs, .fh = fh};
 
-	io.want =
-	    atomic_load(&fs->pt_active) && !(fh->drive && atomic_load(&fh->drive->no_passthrough));
+	io.want = pt_wanted(fs, fh->drive);
+	io.writes = fh->writes;
 	io.backing_open = backing_open;
 	io.arg = &b;
 #else
@@ -244,7 +240,7 @@ int pt_node_get(struct fs *fs, struct node *parent, const char *name, const stru
 
 void pt_released(fuse_req_t req, struct fs *fs, struct fh *fh)
 {
-	int id = node_io_close(fs, fh->node, fh->io);
+	int id = node_io_close(fs, fh->node, fh->io, fh->writes);
 
 #if PXE_HAVE_PASSTHROUGH
 	if (id > 0) {

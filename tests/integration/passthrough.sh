@@ -30,6 +30,35 @@ start() { if [ $# -le 1 ]; then view_start "$BIN" "$DRIVES" "${1:-}" PXEIMAGESFS
 stop() { view_stop; }
 status() { view_status "$@"; }
 
+# ro.bin and handle_ops: a file opened for reading keeps the lookup's O_PATH descriptor (as its
+# backing file where the kernel takes one, passthrough.o_path: Linux 6.12, stable kernels from
+# 6.9.x; served by the daemon, until its first READ): what the daemon does on such a handle
+# itself (fsync, lseek SEEK_DATA and SEEK_HOLE, fgetxattr, and a getxattr by path while it is
+# open) answers as on the drive; a second reader and a writer join it
+python3 - "$D/ro.bin" <<'PY' || fail "o_path: cannot make ro.bin on D"
+import os, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"R" * 8192)
+    f.truncate(4 << 20)  # a hole after the first 8 KiB
+os.setxattr(sys.argv[1], "user.pxe", b"dosattrib")
+PY
+handle_ops='
+import os, sys
+p = sys.argv[1]
+r = os.open(p, os.O_RDONLY)
+out = [os.fsync(r), os.lseek(r, 0, os.SEEK_DATA), os.lseek(r, 0, os.SEEK_HOLE), os.getxattr(r, "user.pxe"),
+       os.getxattr(p, "user.pxe"), os.fstat(r).st_size, os.pread(r, 4, 0)]
+r2 = os.open(p, os.O_RDONLY)
+w = os.open(p, os.O_WRONLY)
+os.pwrite(w, b"W", 1)
+os.fsync(w)
+out += [os.pread(r, 4, 0), os.pread(r2, 4, 0)]
+os.pwrite(w, b"R", 1)
+for fd in (w, r2, r):
+    os.close(fd)
+print(out)
+'
+
 # ---- passthrough on ------------------------------------------------------------------------
 if [ $BUILT_IN = yes ]; then
 start ""
@@ -95,33 +124,6 @@ stale=$(status 's["counters"]["stale_opens"]')
 [ "$(status 's["counters"]["reads"]')" = 0 ] || fail "copy-up made READ requests"
 ok "copy-up while open: old handle on C, new opens on D, st_ino kept ($stale open(s) re-looked-up)"
 
-# a file opened for reading keeps the lookup's O_PATH descriptor as its backing file where the
-# kernel takes one (passthrough.o_path: Linux 6.12, stable kernels from 6.9.x): what the daemon
-# does on such a handle itself (fsync, lseek SEEK_DATA and SEEK_HOLE, fgetxattr, and a getxattr
-# by path while it is open) answers as on the drive; a second reader and a writer join it
-python3 - "$D/ro.bin" <<'PY' || fail "o_path: cannot make ro.bin on D"
-import os, sys
-with open(sys.argv[1], "wb") as f:
-    f.write(b"R" * 8192)
-    f.truncate(4 << 20)  # a hole after the first 8 KiB
-os.setxattr(sys.argv[1], "user.pxe", b"dosattrib")
-PY
-handle_ops='
-import os, sys
-p = sys.argv[1]
-r = os.open(p, os.O_RDONLY)
-out = [os.pread(r, 4, 0), os.fsync(r), os.lseek(r, 0, os.SEEK_DATA), os.lseek(r, 0, os.SEEK_HOLE),
-       os.getxattr(r, "user.pxe"), os.getxattr(p, "user.pxe"), os.fstat(r).st_size]
-r2 = os.open(p, os.O_RDONLY)
-w = os.open(p, os.O_WRONLY)
-os.pwrite(w, b"W", 1)
-os.fsync(w)
-out += [os.pread(r, 4, 0), os.pread(r2, 4, 0)]
-os.pwrite(w, b"R", 1)
-for fd in (w, r2, r):
-    os.close(fd)
-print(out)
-'
 native=$(python3 -c "$handle_ops" "$D/ro.bin" 2>&1) || fail "o_path: on the drive: $native"
 view=$(python3 -c "$handle_ops" "$V/ro.bin" 2>&1) || fail "o_path: through the view: $view"
 [ "$view" = "$native" ] || fail "o_path: a read-only handle through the view: $view; on the drive: $native"
@@ -131,6 +133,53 @@ kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
 	fail "o_path: Linux $(uname -r) takes O_PATH backing files, the view says $opath"
 [ "$(status 's["counters"]["reads"]')" = 0 ] || fail "o_path: the handles made READ requests"
 ok "o_path: a read-only handle (O_PATH backing file: $opath) answers fsync, lseek, fgetxattr as the drive; readers and a writer share it"
+
+# a small file read again, unchanged, in a watched folder is read from the kernel's page cache
+# (no backing file registered, no READ after the first cached open: fs_int.h PT_CACHED_MAX);
+# a bigger one is always passed through; a change of the drive's file, even one that keeps its
+# size and sets its mtime back, and a write through the view, are read at once
+mkdir -p "$D/sm" && head -c 4096 /dev/urandom >"$D/sm/s.bin" && head -c 2M /dev/urandom >"$D/sm/big.bin" ||
+	fail "small files: cannot make them on D"
+counts() { status 's["counters"]["passthrough_opens"], s["counters"]["reads"]' | tr -d '(),'; }
+steps=""
+for i in 1 2 3 4; do
+	read -r p0 r0 <<<"$(counts)"
+	cmp -s "$D/sm/s.bin" "$V/sm/s.bin" || fail "small files: read $i of s.bin differs"
+	read -r p1 r1 <<<"$(counts)"
+	steps="$steps $((p1 - p0))/$((r1 - r0))"
+done
+# 1: passed through (nothing known of it); 2: cached, read once by the daemon; 3, 4: the cache
+[ "$steps" = " 1/0 0/1 0/0 0/0" ] ||
+	fail "small files: passthrough opens/READs per read of s.bin:$steps (want 1/0 0/1 0/0 0/0)"
+read -r p0 r0 <<<"$(counts)"
+for i in 1 2 3; do cmp -s "$D/sm/big.bin" "$V/sm/big.bin" || fail "small files: big.bin read $i differs"; done
+read -r p1 r1 <<<"$(counts)"
+[ $((p1 - p0)) = 3 ] && [ "$r1" = "$r0" ] ||
+	fail "small files: 3 reads of a 2 MiB file made $((p1 - p0)) passthrough opens and $((r1 - r0)) READs"
+bad=$(python3 - "$D/sm/s.bin" "$V/sm/s.bin" <<'PY'
+import os, sys
+drive, view = sys.argv[1], sys.argv[2]
+bad = []
+for i in range(40):
+    for _ in range(2):  # cached from the second read on
+        open(view, "rb").read()
+    st = os.stat(drive)
+    new = os.urandom(4096)
+    if i % 2:  # through the view, in place
+        with open(view, "r+b") as f:
+            f.write(new)
+        os.utime(view, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:  # on the drive, in place, its mtime set back
+        with open(drive, "r+b") as f:
+            f.write(new)
+        os.utime(drive, ns=(st.st_atime_ns, st.st_mtime_ns))
+    if open(view, "rb").read() != new:
+        bad.append(i)
+print(len(bad), bad[:5])
+PY
+) || fail "small files: rewrite rounds: $bad"
+[ "${bad%% *}" = 0 ] || fail "small files: a rewritten file read back old data through the view (rounds: $bad)"
+ok "small files: read again from the page cache (passthrough opens/READs per read:$steps); a 2 MiB file always passed through; 40 same-size rewrites (view, drive with mtime set back) read at once"
 stop
 
 # a daemon short of descriptors (RLIMIT_NOFILE 96: every handle real at once; 4200: handles
@@ -195,7 +244,10 @@ w = os.open("boot.wim", os.O_RDWR); os.pwrite(w, b"COPIED-UP-ON-D!!", 0)
 print(os.pread(r, 16, 0) == old, open("boot.wim", "rb").read(16))') ||
 		fail "$how: copy-up while open: $out"
 	[ "$out" = "True b'COPIED-UP-ON-D!!'" ] || fail "$how: copy-up while open: $out"
-	ok "passthrough off ($how): \"$why\"; $reads READ requests; copy-up while open right"
+	native=$(python3 -c "$handle_ops" "$D/ro.bin" 2>&1) || fail "$how: o_path: on the drive: $native"
+	view=$(python3 -c "$handle_ops" "$V/ro.bin" 2>&1) || fail "$how: o_path: through the view: $view"
+	[ "$view" = "$native" ] || fail "$how: a read-only handle through the view: $view; on the drive: $native"
+	ok "passthrough off ($how): \"$why\"; $reads READ requests; copy-up while open right; a read-only handle answers fsync, lseek, fgetxattr as the drive"
 	stop
 	rm -f "$D/boot.wim"
 done
