@@ -122,6 +122,11 @@ struct node {
 	uint64_t miss_changes;
 	size_t index_names;
 	struct alias *aliases;  /* other names from link(); protected by fs->lock */
+	/* user.* xattrs as read from the drive (xcache.c), kept in watch epoch xc_epoch; xgen
+	 * is bumped at every drop. Protected by fs->lock. */
+	struct xc_ent *xc;
+	uint64_t xc_epoch;
+	uint64_t xgen;
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
 };
@@ -183,6 +188,8 @@ struct fs {
 	/* counters for the status file; atomics, no lock */
 	atomic_uint_fast64_t n_opens;
 	atomic_uint_fast64_t n_reads;
+	atomic_uint_fast64_t n_xattr_cached; /* GETXATTRs answered from xcache.c */
+	size_t xc_bytes;                     /* what xcache.c keeps; protected by lock */
 	atomic_uint_fast64_t n_bytes_read;
 	atomic_uint_fast64_t n_bytes_written;
 	atomic_uint_fast64_t n_errors;
@@ -263,6 +270,25 @@ void pt_init(struct fs *fs, struct fuse_conn_info *conn);
  * serves the file) stays O_PATH until the daemon first does I/O on it (fh_fd). */
 bool pt_wanted(struct fs *fs, const struct fsdrive *d);
 bool pt_opath_ok(fuse_req_t req, struct fs *fs, struct fh *fh);
+
+/* xcache.c -- user.* xattrs of entries in watched folders, kept as read from the drive.
+ * xc_wanted: a name it keeps. xc_get: 1 and *LEN (the length, the value copied into BUF
+ * when SIZE is not 0, or -ENODATA, -ERANGE) when N's answer is kept; else 0, and *T says
+ * whether (and as of when) the answer the caller reads from the drive may be kept: xc_keep
+ * stores it (LEN: the length read, or -errno; ST: the drive object's stat) unless N changed
+ * since. xc_drop (and xc_free_locked, fs->lock held): N's xattrs may have changed. */
+struct xc_ticket {
+	bool ok;
+	uint64_t gen;
+	uint64_t epoch;
+};
+bool xc_wanted(const char *name);
+int xc_get(struct fs *fs, struct node *n, const char *name, char *buf, size_t size,
+           ssize_t *len, struct xc_ticket *t);
+void xc_keep(struct fs *fs, struct node *n, const struct xc_ticket *t, const struct stat *st,
+             const char *name, const char *value, ssize_t len);
+void xc_drop(struct fs *fs, struct node *n);
+void xc_free_locked(struct fs *fs, struct node *n);
 
 /* transport.c -- FUSE over io_uring or /dev/fuse. tr_take_opt: whether the comma-separated
  * -o OPTS (or NULL) hold "io_uring"; REST gets the others (truncated to LEN). tr_prepare:

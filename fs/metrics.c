@@ -167,6 +167,8 @@ static void build(struct text *t, struct live *l, const struct fsview *v,
 	      atomic_load(&fs->ur_active));
 	counter(t, "opens_total", "files opened", mp, &fs->n_opens);
 	counter(t, "reads_total", "read requests answered by the daemon", mp, &fs->n_reads);
+	counter(t, "xattrs_kept_total", "xattr reads answered from what the view kept", mp,
+	        &fs->n_xattr_cached);
 	counter(t, "read_bytes_total", "bytes read through the daemon", mp, &fs->n_bytes_read);
 	counter(t, "written_bytes_total", "bytes written through the daemon", mp,
 	        &fs->n_bytes_written);

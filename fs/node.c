@@ -372,6 +372,7 @@ int node_open_fd(struct fs *fs, struct node *n)
 void node_copied_up(struct fs *fs, struct node *n)
 {
 	pthread_mutex_lock(&fs->lock);
+	xc_free_locked(fs, n); /* another file now */
 	if (n->nopen > 0) {
 		n->pin_ro = true;
 	}
@@ -586,7 +587,11 @@ void nodes_event(struct fs *fs, struct node_event *e)
 	}
 	/* an open file's name may now name another file (checked outside the lock) */
 	e->open = e->child && e->entries && e->child->n_cached + e->child->pt_refs > 0;
+	if (e->dir && !e->name) {
+		xc_free_locked(fs, e->dir); /* the folder's own event */
+	}
 	if (e->child) {
+		xc_free_locked(fs, e->child); /* any event naming it: its xattrs may have changed */
 		nt_pin(e->child);
 		if (e->entries) {
 			atomic_fetch_add(&fs->dw_untrust, 1); /* first: dw_watch_dir */

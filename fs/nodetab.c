@@ -435,6 +435,7 @@ void nt_maybe_free(struct fs *fs, struct node *n)
 		}
 		fs->n_nodes--;
 		nt_index_free(n);
+		xc_free_locked(fs, n);
 		free(n->name);
 		free(n);
 		parent->nchildren--;

@@ -602,6 +602,14 @@ static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq
 	char proc[64];
 	struct loc l;
 	bool change = x->op == X_SET || x->op == X_REMOVE;
+	bool kept = x->op == X_GET && xc_wanted(x->name); /* xcache.c */
+	struct xc_ticket t = {.ok = false};
+	ssize_t len = 0;
+
+	if (kept && xc_get(fs, n, x->name, x->buf, x->size, &len, &t)) {
+		x->len = len;
+		return len < 0 ? (int)len : 0;
+	}
 	int rc = change ? 1 : open_xattr(fs, n, x);
 
 	if (rc <= 0) {
@@ -628,7 +636,13 @@ static int do_xattr(struct fs *fs, struct node *n, struct fsview *v, struct xreq
 		x->len = removexattr(proc, x->name);
 	}
 	rc = x->len < 0 ? -errno : 0;
+	if (kept && x->size > 0) {
+		xc_keep(fs, n, &t, &l.st, x->name, x->buf, rc < 0 ? rc : x->len);
+	}
 	loc_close(&l);
+	if (change) {
+		xc_drop(fs, n); /* after the change: a read that raced it is not kept */
+	}
 	return no_acl(x, rc);
 }
 

@@ -332,6 +332,8 @@ static json_object *counters(struct fs *fs)
 
 	json_object_object_add(c, "opens", json_object_new_int64((int64_t)fs->n_opens));
 	json_object_object_add(c, "reads", json_object_new_int64((int64_t)fs->n_reads));
+	json_object_object_add(c, "xattrs_kept",
+	                       json_object_new_int64((int64_t)fs->n_xattr_cached));
 	json_object_object_add(c, "bytes_read", json_object_new_int64((int64_t)fs->n_bytes_read));
 	json_object_object_add(c, "bytes_written",
 	                       json_object_new_int64((int64_t)fs->n_bytes_written));
