@@ -126,6 +126,7 @@ struct node {
 	 * is bumped at every drop. Protected by fs->lock. */
 	struct xc_ent *xc;
 	uint64_t xc_epoch;
+	uint64_t xc_since; /* CLOCK_MONOTONIC ms when XC was started */
 	uint64_t xgen;
 	struct node *prev_all;  /* list of every node; protected by fs->lock */
 	struct node *next_all;
@@ -276,7 +277,9 @@ bool pt_opath_ok(fuse_req_t req, struct fs *fs, struct fh *fh);
  * when SIZE is not 0, or -ENODATA, -ERANGE) when N's answer is kept; else 0, and *T says
  * whether (and as of when) the answer the caller reads from the drive may be kept: xc_keep
  * stores it (LEN: the length read, or -errno; ST: the drive object's stat) unless N changed
- * since. xc_drop (and xc_free_locked, fs->lock held): N's xattrs may have changed. */
+ * since. What was kept is answered for fs->long_timeout at most (as the kernel keeps a watched
+ * folder's attributes). xc_drop (and xc_free_locked, fs->lock held): N's xattrs may have
+ * changed. */
 struct xc_ticket {
 	bool ok;
 	uint64_t gen;
@@ -289,6 +292,9 @@ void xc_keep(struct fs *fs, struct node *n, const struct xc_ticket *t, const str
              const char *name, const char *value, ssize_t len);
 void xc_drop(struct fs *fs, struct node *n);
 void xc_free_locked(struct fs *fs, struct node *n);
+/* xc_seen: the view just found N's drive object to be ST (a lookup, a GETATTR, a listing):
+ * a regular file with a second link ends what was kept of it. */
+void xc_seen(struct fs *fs, struct node *n, const struct stat *st);
 
 /* transport.c -- FUSE over io_uring or /dev/fuse. tr_take_opt: whether the comma-separated
  * -o OPTS (or NULL) hold "io_uring"; REST gets the others (truncated to LEN). tr_prepare:

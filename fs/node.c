@@ -292,6 +292,7 @@ void nodes_fini(struct fs *fs)
 			free(a);
 		}
 		nt_index_free(n);
+		xc_free_locked(fs, n);
 		free(n->name);
 		free(n);
 		n = next;

@@ -103,6 +103,7 @@ static int stat_node(struct fs *fs, struct node *n, struct fsview *v, struct sta
 	if (rc == 0 && st->st_dev == l.st.st_dev && st->st_ino == l.st.st_ino) {
 		/* the path's file: maybe another one now */
 		node_number(fs, n, fileid_of(v, l.root, st));
+		xc_seen(fs, n, st);
 	}
 	st->st_ino = n->ino;
 	return rc;
@@ -200,6 +201,7 @@ static int lookup_entry(struct fs *fs, struct node *parent, const char *name, st
 		rc = pt_node_get(fs, parent, l.leaf, st, out); /* the spelling served */
 		if (rc == 0) {
 			node_number(fs, *out, dnum);
+			xc_seen(fs, *out, st);
 		}
 		if (rc < 0 || tries == 2 || node_index_begin(fs, parent, &epoch) == changes) {
 			break;
@@ -500,6 +502,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	rc = rc < 0 ? rc : fstat(l.fd, &st) == 0 ? 0 : -errno;
 	if (rc == 0 && l.root >= 0) { /* by its path: maybe copied up, a new file */
 		node_number(fs, n, fileid_of(v, l.root, &st));
+		xc_seen(fs, n, &st);
 	}
 	loc_close(&l);
 	fsview_put(v);

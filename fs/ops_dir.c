@@ -283,6 +283,7 @@ static size_t add_plus(fuse_req_t req, struct fs *fs, struct node *dir, struct f
 			return SIZE_MAX;
 		}
 		node_number(fs, n, fileid_of(v, e->root, &ep.attr));
+		xc_seen(fs, n, &ep.attr);
 		ep.attr.st_ino = n->ino;
 	} else if (ops_lookup_entry(fs, dir, e->name, v, &n, &ep.attr) < 0) {
 		return SIZE_MAX; /* vanished since opendir: skip it */

@@ -15,11 +15,16 @@
  * copy a lookup finds), a whole value of at most XC_VALUE_MAX bytes or its absence; at most
  * XC_NAMES names per node and XC_BYTES_MAX bytes in all. A read that raced a change is not
  * kept: the node's xgen, taken with the miss, must be unchanged when the answer is stored.
+ * A second link made after the answer was kept (link() is no event in the first name's folder)
+ * ends it when the view next finds the file (xc_seen: a lookup, a GETATTR, a listing), and
+ * nothing is answered from what was kept more than fs->long_timeout (60 s) ago: the kernel
+ * keeps a watched folder's attributes that long, with the same blind spot.
  * Every function takes fs->lock, but xc_free_locked (caller holds it).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs_int.h"
 
@@ -47,6 +52,14 @@ static bool usable_locked(struct fs *fs, const struct node *n)
 	       n->parent && node_watched(fs, n->parent);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void xc_free_locked(struct fs *fs, struct node *n)
 {
 	while (n->xc) {
@@ -65,8 +78,9 @@ int xc_get(struct fs *fs, struct node *n, const char *name, char *buf, size_t si
 
 	t->ok = false;
 	pthread_mutex_lock(&fs->lock);
-	if (n->xc && n->xc_epoch != atomic_load(&fs->dw_epoch)) {
-		xc_free_locked(fs, n); /* from an earlier watch epoch */
+	if (n->xc && (n->xc_epoch != atomic_load(&fs->dw_epoch) ||
+	              now_ms() - n->xc_since > (uint64_t)(fs->long_timeout * 1000))) {
+		xc_free_locked(fs, n); /* from an earlier watch epoch, or too old */
 	}
 	if (usable_locked(fs, n)) {
 		t->ok = true;
@@ -128,6 +142,9 @@ void xc_keep(struct fs *fs, struct node *n, const struct xc_ticket *t, const str
 	}
 	if (usable_locked(fs, n) && n->xgen == t->gen && atomic_load(&fs->dw_epoch) == t->epoch &&
 	    count < XC_NAMES && fs->xc_bytes + e->bytes <= XC_BYTES_MAX) {
+		if (!n->xc) {
+			n->xc_since = now_ms();
+		}
 		n->xc_epoch = t->epoch;
 		e->next = n->xc;
 		n->xc = e;
@@ -136,6 +153,17 @@ void xc_keep(struct fs *fs, struct node *n, const struct xc_ticket *t, const str
 	}
 	pthread_mutex_unlock(&fs->lock);
 	free(e);
+}
+
+void xc_seen(struct fs *fs, struct node *n, const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) && st->st_nlink != 1) {
+		pthread_mutex_lock(&fs->lock);
+		if (n->xc) {
+			xc_free_locked(fs, n);
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
 }
 
 void xc_drop(struct fs *fs, struct node *n)

@@ -4,7 +4,8 @@
  * the length; too small: ERANGE). Nothing is kept for: other names than user.*, a node whose
  * folder is not watched in this watch epoch, a file with two links, a value past 256 bytes, an
  * error other than ENODATA, a read whose node was dropped since its miss (the xgen ticket);
- * at most 4 names a node. A new watch epoch ends what was kept. Needs no root and no mounts.
+ * at most 4 names a node. A new watch epoch ends what was kept, and so do a second link seen
+ * by the view (xc_seen) and the long timeout. Needs no root and no mounts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fs_int.h"
 #include "unit.h"
@@ -35,6 +37,7 @@ static struct rig *rig_new(void)
 	pthread_mutex_init(&r->fs.lock, NULL);
 	r->fs.dw = (struct dirwatch *)r; /* only compared with NULL */
 	atomic_store(&r->fs.dw_epoch, 5);
+	r->fs.long_timeout = 60.0;
 	r->dir.kind = NODE_TREE;
 	atomic_store(&r->dir.watched, 5);
 	r->file.kind = NODE_TREE;
@@ -183,7 +186,31 @@ static void test_xcache_read_racing_a_change_is_not_kept(void **state)
 	rig_free(r);
 }
 
+static void test_xcache_second_link_and_age_end_it(void **state)
+{
+	struct rig *r = rig_new();
+	struct stat one = reg(1);
+	struct stat two = reg(2);
+	struct timespec pause = {.tv_nsec = 30 * 1000000L};
+	char buf[64];
+	ssize_t len = 0;
+
+	(void)state;
+	miss_then_keep(r, "user.x", "v", 1, &one);
+	xc_seen(&r->fs, &r->file, &one);
+	assert_int_equal(kept(r, "user.x", buf, sizeof(buf), &len), 1);
+	xc_seen(&r->fs, &r->file, &two); /* a link made on the drive since */
+	assert_int_equal(kept(r, "user.x", buf, sizeof(buf), &len), 0);
+	miss_then_keep(r, "user.x", "v", 1, &one);
+	assert_int_equal(kept(r, "user.x", buf, sizeof(buf), &len), 1);
+	r->fs.long_timeout = 0.01; /* 10 ms */
+	nanosleep(&pause, NULL);
+	assert_int_equal(kept(r, "user.x", buf, sizeof(buf), &len), 0);
+	rig_free(r);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_xcache_second_link_and_age_end_it),
     cmocka_unit_test(test_xcache_answers_with_getxattr_size_rules),
     cmocka_unit_test(test_xcache_keeps_only_what_events_cover),
     cmocka_unit_test(test_xcache_read_racing_a_change_is_not_kept),
