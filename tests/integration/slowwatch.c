@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim_hold.h"
+
 int inotify_add_watch(int fd, const char *path, uint32_t mask)
 {
 	static int (*real)(int, const char *, uint32_t);
@@ -29,17 +31,6 @@ int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	if (!real) {
 		real = (int (*)(int, const char *, uint32_t))dlsym(RTLD_NEXT, "inotify_add_watch");
 	}
-	if (ctl && unlink(ctl) == 0) {
-		char in[4096];
-		long wait = ms ? atol(ms) : 1500;
-		struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-
-		snprintf(in, sizeof(in), "%s.in", ctl);
-		int m = open(in, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (m >= 0) {
-			close(m);
-		}
-		nanosleep(&ts, NULL);
-	}
+	(void)shim_hold(ctl, ms, 1500);
 	return real(fd, path, mask);
 }

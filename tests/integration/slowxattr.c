@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim_hold.h"
+
 ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
 {
 	static ssize_t (*real)(const char *, const char *, void *, size_t);
@@ -32,17 +34,8 @@ ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
 		                                                                     "getxattr");
 	}
 	ssize_t rc = real(path, name, value, size);
-	if (size > 0 && ctl && unlink(ctl) == 0) {
-		char in[4096];
-		long wait = ms ? atol(ms) : 1000;
-		struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-
-		snprintf(in, sizeof(in), "%s.in", ctl);
-		int m = open(in, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (m >= 0) {
-			close(m);
-		}
-		nanosleep(&ts, NULL);
+	if (size > 0) {
+		(void)shim_hold(ctl, ms, 1000);
 	}
 	return rc;
 }
