@@ -369,6 +369,8 @@ void fh_reply_create(fuse_req_t req, struct fuse_file_info *fi, struct fh *fh, i
                      struct fsview *v, struct node *n, const struct fuse_entry_param *e,
                      const struct stat *st);
 int fh_open_flags(int flags);
+/* fh_writes: an open with FLAGS may change the file (write access, or O_TRUNC). */
+bool fh_writes(int flags);
 int fh_fd(struct fs *fs, struct fh *fh);
 void handle_install(struct fuse_lowlevel_ops *ops);
 

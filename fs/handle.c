@@ -62,7 +62,7 @@ int fh_get(struct fs *fs, struct fuse_file_info *fi, struct fh **out)
 	return rc;
 }
 
-static bool writes(int flags)
+bool fh_writes(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
@@ -246,7 +246,7 @@ static int open_pinned(struct fs *fs, struct node *n, struct fsview *v, int flag
 {
 	bool ro = false;
 	int pin = node_pinned(fs, n, &ro);
-	int rc = pin < 0 || (ro && writes(flags)) ? 1 : 0;
+	int rc = pin < 0 || (ro && fh_writes(flags)) ? 1 : 0;
 
 	rc = rc != 0 ? rc : fstat(pin, st) == 0 ? 0 : -errno;
 	if (rc == 0) {
@@ -305,7 +305,7 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	 * through /proc); a write may need a copy-up first */
 	rc = rc < 0 ? rc
 	            : loc_find_as(v, rel.s, 0,
-	                          writes(flags) ? O_PATH : fh_open_flags(flags) | O_NONBLOCK, &l);
+	                          fh_writes(flags) ? O_PATH : fh_open_flags(flags) | O_NONBLOCK, &l);
 	rc = rc < 0 ? rc : drive_file_ok(fs, n, &l);
 	if (rc < 0) {
 		loc_close(&l);
@@ -315,7 +315,7 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 	fh->read_only = root_read_only(v, (size_t)l.root);
 	fh->drive = &v->roots[l.root];
 	atomic_init(&fh->checked, v->generation);
-	if (fh->read_only && writes(flags)) {
+	if (fh->read_only && fh_writes(flags)) {
 		rc = copyup_file(v, rel.s, &l, &up);
 		loc_close(&l);
 		if (rc < 0) {
@@ -332,7 +332,7 @@ static int do_open_once(struct fs *fs, struct node *n, struct fsview *v, int fla
 		fh->fd = l.fd;
 		fh->nonblock = !(flags & O_NONBLOCK);
 		l.fd = -1;
-	} else if (S_ISREG(l.st.st_mode) && !writes(flags) && fs->fd_limit >= FD_LAZY_MIN &&
+	} else if (S_ISREG(l.st.st_mode) && !fh_writes(flags) && fs->fd_limit >= FD_LAZY_MIN &&
 	           fd_room(fs, l.fd, 1)) {
 		/* no open through /proc now: in passthrough the kernel opens its own backing
 		 * file from it; served by the daemon, the real fd is made at the first READ
@@ -363,7 +363,7 @@ static int do_open(struct fs *fs, struct node *n, struct fsview *v, int flags, s
 	int rc = do_open_once(fs, n, v, flags, fh, st);
 	size_t r = fh->drive ? (size_t)(fh->drive - v->roots) : 0;
 
-	if (rc == -EROFS && writes(flags) && fh->drive && !root_read_only(v, r)) {
+	if (rc == -EROFS && fh_writes(flags) && fh->drive && !root_read_only(v, r)) {
 		root_mark_read_only(v, r);
 		rc = do_open_once(fs, n, v, flags, fh, st);
 	}

@@ -63,7 +63,7 @@ void nt_index_free(struct node *n);
 /* Every hashed node, pinned, into V (at most CAP): nodes_invalidate_*. */
 size_t nt_collect(struct fs *fs, struct inval *v, size_t cap, bool detach);
 /* Open handles: is backing file ST the one the kernel's page cache of N was
- * last known to hold, unchanged (same file, size and mtime)? May the kernel keep
+ * last known to hold, unchanged (same file, size, mtime and ctime)? May the kernel keep
  * N's page cache for ST (and remember ST)? Are N's handles on another drive file
  * than ST? */
 bool nt_cache_valid(const struct node *n, const struct stat *st);

@@ -26,7 +26,6 @@
  * backing id are node.c's (node_io_open, node_io_close), under fs->lock.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +184,7 @@ int pt_opened(fuse_req_t req, struct fs *fs, struct fh *fh, const struct stat *s
 	struct node_io io = {.want = false};
 	int mode = 0;
 
-	fh->writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	fh->writes = fh_writes(fi->flags);
 
 #if PXE_HAVE_PASSTHROUGH
 	struct backing b = {.req = req, .fs = fs, .fh = fh};

@@ -36,9 +36,13 @@ struct xc_ent {
 	struct xc_ent *next;
 	ssize_t len; /* the value's length, or -ENODATA: the entry has no such xattr */
 	size_t bytes;
-	char *value; /* in data, after the name */
-	char name[];
+	char name[]; /* then the value (LEN bytes) */
 };
+
+static char *ent_value(struct xc_ent *e)
+{
+	return e->name + strlen(e->name) + 1;
+}
 
 bool xc_wanted(const char *name)
 {
@@ -96,7 +100,7 @@ int xc_get(struct fs *fs, struct node *n, const char *name, char *buf, size_t si
 			} else if (size < (size_t)e->len) {
 				*len = -ERANGE;
 			} else {
-				memcpy(buf, e->value, (size_t)e->len);
+				memcpy(buf, ent_value(e), (size_t)e->len);
 				*len = e->len;
 			}
 			break;
@@ -128,9 +132,8 @@ void xc_keep(struct fs *fs, struct node *n, const struct xc_ticket *t, const str
 	e->len = len;
 	e->bytes = sizeof(*e) + nlen + 1 + vlen;
 	memcpy(e->name, name, nlen + 1);
-	e->value = e->name + nlen + 1;
 	if (vlen) {
-		memcpy(e->value, value, vlen);
+		memcpy(ent_value(e), value, vlen);
 	}
 	pthread_mutex_lock(&fs->lock);
 	for (struct xc_ent *o = n->xc; o; o = o->next) {
